@@ -1,0 +1,28 @@
+//! netorch: network automation and file transfer orchestrator.
+//!
+//! # Layout
+//! Data flows one way: CLI -> load inventory + playbook -> plan -> executor -> actions ->
+//! transports -> events -> report.
+//!
+//! - [`source`]: reading user files (size cap, UTF-8, YAML) into typed values with
+//!   file:line:col errors and "did you mean" hints. Every loader goes through it.
+//! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
+//! - [`inventory`]: hosts, groups, variables and their precedence, host patterns.
+//! - [`playbook`]: plays and tasks as written (`*Spec`) and validated.
+//! - [`template`]: the minijinja environment (strict undefined, network filters).
+//! - [`transport`]: bytes over the wire (SSH sessions, exec channels).
+//! - [`device`]: the interactive device CLI: channel, mode driver, platform profiles.
+//! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
+//! - [`error`]: the library's error type and the exit-code contract.
+
+pub mod cli;
+pub mod device;
+pub mod error;
+pub mod inventory;
+pub mod playbook;
+pub mod secret;
+pub mod source;
+pub mod template;
+pub mod transport;
+
+pub use error::{Error, ExitCode, Result};

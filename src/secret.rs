@@ -1,0 +1,135 @@
+//! Secrets: a wrapper that never prints its content, and the [`Redactor`] that masks known
+//! secret values in any text that leaves the process (terminal, logs, JSON, JUnit, backups).
+
+use std::fmt;
+
+/// What every masked secret is shown as.
+pub const MASK: &str = "********";
+
+/// A secret value (password, passphrase, enable secret). `Debug`, `Display` and `Serialize`
+/// all print [`MASK`]; only [`Secret::expose`] gives the value, for the wire.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself. Call only where it goes to the device or server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(MASK)
+    }
+}
+
+/// True for variable names whose values are secrets (masked by `inventory host`, in reports
+/// and registered into the [`Redactor`]).
+pub fn is_secret_var(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "passphrase",
+        "token",
+        "community",
+        "ansible_ssh_pass",
+        "ansible_pass",
+        "api_key",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// Masks every registered secret value in text. Cheap to clone and share.
+#[derive(Clone, Debug, Default)]
+pub struct Redactor {
+    // Longest first, so a secret that contains another is masked whole.
+    values: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register a secret value. Values shorter than 3 characters are not masked: masking
+    /// every "a" in output would make it unreadable and hide nothing.
+    pub fn add(&mut self, value: &str) {
+        if value.chars().count() < 3 || self.values.iter().any(|v| v == value) {
+            return;
+        }
+        self.values.push(value.to_string());
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The text with every registered secret replaced by [`MASK`].
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if !self.values.iter().any(|v| text.contains(v.as_str())) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = text.to_string();
+        for v in &self.values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), MASK);
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter22");
+        assert_eq!(format!("{s} {s:?}"), format!("{MASK} {MASK}"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{MASK}\""));
+        assert_eq!(s.expose(), "hunter22");
+    }
+
+    #[test]
+    fn redactor_masks_longest_first() {
+        let mut r = Redactor::new();
+        r.add("abc");
+        r.add("abcdef");
+        r.add("x");
+        assert_eq!(r.redact("pw abcdef and abc and x"), "pw ******** and ******** and x");
+    }
+
+    #[test]
+    fn secret_var_names() {
+        assert!(is_secret_var("ansible_become_password"));
+        assert!(is_secret_var("enable_secret"));
+        assert!(is_secret_var("snmp_community"));
+        assert!(!is_secret_var("ansible_host"));
+    }
+}

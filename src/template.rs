@@ -1,0 +1,1 @@
+//! The minijinja environment for config templates and `{{ }}` expressions.

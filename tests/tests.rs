@@ -1,0 +1,12 @@
+//! netorch's one integration-test binary. Themed modules; real servers (sshd, an FTP server,
+//! netorch-sim) are started by the tests on loopback from temp dirs and stopped by them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+mod cli;
+mod device;
+mod inventory;
+mod malformed;
+mod playbook;
+mod ssh;
