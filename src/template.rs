@@ -1,1 +1,587 @@
 //! The minijinja environment for config templates and `{{ }}` expressions.
+//!
+//! One [`Templates`] per run: a loader over the template folders (the playbook's
+//! `templates/`, then the project's), strict undefined (a missing variable is an error that
+//! names the variable, the template and the line, never an empty string pushed to a device),
+//! and the filters network engineers reach for: `ipaddr`, `nthhost`, `regex_replace`,
+//! `regex_search`, `to_yaml`, `to_json`, plus `env("NAME")` and Ansible's
+//! `lookup('env'|'file', ...)` for secrets kept outside the inventory.
+
+use std::net::IpAddr;
+use std::path::{Component, Path, PathBuf};
+
+use ipnet::IpNet;
+use minijinja::value::Value;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+use crate::inventory::Vars;
+use crate::Error;
+
+/// The template engine of a run.
+pub struct Templates {
+    env: Environment<'static>,
+    dirs: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("dirs", &self.dirs)
+            .finish()
+    }
+}
+
+impl Templates {
+    /// An engine that loads templates from `dirs`, first match wins.
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Config text must come out byte for byte as written; keep the trailing newline.
+        env.set_keep_trailing_newline(true);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        let loader_dirs = dirs.clone();
+        env.set_loader(move |name| load_template(&loader_dirs, name));
+        register_filters(&mut env);
+        Templates { env, dirs }
+    }
+
+    /// The folders searched for templates, in order.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Where `name` would be loaded from, if it exists.
+    pub fn resolve(&self, name: &str) -> Option<PathBuf> {
+        let rel = safe_relative(name)?;
+        self.dirs
+            .iter()
+            .map(|d| d.join(&rel))
+            .find(|p| p.is_file())
+    }
+
+    /// Render the template file `name` with `vars`.
+    pub fn render_file(&self, name: &str, vars: &Vars) -> Result<String, Error> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(&format!("template {name}"), &e, vars))?;
+        tmpl.render(vars)
+            .map_err(|e| template_error(&format!("template {name}"), &e, vars))
+    }
+
+    /// Render a string (a templated value such as `dest: "{{ name }}.cfg"`). `what` names
+    /// where the string came from for error messages.
+    pub fn render_str(&self, source: &str, vars: &Vars, what: &str) -> Result<String, Error> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(source.to_string());
+        }
+        self.env
+            .render_named_str(what, source, vars)
+            .map_err(|e| template_error(what, &e, vars))
+    }
+
+    /// Evaluate an expression (`when:`, `assert: that:`) to a value.
+    pub fn eval(&self, expr: &str, vars: &Vars, what: &str) -> Result<serde_json::Value, Error> {
+        let expr = strip_braces(expr);
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| template_error(what, &e, vars))?;
+        let value = compiled
+            .eval(vars)
+            .map_err(|e| template_error(what, &e, vars))?;
+        serde_json::to_value(&value).map_err(|e| Error::Template {
+            context: what.to_string(),
+            message: format!("the result of `{expr}` cannot be used as data: {e}"),
+        })
+    }
+
+    /// Evaluate an expression as a condition, with Jinja truthiness.
+    pub fn eval_bool(&self, expr: &str, vars: &Vars, what: &str) -> Result<bool, Error> {
+        let expr = strip_braces(expr);
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| template_error(what, &e, vars))?;
+        let value = compiled
+            .eval(vars)
+            .map_err(|e| template_error(what, &e, vars))?;
+        Ok(value.is_true())
+    }
+}
+
+/// `{{ x }}` in a `when:` is a common Ansible habit; accept it.
+fn strip_braces(expr: &str) -> &str {
+    let t = expr.trim();
+    match t.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")) {
+        Some(inner) if !inner.contains("{{") => inner.trim(),
+        _ => t,
+    }
+}
+
+/// Turn a template name into a relative path that cannot leave the template folders.
+fn safe_relative(name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    if out.as_os_str().is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, minijinja::Error> {
+    let Some(rel) = safe_relative(name) else {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("template name `{name}` must be a relative path inside a templates folder"),
+        ));
+    };
+    for dir in dirs {
+        let path = dir.join(&rel);
+        if path.is_file() {
+            return crate::source::read_source(&path)
+                .map(Some)
+                .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()));
+        }
+    }
+    Ok(None)
+}
+
+/// Build an [`Error::Template`] whose message says what a user must fix: the template,
+/// the line, and for undefined values the variable's name.
+fn template_error(what: &str, e: &minijinja::Error, vars: &Vars) -> Error {
+    let name = e.name().unwrap_or(what);
+    let place = match e.line() {
+        Some(line) => format!("{name} line {line}"),
+        None => name.to_string(),
+    };
+    let message = match e.kind() {
+        ErrorKind::UndefinedError => {
+            let missing = e
+                .template_source()
+                .map(|src| undefined_names(src, vars))
+                .unwrap_or_default();
+            if missing.is_empty() {
+                format!("{place}: undefined variable or attribute")
+            } else {
+                format!(
+                    "{place}: undefined variable {}",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        }
+        ErrorKind::TemplateNotFound => format!("template `{name}` not found"),
+        _ => {
+            let detail = e.detail().unwrap_or("");
+            format!("{place}: {} {detail}", e.kind()).trim_end().to_string()
+        }
+    };
+    Error::Template {
+        context: what.to_string(),
+        message,
+    }
+}
+
+/// Names referenced by `src` that the context does not define (dotted paths checked too).
+fn undefined_names(src: &str, vars: &Vars) -> Vec<String> {
+    let env = Environment::new();
+    let names = match env.template_from_str(src) {
+        Ok(t) => t.undeclared_variables(true),
+        Err(_) => match env.compile_expression(src) {
+            Ok(e) => e.undeclared_variables(true),
+            Err(_) => return Vec::new(),
+        },
+    };
+    let mut missing: Vec<String> = names
+        .into_iter()
+        .filter(|n| !path_defined(n, vars) && !is_builtin_name(n))
+        .collect();
+    missing.sort();
+    missing
+}
+
+fn is_builtin_name(n: &str) -> bool {
+    let head = n.split('.').next().unwrap_or(n);
+    matches!(
+        head,
+        "env" | "lookup" | "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
+    )
+}
+
+fn path_defined(path: &str, vars: &Vars) -> bool {
+    let mut parts = path.split('.');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let Some(mut cur) = vars.get(first) else {
+        return false;
+    };
+    for p in parts {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn register_filters(env: &mut Environment<'static>) {
+    env.add_filter("ipaddr", ipaddr);
+    env.add_filter("nthhost", nthhost);
+    env.add_filter("regex_replace", regex_replace);
+    env.add_filter("regex_search", regex_search);
+    env.add_filter("to_yaml", to_yaml);
+    env.add_filter("to_nice_yaml", to_yaml);
+    env.add_filter("to_json", to_json);
+    env.add_function("env", env_var);
+    env.add_function("lookup", lookup);
+}
+
+fn invalid(msg: impl Into<String>) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn parse_net(value: &str) -> Result<IpNet, minijinja::Error> {
+    let v = value.trim();
+    if let Ok(net) = v.parse::<IpNet>() {
+        return Ok(net);
+    }
+    if let Ok(addr) = v.parse::<IpAddr>() {
+        return Ok(IpNet::from(addr));
+    }
+    // "10.0.0.1 255.255.255.0", the IOS way of writing an address and mask.
+    if let Some((a, m)) = v.split_once(' ') {
+        if let (Ok(addr), Ok(mask)) = (a.trim().parse::<IpAddr>(), m.trim().parse::<IpAddr>()) {
+            if let Ok(prefix) = ipnet::ip_mask_to_prefix(mask) {
+                if let Ok(net) = IpNet::new(addr, prefix) {
+                    return Ok(net);
+                }
+            }
+        }
+    }
+    Err(invalid(format!(
+        "ipaddr: `{value}` is not an IP address or prefix (expected e.g. 10.0.0.1/24)"
+    )))
+}
+
+/// `"10.1.2.3/24" | ipaddr('netmask')`. With an integer, host n of the prefix as
+/// `address/prefix` (Ansible's behaviour); with no argument, the value if it is a valid
+/// address or prefix.
+fn ipaddr(value: String, query: Option<Value>) -> Result<Value, minijinja::Error> {
+    let net = parse_net(&value)?;
+    let Some(query) = query else {
+        return Ok(Value::from(value));
+    };
+    if let Ok(n) = i64::try_from(query.clone()) {
+        let host = nth_host(&net, n)?;
+        return Ok(Value::from(format!("{host}/{}", net.prefix_len())));
+    }
+    let q = query.as_str().unwrap_or_default();
+    let out = match q {
+        "address" => net.addr().to_string(),
+        "network" => net.network().to_string(),
+        "netmask" => net.netmask().to_string(),
+        "prefix" => return Ok(Value::from(net.prefix_len())),
+        "broadcast" => net.broadcast().to_string(),
+        "wildcard" | "hostmask" => net.hostmask().to_string(),
+        "network/prefix" | "subnet" => net.trunc().to_string(),
+        "host" | "host/prefix" => net.to_string(),
+        "version" => {
+            return Ok(Value::from(match net {
+                IpNet::V4(_) => 4,
+                IpNet::V6(_) => 6,
+            }))
+        }
+        other => {
+            return Err(invalid(format!(
+                "ipaddr: unknown query `{other}`; expected one of address, network, netmask, \
+                 prefix, broadcast, wildcard, subnet, host, version, or a host number"
+            )))
+        }
+    };
+    Ok(Value::from(out))
+}
+
+/// `"10.0.0.0/24" | nthhost(5)` -> `10.0.0.5`; negative counts from the end.
+fn nthhost(value: String, n: i64) -> Result<String, minijinja::Error> {
+    let net = parse_net(&value)?;
+    Ok(nth_host(&net, n)?.to_string())
+}
+
+fn nth_host(net: &IpNet, n: i64) -> Result<IpAddr, minijinja::Error> {
+    let size_bits = net.max_prefix_len() - net.prefix_len();
+    let out_of_range = || invalid(format!("host {n} is outside {}", net.trunc()));
+    match net {
+        IpNet::V4(v4) => {
+            let base = u32::from(v4.network()) as i128;
+            let size: i128 = 1i128 << size_bits;
+            let off = if n < 0 { size + n as i128 } else { n as i128 };
+            if off < 0 || off >= size {
+                return Err(out_of_range());
+            }
+            let addr = u32::try_from(base + off).map_err(|_| out_of_range())?;
+            Ok(IpAddr::V4(addr.into()))
+        }
+        IpNet::V6(v6) => {
+            let base = u128::from(v6.network());
+            let off = if n < 0 {
+                if size_bits < 128 && (n.unsigned_abs() as u128) > (1u128 << size_bits) {
+                    return Err(out_of_range());
+                }
+                let size_minus = if size_bits >= 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << size_bits) - 1
+                };
+                size_minus - (n.unsigned_abs() as u128 - 1)
+            } else {
+                let o = n as u128;
+                if size_bits < 128 && o >= (1u128 << size_bits) {
+                    return Err(out_of_range());
+                }
+                o
+            };
+            Ok(IpAddr::V6((base | off).into()))
+        }
+    }
+}
+
+fn build_regex(pattern: &str, ignorecase: bool) -> Result<regex::Regex, minijinja::Error> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(ignorecase)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| invalid(format!("invalid regular expression `{pattern}`: {e}")))
+}
+
+/// `regex_replace(pattern, replacement, ignorecase=false)`; `\1` style backreferences work
+/// as in Ansible (Python) and are translated to the regex crate's `${1}`.
+fn regex_replace(
+    value: String,
+    pattern: String,
+    replacement: Option<String>,
+    ignorecase: Option<bool>,
+) -> Result<String, minijinja::Error> {
+    let re = build_regex(&pattern, ignorecase.unwrap_or(false))?;
+    let repl = python_backrefs(&replacement.unwrap_or_default());
+    Ok(re.replace_all(&value, repl.as_str()).into_owned())
+}
+
+fn python_backrefs(repl: &str) -> String {
+    let mut out = String::with_capacity(repl.len());
+    let mut chars = repl.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut num = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    num.push(d);
+                    chars.next();
+                }
+                out.push_str(&format!("${{{num}}}"));
+            }
+            '$' => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The first match of `pattern` in the value, or none.
+fn regex_search(
+    value: String,
+    pattern: String,
+    ignorecase: Option<bool>,
+) -> Result<Value, minijinja::Error> {
+    let re = build_regex(&pattern, ignorecase.unwrap_or(false))?;
+    Ok(re
+        .find(&value)
+        .map(|m| Value::from(m.as_str()))
+        .unwrap_or(Value::from(())))
+}
+
+fn to_yaml(value: Value) -> Result<String, minijinja::Error> {
+    serde_yaml::to_string(&value).map_err(|e| invalid(format!("to_yaml: {e}")))
+}
+
+fn to_json(value: Value, indent: Option<usize>) -> Result<String, minijinja::Error> {
+    let res = match indent {
+        Some(_) => serde_json::to_string_pretty(&value),
+        None => serde_json::to_string(&value),
+    };
+    res.map_err(|e| invalid(format!("to_json: {e}")))
+}
+
+/// `env("NAME")`, or `env("NAME", "default")`.
+fn env_var(name: String, default: Option<String>) -> Result<String, minijinja::Error> {
+    match std::env::var(&name) {
+        Ok(v) => Ok(v),
+        Err(_) => default.ok_or_else(|| {
+            invalid(format!(
+                "environment variable `{name}` is not set (referenced with env(\"{name}\"))"
+            ))
+        }),
+    }
+}
+
+/// Ansible's `lookup('env', 'NAME')` and `lookup('file', 'path')`.
+fn lookup(kind: String, arg: String) -> Result<String, minijinja::Error> {
+    match kind.as_str() {
+        "env" => env_var(arg, None),
+        "file" => {
+            let text = crate::source::read_source(Path::new(&arg))
+                .map_err(|e| invalid(format!("lookup('file'): {e}")))?;
+            // Ansible strips the trailing newline of a looked-up file; secrets rely on it.
+            Ok(text.trim_end_matches(['\n', '\r']).to_string())
+        }
+        other => Err(invalid(format!(
+            "lookup('{other}') is not supported; expected 'env' or 'file'"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: serde_json::Value) -> Vars {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    fn render(src: &str, v: serde_json::Value) -> Result<String, Error> {
+        Templates::new(vec![]).render_str(src, &vars(v), "test")
+    }
+
+    #[test]
+    fn ipaddr_queries() {
+        let cases = [
+            ("address", "10.1.2.3"),
+            ("network", "10.1.2.0"),
+            ("netmask", "255.255.255.0"),
+            ("prefix", "24"),
+            ("broadcast", "10.1.2.255"),
+            ("wildcard", "0.0.0.255"),
+            ("subnet", "10.1.2.0/24"),
+            ("5", "10.1.2.5/24"),
+        ];
+        for (q, want) in cases {
+            let arg = if q.parse::<i64>().is_ok() {
+                q.to_string()
+            } else {
+                format!("'{q}'")
+            };
+            let got = render(&format!("{{{{ ip | ipaddr({arg}) }}}}"), json!({"ip": "10.1.2.3/24"}))
+                .unwrap();
+            assert_eq!(got, want, "query {q}");
+        }
+        assert_eq!(
+            render("{{ '10.0.0.0/30' | nthhost(-2) }}", json!({})).unwrap(),
+            "10.0.0.2"
+        );
+        assert_eq!(
+            render("{{ '2001:db8::/64' | nthhost(1) }}", json!({})).unwrap(),
+            "2001:db8::1"
+        );
+        let e = render("{{ '10.0.0.0/30' | nthhost(9) }}", json!({})).unwrap_err();
+        assert!(e.to_string().contains("outside 10.0.0.0/30"), "{e}");
+        let e = render("{{ 'bogus' | ipaddr('network') }}", json!({})).unwrap_err();
+        assert!(e.to_string().contains("not an IP address"), "{e}");
+    }
+
+    #[test]
+    fn regex_filters() {
+        let v = json!({"s": "GigabitEthernet0/1"});
+        assert_eq!(
+            render(r"{{ s | regex_replace('^Gigabit(\\w+)(\\d)/(\\d)', 'Gi\\2/\\3') }}", v.clone())
+                .unwrap(),
+            "Gi0/1"
+        );
+        assert_eq!(
+            render(r"{{ s | regex_search('\\d+/\\d+') }}", v.clone()).unwrap(),
+            "0/1"
+        );
+        let e = render("{{ s | regex_search('(') }}", v).unwrap_err();
+        assert!(e.to_string().contains("invalid regular expression"), "{e}");
+    }
+
+    #[test]
+    fn strict_undefined_names_the_variable() {
+        let e = render("ntp server {{ ntp_servers[0] }}\n", json!({})).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("`ntp_servers`"), "{msg}");
+        assert!(msg.contains("line 1"), "{msg}");
+        let e = render("{{ site.name }}", json!({"site": {"code": "ams"}})).unwrap_err();
+        assert!(e.to_string().contains("`site.name`"), "{e}");
+    }
+
+    #[test]
+    fn template_files_and_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ntp.j2"),
+            "{% for s in ntp_servers %}\nntp server {{ s }}\n{% endfor %}\n{{ missing }}\n",
+        )
+        .unwrap();
+        let t = Templates::new(vec![dir.path().to_path_buf()]);
+        let e = t.render_file("ntp.j2", &vars(json!({"ntp_servers": ["10.0.0.1"]})));
+        let msg = e.unwrap_err().to_string();
+        assert!(msg.contains("ntp.j2 line 4"), "{msg}");
+        assert!(msg.contains("`missing`"), "{msg}");
+        let ok = t
+            .render_file("ntp.j2", &vars(json!({"ntp_servers": ["10.0.0.1"], "missing": "x"})))
+            .unwrap();
+        assert_eq!(ok, "ntp server 10.0.0.1\nx\n");
+        assert!(t.resolve("../etc/passwd").is_none());
+        assert!(t.render_file("../x.j2", &Vars::new()).is_err());
+    }
+
+    #[test]
+    fn env_and_lookup() {
+        std::env::set_var("NETORCH_TEST_TEMPLATE_ENV", "s3cret");
+        assert_eq!(
+            render("{{ env('NETORCH_TEST_TEMPLATE_ENV') }}", json!({})).unwrap(),
+            "s3cret"
+        );
+        assert_eq!(
+            render("{{ lookup('env', 'NETORCH_TEST_TEMPLATE_ENV') }}", json!({})).unwrap(),
+            "s3cret"
+        );
+        let e = render("{{ env('NETORCH_SURELY_UNSET_VAR') }}", json!({})).unwrap_err();
+        assert!(e.to_string().contains("NETORCH_SURELY_UNSET_VAR"), "{e}");
+    }
+
+    #[test]
+    fn expressions() {
+        let t = Templates::new(vec![]);
+        let v = vars(json!({"ver": {"stdout": "Cisco IOS XE"}, "n": 3}));
+        assert!(t.eval_bool("'IOS' in ver.stdout", &v, "when").unwrap());
+        assert!(t.eval_bool("{{ n > 2 }}", &v, "when").unwrap());
+        assert!(!t.eval_bool("n > 5", &v, "when").unwrap());
+        assert_eq!(t.eval("n * 2", &v, "x").unwrap(), json!(6));
+        assert!(t.eval_bool("nope == 1", &v, "when").is_err());
+    }
+
+    #[test]
+    fn yaml_json_indent_default_join() {
+        let v = json!({"l": ["a", "b"], "m": {"k": 1}});
+        assert_eq!(render("{{ l | join(',') }}", v.clone()).unwrap(), "a,b");
+        assert_eq!(render("{{ m | to_json }}", v.clone()).unwrap(), "{\"k\":1}");
+        assert_eq!(render("{{ m | to_yaml }}", v.clone()).unwrap(), "k: 1\n");
+        assert_eq!(render("{{ x | default('d') }}", v.clone()).unwrap(), "d");
+        assert_eq!(render("{{ 'a\nb' | indent(2) }}", v).unwrap(), "a\n  b");
+    }
+}
