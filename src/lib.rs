@@ -20,9 +20,11 @@ pub mod device;
 pub mod error;
 pub mod inventory;
 pub mod playbook;
+pub mod report;
 pub mod secret;
 pub mod source;
 pub mod template;
 pub mod transport;
+pub mod vars;
 
 pub use error::{Error, ExitCode, Result};

@@ -1,1 +1,72 @@
-//! The command line: one file per subcommand.
+//! The command line: argument parsing (clap derive), one file per subcommand, and the one
+//! place that prints a fatal error and chooses the exit code.
+
+mod completions;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::ExitCode;
+
+
+/// netorch: run playbooks against network devices, back up configs into git, distribute files.
+#[derive(Debug, Parser)]
+#[command(name = "netorch", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More output: -v adds command output, -vv transport detail.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print shell completions.
+    Completions(completions::CompletionsArgs),
+}
+
+/// Parse the command line, run the subcommand, print any error, return the exit code.
+pub fn main_entry() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    ExitCode::Ok
+                }
+                _ => ExitCode::BadOptions,
+            };
+            let _ = e.print();
+            return code.code();
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(code) => code.code(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code().code()
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 | 1 => "warn",
+        2 => "info,netorch=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NETORCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

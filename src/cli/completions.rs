@@ -1,0 +1,18 @@
+//! `netorch completions bash|zsh|fish|...`: shell completion scripts from the clap model.
+
+use clap::CommandFactory;
+
+use crate::error::{ExitCode, Result};
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
+    let mut cmd = super::Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "netorch", &mut std::io::stdout());
+    Ok(ExitCode::Ok)
+}

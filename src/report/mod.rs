@@ -1,0 +1,449 @@
+//! Events -> output. The executor sends [`Event`]s over a channel to one [`Reporter`], the
+//! only place in netorch that formats results, so output never interleaves and secrets are
+//! masked in one place. It prints a line per host per task (and a progress bar on a
+//! terminal), the recap at the end, and builds the [`RunReport`] for `--json` / `--junit`.
+
+pub mod junit;
+pub mod result;
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub use result::{
+    CommandOutput, HostStats, HostTaskResult, PlayReport, RunReport, Status, TaskReport,
+    TaskResult,
+};
+
+use crate::secret::Redactor;
+
+/// What the executor tells the reporter.
+#[derive(Debug, Clone)]
+pub enum Event {
+    PlayStart {
+        name: String,
+        hosts: Vec<String>,
+    },
+    TaskStart {
+        name: String,
+        location: String,
+        hosts: usize,
+    },
+    HostResult {
+        host: String,
+        task: String,
+        location: String,
+        result: Box<TaskResult>,
+    },
+    /// Something the user should know that is not a result (a pattern matching nothing,
+    /// host key checking off).
+    Warning(String),
+}
+
+/// How the run is shown.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub verbose: u8,
+    /// `--json`: nothing but the JSON document goes to stdout.
+    pub json: bool,
+    /// `--diff`: show diffs.
+    pub diff: bool,
+    /// Force color off (also off when stdout is not a terminal or NO_COLOR is set).
+    pub no_color: bool,
+}
+
+/// Turns events into terminal output and the final [`RunReport`].
+pub struct Reporter {
+    opts: ReportOptions,
+    redactor: Redactor,
+    report: RunReport,
+    color: bool,
+    progress: Option<ProgressBar>,
+    started: Instant,
+    out: Box<dyn Write + Send>,
+}
+
+impl Reporter {
+    pub fn new(opts: ReportOptions, redactor: Redactor, report: RunReport) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let color = tty && !opts.no_color && std::env::var_os("NO_COLOR").is_none() && !opts.json;
+        Reporter {
+            progress: None,
+            color,
+            opts,
+            redactor,
+            report,
+            started: Instant::now(),
+            out: Box::new(std::io::stdout()),
+        }
+    }
+
+    /// Send the human-readable output somewhere else (tests).
+    pub fn with_output(mut self, out: Box<dyn Write + Send>) -> Self {
+        self.out = out;
+        self.color = false;
+        self
+    }
+
+    fn human(&self) -> bool {
+        !self.opts.json
+    }
+
+    fn line(&mut self, text: &str) {
+        if !self.human() {
+            return;
+        }
+        let text = self.redactor.redact(text).into_owned();
+        match &self.progress {
+            Some(pb) => pb.suspend(|| {
+                let _ = writeln!(self.out, "{text}");
+            }),
+            None => {
+                let _ = writeln!(self.out, "{text}");
+            }
+        }
+    }
+
+    fn paint(&self, s: &str, status: Status) -> String {
+        if !self.color {
+            return s.to_string();
+        }
+        let code = match status {
+            Status::Ok => "32",
+            Status::Changed => "33",
+            Status::Skipped => "36",
+            Status::Failed | Status::Unreachable => "31",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    }
+
+    fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn handle(&mut self, event: Event) {
+        match event {
+            Event::PlayStart { name, hosts } => {
+                self.finish_progress();
+                let title = self.bold(&format!("PLAY {name}"));
+                self.line(&format!("\n{title} [{} hosts]", hosts.len()));
+                self.report.plays.push(PlayReport {
+                    name,
+                    hosts,
+                    tasks: Vec::new(),
+                });
+            }
+            Event::TaskStart {
+                name,
+                location,
+                hosts,
+            } => {
+                self.finish_progress();
+                let title = self.bold(&format!("TASK {name}"));
+                self.line(&title);
+                if let Some(play) = self.report.plays.last_mut() {
+                    play.tasks.push(TaskReport {
+                        name: name.clone(),
+                        location,
+                        hosts: Vec::with_capacity(hosts),
+                    });
+                }
+                if self.human() && hosts > 1 && std::io::stderr().is_terminal() {
+                    let pb = ProgressBar::new(hosts as u64);
+                    if let Ok(style) =
+                        ProgressStyle::with_template("  {bar:30} {pos}/{len} hosts {elapsed}")
+                    {
+                        pb.set_style(style);
+                    }
+                    self.progress = Some(pb);
+                }
+            }
+            Event::HostResult {
+                host,
+                task,
+                location,
+                result,
+            } => {
+                let mut result = *result;
+                result.redact(&self.redactor);
+                self.print_result(&host, &result);
+                if let Some(pb) = &self.progress {
+                    pb.inc(1);
+                }
+                self.report
+                    .stats
+                    .entry(host.clone())
+                    .or_default()
+                    .add(&result);
+                let entry = HostTaskResult { host, result };
+                match self.report.plays.last_mut().and_then(|p| p.tasks.last_mut()) {
+                    Some(t) if t.name == task && t.location == location => t.hosts.push(entry),
+                    _ => {
+                        // Free strategy and handlers: results arrive out of task order.
+                        if let Some(play) = self.report.plays.last_mut() {
+                            match play
+                                .tasks
+                                .iter_mut()
+                                .find(|t| t.name == task && t.location == location)
+                            {
+                                Some(t) => t.hosts.push(entry),
+                                None => play.tasks.push(TaskReport {
+                                    name: task,
+                                    location,
+                                    hosts: vec![entry],
+                                }),
+                            }
+                        }
+                    }
+                }
+            }
+            Event::Warning(w) => {
+                let w = self.redactor.redact(&w).into_owned();
+                if self.human() {
+                    self.finish_progress_keep();
+                    let text = if self.color {
+                        format!("\x1b[35mwarning:\x1b[0m {w}")
+                    } else {
+                        format!("warning: {w}")
+                    };
+                    self.line(&text);
+                } else {
+                    eprintln!("warning: {w}");
+                }
+                self.report.warnings.push(w);
+            }
+        }
+    }
+
+    fn print_result(&mut self, host: &str, r: &TaskResult) {
+        if !self.human() {
+            return;
+        }
+        let mut label = r.status.as_str().to_string();
+        if r.ignored {
+            label = "ignored".into();
+        }
+        let status = self.paint(&format!("{label:<11}"), r.status);
+        let secs = r.duration_ms as f64 / 1000.0;
+        let mut text = format!("  {status} {host} ({secs:.2}s)");
+        if r.attempts > 1 {
+            text.push_str(&format!(" after {} attempts", r.attempts));
+        }
+        let show_msg = r.status.is_failure()
+            || r.status == Status::Skipped && self.opts.verbose > 0
+            || r.data.get("debug").is_some()
+            || (r.msg.is_some() && self.opts.verbose > 0);
+        if let Some(msg) = r.msg.as_deref().filter(|_| show_msg) {
+            let mut lines = msg.lines();
+            if let Some(first) = lines.next() {
+                text.push_str(": ");
+                text.push_str(first);
+            }
+            for l in lines {
+                text.push_str("\n      ");
+                text.push_str(l);
+            }
+        }
+        if let Some(debug) = r.data.get("debug") {
+            let shown = match debug {
+                serde_json::Value::String(s) => s.clone(),
+                other => serde_json::to_string_pretty(other).unwrap_or_default(),
+            };
+            for l in shown.lines() {
+                text.push_str("\n      ");
+                text.push_str(l);
+            }
+        }
+        if self.opts.verbose > 0 || r.status == Status::Failed {
+            for c in &r.commands {
+                if self.opts.verbose == 0 && c.error.is_none() {
+                    continue;
+                }
+                text.push_str(&format!("\n      $ {}", c.command));
+                for l in c.output.lines() {
+                    text.push_str("\n      ");
+                    text.push_str(l);
+                }
+            }
+        }
+        if let Some(pending) = r.data.get("pending").and_then(|p| p.as_array()) {
+            if !pending.is_empty() {
+                text.push_str("\n      would send:");
+                for l in pending {
+                    text.push_str("\n        ");
+                    text.push_str(l.as_str().unwrap_or_default());
+                }
+            }
+        }
+        if self.opts.diff {
+            if let Some(diff) = &r.diff {
+                for l in diff.lines() {
+                    let painted = if !self.color {
+                        l.to_string()
+                    } else if l.starts_with('+') && !l.starts_with("+++") {
+                        format!("\x1b[32m{l}\x1b[0m")
+                    } else if l.starts_with('-') && !l.starts_with("---") {
+                        format!("\x1b[31m{l}\x1b[0m")
+                    } else {
+                        l.to_string()
+                    };
+                    text.push_str("\n      ");
+                    text.push_str(&painted);
+                }
+            }
+        }
+        for item in r.items.iter().filter(|_| self.opts.verbose > 0) {
+            text.push_str(&format!(
+                "\n      item: {}{}",
+                item.status.as_str(),
+                item.msg
+                    .as_deref()
+                    .map(|m| format!(" {m}"))
+                    .unwrap_or_default()
+            ));
+        }
+        self.line(&text);
+    }
+
+    fn finish_progress(&mut self) {
+        if let Some(pb) = self.progress.take() {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn finish_progress_keep(&mut self) {}
+
+    /// Print the recap (or the JSON document) and return the report.
+    pub fn finish(mut self, interrupted: bool) -> RunReport {
+        self.finish_progress();
+        self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        self.report.interrupted = interrupted;
+        if self.opts.json {
+            let doc = serde_json::to_string_pretty(&self.report).unwrap_or_else(|_| "{}".into());
+            let doc = self.redactor.redact(&doc).into_owned();
+            let _ = writeln!(self.out, "{doc}");
+        } else {
+            let recap = self.recap();
+            let _ = write!(self.out, "{recap}");
+        }
+        let _ = self.out.flush();
+        self.report
+    }
+
+    fn recap(&self) -> String {
+        let stats = &self.report.stats;
+        let w = stats.keys().map(String::len).max().unwrap_or(4).max(4);
+        let mut out = format!(
+            "\n{}\n{:w$}  {:>5} {:>8} {:>7} {:>8} {:>12} {:>8}\n",
+            self.bold("RECAP"),
+            "HOST",
+            "ok",
+            "changed",
+            "failed",
+            "skipped",
+            "unreachable",
+            "time"
+        );
+        for (host, s) in stats {
+            let worst = if s.unreachable > 0 {
+                Status::Unreachable
+            } else if s.failed > 0 {
+                Status::Failed
+            } else if s.changed > 0 {
+                Status::Changed
+            } else {
+                Status::Ok
+            };
+            let name = self.paint(&format!("{host:w$}"), worst);
+            out.push_str(&format!(
+                "{name}  {:>5} {:>8} {:>7} {:>8} {:>12} {:>7.2}s\n",
+                s.ok,
+                s.changed,
+                s.failed,
+                s.skipped,
+                s.unreachable,
+                s.duration_ms as f64 / 1000.0
+            ));
+        }
+        let total = self.report.duration_ms as f64 / 1000.0;
+        let failed = self.report.failed_hosts().len();
+        out.push_str(&format!(
+            "{} hosts, {failed} with failures, {total:.2}s{}\n",
+            stats.len(),
+            if self.report.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn recap_and_secrets() {
+        let buf = Buf::default();
+        let mut red = Redactor::new();
+        red.add("s3cr3t!");
+        let mut rep = Reporter::new(
+            ReportOptions {
+                verbose: 1,
+                ..Default::default()
+            },
+            red,
+            RunReport::new(vec!["p.yml".into()], false),
+        )
+        .with_output(Box::new(buf.clone()));
+        rep.handle(Event::PlayStart {
+            name: "p".into(),
+            hosts: vec!["r1".into(), "r2".into()],
+        });
+        rep.handle(Event::TaskStart {
+            name: "t".into(),
+            location: "p.yml:3".into(),
+            hosts: 2,
+        });
+        rep.handle(Event::HostResult {
+            host: "r1".into(),
+            task: "t".into(),
+            location: "p.yml:3".into(),
+            result: Box::new(TaskResult::changed()),
+        });
+        rep.handle(Event::HostResult {
+            host: "r2".into(),
+            task: "t".into(),
+            location: "p.yml:3".into(),
+            result: Box::new(TaskResult::failed("bad password s3cr3t!")),
+        });
+        let report = rep.finish(false);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("s3cr3t!"), "{text}");
+        assert!(text.contains("failed      r2"), "{text}");
+        assert!(text.contains("2 hosts, 1 with failures"), "{text}");
+        assert_eq!(report.plays[0].tasks[0].hosts.len(), 2);
+        assert_eq!(report.stats["r1"].changed, 1);
+        assert_eq!(report.exit_code(), crate::ExitCode::HostFailed);
+    }
+}

@@ -1,0 +1,368 @@
+//! Results: what one task did on one host ([`TaskResult`]), and the whole run gathered for
+//! the recap, `--json` and `--junit` ([`RunReport`]).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::secret::Redactor;
+
+/// The outcome of one task on one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Unreachable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Unreachable => "unreachable",
+        }
+    }
+
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Failed | Status::Unreachable)
+    }
+}
+
+/// One command sent and what came back.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandOutput {
+    pub command: String,
+    pub output: String,
+    /// Exit status on exec channels; none on device CLIs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+    /// The device's complaint, when it rejected the command.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What one task did on one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskResult {
+    pub status: Status,
+    /// The reason for a failure, a skip, or a debug/assert message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Action-specific data (pending config lines in check mode, set facts, ...).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub data: serde_json::Value,
+    /// One result per loop item.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<TaskResult>,
+    /// How many tries `until` took (1 without `until`).
+    #[serde(skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    /// `ignore_errors` turned a failure into something the run carries on from.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ignored: bool,
+    /// `no_log`: the content above was censored.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub censored: bool,
+    pub duration_ms: u64,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// What replaces the content of a `no_log` result.
+pub const CENSORED: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+impl TaskResult {
+    pub fn new(status: Status) -> Self {
+        TaskResult {
+            status,
+            msg: None,
+            commands: Vec::new(),
+            diff: None,
+            data: serde_json::Value::Null,
+            items: Vec::new(),
+            attempts: 1,
+            ignored: false,
+            censored: false,
+            duration_ms: 0,
+        }
+    }
+
+    pub fn ok() -> Self {
+        Self::new(Status::Ok)
+    }
+
+    pub fn changed() -> Self {
+        Self::new(Status::Changed)
+    }
+
+    pub fn failed(msg: impl Into<String>) -> Self {
+        Self::new(Status::Failed).with_msg(msg)
+    }
+
+    pub fn unreachable(msg: impl Into<String>) -> Self {
+        Self::new(Status::Unreachable).with_msg(msg)
+    }
+
+    pub fn skipped(msg: impl Into<String>) -> Self {
+        Self::new(Status::Skipped).with_msg(msg)
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    /// The commands' output joined, as `stdout` of a registered result.
+    pub fn stdout(&self) -> String {
+        self.commands
+            .iter()
+            .map(|c| c.output.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Mask every known secret in every string of the result.
+    pub fn redact(&mut self, r: &Redactor) {
+        if r.is_empty() {
+            return;
+        }
+        let fix = |s: &mut String| {
+            if let std::borrow::Cow::Owned(o) = r.redact(s) {
+                *s = o;
+            }
+        };
+        if let Some(m) = &mut self.msg {
+            fix(m);
+        }
+        if let Some(d) = &mut self.diff {
+            fix(d);
+        }
+        for c in &mut self.commands {
+            fix(&mut c.command);
+            fix(&mut c.output);
+            if let Some(e) = &mut c.error {
+                fix(e);
+            }
+        }
+        redact_json(&mut self.data, r);
+        for item in &mut self.items {
+            item.redact(r);
+        }
+    }
+
+    /// Replace the content with [`CENSORED`] (`no_log: true`); the status stays.
+    pub fn censor(&mut self) {
+        self.msg = Some(CENSORED.to_string());
+        self.commands.clear();
+        self.diff = None;
+        self.data = serde_json::Value::Null;
+        for item in &mut self.items {
+            item.censor();
+        }
+        self.censored = true;
+    }
+}
+
+fn redact_json(v: &mut serde_json::Value, r: &Redactor) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let std::borrow::Cow::Owned(o) = r.redact(s) {
+                *s = o;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, r)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| redact_json(x, r)),
+        _ => {}
+    }
+}
+
+/// One host's result for one task, as it goes into the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostTaskResult {
+    pub host: String,
+    #[serde(flatten)]
+    pub result: TaskResult,
+}
+
+/// A task of a play with every host's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    pub name: String,
+    /// `file:line` of the task in its playbook.
+    pub location: String,
+    pub hosts: Vec<HostTaskResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayReport {
+    pub name: String,
+    pub hosts: Vec<String>,
+    pub tasks: Vec<TaskReport>,
+}
+
+/// Per-host totals for the recap.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub unreachable: u32,
+    pub ignored: u32,
+    pub duration_ms: u64,
+}
+
+impl HostStats {
+    pub fn add(&mut self, r: &TaskResult) {
+        match r.status {
+            Status::Ok => self.ok += 1,
+            Status::Changed => self.changed += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Failed if r.ignored => self.ignored += 1,
+            Status::Failed => self.failed += 1,
+            Status::Unreachable => self.unreachable += 1,
+        }
+        self.duration_ms += r.duration_ms;
+    }
+}
+
+/// The whole run: what `--json` prints and what the recap and JUnit are made from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub netorch_version: &'static str,
+    pub playbooks: Vec<String>,
+    pub check_mode: bool,
+    pub started: String,
+    pub duration_ms: u64,
+    pub plays: Vec<PlayReport>,
+    pub stats: BTreeMap<String, HostStats>,
+    pub warnings: Vec<String>,
+    /// Ctrl-C stopped the run before it finished.
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn new(playbooks: Vec<String>, check_mode: bool) -> Self {
+        RunReport {
+            netorch_version: env!("CARGO_PKG_VERSION"),
+            playbooks,
+            check_mode,
+            started: now_rfc3339(),
+            duration_ms: 0,
+            plays: Vec::new(),
+            stats: BTreeMap::new(),
+            warnings: Vec::new(),
+            interrupted: false,
+        }
+    }
+
+    /// The exit code the run earns: unreachable beats failed beats ok.
+    pub fn exit_code(&self) -> crate::ExitCode {
+        if self.interrupted {
+            return crate::ExitCode::Interrupted;
+        }
+        if self.stats.values().any(|s| s.unreachable > 0) {
+            crate::ExitCode::HostUnreachable
+        } else if self.stats.values().any(|s| s.failed > 0) {
+            crate::ExitCode::HostFailed
+        } else {
+            crate::ExitCode::Ok
+        }
+    }
+
+    /// Hosts with a failed or unreachable result, in name order.
+    pub fn failed_hosts(&self) -> Vec<String> {
+        self.stats
+            .iter()
+            .filter(|(_, s)| s.failed > 0 || s.unreachable > 0)
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+}
+
+/// The current UTC time as RFC 3339, without pulling in a date crate for one timestamp.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_609_845), "2026-11-25T12:30:45Z");
+    }
+
+    #[test]
+    fn redact_and_censor() {
+        let mut r = Redactor::new();
+        r.add("hunter22");
+        let mut t = TaskResult::failed("auth with hunter22 failed");
+        t.commands.push(CommandOutput {
+            command: "enable".into(),
+            output: "Password: hunter22".into(),
+            exit_status: None,
+            error: None,
+        });
+        t.data = serde_json::json!({"x": ["hunter22"]});
+        t.redact(&r);
+        let s = serde_json::to_string(&t).unwrap();
+        assert!(!s.contains("hunter22"), "{s}");
+        t.censor();
+        assert_eq!(t.msg.as_deref(), Some(CENSORED));
+        assert!(t.commands.is_empty());
+    }
+
+    #[test]
+    fn exit_code_order() {
+        let mut rep = RunReport::new(vec![], false);
+        rep.stats.insert("a".into(), HostStats { ok: 1, ..Default::default() });
+        assert_eq!(rep.exit_code(), crate::ExitCode::Ok);
+        rep.stats.insert("b".into(), HostStats { failed: 1, ..Default::default() });
+        assert_eq!(rep.exit_code(), crate::ExitCode::HostFailed);
+        rep.stats.insert("c".into(), HostStats { unreachable: 1, ..Default::default() });
+        assert_eq!(rep.exit_code(), crate::ExitCode::HostUnreachable);
+        assert_eq!(rep.failed_hosts(), vec!["b".to_string(), "c".to_string()]);
+    }
+}
