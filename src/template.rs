@@ -54,10 +54,7 @@ impl Templates {
     /// Where `name` would be loaded from, if it exists.
     pub fn resolve(&self, name: &str) -> Option<PathBuf> {
         let rel = safe_relative(name)?;
-        self.dirs
-            .iter()
-            .map(|d| d.join(&rel))
-            .find(|p| p.is_file())
+        self.dirs.iter().map(|d| d.join(&rel)).find(|p| p.is_file())
     }
 
     /// Render the template file `name` with `vars`.
@@ -186,7 +183,9 @@ fn template_error(what: &str, e: &minijinja::Error, vars: &Vars) -> Error {
         ErrorKind::TemplateNotFound => format!("template `{name}` not found"),
         _ => {
             let detail = e.detail().unwrap_or("");
-            format!("{place}: {} {detail}", e.kind()).trim_end().to_string()
+            format!("{place}: {} {detail}", e.kind())
+                .trim_end()
+                .to_string()
         }
     };
     Error::Template {
@@ -484,8 +483,11 @@ mod tests {
             } else {
                 format!("'{q}'")
             };
-            let got = render(&format!("{{{{ ip | ipaddr({arg}) }}}}"), json!({"ip": "10.1.2.3/24"}))
-                .unwrap();
+            let got = render(
+                &format!("{{{{ ip | ipaddr({arg}) }}}}"),
+                json!({"ip": "10.1.2.3/24"}),
+            )
+            .unwrap();
             assert_eq!(got, want, "query {q}");
         }
         assert_eq!(
@@ -506,8 +508,11 @@ mod tests {
     fn regex_filters() {
         let v = json!({"s": "GigabitEthernet0/1"});
         assert_eq!(
-            render(r"{{ s | regex_replace('^Gigabit(\\w+)(\\d)/(\\d)', 'Gi\\2/\\3') }}", v.clone())
-                .unwrap(),
+            render(
+                r"{{ s | regex_replace('^Gigabit(\\w+)(\\d)/(\\d)', 'Gi\\2/\\3') }}",
+                v.clone()
+            )
+            .unwrap(),
             "Gi0/1"
         );
         assert_eq!(
@@ -542,7 +547,10 @@ mod tests {
         assert!(msg.contains("ntp.j2 line 4"), "{msg}");
         assert!(msg.contains("`missing`"), "{msg}");
         let ok = t
-            .render_file("ntp.j2", &vars(json!({"ntp_servers": ["10.0.0.1"], "missing": "x"})))
+            .render_file(
+                "ntp.j2",
+                &vars(json!({"ntp_servers": ["10.0.0.1"], "missing": "x"})),
+            )
             .unwrap();
         assert_eq!(ok, "ntp server 10.0.0.1\nx\n");
         assert!(t.resolve("../etc/passwd").is_none());
@@ -557,7 +565,11 @@ mod tests {
             "s3cret"
         );
         assert_eq!(
-            render("{{ lookup('env', 'NETORCH_TEST_TEMPLATE_ENV') }}", json!({})).unwrap(),
+            render(
+                "{{ lookup('env', 'NETORCH_TEST_TEMPLATE_ENV') }}",
+                json!({})
+            )
+            .unwrap(),
             "s3cret"
         );
         let e = render("{{ env('NETORCH_SURELY_UNSET_VAR') }}", json!({})).unwrap_err();

@@ -138,20 +138,35 @@ mod tests {
                 name: "show".into(),
                 location: "site.yml:3".into(),
                 hosts: vec![
-                    HostTaskResult { host: "a".into(), result: TaskResult::ok() },
-                    HostTaskResult { host: "b".into(), result: failed },
-                    HostTaskResult { host: "c".into(), result: TaskResult::unreachable("refused") },
+                    HostTaskResult {
+                        host: "a".into(),
+                        result: TaskResult::ok(),
+                    },
+                    HostTaskResult {
+                        host: "b".into(),
+                        result: failed,
+                    },
+                    HostTaskResult {
+                        host: "c".into(),
+                        result: TaskResult::unreachable("refused"),
+                    },
                 ],
             }],
         });
         let xml = to_junit(&rep);
         let doc = roxmltree::Document::parse(&xml).unwrap();
-        let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
         assert_eq!(suite.attribute("tests"), Some("3"));
         assert_eq!(suite.attribute("failures"), Some("1"));
         assert_eq!(suite.attribute("errors"), Some("1"));
         assert_eq!(suite.attribute("name"), Some("P \"1\""));
-        let failure = doc.descendants().find(|n| n.has_tag_name("failure")).unwrap();
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
         assert!(failure.attribute("message").unwrap().contains("<here> &"));
     }
 }

@@ -12,8 +12,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use result::{
-    CommandOutput, HostStats, HostTaskResult, PlayReport, RunReport, Status, TaskReport,
-    TaskResult,
+    CommandOutput, HostStats, HostTaskResult, PlayReport, RunReport, Status, TaskReport, TaskResult,
 };
 
 use crate::secret::Redactor;
@@ -181,7 +180,12 @@ impl Reporter {
                     .or_default()
                     .add(&result);
                 let entry = HostTaskResult { host, result };
-                match self.report.plays.last_mut().and_then(|p| p.tasks.last_mut()) {
+                match self
+                    .report
+                    .plays
+                    .last_mut()
+                    .and_then(|p| p.tasks.last_mut())
+                {
                     Some(t) if t.name == task && t.location == location => t.hosts.push(entry),
                     _ => {
                         // Free strategy and handlers: results arrive out of task order.

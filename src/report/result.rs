@@ -81,7 +81,8 @@ fn is_one(n: &u32) -> bool {
 }
 
 /// What replaces the content of a `no_log` result.
-pub const CENSORED: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+pub const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 impl TaskResult {
     pub fn new(status: Status) -> Self {
@@ -357,11 +358,29 @@ mod tests {
     #[test]
     fn exit_code_order() {
         let mut rep = RunReport::new(vec![], false);
-        rep.stats.insert("a".into(), HostStats { ok: 1, ..Default::default() });
+        rep.stats.insert(
+            "a".into(),
+            HostStats {
+                ok: 1,
+                ..Default::default()
+            },
+        );
         assert_eq!(rep.exit_code(), crate::ExitCode::Ok);
-        rep.stats.insert("b".into(), HostStats { failed: 1, ..Default::default() });
+        rep.stats.insert(
+            "b".into(),
+            HostStats {
+                failed: 1,
+                ..Default::default()
+            },
+        );
         assert_eq!(rep.exit_code(), crate::ExitCode::HostFailed);
-        rep.stats.insert("c".into(), HostStats { unreachable: 1, ..Default::default() });
+        rep.stats.insert(
+            "c".into(),
+            HostStats {
+                unreachable: 1,
+                ..Default::default()
+            },
+        );
         assert_eq!(rep.exit_code(), crate::ExitCode::HostUnreachable);
         assert_eq!(rep.failed_hosts(), vec!["b".to_string(), "c".to_string()]);
     }

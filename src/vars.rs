@@ -1,0 +1,182 @@
+//! The variables a task sees on a host: inventory vars (already merged by precedence), play
+//! vars, extra vars, and Ansible's magic names (`inventory_hostname`, `group_names`), with
+//! templated values (`password: "{{ env('PW') }}"`) rendered in the host's context.
+
+use serde_json::Value;
+
+use crate::inventory::Vars;
+use crate::template::Templates;
+use crate::Error;
+
+/// How many passes of rendering a chain of vars-referencing-vars gets before it is called a
+/// loop (`a: "{{ b }}"`, `b: "{{ a }}"`).
+const MAX_RESOLVE_PASSES: usize = 10;
+
+/// A host's context before rendering: `inventory` vars < `play` vars < `extra` vars (extra
+/// vars always win, as in Ansible), plus the magic names.
+pub fn host_context(
+    name: &str,
+    groups: &[String],
+    inventory: &Vars,
+    play: &Vars,
+    extra: &Vars,
+) -> Vars {
+    let mut ctx = Vars::with_capacity(inventory.len() + play.len() + extra.len() + 3);
+    for (k, v) in inventory.iter().chain(play.iter()).chain(extra.iter()) {
+        ctx.insert(k.clone(), v.clone());
+    }
+    ctx.insert("inventory_hostname".into(), Value::from(name));
+    let short = name.split('.').next().unwrap_or(name);
+    ctx.insert("inventory_hostname_short".into(), Value::from(short));
+    let group_names: Vec<Value> = groups
+        .iter()
+        .filter(|g| g.as_str() != "all" && g.as_str() != "ungrouped")
+        .map(|g| Value::from(g.as_str()))
+        .collect();
+    ctx.insert("group_names".into(), Value::Array(group_names));
+    ctx
+}
+
+/// Variables whose templated value could not be rendered, with the reason. They are left
+/// out of the resolved context, so a use of one fails as undefined, and the caller can add
+/// this reason to that error.
+pub type Unresolved = Vec<(String, Error)>;
+
+/// Render every templated string in `ctx` against `ctx` itself, until nothing changes.
+pub fn resolve_vars(templates: &Templates, ctx: &Vars) -> (Vars, Unresolved) {
+    let mut current = ctx.clone();
+    let mut failed: Unresolved = Vec::new();
+    for _ in 0..MAX_RESOLVE_PASSES {
+        let mut changed = false;
+        failed.clear();
+        let snapshot = current.clone();
+        for (key, value) in current.iter_mut() {
+            if !contains_template(value) {
+                continue;
+            }
+            match render_value(templates, value, &snapshot, key) {
+                Ok(v) => {
+                    if &v != value {
+                        *value = v;
+                        changed = true;
+                    }
+                }
+                Err(e) => failed.push((key.clone(), e)),
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (key, _) in &failed {
+        current.shift_remove(key);
+    }
+    // Whatever still holds a template after all passes refers to itself in a loop.
+    let looping: Vec<String> = current
+        .iter()
+        .filter(|(_, v)| contains_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in looping {
+        current.shift_remove(&key);
+        failed.push((
+            key.clone(),
+            Error::Template {
+                context: format!("variable `{key}`"),
+                message: "its value refers back to itself (a loop of variables)".into(),
+            },
+        ));
+    }
+    (current, failed)
+}
+
+fn contains_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(contains_template),
+        Value::Object(o) => o.values().any(contains_template),
+        _ => false,
+    }
+}
+
+fn render_value(templates: &Templates, v: &Value, ctx: &Vars, key: &str) -> Result<Value, Error> {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            let what = format!("variable `{key}`");
+            // A value that is exactly one expression keeps its type (a list stays a list).
+            let trimmed = s.trim();
+            if trimmed.starts_with("{{")
+                && trimmed.ends_with("}}")
+                && trimmed.matches("{{").count() == 1
+            {
+                return templates.eval(trimmed, ctx, &what);
+            }
+            templates.render_str(s, ctx, &what).map(Value::String)
+        }
+        Value::Array(a) => a
+            .iter()
+            .map(|x| render_value(templates, x, ctx, key))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(o) => {
+            let mut out = serde_json::Map::with_capacity(o.len());
+            for (k, x) in o {
+                out.insert(k.clone(), render_value(templates, x, ctx, key)?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Vars {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn precedence_and_magic_names() {
+        let ctx = host_context(
+            "core-ams-1.example.net",
+            &["all".into(), "core".into()],
+            &vars(json!({"a": "inv", "b": "inv", "c": "inv"})),
+            &vars(json!({"b": "play", "c": "play"})),
+            &vars(json!({"c": "extra"})),
+        );
+        assert_eq!(ctx["a"], "inv");
+        assert_eq!(ctx["b"], "play");
+        assert_eq!(ctx["c"], "extra");
+        assert_eq!(ctx["inventory_hostname_short"], "core-ams-1");
+        assert_eq!(ctx["group_names"], json!(["core"]));
+    }
+
+    #[test]
+    fn chains_types_and_failures() {
+        let t = Templates::new(vec![]);
+        let ctx = vars(json!({
+            "site": "ams",
+            "fqdn": "{{ name }}.{{ site }}.example.net",
+            "name": "{{ inventory_hostname }}",
+            "inventory_hostname": "core1",
+            "servers": "{{ base_servers }}",
+            "base_servers": ["10.0.0.1", "10.0.0.2"],
+            "pw": "{{ env('NETORCH_SURELY_UNSET_PW') }}",
+            "x": "{{ y }}",
+            "y": "{{ x }}",
+        }));
+        let (out, failed) = resolve_vars(&t, &ctx);
+        assert_eq!(out["fqdn"], "core1.ams.example.net");
+        assert_eq!(out["servers"], json!(["10.0.0.1", "10.0.0.2"]));
+        assert!(!out.contains_key("pw"));
+        let names: Vec<&str> = failed.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(names.contains(&"pw"), "{names:?}");
+        assert!(failed
+            .iter()
+            .any(|(k, e)| k == "pw" && e.to_string().contains("NETORCH_SURELY_UNSET_PW")));
+        assert!(names.contains(&"x") && names.contains(&"y"), "{names:?}");
+    }
+}
