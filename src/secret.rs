@@ -122,7 +122,10 @@ mod tests {
         r.add("abc");
         r.add("abcdef");
         r.add("x");
-        assert_eq!(r.redact("pw abcdef and abc and x"), "pw ******** and ******** and x");
+        assert_eq!(
+            r.redact("pw abcdef and abc and x"),
+            "pw ******** and ******** and x"
+        );
     }
 
     #[test]

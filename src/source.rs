@@ -216,9 +216,8 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
     } else if message.contains("recursion limit exceeded") {
         err.hint = Some("the document nests deeper than netorch accepts (128 levels)".into());
     } else if message.contains("repetition limit exceeded") {
-        err.hint = Some(
-            "aliases (*name) expand to too many nodes; this looks like an alias bomb".into(),
-        );
+        err.hint =
+            Some("aliases (*name) expand to too many nodes; this looks like an alias bomb".into());
     }
     err
 }
