@@ -1,0 +1,541 @@
+//! The inventory as the loaders describe it (hosts, groups, inline vars, edges), and the one
+//! pass that turns it into an [`Inventory`]: implicit groups, cycle check, group depth and
+//! priority, and variable precedence.
+//!
+//! Precedence is Ansible's documented order for these sources, lowest first:
+//!
+//! 1. inline vars of `all`, then inline vars of the host's other groups (sorted by depth,
+//!    `ansible_group_priority`, name: a child group beats its parent, same-depth groups
+//!    merge alphabetically)
+//! 2. `group_vars/all` beside the inventory sources, then beside the playbooks
+//! 3. `group_vars/<group>` beside the inventory sources (outer loop: source, inner: groups
+//!    in the order of 1.), then beside the playbooks
+//! 4. host inline vars, then `host_vars/<host>` beside the inventory, then beside the
+//!    playbooks
+//!
+//! Note that, as in Ansible, any group_vars *file* beats any *inline* group var: a value in
+//! `group_vars/all.yml` overrides one written inline on a child group in hosts.yml.
+//! Top-level keys replace (Ansible's default `hash_behaviour=replace`).
+//!
+//! The merge is done once per distinct set of groups (hosts in the same groups share it),
+//! so a 10,000-host inventory costs one map clone per host, not one merge per group per host.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::{IndexMap, IndexSet};
+use serde_json::Value;
+
+use super::vars_files::VarsDir;
+use super::{Group, Host, Inventory, Vars};
+use crate::source::{suggest, LoadError};
+
+/// Ansible's default group priority.
+const DEFAULT_PRIORITY: i64 = 1;
+
+/// Where something was declared, for errors that are found only after all sources are in.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+}
+
+impl Origin {
+    pub fn file(path: &Path) -> Self {
+        Origin {
+            file: path.to_path_buf(),
+            line: None,
+        }
+    }
+
+    pub fn line(path: &Path, line: usize) -> Self {
+        Origin {
+            file: path.to_path_buf(),
+            line: Some(line),
+        }
+    }
+
+    fn error(&self, message: String) -> LoadError {
+        match self.line {
+            Some(l) => {
+                let mut e = LoadError::file(&self.file, message);
+                e.line = Some(l);
+                e
+            }
+            None => LoadError::file(&self.file, message),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HostB {
+    vars: Vars,
+    /// Direct groups (indices into `Builder::groups`).
+    groups: IndexSet<usize>,
+}
+
+#[derive(Debug)]
+struct GroupB {
+    vars: Vars,
+    priority: i64,
+    /// Child group index -> where the edge was declared.
+    children: IndexMap<usize, Origin>,
+    /// Direct hosts (indices into `Builder::hosts`).
+    hosts: IndexSet<usize>,
+    /// Declared by a section, a YAML key or a script; false when only named by `[x:vars]`.
+    declared: bool,
+}
+
+impl GroupB {
+    fn new() -> Self {
+        GroupB {
+            vars: Vars::new(),
+            priority: DEFAULT_PRIORITY,
+            children: IndexMap::new(),
+            hosts: IndexSet::new(),
+            declared: false,
+        }
+    }
+}
+
+/// Accumulates every source, in order; later sources win for the same variable.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    hosts: IndexMap<String, HostB>,
+    groups: IndexMap<String, GroupB>,
+    /// `[name:vars]` sections, checked once every source is in (the group may be declared
+    /// by a later file of the same folder).
+    vars_sections: Vec<(usize, Origin)>,
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        let mut b = Builder::default();
+        b.group("all");
+        b.group("ungrouped");
+        b
+    }
+
+    /// The index of a declared group, creating it if needed.
+    pub fn group(&mut self, name: &str) -> usize {
+        let idx = self.group_ref(name);
+        self.groups[idx].declared = true;
+        idx
+    }
+
+    /// The index of a group named by a `[name:vars]` section (declared or not yet).
+    pub fn group_for_vars(&mut self, name: &str, origin: Origin) -> usize {
+        let idx = self.group_ref(name);
+        self.vars_sections.push((idx, origin));
+        idx
+    }
+
+    fn group_ref(&mut self, name: &str) -> usize {
+        if let Some(i) = self.groups.get_index_of(name) {
+            return i;
+        }
+        self.groups.insert_full(name.to_string(), GroupB::new()).0
+    }
+
+    /// The index of a host, creating it if needed; adds it to `group` when given.
+    pub fn host(&mut self, name: &str, group: Option<usize>) -> usize {
+        let idx = match self.hosts.get_index_of(name) {
+            Some(i) => i,
+            None => self.hosts.insert_full(name.to_string(), HostB::default()).0,
+        };
+        if let Some(g) = group {
+            self.hosts[idx].groups.insert(g);
+            self.groups[g].hosts.insert(idx);
+        }
+        idx
+    }
+
+    pub fn set_host_var(&mut self, host: usize, key: String, value: Value) {
+        self.hosts[host].vars.insert(key, value);
+    }
+
+    /// Set an inline group var. `ansible_group_priority` sets the priority instead, as in
+    /// Ansible (it is not a variable).
+    pub fn set_group_var(
+        &mut self,
+        group: usize,
+        key: String,
+        value: Value,
+        origin: &Origin,
+    ) -> Result<(), LoadError> {
+        if key == "ansible_group_priority" {
+            let p = match &value {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            let Some(p) = p else {
+                return Err(origin.error(format!(
+                    "group `{}`: ansible_group_priority must be an integer, found {value}",
+                    self.groups
+                        .get_index(group)
+                        .map_or("?", |(n, _)| n.as_str())
+                )));
+            };
+            self.groups[group].priority = p;
+            return Ok(());
+        }
+        self.groups[group].vars.insert(key, value);
+        Ok(())
+    }
+
+    pub fn add_child(&mut self, parent: usize, child: usize, origin: Origin) {
+        self.groups[parent].children.entry(child).or_insert(origin);
+    }
+
+    pub fn has_host(&self, name: &str) -> bool {
+        self.hosts.contains_key(name)
+    }
+
+    pub fn has_group(&self, name: &str) -> bool {
+        self.groups.contains_key(name)
+    }
+
+    pub fn host_names(&self) -> impl Iterator<Item = &str> {
+        self.hosts.keys().map(String::as_str)
+    }
+
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.groups.keys().map(String::as_str)
+    }
+
+    /// Build the inventory. `dirs` are the loaded host_vars/group_vars folders; `inv_dirs`
+    /// and `play_dirs` index into it, in precedence order (lowest first).
+    pub fn finish(
+        mut self,
+        dirs: &[VarsDir],
+        inv_dirs: &[usize],
+        play_dirs: &[usize],
+    ) -> Result<Inventory, LoadError> {
+        self.check_vars_sections()?;
+        let all = self.group("all");
+        let ungrouped = self.group("ungrouped");
+        let ng = self.groups.len();
+
+        // Parents, and every group without one becomes a child of `all` (Ansible's rule).
+        let mut parents: Vec<Vec<usize>> = vec![Vec::new(); ng];
+        for (p, g) in self.groups.values().enumerate() {
+            for &c in g.children.keys() {
+                parents[c].push(p);
+            }
+        }
+        if let Some(p) = parents[all].first() {
+            let origin = &self.groups[*p].children[&all];
+            return Err(origin.error(format!(
+                "group `all` is listed as a child of `{}`; `all` is the root of every \
+                 inventory and cannot have a parent",
+                self.groups.get_index(*p).map_or("?", |(n, _)| n.as_str())
+            )));
+        }
+        for (g, ps) in parents.iter_mut().enumerate() {
+            if g != all && ps.is_empty() {
+                ps.push(all);
+                self.groups[all]
+                    .children
+                    .insert(g, Origin::file(Path::new("<implicit>")));
+            }
+        }
+
+        // Hosts in no group but `all` are `ungrouped`; hosts the INI parser put there
+        // before seeing them in a real group leave it.
+        for (h, host) in self.hosts.values_mut().enumerate() {
+            let real = host.groups.iter().any(|&g| g != all && g != ungrouped);
+            if real {
+                if host.groups.shift_remove(&ungrouped) {
+                    self.groups[ungrouped].hosts.shift_remove(&h);
+                }
+            } else if !host.groups.contains(&ungrouped) {
+                host.groups.insert(ungrouped);
+                self.groups[ungrouped].hosts.insert(h);
+            }
+        }
+
+        let order = self.topo_order(&parents)?;
+        let mut depth = vec![0usize; ng];
+        for &g in &order {
+            for &c in self.groups[g].children.keys() {
+                depth[c] = depth[c].max(depth[g] + 1);
+            }
+        }
+
+        // Rank: the precedence position of each group (depth, priority, name).
+        let mut by_rank: Vec<usize> = (0..ng).collect();
+        by_rank.sort_by(|&a, &b| {
+            let (na, ga) = self
+                .groups
+                .get_index(a)
+                .map_or(("", None), |(n, g)| (n.as_str(), Some(g)));
+            let (nb, gb) = self
+                .groups
+                .get_index(b)
+                .map_or(("", None), |(n, g)| (n.as_str(), Some(g)));
+            let pa = ga.map_or(DEFAULT_PRIORITY, |g| g.priority);
+            let pb = gb.map_or(DEFAULT_PRIORITY, |g| g.priority);
+            (depth[a], pa, na).cmp(&(depth[b], pb, nb))
+        });
+        let mut rank = vec![0usize; ng];
+        for (r, &g) in by_rank.iter().enumerate() {
+            rank[g] = r;
+        }
+
+        // Ancestors (self included) as bitsets over ranks, computed once per group.
+        let words = ng.div_ceil(64);
+        let mut anc: Vec<Vec<u64>> = vec![vec![0u64; words]; ng];
+        for &g in &order {
+            let mut bits = std::mem::take(&mut anc[g]);
+            bits[rank[g] / 64] |= 1 << (rank[g] % 64);
+            for &p in &parents[g] {
+                for (w, pw) in bits.iter_mut().zip(&anc[p]) {
+                    *w |= *pw;
+                }
+            }
+            anc[g] = bits;
+        }
+
+        let group_names: Vec<String> = self.groups.keys().cloned().collect();
+        let own_vars = self.group_own_vars(&group_names, dirs, inv_dirs, play_dirs);
+
+        // Hosts: groups in precedence order and merged vars (cached per group set).
+        let mut cache: HashMap<Vec<u32>, Vars> = HashMap::new();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
+        let mut hosts: IndexMap<String, Host> = IndexMap::with_capacity(self.hosts.len());
+        let host_names: Vec<String> = self.hosts.keys().cloned().collect();
+        for (h, (name, hb)) in self.hosts.iter_mut().enumerate() {
+            let mut bits = vec![0u64; words];
+            for &g in &hb.groups {
+                for (w, gw) in bits.iter_mut().zip(&anc[g]) {
+                    *w |= *gw;
+                }
+            }
+            bits[rank[all] / 64] |= 1 << (rank[all] % 64);
+            let mut ranks: Vec<u32> = Vec::new();
+            for (wi, &w) in bits.iter().enumerate() {
+                let mut w = w;
+                while w != 0 {
+                    let b = w.trailing_zeros() as usize;
+                    // Ranks are < number of groups, which fits u32 for any real inventory.
+                    ranks.push(u32::try_from(wi * 64 + b).unwrap_or(u32::MAX));
+                    w &= w - 1;
+                }
+            }
+            let groups_in_order: Vec<usize> = ranks.iter().map(|&r| by_rank[r as usize]).collect();
+            for &g in &groups_in_order {
+                members[g].push(h);
+            }
+            let base = cache.entry(ranks).or_insert_with(|| {
+                merge_group_vars(
+                    &groups_in_order,
+                    all,
+                    &self.groups,
+                    &group_names,
+                    dirs,
+                    inv_dirs,
+                    play_dirs,
+                )
+            });
+            let mut vars = base.clone();
+            vars.extend(std::mem::take(&mut hb.vars));
+            for &d in inv_dirs.iter().chain(play_dirs) {
+                if let Some(v) = dirs[d].hosts.get(name.as_str()) {
+                    vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+            let groups = groups_in_order
+                .iter()
+                .map(|&g| group_names[g].clone())
+                .collect();
+            hosts.insert(
+                name.clone(),
+                Host {
+                    name: name.clone(),
+                    groups,
+                    vars,
+                },
+            );
+        }
+
+        let mut groups: IndexMap<String, Group> = IndexMap::with_capacity(ng);
+        for ((g, (name, gb)), vars) in self.groups.iter().enumerate().zip(own_vars) {
+            let mut children: Vec<String> = gb
+                .children
+                .keys()
+                .map(|&c| group_names[c].clone())
+                .collect();
+            children.sort();
+            groups.insert(
+                name.clone(),
+                Group {
+                    name: name.clone(),
+                    children,
+                    parents: parents[g].iter().map(|&p| group_names[p].clone()).collect(),
+                    hosts: gb.hosts.iter().map(|&h| host_names[h].clone()).collect(),
+                    vars,
+                    depth: depth[g],
+                    priority: gb.priority,
+                },
+            );
+        }
+
+        let warnings = dirs
+            .iter()
+            .flat_map(|d| d.warnings.iter().cloned())
+            .collect();
+        Ok(Inventory {
+            hosts,
+            groups,
+            members,
+            warnings,
+        })
+    }
+
+    /// A `[name:vars]` section for a group nothing declares is an error, as in Ansible (it
+    /// is almost always a typo of a real group's name).
+    fn check_vars_sections(&self) -> Result<(), LoadError> {
+        for (g, origin) in &self.vars_sections {
+            let Some((name, gb)) = self.groups.get_index(*g) else {
+                continue;
+            };
+            if gb.declared {
+                continue;
+            }
+            let declared = self
+                .groups
+                .iter()
+                .filter(|(_, g)| g.declared)
+                .map(|(n, _)| n.as_str());
+            let mut e = origin.error(format!(
+                "section [{name}:vars] sets variables for group `{name}`, which no inventory \
+                 source declares"
+            ));
+            e.hint = Some(match suggest(name, declared) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("declare the group with a [{name}] section"),
+            });
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Groups from `all` down, parents before children; a cycle is an error naming it.
+    fn topo_order(&self, parents: &[Vec<usize>]) -> Result<Vec<usize>, LoadError> {
+        let ng = self.groups.len();
+        let mut indeg: Vec<usize> = parents.iter().map(Vec::len).collect();
+        let mut queue: Vec<usize> = (0..ng).filter(|&g| indeg[g] == 0).collect();
+        let mut order = Vec::with_capacity(ng);
+        while let Some(g) = queue.pop() {
+            order.push(g);
+            for &c in self.groups[g].children.keys() {
+                indeg[c] -= 1;
+                if indeg[c] == 0 {
+                    queue.push(c);
+                }
+            }
+        }
+        if order.len() == ng {
+            return Ok(order);
+        }
+        let in_cycle: Vec<bool> = indeg.iter().map(|&d| d > 0).collect();
+        Err(self.cycle_error(&in_cycle))
+    }
+
+    /// Find and describe one cycle among the groups Kahn's algorithm could not order.
+    fn cycle_error(&self, candidate: &[bool]) -> LoadError {
+        let Some(start) = candidate.iter().position(|&c| c) else {
+            return LoadError::file("<inventory>", "group cycle");
+        };
+        // Walk children that are themselves in the leftover set until a group repeats.
+        let mut path = vec![start];
+        let mut seen: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+        let mut cur = start;
+        loop {
+            let next = self.groups[cur]
+                .children
+                .keys()
+                .copied()
+                .find(|&c| candidate[c]);
+            let Some(next) = next else {
+                break;
+            };
+            if let Some(&pos) = seen.get(&next) {
+                let cycle: Vec<usize> = path[pos..].iter().copied().chain([next]).collect();
+                let names: Vec<&str> = cycle
+                    .iter()
+                    .map(|&g| self.groups.get_index(g).map_or("?", |(n, _)| n.as_str()))
+                    .collect();
+                let last = cycle[cycle.len() - 2];
+                let origin = &self.groups[last].children[&next];
+                let msg = if cycle.len() == 2 {
+                    format!("group `{}` is listed as a child of itself", names[0])
+                } else {
+                    format!("group cycle: {}", names.join(" -> "))
+                };
+                return origin
+                    .error(msg)
+                    .with_hint("a group cannot contain itself, directly or through its children");
+            }
+            seen.insert(next, path.len());
+            path.push(next);
+            cur = next;
+        }
+        LoadError::file("<inventory>", "group cycle")
+    }
+
+    /// Each group's own vars: inline < group_vars beside the inventory < beside the playbook.
+    fn group_own_vars(
+        &self,
+        names: &[String],
+        dirs: &[VarsDir],
+        inv_dirs: &[usize],
+        play_dirs: &[usize],
+    ) -> Vec<Vars> {
+        self.groups
+            .values()
+            .zip(names)
+            .map(|(g, name)| {
+                let mut v = g.vars.clone();
+                for &d in inv_dirs.iter().chain(play_dirs) {
+                    if let Some(f) = dirs[d].groups.get(name.as_str()) {
+                        v.extend(f.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+}
+
+/// The group part of a host's vars (steps 1 to 3 of the module doc).
+fn merge_group_vars(
+    groups: &[usize],
+    all: usize,
+    gb: &IndexMap<String, GroupB>,
+    names: &[String],
+    dirs: &[VarsDir],
+    inv_dirs: &[usize],
+    play_dirs: &[usize],
+) -> Vars {
+    let mut out = Vars::new();
+    let mut put = |v: &Vars| out.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for &g in groups {
+        put(&gb[g].vars);
+    }
+    let others: Vec<usize> = groups.iter().copied().filter(|&g| g != all).collect();
+    for &d in inv_dirs.iter().chain(play_dirs) {
+        if let Some(v) = dirs[d].groups.get(names[all].as_str()) {
+            put(v);
+        }
+    }
+    for &d in inv_dirs.iter().chain(play_dirs) {
+        for &g in &others {
+            if let Some(v) = dirs[d].groups.get(names[g].as_str()) {
+                put(v);
+            }
+        }
+    }
+    out
+}
