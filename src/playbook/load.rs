@@ -29,6 +29,8 @@ struct PlaySpec {
     name: Option<String>,
     #[serde(default, deserialize_with = "hosts")]
     hosts: Option<String>,
+    #[serde(default)]
+    tasks: TaskList,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     import_playbook: Option<String>,
     #[serde(default, deserialize_with = "values::vars")]
@@ -51,8 +53,6 @@ struct PlaySpec {
     tags: Vec<String>,
     #[serde(default)]
     pre_tasks: TaskList,
-    #[serde(default)]
-    tasks: TaskList,
     #[serde(default)]
     post_tasks: TaskList,
     #[serde(default)]
@@ -316,9 +316,48 @@ fn parse_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
         le.message = msg;
         le.hint = Some(hint);
     }
-    // serde_yaml prefixes the path inside the document (`[0].tasks[2]`); keep it, it helps
-    // in long files, but not the bare root marker.
+    // serde_yaml prefixes the path inside the document (`.[0].tasks[2]: `); keep it, it
+    // helps in long files, without the leading dot.
+    if let Some(rest) = le.message.strip_prefix('.') {
+        le.message = rest.to_string();
+    }
+    // libyaml's scanner messages embed the position we already print.
+    le.message = strip_inner_position(&le.message);
+    if let Some(key) = le
+        .message
+        .split("duplicate field `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .map(str::to_string)
+    {
+        // Derived structs report a duplicate at the mapping; point at the second key.
+        le.message = le.message.replace("duplicate field", "duplicate key");
+        if let (Some(line), Some(col), Some(tree)) = (le.line, le.column, positions::parse(text)) {
+            if let Some(k) = positions::second_key_at(&tree, line, col, &key) {
+                let mut moved = LoadError::at(path, Some(text), k.line, k.column, le.message);
+                moved.hint = Some(format!("`{key}` may appear once; remove one of them"));
+                le = moved;
+            }
+        }
+    }
     le
+}
+
+/// Remove " at line N column M" from the middle of a message.
+fn strip_inner_position(msg: &str) -> String {
+    let Some(i) = msg.find(" at line ") else {
+        return msg.to_string();
+    };
+    let rest = &msg[i + " at line ".len()..];
+    let Some(c) = rest.find(" column ") else {
+        return msg.to_string();
+    };
+    let after = &rest[c + " column ".len()..];
+    let digits = after.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 || !rest[..c].chars().all(|ch| ch.is_ascii_digit()) {
+        return msg.to_string();
+    }
+    format!("{}{}", &msg[..i], &after[digits..])
 }
 
 /// Tags, conditions and variables an import passes down to the tasks it brings in.

@@ -57,6 +57,35 @@ impl Node {
     }
 }
 
+/// In the mapping that starts at `line`:`column`, the second key named `key` (serde's
+/// derived structs report duplicates at the mapping, not the key).
+pub(crate) fn second_key_at<'a>(
+    root: &'a Node,
+    line: usize,
+    column: usize,
+    key: &str,
+) -> Option<&'a Node> {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Map(entries) => {
+                if n.line == line && n.column == column {
+                    let mut same = entries
+                        .iter()
+                        .filter(|(k, _)| matches!(&k.kind, Kind::Scalar(s) if s == key));
+                    if let (Some(_), Some((second, _))) = (same.next(), same.next()) {
+                        return Some(second);
+                    }
+                }
+                stack.extend(entries.iter().map(|(_, v)| v));
+            }
+            Kind::Seq(items) => stack.extend(items.iter()),
+            Kind::Scalar(_) | Kind::Alias => {}
+        }
+    }
+    None
+}
+
 enum Open {
     Seq(Node),
     Map(Node, Option<Node>),

@@ -186,6 +186,41 @@ impl<'de> Visitor<'de> for ListVisitor {
         }
         Ok(out)
     }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(with_hint(
+            "expected a list of tasks, found a mapping",
+            Some("start each task with `- ` (tasks are a YAML list)".into()),
+        )))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "expected a list of tasks, found {}",
+            describe(de::Unexpected::Str(v))
+        )))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "expected a list of tasks, found boolean {v}"
+        )))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "expected a list of tasks, found integer {v}"
+        )))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "expected a list of tasks, found integer {v}"
+        )))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Err(E::custom(format!(
+            "expected a list of tasks, found number {v}"
+        )))
+    }
 }
 
 /// Deserializes one task (or handler) mapping.
@@ -266,7 +301,7 @@ impl Visitor<'_> for KeySeed<'_> {
         match key {
             Key::Keyword("listen") if !self.handler => {
                 return Err(E::custom(with_hint(
-                    format!("`listen` is only for handlers{in_task}"),
+                    format!("{} uses `listen`, which only handlers have", b.subject()),
                     Some("move this task under the play's `handlers:`".into()),
                 )));
             }
@@ -286,7 +321,8 @@ impl Visitor<'_> for KeySeed<'_> {
                 if let Some(first) = &b.action_key {
                     return Err(E::custom(with_hint(
                         format!(
-                            "task has two actions, `{first}` and `{v}`{in_task}; a task has exactly one action"
+                            "{} has two actions, `{first}` and `{v}`; a task has exactly one action",
+                            b.subject()
                         ),
                         Some(format!("split it into two tasks, or remove `{v}`")),
                     )));
@@ -364,6 +400,14 @@ struct Builder {
 }
 
 impl Builder {
+    /// `task "name"` when the name is known, else `this task`.
+    fn subject(&self) -> String {
+        match &self.name {
+            Some(n) => format!("task \"{n}\""),
+            None => "this task".to_string(),
+        }
+    }
+
     /// ` in task "name"` when the name is known, for messages.
     fn in_task(&self) -> String {
         match &self.name {

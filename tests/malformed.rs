@@ -1,0 +1,591 @@
+//! Integration tests: malformed input. Every file in tests/malformed/ must fail to load
+//! with a message naming file:line:col and saying what was found and expected; generated
+//! monsters (10,000-deep nesting, a 50 MB file) are refused cleanly; and a proptest fuzzes
+//! the playbook loader with YAML-ish noise and mutated valid playbooks: it must never panic.
+
+use std::path::{Path, PathBuf};
+
+use netorch::playbook::Playbook;
+use netorch::Error;
+use proptest::prelude::*;
+
+use crate::util;
+
+fn corpus(name: &str) -> PathBuf {
+    util::root().join("tests/malformed").join(name)
+}
+
+/// The whole error text (one or several load errors).
+fn load_error(path: &Path) -> String {
+    match Playbook::load(path) {
+        Ok(_) => panic!("{} loaded, expected an error", path.display()),
+        Err(e @ (Error::Load(_) | Error::LoadMany(_))) => e.to_string(),
+        Err(other) => panic!("{}: not a load error: {other:?}", path.display()),
+    }
+}
+
+/// (file, substrings its error must contain). The first substring is always the
+/// position: `name.yml:line:col: ` (or `name.yml: ` for whole-file errors).
+const TABLE: &[(&str, &[&str])] = &[
+    (
+        "tab_indent.yml",
+        &["tab_indent.yml:4:1: ", "tab character", "indent with spaces"],
+    ),
+    (
+        "unknown_key.yml",
+        &[
+            "unknown_key.yml:6:7: ",
+            "unknown key `registr` in task \"Show version\"",
+            "expected a task keyword",
+            "hint: did you mean `register`?",
+        ],
+    ),
+    (
+        "two_actions.yml",
+        &[
+            "two_actions.yml:5:7: ",
+            "task \"Version and debug\" has two actions, `command` and `debug`",
+            "exactly one action",
+        ],
+    ),
+    (
+        "no_action.yml",
+        &[
+            "no_action.yml:3:7: ",
+            "task \"Forgot the action\" has no action",
+            "command, config, template, backup, upload, download, wait_for, assert, set_fact, fail, debug",
+        ],
+    ),
+    (
+        "retries_lots.yml",
+        &[
+            "retries_lots.yml:6:16: ",
+            "retries: expected a whole number, found string \"lots\"",
+        ],
+    ),
+    (
+        "bad_host_pattern.yml",
+        &[
+            "bad_host_pattern.yml:2:10: ",
+            "bad host pattern `core:&`",
+            "empty part",
+        ],
+    ),
+    (
+        "missing_template.yml",
+        &[
+            "missing_template.yml:5:19: ",
+            "template `ntpp.j2` not found; looked in ",
+            "tests/malformed/templates",
+            "did you mean `ntp.j2`?",
+        ],
+    ),
+    (
+        "cycle_a.yml",
+        &[
+            "cycle_b.yml:1:20: ",
+            "import cycle: cycle_a.yml -> cycle_b.yml -> cycle_a.yml",
+        ],
+    ),
+    (
+        "task_cycle.yml",
+        &[
+            "loop_b.yml:1:18: ",
+            "import cycle: tasks/loop_a.yml -> tasks/loop_b.yml -> tasks/loop_a.yml",
+        ],
+    ),
+    (
+        "empty.yml",
+        &["empty.yml: ", "the file is empty; expected a list of plays"],
+    ),
+    (
+        "non_utf8.yml",
+        &["non_utf8.yml:3:24: ", "invalid UTF-8 (byte 0xe9", "expected UTF-8"],
+    ),
+    (
+        "alias_bomb.yml",
+        &["alias_bomb.yml: ", "repetition limit exceeded", "alias bomb"],
+    ),
+    (
+        "duplicate_key.yml",
+        &["duplicate_key.yml:5:7: ", "duplicate key `name` in task \"First\""],
+    ),
+    (
+        "duplicate_play_key.yml",
+        &[
+            "duplicate_play_key.yml:2:3: ",
+            "duplicate key `hosts`",
+            "may appear once",
+        ],
+    ),
+    (
+        "duplicate_var.yml",
+        &["duplicate_var.yml:5:7: ", "vars.ntp: duplicate key `primary`"],
+    ),
+    (
+        "play_is_string.yml",
+        &[
+            "play_is_string.yml:1:3: ",
+            "expected a play (a mapping with `hosts` and `tasks`)",
+            "found string \"show version\"",
+        ],
+    ),
+    (
+        "playbook_is_map.yml",
+        &[
+            "playbook_is_map.yml:1:1: ",
+            "expected a list of plays, found a mapping",
+        ],
+    ),
+    (
+        "tasks_is_map.yml",
+        &[
+            "tasks_is_map.yml:3:5: ",
+            "expected a list of tasks, found a mapping",
+            "start each task with `- `",
+        ],
+    ),
+    (
+        "unknown_action.yml",
+        &[
+            "unknown_action.yml:4:7: ",
+            "unknown key `comand`",
+            "did you mean the action `command`?",
+        ],
+    ),
+    (
+        "ansible_shell.yml",
+        &[
+            "ansible_shell.yml:4:7: ",
+            "unknown key `ansible.builtin.shell`",
+            "use `command`",
+        ],
+    ),
+    (
+        "serial_150.yml",
+        &[
+            "serial_150.yml:2:11: ",
+            "serial percentage must be a whole number from 1% to 100%, found 150%",
+        ],
+    ),
+    (
+        "when_numbers.yml",
+        &[
+            "when_numbers.yml:5:14: ",
+            "when[0]: expected a condition",
+            "found integer 1",
+        ],
+    ),
+    (
+        "register_invalid.yml",
+        &[
+            "register_invalid.yml:5:17: ",
+            "`not valid` is not a valid variable name",
+            "try `not_valid`",
+        ],
+    ),
+    (
+        "loop_and_with_items.yml",
+        &[
+            "loop_and_with_items.yml:6:7: ",
+            "`with_items` and `loop` both set",
+            "use only `loop`",
+        ],
+    ),
+    (
+        "unknown_module_arg.yml",
+        &[
+            "unknown_module_arg.yml:5:9: ",
+            "command: unknown key `comands`; expected one of: commands, expect, timeout",
+            "did you mean `commands`?",
+        ],
+    ),
+    (
+        "retries_without_until.yml",
+        &[
+            "retries_without_until.yml:3:7: ",
+            "`retries` without `until`",
+            "add `until:",
+        ],
+    ),
+    (
+        "max_fail_150.yml",
+        &[
+            "max_fail_150.yml:2:24: ",
+            "max_fail_percentage must be between 0 and 100, found 150",
+        ],
+    ),
+    (
+        "config_two_sources.yml",
+        &[
+            "config_two_sources.yml:5:9: ",
+            "config takes exactly one of `lines`, `template` or `src`; found `lines` and `template`",
+        ],
+    ),
+    (
+        "missing_import.yml",
+        &[
+            "missing_import.yml:3:21: ",
+            "import_tasks: file `tasks/nothere.yml` not found",
+        ],
+    ),
+    (
+        "no_hosts.yml",
+        &[
+            "no_hosts.yml:1:3: ",
+            "play \"Where\" has no `hosts`",
+            "add `hosts: all`",
+        ],
+    ),
+    (
+        "bad_duration.yml",
+        &[
+            "bad_duration.yml:5:16: ",
+            "timeout: expected a duration",
+            "found string \"soon\"",
+        ],
+    ),
+    (
+        "unknown_play_key.yml",
+        &[
+            "unknown_play_key.yml:2:3: ",
+            "unknown key `taks`",
+            "did you mean `tasks`?",
+        ],
+    ),
+    (
+        "unknown_notify.yml",
+        &[
+            "unknown_notify.yml:5:15: ",
+            "notify `save confg`: no handler has this name",
+            "did you mean `save config`?",
+        ],
+    ),
+    (
+        "listen_in_task.yml",
+        &[
+            "listen_in_task.yml:5:7: ",
+            "task \"Not a handler\" uses `listen`, which only handlers have",
+        ],
+    ),
+    (
+        "bad_verify.yml",
+        &[
+            "bad_verify.yml:4:60: ",
+            "unknown value `crc`; expected one of: sha256, md5, size, none",
+        ],
+    ),
+    (
+        "two_missing_templates.yml",
+        &[
+            "two_missing_templates.yml:3:26: ",
+            "two_missing_templates.yml:4:26: ",
+            "template `one.j2` not found",
+            "template `two.j2` not found",
+        ],
+    ),
+    (
+        "unclosed_bracket.yml",
+        &[
+            "unclosed_bracket.yml:4:1: ",
+            "did not find expected ',' or ']', while parsing a flow sequence",
+        ],
+    ),
+    (
+        "tags_numbers.yml",
+        &["tags_numbers.yml:4:14: ", "expected a tag (a string), found integer 1"],
+    ),
+    (
+        "import_with_register.yml",
+        &[
+            "import_with_register.yml:3:7: ",
+            "`register` cannot be used with `import_tasks`",
+        ],
+    ),
+];
+
+#[test]
+fn every_malformed_playbook_has_an_actionable_message() {
+    let mut failures = Vec::new();
+    for (file, expected) in TABLE {
+        let msg = load_error(&corpus(file));
+        for want in *expected {
+            if !msg.contains(want) {
+                failures.push(format!("{file}: missing {want:?} in\n{msg}\n"));
+            }
+        }
+        // Every message shows the offending line when it has a position.
+        // (Invalid UTF-8 has no text to show.)
+        if expected[0].matches(':').count() == 3 && *file != "non_utf8.yml" {
+            assert!(msg.contains(" | "), "{file}: no source snippet in\n{msg}");
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_table_covers_the_whole_corpus() {
+    let listed: Vec<&str> = TABLE.iter().map(|(f, _)| *f).collect();
+    assert!(listed.len() >= 22);
+    let helpers = ["cycle_b.yml"]; // imported by cycle_a.yml; checked through it
+    for entry in std::fs::read_dir(util::root().join("tests/malformed")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                listed.contains(&name.as_str()) || helpers.contains(&name.as_str()),
+                "{name} is in tests/malformed/ but not in TABLE"
+            );
+        }
+    }
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    match Playbook::load(&corpus("two_missing_templates.yml")) {
+        Err(Error::LoadMany(errors)) => {
+            assert_eq!(errors.len(), 2);
+            assert_eq!(errors[0].line, Some(3));
+            assert_eq!(errors[1].line, Some(4));
+        }
+        other => panic!("expected two errors, got {other:?}"),
+    }
+}
+
+#[test]
+fn ten_thousand_deep_nesting_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, open, close) in [("seq.yml", "[", "]"), ("map.yml", "{a: ", "}")] {
+        let path = dir.path().join(name);
+        let text = format!(
+            "- hosts: all\n  vars:\n    deep: {}1{}\n  tasks: []\n",
+            open.repeat(10_000),
+            close.repeat(10_000)
+        );
+        std::fs::write(&path, text).unwrap();
+        let msg = load_error(&path);
+        assert!(msg.contains(&format!("{name}:3:")), "{msg}");
+        assert!(msg.contains("recursion limit exceeded"), "{msg}");
+        assert!(msg.contains("nests deeper than netorch accepts"), "{msg}");
+    }
+}
+
+#[test]
+fn a_50_mb_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.yml");
+    // A sparse file: 50 MB long, instant to make, nothing to commit.
+    let f = std::fs::File::create(&path).unwrap();
+    f.set_len(50 * 1024 * 1024).unwrap();
+    let start = std::time::Instant::now();
+    let msg = load_error(&path);
+    assert!(msg.contains("huge.yml: file is 52.4 MB"), "{msg}");
+    assert!(msg.contains("at most 16 MB"), "{msg}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn a_directory_or_missing_file_is_a_load_error() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(load_error(dir.path()).contains("is a directory"));
+    assert!(load_error(&dir.path().join("nope.yml")).contains("nope.yml: file not found"));
+}
+
+#[test]
+fn malformed_inventories_fail_with_the_file_named() {
+    let cases: &[(&str, &[&str])] = &[
+        ("tab_indent.yml", &["tab_indent.yml:3:"]),
+        ("hosts_is_list.yml", &["hosts_is_list.yml:"]),
+        ("bad_section.ini", &["bad_section.ini:3"]),
+        ("empty.yml", &["empty.yml"]),
+    ];
+    for (file, expected) in cases {
+        let path = corpus("inventory").join(file);
+        let msg = match netorch::inventory::Inventory::load(std::slice::from_ref(&path)) {
+            Ok(_) => panic!("{file} loaded, expected an error"),
+            Err(e) => e.to_string(),
+        };
+        for want in *expected {
+            assert!(msg.contains(want), "{file}: missing {want:?} in\n{msg}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// fuzzing
+
+/// Characters that matter to YAML, plus letters that make keys.
+const YAMLISH: &str = "[-a-z_:{}\\[\\]\"' \n\t&*!|>#%@,?0-9.]{0,300}";
+
+/// Task and play vocabulary, so random documents reach the typed parsers.
+const WORDS: &[&str] = &[
+    "- ",
+    "  ",
+    "    ",
+    "\n",
+    "name: x",
+    "hosts: all",
+    "tasks:",
+    "handlers:",
+    "command:",
+    "config:",
+    "lines:",
+    "template: ntp.j2",
+    "src:",
+    "dest:",
+    "upload:",
+    "download:",
+    "wait_for:",
+    "port: 22",
+    "seconds: 1",
+    "assert:",
+    "that:",
+    "set_fact:",
+    "fail:",
+    "debug:",
+    "msg: hi",
+    "var: x",
+    "when:",
+    "register: r",
+    "loop:",
+    "\"{{ x }}\"",
+    "[1, 2]",
+    "{}",
+    "[]",
+    "until: r",
+    "retries: 3",
+    "delay: 1",
+    "serial: 25%",
+    "serial: [1, 50%]",
+    "tags: [a]",
+    "notify: h",
+    "listen: h",
+    "import_tasks: tasks/common.yml",
+    "include_tasks: x.yml",
+    "import_playbook: other.yml",
+    "vars:",
+    "a: &a [1]",
+    "b: *a",
+    "<<: *a",
+    "save: true",
+    "protocol: scp",
+    "verify: md5",
+    "mode: 0644",
+    "bandwidth: 10M",
+    "timeout: 5s",
+    "max_fail_percentage: 50",
+    "strategy: free",
+    "yes",
+    "no",
+    "null",
+    "~",
+    "!!str",
+    "---",
+    "...",
+    "#",
+    "\t",
+];
+
+fn site_text() -> String {
+    std::fs::read_to_string(util::root().join("tests/fixtures/playbooks/site.yml")).unwrap()
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Delete(usize),
+    Insert(usize, char),
+    DupLine(usize),
+    DropLine(usize),
+    SwapLines(usize, usize),
+}
+
+fn mutate(text: &str, muts: &[Mutation]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for m in muts {
+        match *m {
+            Mutation::Delete(i) if !chars.is_empty() => {
+                chars.remove(i % chars.len());
+            }
+            Mutation::Insert(i, c) => {
+                let at = i % (chars.len() + 1);
+                chars.insert(at, c);
+            }
+            Mutation::DupLine(i) | Mutation::DropLine(i) | Mutation::SwapLines(i, _) => {
+                let s: String = chars.iter().collect();
+                let mut lines: Vec<&str> = s.lines().collect();
+                if lines.is_empty() {
+                    continue;
+                }
+                let a = i % lines.len();
+                match *m {
+                    Mutation::DupLine(_) => lines.insert(a, lines[a]),
+                    Mutation::DropLine(_) => {
+                        lines.remove(a);
+                    }
+                    Mutation::SwapLines(_, j) => {
+                        let b = j % lines.len();
+                        lines.swap(a, b);
+                    }
+                    _ => {}
+                }
+                chars = lines.join("\n").chars().collect();
+            }
+            Mutation::Delete(_) => {}
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let ch = prop::sample::select(
+        " -:{}[]\"'\n\t&*!|>#%@,?0123456789abcxyz"
+            .chars()
+            .collect::<Vec<_>>(),
+    );
+    prop_oneof![
+        any::<usize>().prop_map(Mutation::Delete),
+        (any::<usize>(), ch).prop_map(|(i, c)| Mutation::Insert(i, c)),
+        any::<usize>().prop_map(Mutation::DupLine),
+        any::<usize>().prop_map(Mutation::DropLine),
+        (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Mutation::SwapLines(i, j)),
+    ]
+}
+
+/// Loading must return (Ok or a load error), never panic. Loading is relative to the
+/// fixture folder so that imports and templates resolve.
+fn must_not_panic(text: &str) {
+    let path = util::root().join("tests/fixtures/playbooks/fuzz.yml");
+    match Playbook::load_str(&path, text) {
+        Ok(_) | Err(Error::Load(_)) | Err(Error::LoadMany(_)) => {}
+        Err(other) => panic!("unexpected error kind {other:?}"),
+    }
+}
+
+fn config() -> ProptestConfig {
+    // PROPTEST_CASES (default 256) sets the length of the run; no regression files are
+    // written into the tree.
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_yamlish_noise(text in YAMLISH) {
+        must_not_panic(&text);
+    }
+
+    #[test]
+    fn fuzz_vocabulary(words in prop::collection::vec(prop::sample::select(WORDS), 0..80)) {
+        must_not_panic(&words.join(" "));
+        must_not_panic(&words.concat());
+    }
+
+    #[test]
+    fn fuzz_mutated_site_playbook(muts in prop::collection::vec(mutation(), 1..8)) {
+        must_not_panic(&mutate(&site_text(), &muts));
+    }
+}
