@@ -15,9 +15,11 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
 //! - [`error`]: the library's error type and the exit-code contract.
 
+pub mod actions;
 pub mod cli;
 pub mod device;
 pub mod error;
+pub mod executor;
 pub mod inventory;
 pub mod playbook;
 pub mod report;

@@ -1,12 +1,19 @@
 //! The command line: argument parsing (clap derive), one file per subcommand, and the one
 //! place that prints a fatal error and chooses the exit code.
 
+mod check;
+mod common;
 mod completions;
+mod inventory;
+mod platforms;
+mod run;
+mod template;
+
+pub use common::{parse_extra_vars, InventoryOpts};
 
 use clap::{Parser, Subcommand};
 
 use crate::error::ExitCode;
-
 
 /// netorch: run playbooks against network devices, back up configs into git, distribute files.
 #[derive(Debug, Parser)]
@@ -22,6 +29,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run playbooks against the inventory.
+    Run(run::RunArgs),
+    /// Validate playbooks and inventory without connecting to anything.
+    Check(check::CheckArgs),
+    /// Show the inventory: hosts, one host's variables, the group tree.
+    Inventory(inventory::InventoryArgs),
+    /// Render a template for one host and print it.
+    Template(template::TemplateArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -34,9 +49,7 @@ pub fn main_entry() -> i32 {
             let code = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp
                 | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    ExitCode::Ok
-                }
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => ExitCode::Ok,
                 _ => ExitCode::BadOptions,
             };
             let _ = e.print();
@@ -45,6 +58,10 @@ pub fn main_entry() -> i32 {
     };
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Run(args) => run::run(args, cli.verbose),
+        Command::Check(args) => check::run(args),
+        Command::Inventory(args) => inventory::run(args),
+        Command::Template(args) => template::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

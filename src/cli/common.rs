@@ -1,0 +1,145 @@
+//! Options and loading steps shared by several subcommands.
+
+use std::path::{Path, PathBuf};
+
+use crate::inventory::{Inventory, Vars};
+use crate::source::{parse_yaml, read_source, LoadError};
+use crate::{Error, Result};
+
+/// Where the inventory comes from, and extra vars.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InventoryOpts {
+    /// Inventory: a YAML or INI file, a folder of them, or an executable dynamic inventory.
+    /// Repeat to merge several (later ones win).
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "INVENTORY",
+        env = "NETORCH_INVENTORY",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub inventory: Vec<PathBuf>,
+
+    /// Extra variables (win over everything): `key=value ...`, YAML/JSON `{...}`, or `@file.yml`.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+}
+
+impl InventoryOpts {
+    /// Load the inventory; `playbook_dirs` add their host_vars/ and group_vars/.
+    pub fn load(&self, playbook_dirs: &[PathBuf]) -> Result<Inventory> {
+        Inventory::load_with(&self.inventory, playbook_dirs)
+    }
+
+    pub fn extra_vars(&self) -> Result<Vars> {
+        parse_extra_vars(&self.extra_vars)
+    }
+}
+
+/// Parse `-e` arguments the way Ansible does: `@file` (YAML or JSON), an inline YAML/JSON
+/// mapping, or space-separated `key=value` pairs (values are strings).
+pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
+    let mut out = Vars::new();
+    for item in items {
+        let item = item.trim();
+        if let Some(file) = item.strip_prefix('@') {
+            let path = Path::new(file);
+            let text = read_source(path)?;
+            let value: serde_json::Value = parse_yaml(path, &text, "a mapping of variables")?;
+            merge_mapping(&mut out, value, &format!("extra vars file {file}"))?;
+        } else if item.starts_with('{') {
+            let value: serde_json::Value = serde_yaml::from_str(item).map_err(|e| {
+                Error::Usage(format!(
+                    "--extra-vars `{item}`: not a valid YAML/JSON mapping: {e}"
+                ))
+            })?;
+            merge_mapping(&mut out, value, "--extra-vars")?;
+        } else {
+            let words = shlex::split(item)
+                .ok_or_else(|| Error::Usage(format!("--extra-vars `{item}`: unbalanced quotes")))?;
+            for word in words {
+                let (k, v) = word.split_once('=').ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--extra-vars: `{word}` is not key=value (use `{word}=VALUE`, a YAML \
+                         mapping, or @file.yml)"
+                    ))
+                })?;
+                if k.is_empty() {
+                    return Err(Error::Usage(format!("--extra-vars: `{word}` has no key")));
+                }
+                out.insert(k.to_string(), serde_json::Value::from(v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn merge_mapping(out: &mut Vars, value: serde_json::Value, what: &str) -> Result<()> {
+    match value {
+        serde_json::Value::Object(map) => {
+            out.extend(map);
+            Ok(())
+        }
+        serde_json::Value::Null => Ok(()),
+        other => Err(Error::Load(LoadError::file(
+            what,
+            format!("expected a mapping of variables, found {}", kind_of(&other)),
+        ))),
+    }
+}
+
+/// A word for a JSON value's type, for messages.
+pub fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "nothing (null)",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+    }
+}
+
+/// The folders holding the given playbook files (for their host_vars/, group_vars/ and
+/// templates/).
+pub fn playbook_dirs(playbooks: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for p in playbooks {
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn extra_vars_forms() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.yml");
+        std::fs::write(&f, "from_file: 1\n").unwrap();
+        let v = parse_extra_vars(&[
+            "a=1 b='two words'".into(),
+            "{c: [1, 2]}".into(),
+            format!("@{}", f.display()),
+        ])
+        .unwrap();
+        assert_eq!(v["a"], "1");
+        assert_eq!(v["b"], "two words");
+        assert_eq!(v["c"], json!([1, 2]));
+        assert_eq!(v["from_file"], 1);
+        let e = parse_extra_vars(&["novalue".into()]).unwrap_err();
+        assert!(e.to_string().contains("`novalue` is not key=value"), "{e}");
+        assert_eq!(e.exit_code(), crate::ExitCode::BadOptions);
+    }
+}
