@@ -287,8 +287,8 @@ const TABLE: &[(&str, &[&str])] = &[
     (
         "unclosed_bracket.yml",
         &[
-            "unclosed_bracket.yml:4:1: ",
-            "did not find expected ',' or ']', while parsing a flow sequence",
+            "unclosed_bracket.yml:3:29: ",
+            "did not find expected ',' or ']', while parsing a flow sequence (at the end of the file)",
         ],
     ),
     (

@@ -323,6 +323,26 @@ fn parse_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
     }
     // libyaml's scanner messages embed the position we already print.
     le.message = strip_inner_position(&le.message);
+    // An error at the end of the file (an unclosed bracket or quote) points past the last
+    // line; show the last line that has content instead.
+    if le.snippet.is_none() && le.line.is_some() {
+        if let Some((i, last)) = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .last()
+        {
+            let hint = le.hint.take();
+            le = LoadError::at(
+                path,
+                Some(text),
+                i + 1,
+                last.chars().count() + 1,
+                format!("{} (at the end of the file)", le.message),
+            );
+            le.hint = hint;
+        }
+    }
     if let Some(key) = le
         .message
         .split("duplicate field `")

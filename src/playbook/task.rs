@@ -152,14 +152,14 @@ pub(crate) struct HandlerList(pub Vec<TaskEntry>);
 
 impl<'de> Deserialize<'de> for TaskList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(ListVisitor { handler: false })
+        d.deserialize_any(ListVisitor { handler: false })
             .map(TaskList)
     }
 }
 
 impl<'de> Deserialize<'de> for HandlerList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(ListVisitor { handler: true })
+        d.deserialize_any(ListVisitor { handler: true })
             .map(HandlerList)
     }
 }
