@@ -539,3 +539,277 @@ fn merge_group_vars(
     }
     out
 }
+
+/// Precedence, case by case. Each case writes a tiny inventory whose values name their
+/// origin, so a failure says which source won.
+#[cfg(test)]
+mod precedence_tests {
+    use std::path::PathBuf;
+
+    use crate::inventory::{Inventory, LoadOptions, Vars};
+
+    /// Write `files` under a temp dir, load `sources` with `playbook_dirs` (relative).
+    fn load(files: &[(&str, &str)], sources: &[&str], playbook_dirs: &[&str]) -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let p = dir.path().join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let abs = |v: &[&str]| -> Vec<PathBuf> { v.iter().map(|s| dir.path().join(s)).collect() };
+        let opts = LoadOptions {
+            playbook_dirs: abs(playbook_dirs),
+            ..LoadOptions::default()
+        };
+        Inventory::load_opts(&abs(sources), &opts).unwrap()
+    }
+
+    fn var(inv: &Inventory, host: &str, name: &str) -> String {
+        inv.hosts[host].vars[name]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    }
+
+    const TREE: &str = "all:
+  vars: {ntp: from_all_inline}
+  children:
+    dc:
+      vars: {ntp: from_dc_inline}
+      children:
+        core:
+          vars: {ntp: from_core_inline}
+          hosts:
+            r1:
+";
+
+    #[test]
+    fn child_group_inline_beats_parent_inline_beats_all_inline() {
+        let inv = load(&[("inv/hosts.yml", TREE)], &["inv/hosts.yml"], &[]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_core_inline");
+        assert_eq!(inv.hosts["r1"].groups, ["all", "dc", "core"]);
+        let parent_only = TREE.replace("vars: {ntp: from_core_inline}", "vars: {}");
+        let inv = load(&[("inv/hosts.yml", &parent_only)], &["inv/hosts.yml"], &[]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_dc_inline");
+    }
+
+    #[test]
+    fn group_vars_all_file_beats_any_inline_group_var() {
+        // Ansible's documented order: "inventory file or script group vars" <
+        // "inventory group_vars/all". Surprising, but existing inventories rely on it.
+        let inv = load(
+            &[
+                ("inv/hosts.yml", TREE),
+                ("inv/group_vars/all.yml", "ntp: from_group_vars_all\n"),
+            ],
+            &["inv/hosts.yml"],
+            &[],
+        );
+        assert_eq!(var(&inv, "r1", "ntp"), "from_group_vars_all");
+    }
+
+    #[test]
+    fn group_vars_files_child_beats_parent_beats_all() {
+        let files = [
+            ("inv/hosts.yml", TREE),
+            (
+                "inv/group_vars/all.yml",
+                "ntp: from_group_vars_all\nsnmp: from_group_vars_all\n",
+            ),
+            (
+                "inv/group_vars/dc.yml",
+                "ntp: from_group_vars_dc\nsnmp: from_group_vars_dc\n",
+            ),
+            ("inv/group_vars/core.yml", "ntp: from_group_vars_core\n"),
+        ];
+        let inv = load(&files, &["inv/hosts.yml"], &[]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_group_vars_core");
+        assert_eq!(var(&inv, "r1", "snmp"), "from_group_vars_dc");
+    }
+
+    #[test]
+    fn same_depth_groups_merge_alphabetically_unless_priority_says_otherwise() {
+        let text = "all:
+  children:
+    core: {vars: {ntp: from_core_inline}, hosts: {r1: }}
+    ams: {vars: {ntp: from_ams_inline}, hosts: {r1: }}
+";
+        let inv = load(&[("hosts.yml", text)], &["hosts.yml"], &[]);
+        assert_eq!(inv.hosts["r1"].groups, ["all", "ams", "core"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_core_inline");
+
+        let text = text.replace(
+            "{ntp: from_ams_inline}",
+            "{ntp: from_ams_inline, ansible_group_priority: 10}",
+        );
+        let inv = load(&[("hosts.yml", &text)], &["hosts.yml"], &[]);
+        assert_eq!(inv.hosts["r1"].groups, ["all", "core", "ams"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_ams_inline");
+        assert!(!inv.hosts["r1"].vars.contains_key("ansible_group_priority"));
+        assert_eq!(inv.groups["ams"].priority, 10);
+    }
+
+    #[test]
+    fn deeper_group_beats_shallower_whatever_the_names() {
+        let text = "all:
+  children:
+    zz: {vars: {ntp: from_zz_depth1}, hosts: {r1: }}
+    dc:
+      children:
+        aa: {vars: {ntp: from_aa_depth2}, hosts: {r1: }}
+";
+        let inv = load(&[("hosts.yml", text)], &["hosts.yml"], &[]);
+        assert_eq!(inv.hosts["r1"].groups, ["all", "dc", "zz", "aa"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_aa_depth2");
+    }
+
+    #[test]
+    fn playbook_group_vars_beat_inventory_group_vars() {
+        let files = [
+            ("inv/hosts.yml", TREE),
+            ("inv/group_vars/core.yml", "ntp: from_inv_group_vars_core\n"),
+            (
+                "play/group_vars/core.yml",
+                "ntp: from_play_group_vars_core\n",
+            ),
+            ("inv/group_vars/all.yml", "snmp: from_inv_group_vars_all\n"),
+            (
+                "play/group_vars/all.yml",
+                "snmp: from_play_group_vars_all\n",
+            ),
+        ];
+        let inv = load(&files, &["inv/hosts.yml"], &["play"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_play_group_vars_core");
+        assert_eq!(var(&inv, "r1", "snmp"), "from_play_group_vars_all");
+    }
+
+    #[test]
+    fn playbook_group_vars_of_a_parent_beat_inventory_group_vars_of_a_child() {
+        // Ansible applies every inventory group_vars file, then every playbook one.
+        let files = [
+            ("inv/hosts.yml", TREE),
+            ("inv/group_vars/core.yml", "ntp: from_inv_group_vars_core\n"),
+            ("play/group_vars/dc.yml", "ntp: from_play_group_vars_dc\n"),
+        ];
+        let inv = load(&files, &["inv/hosts.yml"], &["play"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_play_group_vars_dc");
+    }
+
+    #[test]
+    fn host_inline_beats_group_vars_files_and_host_vars_files_beat_host_inline() {
+        let tree = TREE.replace(
+            "r1:\n",
+            "r1: {ntp: from_host_inline, snmp: from_host_inline}\n",
+        );
+        let files = [
+            ("inv/hosts.yml", tree.as_str()),
+            (
+                "inv/group_vars/core.yml",
+                "ntp: from_group_vars_core\nsnmp: from_group_vars_core\n",
+            ),
+            (
+                "inv/host_vars/r1.yml",
+                "snmp: from_inv_host_vars\nuser: from_inv_host_vars\n",
+            ),
+            ("play/host_vars/r1.yml", "user: from_play_host_vars\n"),
+        ];
+        let inv = load(&files, &["inv/hosts.yml"], &["play"]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_host_inline");
+        assert_eq!(var(&inv, "r1", "snmp"), "from_inv_host_vars");
+        assert_eq!(var(&inv, "r1", "user"), "from_play_host_vars");
+    }
+
+    #[test]
+    fn extra_vars_win_over_everything() {
+        let files = [
+            ("inv/hosts.yml", TREE),
+            ("inv/host_vars/r1.yml", "ntp: from_host_vars\n"),
+        ];
+        let mut inv = load(&files, &["inv/hosts.yml"], &[]);
+        let mut extra = Vars::new();
+        extra.insert("ntp".into(), "from_extra_vars".into());
+        inv.apply_extra_vars(&extra);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_extra_vars");
+    }
+
+    #[test]
+    fn later_sources_win_for_the_same_host_and_group() {
+        let files = [
+            ("a.yml", "all:\n  children:\n    core:\n      vars: {ntp: from_a, snmp: from_a}\n      hosts:\n        r1: {user: from_a, port: 1}\n"),
+            ("b.ini", "[core]\nr1 user=from_b\nr2\n[core:vars]\nntp=from_b\n"),
+        ];
+        let inv = load(&files, &["a.yml", "b.ini"], &[]);
+        assert_eq!(var(&inv, "r1", "user"), "from_b");
+        assert_eq!(inv.hosts["r1"].vars["port"], 1);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_b");
+        assert_eq!(var(&inv, "r1", "snmp"), "from_a");
+        assert_eq!(inv.hosts.keys().collect::<Vec<_>>(), ["r1", "r2"]);
+    }
+
+    #[test]
+    fn vars_folder_files_merge_sorted_then_name_yml() {
+        let files = [
+            ("hosts.yml", TREE),
+            (
+                "group_vars/core/10-base.yml",
+                "ntp: from_core_10\nsnmp: from_core_10\nuser: from_core_10\n",
+            ),
+            (
+                "group_vars/core/20-site.yaml",
+                "ntp: from_core_20\nsnmp: from_core_20\n",
+            ),
+            ("group_vars/core.yml", "ntp: from_core_yml\n"),
+            ("group_vars/core/notes.md", "not: vars\n"),
+        ];
+        let inv = load(&files, &["hosts.yml"], &[]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_core_yml");
+        assert_eq!(var(&inv, "r1", "snmp"), "from_core_20");
+        assert_eq!(var(&inv, "r1", "user"), "from_core_10");
+        assert!(!inv.hosts["r1"].vars.contains_key("not"));
+    }
+
+    #[test]
+    fn top_level_keys_replace_not_merge() {
+        let files = [
+            ("hosts.yml", "all:\n  vars:\n    ntp: {servers: [a], source: from_all}\n  hosts:\n    r1: {ntp: {servers: [b]}}\n"),
+        ];
+        let inv = load(&files, &["hosts.yml"], &[]);
+        assert_eq!(
+            inv.hosts["r1"].vars["ntp"],
+            serde_json::json!({"servers": ["b"]})
+        );
+    }
+
+    #[test]
+    fn group_vars_of_the_same_folder_count_once_per_role() {
+        // The playbook beside the inventory: the same folder is both; values are unchanged.
+        let files = [
+            ("hosts.yml", TREE),
+            ("group_vars/core.yml", "ntp: from_group_vars_core\n"),
+        ];
+        let inv = load(&files, &["hosts.yml"], &["."]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_group_vars_core");
+        assert_eq!(inv.groups["core"].vars["ntp"], "from_group_vars_core");
+    }
+
+    #[test]
+    fn vars_files_for_unknown_names_warn_only_when_close_to_a_real_name() {
+        let files = [
+            ("hosts.yml", TREE),
+            ("host_vars/r2.yml", "ntp: typo\n"),
+            ("host_vars/other-site-host.yml", "ntp: unrelated\n"),
+            ("group_vars/cores.yml", "ntp: typo\n"),
+        ];
+        let inv = load(&files, &["hosts.yml"], &[]);
+        assert_eq!(var(&inv, "r1", "ntp"), "from_core_inline");
+        assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
+        assert!(inv
+            .warnings
+            .iter()
+            .any(|w| w.contains("`r2`") && w.contains("`r1`")));
+        assert!(inv
+            .warnings
+            .iter()
+            .any(|w| w.contains("`cores`") && w.contains("`core`")));
+    }
+}

@@ -21,6 +21,9 @@ use crate::source::LoadError;
 /// Output beyond this is a runaway script, not an inventory.
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Linux's "text file busy".
+const ETXTBSY: i32 = 26;
+
 /// How much of a failing script's stderr goes into the error.
 const MAX_STDERR_LINES: usize = 20;
 
@@ -220,23 +223,37 @@ fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<String, LoadErro
     use std::os::unix::process::{CommandExt, ExitStatusExt};
 
     let shown = format!("{} {}", path.display(), args.join(" "));
-    let mut child = Command::new(path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            LoadError::file(
-                path,
-                format!("cannot run the dynamic inventory `{shown}`: {e}"),
-            )
-            .with_hint(
-                "an executable inventory file is run as a script; if this is a static \
+    let spawn = || {
+        Command::new(path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+    };
+    // ETXTBSY: a script written a moment ago may still be open for writing in a child some
+    // other thread forked; that clears within milliseconds.
+    let mut attempt = spawn();
+    for _ in 0..20 {
+        match &attempt {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(10));
+                attempt = spawn();
+            }
+            _ => break,
+        }
+    }
+    let mut child = attempt.map_err(|e| {
+        LoadError::file(
+            path,
+            format!("cannot run the dynamic inventory `{shown}`: {e}"),
+        )
+        .with_hint(
+            "an executable inventory file is run as a script; if this is a static \
                      inventory, remove its executable bit (chmod -x)",
-            )
-        })?;
+        )
+    })?;
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
