@@ -1,0 +1,256 @@
+//! The command line (a contract: netorch's tests and benchmarks drive the sim through it) and
+//! the startup sequence: build the devices, bind every listener, write the inventory and
+//! known_hosts files, print `READY <n> devices`, then serve until SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use russh::keys::PublicKey;
+use tokio::net::TcpListener;
+
+use crate::device::{Device, FailMode, Settings};
+use crate::lab::{self, DeviceSpec, Started};
+use crate::server::{self, Bound};
+
+/// Simulated network devices over SSH (Cisco IOS/NX-OS/IOS-XR, Arista EOS, Juniper Junos).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "netorch-sim", version, about)]
+pub struct Opts {
+    /// Number of devices to start (with --platform).
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// cisco_ios, arista_eos, juniper_junos, cisco_nxos, cisco_iosxr, or mixed.
+    #[arg(long, default_value = "cisco_ios")]
+    pub platform: String,
+    /// Device name prefix (default from the platform: ios-, eos-, junos-, nxos-, xr-).
+    #[arg(long)]
+    pub name_prefix: Option<String>,
+    /// Serve the device hosts of this netorch/Ansible YAML inventory.
+    #[arg(long)]
+    pub inventory: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// First port; devices get consecutive ports. 0 lets the OS pick free ports.
+    #[arg(long, default_value_t = 0)]
+    pub base_port: u16,
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    #[arg(long, default_value = "admin")]
+    pub password: String,
+    #[arg(long, default_value = "en4ble")]
+    pub enable_secret: String,
+    /// OpenSSH public keys accepted for --user (one file per flag, several keys per file).
+    #[arg(long = "authorized-key")]
+    pub authorized_keys: Vec<PathBuf>,
+    /// Delay before each command's answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Random extra delay, 0..=jitter, per command.
+    #[arg(long, default_value_t = 0)]
+    pub jitter_ms: u64,
+    /// Seed for host keys and jitter; same seed, same host keys.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Pad each running config to about this many lines (for backup benchmarks).
+    #[arg(long, default_value_t = 0)]
+    pub config_lines: usize,
+    /// NAME=MODE, MODE one of refuse, auth-fail, drop-after:N, hang-after:N, wrong-prompt,
+    /// no-enable.
+    #[arg(long = "fail")]
+    pub fail: Vec<String>,
+    /// Write a netorch inventory of the started devices here (an overlay with --inventory).
+    #[arg(long)]
+    pub inventory_out: Option<PathBuf>,
+    /// Write OpenSSH known_hosts lines for the devices here.
+    #[arg(long)]
+    pub known_hosts_out: Option<PathBuf>,
+}
+
+/// Reads OpenSSH public keys, one per line; blank lines and `#` comments are skipped.
+pub fn read_authorized_keys(path: &Path) -> Result<Vec<PublicKey>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read authorized key file {}", path.display()))?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = PublicKey::from_openssh(line).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}: not an OpenSSH public key: {e}",
+                path.display(),
+                n + 1
+            )
+        })?;
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+fn parse_fails(specs: &[String], devices: &[DeviceSpec]) -> Result<Vec<(String, FailMode)>> {
+    let mut out = Vec::new();
+    for f in specs {
+        let Some((name, mode)) = f.split_once('=') else {
+            bail!("--fail {f:?}: expected NAME=MODE");
+        };
+        if !devices.iter().any(|d| d.name == name) {
+            bail!("--fail {f:?}: no device named {name:?}");
+        }
+        let mode = FailMode::parse(mode).map_err(|e| anyhow::anyhow!("--fail {f:?}: {e}"))?;
+        out.push((name.to_string(), mode));
+    }
+    Ok(out)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// Runs the simulator (blocking) until SIGTERM or SIGINT.
+pub fn run(opts: Opts) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    rt.block_on(run_async(opts))
+}
+
+async fn run_async(opts: Opts) -> Result<()> {
+    let specs = match (&opts.inventory, opts.count) {
+        (Some(_), Some(_)) => bail!("use either --inventory or --count, not both"),
+        (Some(inv), None) => lab::from_inventory(inv)?,
+        (None, Some(n)) => lab::from_count(n, &opts.platform, opts.name_prefix.as_deref())?,
+        (None, None) => bail!("say what to simulate: --count N --platform P, or --inventory FILE"),
+    };
+    if specs.is_empty() {
+        bail!("no devices to simulate (no host in the inventory has a device platform)");
+    }
+    let fails = parse_fails(&opts.fail, &specs)?;
+    let mut authorized = Vec::new();
+    for p in &opts.authorized_keys {
+        authorized.extend(read_authorized_keys(p)?);
+    }
+    let settings = Arc::new(Settings {
+        user: opts.user.clone(),
+        password: opts.password.clone(),
+        enable_secret: opts.enable_secret.clone(),
+        authorized_keys: authorized,
+        latency: Duration::from_millis(opts.latency_ms),
+        jitter: Duration::from_millis(opts.jitter_ms),
+        seed: opts.seed,
+        config_lines: opts.config_lines,
+        started: SystemTime::now(),
+    });
+
+    let mut bound = Vec::with_capacity(specs.len());
+    let mut public_keys = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let port = if opts.base_port == 0 {
+            0
+        } else {
+            match u16::try_from(usize::from(opts.base_port) + i) {
+                Ok(p) => p,
+                Err(_) => bail!(
+                    "--base-port {} leaves no room for {} devices",
+                    opts.base_port,
+                    specs.len()
+                ),
+            }
+        };
+        let addr = SocketAddr::new(opts.bind, port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("{}: cannot listen on {addr}", spec.name))?;
+        let addr = listener.local_addr()?;
+        let fail = fails
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == spec.name)
+            .map(|(_, m)| *m);
+        let device = Arc::new(Device::new(
+            &spec.name,
+            spec.platform,
+            i,
+            fail,
+            settings.clone(),
+        ));
+        let key = server::host_key(opts.seed, &spec.name);
+        public_keys.push(
+            key.public_key()
+                .to_openssh()
+                .map(|k| k.trim().to_string())
+                .context("cannot encode a host key")?,
+        );
+        bound.push(Bound {
+            device,
+            listener,
+            addr,
+            config: server::ssh_config(key, spec.platform),
+        });
+    }
+
+    let started: Vec<Started<'_>> = bound
+        .iter()
+        .zip(&public_keys)
+        .map(|(b, k)| Started {
+            name: &b.device.name,
+            platform: b.device.platform,
+            addr: b.addr,
+            public_key: k.clone(),
+        })
+        .collect();
+    let known_hosts_path = opts.known_hosts_out.as_deref().map(absolute);
+    if let Some(p) = &known_hosts_path {
+        std::fs::write(p, lab::known_hosts(&started))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if let Some(p) = &opts.inventory_out {
+        let text = if opts.inventory.is_some() {
+            lab::overlay_yaml(&started, known_hosts_path.as_deref())?
+        } else {
+            lab::inventory_yaml(
+                &started,
+                &opts.user,
+                &opts.password,
+                &opts.enable_secret,
+                known_hosts_path.as_deref(),
+            )?
+        };
+        std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    drop(started);
+    let n = bound.len();
+    for b in bound {
+        server::spawn_listener(b);
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "READY {n} devices")?;
+        out.flush()?;
+    }
+    wait_for_shutdown().await
+}
+
+async fn wait_for_shutdown() -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}

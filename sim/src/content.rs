@@ -1,0 +1,1022 @@
+//! What the devices say: factory-default configurations per platform (with the volatile lines
+//! and secrets real devices have) and plausible `show` outputs derived from the live config,
+//! so `show interfaces` reflects a description or `shutdown` pushed a moment ago.
+
+use sha2::{Digest, Sha256};
+
+use crate::clock::Civil;
+use crate::device::Device;
+use crate::junos;
+use crate::platform::Platform;
+use crate::tree::{parse_indented, Node};
+
+/// A deterministic crypt-looking string for the device's secrets, so backups are stable.
+pub fn token(name: &str, salt: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(len);
+    let mut block = 0u32;
+    while out.len() < len {
+        let digest = Sha256::new()
+            .chain_update(name.as_bytes())
+            .chain_update(salt.as_bytes())
+            .chain_update(block.to_be_bytes())
+            .finalize();
+        for b in digest.iter() {
+            if out.len() == len {
+                break;
+            }
+            out.push(ALPHABET[(*b as usize) % ALPHABET.len()] as char);
+        }
+        block += 1;
+    }
+    out
+}
+
+/// Third and fourth octet for the device's addresses, unique up to 64,000 devices.
+fn octets(index: usize) -> (usize, usize) {
+    ((index / 250) % 256, index % 250 + 1)
+}
+
+/// A MAC address unique to the device.
+pub fn mac(index: usize, port: usize) -> String {
+    format!(
+        "5254.00{:02x}.{:02x}{:02x}",
+        (index >> 8) & 0xff,
+        index & 0xff,
+        port & 0xff
+    )
+}
+
+/// Lines of padding blocks to add so the config reaches about `target` lines.
+fn padding_ports(base_lines: usize, target: usize, lines_per_port: usize) -> usize {
+    if target > base_lines {
+        (target - base_lines).div_ceil(lines_per_port)
+    } else {
+        0
+    }
+}
+
+/// The factory-default running configuration of a device.
+pub fn default_config(dev: &Device) -> Vec<Node> {
+    let host = dev.name.as_str();
+    let (a, b) = octets(dev.index);
+    let target = dev.settings.config_lines;
+    match dev.platform {
+        Platform::CiscoIos => parse_indented(&ios_default(host, a, b, target)),
+        Platform::AristaEos => parse_indented(&eos_default(host, a, b, target)),
+        Platform::CiscoNxos => parse_indented(&nxos_default(host, a, b, target)),
+        Platform::CiscoIosxr => parse_indented(&xr_default(host, a, b, target)),
+        Platform::JuniperJunos => junos::tree_from_set_lines(&junos_default(host, a, b, target)),
+    }
+}
+
+fn ios_default(host: &str, a: usize, b: usize, target: usize) -> String {
+    let enable = token(host, "enable", 43);
+    let user = token(host, "user", 43);
+    let mut s = format!(
+        "version 17.3
+service timestamps debug datetime msec
+service timestamps log datetime msec
+service password-encryption
+no platform punt-keepalive disable-kernel-core
+!
+hostname {host}
+!
+vrf definition Mgmt-vrf
+ !
+ address-family ipv4
+ exit-address-family
+!
+logging buffered 64000 informational
+enable secret 9 $9${e1}${e2}
+!
+no aaa new-model
+clock timezone UTC 0 0
+ip domain name lab.example.net
+ip name-server 192.0.2.53
+!
+login on-success log
+!
+username admin privilege 15 secret 9 $9${u1}${u2}
+!
+vlan 10
+ name users
+!
+vlan 20
+ name voice
+!
+interface GigabitEthernet0/0
+ vrf forwarding Mgmt-vrf
+ ip address 10.255.{a}.{b} 255.255.0.0
+ negotiation auto
+!
+interface GigabitEthernet1/0/1
+ description uplink to core
+ switchport mode trunk
+!
+interface GigabitEthernet1/0/2
+ switchport access vlan 10
+ switchport mode access
+ spanning-tree portfast
+!
+interface GigabitEthernet1/0/3
+ switchport access vlan 20
+ switchport mode access
+ shutdown
+!
+interface GigabitEthernet1/0/4
+ shutdown
+!
+interface Vlan1
+ no ip address
+ shutdown
+!
+interface Vlan10
+ ip address 10.10.{b}.1 255.255.255.0
+!
+interface Loopback0
+ ip address 192.0.{a}.{b} 255.255.255.255
+!
+",
+        e1 = &enable[..14],
+        e2 = &enable[14..],
+        u1 = &user[..14],
+        u2 = &user[14..],
+    );
+    let pad = padding_ports(s.lines().count() + 22, target, 5);
+    for i in 0..pad {
+        s.push_str(&format!(
+            "interface GigabitEthernet2/0/{}\n description access port {}\n switchport access vlan 10\n switchport mode access\n!\n",
+            i + 1,
+            i + 1
+        ));
+    }
+    s.push_str(
+        "ip forward-protocol nd
+ip ssh version 2
+!
+snmp-server community s3cr3t RO
+snmp-server location lab rack 1
+!
+ntp clock-period 17179
+ntp server 192.0.2.123
+!
+line con 0
+ stopbits 1
+line vty 0 4
+ login local
+ transport input ssh
+line vty 5 15
+ login local
+ transport input ssh
+!
+end",
+    );
+    s
+}
+
+fn eos_default(host: &str, a: usize, b: usize, target: usize) -> String {
+    let user = token(host, "user", 86);
+    let enable = token(host, "enable", 86);
+    let mut s = format!(
+        "no aaa root
+!
+username admin privilege 15 role network-admin secret sha512 $6${u1}${u2}
+!
+transceiver qsfp default-mode 4x10G
+!
+service routing protocols model multi-agent
+!
+hostname {host}
+ip name-server vrf default 192.0.2.53
+dns domain lab.example.net
+!
+snmp-server community s3cr3t ro
+!
+spanning-tree mode mstp
+!
+enable password sha512 $6${e1}${e2}
+!
+vlan 10
+   name users
+!
+vlan 20
+   name voice
+!
+interface Ethernet1
+   description uplink to core
+   switchport mode trunk
+!
+interface Ethernet2
+   switchport access vlan 10
+!
+interface Ethernet3
+   switchport access vlan 20
+   shutdown
+!
+interface Ethernet4
+   shutdown
+!
+interface Loopback0
+   ip address 192.0.{a}.{b}/32
+!
+interface Management1
+   ip address 10.255.{a}.{b}/16
+!
+",
+        u1 = &user[..16],
+        u2 = &user[16..],
+        e1 = &enable[..16],
+        e2 = &enable[16..],
+    );
+    let pad = padding_ports(s.lines().count() + 12, target, 4);
+    for i in 0..pad {
+        s.push_str(&format!(
+            "interface Ethernet{}\n   description access port {}\n   switchport access vlan 10\n!\n",
+            i + 5,
+            i + 5
+        ));
+    }
+    s.push_str(
+        "ip routing
+!
+ip route 0.0.0.0/0 10.255.0.254
+!
+ntp server 192.0.2.123
+!
+management api http-commands
+   no shutdown
+!
+end",
+    );
+    s
+}
+
+fn nxos_default(host: &str, a: usize, b: usize, target: usize) -> String {
+    let user = token(host, "user", 86);
+    let mut s = format!(
+        "version 9.3(8) Bios:version
+hostname {host}
+vdc {host} id 1
+  limit-resource vlan minimum 16 maximum 4094
+  limit-resource vrf minimum 2 maximum 4096
+
+feature interface-vlan
+feature lldp
+
+username admin password 5 $5${u1}${u2}  role network-admin
+ip domain-lookup
+ip domain-name lab.example.net
+snmp-server community s3cr3t group network-operator
+ntp server 192.0.2.123 use-vrf management
+
+vlan 1,10,20
+vlan 10
+  name users
+vlan 20
+  name voice
+
+vrf context management
+  ip route 0.0.0.0/0 10.255.0.254
+
+interface Ethernet1/1
+  description uplink to core
+  switchport mode trunk
+
+interface Ethernet1/2
+  switchport access vlan 10
+
+interface Ethernet1/3
+  switchport access vlan 20
+  shutdown
+
+interface Ethernet1/4
+  shutdown
+
+interface mgmt0
+  vrf member management
+  ip address 10.255.{a}.{b}/16
+
+interface loopback0
+  ip address 192.0.{a}.{b}/32
+",
+        u1 = &user[..16],
+        u2 = &user[16..],
+    );
+    let pad = padding_ports(s.lines().count() + 4, target, 4);
+    for i in 0..pad {
+        s.push_str(&format!(
+            "\ninterface Ethernet1/{}\n  description access port {}\n  switchport access vlan 10",
+            i + 5,
+            i + 5
+        ));
+        s.push('\n');
+    }
+    s.push_str(
+        "line console
+line vty
+boot nxos bootflash:/nxos.9.3.8.bin",
+    );
+    s
+}
+
+fn xr_default(host: &str, a: usize, b: usize, target: usize) -> String {
+    let user = token(host, "user", 86);
+    let mut s = format!(
+        "hostname {host}
+clock timezone UTC Etc/UTC
+logging console disable
+domain name lab.example.net
+username admin
+ group root-lr
+ group cisco-support
+ secret 10 $6${u1}${u2}
+!
+line default
+ exec-timeout 30 0
+!
+snmp-server community s3cr3t RO
+ntp
+ server 192.0.2.123
+!
+interface Loopback0
+ ipv4 address 192.0.{a}.{b} 255.255.255.255
+!
+interface MgmtEth0/RP0/CPU0/0
+ ipv4 address 10.255.{a}.{b} 255.255.0.0
+!
+interface GigabitEthernet0/0/0/0
+ description uplink to core
+ ipv4 address 10.0.{a}.{b} 255.255.255.0
+!
+interface GigabitEthernet0/0/0/1
+ shutdown
+!
+interface GigabitEthernet0/0/0/2
+ shutdown
+!
+",
+        u1 = &user[..16],
+        u2 = &user[16..],
+    );
+    let pad = padding_ports(s.lines().count() + 8, target, 4);
+    for i in 0..pad {
+        s.push_str(&format!(
+            "interface GigabitEthernet0/0/1/{}\n description access port {}\n shutdown\n!\n",
+            i, i
+        ));
+    }
+    s.push_str(
+        "router static
+ address-family ipv4 unicast
+  0.0.0.0/0 10.255.0.254
+ !
+!
+ssh server v2
+end",
+    );
+    s
+}
+
+fn junos_default(host: &str, a: usize, b: usize, target: usize) -> String {
+    let root = token(host, "root", 86);
+    let user = token(host, "user", 86);
+    let mut s = format!(
+        "set version 21.4R3.15
+set system host-name {host}
+set system root-authentication encrypted-password \"$6${r1}${r2}\"
+set system login user admin uid 2000
+set system login user admin class super-user
+set system login user admin authentication encrypted-password \"$6${u1}${u2}\"
+set system domain-name lab.example.net
+set system name-server 192.0.2.53
+set system services ssh
+set system services netconf ssh
+set system syslog file messages any notice
+set system ntp server 192.0.2.123
+set snmp community s3cr3t authorization read-only
+set interfaces ge-0/0/0 description \"uplink to core\"
+set interfaces ge-0/0/0 unit 0 family inet address 10.0.{a}.{b}/24
+set interfaces ge-0/0/1 unit 0 family inet address 10.1.{a}.{b}/24
+set interfaces ge-0/0/2 disable
+set interfaces fxp0 unit 0 family inet address 10.255.{a}.{b}/16
+set interfaces lo0 unit 0 family inet address 192.0.{a}.{b}/32
+set routing-options static route 0.0.0.0/0 next-hop 10.255.0.254
+",
+        r1 = &root[..16],
+        r2 = &root[16..],
+        u1 = &user[..16],
+        u2 = &user[16..],
+    );
+    // Each padded interface renders to about 9 lines of braces.
+    let pad = padding_ports(70, target, 9);
+    for i in 0..pad {
+        s.push_str(&format!(
+            "set interfaces ge-0/1/{i} description \"access port {i}\"\nset interfaces ge-0/1/{i} unit 0 family inet address 10.2.{}.{}/31\n",
+            i / 128,
+            (i % 128) * 2
+        ));
+    }
+    s
+}
+
+/// What `show interfaces`-style commands need to know about one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iface {
+    pub name: String,
+    pub description: Option<String>,
+    pub address: Option<String>,
+    pub shutdown: bool,
+}
+
+/// Interfaces of an IOS-family config tree.
+pub fn interfaces(tree: &[Node]) -> Vec<Iface> {
+    tree.iter()
+        .filter_map(|n| {
+            let name = n.line.strip_prefix("interface ")?;
+            let mut iface = Iface {
+                name: name.to_string(),
+                description: None,
+                address: None,
+                shutdown: false,
+            };
+            for c in &n.children {
+                if let Some(d) = c.line.strip_prefix("description ") {
+                    iface.description = Some(d.to_string());
+                } else if c.line == "shutdown" {
+                    iface.shutdown = true;
+                } else if let Some(rest) = c
+                    .line
+                    .strip_prefix("ip address ")
+                    .or_else(|| c.line.strip_prefix("ipv4 address "))
+                {
+                    if !rest.contains("secondary") {
+                        iface.address = Some(rest.to_string());
+                    }
+                }
+            }
+            Some(iface)
+        })
+        .collect()
+}
+
+fn uptime_line(host: &str) -> String {
+    format!("{host} uptime is 12 weeks, 3 days, 4 hours, 5 minutes")
+}
+
+/// `show version` for the IOS family.
+pub fn show_version(dev: &Device, host: &str) -> String {
+    let serial = format!("FOC{:04}X{:03}", 2210 + dev.index / 1000, dev.index % 1000);
+    match dev.platform {
+        Platform::CiscoIos => format!(
+            "Cisco IOS XE Software, Version 17.03.04a
+Cisco IOS Software [Amsterdam], Catalyst L3 Switch Software (CAT9K_IOSXE), Version 17.3.4a, RELEASE SOFTWARE (fc3)
+Technical Support: http://www.cisco.com/techsupport
+Copyright (c) 1986-2021 by Cisco Systems, Inc.
+Compiled Tue 20-Jul-21 06:18 by mcpre
+
+
+Cisco IOS-XE software, Copyright (c) 2005-2021 by cisco Systems, Inc.
+All rights reserved.  Certain components of Cisco IOS-XE software are
+licensed under the GNU General Public License (\"GPL\") Version 2.0.
+
+ROM: IOS-XE ROMMON
+BOOTLDR: System Bootstrap, Version 17.5.2r, RELEASE SOFTWARE (P)
+
+{uptime}
+Uptime for this control processor is 12 weeks, 3 days, 4 hours, 7 minutes
+System returned to ROM by Reload Command
+System image file is \"flash:packages.conf\"
+Last reload reason: Reload Command
+
+This product contains cryptographic features and is subject to United
+States and local country laws governing import, export, transfer and
+use.
+
+Technology Package License Information:
+
+------------------------------------------------------------------------------
+Technology-package                                     Technology-package
+Current                        Type                       Next reboot
+------------------------------------------------------------------------------
+network-advantage       Smart License                 network-advantage
+dna-advantage           Subscription Smart License    dna-advantage
+
+Smart Licensing Status: UNREGISTERED/EVAL EXPIRED
+
+cisco C9300-48P (X86) processor with 1338934K/6147K bytes of memory.
+Processor board ID {serial}
+2 Virtual Ethernet interfaces
+52 Gigabit Ethernet interfaces
+4 Ten Gigabit Ethernet interfaces
+2048K bytes of non-volatile configuration memory.
+8388608K bytes of physical memory.
+1638400K bytes of Crash Files at crashinfo:.
+11264000K bytes of Flash at flash:.
+
+Base Ethernet MAC Address          : {mac}
+Motherboard Assembly Number        : 73-17959-06
+Motherboard Serial Number          : {serial}
+Model Revision Number              : A0
+Motherboard Revision Number        : A0
+Model Number                       : C9300-48P
+System Serial Number               : {serial}
+
+
+Switch Ports Model              SW Version        SW Image              Mode
+------ ----- -----              ----------        ----------            ----
+*    1 56    C9300-48P          17.03.04a         CAT9K_IOSXE           INSTALL
+
+
+Configuration register is 0x102",
+            uptime = uptime_line(host),
+            mac = mac(dev.index, 0)
+        ),
+        Platform::AristaEos => format!(
+            "Arista vEOS-lab
+Hardware version:
+Serial number: {serial}
+Hardware MAC address: {mac}
+System MAC address: {mac}
+
+Software image version: 4.28.3M
+Architecture: x86_64
+Internal build version: 4.28.3M-29174443.4283M
+Internal build ID: 5d8f7c46-0a2c-4a48-ad0c-0e5a9f8a6c8b
+Image format version: 1.0
+Image optimization: None
+
+Uptime: 12 weeks, 3 days, 4 hours and 5 minutes
+Total memory: 4002012 kB
+Free memory: 2630404 kB",
+            mac = mac(dev.index, 0)
+        ),
+        Platform::CiscoNxos => format!(
+            "Cisco Nexus Operating System (NX-OS) Software
+TAC support: http://www.cisco.com/tac
+Documents: http://www.cisco.com/en/US/products/ps9372/tsd_products_support_series_home.html
+Copyright (c) 2002-2021, Cisco Systems, Inc. All rights reserved.
+The copyrights to certain works contained herein are owned by
+other third parties and are used and distributed under license.
+Some parts of this software are covered under the GNU Public
+License. A copy of the license is available at
+http://www.gnu.org/licenses/gpl.html.
+
+Nexus 9000v is a demo version of the Nexus Operating System
+
+Software
+  BIOS: version
+  NXOS: version 9.3(8)
+  BIOS compile time:
+  NXOS image file is: bootflash:///nxos.9.3.8.bin
+  NXOS compile time:  8/18/2021 8:00:00 [08/18/2021 16:50:32]
+
+
+Hardware
+  cisco Nexus9000 C9300v Chassis
+  Intel(R) Xeon(R) CPU E5-2670 0 @ 2.60GHz with 16409108 kB of memory.
+  Processor Board ID {serial}
+
+  Device name: {host}
+  bootflash:    4287040 kB
+Kernel uptime is 84 day(s), 4 hour(s), 5 minute(s), 12 second(s)
+
+Last reset
+  Reason: Unknown
+  System version:
+  Service:
+
+plugin
+  Core Plugin, Ethernet Plugin
+
+Active Package(s):
+"
+        ),
+        Platform::CiscoIosxr => format!(
+            "Cisco IOS XR Software, Version 7.3.2
+Copyright (c) 2013-2021 by Cisco Systems, Inc.
+
+Build Information:
+ Built By     : ingunawa
+ Built On     : Wed Oct 13 20:00:36 PDT 2021
+ Built Host   : iox-ucs-017
+ Workspace    : /auto/srcarchive17/prod/7.3.2/xrv9k/ws
+ Version      : 7.3.2
+ Location     : /opt/cisco/XR/packages/
+ Label        : 7.3.2
+
+cisco IOS-XRv 9000 () processor
+System uptime is 12 weeks 3 days 4 hours 5 minutes
+
+Processor board ID {serial}"
+        ),
+        Platform::JuniperJunos => format!(
+            "Hostname: {host}
+Model: vsrx
+Junos: 21.4R3.15
+JUNOS OS Kernel 64-bit  [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS OS libs [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS OS runtime [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS OS time zone information [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS network stack and utilities [20221028.041845_builder_junos_214_r3]
+JUNOS modules [20221028.041845_builder_junos_214_r3]
+JUNOS mx libs [20221028.041845_builder_junos_214_r3]
+JUNOS py extensions [20221028.041845_builder_junos_214_r3]
+JUNOS py base [20221028.041845_builder_junos_214_r3]
+JUNOS OS vmguest [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS OS crypto [20220816.6ad4ec4_builder_stable_12_214]
+JUNOS Packet Forwarding Engine Support (vSRX) [20221028.041845_builder_junos_214_r3]
+JUNOS Routing Engine [20221028.041845_builder_junos_214_r3]"
+        ),
+    }
+}
+
+fn split_addr(addr: &str) -> (String, String) {
+    let mut it = addr.split_whitespace();
+    let ip = it.next().unwrap_or("");
+    match (ip.split_once('/'), it.next()) {
+        (Some((ip, len)), _) => (ip.to_string(), len.to_string()),
+        (None, Some(mask)) => {
+            let len: u32 = mask
+                .split('.')
+                .filter_map(|o| o.parse::<u8>().ok())
+                .map(|o| o.count_ones())
+                .sum();
+            (ip.to_string(), len.to_string())
+        }
+        (None, None) => (ip.to_string(), "32".into()),
+    }
+}
+
+/// `show interfaces` (IOS, EOS, XR) / `show interface` (NX-OS), from the live config.
+pub fn show_interfaces(dev: &Device, tree: &[Node], filter: Option<&str>) -> Option<String> {
+    let mut out = Vec::new();
+    let ifaces: Vec<Iface> = interfaces(tree)
+        .into_iter()
+        .filter(|i| match filter {
+            Some(f) => i.name.eq_ignore_ascii_case(f),
+            None => true,
+        })
+        .collect();
+    if ifaces.is_empty() && filter.is_some() {
+        return None;
+    }
+    for (n, i) in ifaces.iter().enumerate() {
+        let (state, proto) = if i.shutdown {
+            ("administratively down", "down")
+        } else {
+            ("up", "up")
+        };
+        let hw = if i.name.starts_with("Loopback") || i.name.starts_with("loopback") {
+            "Loopback".to_string()
+        } else if i.name.starts_with("Vlan") {
+            "Ethernet SVI".to_string()
+        } else {
+            format!("Gigabit Ethernet, address is {}", mac(dev.index, n + 1))
+        };
+        out.push(format!(
+            "{} is {}, line protocol is {}",
+            i.name, state, proto
+        ));
+        out.push(format!("  Hardware is {hw}"));
+        if let Some(d) = &i.description {
+            out.push(format!("  Description: {d}"));
+        }
+        if let Some(a) = &i.address {
+            let (ip, len) = split_addr(a);
+            out.push(format!("  Internet address is {ip}/{len}"));
+        }
+        out.push("  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,".into());
+        out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
+        out.push("  Encapsulation ARPA, loopback not set".into());
+        out.push("  Keepalive set (10 sec)".into());
+        out.push("  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX".into());
+        out.push("  input flow-control is off, output flow-control is unsupported".into());
+        out.push("  ARP type: ARPA, ARP Timeout 04:00:00".into());
+        out.push("  Last input 00:00:01, output 00:00:00, output hang never".into());
+        out.push("  Last clearing of \"show interface\" counters never".into());
+        out.push("  Input queue: 0/375/0/0 (size/max/drops/flushes); Total output drops: 0".into());
+        out.push("  Queueing strategy: fifo".into());
+        out.push("  Output queue: 0/40 (size/max)".into());
+        out.push("  5 minute input rate 2000 bits/sec, 3 packets/sec".into());
+        out.push("  5 minute output rate 1000 bits/sec, 1 packets/sec".into());
+        out.push(format!(
+            "     {} packets input, {} bytes, 0 no buffer",
+            123_456 + n * 17,
+            9_876_543 + n * 1_313
+        ));
+        out.push("     Received 1234 broadcasts (1000 multicasts)".into());
+        out.push("     0 runts, 0 giants, 0 throttles".into());
+        out.push("     0 input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored".into());
+        out.push(format!(
+            "     {} packets output, {} bytes, 0 underruns",
+            98_765 + n * 11,
+            7_654_321 + n * 977
+        ));
+        out.push("     0 output errors, 0 collisions, 0 interface resets".into());
+        out.push("     0 unknown protocol drops".into());
+        out.push("     0 lost carrier, 0 no carrier, 0 pause output".into());
+    }
+    Some(out.join("\n"))
+}
+
+/// `show ip interface brief` in the platform's layout.
+pub fn show_ip_int_brief(dev: &Device, tree: &[Node]) -> String {
+    let ifaces = interfaces(tree);
+    let mut out = Vec::new();
+    match dev.platform {
+        Platform::AristaEos => {
+            out.push(
+                "                                                                      Address"
+                    .into(),
+            );
+            out.push("Interface         IP Address            Status       Protocol         MTU    Owner  ".into());
+            out.push("----------------- --------------------- ------------ -------------- ---------- -------".into());
+            for i in &ifaces {
+                let ip = i.address.clone().unwrap_or_else(|| "unassigned".into());
+                let (st, pr) = if i.shutdown {
+                    ("adminDown", "down")
+                } else {
+                    ("up", "up")
+                };
+                out.push(format!(
+                    "{:<17} {:<21} {:<12} {:<14} {:>10}",
+                    i.name, ip, st, pr, 1500
+                ));
+            }
+        }
+        Platform::CiscoNxos => {
+            out.push("IP Interface Status for VRF \"default\"(1)".into());
+            out.push("Interface            IP Address      Interface Status".into());
+            for i in &ifaces {
+                if let Some(a) = &i.address {
+                    let (ip, _) = split_addr(a);
+                    let st = if i.shutdown {
+                        "protocol-down/link-down/admin-down"
+                    } else {
+                        "protocol-up/link-up/admin-up"
+                    };
+                    out.push(format!("{:<20} {:<15} {}", i.name, ip, st));
+                }
+            }
+        }
+        Platform::CiscoIosxr => {
+            out.push(String::new());
+            out.push(
+                "Interface                      IP-Address      Status          Protocol Vrf-Name"
+                    .into(),
+            );
+            for i in &ifaces {
+                let ip = i
+                    .address
+                    .as_deref()
+                    .map(|a| split_addr(a).0)
+                    .unwrap_or_else(|| "unassigned".into());
+                let (st, pr) = if i.shutdown {
+                    ("Shutdown", "Down")
+                } else {
+                    ("Up", "Up")
+                };
+                out.push(format!(
+                    "{:<30} {:<15} {:<15} {:<8} default",
+                    i.name, ip, st, pr
+                ));
+            }
+        }
+        _ => {
+            out.push(
+                "Interface              IP-Address      OK? Method Status                Protocol"
+                    .into(),
+            );
+            for i in &ifaces {
+                let ip = i
+                    .address
+                    .as_deref()
+                    .map(|a| split_addr(a).0)
+                    .unwrap_or_else(|| "unassigned".into());
+                let method = if i.address.is_some() {
+                    "NVRAM"
+                } else {
+                    "unset"
+                };
+                let (st, pr) = if i.shutdown {
+                    ("administratively down", "down")
+                } else {
+                    ("up", "up")
+                };
+                out.push(format!(
+                    "{:<22} {:<15} YES {:<6} {:<21} {}",
+                    i.name, ip, method, st, pr
+                ));
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// `show vlan` (IOS switch, EOS, NX-OS), from the `vlan N` / `name X` blocks.
+pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
+    let mut vlans: Vec<(u32, String)> = vec![(1, "default".into())];
+    for n in tree {
+        if let Some(id) = n.line.strip_prefix("vlan ") {
+            if let Ok(id) = id.trim().parse::<u32>() {
+                let name = n
+                    .children
+                    .iter()
+                    .find_map(|c| c.line.strip_prefix("name ").map(str::to_string))
+                    .unwrap_or_else(|| format!("VLAN{id:04}"));
+                vlans.retain(|(v, _)| *v != id);
+                vlans.push((id, name));
+            }
+        }
+    }
+    vlans.sort();
+    let ports = |vid: u32| -> String {
+        interfaces(tree)
+            .iter()
+            .filter(|i| {
+                let access = tree
+                    .iter()
+                    .find(|n| n.line == format!("interface {}", i.name))
+                    .map(|n| {
+                        n.children
+                            .iter()
+                            .find_map(|c| c.line.strip_prefix("switchport access vlan "))
+                            .and_then(|v| v.trim().parse::<u32>().ok())
+                    });
+                let is_switchport = !(i.name.starts_with("Vlan")
+                    || i.name.starts_with("Loop")
+                    || i.name.starts_with("loop")
+                    || i.name.starts_with("Manage")
+                    || i.name.starts_with("mgmt")
+                    || i.name == "GigabitEthernet0/0");
+                is_switchport && access.flatten().unwrap_or(1) == vid
+            })
+            .map(|i| short_ifname(&i.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = Vec::new();
+    match dev.platform {
+        Platform::AristaEos => {
+            out.push("VLAN  Name                             Status    Ports".into());
+            out.push(
+                "----- -------------------------------- --------- -------------------------------"
+                    .into(),
+            );
+            for (id, name) in &vlans {
+                out.push(format!(
+                    "{:<5} {:<32} {:<9} {}",
+                    id,
+                    name,
+                    "active",
+                    ports(*id)
+                ));
+            }
+        }
+        Platform::CiscoNxos => {
+            out.push(String::new());
+            out.push("VLAN Name                             Status    Ports".into());
+            out.push(
+                "---- -------------------------------- --------- -------------------------------"
+                    .into(),
+            );
+            for (id, name) in &vlans {
+                out.push(format!(
+                    "{:<4} {:<32} {:<9} {}",
+                    id,
+                    name,
+                    "active",
+                    ports(*id)
+                ));
+            }
+        }
+        _ => {
+            out.push(String::new());
+            out.push("VLAN Name                             Status    Ports".into());
+            out.push(
+                "---- -------------------------------- --------- -------------------------------"
+                    .into(),
+            );
+            for (id, name) in &vlans {
+                out.push(format!(
+                    "{:<4} {:<32} {:<9} {}",
+                    id,
+                    name,
+                    "active",
+                    ports(*id)
+                ));
+            }
+            for (id, name) in [
+                (1002, "fddi-default"),
+                (1003, "token-ring-default"),
+                (1004, "fddinet-default"),
+                (1005, "trnet-default"),
+            ] {
+                out.push(format!("{:<4} {:<32} {:<9}", id, name, "act/unsup"));
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// `GigabitEthernet1/0/2` -> `Gi1/0/2`, as `show vlan` prints ports.
+pub fn short_ifname(name: &str) -> String {
+    for (long, short) in [
+        ("GigabitEthernet", "Gi"),
+        ("TenGigabitEthernet", "Te"),
+        ("FastEthernet", "Fa"),
+        ("Ethernet", "Et"),
+        ("Port-channel", "Po"),
+    ] {
+        if let Some(rest) = name.strip_prefix(long) {
+            return format!("{short}{rest}");
+        }
+    }
+    name.to_string()
+}
+
+/// `show clock` in the platform's style.
+pub fn show_clock(platform: Platform) -> String {
+    let now = Civil::now();
+    match platform {
+        Platform::AristaEos => format!(
+            "{}\nTimezone: UTC\nClock source: NTP server (192.0.2.123)",
+            now.unix()
+        ),
+        Platform::CiscoNxos => format!("{}\nTime source is NTP", now.xr_stamp()),
+        Platform::CiscoIosxr => now.xr_stamp(),
+        Platform::JuniperJunos => format!("Current time: {}", now.iso()),
+        Platform::CiscoIos => now.ios_clock(),
+    }
+}
+
+/// `show inventory` (IOS family).
+pub fn show_inventory(dev: &Device) -> String {
+    let serial = format!("FOC{:04}X{:03}", 2210 + dev.index / 1000, dev.index % 1000);
+    let (pid, descr) = match dev.platform {
+        Platform::CiscoIos => ("C9300-48P", "C9300-48P"),
+        Platform::AristaEos => ("vEOS-lab", "Arista vEOS"),
+        Platform::CiscoNxos => ("N9K-C9300v", "Nexus9000 C9300v Chassis"),
+        _ => (
+            "R-IOSXRV9000-CC",
+            "Cisco IOS-XRv 9000 Centralized Virtual Router",
+        ),
+    };
+    format!(
+        "NAME: \"Chassis\", DESCR: \"{descr}\"\nPID: {pid}             , VID: V01  , SN: {serial}"
+    )
+}
+
+/// `show ip route` (IOS family), from connected addresses in the config.
+pub fn show_ip_route(tree: &[Node]) -> String {
+    let mut out = vec![
+        "Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP".to_string(),
+        "       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area".to_string(),
+        String::new(),
+        "Gateway of last resort is 10.255.0.254 to network 0.0.0.0".to_string(),
+        String::new(),
+        "S*    0.0.0.0/0 [1/0] via 10.255.0.254".to_string(),
+    ];
+    for i in interfaces(tree) {
+        if let (Some(a), false) = (&i.address, i.shutdown) {
+            let (ip, len) = split_addr(a);
+            out.push(format!(
+                "C        {ip}/{len} is directly connected, {}",
+                i.name
+            ));
+            out.push(format!(
+                "L        {ip}/32 is directly connected, {}",
+                i.name
+            ));
+        }
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_deterministic_and_distinct() {
+        assert_eq!(
+            token("ios-001", "enable", 43),
+            token("ios-001", "enable", 43)
+        );
+        assert_ne!(
+            token("ios-001", "enable", 43),
+            token("ios-002", "enable", 43)
+        );
+        assert_eq!(token("x", "y", 100).len(), 100);
+    }
+
+    #[test]
+    fn masks_convert_to_prefix_lengths() {
+        assert_eq!(
+            split_addr("10.0.0.1 255.255.255.0"),
+            ("10.0.0.1".into(), "24".into())
+        );
+        assert_eq!(split_addr("10.0.0.1/16"), ("10.0.0.1".into(), "16".into()));
+    }
+}

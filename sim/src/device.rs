@@ -1,0 +1,244 @@
+//! One simulated device: its identity, the fault it was told to show, and the state that
+//! outlives sessions (running and startup configuration, commit history). Configurations
+//! start as `None` ("factory default") and are generated from the platform template when
+//! first read, so 1,000 idle devices cost almost nothing.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use russh::keys::PublicKey;
+
+use crate::content;
+use crate::platform::Platform;
+use crate::tree::Node;
+
+/// How a device misbehaves on purpose (`--fail NAME=MODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMode {
+    /// Close every TCP connection right after accepting it.
+    Refuse,
+    /// Reject every authentication attempt.
+    AuthFail,
+    /// Close the connection when the Nth command of a connection arrives.
+    DropAfter(usize),
+    /// Stop answering from the Nth command of a connection on, keeping TCP open.
+    HangAfter(usize),
+    /// A prompt without the hostname, in odd characters.
+    WrongPrompt,
+    /// `enable` always fails.
+    NoEnable,
+}
+
+impl FailMode {
+    pub fn parse(text: &str) -> Result<FailMode, String> {
+        let count = |n: &str| -> Result<usize, String> {
+            match n.parse::<usize>() {
+                Ok(v) if v >= 1 => Ok(v),
+                _ => Err(format!("expected a command count of 1 or more, got {n:?}")),
+            }
+        };
+        match text.split_once(':') {
+            Some(("drop-after", n)) => Ok(FailMode::DropAfter(count(n)?)),
+            Some(("hang-after", n)) => Ok(FailMode::HangAfter(count(n)?)),
+            _ => match text {
+                "refuse" => Ok(FailMode::Refuse),
+                "auth-fail" => Ok(FailMode::AuthFail),
+                "wrong-prompt" => Ok(FailMode::WrongPrompt),
+                "no-enable" => Ok(FailMode::NoEnable),
+                _ => Err(format!(
+                    "unknown fail mode {text:?}; expected refuse, auth-fail, drop-after:N, \
+                     hang-after:N, wrong-prompt or no-enable"
+                )),
+            },
+        }
+    }
+}
+
+/// Settings shared by every device of one sim process.
+#[derive(Debug)]
+pub struct Settings {
+    pub user: String,
+    pub password: String,
+    pub enable_secret: String,
+    pub authorized_keys: Vec<PublicKey>,
+    pub latency: Duration,
+    pub jitter: Duration,
+    pub seed: u64,
+    /// Pad the default running config to about this many lines (0 = natural size).
+    pub config_lines: usize,
+    /// When the process started: the devices' "boot" and default last-change time.
+    pub started: SystemTime,
+}
+
+impl Settings {
+    /// Defaults matching the CLI's (used by tests).
+    pub fn for_tests() -> Settings {
+        Settings {
+            user: "admin".into(),
+            password: "admin".into(),
+            enable_secret: "en4ble".into(),
+            authorized_keys: Vec::new(),
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            seed: 0,
+            config_lines: 0,
+            started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_600_000),
+        }
+    }
+}
+
+/// State that lives as long as the process, shared by all sessions to the device.
+#[derive(Debug)]
+pub struct DeviceState {
+    /// Current hostname (the `hostname` / `host-name` statement changes it).
+    pub hostname: String,
+    /// None until the first change: the factory default.
+    pub running: Option<Vec<Node>>,
+    /// None until the first save: the factory default.
+    pub startup: Option<Vec<Node>>,
+    pub changed_at: SystemTime,
+    pub changed_by: String,
+    pub saved_at: SystemTime,
+    /// Previously committed configurations, newest first (Junos `rollback N`).
+    pub history: Vec<Vec<Node>>,
+}
+
+/// One simulated device.
+#[derive(Debug)]
+pub struct Device {
+    pub name: String,
+    pub platform: Platform,
+    pub index: usize,
+    pub fail: Option<FailMode>,
+    pub settings: Arc<Settings>,
+    state: Mutex<DeviceState>,
+}
+
+impl Device {
+    pub fn new(
+        name: &str,
+        platform: Platform,
+        index: usize,
+        fail: Option<FailMode>,
+        settings: Arc<Settings>,
+    ) -> Device {
+        let started = settings.started;
+        Device {
+            name: name.to_string(),
+            platform,
+            index,
+            fail,
+            state: Mutex::new(DeviceState {
+                hostname: name.to_string(),
+                running: None,
+                startup: None,
+                changed_at: started,
+                changed_by: "admin".into(),
+                saved_at: started,
+                history: Vec::new(),
+            }),
+            settings,
+        }
+    }
+
+    /// Locks the state; a poisoned lock (a panicking session) still yields the data, since
+    /// every mutation leaves the state consistent.
+    pub fn state(&self) -> MutexGuard<'_, DeviceState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The factory-default configuration tree.
+    pub fn default_config(&self) -> Vec<Node> {
+        content::default_config(self)
+    }
+
+    /// The running configuration (a copy: configs are small and this keeps locks short).
+    pub fn running(&self) -> Vec<Node> {
+        let st = self.state();
+        match &st.running {
+            Some(t) => t.clone(),
+            None => {
+                drop(st);
+                self.default_config()
+            }
+        }
+    }
+
+    pub fn startup(&self) -> Vec<Node> {
+        let st = self.state();
+        match &st.startup {
+            Some(t) => t.clone(),
+            None => {
+                drop(st);
+                self.default_config()
+            }
+        }
+    }
+
+    /// Applies `change` to the running config (materialising it first) and stamps the time.
+    pub fn modify_running<R>(&self, user: &str, change: impl FnOnce(&mut Vec<Node>) -> R) -> R {
+        let default = if self.state().running.is_none() {
+            Some(self.default_config())
+        } else {
+            None
+        };
+        let mut st = self.state();
+        if st.running.is_none() {
+            st.running = default;
+        }
+        let before = st.running.clone();
+        let r = match st.running.as_mut() {
+            Some(t) => change(t),
+            None => change(&mut Vec::new()),
+        };
+        if st.running != before {
+            st.changed_at = SystemTime::now();
+            st.changed_by = user.to_string();
+        }
+        r
+    }
+
+    /// Replaces the running config wholesale (a commit), keeping the previous one for rollback.
+    pub fn commit(&self, user: &str, new: Vec<Node>) {
+        let previous = self.running();
+        let mut st = self.state();
+        st.history.insert(0, previous);
+        st.history.truncate(49);
+        st.running = Some(new);
+        st.changed_at = SystemTime::now();
+        st.changed_by = user.to_string();
+        // Commit-based platforms persist on commit.
+        st.startup = st.running.clone();
+        st.saved_at = st.changed_at;
+    }
+
+    /// `write memory` / `copy running-config startup-config`.
+    pub fn save(&self) {
+        let running = self.running();
+        let mut st = self.state();
+        st.startup = Some(running);
+        st.saved_at = SystemTime::now();
+    }
+
+    pub fn hostname(&self) -> String {
+        self.state().hostname.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_modes_parse_and_reject_nonsense() {
+        assert_eq!(FailMode::parse("refuse"), Ok(FailMode::Refuse));
+        assert_eq!(FailMode::parse("drop-after:3"), Ok(FailMode::DropAfter(3)));
+        assert_eq!(FailMode::parse("hang-after:1"), Ok(FailMode::HangAfter(1)));
+        assert!(FailMode::parse("hang-after:0").is_err());
+        assert!(FailMode::parse("drop-after:x").is_err());
+        assert!(FailMode::parse("explode").is_err());
+    }
+}

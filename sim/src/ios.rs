@@ -1,0 +1,1204 @@
+//! The Cisco-style CLIs: IOS(-XE), Arista EOS, NX-OS and IOS-XR. They share the exec /
+//! privileged / config mode graph, keyword abbreviations and the block-structured running
+//! config; they differ in prompts, error texts, save commands (IOS-XR commits a candidate)
+//! and the layout of their show output, which is handled here per platform.
+
+use crate::clock::Civil;
+use crate::content;
+use crate::platform::Platform;
+use crate::shell::{
+    match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Shell, Spec,
+};
+use crate::tree::{self, Node};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmd {
+    ShowVersion,
+    ShowRun,
+    ShowStartup,
+    ShowInterfaces,
+    ShowIpIntBrief,
+    ShowVlan,
+    ShowClock,
+    ShowInventory,
+    ShowIpRoute,
+    ShowPrivilege,
+    ShowHostname,
+    ShowUsers,
+    ShowConfiguration,
+    TermLength,
+    TermWidth,
+    TermMonitor,
+    TermNoTimestamp,
+    Enable,
+    Disable,
+    ConfigureTerminal,
+    WriteMemory,
+    CopyRunStart,
+    Exit,
+    Ping,
+    Dir,
+}
+
+use Cmd::*;
+
+const fn spec(words: &'static [&'static str], id: Cmd, args: Args) -> Spec<Cmd> {
+    Spec { words, id, args }
+}
+
+static SPECS: &[Spec<Cmd>] = &[
+    spec(&["show", "version"], ShowVersion, Args::None),
+    spec(&["show", "running-config"], ShowRun, Args::Optional),
+    spec(&["show", "startup-config"], ShowStartup, Args::None),
+    spec(&["show", "interfaces"], ShowInterfaces, Args::Optional),
+    spec(&["show", "interface"], ShowInterfaces, Args::Optional),
+    spec(
+        &["show", "ip", "interface", "brief"],
+        ShowIpIntBrief,
+        Args::None,
+    ),
+    spec(
+        &["show", "ipv4", "interface", "brief"],
+        ShowIpIntBrief,
+        Args::None,
+    ),
+    spec(&["show", "vlan"], ShowVlan, Args::Optional),
+    spec(&["show", "clock"], ShowClock, Args::None),
+    spec(&["show", "inventory"], ShowInventory, Args::None),
+    spec(&["show", "ip", "route"], ShowIpRoute, Args::Optional),
+    spec(&["show", "privilege"], ShowPrivilege, Args::None),
+    spec(&["show", "hostname"], ShowHostname, Args::None),
+    spec(&["show", "users"], ShowUsers, Args::None),
+    spec(
+        &["show", "configuration"],
+        ShowConfiguration,
+        Args::Optional,
+    ),
+    spec(&["terminal", "length"], TermLength, Args::Required),
+    spec(&["terminal", "width"], TermWidth, Args::Required),
+    spec(&["terminal", "monitor"], TermMonitor, Args::None),
+    spec(
+        &["terminal", "exec", "prompt", "no-timestamp"],
+        TermNoTimestamp,
+        Args::None,
+    ),
+    spec(&["enable"], Enable, Args::Optional),
+    spec(&["disable"], Disable, Args::None),
+    spec(&["configure", "terminal"], ConfigureTerminal, Args::None),
+    spec(&["configure"], ConfigureTerminal, Args::None),
+    spec(&["write", "memory"], WriteMemory, Args::None),
+    spec(&["write"], WriteMemory, Args::None),
+    spec(
+        &["copy", "running-config", "startup-config"],
+        CopyRunStart,
+        Args::None,
+    ),
+    spec(&["exit"], Exit, Args::None),
+    spec(&["logout"], Exit, Args::None),
+    spec(&["quit"], Exit, Args::None),
+    spec(&["ping"], Ping, Args::Required),
+    spec(&["dir"], Dir, Args::Optional),
+];
+
+/// Whether a command form exists on this platform, in this mode.
+fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
+    use Platform::*;
+    let on_platform = match (s.id, s.words) {
+        (ShowInterfaces, w) if w[1] == "interface" => p == CiscoNxos,
+        (ShowInterfaces, _) => p != CiscoNxos,
+        (ShowIpIntBrief, w) if w[1] == "ipv4" => p == CiscoIosxr,
+        (ShowVlan, _) => p != CiscoIosxr,
+        (ShowStartup, _) => p != CiscoIosxr,
+        (ShowPrivilege, _) => matches!(p, CiscoIos | AristaEos),
+        (ShowHostname, _) => matches!(p, CiscoNxos | AristaEos),
+        (ShowConfiguration, _) => p == CiscoIosxr,
+        (TermNoTimestamp, _) => p == CiscoIosxr,
+        (Enable | Disable, _) => matches!(p, CiscoIos | AristaEos),
+        (WriteMemory, _) => matches!(p, CiscoIos | AristaEos),
+        (CopyRunStart, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
+        (Exit, w) if w[0] == "quit" => p == CiscoIos,
+        _ => true,
+    };
+    let needs_priv = matches!(
+        s.id,
+        ShowRun
+            | ShowStartup
+            | ShowConfiguration
+            | Disable
+            | ConfigureTerminal
+            | WriteMemory
+            | CopyRunStart
+            | Dir
+    );
+    on_platform && (privileged || !needs_priv)
+}
+
+/// Top-level configuration keywords (abbreviable); deeper levels accept any keyword.
+static GLOBAL_KEYWORDS: &[&str] = &[
+    "aaa",
+    "abort",
+    "access-list",
+    "alias",
+    "archive",
+    "banner",
+    "bfd",
+    "boot",
+    "call-home",
+    "cdp",
+    "class-map",
+    "clock",
+    "commit",
+    "control-plane",
+    "crypto",
+    "default",
+    "dns",
+    "do",
+    "domain",
+    "enable",
+    "end",
+    "errdisable",
+    "event",
+    "exit",
+    "feature",
+    "hostname",
+    "interface",
+    "ip",
+    "ipv4",
+    "ipv6",
+    "key",
+    "license",
+    "line",
+    "lldp",
+    "logging",
+    "login",
+    "mac",
+    "management",
+    "monitor",
+    "no",
+    "ntp",
+    "object-group",
+    "platform",
+    "policy-map",
+    "prefix-set",
+    "radius-server",
+    "redundancy",
+    "route-map",
+    "route-policy",
+    "router",
+    "service",
+    "show",
+    "snmp-server",
+    "spanning-tree",
+    "ssh",
+    "system",
+    "tacacs-server",
+    "track",
+    "transceiver",
+    "username",
+    "version",
+    "vlan",
+    "vrf",
+    "vtp",
+];
+
+fn global_keyword_ok(p: Platform, kw: &str) -> bool {
+    match kw {
+        "commit" | "abort" | "prefix-set" | "route-policy" | "ipv4" => p == Platform::CiscoIosxr,
+        "feature" => p == Platform::CiscoNxos,
+        "show" => p != Platform::CiscoIos,
+        _ => true,
+    }
+}
+
+/// Statements that hold one value per block: setting them again replaces the old line.
+static SINGLE_VALUED: &[&[&str]] = &[
+    &["description"],
+    &["hostname"],
+    &["ip", "address"],
+    &["ipv4", "address"],
+    &["switchport", "mode"],
+    &["switchport", "access", "vlan"],
+    &["mtu"],
+    &["speed"],
+    &["duplex"],
+    &["bandwidth"],
+    &["name"],
+    &["ip", "domain", "name"],
+    &["ip", "domain-name"],
+    &["dns", "domain"],
+    &["domain", "name"],
+    &["snmp-server", "location"],
+    &["snmp-server", "contact"],
+    &["clock", "timezone"],
+    &["logging", "buffered"],
+    &["enable", "secret"],
+    &["enable", "password"],
+    &["exec-timeout"],
+    &["vrf", "forwarding"],
+    &["vrf", "member"],
+    &["encapsulation"],
+    &["channel-group"],
+    &["load-interval"],
+    &["router-id"],
+    &["bgp", "router-id"],
+    &["transport", "input"],
+    &["spanning-tree", "mode"],
+    &["ip", "ssh", "version"],
+    &["version"],
+    &["secret"],
+];
+
+/// The part of a statement that identifies it (`ip address` of `ip address 10.0.0.1 ...`).
+fn statement_key(line: &str) -> Option<Vec<String>> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() == Some(&"username") && words.len() > 1 {
+        return Some(words[..2].iter().map(|w| w.to_string()).collect());
+    }
+    if line.contains(" secondary") {
+        return None;
+    }
+    SINGLE_VALUED
+        .iter()
+        .find(|k| words.len() > k.len() && words[..k.len()] == k[..])
+        .map(|k| k.iter().map(|w| w.to_string()).collect())
+}
+
+/// Adds or replaces a statement among its siblings. Returns whether anything changed.
+pub fn apply_set(siblings: &mut Vec<Node>, line: &str) -> bool {
+    if siblings.iter().any(|n| n.line == line) {
+        return false;
+    }
+    // `ip domain lookup` cancels a stored `no ip domain lookup`.
+    let negated = format!("no {line}");
+    if let Some(i) = siblings.iter().position(|n| n.line == negated) {
+        siblings.remove(i);
+        return true;
+    }
+    if let Some(key) = statement_key(line) {
+        let found = siblings.iter().position(|n| {
+            let w: Vec<&str> = n.line.split_whitespace().collect();
+            w.len() >= key.len() && w[..key.len()].iter().zip(&key).all(|(a, b)| a == b)
+        });
+        if let Some(i) = found {
+            siblings[i].line = line.to_string();
+            return true;
+        }
+    }
+    let at = if siblings.iter().any(|n| !n.children.is_empty()) {
+        tree::insert_position(siblings, line).0
+    } else {
+        match siblings.iter().rposition(|n| n.line == "end") {
+            Some(i) => i,
+            None => siblings.len(),
+        }
+    };
+    siblings.insert(at, Node::leaf(line));
+    true
+}
+
+/// Removes what `no <what>` names: the exact statement, or the one it is a prefix of
+/// (`no description` removes `description uplink`), or a whole block. When nothing matches, a
+/// short keyword-only negation is stored as a line (`no ip http server`), as IOS shows them.
+pub fn apply_no(siblings: &mut Vec<Node>, what: &str) -> bool {
+    let prefix = format!("{what} ");
+    let found = siblings
+        .iter()
+        .position(|n| n.line == what)
+        .or_else(|| siblings.iter().position(|n| n.line.starts_with(&prefix)));
+    if let Some(i) = found {
+        let was_block = !siblings[i].children.is_empty();
+        siblings.remove(i);
+        // Drop a separator that would now be doubled.
+        if was_block
+            && i < siblings.len()
+            && siblings[i].line == "!"
+            && (i == 0 || siblings[i - 1].line == "!")
+        {
+            siblings.remove(i);
+        }
+        return true;
+    }
+    let negated = format!("no {what}");
+    if what == "shutdown" || siblings.iter().any(|n| n.line == negated) {
+        return false;
+    }
+    let words = what.split_whitespace().count();
+    if words <= 3 && !what.chars().any(|c| c.is_ascii_digit()) {
+        siblings.insert(siblings.len(), Node::leaf(negated));
+        return true;
+    }
+    false
+}
+
+/// Canonical interface names per platform, longest form first for each short form.
+fn interface_forms(p: Platform) -> &'static [&'static str] {
+    match p {
+        Platform::CiscoIos => &[
+            "GigabitEthernet",
+            "TenGigabitEthernet",
+            "FastEthernet",
+            "Loopback",
+            "Vlan",
+            "Port-channel",
+            "Tunnel",
+            "AppGigabitEthernet",
+        ],
+        Platform::AristaEos => &[
+            "Ethernet",
+            "Loopback",
+            "Management",
+            "Vlan",
+            "Port-Channel",
+            "Tunnel",
+            "Vxlan",
+        ],
+        Platform::CiscoNxos => &[
+            "Ethernet",
+            "loopback",
+            "mgmt",
+            "Vlan",
+            "port-channel",
+            "nve",
+            "Tunnel",
+        ],
+        _ => &[
+            "GigabitEthernet",
+            "TenGigE",
+            "HundredGigE",
+            "Loopback",
+            "MgmtEth",
+            "Bundle-Ether",
+            "BVI",
+            "tunnel-ip",
+        ],
+    }
+}
+
+/// `gi1/0/1` -> `GigabitEthernet1/0/1`, `lo 0` -> `Loopback0`, `et1` -> `Ethernet1`.
+pub fn normalize_interface(p: Platform, raw: &[&str]) -> String {
+    let joined: String = raw.concat();
+    let split = joined
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(joined.len());
+    let (alpha, rest) = joined.split_at(split);
+    if alpha.is_empty() {
+        return joined;
+    }
+    let lower = alpha.to_ascii_lowercase();
+    for form in interface_forms(p) {
+        if form.to_ascii_lowercase().starts_with(&lower) {
+            return format!("{form}{rest}");
+        }
+    }
+    joined
+}
+
+/// Expands a unique keyword prefix; Err(true) when ambiguous, Err(false) when unknown.
+fn expand_keyword(typed: &str, keywords: &[&str]) -> Result<String, bool> {
+    let t = typed.to_ascii_lowercase();
+    if keywords.contains(&t.as_str()) {
+        return Ok(t);
+    }
+    let hits: Vec<&&str> = keywords.iter().filter(|k| k.starts_with(&t)).collect();
+    match hits.len() {
+        1 => Ok(hits[0].to_string()),
+        0 => Err(false),
+        _ => Err(true),
+    }
+}
+
+/// A unique-prefix expansion for other vendors' keyword lists.
+pub fn expand_unique(typed: &str, keywords: &[&str]) -> Option<String> {
+    expand_keyword(typed, keywords).ok()
+}
+
+/// The prompt label of a configuration sub-mode entered by `line` at `depth`, or None when
+/// `line` is a plain statement.
+fn submode_label(p: Platform, depth: usize, line: &str) -> Option<String> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let first = *w.first()?;
+    use Platform::*;
+    if depth == 0 {
+        return match first {
+            "interface" if w.len() > 1 => Some(match p {
+                AristaEos => format!("config-if-{}", content::short_ifname(w[1])),
+                _ => "config-if".into(),
+            }),
+            "router" if w.len() > 1 => Some(match p {
+                CiscoIosxr => format!("config-{}", w[1]),
+                AristaEos => format!("config-router-{}", w[1]),
+                _ => "config-router".into(),
+            }),
+            "line" => Some("config-line".into()),
+            "vlan" if w.len() == 2 && w[1].parse::<u32>().is_ok() => Some(match p {
+                AristaEos => format!("config-vlan-{}", w[1]),
+                _ => "config-vlan".into(),
+            }),
+            "vrf" if w.len() > 1 => Some("config-vrf".into()),
+            "route-map" => Some("config-route-map".into()),
+            "class-map" => Some("config-cmap".into()),
+            "policy-map" => Some("config-pmap".into()),
+            "control-plane" => Some("config-cp".into()),
+            "management" if p == AristaEos => Some("config-mgmt-api-http-cmds".into()),
+            "ip" | "ipv6" if w.get(1) == Some(&"access-list") => Some(match p {
+                AristaEos => format!("config-acl-{}", w.last().unwrap_or(&"")),
+                CiscoNxos => "config-acl".into(),
+                _ => "config-ext-nacl".into(),
+            }),
+            "username" if p == CiscoIosxr && w.len() == 2 => Some("config-un".into()),
+            "ntp" if p == CiscoIosxr && w.len() == 1 => Some("config-ntp".into()),
+            _ => None,
+        };
+    }
+    match first {
+        "address-family" => Some(match p {
+            CiscoIosxr => "config-bgp-af".into(),
+            _ => "config-router-af".into(),
+        }),
+        "neighbor" if matches!(p, CiscoIosxr | CiscoNxos) && w.len() == 2 => {
+            Some("config-bgp-nbr".into())
+        }
+        _ => None,
+    }
+}
+
+impl Shell {
+    pub(crate) fn config_label(&self, path: &[String]) -> String {
+        match path.last() {
+            None => "config".into(),
+            Some(last) => submode_label(self.dev.platform, path.len() - 1, last)
+                .unwrap_or_else(|| "config".into()),
+        }
+    }
+
+    /// One command line in any IOS-family mode.
+    pub(crate) fn ios_run(&mut self, line: &str) {
+        match self.mode.clone() {
+            Mode::Config(path) => self.ios_config(line, path),
+            _ => {
+                if let Some(out) = self.ios_exec_line(line, true) {
+                    self.finish(&out);
+                }
+            }
+        }
+    }
+
+    /// An exec-channel command: the output as text.
+    pub(crate) fn ios_exec(&mut self, line: &str) -> String {
+        self.xr_timestamp = false;
+        self.ios_exec_line(line, false).unwrap_or_default()
+    }
+
+    fn caret(&self, line: &str, word: usize, interactive: bool) -> String {
+        let offset = words_with_offsets(line)
+            .get(word)
+            .map(|(o, _)| line[..*o].chars().count())
+            .unwrap_or_else(|| line.chars().count());
+        let pad = if interactive { self.prompt_width() } else { 0 };
+        format!("{}^", " ".repeat(pad + offset))
+    }
+
+    pub(crate) fn ios_invalid(&self, line: &str, word: usize, interactive: bool) -> String {
+        match self.dev.platform {
+            Platform::AristaEos => {
+                let w = words_with_offsets(line)
+                    .get(word)
+                    .map(|(_, w)| w.to_string())
+                    .unwrap_or_default();
+                format!("% Invalid input (at token {word}: '{w}')")
+            }
+            Platform::CiscoNxos => format!(
+                "{}\n% Invalid command at '^' marker.",
+                self.caret(line, word, interactive)
+            ),
+            _ => format!(
+                "{}\n% Invalid input detected at '^' marker.\n",
+                self.caret(line, word, interactive)
+            ),
+        }
+    }
+
+    fn ios_incomplete(&self, line: &str, interactive: bool) -> String {
+        match self.dev.platform {
+            Platform::AristaEos => "% Incomplete command".into(),
+            Platform::CiscoNxos => format!(
+                "{}\n% Incomplete command at '^' marker.",
+                self.caret(line, usize::MAX, interactive)
+            ),
+            _ => "% Incomplete command.\n".into(),
+        }
+    }
+
+    fn ios_ambiguous(&self, line: &str, word: usize, interactive: bool) -> String {
+        match self.dev.platform {
+            Platform::AristaEos => "% Ambiguous command".into(),
+            Platform::CiscoNxos | Platform::CiscoIosxr => format!(
+                "{}\n% Ambiguous command at '^' marker.",
+                self.caret(line, word, interactive)
+            ),
+            _ => format!("% Ambiguous command:  \"{}\"", line.trim()),
+        }
+    }
+
+    /// Runs an exec-mode command. Returns the output to show, or None when the command
+    /// already emitted what it needed (a question, a password prompt, a close).
+    fn ios_exec_line(&mut self, line: &str, interactive: bool) -> Option<String> {
+        let (cmd_text, filter) = split_pipe(line);
+        let words: Vec<&str> = cmd_text.split_whitespace().collect();
+        if words.is_empty() {
+            return Some(String::new());
+        }
+        let privileged = self.mode != Mode::User;
+        let p = self.dev.platform;
+        let specs: Vec<&Spec<Cmd>> = SPECS
+            .iter()
+            .filter(|s| available(s, p, privileged))
+            .collect();
+        let (id, args) = match match_command(&specs, &words) {
+            Match::Ok { id, args } => (id, args),
+            Match::Invalid(i) => return Some(self.ios_invalid(line, i, interactive)),
+            Match::Ambiguous(i) => return Some(self.ios_ambiguous(line, i, interactive)),
+            Match::Incomplete => return Some(self.ios_incomplete(line, interactive)),
+        };
+        let out = self.ios_command(id, &args, line, interactive)?;
+        let out = match filter {
+            Some(f) => match apply_filter(&out, f) {
+                Ok(o) => o,
+                Err(_) => {
+                    let idx = cmd_text.split_whitespace().count() + 1;
+                    return Some(self.ios_invalid(line, idx, interactive));
+                }
+            },
+            None => out,
+        };
+        let is_show = words[0].len() >= 2 && "show".starts_with(&words[0].to_ascii_lowercase());
+        if p == Platform::CiscoIosxr && self.xr_timestamp && is_show {
+            return Some(format!("{}\n{}", Civil::now().xr_stamp(), out));
+        }
+        Some(out)
+    }
+
+    fn ios_command(
+        &mut self,
+        id: Cmd,
+        args: &[String],
+        line: &str,
+        interactive: bool,
+    ) -> Option<String> {
+        let p = self.dev.platform;
+        let host = self.dev.hostname();
+        Some(match id {
+            ShowVersion => content::show_version(&self.dev, &host),
+            ShowRun => {
+                let tree = self.dev.running();
+                if args.first().map(|a| a.to_ascii_lowercase()).as_deref()
+                    == Some("interface")
+                    || args.first().is_some_and(|a| "interface".starts_with(&a.to_ascii_lowercase()) && a.len() >= 3)
+                {
+                    let name = normalize_interface(p, &args[1..].iter().map(String::as_str).collect::<Vec<_>>());
+                    let block: Vec<Node> = tree
+                        .iter()
+                        .filter(|n| n.line == format!("interface {name}"))
+                        .cloned()
+                        .collect();
+                    if block.is_empty() {
+                        return Some(self.ios_invalid(line, 3, interactive));
+                    }
+                    self.render_running(&block, true)
+                } else if let Some(a) = args.first() {
+                    if a.eq_ignore_ascii_case("all") || a.eq_ignore_ascii_case("brief") {
+                        self.render_running(&tree, false)
+                    } else {
+                        return Some(self.ios_invalid(line, 2, interactive));
+                    }
+                } else {
+                    self.render_running(&tree, false)
+                }
+            }
+            ShowStartup => self.render_startup(),
+            ShowInterfaces => {
+                let tree = self.dev.running();
+                let filter = if args.is_empty() {
+                    None
+                } else {
+                    Some(normalize_interface(
+                        p,
+                        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                    ))
+                };
+                match content::show_interfaces(&self.dev, &tree, filter.as_deref()) {
+                    Some(o) => o,
+                    None => return Some(self.ios_invalid(line, 2, interactive)),
+                }
+            }
+            ShowIpIntBrief => content::show_ip_int_brief(&self.dev, &self.dev.running()),
+            ShowVlan => content::show_vlan(&self.dev, &self.dev.running()),
+            ShowClock => content::show_clock(p),
+            ShowInventory => content::show_inventory(&self.dev),
+            ShowIpRoute => content::show_ip_route(&self.dev.running()),
+            ShowPrivilege => {
+                let level = if self.mode == Mode::User { 1 } else { 15 };
+                format!("Current privilege level is {level}")
+            }
+            ShowHostname => host,
+            ShowUsers => format!(
+                "    Line       User       Host(s)              Idle       Location\n*  2 vty 0     {:<10} idle                 00:00:00 10.255.0.254",
+                self.user
+            ),
+            ShowConfiguration => self.xr_show_candidate(),
+            TermLength => match args[0].parse::<usize>() {
+                Ok(n) if n <= 512 => {
+                    self.page_len = n;
+                    String::new()
+                }
+                _ => return Some(self.ios_invalid(line, 2, interactive)),
+            },
+            TermWidth => match args[0].parse::<usize>() {
+                Ok(n) if n <= 32767 => {
+                    self.width = n;
+                    String::new()
+                }
+                _ => return Some(self.ios_invalid(line, 2, interactive)),
+            },
+            TermMonitor => String::new(),
+            TermNoTimestamp => {
+                self.xr_timestamp = false;
+                String::new()
+            }
+            Enable => {
+                if self.mode != Mode::User {
+                    return Some(String::new());
+                }
+                if !interactive {
+                    return Some(String::new());
+                }
+                self.ask_enable_password();
+                return None;
+            }
+            Disable => {
+                self.mode = Mode::User;
+                String::new()
+            }
+            ConfigureTerminal => {
+                if !interactive {
+                    return Some("% Configuration mode is not available on exec channels".into());
+                }
+                self.mode = Mode::Config(Vec::new());
+                if p.commit_based() {
+                    self.candidate = Some(self.dev.running());
+                }
+                match p {
+                    Platform::CiscoIos | Platform::CiscoNxos => {
+                        "Enter configuration commands, one per line.  End with CNTL/Z.".into()
+                    }
+                    _ => String::new(),
+                }
+            }
+            WriteMemory => {
+                self.dev.save();
+                match p {
+                    Platform::AristaEos => "Copy completed successfully.".into(),
+                    _ => "Building configuration...\n[OK]".into(),
+                }
+            }
+            CopyRunStart => match p {
+                Platform::CiscoIos if interactive => {
+                    self.ask(Confirm::CopyRunStart, "Destination filename [startup-config]? ");
+                    return None;
+                }
+                Platform::CiscoIos => {
+                    self.dev.save();
+                    "Building configuration...\n[OK]".into()
+                }
+                Platform::AristaEos => {
+                    self.dev.save();
+                    "Copy completed successfully.".into()
+                }
+                _ => {
+                    self.dev.save();
+                    "[########################################] 100%\nCopy complete, now saving to disk (please wait)...\nCopy complete.".into()
+                }
+            },
+            Exit => {
+                self.close();
+                return None;
+            }
+            Ping => {
+                let target = &args[0];
+                match p {
+                    Platform::CiscoIos | Platform::CiscoIosxr => format!(
+                        "Type escape sequence to abort.\nSending 5, 100-byte ICMP Echos to {target}, timeout is 2 seconds:\n!!!!!\nSuccess rate is 100 percent (5/5), round-trip min/avg/max = 1/1/2 ms"
+                    ),
+                    _ => format!(
+                        "PING {target} ({target}) 72(100) bytes of data.\n80 bytes from {target}: icmp_seq=1 ttl=64 time=0.9 ms\n\n--- {target} ping statistics ---\n1 packets transmitted, 1 received, 0% packet loss"
+                    ),
+                }
+            }
+            Dir => {
+                let fs = args.first().cloned().unwrap_or_else(|| "flash:".into());
+                format!(
+                    "Directory of {fs}/\n\n   12  -rw-        2097  Nov 25 2026 09:00:00 +00:00  vlan.dat\n   13  -rw-       45678  Nov 25 2026 09:00:00 +00:00  packages.conf\n\n11353194496 bytes total (8532901888 bytes free)"
+                )
+            }
+        })
+    }
+
+    /// `show running-config` with the platform's header and volatile lines.
+    fn render_running(&self, tree: &[Node], partial: bool) -> String {
+        let p = self.dev.platform;
+        let st = self.dev.state();
+        let changed = crate::clock::Civil::from_system(st.changed_at);
+        let by = st.changed_by.clone();
+        let saved = crate::clock::Civil::from_system(st.saved_at);
+        drop(st);
+        let mut body = Vec::new();
+        tree::render_indented(tree, p.indent(), &mut body);
+        let mut out: Vec<String> = Vec::new();
+        match p {
+            Platform::CiscoIos => {
+                let bytes: usize = body.iter().map(|l| l.len() + 1).sum();
+                out.push("Building configuration...".into());
+                out.push(String::new());
+                out.push(format!("Current configuration : {bytes} bytes"));
+                if partial {
+                    out.push("!".into());
+                    out.extend(body);
+                    out.push("end".into());
+                } else {
+                    out.push("!".into());
+                    out.push(format!(
+                        "! Last configuration change at {} by {by}",
+                        changed.ios()
+                    ));
+                    out.push(format!(
+                        "! NVRAM config last updated at {} by {by}",
+                        saved.ios()
+                    ));
+                    out.push("!".into());
+                    out.extend(body);
+                }
+            }
+            Platform::AristaEos => {
+                out.push("! Command: show running-config".into());
+                out.push(format!(
+                    "! device: {} (vEOS-lab, EOS-4.28.3M)",
+                    self.dev.hostname()
+                ));
+                out.push("!".into());
+                out.push("! boot system flash:/vEOS-lab.swi".into());
+                out.push("!".into());
+                out.extend(body);
+            }
+            Platform::CiscoNxos => {
+                out.push(String::new());
+                out.push("!Command: show running-config".into());
+                out.push(format!(
+                    "!Running configuration last done at: {}",
+                    changed.unix()
+                ));
+                out.push(format!("!Time: {}", Civil::now().unix()));
+                out.push(String::new());
+                out.extend(body);
+            }
+            _ => {
+                out.push("Building configuration...".into());
+                out.push("!! IOS XR Configuration 7.3.2".into());
+                out.push(format!(
+                    "!! Last configuration change at {} by {by}",
+                    changed.unix()
+                ));
+                out.push("!".into());
+                out.extend(body);
+            }
+        }
+        out.join("\n")
+    }
+
+    fn render_startup(&self) -> String {
+        let p = self.dev.platform;
+        let tree = self.dev.startup();
+        let saved = Civil::from_system(self.dev.state().saved_at);
+        let mut body = Vec::new();
+        tree::render_indented(&tree, p.indent(), &mut body);
+        let mut out: Vec<String> = Vec::new();
+        match p {
+            Platform::AristaEos => {
+                out.push("! Command: show startup-config".into());
+                out.push(format!(
+                    "! Startup-config last modified at  {} by admin",
+                    saved.unix()
+                ));
+                out.push(format!(
+                    "! device: {} (vEOS-lab, EOS-4.28.3M)",
+                    self.dev.hostname()
+                ));
+                out.push("!".into());
+            }
+            Platform::CiscoNxos => {
+                out.push(String::new());
+                out.push("!Command: show startup-config".into());
+                out.push(format!("!Startup config saved at: {}", saved.unix()));
+                out.push(format!("!Time: {}", Civil::now().unix()));
+                out.push(String::new());
+            }
+            _ => {
+                let bytes: usize = body.iter().map(|l| l.len() + 1).sum();
+                out.push(format!("Using {bytes} out of 2097152 bytes"));
+                out.push("!".into());
+                out.push(format!(
+                    "! NVRAM config last updated at {} by admin",
+                    saved.ios()
+                ));
+                out.push("!".into());
+            }
+        }
+        out.extend(body);
+        out.join("\n")
+    }
+
+    /// IOS-XR `show configuration` in config mode: the uncommitted blocks.
+    fn xr_show_candidate(&self) -> String {
+        let running = self.dev.running();
+        let Some(cand) = &self.candidate else {
+            return String::new();
+        };
+        let changed: Vec<Node> = cand
+            .iter()
+            .filter(|n| !n.is_separator() && !running.contains(n))
+            .cloned()
+            .collect();
+        let mut body = Vec::new();
+        tree::render_indented(&changed, 1, &mut body);
+        let mut out = vec![
+            "Building configuration...".to_string(),
+            "!! IOS XR Configuration 7.3.2".into(),
+        ];
+        for b in body {
+            out.push(b);
+        }
+        for n in &running {
+            if !n.is_separator() && n.line != "end" && !cand.iter().any(|c| c.line == n.line) {
+                out.push(format!("no {}", n.line));
+            }
+        }
+        out.push("end".into());
+        out.join("\n")
+    }
+
+    pub(crate) fn ios_confirm(&mut self, what: Confirm, answer: &str) {
+        match what {
+            Confirm::CopyRunStart => {
+                self.dev.save();
+                let _ = answer;
+                self.finish("Building configuration...\n[OK]");
+            }
+            Confirm::XrEnd => {
+                let a = answer.to_ascii_lowercase();
+                if a.starts_with('y') {
+                    self.xr_commit();
+                    self.mode = Mode::Priv;
+                    self.candidate = None;
+                } else if a.starts_with('n') {
+                    self.mode = Mode::Priv;
+                    self.candidate = None;
+                }
+                self.finish("");
+            }
+            Confirm::JunosExit => self.finish(""),
+        }
+    }
+
+    fn xr_commit(&mut self) -> bool {
+        let Some(cand) = self.candidate.clone() else {
+            return false;
+        };
+        if cand == self.dev.running() {
+            return false;
+        }
+        self.dev.commit(&self.user, cand.clone());
+        self.sync_hostname(&cand);
+        true
+    }
+
+    fn sync_hostname(&self, tree: &[Node]) {
+        if let Some(h) = tree.iter().find_map(|n| n.line.strip_prefix("hostname ")) {
+            self.dev.state().hostname = h.trim().to_string();
+        }
+    }
+
+    fn xr_dirty(&self) -> bool {
+        match &self.candidate {
+            Some(c) => *c != self.dev.running(),
+            None => false,
+        }
+    }
+
+    /// One line in configuration mode (any depth).
+    fn ios_config(&mut self, line: &str, mut path: Vec<String>) {
+        let p = self.dev.platform;
+        let ws = words_with_offsets(line);
+        let Some(&(_, first_raw)) = ws.first() else {
+            self.finish("");
+            return;
+        };
+        let words: Vec<&str> = ws.iter().map(|(_, w)| *w).collect();
+        // Keywords every level understands.
+        let common: &[&str] = &["do", "end", "exit", "no", "default"];
+        let depth = path.len();
+        let first = if depth == 0 {
+            let kws: Vec<&str> = GLOBAL_KEYWORDS
+                .iter()
+                .copied()
+                .filter(|k| global_keyword_ok(p, k))
+                .collect();
+            match expand_keyword(first_raw, &kws) {
+                Ok(k) => k,
+                Err(true) => {
+                    let o = self.ios_ambiguous(line, 0, true);
+                    self.finish(&o);
+                    return;
+                }
+                Err(false) => {
+                    let o = self.ios_invalid(line, 0, true);
+                    self.finish(&o);
+                    return;
+                }
+            }
+        } else {
+            match expand_keyword(first_raw, common) {
+                Ok(k) if first_raw.len() >= 2 || k == first_raw => k,
+                _ => first_raw.to_ascii_lowercase(),
+            }
+        };
+        if !first
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            let o = self.ios_invalid(line, 0, true);
+            self.finish(&o);
+            return;
+        }
+        match first.as_str() {
+            "end" => {
+                if p == Platform::CiscoIosxr && self.xr_dirty() {
+                    self.ask(
+                        Confirm::XrEnd,
+                        "Uncommitted changes found, commit them before exiting(yes/no/cancel)? [cancel]:",
+                    );
+                    return;
+                }
+                self.mode = Mode::Priv;
+                self.candidate = None;
+                self.finish("");
+                return;
+            }
+            "exit" => {
+                if path.pop().is_some() {
+                    self.mode = Mode::Config(path);
+                } else {
+                    if p == Platform::CiscoIosxr && self.xr_dirty() {
+                        self.ask(
+                            Confirm::XrEnd,
+                            "Uncommitted changes found, commit them before exiting(yes/no/cancel)? [cancel]:",
+                        );
+                        return;
+                    }
+                    self.mode = Mode::Priv;
+                    self.candidate = None;
+                }
+                self.finish("");
+                return;
+            }
+            "exit-address-family" if depth > 0 => {
+                path.pop();
+                self.mode = Mode::Config(path);
+                self.finish("");
+                return;
+            }
+            "do" => {
+                let rest = line.trim_start()[first_raw.len()..].trim();
+                let saved = std::mem::replace(&mut self.mode, Mode::Priv);
+                let out = self.ios_exec_line(rest, true);
+                if self.mode == Mode::Priv {
+                    self.mode = saved;
+                }
+                if let Some(o) = out {
+                    self.finish(&o);
+                }
+                return;
+            }
+            "show" => {
+                let saved = std::mem::replace(&mut self.mode, Mode::Priv);
+                let out = self.ios_exec_line(line, true);
+                self.mode = saved;
+                if let Some(o) = out {
+                    self.finish(&o);
+                }
+                return;
+            }
+            "commit" if p == Platform::CiscoIosxr => {
+                let out = if self.xr_commit() {
+                    self.candidate = Some(self.dev.running());
+                    String::new()
+                } else {
+                    "% No configuration changes to commit.".into()
+                };
+                self.finish(&out);
+                return;
+            }
+            "abort" if p == Platform::CiscoIosxr => {
+                self.candidate = None;
+                self.mode = Mode::Priv;
+                self.finish("");
+                return;
+            }
+            _ => {}
+        }
+        // Normalise the statement: expanded keyword, canonical interface names.
+        let mut stmt_words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        stmt_words[0] = first.clone();
+        let negate = first == "no" || first == "default";
+        let body_start = usize::from(negate);
+        if stmt_words.len() <= body_start {
+            let o = self.ios_incomplete(line, true);
+            self.finish(&o);
+            return;
+        }
+        if depth == 0 && negate {
+            let kws: Vec<&str> = GLOBAL_KEYWORDS
+                .iter()
+                .copied()
+                .filter(|k| global_keyword_ok(p, k))
+                .collect();
+            match expand_keyword(&stmt_words[1], &kws) {
+                Ok(k) => stmt_words[1] = k,
+                Err(amb) => {
+                    let o = if amb {
+                        self.ios_ambiguous(line, 1, true)
+                    } else {
+                        self.ios_invalid(line, 1, true)
+                    };
+                    self.finish(&o);
+                    return;
+                }
+            }
+        }
+        if stmt_words[body_start] == "interface" {
+            if stmt_words.len() <= body_start + 1 {
+                let o = self.ios_incomplete(line, true);
+                self.finish(&o);
+                return;
+            }
+            let raw: Vec<&str> = stmt_words[body_start + 1..]
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let name = normalize_interface(p, &raw);
+            stmt_words.truncate(body_start + 1);
+            stmt_words.push(name);
+        }
+        let body = stmt_words[body_start..].join(" ");
+        let user = self.user.clone();
+        if !negate {
+            if let Some(_label) = submode_label(p, depth, &body) {
+                let mut new_path = path.clone();
+                new_path.push(body.clone());
+                self.edit_config(&user, |t| {
+                    tree::children_mut_or_create(t, &new_path);
+                });
+                self.mode = Mode::Config(new_path);
+                self.finish("");
+                return;
+            }
+        }
+        let host_change = depth == 0 && !negate && body.starts_with("hostname ");
+        self.edit_config(&user, |t| {
+            let siblings = tree::children_mut_or_create(t, &path);
+            if negate {
+                apply_no(siblings, &body);
+            } else {
+                apply_set(siblings, &body);
+            }
+        });
+        if host_change && !p.commit_based() {
+            if let Some(h) = body.strip_prefix("hostname ") {
+                self.dev.state().hostname = h.trim().to_string();
+            }
+        }
+        self.finish("");
+    }
+
+    /// Applies a change to the candidate (IOS-XR) or straight to the running config.
+    fn edit_config(&mut self, user: &str, change: impl FnOnce(&mut Vec<Node>)) {
+        if self.dev.platform.commit_based() {
+            let mut cand = match self.candidate.take() {
+                Some(c) => c,
+                None => self.dev.running(),
+            };
+            change(&mut cand);
+            self.candidate = Some(cand);
+        } else {
+            self.dev.modify_running(user, change);
+        }
+    }
+}
+
+/// `| include X`, `| exclude X`, `| begin X`, `| section X`, `| count X` (substring or
+/// `^`/`$`-anchored matching). Err when the filter keyword is unknown.
+pub fn apply_filter(text: &str, filter: &str) -> Result<String, String> {
+    let (kw, pat) = match filter.split_once(char::is_whitespace) {
+        Some((k, p)) => (k, p.trim()),
+        None => (filter, ""),
+    };
+    let kw = expand_keyword(
+        kw,
+        &[
+            "include", "exclude", "begin", "section", "count", "no-more", "grep",
+        ],
+    )
+    .map_err(|_| format!("unknown filter {kw:?}"))?;
+    let matches = |line: &str| -> bool {
+        let (anchored_start, p) = match pat.strip_prefix('^') {
+            Some(p) => (true, p),
+            None => (false, pat),
+        };
+        let (anchored_end, p) = match p.strip_suffix('$') {
+            Some(p) => (true, p),
+            None => (false, p),
+        };
+        match (anchored_start, anchored_end) {
+            (true, true) => line == p,
+            (true, false) => line.starts_with(p),
+            (false, true) => line.ends_with(p),
+            (false, false) => line.contains(p),
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let out: Vec<&str> = match kw.as_str() {
+        "include" | "grep" => lines.into_iter().filter(|l| matches(l)).collect(),
+        "exclude" => lines.into_iter().filter(|l| !matches(l)).collect(),
+        "begin" => lines.iter().skip_while(|l| !matches(l)).copied().collect(),
+        "section" => {
+            let mut keep = Vec::new();
+            let mut i = 0;
+            while i < lines.len() {
+                let mut j = i + 1;
+                while j < lines.len() && lines[j].starts_with(' ') {
+                    j += 1;
+                }
+                if lines[i..j].iter().any(|l| matches(l)) {
+                    keep.extend_from_slice(&lines[i..j]);
+                }
+                i = j;
+            }
+            keep
+        }
+        "count" => {
+            let n = lines.iter().filter(|l| matches(l)).count();
+            return Ok(format!("Number of lines which match regexp = {n}"));
+        }
+        _ => lines,
+    };
+    Ok(out.join("\n"))
+}

@@ -1,0 +1,851 @@
+//! The Junos CLI: operational mode (`admin@host>`), configuration mode (`admin@host#` with
+//! `[edit ...]` banners) editing a candidate with `set` / `delete`, `show | compare`, `commit`
+//! (`check`, `and-quit`), `rollback N`; and the configuration as a statement tree rendered with
+//! braces or as `set` commands.
+
+use crate::clock::Civil;
+use crate::content;
+use crate::shell::{
+    match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Shell, Spec,
+};
+use crate::tree::Node;
+
+/// Keywords whose next token is their value or name: `host-name X`, `unit 0`, `family inet`.
+static PAIRED: &[&str] = &[
+    "host-name",
+    "domain-name",
+    "encrypted-password",
+    "user",
+    "uid",
+    "class",
+    "community",
+    "authorization",
+    "unit",
+    "family",
+    "address",
+    "description",
+    "server",
+    "route",
+    "next-hop",
+    "members",
+    "vlan-id",
+    "mtu",
+    "policy-statement",
+    "term",
+    "neighbor",
+    "group",
+    "type",
+    "peer-as",
+    "local-address",
+    "autonomous-system",
+    "router-id",
+    "area",
+    "interface",
+    "location",
+    "contact",
+    "filter",
+    "prefix-list",
+    "instance-type",
+    "time-zone",
+    "version",
+    "file",
+    "message",
+    "speed",
+    "vlan",
+    "host",
+];
+
+/// Paired statements that hold a single value: setting them again replaces the old value.
+static SINGLE: &[&str] = &[
+    "host-name",
+    "domain-name",
+    "encrypted-password",
+    "uid",
+    "class",
+    "authorization",
+    "description",
+    "vlan-id",
+    "mtu",
+    "type",
+    "peer-as",
+    "local-address",
+    "autonomous-system",
+    "router-id",
+    "location",
+    "contact",
+    "instance-type",
+    "time-zone",
+    "version",
+    "message",
+    "speed",
+];
+
+/// Top-level configuration statements (`set foo` is a syntax error).
+static TOP: &[&str] = &[
+    "access",
+    "accounting-options",
+    "applications",
+    "apply-groups",
+    "chassis",
+    "class-of-service",
+    "event-options",
+    "firewall",
+    "forwarding-options",
+    "groups",
+    "interfaces",
+    "policy-options",
+    "protocols",
+    "routing-instances",
+    "routing-options",
+    "security",
+    "services",
+    "snmp",
+    "switch-options",
+    "system",
+    "version",
+    "vlans",
+];
+
+/// Splits a line into tokens, keeping `"quoted strings"` whole (without the quotes).
+pub fn tokenize(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut had_quote = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                in_quote = !in_quote;
+                had_quote = true;
+            }
+            c if c.is_whitespace() && !in_quote => {
+                if !cur.is_empty() || had_quote {
+                    out.push(std::mem::take(&mut cur));
+                }
+                had_quote = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || had_quote {
+        out.push(cur);
+    }
+    out
+}
+
+/// Quotes a value the way Junos prints it.
+fn quote(v: &str) -> String {
+    if v.is_empty()
+        || v.chars()
+            .any(|c| c.is_whitespace() || "$;{}#\"'".contains(c))
+    {
+        format!("\"{}\"", v.replace('"', "\\\""))
+    } else {
+        v.to_string()
+    }
+}
+
+/// Groups tokens into statements: `unit 0` and `host-name x` are one node each.
+pub fn segments(tokens: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if PAIRED.contains(&t.as_str()) && i + 1 < tokens.len() {
+            out.push(format!("{} {}", t, quote(&tokens[i + 1])));
+            i += 2;
+        } else {
+            out.push(quote(t));
+            i += 1;
+        }
+    }
+    out
+}
+
+fn keyword(seg: &str) -> &str {
+    seg.split_whitespace().next().unwrap_or("")
+}
+
+/// Adds a statement path, replacing single-valued statements.
+pub fn set_path(tree: &mut Vec<Node>, segs: &[String]) {
+    let mut cur = tree;
+    for (depth, seg) in segs.iter().enumerate() {
+        let last = depth + 1 == segs.len();
+        let kw = keyword(seg);
+        let idx = match cur.iter().position(|n| &n.line == seg) {
+            Some(i) => i,
+            None => {
+                let same_kw = if SINGLE.contains(&kw) && seg.contains(' ') {
+                    cur.iter().position(|n| keyword(&n.line) == kw)
+                } else {
+                    None
+                };
+                match same_kw {
+                    Some(i) if last => {
+                        cur[i].line = seg.clone();
+                        i
+                    }
+                    _ => {
+                        cur.push(Node::leaf(seg.clone()));
+                        cur.len() - 1
+                    }
+                }
+            }
+        };
+        cur = &mut cur[idx].children;
+    }
+}
+
+/// Removes a statement path (a bare keyword matches its valued statement:
+/// `delete system host-name`). Returns whether something was removed.
+pub fn delete_path(tree: &mut Vec<Node>, segs: &[String]) -> bool {
+    let Some((last, parents)) = segs.split_last() else {
+        return false;
+    };
+    let mut cur = tree;
+    for seg in parents {
+        let Some(i) = cur.iter().position(|n| &n.line == seg) else {
+            return false;
+        };
+        cur = &mut cur[i].children;
+    }
+    let found = cur.iter().position(|n| &n.line == last).or_else(|| {
+        cur.iter()
+            .position(|n| keyword(&n.line) == last && n.line.contains(' '))
+    });
+    match found {
+        Some(i) => {
+            cur.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Builds a tree from `set ...` lines.
+pub fn tree_from_set_lines(text: &str) -> Vec<Node> {
+    let mut tree = Vec::new();
+    for line in text.lines() {
+        let toks = tokenize(line);
+        if toks.first().map(String::as_str) == Some("set") {
+            set_path(&mut tree, &segments(&toks[1..]));
+        }
+    }
+    tree
+}
+
+/// The brace layout of `show configuration`.
+pub fn render_braces(nodes: &[Node], depth: usize, out: &mut Vec<String>) {
+    for n in nodes {
+        let pad = "    ".repeat(depth);
+        let secret = if keyword(&n.line) == "encrypted-password" {
+            " ## SECRET-DATA"
+        } else {
+            ""
+        };
+        if n.children.is_empty() {
+            out.push(format!("{pad}{};{secret}", n.line));
+        } else {
+            out.push(format!("{pad}{} {{", n.line));
+            render_braces(&n.children, depth + 1, out);
+            out.push(format!("{pad}}}"));
+        }
+    }
+}
+
+/// The `| display set` layout.
+pub fn display_set(nodes: &[Node], prefix: &str, out: &mut Vec<String>) {
+    for n in nodes {
+        let path = if prefix.is_empty() {
+            n.line.clone()
+        } else {
+            format!("{prefix} {}", n.line)
+        };
+        if n.children.is_empty() {
+            out.push(format!("set {path}"));
+        } else {
+            display_set(&n.children, &path, out);
+        }
+    }
+}
+
+/// `show | compare`: leaf statements added and removed, grouped under `[edit ...]` headers.
+pub fn compare(old: &[Node], new: &[Node]) -> String {
+    let mut a = Vec::new();
+    let mut b = Vec::new();
+    display_set(old, "", &mut a);
+    display_set(new, "", &mut b);
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    let mut push = |line: &str, sign: char| {
+        let segs = segments(&tokenize(line.trim_start_matches("set ")));
+        let (leaf, parents) = match segs.split_last() {
+            Some(x) => x,
+            None => return,
+        };
+        let header = if parents.is_empty() {
+            "[edit]".to_string()
+        } else {
+            format!("[edit {}]", parents.join(" "))
+        };
+        let entry = format!("{sign}  {leaf};");
+        match groups.iter_mut().find(|(h, _)| *h == header) {
+            Some((_, v)) => v.push(entry),
+            None => groups.push((header, vec![entry])),
+        }
+    };
+    for l in a.iter().filter(|l| !b.contains(l)) {
+        push(l, '-');
+    }
+    for l in b.iter().filter(|l| !a.contains(l)) {
+        push(l, '+');
+    }
+    let mut out = Vec::new();
+    for (h, v) in groups {
+        out.push(h);
+        out.extend(v);
+    }
+    out.join("\n")
+}
+
+fn subtree<'a>(tree: &'a [Node], segs: &[String]) -> Option<&'a [Node]> {
+    let mut cur = tree;
+    for s in segs {
+        let n = cur
+            .iter()
+            .find(|n| &n.line == s || (keyword(&n.line) == s && n.line.contains(' ')))?;
+        cur = &n.children;
+    }
+    Some(cur)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    ShowVersion,
+    ShowConfiguration,
+    ShowInterfaces,
+    ShowInterfacesTerse,
+    ShowUptime,
+    ShowRoute,
+    ShowChassis,
+    ShowClock,
+    ScreenLength,
+    ScreenWidth,
+    CompleteOnSpace,
+    Timestamp,
+    Configure,
+    Exit,
+}
+
+const fn op(words: &'static [&'static str], id: Op, args: Args) -> Spec<Op> {
+    Spec { words, id, args }
+}
+
+static OPS: &[Spec<Op>] = &[
+    op(&["show", "version"], Op::ShowVersion, Args::Optional),
+    op(
+        &["show", "configuration"],
+        Op::ShowConfiguration,
+        Args::Optional,
+    ),
+    op(
+        &["show", "interfaces", "terse"],
+        Op::ShowInterfacesTerse,
+        Args::Optional,
+    ),
+    op(&["show", "interfaces"], Op::ShowInterfaces, Args::Optional),
+    op(&["show", "system", "uptime"], Op::ShowUptime, Args::None),
+    op(&["show", "route"], Op::ShowRoute, Args::Optional),
+    op(
+        &["show", "chassis", "hardware"],
+        Op::ShowChassis,
+        Args::None,
+    ),
+    op(&["show", "system", "clock"], Op::ShowClock, Args::None),
+    op(
+        &["set", "cli", "screen-length"],
+        Op::ScreenLength,
+        Args::Required,
+    ),
+    op(
+        &["set", "cli", "screen-width"],
+        Op::ScreenWidth,
+        Args::Required,
+    ),
+    op(
+        &["set", "cli", "complete-on-space"],
+        Op::CompleteOnSpace,
+        Args::Required,
+    ),
+    op(&["set", "cli", "timestamp"], Op::Timestamp, Args::Optional),
+    op(&["configure"], Op::Configure, Args::Optional),
+    op(&["exit"], Op::Exit, Args::None),
+    op(&["quit"], Op::Exit, Args::None),
+];
+
+impl Shell {
+    fn junos_error(&self, line: &str, word: usize, msg: &str, interactive: bool) -> String {
+        let offset = words_with_offsets(line)
+            .get(word)
+            .map(|(o, _)| line[..*o].chars().count())
+            .unwrap_or_else(|| line.chars().count() + 1);
+        let pad = if interactive { self.prompt_width() } else { 0 };
+        format!("{}^\n{msg}", " ".repeat(pad + offset))
+    }
+
+    pub(crate) fn junos_run(&mut self, line: &str) {
+        match self.mode.clone() {
+            Mode::Config(path) => self.junos_config(line, path),
+            _ => {
+                if let Some(out) = self.junos_op(line, true) {
+                    self.finish(&out);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn junos_exec(&mut self, line: &str) -> String {
+        self.junos_op(line, false).unwrap_or_default()
+    }
+
+    fn junos_op(&mut self, line: &str, interactive: bool) -> Option<String> {
+        let (cmd, filter) = split_pipe(line);
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        let specs: Vec<&Spec<Op>> = OPS.iter().collect();
+        let (id, args) = match match_command(&specs, &words) {
+            Match::Ok { id, args } => (id, args),
+            Match::Invalid(0) => {
+                return Some(self.junos_error(line, 0, "unknown command.", interactive))
+            }
+            Match::Invalid(i) => {
+                return Some(self.junos_error(
+                    line,
+                    i,
+                    "syntax error, expecting <command>.",
+                    interactive,
+                ))
+            }
+            Match::Ambiguous(i) => {
+                let w = words.get(i).copied().unwrap_or("");
+                return Some(self.junos_error(
+                    line,
+                    i,
+                    &format!("'{w}' is ambiguous."),
+                    interactive,
+                ));
+            }
+            Match::Incomplete => {
+                return Some(self.junos_error(
+                    line,
+                    words.len(),
+                    "syntax error, expecting <command>.",
+                    interactive,
+                ))
+            }
+        };
+        let host = self.dev.hostname();
+        let out = match id {
+            Op::ShowVersion => content::show_version(&self.dev, &host),
+            Op::ShowConfiguration => {
+                let tree = self.dev.running();
+                let segs = segments(&args);
+                let Some(sub) = subtree(&tree, &segs) else {
+                    return Some(String::new());
+                };
+                self.junos_render(sub, segs.is_empty(), filter)
+            }
+            Op::ShowInterfaces | Op::ShowInterfacesTerse => self.junos_interfaces(id == Op::ShowInterfacesTerse),
+            Op::ShowUptime => format!(
+                "Current time: {}\nSystem booted: {} (12w3d 04:05 ago)\nProtocols started: {}\nLast configured: {} by {}\n 11:52AM  up 87 days,  4:05, 1 user, load averages: 0.08, 0.05, 0.01",
+                Civil::now().iso(),
+                Civil::from_system(self.dev.settings.started).iso(),
+                Civil::from_system(self.dev.settings.started).iso(),
+                Civil::from_system(self.dev.state().changed_at).iso(),
+                self.dev.state().changed_by
+            ),
+            Op::ShowRoute => "\ninet.0: 4 destinations, 4 routes (4 active, 0 holddown, 0 hidden)\n+ = Active Route, - = Last Active, * = Both\n\n0.0.0.0/0          *[Static/5] 12w3d 04:05:00\n                    >  to 10.255.0.254 via fxp0.0".into(),
+            Op::ShowChassis => format!(
+                "Hardware inventory:\nItem             Version  Part number  Serial number     Description\nChassis                                {}      VSRX\nMidplane\nSystem IO\nRouting Engine                                            VSRX-2CPU-4G memory",
+                content::token(&host, "serial", 12).to_uppercase()
+            ),
+            Op::ShowClock => content::show_clock(self.dev.platform),
+            Op::ScreenLength => match args[0].parse::<usize>() {
+                Ok(n) => {
+                    self.page_len = n.saturating_sub(1);
+                    format!("Screen length set to {n}")
+                }
+                Err(_) => return Some(self.junos_error(line, 3, "syntax error, expecting <number>.", interactive)),
+            },
+            Op::ScreenWidth => match args[0].parse::<usize>() {
+                Ok(n) => {
+                    self.width = n;
+                    format!("Screen width set to {n}")
+                }
+                Err(_) => return Some(self.junos_error(line, 3, "syntax error, expecting <number>.", interactive)),
+            },
+            Op::CompleteOnSpace => match args[0].as_str() {
+                "off" => "Disabling complete-on-space".into(),
+                "on" => "Enabling complete-on-space".into(),
+                _ => return Some(self.junos_error(line, 3, "syntax error.", interactive)),
+            },
+            Op::Timestamp => {
+                if args.first().map(String::as_str) == Some("disable") {
+                    "Timestamp disabled".into()
+                } else {
+                    "Timestamp enabled".into()
+                }
+            }
+            Op::Configure => {
+                if !interactive {
+                    return Some("error: configuration mode is not available on exec channels".into());
+                }
+                self.mode = Mode::Config(Vec::new());
+                self.candidate = Some(self.dev.running());
+                "Entering configuration mode".into()
+            }
+            Op::Exit => {
+                self.close();
+                return None;
+            }
+        };
+        if id == Op::ShowConfiguration {
+            return Some(out);
+        }
+        match filter {
+            Some(f) => Some(junos_filter(&out, f)),
+            None => Some(out),
+        }
+    }
+
+    fn junos_render(&self, tree: &[Node], whole: bool, filter: Option<&str>) -> String {
+        let mut out = Vec::new();
+        let display_set_wanted =
+            filter.is_some_and(|f| f.replace(' ', "").starts_with("displayset"));
+        if display_set_wanted {
+            display_set(tree, "", &mut out);
+            return out.join("\n");
+        }
+        if whole {
+            let st = self.dev.state();
+            out.push(format!(
+                "## Last commit: {} by {}",
+                Civil::from_system(st.changed_at).iso(),
+                st.changed_by
+            ));
+        }
+        render_braces(tree, 0, &mut out);
+        let text = out.join("\n");
+        match filter {
+            Some(f) => junos_filter(&text, f),
+            None => text,
+        }
+    }
+
+    fn junos_interfaces(&self, terse: bool) -> String {
+        let tree = self.dev.running();
+        let Some(ifs) = subtree(&tree, &["interfaces".to_string()]) else {
+            return String::new();
+        };
+        let mut out = Vec::new();
+        if terse {
+            out.push(
+                "Interface               Admin Link Proto    Local                 Remote".into(),
+            );
+        }
+        for (n, i) in ifs.iter().enumerate() {
+            let disabled = i.children.iter().any(|c| c.line == "disable");
+            let admin = if disabled { "down" } else { "up" };
+            let desc = i
+                .children
+                .iter()
+                .find_map(|c| c.line.strip_prefix("description "))
+                .map(|d| d.trim_matches('"').to_string());
+            let mut addrs = Vec::new();
+            for u in &i.children {
+                if let Some(unit) = u.line.strip_prefix("unit ") {
+                    for f in &u.children {
+                        if let Some(fam) = f.line.strip_prefix("family ") {
+                            for a in &f.children {
+                                if let Some(ad) = a.line.strip_prefix("address ") {
+                                    addrs.push((unit.to_string(), fam.to_string(), ad.to_string()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if terse {
+                out.push(format!("{:<24}{:<6}{:<5}", i.line, admin, admin));
+                for (unit, fam, ad) in &addrs {
+                    out.push(format!(
+                        "{:<24}{:<6}{:<5}{:<9}{:<22}",
+                        format!("{}.{}", i.line, unit),
+                        admin,
+                        admin,
+                        fam,
+                        ad
+                    ));
+                }
+            } else {
+                out.push(format!(
+                    "Physical interface: {}, {}, Physical link is {}",
+                    i.line,
+                    if disabled {
+                        "Administratively down"
+                    } else {
+                        "Enabled"
+                    },
+                    if disabled { "Down" } else { "Up" }
+                ));
+                out.push(format!(
+                    "  Interface index: {}, SNMP ifIndex: {}",
+                    148 + n,
+                    526 + n
+                ));
+                if let Some(d) = desc {
+                    out.push(format!("  Description: {d}"));
+                }
+                out.push("  Link-level type: Ethernet, MTU: 1514, Link-mode: Full-duplex, Speed: 1000mbps".into());
+                out.push(format!(
+                    "  Current address: {}",
+                    content::mac(self.dev.index, n + 1)
+                ));
+                out.push("  Input rate     : 1024 bps (2 pps)".into());
+                out.push("  Output rate    : 512 bps (1 pps)".into());
+                for (unit, fam, ad) in &addrs {
+                    out.push(String::new());
+                    out.push(format!(
+                        "  Logical interface {}.{} (Index 70) (SNMP ifIndex 527)",
+                        i.line, unit
+                    ));
+                    out.push(format!("    Protocol {fam}, MTU: 1500"));
+                    out.push(format!(
+                        "      Addresses, Flags: Is-Preferred Is-Primary\n        Local: {ad}"
+                    ));
+                }
+                out.push(String::new());
+            }
+        }
+        out.join("\n")
+    }
+
+    fn candidate_or_running(&self) -> Vec<Node> {
+        match &self.candidate {
+            Some(c) => c.clone(),
+            None => self.dev.running(),
+        }
+    }
+
+    fn junos_config(&mut self, line: &str, mut path: Vec<String>) {
+        let (cmd, filter) = split_pipe(line);
+        let toks = tokenize(cmd);
+        let Some(first) = toks.first() else {
+            self.finish("");
+            return;
+        };
+        let verbs = [
+            "set", "delete", "show", "commit", "rollback", "exit", "quit", "top", "up", "edit",
+            "run", "status", "compare",
+        ];
+        let verb = match crate::ios::expand_unique(first, &verbs) {
+            Some(v) => v,
+            None => {
+                let o = self.junos_error(line, 0, "unknown command.", true);
+                self.finish(&o);
+                return;
+            }
+        };
+        let rest: Vec<String> = toks[1..].to_vec();
+        let user = self.user.clone();
+        let out = match verb.as_str() {
+            "set" | "delete" => {
+                if rest.is_empty() {
+                    self.junos_error(
+                        line,
+                        1,
+                        "syntax error, expecting <statement> or <identifier>.",
+                        true,
+                    )
+                } else {
+                    let mut full: Vec<String> = Vec::new();
+                    let mut rel = segments(&rest);
+                    if path.is_empty() {
+                        match crate::ios::expand_unique(keyword(&rel[0]), TOP) {
+                            Some(k) => {
+                                let tail = rel[0].split_once(' ').map(|(_, v)| v.to_string());
+                                rel[0] = match tail {
+                                    Some(v) => format!("{k} {v}"),
+                                    None => k,
+                                };
+                            }
+                            None => {
+                                let o = self.junos_error(line, 1, "syntax error.", true);
+                                self.finish(&o);
+                                return;
+                            }
+                        }
+                    }
+                    full.extend(path.iter().cloned());
+                    full.extend(rel);
+                    let mut cand = self.candidate_or_running();
+                    let msg = if verb == "set" {
+                        set_path(&mut cand, &full);
+                        String::new()
+                    } else if delete_path(&mut cand, &full) {
+                        String::new()
+                    } else {
+                        "warning: statement not found".into()
+                    };
+                    self.candidate = Some(cand);
+                    msg
+                }
+            }
+            "show" => {
+                let cand = self.candidate_or_running();
+                let compare_wanted = filter.is_some_and(|f| f.starts_with("compare"));
+                if compare_wanted {
+                    compare(&self.dev.running(), &cand)
+                } else {
+                    let mut segs = path.clone();
+                    segs.extend(segments(&rest));
+                    match subtree(&cand, &segs) {
+                        Some(sub) => {
+                            let mut out = Vec::new();
+                            if filter.is_some_and(|f| f.replace(' ', "").starts_with("displayset"))
+                            {
+                                display_set(sub, &segs.join(" "), &mut out);
+                            } else {
+                                render_braces(sub, 0, &mut out);
+                            }
+                            out.join("\n")
+                        }
+                        None => String::new(),
+                    }
+                }
+            }
+            "compare" => compare(&self.dev.running(), &self.candidate_or_running()),
+            "commit" => {
+                let opt = rest.first().map(String::as_str).unwrap_or("");
+                let cand = self.candidate_or_running();
+                if opt == "check" {
+                    "configuration check succeeds".into()
+                } else {
+                    self.dev.commit(&user, cand.clone());
+                    self.junos_sync_hostname(&cand);
+                    if opt == "and-quit" {
+                        self.mode = Mode::Priv;
+                        self.candidate = None;
+                        self.finish("commit complete\nExiting configuration mode");
+                        return;
+                    }
+                    "commit complete".into()
+                }
+            }
+            "rollback" => {
+                let n: usize = rest.first().and_then(|r| r.parse().ok()).unwrap_or(0);
+                if n == 0 {
+                    self.candidate = Some(self.dev.running());
+                    "load complete".into()
+                } else {
+                    let hist = self.dev.state().history.get(n - 1).cloned();
+                    match hist {
+                        Some(h) => {
+                            self.candidate = Some(h);
+                            "load complete".into()
+                        }
+                        None => format!("error: rollback {n} does not exist"),
+                    }
+                }
+            }
+            "exit" | "quit" => {
+                if rest.first().map(String::as_str) != Some("configuration-mode")
+                    && path.pop().is_some()
+                {
+                    self.mode = Mode::Config(path);
+                    String::new()
+                } else {
+                    let dirty = self.candidate_or_running() != self.dev.running();
+                    if dirty {
+                        self.ask(
+                            Confirm::JunosExit,
+                            "The configuration has been changed but not committed\nExit with uncommitted changes? [yes,no] (yes) ",
+                        );
+                        return;
+                    }
+                    self.mode = Mode::Priv;
+                    self.candidate = None;
+                    self.finish("Exiting configuration mode");
+                    return;
+                }
+            }
+            "top" => {
+                self.mode = Mode::Config(Vec::new());
+                String::new()
+            }
+            "up" => {
+                path.pop();
+                self.mode = Mode::Config(path);
+                String::new()
+            }
+            "edit" => {
+                path.extend(segments(&rest));
+                self.mode = Mode::Config(path);
+                String::new()
+            }
+            "run" => {
+                let op_line = cmd.trim_start()[first.len()..].trim().to_string();
+                let op_line = match filter {
+                    Some(f) => format!("{op_line} | {f}"),
+                    None => op_line,
+                };
+                let saved = std::mem::replace(&mut self.mode, Mode::Priv);
+                let out = self.junos_op(&op_line, false);
+                if self.mode == Mode::Priv {
+                    self.mode = saved;
+                }
+                out.unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        self.finish(&out);
+    }
+
+    fn junos_sync_hostname(&self, tree: &[Node]) {
+        if let Some(sys) = subtree(tree, &["system".to_string()]) {
+            if let Some(h) = sys.iter().find_map(|n| n.line.strip_prefix("host-name ")) {
+                self.dev.state().hostname = h.trim_matches('"').to_string();
+            }
+        }
+    }
+
+    pub(crate) fn junos_confirm(&mut self, what: Confirm, answer: &str) {
+        if what == Confirm::JunosExit && (answer.is_empty() || answer.starts_with('y')) {
+            self.mode = Mode::Priv;
+            self.candidate = None;
+            self.finish("Exiting configuration mode");
+        } else {
+            self.finish("");
+        }
+    }
+}
+
+/// `| match X`, `| except X`, `| count`, `| no-more`, `| display set` (handled by callers).
+fn junos_filter(text: &str, filter: &str) -> String {
+    let (kw, pat) = match filter.split_once(char::is_whitespace) {
+        Some((k, p)) => (k, p.trim().trim_matches('"')),
+        None => (filter, ""),
+    };
+    match kw {
+        "match" => text
+            .lines()
+            .filter(|l| l.contains(pat))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "except" => text
+            .lines()
+            .filter(|l| !l.contains(pat))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "count" => format!("Count: {} lines", text.lines().count()),
+        _ => text.to_string(),
+    }
+}

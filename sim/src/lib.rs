@@ -1,0 +1,23 @@
+//! netorch-sim: one process serving many simulated network devices over SSH, for netorch's
+//! tests, demo and benchmarks.
+//!
+//! Layout:
+//! - `app`: the command line (a contract other tests rely on) and the startup sequence.
+//! - `lab`: which devices to start, and the inventory / known_hosts files describing them.
+//! - `server`: SSH (russh) listeners, auth, channels, latency and fault injection.
+//! - `shell`: one CLI session as a byte-level state machine (echo, pager, prompts, matcher).
+//! - `ios` (IOS, EOS, NX-OS, IOS-XR) and `junos`: the vendor command sets.
+//! - `device`: per-device state that outlives sessions (running/startup config, history).
+//! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
+
+pub mod app;
+pub mod clock;
+pub mod content;
+pub mod device;
+pub mod ios;
+pub mod junos;
+pub mod lab;
+pub mod platform;
+pub mod server;
+pub mod shell;
+pub mod tree;
