@@ -9,6 +9,10 @@
 //!   per action kind, `positions` the line:column of plays and tasks, `load` the loader,
 //!   `tags` the `--tags`/`--skip-tags` rules.
 
+// `LoadError` (the crate's one error shape, in source.rs) is 128+ bytes; errors are rare
+// and cold here, so they are returned unboxed like every other loader's.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
