@@ -685,3 +685,139 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
         location: Location::default(),
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::action::{
+        BackupArgs, CommandArgs, ConfigSource, FailArgs, SaveWhen, WaitForArgs,
+    };
+
+    fn entry(yaml: &str) -> Result<TaskEntry, String> {
+        TaskSeed { handler: false }
+            .deserialize(serde_yaml::Deserializer::from_str(yaml))
+            .map_err(|e| e.to_string())
+    }
+
+    fn task(yaml: &str) -> Task {
+        match entry(yaml) {
+            Ok(TaskEntry::Task(t)) => *t,
+            other => panic!("{yaml}: {other:?}"),
+        }
+    }
+
+    fn err(yaml: &str) -> String {
+        match entry(yaml) {
+            Err(e) => e,
+            Ok(t) => panic!("{yaml} parsed: {t:?}"),
+        }
+    }
+
+    #[test]
+    fn command_forms() {
+        let one = task("command: show version");
+        assert!(
+            matches!(one.action, Action::Command(CommandArgs { ref commands, .. }) if commands == &["show version"])
+        );
+        let list = task("command: [show clock, show users]");
+        assert!(
+            matches!(list.action, Action::Command(CommandArgs { ref commands, .. }) if commands.len() == 2)
+        );
+        let map = task(
+            "command: {commands: copy run start, expect: [{prompt: 'Destination.*\\?', answer: ''}], timeout: 2m}",
+        );
+        match map.action {
+            Action::Command(c) => {
+                assert_eq!(c.expect.len(), 1);
+                assert_eq!(c.timeout, Some(Duration::from_secs(120)));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            err("command: {commands: x, expect: [{prompt: '(', answer: y}]}")
+                .contains("not a valid regular expression")
+        );
+        assert!(err("command: []").contains("no commands"));
+    }
+
+    #[test]
+    fn config_forms() {
+        let t = task("config: [ntp server 1.1.1.1]");
+        assert!(
+            matches!(t.action, Action::Config(ref c) if matches!(c.source, ConfigSource::Lines { .. }) && c.save == SaveWhen::Never)
+        );
+        let t = task("config: {src: base.cfg, save: yes}");
+        assert!(
+            matches!(t.action, Action::Config(ref c) if c.source == ConfigSource::Src("base.cfg".into()) && c.save == SaveWhen::Always)
+        );
+        assert!(err("config: {template: a.j2, parents: [x]}")
+            .contains("`parents` only goes with `lines`"));
+        assert!(err("config: {}").contains("found none of them"));
+        assert!(
+            err("config: {lines: [x], save: sometimes}").contains("true, false or when_changed")
+        );
+    }
+
+    #[test]
+    fn empty_argument_actions() {
+        assert_eq!(
+            task("backup:").action,
+            Action::Backup(BackupArgs::default())
+        );
+        assert_eq!(
+            task("backup: {}").action,
+            Action::Backup(BackupArgs::default())
+        );
+        assert_eq!(task("fail:").action, Action::Fail(FailArgs::default()));
+        assert!(err("debug: {}").contains("needs `msg` or `var`"));
+        assert!(err("debug: {msg: a, var: b}").contains("not both"));
+        assert!(err("set_fact: {}").contains("at least one"));
+        assert!(err("set_fact: {bad-name: 1}").contains("not a valid variable name"));
+    }
+
+    #[test]
+    fn wait_for_and_transfer() {
+        assert!(matches!(
+            task("wait_for: {port: 22}").action,
+            Action::WaitFor(WaitForArgs::Port { port: 22, .. })
+        ));
+        assert!(err("wait_for: {port: 22, seconds: 3}").contains("not both"));
+        assert!(err("wait_for: {port: 70000}").contains("too large"));
+        assert!(err("upload: {src: a}").contains("missing field `dest`"));
+        assert!(err("upload: {src: a, dest: b, mode: 999}").contains("octal"));
+        assert!(
+            err("download: {src: a, dest: b, protocol: http}").contains("unknown variant `http`")
+        );
+    }
+
+    #[test]
+    fn task_keywords() {
+        let t = task("name: x\ndebug: {msg: hi}\nwhen: a\nloop: [1, {k: v}]\nloop_control: {loop_var: port}\nno_log: on\ncheck_mode: false\nnotify: [a, b]\nvars: {x: 1}");
+        assert_eq!(t.when, Some(When(vec!["a".into()])));
+        assert!(matches!(t.loop_, Some(Loop::Items(ref v)) if v.len() == 2));
+        assert!(t.no_log);
+        assert_eq!(t.check_mode, Some(false));
+        assert_eq!(t.notify.len(), 2);
+        let e = err("debug: {msg: x}\nloop: interfaces");
+        assert!(e.contains("\"{{ interfaces }}\""), "{e}");
+        assert!(err("debug: {msg: x}\nloop_control: {loop_var: p}").contains("without `loop`"));
+        assert!(err("- debug: {}").contains("expected a task"));
+        assert!(err("debug: {msg: x}\nignore_errors: maybe").contains("true or false"));
+    }
+
+    #[test]
+    fn imports_take_few_keywords() {
+        match entry("import_tasks: x.yml\nwhen: a\ntags: t") {
+            Ok(TaskEntry::Import(i)) => {
+                assert_eq!(i.file, "x.yml");
+                assert_eq!(i.when, vec!["a".to_string()]);
+                assert_eq!(i.tags, vec!["t".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err("import_tasks: x.yml\ndebug: {msg: x}").contains("two actions"));
+        assert!(
+            err("include_tasks: x.yml\nretries: 3").contains("cannot be used with `include_tasks`")
+        );
+    }
+}

@@ -732,7 +732,9 @@ impl Serial {
             let step = self.0.get(i.min(self.0.len().saturating_sub(1)));
             let size = match step {
                 Some(SerialStep::Count(n)) => *n,
-                Some(SerialStep::Percent(p)) => (hosts * usize::from(*p) / 100).max(1),
+                Some(SerialStep::Percent(p)) => {
+                    (hosts.saturating_mul(usize::from(*p)) / 100).max(1)
+                }
                 None => hosts,
             }
             .clamp(1, left);
