@@ -1,0 +1,633 @@
+//! Prompt-aware I/O over an interactive PTY shell.
+//!
+//! Reads until the last line of output is a prompt of the platform (or a question the caller
+//! expects), answering `--More--` pagers on the way. Only the tail of the buffer (the
+//! current, unfinished line) is examined after each read, so long outputs cost linear time.
+//! Output is cleaned like a terminal would show it: ANSI escapes removed, `\r` and
+//! backspaces applied (which also erases pager prompts), the command echo and the trailing
+//! prompt dropped.
+//!
+//! The byte stream is a small trait ([`CliStream`]) so the channel can be tested against a
+//! scripted in-memory device; [`SshShell`] is the real one.
+
+use std::io::{self, Read, Write};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+
+use super::profile::PlatformProfile;
+use super::DeviceError;
+
+/// The bytes of an interactive session.
+pub trait CliStream {
+    /// Read what is available, waiting at most `timeout`. `Ok(0)` means the peer closed;
+    /// a timeout is an `Err` of kind `TimedOut`.
+    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize>;
+    /// Write everything, waiting at most `timeout`.
+    fn write_all_timeout(&mut self, data: &[u8], timeout: Duration) -> io::Result<()>;
+}
+
+/// A PTY shell on an SSH session. Timeouts are libssh2 session timeouts set per call.
+pub struct SshShell {
+    session: ssh2::Session,
+    channel: ssh2::Channel,
+}
+
+impl SshShell {
+    pub fn new(session: ssh2::Session, channel: ssh2::Channel) -> Self {
+        SshShell { session, channel }
+    }
+}
+
+fn set_timeout(session: &ssh2::Session, timeout: Duration) {
+    let ms = u32::try_from(timeout.as_millis())
+        .unwrap_or(u32::MAX)
+        .max(1);
+    session.set_timeout(ms);
+}
+
+impl CliStream for SshShell {
+    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        set_timeout(&self.session, timeout);
+        match self.channel.read(buf) {
+            Ok(0) if !self.channel.eof() => Err(io::Error::new(io::ErrorKind::TimedOut, "no data")),
+            other => other,
+        }
+    }
+
+    fn write_all_timeout(&mut self, data: &[u8], timeout: Duration) -> io::Result<()> {
+        set_timeout(&self.session, timeout);
+        self.channel.write_all(data)?;
+        self.channel.flush()
+    }
+}
+
+impl Drop for SshShell {
+    fn drop(&mut self) {
+        self.session.set_timeout(1000);
+        let _ = self.channel.close();
+    }
+}
+
+/// How much of the unfinished last line is examined for prompts.
+const TAIL_BYTES: usize = 1024;
+
+fn ansi() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // CSI sequences, OSC strings, charset selections and single-character escapes.
+    RE.get_or_init(|| {
+        Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78DEHMc]")
+            .unwrap_or_else(|_| unreachable!("constant regex"))
+    })
+}
+
+/// Render bytes as a terminal shows them: ANSI escapes removed, `\r` returns to the line
+/// start, backspace moves left, later characters overwrite; trailing spaces trimmed.
+pub fn render(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = ansi().replace_all(&text, "");
+    let mut out = String::with_capacity(text.len());
+    let mut line: Vec<char> = Vec::new();
+    let mut cursor = 0usize;
+    let flush = |line: &mut Vec<char>, out: &mut String| {
+        let s: String = line.iter().collect();
+        out.push_str(s.trim_end());
+        line.clear();
+    };
+    for c in text.chars() {
+        match c {
+            '\n' => {
+                flush(&mut line, &mut out);
+                out.push('\n');
+                cursor = 0;
+            }
+            '\r' => cursor = 0,
+            '\x08' => cursor = cursor.saturating_sub(1),
+            '\t' => {
+                let next = (cursor / 8 + 1) * 8;
+                while cursor < next {
+                    put(&mut line, cursor, ' ');
+                    cursor += 1;
+                }
+            }
+            c if c.is_control() => {}
+            c => {
+                put(&mut line, cursor, c);
+                cursor += 1;
+            }
+        }
+    }
+    flush(&mut line, &mut out);
+    out
+}
+
+fn put(line: &mut Vec<char>, at: usize, c: char) {
+    if at < line.len() {
+        line[at] = c;
+    } else {
+        while line.len() < at {
+            line.push(' ');
+        }
+        line.push(c);
+    }
+}
+
+/// What ended a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// A prompt of this mode.
+    Prompt(String),
+    /// The caller's expected question with this index.
+    Expect(usize),
+}
+
+/// The result of [`Channel::read_until`].
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// Rendered output before the last line (the prompt or question is not included).
+    pub output: String,
+    /// The last line as rendered (the prompt or the question).
+    pub last_line: String,
+    pub stop: Stop,
+}
+
+/// Prompt-aware reading and writing on one interactive session.
+pub struct Channel<S: CliStream> {
+    stream: S,
+    host: String,
+    profile: PlatformProfile,
+    /// The prompt's stable part (hostname, `user@host`) once learned.
+    learned: Option<String>,
+    /// The current mode, from the last prompt seen.
+    mode: Option<String>,
+    write_timeout: Duration,
+}
+
+impl<S: CliStream> Channel<S> {
+    pub fn new(stream: S, host: &str, profile: &PlatformProfile) -> Self {
+        Channel {
+            stream,
+            host: host.to_string(),
+            profile: profile.clone(),
+            learned: None,
+            mode: None,
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The mode of the last prompt seen.
+    pub fn mode(&self) -> Option<&str> {
+        self.mode.as_deref()
+    }
+
+    /// The learned prompt base (e.g. `ios-001`, `admin@junos-001`).
+    pub fn learned_prompt(&self) -> Option<&str> {
+        self.learned.as_deref()
+    }
+
+    /// Forget the learned prompt (the hostname is being changed).
+    pub fn forget_prompt(&mut self) {
+        self.learned = None;
+    }
+
+    /// Send one line (the command and Enter).
+    pub fn write_line(&mut self, line: &str) -> Result<(), DeviceError> {
+        let mut data = Vec::with_capacity(line.len() + 1);
+        data.extend_from_slice(line.as_bytes());
+        data.push(b'\n');
+        self.write_raw(&data, line)
+    }
+
+    /// Send a secret and Enter; errors never contain it.
+    pub fn write_secret_line(&mut self, secret: &crate::secret::Secret) -> Result<(), DeviceError> {
+        let mut data = Vec::with_capacity(secret.expose().len() + 1);
+        data.extend_from_slice(secret.expose().as_bytes());
+        data.push(b'\n');
+        self.write_raw(&data, "(secret)")
+    }
+
+    fn write_raw(&mut self, data: &[u8], what: &str) -> Result<(), DeviceError> {
+        self.stream
+            .write_all_timeout(data, self.write_timeout)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::TimedOut => DeviceError::Timeout {
+                    host: self.host.clone(),
+                    what: format!("sending `{what}`"),
+                    secs: self.write_timeout.as_secs_f64(),
+                    partial: String::new(),
+                },
+                _ => DeviceError::Closed {
+                    host: self.host.clone(),
+                    what: format!("sending `{what}`"),
+                    partial: String::new(),
+                    reason: e.to_string(),
+                },
+            })
+    }
+
+    fn prompt_mode(&self, line: &str) -> Option<String> {
+        let m = self.profile.mode_of_prompt(line)?;
+        if let Some(base) = &self.learned {
+            if !line.trim_start().starts_with(base.as_str()) {
+                return None;
+            }
+        }
+        Some(m.name.clone())
+    }
+
+    /// Read until the last line is a prompt (any mode) or matches one of `expects`.
+    /// Pagers are answered and erased. `what` names the command for errors.
+    pub fn read_until(
+        &mut self,
+        expects: &[&Regex],
+        timeout: Duration,
+        what: &str,
+    ) -> Result<ReadResult, DeviceError> {
+        let deadline = Instant::now() + timeout;
+        let mut raw: Vec<u8> = Vec::with_capacity(4096);
+        let mut line_start = 0usize;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.timeout(what, timeout, &raw));
+            }
+            let n = match self.stream.read_timeout(&mut buf, left) {
+                Ok(0) => {
+                    return Err(DeviceError::Closed {
+                        host: self.host.clone(),
+                        what: what.to_string(),
+                        partial: render(&raw).trim().to_string(),
+                        reason: "the device closed the session".into(),
+                    })
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Err(self.timeout(what, timeout, &raw));
+                }
+                Err(e) => {
+                    return Err(DeviceError::Closed {
+                        host: self.host.clone(),
+                        what: what.to_string(),
+                        partial: render(&raw).trim().to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            };
+            let old_len = raw.len();
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(i) = raw[old_len..].iter().rposition(|b| *b == b'\n') {
+                line_start = old_len + i + 1;
+            }
+            let tail_from = line_start.max(raw.len().saturating_sub(TAIL_BYTES));
+            let tail = render(&raw[tail_from..]);
+            let last = tail.rsplit('\n').next().unwrap_or("").to_string();
+            if last.trim().is_empty() {
+                continue;
+            }
+            if let Some((re, answer)) = &self.profile.pager {
+                if re.is_match(&last) {
+                    // Drop the pager line; its erase sequence then renders as nothing.
+                    raw.truncate(line_start);
+                    let answer = answer.clone();
+                    self.write_raw(answer.as_bytes(), "pager answer")?;
+                    continue;
+                }
+            }
+            if let Some(mode) = self.prompt_mode(&last) {
+                if self.learned.is_none() {
+                    self.learned = Some(prompt_base(&last));
+                }
+                self.mode = Some(mode.clone());
+                raw.truncate(line_start);
+                return Ok(ReadResult {
+                    output: render(&raw),
+                    last_line: last,
+                    stop: Stop::Prompt(mode),
+                });
+            }
+            if let Some(i) = expects.iter().position(|r| r.is_match(&last)) {
+                raw.truncate(line_start);
+                return Ok(ReadResult {
+                    output: render(&raw),
+                    last_line: last,
+                    stop: Stop::Expect(i),
+                });
+            }
+        }
+    }
+
+    fn timeout(&self, what: &str, timeout: Duration, raw: &[u8]) -> DeviceError {
+        DeviceError::Timeout {
+            host: self.host.clone(),
+            what: what.to_string(),
+            secs: timeout.as_secs_f64(),
+            partial: render(raw).trim().to_string(),
+        }
+    }
+
+    /// Send `cmd` and return its output (echo, prompt and `output_strip` lines removed).
+    pub fn send_command(&mut self, cmd: &str, timeout: Duration) -> Result<String, DeviceError> {
+        self.write_line(cmd)?;
+        let r = self.read_until(&[], timeout, &format!("command `{cmd}`"))?;
+        Ok(self.clean_output(cmd, &r.output))
+    }
+
+    /// Send `cmd`, answering each expected question (regex on the last line) with its
+    /// answer line, until a prompt. Returns the whole cleaned output, questions included.
+    pub fn send_interactive(
+        &mut self,
+        cmd: &str,
+        expects: &[(Regex, String)],
+        timeout: Duration,
+    ) -> Result<String, DeviceError> {
+        let deadline = Instant::now() + timeout;
+        self.write_line(cmd)?;
+        let what = format!("command `{cmd}`");
+        let res: Vec<&Regex> = expects.iter().map(|(r, _)| r).collect();
+        let mut text = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let r = self
+                .read_until(&res, left, &what)
+                .map_err(|e| e.with_partial_prefix(&text))?;
+            text.push_str(&r.output);
+            match r.stop {
+                Stop::Prompt(_) => return Ok(self.clean_output(cmd, &text)),
+                Stop::Expect(i) => {
+                    text.push_str(&r.last_line);
+                    self.write_line(&expects[i].1)?;
+                }
+            }
+        }
+    }
+
+    /// Drop the echo of `cmd`, `output_strip` lines, and blank lines at both ends.
+    pub fn clean_output(&self, cmd: &str, output: &str) -> String {
+        let mut lines: Vec<&str> = output.lines().collect();
+        if let Some(first) = lines.first() {
+            let c = cmd.trim();
+            if !c.is_empty() && first.trim_end().ends_with(c) {
+                lines.remove(0);
+            } else if c.is_empty() && first.trim().is_empty() {
+                lines.remove(0);
+            }
+        }
+        lines.retain(|l| !self.profile.output_strip.iter().any(|r| r.is_match(l)));
+        while lines.first().is_some_and(|l| l.trim().is_empty()) {
+            lines.remove(0);
+        }
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        lines.join("\n")
+    }
+
+    /// Give the stream back (for tests).
+    pub fn into_stream(self) -> S {
+        self.stream
+    }
+}
+
+/// The stable part of a prompt: without the mode marker and a `(config...)` suffix.
+fn prompt_base(prompt: &str) -> String {
+    let p = prompt.trim();
+    let p = p.trim_end_matches(['>', '#', '$', '%', ' ']);
+    let p = match p.find('(') {
+        Some(i) if i > 0 => &p[..i],
+        _ => p,
+    };
+    p.to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::device::profile::ProfileSet;
+    use std::collections::VecDeque;
+
+    /// A scripted device: each line written is answered by `respond`; reads hand out the
+    /// queued bytes in small chunks (to exercise chunk boundaries) and time out at once
+    /// when nothing is queued.
+    pub struct Fake {
+        pub out: VecDeque<u8>,
+        pub written: Vec<u8>,
+        partial: Vec<u8>,
+        pub respond: Box<dyn FnMut(&str) -> Option<String>>,
+        pub chunk: usize,
+        pub closed: bool,
+    }
+
+    impl Fake {
+        pub fn new(greeting: &str, respond: impl FnMut(&str) -> Option<String> + 'static) -> Fake {
+            Fake {
+                out: greeting.bytes().collect(),
+                written: Vec::new(),
+                partial: Vec::new(),
+                respond: Box::new(respond),
+                chunk: 7,
+                closed: false,
+            }
+        }
+    }
+
+    impl CliStream for Fake {
+        fn read_timeout(&mut self, buf: &mut [u8], _t: Duration) -> io::Result<usize> {
+            if self.out.is_empty() {
+                if self.closed {
+                    return Ok(0);
+                }
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "nothing queued"));
+            }
+            let n = self.chunk.min(buf.len()).min(self.out.len());
+            for b in buf.iter_mut().take(n) {
+                *b = self.out.pop_front().unwrap_or(0);
+            }
+            Ok(n)
+        }
+
+        fn write_all_timeout(&mut self, data: &[u8], _t: Duration) -> io::Result<()> {
+            self.written.extend_from_slice(data);
+            if data == b" " {
+                // A pager key, not part of a line.
+                match (self.respond)(" ") {
+                    Some(reply) => self.out.extend(reply.bytes()),
+                    None => self.closed = true,
+                }
+                return Ok(());
+            }
+            for &b in data {
+                if b == b'\n' {
+                    let key = String::from_utf8_lossy(&self.partial).into_owned();
+                    self.partial.clear();
+                    match (self.respond)(&key) {
+                        Some(reply) => self.out.extend(reply.bytes()),
+                        None => self.closed = true,
+                    }
+                } else {
+                    self.partial.push(b);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn ios() -> PlatformProfile {
+        ProfileSet::builtin().get("cisco_ios").unwrap().clone()
+    }
+
+    const T: Duration = Duration::from_secs(2);
+
+    #[test]
+    fn render_applies_terminal_semantics() {
+        assert_eq!(render(b"abc\r\ndef\r\n"), "abc\ndef\n");
+        assert_eq!(render(b"\x1b[1mbold\x1b[0m x"), "bold x");
+        assert_eq!(render(b"12345\rab"), "ab345");
+        assert_eq!(render(b" --More-- \x08\x08\x08\x08\x08\x08\x08\x08\x08\x08          \x08\x08\x08\x08\x08\x08\x08\x08\x08\x08line"), "line");
+        assert_eq!(render(b"a\tb"), "a       b");
+    }
+
+    #[test]
+    fn learns_the_prompt_and_strips_echo_and_prompt() {
+        let fake = Fake::new("\r\nWelcome\r\nios-001#", |line| {
+            Some(match line {
+                "show clock" => "show clock\r\n*10:00:00.000 UTC Mon Jan 1 2024\r\nios-001#".into(),
+                _ => format!("{line}\r\n% Invalid input\r\nios-001#"),
+            })
+        });
+        let mut ch = Channel::new(fake, "ios-001", &ios());
+        let r = ch.read_until(&[], T, "login").unwrap();
+        assert_eq!(r.stop, Stop::Prompt("privileged".into()));
+        assert!(r.output.contains("Welcome"));
+        assert_eq!(ch.learned_prompt(), Some("ios-001"));
+        let out = ch.send_command("show clock", T).unwrap();
+        assert_eq!(out, "*10:00:00.000 UTC Mon Jan 1 2024");
+        assert_eq!(ch.mode(), Some("privileged"));
+    }
+
+    #[test]
+    fn pager_is_answered_and_erased() {
+        let more = " --More-- ";
+        let erase = format!(
+            "{}{}{}",
+            "\x08".repeat(more.len()),
+            " ".repeat(more.len()),
+            "\x08".repeat(more.len())
+        );
+        let mut pages = vec![
+            format!("line 3\r\nline 4\r\n{more}"),
+            format!("{erase}line 5\r\nr1#"),
+        ]
+        .into_iter();
+        let fake = Fake::new("r1#", move |line| {
+            Some(match line {
+                "show long" => format!("show long\r\nline 1\r\nline 2\r\n{more}"),
+                " " => pages.next().unwrap_or_default(),
+                _ => "r1#".into(),
+            })
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        let out = ch.send_command("show long", T).unwrap();
+        assert_eq!(out, "line 1\nline 2\nline 3\nline 4\nline 5");
+        let written = String::from_utf8(ch.into_stream().written).unwrap();
+        assert_eq!(written.matches(' ').count(), 1 + 2, "{written:?}");
+    }
+
+    #[test]
+    fn timeout_returns_the_output_so_far() {
+        let fake = Fake::new("r1#", |line| {
+            Some(match line {
+                "show slow" => "show slow\r\nfirst half\r\n".into(),
+                _ => "r1#".into(),
+            })
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        match ch.send_command("show slow", T).unwrap_err() {
+            DeviceError::Timeout {
+                partial,
+                what,
+                host,
+                ..
+            } => {
+                assert_eq!(host, "r1");
+                assert!(what.contains("show slow"));
+                assert!(partial.contains("first half"), "{partial}");
+            }
+            e => panic!("expected a timeout: {e}"),
+        }
+    }
+
+    #[test]
+    fn closed_session_is_an_error_with_partial_output() {
+        let fake = Fake::new("r1#", |line| {
+            if line == "reload" {
+                None
+            } else {
+                Some("r1#".into())
+            }
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        assert!(matches!(
+            ch.send_command("reload", T),
+            Err(DeviceError::Closed { .. })
+        ));
+    }
+
+    #[test]
+    fn interactive_answers_questions() {
+        let fake = Fake::new("r1#", |line| {
+            Some(match line {
+                "copy running-config startup-config" => {
+                    "copy running-config startup-config\r\nDestination filename [startup-config]? "
+                        .into()
+                }
+                "" => "\r\nBuilding configuration...\r\n[OK]\r\nr1#".into(),
+                _ => "r1#".into(),
+            })
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        let q = Regex::new(r"Destination filename \[[^\]]*\]\?\s*$").unwrap();
+        let out = ch
+            .send_interactive(
+                "copy running-config startup-config",
+                &[(q, String::new())],
+                T,
+            )
+            .unwrap();
+        assert!(out.contains("Destination filename"), "{out}");
+        assert!(out.ends_with("[OK]"), "{out}");
+    }
+
+    #[test]
+    fn a_prompt_lookalike_from_another_host_is_not_the_prompt() {
+        // After learning `r1`, a line `r2#` in the output does not end the read.
+        let fake = Fake::new("r1#", |line| {
+            Some(match line {
+                "show cdp" => "show cdp\r\nr2#".into(),
+                _ => "r1#".into(),
+            })
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        assert!(matches!(
+            ch.send_command("show cdp", T),
+            Err(DeviceError::Timeout { .. })
+        ));
+    }
+
+    #[test]
+    fn prompt_base_forms() {
+        assert_eq!(prompt_base("ios-001(config-if)#"), "ios-001");
+        assert_eq!(prompt_base("admin@junos-001> "), "admin@junos-001");
+        assert_eq!(prompt_base("RP/0/RP0/CPU0:xr-001#"), "RP/0/RP0/CPU0:xr-001");
+    }
+}

@@ -1,0 +1,808 @@
+//! Platform profiles as data: what a device's CLI looks like and how to drive it.
+//!
+//! A profile is YAML ([`PlatformProfileSpec`], as written) compiled into a
+//! [`PlatformProfile`] (regexes built, the mode graph checked). The built-ins in
+//! `platforms/*.yaml` are embedded in the binary; a `platforms/` folder beside the
+//! inventory adds profiles or overrides built-ins by name ([`ProfileSet::load_dir`]).
+//!
+//! Rust's `regex` has no look-around, so a prompt pattern can be narrowed with
+//! `prompt_excludes` (substrings that must not appear in the prompt line), as scrapli does.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use regex::Regex;
+use serde::Deserialize;
+
+use crate::source::{self, LoadError};
+
+/// The built-in profiles: (name, YAML text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("cisco_ios", include_str!("platforms/cisco_ios.yaml")),
+    ("cisco_nxos", include_str!("platforms/cisco_nxos.yaml")),
+    ("cisco_iosxr", include_str!("platforms/cisco_iosxr.yaml")),
+    ("arista_eos", include_str!("platforms/arista_eos.yaml")),
+    (
+        "juniper_junos",
+        include_str!("platforms/juniper_junos.yaml"),
+    ),
+    ("linux", include_str!("platforms/linux.yaml")),
+    ("generic", include_str!("platforms/generic.yaml")),
+];
+
+/// How commands reach the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Session {
+    /// An interactive shell on a PTY, driven by prompts (network devices).
+    Pty,
+    /// One exec channel per command, with exit status (Linux and other shell hosts).
+    Exec,
+}
+
+/// One mode as written in YAML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeSpec {
+    /// Regex matched against the last line of output (ANSI codes removed).
+    pub prompt: String,
+    /// Substrings that disqualify a prompt line (look-around substitute).
+    #[serde(default)]
+    pub prompt_excludes: Vec<String>,
+    /// The mode this one is entered from.
+    #[serde(default)]
+    pub previous: Option<String>,
+    /// Command (sent in `previous`) that enters this mode.
+    #[serde(default)]
+    pub escalate: Option<String>,
+    /// Entering asks for the enable secret (see `enable`).
+    #[serde(default)]
+    pub escalate_auth: bool,
+    /// Command that goes back to `previous`.
+    #[serde(default)]
+    pub deescalate: Option<String>,
+}
+
+/// An expected prompt and the answer to send (a line; `""` = just Enter).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSpec {
+    pub prompt: String,
+    #[serde(default)]
+    pub answer: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableSpec {
+    /// The secret prompt after the escalate command (e.g. `^[Pp]assword:\s*$`).
+    pub password_prompt: String,
+    /// Device texts that mean the secret was wrong.
+    #[serde(default)]
+    pub failure: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveSpec {
+    pub command: String,
+    #[serde(default)]
+    pub expect: Vec<ExpectSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSpec {
+    /// The mode config lines are sent in.
+    #[serde(default = "default_config_mode")]
+    pub mode: String,
+    /// Commit command for candidate-config platforms (Junos, IOS-XR); absent = changes
+    /// apply line by line.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// Throws the candidate away after a failed line (commit platforms).
+    #[serde(default)]
+    pub abort: Option<String>,
+    /// Persists the running config (IOS `write memory`); commit platforms need none.
+    #[serde(default)]
+    pub save: Option<SaveSpec>,
+}
+
+fn default_config_mode() -> String {
+    "configuration".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerSpec {
+    /// Regex for the pager prompt on the last line.
+    pub pattern: String,
+    /// What to send to get the next page.
+    #[serde(default = "default_pager_answer")]
+    pub answer: String,
+}
+
+fn default_pager_answer() -> String {
+    " ".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Regexes of volatile lines to drop from backups.
+    #[serde(default)]
+    pub strip: Vec<String>,
+    /// Regex the last non-blank line of a complete config matches (`^end$`, `^}$`).
+    #[serde(default)]
+    pub end_marker: Option<String>,
+}
+
+/// A profile as written in YAML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformProfileSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "default_session")]
+    pub session: Session,
+    #[serde(default)]
+    pub modes: IndexMap<String, ModeSpec>,
+    /// The mode commands run in (normally `privileged`).
+    #[serde(default)]
+    pub default_mode: Option<String>,
+    /// Commands sent once after login (paging off, width).
+    #[serde(default)]
+    pub on_open: Vec<String>,
+    /// Sent before closing.
+    #[serde(default)]
+    pub on_close: Vec<String>,
+    #[serde(default)]
+    pub enable: Option<EnableSpec>,
+    #[serde(default)]
+    pub config: Option<ConfigSpec>,
+    /// Substrings (or `re:`-prefixed regexes) in output that mean the device rejected the
+    /// command.
+    #[serde(default)]
+    pub failure_indicators: Vec<String>,
+    /// Regexes of output lines to drop (Junos `[edit]`).
+    #[serde(default)]
+    pub output_strip: Vec<String>,
+    #[serde(default)]
+    pub pager: Option<PagerSpec>,
+    #[serde(default)]
+    pub show_config: Option<String>,
+    #[serde(default)]
+    pub backup: BackupSpec,
+    /// Regexes whose first capture group is a secret to mask (in backups and output).
+    #[serde(default)]
+    pub secret_patterns: Vec<String>,
+    /// File checksum command; `{path}` is replaced (e.g. `verify /md5 {path}`).
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// Regex capturing the hex digest in the checksum command's output.
+    #[serde(default)]
+    pub checksum_pattern: Option<String>,
+    /// Free space command; `{filesystem}` is replaced.
+    #[serde(default)]
+    pub free_space: Option<String>,
+}
+
+fn default_session() -> Session {
+    Session::Pty
+}
+
+/// A compiled prompt matcher for one mode.
+#[derive(Debug, Clone)]
+pub struct Mode {
+    pub name: String,
+    pub prompt: Regex,
+    pub prompt_excludes: Vec<String>,
+    pub previous: Option<String>,
+    pub escalate: Option<String>,
+    pub escalate_auth: bool,
+    pub deescalate: Option<String>,
+}
+
+impl Mode {
+    /// Does `line` (the last line of output) look like this mode's prompt?
+    pub fn matches(&self, line: &str) -> bool {
+        self.prompt.is_match(line) && !self.prompt_excludes.iter().any(|x| line.contains(x))
+    }
+}
+
+/// A failure indicator: a plain substring or a regex.
+#[derive(Debug, Clone)]
+pub enum Indicator {
+    Text(String),
+    Pattern(Regex),
+}
+
+impl Indicator {
+    fn parse(s: &str) -> Result<Indicator, regex::Error> {
+        match s.strip_prefix("re:") {
+            Some(p) => Ok(Indicator::Pattern(Regex::new(p)?)),
+            None => Ok(Indicator::Text(s.to_string())),
+        }
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Indicator::Text(t) => text.contains(t.as_str()),
+            Indicator::Pattern(r) => r.is_match(text),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Indicator::Text(t) => t,
+            Indicator::Pattern(r) => r.as_str(),
+        }
+    }
+}
+
+/// A compiled expect/answer pair.
+#[derive(Debug, Clone)]
+pub struct Expect {
+    pub prompt: Regex,
+    pub answer: String,
+}
+
+/// A compiled, validated platform profile.
+#[derive(Debug, Clone)]
+pub struct PlatformProfile {
+    pub name: String,
+    pub description: Option<String>,
+    pub session: Session,
+    /// In YAML order; prompt detection tries them in this order.
+    pub modes: Vec<Mode>,
+    pub default_mode: Option<String>,
+    pub on_open: Vec<String>,
+    pub on_close: Vec<String>,
+    pub enable_prompt: Option<Regex>,
+    pub enable_failure: Vec<String>,
+    pub config: Option<ConfigSpec>,
+    pub save_expect: Vec<Expect>,
+    pub failure_indicators: Vec<Indicator>,
+    pub output_strip: Vec<Regex>,
+    pub pager: Option<(Regex, String)>,
+    pub show_config: Option<String>,
+    pub backup_strip: Vec<Regex>,
+    pub backup_end_marker: Option<Regex>,
+    pub secret_patterns: Vec<Regex>,
+    pub checksum: Option<String>,
+    pub checksum_pattern: Option<Regex>,
+    pub free_space: Option<String>,
+    /// Where it came from (`builtin` or a file path).
+    pub origin: String,
+}
+
+/// Why a profile does not compile: the field (dotted path) and the problem.
+#[derive(Debug, Clone)]
+pub struct ProfileProblem {
+    pub field: String,
+    /// The offending text, used to find the line in the file.
+    pub value: Option<String>,
+    pub message: String,
+}
+
+impl PlatformProfile {
+    /// Compile a spec.
+    pub fn compile(
+        spec: PlatformProfileSpec,
+        origin: &str,
+    ) -> Result<PlatformProfile, ProfileProblem> {
+        let re = |field: &str, s: &str| -> Result<Regex, ProfileProblem> {
+            Regex::new(s).map_err(|e| ProfileProblem {
+                field: field.to_string(),
+                value: Some(s.to_string()),
+                message: format!("invalid regex: {}", first_line(&e.to_string())),
+            })
+        };
+        let res = |field: &str, list: &[String]| -> Result<Vec<Regex>, ProfileProblem> {
+            list.iter().map(|s| re(field, s)).collect()
+        };
+        let problem = |field: &str, value: Option<&str>, message: String| ProfileProblem {
+            field: field.to_string(),
+            value: value.map(str::to_string),
+            message,
+        };
+        if spec.name.trim().is_empty() {
+            return Err(problem("name", None, "the name is empty".into()));
+        }
+        let mut modes = Vec::new();
+        for (name, m) in &spec.modes {
+            modes.push(Mode {
+                name: name.clone(),
+                prompt: re(&format!("modes.{name}.prompt"), &m.prompt)?,
+                prompt_excludes: m.prompt_excludes.clone(),
+                previous: m.previous.clone(),
+                escalate: m.escalate.clone(),
+                escalate_auth: m.escalate_auth,
+                deescalate: m.deescalate.clone(),
+            });
+        }
+        let names: Vec<&str> = spec.modes.keys().map(String::as_str).collect();
+        let check_mode = |field: &str, m: &str| -> Result<(), ProfileProblem> {
+            if names.contains(&m) {
+                Ok(())
+            } else {
+                let hint = source::suggest(m, names.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                Err(problem(
+                    field,
+                    Some(m),
+                    format!("unknown mode `{m}`; modes are: {}{hint}", names.join(", ")),
+                ))
+            }
+        };
+        for (name, m) in &spec.modes {
+            if let Some(p) = &m.previous {
+                check_mode(&format!("modes.{name}.previous"), p)?;
+                if m.escalate.is_none() {
+                    return Err(problem(
+                        &format!("modes.{name}"),
+                        Some(name),
+                        format!(
+                            "mode `{name}` has `previous` but no `escalate` command to enter it"
+                        ),
+                    ));
+                }
+            }
+        }
+        if spec.session == Session::Pty && spec.modes.is_empty() {
+            return Err(problem(
+                "modes",
+                None,
+                "a pty profile needs at least one mode".into(),
+            ));
+        }
+        if let Some(d) = &spec.default_mode {
+            check_mode("default_mode", d)?;
+        }
+        if let Some(c) = &spec.config {
+            check_mode("config.mode", &c.mode)?;
+        }
+        let any_auth = spec.modes.values().any(|m| m.escalate_auth);
+        if any_auth && spec.enable.is_none() {
+            return Err(problem(
+                "enable",
+                None,
+                "a mode has `escalate_auth: true` but there is no `enable` section with its password prompt".into(),
+            ));
+        }
+        let mut failure_indicators = Vec::new();
+        for f in &spec.failure_indicators {
+            failure_indicators.push(Indicator::parse(f).map_err(|e| {
+                problem(
+                    "failure_indicators",
+                    Some(f),
+                    format!("invalid regex: {}", first_line(&e.to_string())),
+                )
+            })?);
+        }
+        let mut save_expect = Vec::new();
+        if let Some(save) = spec.config.as_ref().and_then(|c| c.save.as_ref()) {
+            for e in &save.expect {
+                save_expect.push(Expect {
+                    prompt: re("config.save.expect.prompt", &e.prompt)?,
+                    answer: e.answer.clone(),
+                });
+            }
+        }
+        let pager = match &spec.pager {
+            Some(p) => Some((re("pager.pattern", &p.pattern)?, p.answer.clone())),
+            None => None,
+        };
+        if spec
+            .checksum
+            .as_deref()
+            .is_some_and(|c| !c.contains("{path}"))
+        {
+            return Err(problem(
+                "checksum",
+                spec.checksum.as_deref(),
+                "the command must contain `{path}`".into(),
+            ));
+        }
+        Ok(PlatformProfile {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            session: spec.session,
+            default_mode: spec.default_mode.clone(),
+            on_open: spec.on_open.clone(),
+            on_close: spec.on_close.clone(),
+            enable_prompt: match &spec.enable {
+                Some(e) => Some(re("enable.password_prompt", &e.password_prompt)?),
+                None => None,
+            },
+            enable_failure: spec
+                .enable
+                .as_ref()
+                .map(|e| e.failure.clone())
+                .unwrap_or_default(),
+            config: spec.config.clone(),
+            save_expect,
+            failure_indicators,
+            output_strip: res("output_strip", &spec.output_strip)?,
+            pager,
+            show_config: spec.show_config.clone(),
+            backup_strip: res("backup.strip", &spec.backup.strip)?,
+            backup_end_marker: match &spec.backup.end_marker {
+                Some(m) => Some(re("backup.end_marker", m)?),
+                None => None,
+            },
+            secret_patterns: res("secret_patterns", &spec.secret_patterns)?,
+            checksum: spec.checksum.clone(),
+            checksum_pattern: match &spec.checksum_pattern {
+                Some(p) => Some(re("checksum_pattern", p)?),
+                None => None,
+            },
+            free_space: spec.free_space.clone(),
+            origin: origin.to_string(),
+            modes,
+        })
+    }
+
+    pub fn mode(&self, name: &str) -> Option<&Mode> {
+        self.modes.iter().find(|m| m.name == name)
+    }
+
+    /// The mode whose prompt `line` is, trying modes in profile order.
+    pub fn mode_of_prompt(&self, line: &str) -> Option<&Mode> {
+        self.modes.iter().find(|m| m.matches(line))
+    }
+
+    /// The mode commands run in: `default_mode`, else `privileged` if present, else the first.
+    pub fn command_mode(&self) -> Option<&str> {
+        self.default_mode
+            .as_deref()
+            .or_else(|| self.mode("privileged").map(|m| m.name.as_str()))
+            .or_else(|| self.modes.first().map(|m| m.name.as_str()))
+    }
+
+    /// The first failure indicator found in `output`, with the device line that carries it.
+    pub fn failure_in(&self, output: &str) -> Option<String> {
+        for ind in &self.failure_indicators {
+            if ind.matches(output) {
+                // Quote the device's own line(s): the indicator's line and a caret line
+                // before it when the device drew one.
+                let lines: Vec<&str> = output.lines().collect();
+                if let Some(i) = lines.iter().position(|l| ind.matches(l)) {
+                    let start = if i > 0 && lines[i - 1].trim() == "^" {
+                        i - 1
+                    } else {
+                        i
+                    };
+                    return Some(
+                        lines[start..=i]
+                            .iter()
+                            .map(|l| l.trim_end())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+                }
+                return Some(ind.as_str().to_string());
+            }
+        }
+        None
+    }
+
+    /// Drop `backup.strip` lines from a config.
+    pub fn strip_backup(&self, config: &str) -> String {
+        let mut out = String::with_capacity(config.len());
+        for l in config.lines() {
+            if !self.backup_strip.iter().any(|r| r.is_match(l)) {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().last().unwrap_or(s).trim().to_string()
+}
+
+/// All known profiles by name: built-ins plus user overrides.
+#[derive(Debug, Clone)]
+pub struct ProfileSet {
+    profiles: IndexMap<String, PlatformProfile>,
+}
+
+impl ProfileSet {
+    /// The embedded profiles. They are tested to compile, so a failure here is a bug in the
+    /// build; it is logged and that profile skipped rather than panicking.
+    pub fn builtin() -> ProfileSet {
+        let mut profiles = IndexMap::new();
+        for (name, text) in BUILTIN {
+            match parse_profile(
+                Path::new(&format!("<builtin>/{name}.yaml")),
+                text,
+                "builtin",
+            ) {
+                Ok(p) => {
+                    profiles.insert(p.name.clone(), p);
+                }
+                Err(e) => tracing::error!("built-in profile {name} is broken: {e}"),
+            }
+        }
+        ProfileSet { profiles }
+    }
+
+    /// Built-ins plus every `*.yaml` / `*.yml` in `dir` (adding or overriding by `name`).
+    /// A missing directory is not an error.
+    pub fn load_dir(dir: &Path) -> Result<ProfileSet, LoadError> {
+        let mut set = ProfileSet::builtin();
+        if !dir.is_dir() {
+            return Ok(set);
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| LoadError::file(dir, format!("cannot list the platforms folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = source::read_source(&f)?;
+            let p = parse_profile(&f, &text, &f.display().to_string())?;
+            set.profiles.insert(p.name.clone(), p);
+        }
+        Ok(set)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PlatformProfile> {
+        self.profiles.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.profiles.keys().map(String::as_str)
+    }
+
+    /// Add or replace one profile.
+    pub fn insert(&mut self, p: PlatformProfile) {
+        self.profiles.insert(p.name.clone(), p);
+    }
+}
+
+/// Parse and compile one profile file; errors point at the file and, where possible, line.
+pub fn parse_profile(path: &Path, text: &str, origin: &str) -> Result<PlatformProfile, LoadError> {
+    let spec: PlatformProfileSpec =
+        source::parse_yaml(path, text, "a platform profile (name, modes, ...)")?;
+    PlatformProfile::compile(spec, origin).map_err(|p| {
+        let msg = format!("`{}`: {}", p.field, p.message);
+        let key = p.field.rsplit('.').next().unwrap_or(&p.field).to_string();
+        // Find the line: the offending value if it appears verbatim, else the key.
+        let pos = p
+            .value
+            .as_deref()
+            .and_then(|v| find_in(text, v))
+            .or_else(|| find_in(text, &format!("{key}:")));
+        match pos {
+            Some((line, col)) => LoadError::at(path, Some(text), line, col, msg),
+            None => LoadError::file(path, msg),
+        }
+    })
+}
+
+fn find_in(text: &str, needle: &str) -> Option<(usize, usize)> {
+    if needle.is_empty() {
+        return None;
+    }
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, l[..c].chars().count() + 1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_compile() {
+        for (name, text) in BUILTIN {
+            let p =
+                parse_profile(Path::new(name), text, "builtin").unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&p.name, name);
+        }
+        assert_eq!(ProfileSet::builtin().names().count(), BUILTIN.len());
+    }
+
+    /// (platform, mode, prompt line, should match).
+    const PROMPTS: &[(&str, &str, &str, bool)] = &[
+        ("cisco_ios", "exec", "ios-001>", true),
+        ("cisco_ios", "exec", "ios-001#", false),
+        ("cisco_ios", "privileged", "ios-001#", true),
+        ("cisco_ios", "privileged", "sw1.ams-2#", true),
+        ("cisco_ios", "privileged", "ios-001(config)#", false),
+        (
+            "cisco_ios",
+            "privileged",
+            "Destination filename [startup-config]?",
+            false,
+        ),
+        ("cisco_ios", "configuration", "ios-001(config)#", true),
+        ("cisco_ios", "configuration", "ios-001(config-if)#", true),
+        (
+            "cisco_ios",
+            "configuration",
+            "ios-001(config-router)#",
+            true,
+        ),
+        ("cisco_ios", "configuration", "ios-001(config-line)# ", true),
+        ("cisco_ios", "configuration", "ios-001#", false),
+        ("cisco_ios", "configuration", "ios-001(cfg-map)#", true),
+        ("cisco_nxos", "privileged", "nxos-001# ", true),
+        ("cisco_nxos", "privileged", "nxos-001(config)# ", false),
+        ("cisco_nxos", "configuration", "nxos-001(config-if)# ", true),
+        ("cisco_nxos", "configuration", "nxos-001# ", false),
+        ("cisco_iosxr", "privileged", "RP/0/RP0/CPU0:xr-001#", true),
+        ("cisco_iosxr", "privileged", "RP/0/RSP0/CPU0:edge#", true),
+        (
+            "cisco_iosxr",
+            "privileged",
+            "RP/0/RP0/CPU0:xr-001(config)#",
+            false,
+        ),
+        (
+            "cisco_iosxr",
+            "configuration",
+            "RP/0/RP0/CPU0:xr-001(config)#",
+            true,
+        ),
+        (
+            "cisco_iosxr",
+            "configuration",
+            "RP/0/RP0/CPU0:xr-001(config-if)#",
+            true,
+        ),
+        (
+            "cisco_iosxr",
+            "configuration",
+            "RP/0/RP0/CPU0:xr-001#",
+            false,
+        ),
+        ("arista_eos", "exec", "eos-001>", true),
+        ("arista_eos", "privileged", "eos-001#", true),
+        ("arista_eos", "privileged", "eos-001(config)#", false),
+        ("arista_eos", "configuration", "eos-001(config)#", true),
+        (
+            "arista_eos",
+            "configuration",
+            "eos-001(config-if-Et1)#",
+            true,
+        ),
+        (
+            "arista_eos",
+            "configuration",
+            "eos-001(config-s-sess1)#",
+            true,
+        ),
+        ("juniper_junos", "exec", "admin@junos-001> ", true),
+        ("juniper_junos", "exec", "admin@junos-001# ", false),
+        ("juniper_junos", "configuration", "admin@junos-001# ", true),
+        ("juniper_junos", "configuration", "{master:0}[edit]", false),
+        ("juniper_junos", "exec", "---(more 45%)---", false),
+        ("linux", "shell", "root@web1:~# ", true),
+        ("linux", "shell", "user@web1:/tmp$ ", true),
+        ("generic", "exec", "core-sw> ", true),
+        ("generic", "exec", "fw1 % ", true),
+        ("generic", "exec", "host$", true),
+        ("generic", "exec", "Interface is up", false),
+    ];
+
+    #[test]
+    fn prompts_per_platform() {
+        let set = ProfileSet::builtin();
+        for (platform, mode, line, want) in PROMPTS {
+            let p = set.get(platform).unwrap();
+            let m = p
+                .mode(mode)
+                .unwrap_or_else(|| panic!("{platform} has no mode {mode}"));
+            assert_eq!(m.matches(line), *want, "{platform} {mode} {line:?}");
+        }
+    }
+
+    #[test]
+    fn mode_of_prompt_picks_the_right_mode() {
+        let set = ProfileSet::builtin();
+        let ios = set.get("cisco_ios").unwrap();
+        assert_eq!(
+            ios.mode_of_prompt("r1(config-if)#").unwrap().name,
+            "configuration"
+        );
+        assert_eq!(ios.mode_of_prompt("r1#").unwrap().name, "privileged");
+        assert_eq!(ios.mode_of_prompt("r1>").unwrap().name, "exec");
+        assert!(ios.mode_of_prompt("Password: ").is_none());
+        let junos = set.get("juniper_junos").unwrap();
+        assert_eq!(
+            junos.mode_of_prompt("admin@j1# ").unwrap().name,
+            "configuration"
+        );
+    }
+
+    #[test]
+    fn failure_indicators_quote_the_device() {
+        let set = ProfileSet::builtin();
+        let ios = set.get("cisco_ios").unwrap();
+        let out = "show verzion\n          ^\n% Invalid input detected at '^' marker.\n";
+        let f = ios.failure_in(out).unwrap();
+        assert!(f.contains("% Invalid input detected"), "{f}");
+        assert!(f.starts_with('^') || f.trim_start().starts_with('^'), "{f}");
+        assert!(ios.failure_in("Cisco IOS Software, Version 15.2").is_none());
+        let junos = set.get("juniper_junos").unwrap();
+        assert!(junos
+            .failure_in("error: commit failed: (statements constraint check failed)")
+            .is_some());
+        assert!(junos
+            .failure_in("set foo\n                  ^\nsyntax error.")
+            .is_some());
+    }
+
+    #[test]
+    fn backup_strip_and_end_marker() {
+        let set = ProfileSet::builtin();
+        let ios = set.get("cisco_ios").unwrap();
+        let cfg = "Building configuration...\n\n! Last configuration change at 10:00:00 UTC\nhostname r1\nntp clock-period 17179\nend\n";
+        let s = ios.strip_backup(cfg);
+        assert!(!s.contains("Last configuration change") && !s.contains("clock-period"));
+        assert!(s.contains("hostname r1"));
+        assert!(ios.backup_end_marker.as_ref().unwrap().is_match("end"));
+        assert_eq!(ios.checksum.as_deref(), Some("verify /md5 {path}"));
+    }
+
+    #[test]
+    fn user_dir_overrides_and_adds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cisco_ios.yaml"),
+            "name: cisco_ios\nmodes:\n  privileged:\n    prompt: '^X#$'\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("acme.yml"),
+            "name: acme_os\nmodes:\n  exec:\n    prompt: '^acme> $'\non_open: [no pager]\n",
+        )
+        .unwrap();
+        let set = ProfileSet::load_dir(dir.path()).unwrap();
+        assert_eq!(set.get("cisco_ios").unwrap().modes.len(), 1);
+        assert!(set
+            .get("acme_os")
+            .unwrap()
+            .mode("exec")
+            .unwrap()
+            .matches("acme> "));
+        assert!(set.get("arista_eos").is_some());
+        assert!(ProfileSet::load_dir(&dir.path().join("missing")).is_ok());
+    }
+
+    #[test]
+    fn malformed_profiles_point_at_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("bad.yaml");
+        std::fs::write(
+            &f,
+            "name: bad\nmodes:\n  exec:\n    prompt: '^x>$'\n    escalat: enable\n",
+        )
+        .unwrap();
+        let e = ProfileSet::load_dir(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.to_string().contains("escalat"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("did you mean `escalate`?"));
+
+        std::fs::write(&f, "name: bad\nmodes:\n  exec:\n    prompt: '^x>$'\n  cfg:\n    prompt: '^(x#$'\n    previous: exec\n    escalate: conf\n").unwrap();
+        let e = ProfileSet::load_dir(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(
+            e.message.contains("modes.cfg.prompt") && e.message.contains("regex"),
+            "{e}"
+        );
+
+        std::fs::write(&f, "name: bad\nmodes:\n  exec:\n    prompt: '^x>$'\n  cfg:\n    prompt: '^x#$'\n    previous: exc\n    escalate: conf\n").unwrap();
+        let e = ProfileSet::load_dir(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("did you mean `exec`"), "{e}");
+    }
+}

@@ -1,0 +1,224 @@
+//! Host-key checking against an OpenSSH known_hosts file (plain and hashed entries, through
+//! libssh2's matcher), recording new keys for `accept-new`, and fingerprints for messages.
+//!
+//! The file is fed to libssh2 one line at a time: its own file reader stops at the first
+//! line it cannot parse (a key type it does not know, a `@cert-authority` marker), which
+//! would silently hide every entry after it.
+
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use ssh2::{CheckResult, HostKeyType, KnownHostFileKind, Session};
+
+use super::settings::HostKeyChecking;
+use super::{HostKeyInfo, TransportError};
+
+/// `SHA256:base64` as OpenSSH prints it.
+pub fn fingerprint(key: &[u8]) -> String {
+    let digest = Sha256::digest(key);
+    format!(
+        "SHA256:{}",
+        data_encoding::BASE64_NOPAD.encode(digest.as_slice())
+    )
+}
+
+pub fn key_type_name(t: HostKeyType) -> &'static str {
+    match t {
+        HostKeyType::Rsa => "ssh-rsa",
+        HostKeyType::Dss => "ssh-dss",
+        HostKeyType::Ecdsa256 => "ecdsa-sha2-nistp256",
+        HostKeyType::Ecdsa384 => "ecdsa-sha2-nistp384",
+        HostKeyType::Ecdsa521 => "ecdsa-sha2-nistp521",
+        HostKeyType::Ed25519 => "ssh-ed25519",
+        HostKeyType::Unknown => "unknown",
+    }
+}
+
+/// The name a key is recorded under: `host` on port 22, `[host]:port` otherwise.
+pub fn known_name(address: &str, port: u16) -> String {
+    if port == 22 {
+        address.to_string()
+    } else {
+        format!("[{address}]:{port}")
+    }
+}
+
+/// Where a connection is checked: which host and endpoint, for messages.
+pub struct Target<'a> {
+    pub host: &'a str,
+    pub addr: &'a str,
+    pub address: &'a str,
+    pub port: u16,
+}
+
+/// Check the session's host key. `Ok(Some(warning))` when checking is off.
+pub fn check(
+    session: &Session,
+    t: &Target<'_>,
+    mode: HostKeyChecking,
+    file: &Path,
+) -> Result<Option<String>, TransportError> {
+    let Some((key, kind)) = session.host_key() else {
+        return Err(TransportError::Handshake {
+            host: t.host.into(),
+            addr: t.addr.into(),
+            reason: "the server sent no host key".into(),
+        });
+    };
+    let got = fingerprint(key);
+    let key_type = key_type_name(kind).to_string();
+    if mode == HostKeyChecking::Off {
+        return Ok(Some(format!(
+            "{} ({}): host key checking is off; accepted {key_type} key {got} without verifying it",
+            t.host, t.addr
+        )));
+    }
+    let file_err = |reason: String| TransportError::KnownHostsFile {
+        host: t.host.into(),
+        file: file.display().to_string(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(file_err(e.to_string())),
+    };
+    let mut kh = session
+        .known_hosts()
+        .map_err(|e| file_err(format!("libssh2: {e}")))?;
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        // Lines libssh2 cannot parse are skipped, not fatal (see the module doc).
+        let _ = kh.read_str(l, KnownHostFileKind::OpenSSH);
+    }
+    let info = |expected: String| HostKeyInfo {
+        key_type: key_type.clone(),
+        got: got.clone(),
+        expected,
+        file: file.display().to_string(),
+        known_name: known_name(t.address, t.port),
+        address: t.address.to_string(),
+        port: t.port,
+    };
+    match kh.check_port(t.address, t.port, key) {
+        CheckResult::Match => Ok(None),
+        CheckResult::Mismatch => {
+            let expected = find_expected(session, &text, t.address, t.port, key)
+                .map(|(fp, line)| format!("{fp} (line {line})"))
+                .unwrap_or_else(|| "another key".into());
+            Err(TransportError::HostKeyMismatch {
+                host: t.host.into(),
+                addr: t.addr.into(),
+                key: Box::new(info(expected)),
+            })
+        }
+        CheckResult::NotFound if mode == HostKeyChecking::AcceptNew => {
+            record(file, t.address, t.port, kind, key)
+                .map_err(|e| file_err(format!("cannot record the new key: {e}")))?;
+            tracing::info!(
+                host = t.host,
+                "recorded new host key {key_type} {got} in {}",
+                file.display()
+            );
+            Ok(None)
+        }
+        CheckResult::NotFound => Err(TransportError::UnknownHostKey {
+            host: t.host.into(),
+            addr: t.addr.into(),
+            key: Box::new(info(String::new())),
+        }),
+        CheckResult::Failure => Err(file_err("libssh2 could not check the key".into())),
+    }
+}
+
+/// The fingerprint and line number of the entry that disagrees with `key`: each line is
+/// checked alone, which also finds hashed entries without re-implementing their HMAC.
+fn find_expected(
+    session: &Session,
+    text: &str,
+    address: &str,
+    port: u16,
+    key: &[u8],
+) -> Option<(String, usize)> {
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let Ok(mut one) = session.known_hosts() else {
+            return None;
+        };
+        if one.read_str(l, KnownHostFileKind::OpenSSH).is_err() {
+            continue;
+        }
+        if let CheckResult::Mismatch = one.check_port(address, port, key) {
+            let b64 = l.split_whitespace().find(|f| f.starts_with("AAAA"))?;
+            let raw = data_encoding::BASE64.decode(b64.as_bytes()).ok()?;
+            return Some((fingerprint(&raw), i + 1));
+        }
+    }
+    None
+}
+
+/// Append `name keytype base64` to the file, creating it (and its directory) if missing.
+fn record(
+    file: &Path,
+    address: &str,
+    port: u16,
+    kind: HostKeyType,
+    key: &[u8],
+) -> std::io::Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+    }
+    let needs_newline = std::fs::read(file)
+        .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
+        .unwrap_or(false);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
+    let line = format!(
+        "{}{} {} {}\n",
+        if needs_newline { "\n" } else { "" },
+        known_name(address, port),
+        key_type_name(kind),
+        data_encoding::BASE64.encode(key)
+    );
+    f.write_all(line.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_matches_openssh() {
+        // ssh-keygen -lf on this key prints SHA256:Q7... ; computed independently with
+        // `echo AAAA... | base64 -d | sha256sum | xxd -r -p | base64`.
+        let key = data_encoding::BASE64
+            .decode(b"AAAAC3NzaC1lZDI1NTE5AAAAIDQ5F6eDhbeIHe1U3cQ8K1R3yYwG7hBGu0hVgSSMeJ9H")
+            .unwrap();
+        let fp = fingerprint(&key);
+        assert!(fp.starts_with("SHA256:"));
+        assert_eq!(fp.len(), "SHA256:".len() + 43);
+        assert!(!fp.ends_with('='));
+    }
+
+    #[test]
+    fn known_name_brackets_non_default_ports() {
+        assert_eq!(known_name("10.0.0.1", 22), "10.0.0.1");
+        assert_eq!(known_name("127.0.0.1", 2222), "[127.0.0.1]:2222");
+    }
+}

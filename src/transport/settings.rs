@@ -1,0 +1,1003 @@
+//! Connection settings for one host, read from its (already rendered) inventory variables.
+//!
+//! netorch's own names are read first, then Ansible's, so existing inventories work
+//! unchanged. Every bad value is a [`TransportError::Settings`] naming the host and the
+//! variable; nothing here touches the network.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::TransportError;
+use crate::inventory::Vars;
+use crate::secret::Secret;
+
+/// Default TCP connect (and SSH handshake) timeout.
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+/// Default per-command timeout.
+pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 30;
+/// Default SSH keepalive interval; `keepalive_interval: 0` turns keepalives off.
+pub const DEFAULT_KEEPALIVE_SECS: u64 = 30;
+
+/// Modern algorithms offered by default (all supported by libssh2 1.11). Legacy ones are
+/// only offered when a host asks for them (`ssh_legacy: true` or the `ssh_*` lists).
+pub const MODERN_KEX: &[&str] = &[
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group-exchange-sha256",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+    "diffie-hellman-group14-sha256",
+];
+pub const MODERN_HOSTKEYS: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+];
+pub const MODERN_CIPHERS: &[&str] = &[
+    "aes256-gcm@openssh.com",
+    "aes128-gcm@openssh.com",
+    "aes256-ctr",
+    "aes192-ctr",
+    "aes128-ctr",
+];
+pub const MODERN_MACS: &[&str] = &[
+    "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-512-etm@openssh.com",
+    "hmac-sha2-256",
+    "hmac-sha2-512",
+];
+/// What `ssh_legacy: true` adds after the modern lists: what old IOS, ASA and NX-OS
+/// releases need.
+pub const LEGACY_KEX: &[&str] = &[
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group1-sha1",
+];
+pub const LEGACY_HOSTKEYS: &[&str] = &["ssh-rsa", "ssh-dss"];
+pub const LEGACY_CIPHERS: &[&str] = &["aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc"];
+pub const LEGACY_MACS: &[&str] = &["hmac-sha1", "hmac-sha1-96", "hmac-md5"];
+
+/// How a host's key is checked against known_hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyChecking {
+    /// Unknown or changed keys refuse the connection (the default).
+    Strict,
+    /// Unknown keys are recorded in known_hosts; changed keys refuse.
+    AcceptNew,
+    /// No checking; the session carries a warning saying so.
+    Off,
+}
+
+impl HostKeyChecking {
+    /// Parse `strict | accept-new | off` (also `yes/true` = strict, `no/false` = off, as
+    /// Ansible and OpenSSH spell them).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "strict" | "yes" | "true" | "on" => Some(Self::Strict),
+            "accept-new" | "accept_new" | "acceptnew" => Some(Self::AcceptNew),
+            "off" | "no" | "false" => Some(Self::Off),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "strict",
+            Self::AcceptNew => "accept-new",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// One way of proving who we are, tried in the order of `auth_methods`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// Keys held by the ssh-agent at `$SSH_AUTH_SOCK`.
+    Agent,
+    /// The credential's private key file.
+    PublicKey,
+    /// Keyboard-interactive, answering password prompts (many network devices offer only
+    /// this).
+    KeyboardInteractive,
+    Password,
+}
+
+impl AuthMethod {
+    pub const NAMES: &'static [&'static str] =
+        &["agent", "publickey", "keyboard-interactive", "password"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "agent" | "ssh-agent" => Some(Self::Agent),
+            "publickey" | "key" | "public-key" => Some(Self::PublicKey),
+            "keyboard-interactive" | "keyboard_interactive" | "kbdint" => {
+                Some(Self::KeyboardInteractive)
+            }
+            "password" => Some(Self::Password),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::PublicKey => "publickey",
+            Self::KeyboardInteractive => "keyboard-interactive",
+            Self::Password => "password",
+        }
+    }
+
+    /// The SSH protocol method name the server announces.
+    pub fn protocol_name(self) -> &'static str {
+        match self {
+            Self::Agent | Self::PublicKey => "publickey",
+            Self::KeyboardInteractive => "keyboard-interactive",
+            Self::Password => "password",
+        }
+    }
+}
+
+/// The default order, as OpenSSH does it: keys first (agent, then the key file), then
+/// keyboard-interactive, then password. Methods without material (no password, no key
+/// file, no agent) are skipped at connect time.
+pub const DEFAULT_AUTH_METHODS: &[AuthMethod] = &[
+    AuthMethod::Agent,
+    AuthMethod::PublicKey,
+    AuthMethod::KeyboardInteractive,
+    AuthMethod::Password,
+];
+
+/// One credential set (user + password and/or key).
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// Shown in verbose output to say which set worked (never contains a secret).
+    pub label: String,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub private_key_file: Option<PathBuf>,
+    pub private_key_passphrase: Option<Secret>,
+}
+
+/// A bastion to go through: `user@host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpHost {
+    /// `None`: use the host's own credentials' users.
+    pub user: Option<String>,
+    pub host: String,
+    pub port: u16,
+}
+
+impl JumpHost {
+    /// Parse `[user@]host[:port]` (IPv6 as `[addr]:port`).
+    pub fn parse(s: &str) -> Option<JumpHost> {
+        let s = s.trim();
+        let (user, rest) = match s.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+            Some(_) => return None,
+            None => (None, s),
+        };
+        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (h, after) = inner.split_once(']')?;
+            match after.strip_prefix(':') {
+                Some(p) => (h.to_string(), p.parse().ok()?),
+                None if after.is_empty() => (h.to_string(), 22),
+                None => return None,
+            }
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().ok()?),
+                Some(_) => (rest.to_string(), 22),
+                None => (rest.to_string(), 22),
+            }
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) || port == 0 {
+            return None;
+        }
+        Some(JumpHost { user, host, port })
+    }
+}
+
+impl std::fmt::Display for JumpHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(u) = &self.user {
+            write!(f, "{u}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Algorithm preference lists, in the order offered to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Algorithms {
+    pub kex: Vec<String>,
+    pub hostkeys: Vec<String>,
+    pub ciphers: Vec<String>,
+    pub macs: Vec<String>,
+}
+
+impl Default for Algorithms {
+    fn default() -> Self {
+        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        Algorithms {
+            kex: v(MODERN_KEX),
+            hostkeys: v(MODERN_HOSTKEYS),
+            ciphers: v(MODERN_CIPHERS),
+            macs: v(MODERN_MACS),
+        }
+    }
+}
+
+/// Everything needed to open (and keep) an SSH connection to one host.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// The inventory name, used in every message.
+    pub host_name: String,
+    /// What to connect to (`host` / `ansible_host`; default: the inventory name).
+    pub address: String,
+    pub port: u16,
+    /// Tried in turn; the first that authenticates is used for the rest of the run.
+    pub credentials: Vec<Credential>,
+    pub auth_methods: Vec<AuthMethod>,
+    pub enable_secret: Option<Secret>,
+    /// Platform profile name (`platform`, or `ansible_network_os` mapped); `None` when the
+    /// inventory says nothing (treated as `linux` by [`crate::device`]).
+    pub platform: Option<String>,
+    pub host_key_checking: HostKeyChecking,
+    pub known_hosts_file: PathBuf,
+    pub algorithms: Algorithms,
+    pub jumps: Vec<JumpHost>,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+    /// `None`: no keepalives.
+    pub keepalive_interval: Option<Duration>,
+}
+
+/// Variables this module reads (for "did you mean" hints elsewhere and documentation).
+pub const CONNECTION_VARS: &[&str] = &[
+    "host",
+    "ansible_host",
+    "port",
+    "ansible_port",
+    "user",
+    "ansible_user",
+    "password",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "private_key_file",
+    "ansible_ssh_private_key_file",
+    "private_key_passphrase",
+    "enable_secret",
+    "ansible_become_password",
+    "platform",
+    "ansible_network_os",
+    "credentials",
+    "auth_methods",
+    "host_key_checking",
+    "ansible_host_key_checking",
+    "known_hosts_file",
+    "ssh_kex",
+    "ssh_ciphers",
+    "ssh_hostkeys",
+    "ssh_macs",
+    "ssh_legacy",
+    "ssh_jump",
+    "connect_timeout",
+    "command_timeout",
+    "keepalive_interval",
+];
+
+/// Map Ansible's `ansible_network_os` to a netorch platform name. Unknown values are kept
+/// as they are (a user profile may carry that name).
+// TODO(lead): switch to crate::inventory::platform_from_network_os once it exists, so the
+// mapping lives in one place.
+pub fn platform_from_network_os(os: &str) -> String {
+    let os = os.trim();
+    let short = os.rsplit('.').next().unwrap_or(os);
+    match short {
+        "ios" | "iosxe" | "ios_xe" => "cisco_ios",
+        "nxos" => "cisco_nxos",
+        "iosxr" | "ios_xr" => "cisco_iosxr",
+        "eos" => "arista_eos",
+        "junos" => "juniper_junos",
+        "linux" => "linux",
+        _ => os,
+    }
+    .to_string()
+}
+
+struct Reader<'a> {
+    host: &'a str,
+    vars: &'a Vars,
+}
+
+impl Reader<'_> {
+    fn err(&self, var: &str, reason: impl Into<String>) -> TransportError {
+        TransportError::Settings {
+            host: self.host.to_string(),
+            var: var.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The first of `names` that is set (null counts as unset), with its name.
+    fn first(&self, names: &[&'static str]) -> Option<(&'static str, &Value)> {
+        names
+            .iter()
+            .find_map(|n| self.vars.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v)))
+    }
+
+    fn string(&self, names: &[&'static str]) -> Result<Option<String>, TransportError> {
+        match self.first(names) {
+            None => Ok(None),
+            Some((n, v)) => scalar_string(v)
+                .map(Some)
+                .ok_or_else(|| self.err(n, format!("expected a string, got {}", kind(v)))),
+        }
+    }
+
+    fn non_empty(&self, names: &[&'static str]) -> Result<Option<String>, TransportError> {
+        Ok(self.string(names)?.filter(|s| !s.is_empty()))
+    }
+
+    fn seconds(
+        &self,
+        names: &[&'static str],
+        default: Duration,
+        zero_ok: bool,
+    ) -> Result<Option<Duration>, TransportError> {
+        let Some((n, v)) = self.first(names) else {
+            return Ok(Some(default));
+        };
+        let d = parse_duration(v).ok_or_else(|| {
+            self.err(
+                n,
+                format!(
+                    "expected a number of seconds (e.g. 10, 2.5, \"500ms\"), got {}",
+                    show(v)
+                ),
+            )
+        })?;
+        if d.is_zero() {
+            return if zero_ok {
+                Ok(None)
+            } else {
+                Err(self.err(n, "must be more than 0"))
+            };
+        }
+        Ok(Some(d))
+    }
+
+    fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, TransportError> {
+        let Some(v) = self.vars.get(name).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let items: Vec<String> = match v {
+            Value::String(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            Value::Array(a) => {
+                let mut out = Vec::new();
+                for (i, item) in a.iter().enumerate() {
+                    match item {
+                        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+                        other => {
+                            return Err(self.err(
+                                name,
+                                format!("item {i}: expected a name, got {}", show(other)),
+                            ))
+                        }
+                    }
+                }
+                out
+            }
+            other => {
+                return Err(self.err(
+                    name,
+                    format!("expected a list of names, got {}", show(other)),
+                ))
+            }
+        };
+        if items.is_empty() {
+            return Err(self.err(name, "the list is empty"));
+        }
+        Ok(Some(items))
+    }
+
+    fn bool(&self, name: &'static str) -> Result<Option<bool>, TransportError> {
+        match self.vars.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(Some(true)),
+                "false" | "no" | "off" | "0" => Ok(Some(false)),
+                _ => Err(self.err(name, format!("expected true or false, got \"{s}\""))),
+            },
+            Some(other) => {
+                Err(self.err(name, format!("expected true or false, got {}", show(other))))
+            }
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Array(_) | Value::Object(_) => kind(v).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Strings, numbers and booleans as text (YAML `port: 22` and `port: "22"` are the same).
+fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `10`, `2.5`, `"10"`, `"10s"`, `"500ms"`, `"2m"`.
+pub fn parse_duration(v: &Value) -> Option<Duration> {
+    let secs = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => {
+            let s = s.trim();
+            let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+                (n, 0.001)
+            } else if let Some(n) = s.strip_suffix('s') {
+                (n, 1.0)
+            } else if let Some(n) = s.strip_suffix('m') {
+                (n, 60.0)
+            } else {
+                (s, 1.0)
+            };
+            num.trim().parse::<f64>().ok()? * mult
+        }
+        _ => return None,
+    };
+    if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
+        return None;
+    }
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// `~/x` -> `$HOME/x`.
+fn expand_home(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(home) = std::env::var_os("HOME") {
+            return PathBuf::from(home).join(rest);
+        }
+    }
+    PathBuf::from(p)
+}
+
+fn default_known_hosts() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".ssh").join("known_hosts"),
+        None => PathBuf::from(".ssh/known_hosts"),
+    }
+}
+
+/// An algorithm list variable: plain names replace the default list; when every entry
+/// starts with `+` they are appended to it (OpenSSH's convention).
+fn algorithm_list(
+    r: &Reader<'_>,
+    name: &'static str,
+    current: &mut Vec<String>,
+) -> Result<(), TransportError> {
+    let Some(items) = r.list(name)? else {
+        return Ok(());
+    };
+    if items.iter().all(|i| i.starts_with('+')) {
+        for i in items {
+            let n = i.trim_start_matches('+').trim().to_string();
+            if !n.is_empty() && !current.contains(&n) {
+                current.push(n);
+            }
+        }
+    } else if let Some(bad) = items.iter().find(|i| i.starts_with('+')) {
+        return Err(r.err(
+            name,
+            format!("`{bad}`: either prefix every entry with + (append to the defaults) or none (replace them)"),
+        ));
+    } else {
+        *current = items;
+    }
+    Ok(())
+}
+
+impl ConnectionSettings {
+    /// Build the settings for `host_name` from its merged, rendered variables.
+    pub fn from_vars(host_name: &str, vars: &Vars) -> Result<ConnectionSettings, TransportError> {
+        let r = Reader {
+            host: host_name,
+            vars,
+        };
+        let address = r
+            .non_empty(&["host", "ansible_host"])?
+            .unwrap_or_else(|| host_name.to_string());
+        let port = match r.first(&["port", "ansible_port"]) {
+            None => 22,
+            Some((n, v)) => scalar_string(v)
+                .and_then(|s| s.trim().parse::<u16>().ok())
+                .filter(|p| *p != 0)
+                .ok_or_else(|| {
+                    r.err(
+                        n,
+                        format!("expected a port number 1-65535, got {}", show(v)),
+                    )
+                })?,
+        };
+
+        let user = r.non_empty(&["user", "ansible_user"])?;
+        let password = r
+            .string(&["password", "ansible_password", "ansible_ssh_pass"])?
+            .map(Secret::new);
+        let key_file = r
+            .non_empty(&["private_key_file", "ansible_ssh_private_key_file"])?
+            .map(|p| expand_home(&p));
+        let passphrase = r.string(&["private_key_passphrase"])?.map(Secret::new);
+        let enable_secret = r
+            .string(&["enable_secret", "ansible_become_password"])?
+            .map(Secret::new);
+
+        let platform = match r.non_empty(&["platform"])? {
+            Some(p) => Some(p),
+            None => r
+                .non_empty(&["ansible_network_os"])?
+                .map(|os| platform_from_network_os(&os)),
+        };
+
+        let fallback_user = || {
+            std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .ok()
+                .filter(|u| !u.is_empty())
+        };
+
+        let mut extra = Vec::new();
+        if let Some(v) = vars.get("credentials").filter(|v| !v.is_null()) {
+            let Value::Array(items) = v else {
+                return Err(r.err(
+                    "credentials",
+                    format!(
+                        "expected a list of {{user, password, private_key_file}}, got {}",
+                        kind(v)
+                    ),
+                ));
+            };
+            for (i, item) in items.iter().enumerate() {
+                let Value::Object(map) = item else {
+                    return Err(r.err(
+                        "credentials",
+                        format!("item {i}: expected a mapping with user/password/private_key_file, got {}", show(item)),
+                    ));
+                };
+                for k in map.keys() {
+                    if ![
+                        "user",
+                        "password",
+                        "private_key_file",
+                        "private_key_passphrase",
+                    ]
+                    .contains(&k.as_str())
+                    {
+                        return Err(r.err(
+                            "credentials",
+                            format!("item {i}: unknown key `{k}`; expected user, password, private_key_file, private_key_passphrase"),
+                        ));
+                    }
+                }
+                let text = |k: &str| -> Result<Option<String>, TransportError> {
+                    match map.get(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(v) => scalar_string(v).map(Some).ok_or_else(|| {
+                            r.err("credentials", format!("item {i}: `{k}` must be a string"))
+                        }),
+                    }
+                };
+                let cuser = text("user")?
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| user.clone())
+                    .or_else(fallback_user)
+                    .ok_or_else(|| r.err("credentials", format!("item {i}: no `user`")))?;
+                let cpass = text("password")?.map(Secret::new);
+                let ckey = text("private_key_file")?
+                    .filter(|s| !s.is_empty())
+                    .map(|p| expand_home(&p));
+                if cpass.is_none() && ckey.is_none() {
+                    return Err(r.err(
+                        "credentials",
+                        format!("item {i}: needs a password or a private_key_file"),
+                    ));
+                }
+                extra.push(Credential {
+                    label: format!("credentials[{i}] ({cuser})"),
+                    user: cuser,
+                    password: cpass,
+                    private_key_file: ckey,
+                    private_key_passphrase: text("private_key_passphrase")?.map(Secret::new),
+                });
+            }
+        }
+
+        let mut credentials = Vec::new();
+        // The main set comes first; with only a `credentials` list and no main password or
+        // key, the main set is left out (it could only try the agent).
+        let main_has_material = password.is_some() || key_file.is_some();
+        if main_has_material || extra.is_empty() {
+            let u = user.clone().or_else(fallback_user).ok_or_else(|| {
+                r.err(
+                    "user",
+                    "no user given (set `user` or `ansible_user`, or $USER for the default)",
+                )
+            })?;
+            credentials.push(Credential {
+                label: u.clone(),
+                user: u,
+                password,
+                private_key_file: key_file,
+                private_key_passphrase: passphrase,
+            });
+        }
+        credentials.extend(extra);
+
+        let auth_methods = match r.list("auth_methods")? {
+            None => DEFAULT_AUTH_METHODS.to_vec(),
+            Some(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    let m = AuthMethod::parse(&i).ok_or_else(|| {
+                        r.err(
+                            "auth_methods",
+                            format!(
+                                "unknown method `{i}`; expected {}",
+                                AuthMethod::NAMES.join(", ")
+                            ),
+                        )
+                    })?;
+                    if !out.contains(&m) {
+                        out.push(m);
+                    }
+                }
+                out
+            }
+        };
+
+        let host_key_checking = match r.first(&["host_key_checking", "ansible_host_key_checking"]) {
+            None => HostKeyChecking::Strict,
+            Some((_, Value::Bool(true))) => HostKeyChecking::Strict,
+            Some((_, Value::Bool(false))) => HostKeyChecking::Off,
+            Some((n, v)) => scalar_string(v)
+                .and_then(|s| HostKeyChecking::parse(&s))
+                .ok_or_else(|| {
+                    r.err(
+                        n,
+                        format!(
+                            "expected strict, accept-new or off (or true/false), got {}",
+                            show(v)
+                        ),
+                    )
+                })?,
+        };
+        let known_hosts_file = r
+            .non_empty(&["known_hosts_file"])?
+            .map(|p| expand_home(&p))
+            .unwrap_or_else(default_known_hosts);
+
+        let mut algorithms = Algorithms::default();
+        if r.bool("ssh_legacy")? == Some(true) {
+            let add = |list: &mut Vec<String>, extra: &[&str]| {
+                list.extend(extra.iter().map(|s| s.to_string()));
+            };
+            add(&mut algorithms.kex, LEGACY_KEX);
+            add(&mut algorithms.hostkeys, LEGACY_HOSTKEYS);
+            add(&mut algorithms.ciphers, LEGACY_CIPHERS);
+            add(&mut algorithms.macs, LEGACY_MACS);
+        }
+        algorithm_list(&r, "ssh_kex", &mut algorithms.kex)?;
+        algorithm_list(&r, "ssh_hostkeys", &mut algorithms.hostkeys)?;
+        algorithm_list(&r, "ssh_ciphers", &mut algorithms.ciphers)?;
+        algorithm_list(&r, "ssh_macs", &mut algorithms.macs)?;
+
+        let mut jumps = Vec::new();
+        if let Some(items) = r.list("ssh_jump")? {
+            for i in items {
+                let j = JumpHost::parse(&i)
+                    .ok_or_else(|| r.err("ssh_jump", format!("`{i}` is not [user@]host[:port]")))?;
+                jumps.push(j);
+            }
+        }
+
+        let connect_timeout = r
+            .seconds(
+                &["connect_timeout", "ansible_connect_timeout"],
+                Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS),
+                false,
+            )?
+            .unwrap_or(Duration::from_secs(DEFAULT_CONNECT_TIMEOUT_SECS));
+        let command_timeout = r
+            .seconds(
+                &["command_timeout", "ansible_command_timeout"],
+                Duration::from_secs(DEFAULT_COMMAND_TIMEOUT_SECS),
+                false,
+            )?
+            .unwrap_or(Duration::from_secs(DEFAULT_COMMAND_TIMEOUT_SECS));
+        let keepalive_interval = r.seconds(
+            &["keepalive_interval"],
+            Duration::from_secs(DEFAULT_KEEPALIVE_SECS),
+            true,
+        )?;
+
+        Ok(ConnectionSettings {
+            host_name: host_name.to_string(),
+            address,
+            port,
+            credentials,
+            auth_methods,
+            enable_secret,
+            platform,
+            host_key_checking,
+            known_hosts_file,
+            algorithms,
+            jumps,
+            connect_timeout,
+            command_timeout,
+            keepalive_interval,
+        })
+    }
+
+    /// `address:port` as shown in messages.
+    pub fn endpoint(&self) -> String {
+        if self.address.contains(':') {
+            format!("[{}]:{}", self.address, self.port)
+        } else {
+            format!("{}:{}", self.address, self.port)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> Vars {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("test vars must be a mapping"),
+        }
+    }
+
+    #[test]
+    fn ansible_names_and_defaults() {
+        let s = ConnectionSettings::from_vars(
+            "r1",
+            &vars(json!({"ansible_host": "10.0.0.1", "ansible_user": "ops",
+                "ansible_password": "pw", "ansible_network_os": "cisco.ios.ios"})),
+        )
+        .unwrap();
+        assert_eq!(s.address, "10.0.0.1");
+        assert_eq!(s.port, 22);
+        assert_eq!(s.credentials.len(), 1);
+        assert_eq!(s.credentials[0].user, "ops");
+        assert_eq!(s.credentials[0].password.as_ref().unwrap().expose(), "pw");
+        assert_eq!(s.platform.as_deref(), Some("cisco_ios"));
+        assert_eq!(s.host_key_checking, HostKeyChecking::Strict);
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        assert_eq!(s.command_timeout, Duration::from_secs(30));
+        assert_eq!(s.algorithms, Algorithms::default());
+        assert!(s.jumps.is_empty());
+        assert!(s.known_hosts_file.ends_with(".ssh/known_hosts"));
+    }
+
+    #[test]
+    fn netorch_names_win_over_ansible() {
+        let s = ConnectionSettings::from_vars(
+            "r1",
+            &vars(
+                json!({"host": "a", "ansible_host": "b", "port": "2222", "ansible_port": 22,
+                "user": "x", "ansible_user": "y", "platform": "arista_eos",
+                "ansible_network_os": "ios"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!((s.address.as_str(), s.port), ("a", 2222));
+        assert_eq!(s.credentials[0].user, "x");
+        assert_eq!(s.platform.as_deref(), Some("arista_eos"));
+        assert_eq!(s.endpoint(), "a:2222");
+    }
+
+    #[test]
+    fn bad_values_name_host_and_variable() {
+        let cases = [
+            (json!({"user": "u", "port": "http"}), "port"),
+            (json!({"user": "u", "ansible_port": 70000}), "ansible_port"),
+            (
+                json!({"user": "u", "host_key_checking": "maybe"}),
+                "host_key_checking",
+            ),
+            (
+                json!({"user": "u", "connect_timeout": "soon"}),
+                "connect_timeout",
+            ),
+            (
+                json!({"user": "u", "command_timeout": 0}),
+                "command_timeout",
+            ),
+            (json!({"user": "u", "ssh_jump": "a@"}), "ssh_jump"),
+            (
+                json!({"user": "u", "auth_methods": ["password", "telepathy"]}),
+                "auth_methods",
+            ),
+            (json!({"user": "u", "ssh_kex": ["+a", "b"]}), "ssh_kex"),
+            (json!({"user": "u", "ssh_legacy": "sure"}), "ssh_legacy"),
+            (
+                json!({"user": "u", "credentials": [{"user": "a"}]}),
+                "credentials",
+            ),
+            (
+                json!({"user": "u", "credentials": [{"usr": "a", "password": "p"}]}),
+                "credentials",
+            ),
+            (json!({"user": ["u"]}), "user"),
+        ];
+        for (v, var) in cases {
+            let e = ConnectionSettings::from_vars("edge-7", &vars(v.clone())).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("edge-7"), "{v}: {msg}");
+            assert!(msg.contains(&format!("`{var}`")), "{v}: {msg}");
+        }
+    }
+
+    #[test]
+    fn host_key_checking_forms() {
+        for (v, want) in [
+            (json!(false), HostKeyChecking::Off),
+            (json!(true), HostKeyChecking::Strict),
+            (json!("accept-new"), HostKeyChecking::AcceptNew),
+            (json!("False"), HostKeyChecking::Off),
+        ] {
+            let s = ConnectionSettings::from_vars(
+                "h",
+                &vars(json!({"user": "u", "ansible_host_key_checking": v})),
+            )
+            .unwrap();
+            assert_eq!(s.host_key_checking, want);
+        }
+    }
+
+    #[test]
+    fn legacy_and_algorithm_lists() {
+        let s = ConnectionSettings::from_vars("h", &vars(json!({"user": "u", "ssh_legacy": true})))
+            .unwrap();
+        assert!(s
+            .algorithms
+            .kex
+            .contains(&"diffie-hellman-group14-sha1".to_string()));
+        assert_eq!(s.algorithms.kex[0], "curve25519-sha256");
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(
+                json!({"user": "u", "ssh_kex": "diffie-hellman-group14-sha1",
+                "ssh_ciphers": ["+aes128-cbc"]}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.algorithms.kex, vec!["diffie-hellman-group14-sha1"]);
+        assert_eq!(s.algorithms.ciphers.last().unwrap(), "aes128-cbc");
+        assert_eq!(s.algorithms.ciphers.len(), MODERN_CIPHERS.len() + 1);
+    }
+
+    #[test]
+    fn jump_hosts_parse() {
+        assert_eq!(
+            JumpHost::parse("ops@bastion:2222"),
+            Some(JumpHost {
+                user: Some("ops".into()),
+                host: "bastion".into(),
+                port: 2222
+            })
+        );
+        assert_eq!(
+            JumpHost::parse("10.1.1.1"),
+            Some(JumpHost {
+                user: None,
+                host: "10.1.1.1".into(),
+                port: 22
+            })
+        );
+        assert_eq!(
+            JumpHost::parse("[::1]:2200").map(|j| (j.host, j.port)),
+            Some(("::1".into(), 2200))
+        );
+        assert_eq!(JumpHost::parse("h:0"), None);
+        assert_eq!(JumpHost::parse(""), None);
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(json!({"user": "u", "ssh_jump": ["a@b1:2201", "b2"]})),
+        )
+        .unwrap();
+        assert_eq!(s.jumps.len(), 2);
+        assert_eq!(s.jumps[0].to_string(), "a@b1:2201");
+    }
+
+    #[test]
+    fn credential_sets_in_order() {
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(json!({"user": "tacacs", "password": "t",
+                "credentials": [{"user": "local", "password": "l"}, {"private_key_file": "~/k"}]})),
+        )
+        .unwrap();
+        let users: Vec<_> = s.credentials.iter().map(|c| c.user.as_str()).collect();
+        assert_eq!(users, ["tacacs", "local", "tacacs"]);
+        assert_eq!(s.credentials[1].label, "credentials[0] (local)");
+        assert!(!format!("{:?}", s.credentials).contains("\"l\""));
+        // Only a list: the main set (no password, no key) is left out.
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(json!({"credentials": [{"user": "a", "password": "p"}]})),
+        )
+        .unwrap();
+        assert_eq!(s.credentials.len(), 1);
+    }
+
+    #[test]
+    fn durations_and_keepalive() {
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(
+                json!({"user": "u", "connect_timeout": "500ms", "command_timeout": 2.5,
+                "keepalive_interval": 0}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.connect_timeout, Duration::from_millis(500));
+        assert_eq!(s.command_timeout, Duration::from_millis(2500));
+        assert_eq!(s.keepalive_interval, None);
+    }
+
+    #[test]
+    fn network_os_mapping() {
+        for (os, p) in [
+            ("cisco.ios.ios", "cisco_ios"),
+            ("ios", "cisco_ios"),
+            ("arista.eos.eos", "arista_eos"),
+            ("junipernetworks.junos.junos", "juniper_junos"),
+            ("cisco.nxos.nxos", "cisco_nxos"),
+            ("cisco.iosxr.iosxr", "cisco_iosxr"),
+            ("my_os", "my_os"),
+        ] {
+            assert_eq!(platform_from_network_os(os), p);
+        }
+    }
+}

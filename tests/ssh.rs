@@ -1,0 +1,401 @@
+//! Integration tests: the SSH transport against a real OpenSSH sshd started per test on
+//! 127.0.0.1 (see tests/util/sshd.rs): exec, auth methods and credential sets, host-key
+//! modes, jump hosts, legacy algorithms opt-in.
+
+use std::time::{Duration, Instant};
+
+use netorch::transport::{
+    ConnectionSettings, HostKeyChecking, SshOptions, SshSession, TransportError,
+};
+use serde_json::{json, Value};
+
+use crate::util::sshd::{self, Sshd};
+
+/// Settings for key auth as the current user against `s`, plus `extra` variables.
+fn settings(s: &Sshd, extra: Value) -> ConnectionSettings {
+    let mut v = json!({
+        "host": "127.0.0.1",
+        "port": s.port,
+        "user": sshd::current_user(),
+        "private_key_file": s.client_key,
+        "known_hosts_file": s.known_hosts_file(),
+        "connect_timeout": 5,
+        "keepalive_interval": 0,
+        "auth_methods": ["publickey", "keyboard-interactive", "password"],
+    });
+    if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
+        for (k, val) in e {
+            if val.is_null() {
+                m.remove(&k);
+            } else {
+                m.insert(k, val);
+            }
+        }
+    }
+    let Value::Object(map) = v else {
+        unreachable!()
+    };
+    ConnectionSettings::from_vars("testhost", &map).unwrap()
+}
+
+fn connect(s: &ConnectionSettings) -> Result<SshSession, TransportError> {
+    SshSession::connect(s, &SshOptions::default())
+}
+
+#[test]
+fn exec_returns_stdout_stderr_and_exit_status() {
+    let d = Sshd::start("");
+    let sess = connect(&settings(&d, json!({}))).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert_eq!(sess.credential_used(), sshd::current_user());
+    assert!(sess.warnings().is_empty());
+    let out = sess
+        .exec("echo out; echo err >&2; exit 3", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "err\n");
+    assert_eq!(out.exit_status, 3);
+    // The same session serves the next command.
+    let out = sess.exec("true", Duration::from_secs(10)).unwrap();
+    assert_eq!(out.exit_status, 0);
+}
+
+#[test]
+fn exec_with_lots_of_stderr_does_not_deadlock() {
+    let d = Sshd::start("");
+    let sess = connect(&settings(&d, json!({}))).unwrap();
+    let out = sess
+        .exec(
+            "head -c 600000 /dev/zero | tr '\\0' e >&2; echo done",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    assert_eq!(out.stdout, "done\n");
+    assert_eq!(out.stderr.len(), 600_000);
+}
+
+#[test]
+fn exec_timeout_carries_partial_output() {
+    let d = Sshd::start("");
+    let sess = connect(&settings(&d, json!({}))).unwrap();
+    let t = Instant::now();
+    let err = sess
+        .exec("echo partial-line; sleep 20", Duration::from_millis(800))
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    match &err {
+        TransportError::Timeout { partial, host, .. } => {
+            assert_eq!(host, "testhost");
+            assert!(partial.contains("partial-line"), "{err}");
+        }
+        other => panic!("expected a timeout, got {other}"),
+    }
+    assert!(!err.is_unreachable());
+}
+
+#[test]
+fn password_auth_and_a_failure_that_keeps_the_password_secret() {
+    let Some(user) = sshd::password_user() else {
+        eprintln!("skipped: password auth needs root to create the test user");
+        return;
+    };
+    let d = Sshd::start("");
+    let ok = settings(
+        &d,
+        json!({"user": user, "password": sshd::TEST_PASSWORD, "private_key_file": null}),
+    );
+    let sess = connect(&ok).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert_eq!(
+        sess.exec("id -un", Duration::from_secs(10))
+            .unwrap()
+            .stdout
+            .trim(),
+        user
+    );
+
+    let bad = settings(
+        &d,
+        json!({"user": user, "password": "wrong-pw-9876", "private_key_file": null}),
+    );
+    let err = connect(&bad).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TransportError::AuthFailed { .. }), "{msg}");
+    assert!(msg.contains("netorch-test: password"), "{msg}");
+    assert!(msg.contains("127.0.0.1"), "{msg}");
+    assert!(!msg.contains("wrong-pw-9876"), "{msg}");
+}
+
+#[test]
+fn key_with_passphrase_and_credential_sets_in_turn() {
+    let d = Sshd::start("");
+    let pp = settings(
+        &d,
+        json!({"private_key_file": d.client_key_pp, "private_key_passphrase": sshd::KEY_PASSPHRASE}),
+    );
+    connect(&pp).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+
+    let wrong_pp = settings(
+        &d,
+        json!({"private_key_file": d.client_key_pp, "private_key_passphrase": "nope"}),
+    );
+    assert!(matches!(
+        connect(&wrong_pp),
+        Err(TransportError::AuthFailed { .. })
+    ));
+
+    // First set: a user that does not exist; second: a key that works. The second is
+    // remembered as the one used.
+    let turns = settings(
+        &d,
+        json!({"user": "no-such-user-xyz", "password": "x", "private_key_file": null,
+            "credentials": [{"user": sshd::current_user(), "private_key_file": d.client_key}]}),
+    );
+    let sess = connect(&turns).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sess.credential_used(),
+        format!("credentials[0] ({})", sshd::current_user())
+    );
+}
+
+#[test]
+fn strict_refuses_an_unknown_key_and_says_how_to_accept_it() {
+    let d = Sshd::start("");
+    let empty = d.dir.path().join("empty_known_hosts");
+    std::fs::write(&empty, "# nothing yet\n").unwrap();
+    let s = settings(&d, json!({"known_hosts_file": empty}));
+    let err = connect(&s).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, TransportError::UnknownHostKey { .. }),
+        "{msg}"
+    );
+    assert!(msg.contains(&d.host_fingerprint()), "{msg}");
+    assert!(
+        msg.contains("accept-new") && msg.contains("ssh-keyscan"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_changed_key_is_refused_in_strict_and_accept_new() {
+    let d = Sshd::start("");
+    let other = Sshd::start(""); // another server, another host key
+    let kh = d.dir.path().join("changed_known_hosts");
+    // The file claims `d` has `other`'s key.
+    let line = other
+        .known_hosts_line
+        .replace(&format!(":{}", other.port), &format!(":{}", d.port));
+    std::fs::write(&kh, format!("# header\n{line}\n")).unwrap();
+    for mode in ["strict", "accept-new"] {
+        let s = settings(
+            &d,
+            json!({"known_hosts_file": kh, "host_key_checking": mode}),
+        );
+        let err = connect(&s).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(err, TransportError::HostKeyMismatch { .. }),
+            "{mode}: {msg}"
+        );
+        assert!(msg.contains(&d.host_fingerprint()), "{msg}");
+        assert!(
+            msg.contains(&format!("{} (line 2)", other.host_fingerprint())),
+            "{msg}"
+        );
+    }
+    // accept-new did not overwrite the entry.
+    assert_eq!(
+        std::fs::read_to_string(&kh).unwrap(),
+        format!("# header\n{line}\n")
+    );
+}
+
+#[test]
+fn accept_new_records_the_key_and_strict_then_accepts_it() {
+    let d = Sshd::start("");
+    let kh = d.dir.path().join("sub/dir/known_hosts");
+    let s = settings(
+        &d,
+        json!({"known_hosts_file": kh, "host_key_checking": "accept-new"}),
+    );
+    connect(&s).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert_eq!(text.trim(), d.known_hosts_line.trim());
+    let strict = settings(&d, json!({"known_hosts_file": kh}));
+    connect(&strict).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn hashed_known_hosts_entries_match() {
+    let d = Sshd::start("");
+    let kh = d.known_hosts_file();
+    let st = std::process::Command::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&kh)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert!(text.starts_with("|1|"), "{text}");
+    connect(&settings(&d, json!({"known_hosts_file": kh}))).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn checking_off_warns_and_the_cli_override_wins() {
+    let d = Sshd::start("");
+    let missing = d.dir.path().join("none");
+    let s = settings(
+        &d,
+        json!({"known_hosts_file": missing, "ansible_host_key_checking": false}),
+    );
+    let sess = connect(&s).unwrap();
+    assert_eq!(sess.warnings().len(), 1);
+    assert!(sess.warnings()[0].contains("host key checking is off"));
+
+    let strict = settings(&d, json!({"known_hosts_file": missing}));
+    assert!(connect(&strict).is_err());
+    let opts = SshOptions {
+        host_key_checking: Some(HostKeyChecking::Off),
+        ..Default::default()
+    };
+    assert!(SshSession::connect(&strict, &opts).is_ok());
+    assert!(!missing.exists(), "off must not write known_hosts");
+}
+
+#[test]
+fn refused_and_timeouts_are_distinct_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = Sshd::start("");
+    let s = settings(&d, json!({"port": port}));
+    let err = connect(&s).unwrap_err();
+    assert!(matches!(err, TransportError::Refused { .. }), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.is_unreachable());
+
+    // A listener that never speaks SSH: the handshake times out on its own timer.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s = settings(
+        &d,
+        json!({"port": silent.local_addr().unwrap().port(), "connect_timeout": "700ms"}),
+    );
+    let t = Instant::now();
+    let err = connect(&s).unwrap_err();
+    assert!(
+        matches!(err, TransportError::HandshakeTimeout { .. }),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn jump_host_reaches_the_target_and_checks_the_bastion_key() {
+    let bastion = Sshd::start("");
+    let target = Sshd::start("");
+    let kh = target.dir.path().join("both_known_hosts");
+    std::fs::write(
+        &kh,
+        format!(
+            "{}\n{}\n",
+            bastion.known_hosts_line, target.known_hosts_line
+        ),
+    )
+    .unwrap();
+    // The same client key is authorized on both.
+    std::fs::copy(
+        target.dir.path().join("authorized_keys"),
+        bastion.dir.path().join("authorized_keys"),
+    )
+    .unwrap();
+    let jump = format!("{}@127.0.0.1:{}", sshd::current_user(), bastion.port);
+    let s = settings(&target, json!({"known_hosts_file": kh, "ssh_jump": jump}));
+    let sess = connect(&s).unwrap_or_else(|e| panic!("{e}\n{}", bastion.log()));
+    let out = sess
+        .exec(
+            "echo through; head -c 200000 /dev/zero | wc -c",
+            Duration::from_secs(20),
+        )
+        .unwrap();
+    assert_eq!(out.stdout, "through\n200000\n");
+    // Two jumps through the same bastion still work (a chain).
+    let s2 = settings(
+        &target,
+        json!({"known_hosts_file": kh, "ssh_jump": [jump.clone(), jump.clone()]}),
+    );
+    let sess2 = connect(&s2).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sess2
+            .exec("echo two", Duration::from_secs(10))
+            .unwrap()
+            .stdout,
+        "two\n"
+    );
+    drop(sess2);
+
+    // The bastion's key is checked like any other.
+    let only_target = target.dir.path().join("target_only");
+    std::fs::write(&only_target, format!("{}\n", target.known_hosts_line)).unwrap();
+    let s = settings(
+        &target,
+        json!({"known_hosts_file": only_target, "ssh_jump": jump}),
+    );
+    let err = connect(&s).unwrap_err();
+    let msg = err.to_string();
+    match &err {
+        TransportError::Jump { source, .. } => {
+            assert!(
+                matches!(**source, TransportError::UnknownHostKey { .. }),
+                "{msg}"
+            )
+        }
+        other => panic!("expected a jump error, got {other}"),
+    }
+    assert!(msg.contains(&format!("via jump host {jump}")), "{msg}");
+}
+
+#[test]
+fn legacy_algorithms_only_when_asked() {
+    let d = Sshd::start("KexAlgorithms diffie-hellman-group14-sha1");
+    let err = connect(&settings(&d, json!({}))).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TransportError::Negotiation { .. }), "{msg}");
+    assert!(msg.contains("ssh_legacy"), "{msg}");
+    assert!(
+        msg.contains("kex: diffie-hellman-group14-sha1"),
+        "server offer missing: {msg}"
+    );
+
+    let sess = connect(&settings(&d, json!({"ssh_legacy": true})))
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    assert_eq!(
+        sess.session().methods(ssh2::MethodType::Kex),
+        Some("diffie-hellman-group14-sha1")
+    );
+    connect(&settings(
+        &d,
+        json!({"ssh_kex": ["diffie-hellman-group14-sha1"]}),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    connect(&settings(
+        &d,
+        json!({"ssh_kex": ["+diffie-hellman-group14-sha1"]}),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn unknown_algorithm_names_are_settings_errors() {
+    let d = Sshd::start("");
+    let err = connect(&settings(&d, json!({"ssh_kex": ["curve-9000"]}))).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`ssh_kex`") && msg.contains("curve-9000"),
+        "{msg}"
+    );
+}
