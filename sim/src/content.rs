@@ -408,8 +408,8 @@ set routing-options static route 0.0.0.0/0 next-hop 10.255.0.254
         u1 = &user[..16],
         u2 = &user[16..],
     );
-    // Each padded interface renders to about 9 lines of braces.
-    let pad = padding_ports(70, target, 9);
+    // Each padded interface renders to 8 lines of braces.
+    let pad = padding_ports(62, target, 8);
     for i in 0..pad {
         s.push_str(&format!(
             "set interfaces ge-0/1/{i} description \"access port {i}\"\nset interfaces ge-0/1/{i} unit 0 family inet address 10.2.{}.{}/31\n",

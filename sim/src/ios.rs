@@ -37,6 +37,7 @@ enum Cmd {
     CopyRunStart,
     Exit,
     Ping,
+    Ssh,
     Dir,
 }
 
@@ -97,6 +98,8 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["logout"], Exit, Args::None),
     spec(&["quit"], Exit, Args::None),
     spec(&["ping"], Ping, Args::Required),
+    spec(&["ssh"], Ssh, Args::Required),
+    spec(&["send"], Ssh, Args::Required),
     spec(&["dir"], Dir, Args::Optional),
 ];
 
@@ -117,6 +120,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (WriteMemory, _) => matches!(p, CiscoIos | AristaEos),
         (CopyRunStart, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
         (Exit, w) if w[0] == "quit" => p == CiscoIos,
+        (Ssh, w) if w[0] == "send" => p == CiscoIos,
         _ => true,
     };
     let needs_priv = matches!(
@@ -283,6 +287,11 @@ pub fn apply_set(siblings: &mut Vec<Node>, line: &str) -> bool {
             siblings[i].line = line.to_string();
             return true;
         }
+    }
+    // Devices list a block's description first, whatever order it was typed in.
+    if line.starts_with("description ") {
+        siblings.insert(0, Node::leaf(line));
+        return true;
     }
     let at = if siblings.iter().any(|n| !n.children.is_empty()) {
         tree::insert_position(siblings, line).0
@@ -734,6 +743,7 @@ impl Shell {
                     ),
                 }
             }
+            Ssh => "% Connection refused by remote host".into(),
             Dir => {
                 let fs = args.first().cloned().unwrap_or_else(|| "flash:".into());
                 format!(
@@ -1007,6 +1017,11 @@ impl Shell {
                     self.mode = Mode::Priv;
                     self.candidate = None;
                 }
+                self.finish("");
+                return;
+            }
+            "root" if p == Platform::CiscoIosxr => {
+                self.mode = Mode::Config(Vec::new());
                 self.finish("");
                 return;
             }

@@ -454,14 +454,20 @@ impl Shell {
                 self.junos_render(sub, segs.is_empty(), filter)
             }
             Op::ShowInterfaces | Op::ShowInterfacesTerse => self.junos_interfaces(id == Op::ShowInterfacesTerse),
-            Op::ShowUptime => format!(
+            Op::ShowUptime => {
+                let (changed_at, changed_by) = {
+                    let st = self.dev.state();
+                    (st.changed_at, st.changed_by.clone())
+                };
+                format!(
                 "Current time: {}\nSystem booted: {} (12w3d 04:05 ago)\nProtocols started: {}\nLast configured: {} by {}\n 11:52AM  up 87 days,  4:05, 1 user, load averages: 0.08, 0.05, 0.01",
                 Civil::now().iso(),
                 Civil::from_system(self.dev.settings.started).iso(),
                 Civil::from_system(self.dev.settings.started).iso(),
-                Civil::from_system(self.dev.state().changed_at).iso(),
-                self.dev.state().changed_by
-            ),
+                Civil::from_system(changed_at).iso(),
+                changed_by
+            )
+            }
             Op::ShowRoute => "\ninet.0: 4 destinations, 4 routes (4 active, 0 holddown, 0 hidden)\n+ = Active Route, - = Last Active, * = Both\n\n0.0.0.0/0          *[Static/5] 12w3d 04:05:00\n                    >  to 10.255.0.254 via fxp0.0".into(),
             Op::ShowChassis => format!(
                 "Hardware inventory:\nItem             Version  Part number  Serial number     Description\nChassis                                {}      VSRX\nMidplane\nSystem IO\nRouting Engine                                            VSRX-2CPU-4G memory",

@@ -8,9 +8,11 @@
 //! - `shell`: one CLI session as a byte-level state machine (echo, pager, prompts, matcher).
 //! - `ios` (IOS, EOS, NX-OS, IOS-XR) and `junos`: the vendor command sets.
 //! - `device`: per-device state that outlives sessions (running/startup config, history).
+//! - `client`: a small russh client for the sim's tests and the load tool.
 //! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
 
 pub mod app;
+pub mod client;
 pub mod clock;
 pub mod content;
 pub mod device;
@@ -21,3 +23,6 @@ pub mod platform;
 pub mod server;
 pub mod shell;
 pub mod tree;
+
+#[cfg(test)]
+mod cli_tests;

@@ -1,0 +1,546 @@
+//! Table-driven tests of the vendor CLIs through the byte-level shell: what a client types,
+//! what it gets back, and which prompt follows, per platform.
+
+use std::sync::Arc;
+
+use crate::device::{Device, FailMode, Settings};
+use crate::platform::Platform;
+use crate::shell::Shell;
+
+fn device(p: Platform, fail: Option<FailMode>) -> Arc<Device> {
+    let name = format!("{}001", p.default_prefix());
+    Arc::new(Device::new(
+        &name,
+        p,
+        0,
+        fail,
+        Arc::new(Settings::for_tests()),
+    ))
+}
+
+fn shell_on(dev: Arc<Device>) -> (Shell, String) {
+    let mut sh = Shell::new(dev, "admin");
+    sh.start();
+    let banner = String::from_utf8_lossy(&sh.take_output()).into_owned();
+    (sh, banner)
+}
+
+fn shell(p: Platform) -> Shell {
+    shell_on(device(p, None)).0
+}
+
+/// Types `keys` and answers every complete command, returning everything printed.
+fn typed(sh: &mut Shell, keys: &str) -> String {
+    let mut buf = keys.as_bytes().to_vec();
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let (used, cmd) = sh.feed(&buf);
+        buf.drain(..used);
+        out.extend(sh.take_output());
+        if let Some(c) = cmd {
+            sh.run(&c);
+            out.extend(sh.take_output());
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One command line; the output with CRLF turned into `\n`.
+fn cmd(sh: &mut Shell, line: &str) -> String {
+    typed(sh, &format!("{line}\r")).replace("\r\n", "\n")
+}
+
+fn enable(sh: &mut Shell) {
+    let out = cmd(sh, "enable");
+    assert!(out.ends_with("Password: "), "{out:?}");
+    let out = cmd(sh, "en4ble");
+    assert!(out.ends_with('#'), "{out:?}");
+}
+
+#[test]
+fn prompts_per_platform_and_mode() {
+    let cases: &[(Platform, &[&str], &str)] = &[
+        (Platform::CiscoIos, &[], "ios-001>"),
+        (Platform::CiscoIos, &["enable", "en4ble"], "ios-001#"),
+        (
+            Platform::CiscoIos,
+            &["enable", "en4ble", "conf t"],
+            "ios-001(config)#",
+        ),
+        (
+            Platform::CiscoIos,
+            &["enable", "en4ble", "conf t", "int gi1/0/1"],
+            "ios-001(config-if)#",
+        ),
+        (
+            Platform::CiscoIos,
+            &["enable", "en4ble", "conf t", "router ospf 1"],
+            "ios-001(config-router)#",
+        ),
+        (
+            Platform::CiscoIos,
+            &["enable", "en4ble", "conf t", "line vty 0 4"],
+            "ios-001(config-line)#",
+        ),
+        (Platform::AristaEos, &[], "eos-001>"),
+        (
+            Platform::AristaEos,
+            &["enable", "en4ble", "configure", "interface et1"],
+            "eos-001(config-if-Et1)#",
+        ),
+        (Platform::CiscoNxos, &[], "nxos-001# "),
+        (Platform::CiscoNxos, &["conf t"], "nxos-001(config)# "),
+        (Platform::CiscoIosxr, &[], "RP/0/RP0/CPU0:xr-001#"),
+        (
+            Platform::CiscoIosxr,
+            &["configure", "interface gi0/0/0/1"],
+            "RP/0/RP0/CPU0:xr-001(config-if)#",
+        ),
+        (Platform::JuniperJunos, &[], "admin@junos-001> "),
+        (
+            Platform::JuniperJunos,
+            &["configure"],
+            "[edit]\nadmin@junos-001# ",
+        ),
+    ];
+    for (p, lines, want) in cases {
+        let mut sh = shell(*p);
+        let mut last = String::new();
+        for l in *lines {
+            last = cmd(&mut sh, l);
+        }
+        if lines.is_empty() {
+            last = cmd(&mut sh, "");
+        }
+        assert!(last.ends_with(want), "{p:?} {lines:?}: got {last:?}");
+    }
+}
+
+#[test]
+fn login_banner_ends_with_the_prompt() {
+    for p in Platform::ALL {
+        let (_, banner) = shell_on(device(p, None));
+        let mut sh = shell(p);
+        let prompt = sh.prompt();
+        assert!(banner.ends_with(&prompt), "{p:?}: {banner:?}");
+        assert!(!cmd(&mut sh, "").is_empty());
+    }
+}
+
+#[test]
+fn show_version_is_plausible_everywhere() {
+    let cases = [
+        (Platform::CiscoIos, "show version", "Cisco IOS XE Software"),
+        (Platform::CiscoIos, "sh ver", "ios-001 uptime is"),
+        (Platform::AristaEos, "sh ver", "Arista vEOS"),
+        (Platform::CiscoNxos, "show version", "NXOS: version 9.3(8)"),
+        (
+            Platform::CiscoIosxr,
+            "show version",
+            "Cisco IOS XR Software",
+        ),
+        (Platform::JuniperJunos, "show version", "Junos: 21.4R3.15"),
+    ];
+    for (p, line, want) in cases {
+        let mut sh = shell(p);
+        cmd(&mut sh, "terminal length 0");
+        cmd(&mut sh, "set cli screen-length 0");
+        let out = cmd(&mut sh, line);
+        assert!(out.contains(want), "{p:?} {line}: {out}");
+        assert!(out.starts_with(&format!("{line}\n")), "echo first: {out:?}");
+    }
+}
+
+#[test]
+fn invalid_incomplete_and_ambiguous_commands_use_vendor_text() {
+    let cases: &[(Platform, &str, &[&str])] = &[
+        (
+            Platform::CiscoIos,
+            "shw version",
+            &["        ^\n", "% Invalid input detected at '^' marker."],
+        ),
+        (Platform::CiscoIos, "show", &["% Incomplete command."]),
+        (Platform::CiscoIos, "s", &["% Ambiguous command:  \"s\""]),
+        (
+            Platform::CiscoIos,
+            "show running-config",
+            &["% Invalid input detected at '^' marker."],
+        ),
+        (
+            Platform::AristaEos,
+            "shw ver",
+            &["% Invalid input (at token 0: 'shw')"],
+        ),
+        (
+            Platform::CiscoNxos,
+            "shw ver",
+            &["          ^\n", "% Invalid command at '^' marker."],
+        ),
+        (
+            Platform::CiscoIosxr,
+            "show bogus",
+            &["% Invalid input detected at '^' marker."],
+        ),
+        (Platform::JuniperJunos, "shw version", &["unknown command."]),
+        (
+            Platform::JuniperJunos,
+            "show bogus",
+            &["syntax error, expecting <command>."],
+        ),
+    ];
+    for (p, line, wants) in cases {
+        let mut sh = shell(*p);
+        let out = cmd(&mut sh, line);
+        for w in *wants {
+            assert!(out.contains(w), "{p:?} {line:?}: want {w:?} in {out:?}");
+        }
+        assert!(
+            out.ends_with(&sh.prompt()),
+            "{p:?}: prompt follows: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn enable_checks_the_secret() {
+    let mut sh = shell(Platform::CiscoIos);
+    assert!(cmd(&mut sh, "enable").ends_with("Password: "));
+    // IOS asks three times, then gives up.
+    let out = cmd(&mut sh, "wrong");
+    assert!(out.ends_with("Password: "), "{out:?}");
+    assert!(!out.contains("wrong"), "secret input is not echoed");
+    cmd(&mut sh, "wrong");
+    let out = cmd(&mut sh, "wrong");
+    assert!(out.contains("% Bad secrets"), "{out:?}");
+    assert!(out.ends_with("ios-001>"));
+
+    let mut sh = shell(Platform::AristaEos);
+    cmd(&mut sh, "enable");
+    let out = cmd(&mut sh, "nope");
+    assert!(out.contains("% Access denied"), "{out:?}");
+    assert!(out.ends_with("eos-001>"));
+    enable(&mut sh);
+
+    let (mut sh, _) = shell_on(device(Platform::CiscoIos, Some(FailMode::NoEnable)));
+    cmd(&mut sh, "enable");
+    cmd(&mut sh, "en4ble");
+    cmd(&mut sh, "en4ble");
+    let out = cmd(&mut sh, "en4ble");
+    assert!(out.contains("% Bad secrets"), "no-enable: {out:?}");
+}
+
+#[test]
+fn paging_on_and_off() {
+    for p in [
+        Platform::CiscoIos,
+        Platform::AristaEos,
+        Platform::CiscoNxos,
+        Platform::CiscoIosxr,
+    ] {
+        let mut sh = shell(p);
+        if p.starts_unprivileged() {
+            enable(&mut sh);
+        }
+        let out = cmd(&mut sh, "sh int");
+        assert!(out.ends_with(" --More-- "), "{p:?}: {out:?}");
+        assert_eq!(out.lines().count(), 26, "{p:?}: echo, 24 lines, More");
+        // Space: next page.
+        let out = typed(&mut sh, " ");
+        assert!(out.starts_with('\x08'), "More is erased: {out:?}");
+        assert!(out.ends_with(" --More-- "));
+        // q: quit to the prompt.
+        let out = typed(&mut sh, "q");
+        assert!(out.ends_with(&sh.prompt()), "{p:?}: {out:?}");
+
+        cmd(&mut sh, "terminal length 0");
+        let out = cmd(&mut sh, "show running-config");
+        assert!(!out.contains("--More--"), "{p:?}");
+        assert!(out.ends_with(&sh.prompt()));
+        assert!(out.lines().count() > 40);
+    }
+    let mut sh = shell(Platform::JuniperJunos);
+    let out = cmd(&mut sh, "show configuration");
+    assert!(out.contains("---(more"), "{out:?}");
+    typed(&mut sh, "q");
+    assert!(cmd(&mut sh, "set cli screen-length 0").contains("Screen length set to 0"));
+    let out = cmd(&mut sh, "show configuration");
+    assert!(!out.contains("---(more"), "{out:?}");
+    assert!(out.contains("host-name junos-001;"));
+}
+
+#[test]
+fn enter_works_as_cr_lf_and_crlf() {
+    let mut sh = shell(Platform::CiscoNxos);
+    for ending in ["\r", "\n", "\r\n"] {
+        let out = typed(&mut sh, &format!("show clock{ending}"));
+        assert_eq!(out.matches("nxos-001# ").count(), 1, "{ending:?}: {out:?}");
+        assert!(out.contains("Time source is NTP"));
+    }
+    // Backspace edits the line.
+    let out = typed(&mut sh, "show clockx\x7f\r");
+    assert!(out.contains("Time source is NTP"), "{out:?}");
+}
+
+#[test]
+fn ios_config_changes_show_in_running_config_and_no_removes_them() {
+    let mut sh = shell(Platform::CiscoIos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    let out = cmd(&mut sh, "conf t");
+    assert!(out.contains("Enter configuration commands"));
+    cmd(&mut sh, "interface Gi1/0/4");
+    cmd(&mut sh, "description to printer");
+    cmd(&mut sh, "no shutdown");
+    cmd(&mut sh, "exit");
+    cmd(&mut sh, "ntp server 10.9.9.9");
+    cmd(&mut sh, "int loopback 7");
+    cmd(&mut sh, "ip address 10.7.7.7 255.255.255.255");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show run");
+    assert!(
+        run.contains("interface GigabitEthernet1/0/4\n description to printer\n!"),
+        "{run}"
+    );
+    assert!(run.contains("ntp server 10.9.9.9"));
+    assert!(run.contains("interface Loopback7\n ip address 10.7.7.7 255.255.255.255"));
+    let brief = cmd(&mut sh, "sh ip int br");
+    assert!(brief.contains("Loopback7              10.7.7.7"), "{brief}");
+    let intf = cmd(&mut sh, "show interfaces GigabitEthernet1/0/4");
+    assert!(intf.contains("Description: to printer"), "{intf}");
+    assert!(intf.contains("is up, line protocol is up"));
+
+    cmd(&mut sh, "configure terminal");
+    cmd(&mut sh, "interface GigabitEthernet1/0/4");
+    cmd(&mut sh, "no description");
+    cmd(&mut sh, "shutdown");
+    cmd(&mut sh, "exit");
+    cmd(&mut sh, "no ntp server 10.9.9.9");
+    cmd(&mut sh, "no interface Loopback7");
+    cmd(&mut sh, "hostname core-1");
+    let out = cmd(&mut sh, "end");
+    assert!(
+        out.ends_with("core-1#"),
+        "hostname changes the prompt: {out:?}"
+    );
+    let run = cmd(&mut sh, "show running-config");
+    assert!(!run.contains("to printer"));
+    assert!(!run.contains("10.9.9.9"));
+    assert!(!run.contains("Loopback7"));
+    assert!(
+        run.contains("interface GigabitEthernet1/0/4\n shutdown\n!"),
+        "{run}"
+    );
+    assert!(run.contains("! Last configuration change at"));
+    assert!(run.contains("ntp clock-period 17179"));
+    assert!(run.contains("enable secret 9 $9$"));
+    assert!(run.contains("snmp-server community s3cr3t RO"));
+    assert!(run.trim_end().ends_with("end\ncore-1#"), "{run}");
+    // Filters.
+    let inc = cmd(&mut sh, "show run | include hostname");
+    assert!(inc.contains("\nhostname core-1\n"), "{inc}");
+    let sec = cmd(&mut sh, "show run | section interface Vlan10");
+    assert!(sec.contains(" ip address 10.10.1.1 255.255.255.0"), "{sec}");
+    assert!(!sec.contains("Loopback0"));
+}
+
+#[test]
+fn ios_startup_config_needs_a_save() {
+    let mut sh = shell(Platform::CiscoIos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "conf t");
+    cmd(&mut sh, "snmp-server location basement");
+    cmd(&mut sh, "end");
+    assert!(!cmd(&mut sh, "show startup-config").contains("basement"));
+    let out = cmd(&mut sh, "copy running-config startup-config");
+    assert!(
+        out.ends_with("Destination filename [startup-config]? "),
+        "{out:?}"
+    );
+    let out = cmd(&mut sh, "");
+    assert!(out.contains("Building configuration...\n[OK]"), "{out:?}");
+    assert!(out.ends_with("ios-001#"));
+    assert!(cmd(&mut sh, "show startup-config").contains("snmp-server location basement"));
+    // `wr` saves too.
+    cmd(&mut sh, "conf t");
+    cmd(&mut sh, "snmp-server contact noc");
+    cmd(&mut sh, "end");
+    assert!(cmd(&mut sh, "wr").contains("[OK]"));
+    assert!(cmd(&mut sh, "sh start").contains("snmp-server contact noc"));
+}
+
+#[test]
+fn state_is_per_device_and_shared_by_sessions() {
+    let dev = device(Platform::AristaEos, None);
+    let (mut a, _) = shell_on(dev.clone());
+    enable(&mut a);
+    cmd(&mut a, "configure terminal");
+    cmd(&mut a, "vlan 30");
+    cmd(&mut a, "name cameras");
+    cmd(&mut a, "end");
+    let (mut b, _) = shell_on(dev);
+    enable(&mut b);
+    let vlans = cmd(&mut b, "show vlan");
+    assert!(vlans.contains("30    cameras"), "{vlans}");
+    let other = shell(Platform::AristaEos);
+    drop(other);
+    let mut c = shell(Platform::AristaEos);
+    enable(&mut c);
+    assert!(!cmd(&mut c, "show vlan").contains("cameras"));
+}
+
+#[test]
+fn eos_and_nxos_save_messages() {
+    let mut sh = shell(Platform::AristaEos);
+    enable(&mut sh);
+    assert!(cmd(&mut sh, "write memory").contains("Copy completed successfully."));
+    let mut sh = shell(Platform::CiscoNxos);
+    let out = cmd(&mut sh, "copy running-config startup-config");
+    assert!(out.contains("Copy complete."), "{out}");
+    let out = cmd(&mut sh, "write memory");
+    assert!(
+        out.contains("% Invalid command"),
+        "NX-OS has no write memory: {out}"
+    );
+}
+
+#[test]
+fn iosxr_changes_need_commit() {
+    let mut sh = shell(Platform::CiscoIosxr);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "terminal exec prompt no-timestamp");
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "interface GigabitEthernet0/0/0/1");
+    cmd(&mut sh, "description to lab");
+    cmd(&mut sh, "root");
+    let pending = cmd(&mut sh, "show configuration");
+    assert!(pending.contains("description to lab"), "{pending}");
+    let out = cmd(&mut sh, "end");
+    assert!(out.contains("Uncommitted changes found"), "{out}");
+    let out = cmd(&mut sh, "cancel");
+    assert!(
+        out.ends_with("(config-if)#") || out.ends_with("(config)#"),
+        "{out}"
+    );
+    cmd(&mut sh, "commit");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("interface GigabitEthernet0/0/0/1\n description to lab\n shutdown"),
+        "{run}"
+    );
+    assert!(run.contains("!! Last configuration change at"));
+    // Abort throws changes away.
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "hostname other");
+    cmd(&mut sh, "abort");
+    assert!(!cmd(&mut sh, "show running-config").contains("hostname other"));
+}
+
+#[test]
+fn junos_candidate_compare_commit_and_rollback() {
+    let mut sh = shell(Platform::JuniperJunos);
+    cmd(&mut sh, "set cli screen-length 0");
+    cmd(&mut sh, "configure");
+    cmd(
+        &mut sh,
+        "set interfaces ge-0/0/1 description \"to the lab\"",
+    );
+    cmd(&mut sh, "set system ntp server 10.1.1.1");
+    cmd(&mut sh, "delete interfaces ge-0/0/2 disable");
+    let diff = cmd(&mut sh, "show | compare");
+    assert!(
+        diff.contains("[edit interfaces ge-0/0/1]\n+  description \"to the lab\";"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("[edit system ntp]\n+  server 10.1.1.1;"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("[edit interfaces ge-0/0/2]\n-  disable;"),
+        "{diff}"
+    );
+    // Not committed yet: operational view unchanged.
+    let run = cmd(&mut sh, "run show configuration interfaces");
+    assert!(!run.contains("to the lab"));
+    let out = cmd(&mut sh, "commit");
+    assert!(out.contains("commit complete"), "{out}");
+    let out = cmd(&mut sh, "set foo bar");
+    assert!(out.contains("syntax error."), "{out}");
+    cmd(&mut sh, "set system host-name edge-9");
+    let out = cmd(&mut sh, "commit and-quit");
+    assert!(
+        out.contains("commit complete\nExiting configuration mode"),
+        "{out}"
+    );
+    assert!(out.ends_with("admin@edge-9> "), "{out:?}");
+    let conf = cmd(&mut sh, "show configuration");
+    assert!(conf.contains("## Last commit:"));
+    assert!(
+        conf.contains("            description \"to the lab\";")
+            || conf.contains("        description \"to the lab\";"),
+        "{conf}"
+    );
+    assert!(conf.contains("encrypted-password \"$6$"));
+    assert!(conf.contains("## SECRET-DATA"));
+    let set = cmd(&mut sh, "show configuration | display set");
+    assert!(set.contains("set system ntp server 10.1.1.1"), "{set}");
+    // Roll back the last commit (the host-name).
+    cmd(&mut sh, "configure");
+    assert!(cmd(&mut sh, "rollback 1").contains("load complete"));
+    cmd(&mut sh, "commit and-quit");
+    assert!(cmd(&mut sh, "").ends_with("admin@junos-001> "));
+    // Exit with uncommitted changes asks first.
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "set snmp location lab");
+    let out = cmd(&mut sh, "exit");
+    assert!(
+        out.contains("Exit with uncommitted changes? [yes,no] (yes)"),
+        "{out}"
+    );
+    let out = cmd(&mut sh, "yes");
+    assert!(out.contains("Exiting configuration mode"));
+    assert!(!cmd(&mut sh, "show configuration snmp").contains("location"));
+}
+
+#[test]
+fn exec_channel_runs_privileged_without_prompt() {
+    let dev = device(Platform::CiscoIos, None);
+    let mut sh = Shell::new(dev, "admin");
+    let (out, status) = sh.exec("show running-config", false);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(status, 0);
+    assert!(text.contains("hostname ios-001\n"));
+    assert!(!text.contains("--More--"));
+    assert!(!text.contains("ios-001#"));
+    let (out, status) = sh.exec("show bogus", false);
+    assert_eq!(status, 1);
+    assert!(String::from_utf8(out).unwrap().contains("% Invalid input"));
+}
+
+#[test]
+fn wrong_prompt_hides_the_hostname() {
+    let (mut sh, banner) = shell_on(device(Platform::CiscoIos, Some(FailMode::WrongPrompt)));
+    assert!(!banner.contains("ios-001"));
+    let out = cmd(&mut sh, "show clock");
+    assert!(!out.contains("ios-001"), "{out}");
+}
+
+#[test]
+fn padded_configs_reach_the_requested_size() {
+    for p in Platform::ALL {
+        let mut settings = Settings::for_tests();
+        settings.config_lines = 1000;
+        let dev = Arc::new(Device::new("big", p, 3, None, Arc::new(settings)));
+        let mut sh = Shell::new(dev, "admin");
+        let cmdline = if p == Platform::JuniperJunos {
+            "show configuration"
+        } else {
+            "show running-config"
+        };
+        let (out, _) = sh.exec(cmdline, false);
+        let n = String::from_utf8(out).unwrap().lines().count();
+        assert!((950..1150).contains(&n), "{p:?}: {n} lines");
+    }
+}
