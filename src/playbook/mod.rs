@@ -151,6 +151,11 @@ impl Playbook {
         load::load(path, Some(text))
     }
 
+    /// The folder of the playbook file: relative `src:` paths start here.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+
     /// Where templates are looked up, in order: the playbook's folder's `templates/`, then
     /// the project's (the current folder's) `templates/`.
     pub fn template_dirs(&self) -> &[PathBuf] {
