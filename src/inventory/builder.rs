@@ -300,60 +300,72 @@ impl Builder {
         let group_names: Vec<String> = self.groups.keys().cloned().collect();
         let own_vars = self.group_own_vars(&group_names, dirs, inv_dirs, play_dirs);
 
-        // Hosts: groups in precedence order and merged vars (cached per group set).
-        let mut cache: HashMap<Vec<u32>, Vars> = HashMap::new();
+        // Hosts: groups in precedence order and merged vars, computed once per distinct
+        // set of groups (keyed by its bitset) and cloned per host.
+        struct Shared {
+            groups: Vec<usize>,
+            names: Vec<String>,
+            vars: Vars,
+        }
+        let mut cache: HashMap<Vec<u64>, Shared> = HashMap::new();
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
         let mut hosts: IndexMap<String, Host> = IndexMap::with_capacity(self.hosts.len());
         let host_names: Vec<String> = self.hosts.keys().cloned().collect();
+        let mut bits = vec![0u64; words];
         for (h, (name, hb)) in self.hosts.iter_mut().enumerate() {
-            let mut bits = vec![0u64; words];
+            bits.iter_mut().for_each(|w| *w = 0);
             for &g in &hb.groups {
                 for (w, gw) in bits.iter_mut().zip(&anc[g]) {
                     *w |= *gw;
                 }
             }
             bits[rank[all] / 64] |= 1 << (rank[all] % 64);
-            let mut ranks: Vec<u32> = Vec::new();
-            for (wi, &w) in bits.iter().enumerate() {
-                let mut w = w;
-                while w != 0 {
-                    let b = w.trailing_zeros() as usize;
-                    // Ranks are < number of groups, which fits u32 for any real inventory.
-                    ranks.push(u32::try_from(wi * 64 + b).unwrap_or(u32::MAX));
-                    w &= w - 1;
+            if !cache.contains_key(bits.as_slice()) {
+                let mut in_order = Vec::new();
+                for (wi, &w) in bits.iter().enumerate() {
+                    let mut w = w;
+                    while w != 0 {
+                        in_order.push(by_rank[wi * 64 + w.trailing_zeros() as usize]);
+                        w &= w - 1;
+                    }
                 }
-            }
-            let groups_in_order: Vec<usize> = ranks.iter().map(|&r| by_rank[r as usize]).collect();
-            for &g in &groups_in_order {
-                members[g].push(h);
-            }
-            let base = cache.entry(ranks).or_insert_with(|| {
-                merge_group_vars(
-                    &groups_in_order,
+                let vars = merge_group_vars(
+                    &in_order,
                     all,
                     &self.groups,
                     &group_names,
                     dirs,
                     inv_dirs,
                     play_dirs,
-                )
-            });
-            let mut vars = base.clone();
+                );
+                let names = in_order.iter().map(|&g| group_names[g].clone()).collect();
+                cache.insert(
+                    bits.clone(),
+                    Shared {
+                        groups: in_order,
+                        names,
+                        vars,
+                    },
+                );
+            }
+            let Some(shared) = cache.get(bits.as_slice()) else {
+                continue;
+            };
+            for &g in &shared.groups {
+                members[g].push(h);
+            }
+            let mut vars = shared.vars.clone();
             vars.extend(std::mem::take(&mut hb.vars));
             for &d in inv_dirs.iter().chain(play_dirs) {
                 if let Some(v) = dirs[d].hosts.get(name.as_str()) {
                     vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }
-            let groups = groups_in_order
-                .iter()
-                .map(|&g| group_names[g].clone())
-                .collect();
             hosts.insert(
                 name.clone(),
                 Host {
                     name: name.clone(),
-                    groups,
+                    groups: shared.names.clone(),
                     vars,
                 },
             );

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::builder::{Builder, Origin};
 use super::hostname::parse_host_entry;
-use super::vars_files::yaml_to_json;
+use super::vars_files::YValue;
 use crate::source::{suggest, LoadError};
 
 #[derive(Clone, Copy)]
@@ -220,10 +220,8 @@ pub(crate) fn ini_value(v: &str) -> Value {
         }
     }
     if v.starts_with('[') || v.starts_with('{') {
-        if let Ok(y) = serde_yaml::from_str::<serde_yaml::Value>(v) {
-            if let Ok(j) = yaml_to_json(y) {
-                return j;
-            }
+        if let Ok(YValue(j)) = serde_yaml::from_str::<YValue>(v) {
+            return j;
         }
     }
     Value::String(v.to_string())

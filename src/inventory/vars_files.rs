@@ -16,110 +16,213 @@ use super::builder::Builder;
 use super::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
 
+/// Unknown host_vars names checked for a close host name, per folder.
+const MAX_HOST_SUGGESTIONS: usize = 50;
+
 /// Extensions a vars file may have ("" = no extension), in Ansible's lookup order.
 const VARS_EXTENSIONS: [&str; 4] = ["", "yml", "yaml", "json"];
 
 /// A mapping of variables as written in YAML or JSON. YAML allows what JSON does not (keys
-/// that are numbers, such as VLAN ids; `<<` merge keys; tags), so values are read as YAML
-/// and converted: number keys become strings, merge keys are applied, tags are dropped
-/// (except `!vault`, which netorch cannot decrypt and says so).
+/// that are numbers, such as VLAN ids; `<<` merge keys; tags), so it is read straight into
+/// JSON values by [`YValue`]: number keys become strings, merge keys are applied, tags are
+/// dropped (except `!vault`, which netorch cannot decrypt and says so).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct VarsSpec(pub Vars);
 
 impl<'de> Deserialize<'de> for VarsSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(VarsVisitor)
+        d.deserialize_any(ValueVisitor { top: true })
+            .map(|v| match v {
+                Value::Object(m) => VarsSpec(m),
+                _ => VarsSpec::default(),
+            })
     }
 }
 
-struct VarsVisitor;
+/// Any YAML value, read directly as JSON (no intermediate YAML tree: inventories hold
+/// thousands of small host mappings).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct YValue(pub Value);
 
-impl<'de> Visitor<'de> for VarsVisitor {
-    type Value = VarsSpec;
+impl<'de> Deserialize<'de> for YValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor { top: false }).map(YValue)
+    }
+}
+
+/// `top`: the value must be a mapping of variables (or nothing).
+struct ValueVisitor {
+    top: bool,
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a mapping of variable names to values")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<VarsSpec, E> {
-        Ok(VarsSpec::default())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<VarsSpec, E> {
-        Ok(VarsSpec::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<VarsSpec, A::Error> {
-        let mut m = serde_yaml::Mapping::new();
-        while let Some(k) = map.next_key::<serde_yaml::Value>()? {
-            let v = map.next_value::<serde_yaml::Value>()?;
-            m.insert(k, v);
-        }
-        let mut value = serde_yaml::Value::Mapping(m);
-        // `<<` may sit at any depth; this is one cheap walk when there is none.
-        value.apply_merge().map_err(de::Error::custom)?;
-        match yaml_to_json(value).map_err(de::Error::custom)? {
-            Value::Object(vars) => Ok(VarsSpec(vars)),
-            _ => Ok(VarsSpec::default()),
+        if self.top {
+            f.write_str("a mapping of variable names to values")
+        } else {
+            f.write_str("a YAML value")
         }
     }
-}
 
-/// Convert a YAML value to JSON, keeping what netorch needs and refusing what it cannot use.
-pub(crate) fn yaml_to_json(v: serde_yaml::Value) -> Result<Value, String> {
-    use serde_yaml::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        self.scalar(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        self.scalar(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        self.scalar(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // .nan and .inf have no JSON form; keep them as the text YAML spells them.
+        let n = serde_json::Number::from_f64(v)
+            .map_or_else(|| Value::from(v.to_string()), Value::Number);
+        self.scalar(n)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.scalar(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.scalar(Value::String(v))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.top {
+            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+        }
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(YValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Vars::new();
+        let mut merges: Vec<Value> = Vec::new();
+        while let Some(KeyText(k)) = map.next_key()? {
+            let YValue(v) = map.next_value()?;
+            if k == "<<" {
+                merges.push(v);
             } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map_or_else(|| Value::from(n.to_string()), Value::Number)
+                out.insert(k, v);
             }
         }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(seq) => Value::Array(
-            seq.into_iter()
-                .map(yaml_to_json)
-                .collect::<Result<_, _>>()?,
-        ),
-        Y::Mapping(m) => {
-            let mut out = Vars::with_capacity(m.len());
-            for (k, v) in m {
-                out.insert(key_text(&k)?, yaml_to_json(v)?);
+        // Merge keys (`<<: *defaults`) fill in what the mapping does not set itself.
+        for m in merges {
+            let maps = match m {
+                Value::Array(list) => list,
+                other => vec![other],
+            };
+            for m in maps {
+                let Value::Object(m) = m else {
+                    return Err(de::Error::custom(
+                        "`<<` (merge key) must be a mapping or a list of mappings",
+                    ));
+                };
+                for (k, v) in m {
+                    out.entry(k).or_insert(v);
+                }
             }
-            Value::Object(out)
         }
-        Y::Tagged(t) => {
-            if t.tag == "vault" {
-                return Err(
-                    "an ansible-vault encrypted value (!vault) cannot be decrypted by \
-                            netorch; keep the secret in an environment variable and write \
-                            \"{{ env('NAME') }}\""
-                        .to_string(),
-                );
-            }
-            yaml_to_json(t.value)?
+        Ok(Value::Object(out))
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        use de::VariantAccess;
+        let (tag, variant): (String, _) = data.variant()?;
+        if tag == "vault" {
+            return Err(de::Error::custom(
+                "an ansible-vault encrypted value (!vault) cannot be decrypted by netorch; keep \
+                 the secret in an environment variable and write \"{{ env('NAME') }}\"",
+            ));
         }
-    })
+        // Other tags (`!unsafe`, custom ones) mark a value; the value is what counts.
+        variant.newtype_variant_seed(ValueSeed(self))
+    }
 }
 
-fn key_text(k: &serde_yaml::Value) -> Result<String, String> {
-    use serde_yaml::Value as Y;
-    match k {
-        Y::String(s) => Ok(s.clone()),
-        Y::Number(n) => Ok(n.to_string()),
-        Y::Bool(b) => Ok(b.to_string()),
-        Y::Null => Ok("null".to_string()),
-        Y::Tagged(t) => key_text(&t.value),
-        Y::Sequence(_) | Y::Mapping(_) => {
-            Err("a variable name must be text, found a list or mapping used as a key".to_string())
+impl ValueVisitor {
+    fn scalar<E: de::Error>(&self, v: Value) -> Result<Value, E> {
+        if self.top && !v.is_null() {
+            let unexpected = match &v {
+                Value::Bool(b) => de::Unexpected::Bool(*b),
+                Value::String(s) => de::Unexpected::Str(s),
+                _ => de::Unexpected::Other("a number"),
+            };
+            return Err(de::Error::invalid_type(unexpected, self));
         }
+        Ok(v)
+    }
+}
+
+struct ValueSeed(ValueVisitor);
+
+impl<'de> de::DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self.0)
+    }
+}
+
+/// A mapping key as text: YAML keys may be numbers (`10:` for VLAN 10) or booleans.
+struct KeyText(String);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a variable name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<KeyText, E> {
+                Ok(KeyText(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText("null".into()))
+            }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<KeyText, A::Error> {
+                use de::VariantAccess;
+                let (_tag, variant): (String, _) = data.variant()?;
+                variant.newtype_variant::<KeyText>()
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -154,6 +257,7 @@ impl VarsDir {
     /// Load `dir/host_vars` and `dir/group_vars` (either may be missing).
     pub fn load(dir: &Path, inv: &Builder) -> Result<VarsDir, LoadError> {
         let mut out = VarsDir::default();
+        let mut unknown_hosts = 0usize;
         for (sub, is_host) in [("group_vars", false), ("host_vars", true)] {
             let folder = dir.join(sub);
             if !folder.is_dir() {
@@ -166,8 +270,13 @@ impl VarsDir {
                     inv.has_group(&name)
                 };
                 if !known {
+                    // Host names can be many (10,000s) and stale host_vars files common, so
+                    // hosts get a cheap one-edit check, for a bounded number of files.
                     let close = if is_host {
-                        suggest(&name, inv.host_names())
+                        unknown_hosts += 1;
+                        (unknown_hosts <= MAX_HOST_SUGGESTIONS)
+                            .then(|| inv.host_names().find(|h| one_edit_apart(&name, h)))
+                            .flatten()
                     } else {
                         suggest(&name, inv.group_names())
                     };
@@ -193,6 +302,29 @@ impl VarsDir {
             }
         }
         Ok(out)
+    }
+}
+
+/// True when `a` becomes `b` by one insertion, deletion, substitution or swap of two
+/// neighbours (a likely typo). Linear, no allocation.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    let suffix = ra
+        .iter()
+        .rev()
+        .zip(rb.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (ma, mb) = (ra.len() - suffix, rb.len() - suffix);
+    match (ma, mb) {
+        (1, 1) | (0, 1) | (1, 0) => true,
+        (2, 2) => ra[0] == rb[1] && ra[1] == rb[0],
+        _ => false,
     }
 }
 
@@ -307,9 +439,27 @@ mod tests {
 
     #[test]
     fn merge_keys_are_applied() {
-        let v = parse("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\n").unwrap();
+        let v =
+            parse("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\ny:\n  <<: [*b, {c: 4}]\n").unwrap();
         assert_eq!(v["x"]["a"], 1);
         assert_eq!(v["x"]["b"], 3);
+        assert_eq!(v["y"], serde_json::json!({"a": 1, "b": 2, "c": 4}));
+    }
+
+    #[test]
+    fn yaml_values_become_json() {
+        let v = parse(
+            "a: [1, 2.5, true, null, text]\nb: .nan\nc: !unsafe '{{ x }}'\nd: {true: yes, 1.5: x}\n",
+        )
+        .unwrap();
+        assert_eq!(v["a"], serde_json::json!([1, 2.5, true, null, "text"]));
+        assert_eq!(v["b"], "NaN");
+        assert_eq!(v["c"], "{{ x }}");
+        assert_eq!(v["d"], serde_json::json!({"true": "yes", "1.5": "x"}));
+        let e = parse("a: {[1]: x}\n").unwrap_err();
+        assert!(e.contains("a variable name"), "{e}");
+        let e = parse("x:\n  <<: 3\n").unwrap_err();
+        assert!(e.contains("merge key"), "{e}");
     }
 
     #[test]
@@ -326,6 +476,22 @@ mod tests {
             "{e}"
         );
         assert!(e.starts_with("v.yml:1:1"), "{e}");
+    }
+
+    #[test]
+    fn one_edit() {
+        for (a, b, want) in [
+            ("r1", "r2", true),
+            ("core-ams-1", "core-ams1", true),
+            ("core-ams-1", "core-asm-1", true),
+            ("core", "cores", true),
+            ("core", "core", false),
+            ("core-ams-1", "core-rtm-1", false),
+            ("ab", "ba", true),
+            ("abc", "cba", false),
+        ] {
+            assert_eq!(one_edit_apart(a, b), want, "{a} {b}");
+        }
     }
 
     #[test]
