@@ -35,6 +35,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     for w in &inventory.warnings {
         eprintln!("warning: {w}");
     }
+    let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
     let (playbooks, errors) = load_all(&args.playbooks);
     let mut errors = errors;
     let plan_opts = PlanOptions {
@@ -46,7 +47,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     for pb in &playbooks {
         match Plan::build(std::slice::from_ref(pb), &inventory, &plan_opts) {
             Ok(plan) => {
-                let mut problems = super::platforms::unknown_platforms(&plan, &inventory);
+                let mut problems =
+                    super::platforms::unknown_platforms(&plan, &inventory, &profiles);
                 if problems.is_empty() {
                     let tasks: usize = plan.plays.iter().map(|p| p.tasks.len()).sum();
                     let mut hosts: Vec<&str> = plan

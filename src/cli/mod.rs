@@ -9,7 +9,7 @@ mod platforms;
 mod run;
 mod template;
 
-pub use common::{parse_extra_vars, InventoryOpts};
+pub use common::{kind_of, parse_extra_vars, InventoryOpts};
 
 use clap::{Parser, Subcommand};
 

@@ -1,11 +1,76 @@
-//! Platform checks shared by `check` and `run`: every planned host's platform must be one
-//! netorch knows (built in, or from a `platforms/` folder).
+//! Platform profiles for a run: the built-ins plus a `platforms/` folder beside each
+//! inventory source, and the check that every planned host's platform is known.
 
+use std::path::PathBuf;
+
+use crate::device::profile::ProfileSet;
 use crate::executor::Plan;
 use crate::inventory::Inventory;
-use crate::source::LoadError;
+use crate::source::{suggest, LoadError};
+use crate::Result;
+
+/// Built-ins, overridden or extended by `platforms/*.yaml` beside the inventory sources.
+pub fn load_profiles(inventory_sources: &[PathBuf]) -> Result<ProfileSet> {
+    let mut set = ProfileSet::builtin();
+    for src in inventory_sources {
+        let dir = if src.is_dir() {
+            src.clone()
+        } else {
+            src.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+        };
+        let pdir = dir.join("platforms");
+        if pdir.is_dir() {
+            let user = ProfileSet::load_dir(&pdir)?;
+            for name in user.names().map(str::to_owned).collect::<Vec<_>>() {
+                if let Some(p) = user.get(&name) {
+                    set.insert(p.clone());
+                }
+            }
+        }
+    }
+    Ok(set)
+}
 
 /// Hosts of the plan whose platform is unknown, as load errors pointing at the play.
-pub fn unknown_platforms(_plan: &Plan<'_>, _inventory: &Inventory) -> Vec<LoadError> {
-    Vec::new()
+pub fn unknown_platforms(
+    plan: &Plan<'_>,
+    inventory: &Inventory,
+    profiles: &ProfileSet,
+) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in &plan.plays {
+        for h in &p.hosts {
+            let Some(host) = inventory.hosts.get(h) else {
+                continue;
+            };
+            let platform = host.platform();
+            if profiles.get(&platform).is_some() || !seen.insert((platform.clone(), h.clone())) {
+                continue;
+            }
+            let known: Vec<&str> = profiles.names().collect();
+            let mut e = LoadError::file(
+                &p.play.source.file,
+                format!(
+                    "host `{h}` (play `{}`) has platform `{platform}`, which netorch does not know; known: {}",
+                    p.play.display_name(),
+                    known.join(", ")
+                ),
+            );
+            if let Some(s) = suggest(&platform, known.iter().copied()) {
+                e.hint = Some(format!(
+                    "did you mean `{s}`? (or add platforms/{platform}.yaml beside the inventory)"
+                ));
+            } else {
+                e.hint = Some(format!(
+                    "add platforms/{platform}.yaml beside the inventory to define it"
+                ));
+            }
+            out.push(e);
+        }
+    }
+    out
 }

@@ -1,13 +1,28 @@
-//! `netorch run PLAYBOOK... -i INV`: plan, then execute and report.
+//! `netorch run PLAYBOOK... -i INV`: load, plan, execute, report.
+//!
+//! After a run, the hosts that failed or were unreachable are written to
+//! `.netorch/last-failed` in the current folder (removed when none failed), so
+//! `--rerun-failed` or `--limit @failed` runs again on those hosts only.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::error::{ExitCode, Result};
-use crate::executor::{Plan, PlanOptions};
+use crate::executor::{Executor, Plan, PlanOptions, RunOptions};
+use crate::playbook::Action;
+use crate::report::{junit, Event, ReportOptions, Reporter, RunReport};
+use crate::secret::{is_secret_var, Redactor};
+use crate::source::LoadError;
+use crate::transport::settings::HostKeyChecking;
+use crate::transport::ssh::SshOptions;
 use crate::Error;
 
 use super::check::load_all;
 use super::common::{playbook_dirs, InventoryOpts};
+
+/// Where the failed hosts of the last run are kept (relative to the current folder).
+pub const FAILED_HOSTS_FILE: &str = ".netorch/last-failed";
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -18,9 +33,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub inv: InventoryOpts,
 
-    /// Only hosts matching this pattern (`@file` reads patterns from a file).
+    /// Only hosts matching this pattern (`@file` reads patterns from a file; `@failed` is
+    /// the failed hosts of the last run).
     #[arg(short, long)]
     pub limit: Option<String>,
+
+    /// Run again on the hosts that failed in the last run (same as `--limit @failed`).
+    #[arg(long, conflicts_with = "limit")]
+    pub rerun_failed: bool,
 
     /// Only tasks with these tags (comma-separated).
     #[arg(short, long, value_delimiter = ',')]
@@ -30,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub skip_tags: Vec<String>,
 
-    /// How many hosts are worked on at once.
+    /// How many hosts are worked on at once (a play's `forks:` wins).
     #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub forks: u32,
 
@@ -49,11 +69,21 @@ pub struct RunArgs {
     /// Also write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+
+    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
+    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    pub host_key_checking: Option<HostKeyChecking>,
 }
 
-pub fn run(args: RunArgs, _verbose: u8) -> Result<ExitCode> {
+fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
+    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
+}
+
+pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
+    let limit = resolve_limit(args.limit.clone(), args.rerun_failed)?;
     let inventory = args.inv.load(&playbook_dirs(&args.playbooks))?;
-    args.inv.extra_vars()?;
+    let extra = args.inv.extra_vars()?;
+    let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
     let (playbooks, mut errors) = load_all(&args.playbooks);
     match errors.len() {
         0 => {}
@@ -64,33 +94,200 @@ pub fn run(args: RunArgs, _verbose: u8) -> Result<ExitCode> {
         &playbooks,
         &inventory,
         &PlanOptions {
-            limit: args.limit.clone(),
+            limit,
             tags: args.tags.clone(),
             skip_tags: args.skip_tags.clone(),
             strict_patterns: false,
         },
     )?;
-    for w in inventory.warnings.iter().chain(plan.warnings.iter()) {
-        eprintln!("warning: {w}");
+    let mut problems = unavailable_actions(&plan);
+    problems.extend(super::platforms::unknown_platforms(
+        &plan, &inventory, &profiles,
+    ));
+    match problems.len() {
+        0 => {}
+        1 => return Err(Error::Load(problems.remove(0))),
+        _ => return Err(Error::LoadMany(problems)),
     }
-    println!("netorch run: the executor is not available yet, so nothing was sent to any device.");
-    println!("This is the plan it would run:");
-    for p in &plan.plays {
-        println!(
-            "\nPLAY {} [{} hosts] ({})",
-            p.play.display_name(),
-            p.hosts.len(),
-            p.play.source
-        );
-        println!("  hosts: {}", p.hosts.join(", "));
-        for t in &p.tasks {
-            println!(
-                "  TASK {} [{}] ({})",
-                t.display_name(),
-                t.action_key,
-                t.location
-            );
+
+    let mut redactor = Redactor::new();
+    for s in inventory.secret_values() {
+        redactor.add(&s);
+    }
+    for (k, v) in &extra {
+        if let (true, Some(s)) = (is_secret_var(k), v.as_str()) {
+            redactor.add(s);
         }
     }
-    Ok(ExitCode::Ok)
+    let forks = args.forks as usize;
+    let max_forks = plan
+        .plays
+        .iter()
+        .filter_map(|p| p.play.forks)
+        .max()
+        .unwrap_or(0)
+        .max(forks);
+    let ssh = SshOptions {
+        host_key_checking: args.host_key_checking,
+        verbose: (verbose >= 2).then(|| {
+            Arc::new(|host: &str, msg: &str| tracing::info!("{host}: {msg}"))
+                as Arc<dyn Fn(&str, &str) + Send + Sync>
+        }),
+    };
+    let opts = RunOptions {
+        forks,
+        check: args.check,
+        diff: args.diff,
+        extra_vars: extra,
+        ssh,
+        verbose,
+        profiles: Arc::new(profiles),
+    };
+    let report_opts = ReportOptions {
+        verbose,
+        json: args.json,
+        diff: args.diff,
+        no_color: false,
+    };
+    let names: Vec<String> = args
+        .playbooks
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let warnings: Vec<String> = inventory
+        .warnings
+        .iter()
+        .chain(plan.warnings.iter())
+        .cloned()
+        .collect();
+
+    // ssh2 calls block, so hosts run on the blocking pool; it must hold one thread per fork
+    // plus the ones abandoned by host_timeout until ssh2 gives up on them.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(max_forks + 64)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
+    let report: RunReport = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let mut reporter = Reporter::new(report_opts, redactor, RunReport::new(names, args.check));
+        let printer = tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                reporter.handle(ev);
+            }
+            reporter
+        });
+        for w in warnings {
+            let _ = tx.send(Event::Warning(w));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let cancel = Arc::clone(&cancel);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.store(true, Ordering::SeqCst);
+                    let _ = tx.send(Event::Warning(
+                        "interrupted: no new work is started; running tasks finish, then the \
+                         sessions close (Ctrl-C again to quit at once)"
+                            .into(),
+                    ));
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(ExitCode::Interrupted.code());
+                    }
+                }
+            })
+        };
+        let mut executor = Executor::new(opts, tx, Arc::clone(&cancel));
+        executor.run(&plan, &inventory).await;
+        drop(executor);
+        watcher.abort();
+        let _ = watcher.await;
+        match printer.await {
+            Ok(reporter) => reporter.finish(cancel.load(Ordering::SeqCst)),
+            Err(_) => RunReport::new(Vec::new(), args.check),
+        }
+    });
+    rt.shutdown_background();
+
+    if let Some(path) = &args.junit {
+        std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;
+    }
+    remember_failed(&report.failed_hosts());
+    Ok(report.exit_code())
+}
+
+/// `--rerun-failed` and `--limit @failed` read the failed hosts of the last run.
+fn resolve_limit(limit: Option<String>, rerun_failed: bool) -> Result<Option<String>> {
+    let wants_failed = rerun_failed || limit.as_deref() == Some("@failed");
+    if !wants_failed {
+        return Ok(limit);
+    }
+    let path = Path::new(FAILED_HOSTS_FILE);
+    let text = std::fs::read_to_string(path).map_err(|_| {
+        Error::Usage(format!(
+            "--rerun-failed: no failed hosts recorded ({FAILED_HOSTS_FILE} does not exist; \
+             the last run in this folder had no failures)"
+        ))
+    })?;
+    let hosts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if hosts.is_empty() {
+        return Err(Error::Usage(format!(
+            "--rerun-failed: {FAILED_HOSTS_FILE} is empty"
+        )));
+    }
+    Ok(Some(hosts.join(",")))
+}
+
+fn remember_failed(hosts: &[String]) {
+    let path = Path::new(FAILED_HOSTS_FILE);
+    if hosts.is_empty() {
+        let _ = std::fs::remove_file(path);
+        return;
+    }
+    let mut text = hosts.join("\n");
+    text.push('\n');
+    if let Err(e) = crate::actions::template::write_atomic(path, text.as_bytes()) {
+        eprintln!("warning: could not record the failed hosts in {FAILED_HOSTS_FILE}: {e}");
+    }
+}
+
+/// `backup`, `upload` and `download` arrive with their own issues; until then a playbook
+/// that uses them is refused before anything runs, never run as a silent no-op.
+fn unavailable_actions(plan: &Plan<'_>) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    for p in &plan.plays {
+        for t in p
+            .tasks
+            .iter()
+            .chain(p.play.handlers.iter().collect::<Vec<_>>().iter())
+        {
+            if matches!(
+                t.action,
+                Action::Backup(_) | Action::Upload(_) | Action::Download(_)
+            ) {
+                let text = std::fs::read_to_string(&t.location.file).ok();
+                out.push(
+                    LoadError::at(
+                        &t.location.file,
+                        text.as_deref(),
+                        t.location.line,
+                        t.location.column,
+                        format!(
+                            "task `{}`: the `{}` action is not available in this version of netorch yet",
+                            t.display_name(),
+                            t.action_key
+                        ),
+                    )
+                    .with_hint("`netorch check` validates it; running it comes with the backup and file-transfer features"),
+                );
+            }
+        }
+    }
+    out
 }

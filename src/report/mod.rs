@@ -38,6 +38,9 @@ pub enum Event {
     /// Something the user should know that is not a result (a pattern matching nothing,
     /// host key checking off).
     Warning(String),
+    /// Secret values learned while preparing hosts (rendered passwords); sent before any
+    /// result that could contain them, so the reporter can mask them.
+    Secrets(Vec<String>),
 }
 
 /// How the run is shown.
@@ -204,6 +207,11 @@ impl Reporter {
                             }
                         }
                     }
+                }
+            }
+            Event::Secrets(values) => {
+                for v in values {
+                    self.redactor.add(&v);
                 }
             }
             Event::Warning(w) => {

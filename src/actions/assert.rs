@@ -1,0 +1,75 @@
+//! `assert: { that: [...], fail_msg, success_msg }`: every expression must be true.
+
+use super::ActionCtx;
+use crate::report::TaskResult;
+
+pub fn run(
+    ctx: &ActionCtx<'_>,
+    that: &[String],
+    fail_msg: Option<&str>,
+    success_msg: Option<&str>,
+) -> TaskResult {
+    for expr in that {
+        match ctx.templates.eval_bool(expr, ctx.vars, "assert") {
+            Ok(true) => continue,
+            Ok(false) => {
+                let msg = match fail_msg {
+                    Some(m) => ctx
+                        .render(m, "assert fail_msg")
+                        .unwrap_or_else(|e| format!("{m} (fail_msg could not be rendered: {e})")),
+                    None => format!("Assertion failed: {expr}"),
+                };
+                let mut r = TaskResult::failed(msg);
+                r.data = serde_json::json!({ "assertion": expr, "evaluated_to": false });
+                return r;
+            }
+            Err(e) => {
+                return TaskResult::failed(format!(
+                    "assertion `{expr}` could not be evaluated: {e}"
+                ))
+            }
+        }
+    }
+    let msg = match success_msg {
+        Some(m) => ctx
+            .render(m, "assert success_msg")
+            .unwrap_or_else(|_| m.to_string()),
+        None => "All assertions passed".to_string(),
+    };
+    TaskResult::ok().with_msg(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use crate::template::Templates;
+
+    #[test]
+    fn passes_and_fails_with_message() {
+        let t = Templates::new(vec![]);
+        let vars = serde_json::json!({"n": 2, "name": "r1"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let ctx = ActionCtx {
+            host: "r1",
+            vars: &vars,
+            templates: &t,
+            check_mode: false,
+            diff: false,
+        };
+        let ok = run(&ctx, &["n == 2".into(), "name == 'r1'".into()], None, None);
+        assert_eq!(ok.status, Status::Ok);
+        let bad = run(
+            &ctx,
+            &["n == 2".into(), "n > 5".into()],
+            Some("{{ name }} has {{ n }}"),
+            None,
+        );
+        assert_eq!(bad.status, Status::Failed);
+        assert_eq!(bad.msg.as_deref(), Some("r1 has 2"));
+        let err = run(&ctx, &["nope > 1".into()], None, None);
+        assert!(err.msg.unwrap().contains("`nope`"));
+    }
+}

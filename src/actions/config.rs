@@ -1,0 +1,259 @@
+//! `config`: push configuration lines (`lines`/`parents`, a `template`, or a `src` file).
+//!
+//! Only the lines not yet in the running config are sent (line match under the same
+//! parents, as Ansible's `match: line`), so a second run sends nothing. `changed` is decided
+//! by comparing the running config before and after (volatile lines ignored). In check mode
+//! nothing is sent and the result lists the pending lines; `--diff` shows a unified diff of
+//! the running config (predicted in check mode).
+
+use std::time::Duration;
+
+use super::config_lines::{candidate_paths, pending, render, unified_diff};
+use super::ActionCtx;
+use crate::device::profile::PlatformProfile;
+use crate::executor::connection::{device_failure, Connection};
+use crate::playbook::action::{ConfigArgs, ConfigSource, SaveWhen};
+use crate::report::{CommandOutput, Status, TaskResult};
+
+/// What the action needs that only the executor knows.
+pub struct ConfigEnv<'a> {
+    /// The file a `src:` refers to, resolved against the playbook.
+    pub resolve_src: &'a dyn Fn(&str) -> Option<std::path::PathBuf>,
+}
+
+pub fn run(
+    conn: &mut Connection,
+    ctx: &ActionCtx<'_>,
+    args: &ConfigArgs,
+    timeout: Duration,
+    env: &ConfigEnv<'_>,
+) -> TaskResult {
+    let (lines, parents) = match wanted_lines(ctx, args, env) {
+        Ok(v) => v,
+        Err(msg) => return TaskResult::failed(msg),
+    };
+    let before = match conn.running_config(timeout) {
+        Ok(r) => match r.failed {
+            Some(f) => return TaskResult::failed(format!("reading the running config: {f}")),
+            None => r.output,
+        },
+        Err(e) => return device_failure(&e),
+    };
+    let todo = pending(&before, &candidate_paths(&lines, &parents));
+    let todo_lines = render(&todo);
+    let mut r = TaskResult::ok();
+    if todo.is_empty() {
+        return r;
+    }
+    if ctx.check_mode {
+        r.data = serde_json::json!({ "pending": todo_lines });
+        r.status = Status::Changed;
+        r.msg = Some(format!(
+            "{} line(s) would be sent (check mode)",
+            todo_lines.len()
+        ));
+        if ctx.diff {
+            let mut predicted = before.clone();
+            for l in &todo_lines {
+                predicted.push('\n');
+                predicted.push_str(l);
+            }
+            r.diff = Some(unified_diff(
+                &before,
+                &predicted,
+                "running-config",
+                "running-config (predicted)",
+            ));
+        }
+        return r;
+    }
+    let to_send = with_exits(&todo_lines);
+    match conn.send_config(&to_send, timeout) {
+        Ok(resp) => {
+            let failed = resp.failed.clone();
+            r.commands.push(CommandOutput {
+                command: to_send.join("\n"),
+                output: resp.output,
+                exit_status: None,
+                error: failed.clone(),
+            });
+            if let Some(f) = failed {
+                r.status = Status::Failed;
+                r.msg = Some(f);
+                return r;
+            }
+        }
+        Err(e) => return device_failure(&e),
+    }
+    let after = match conn.running_config(timeout) {
+        Ok(resp) => match resp.failed {
+            Some(f) => {
+                return TaskResult::failed(format!(
+                    "reading the running config after the change: {f}"
+                ))
+            }
+            None => resp.output,
+        },
+        Err(e) => return device_failure(&e),
+    };
+    let profile = conn.profile().clone();
+    let changed = normalize(&profile, &before) != normalize(&profile, &after);
+    r.status = if changed { Status::Changed } else { Status::Ok };
+    r.data = serde_json::json!({ "sent": to_send });
+    if ctx.diff && changed {
+        r.diff = Some(unified_diff(
+            &normalize(&profile, &before),
+            &normalize(&profile, &after),
+            "running-config (before)",
+            "running-config (after)",
+        ));
+    }
+    let save = match args.save {
+        SaveWhen::Always => true,
+        SaveWhen::WhenChanged => changed,
+        SaveWhen::Never => false,
+    };
+    if save {
+        match conn.save(timeout) {
+            Ok(Some(resp)) => {
+                let failed = resp.failed.clone();
+                r.commands.push(CommandOutput {
+                    command: resp.command,
+                    output: resp.output,
+                    exit_status: None,
+                    error: failed.clone(),
+                });
+                if let Some(f) = failed {
+                    r.status = Status::Failed;
+                    r.msg = Some(format!("saving the config: {f}"));
+                    return r;
+                }
+                r.data["saved"] = serde_json::Value::Bool(true);
+            }
+            Ok(None) => {}
+            Err(e) => return device_failure(&e),
+        }
+    }
+    r
+}
+
+/// The rendered lines to push and their parents.
+fn wanted_lines(
+    ctx: &ActionCtx<'_>,
+    args: &ConfigArgs,
+    env: &ConfigEnv<'_>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let text_lines = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    match &args.source {
+        ConfigSource::Lines { lines, parents } => {
+            let render_all = |v: &[String], what: &str| -> Result<Vec<String>, String> {
+                v.iter()
+                    .map(|l| ctx.render(l, what).map_err(|e| e.to_string()))
+                    .collect()
+            };
+            Ok((
+                render_all(lines, "config line")?,
+                render_all(parents, "config parent")?,
+            ))
+        }
+        ConfigSource::Template(name) => ctx
+            .templates
+            .render_file(name, ctx.vars)
+            .map(|t| (text_lines(t), Vec::new()))
+            .map_err(|e| e.to_string()),
+        ConfigSource::Src(name) => {
+            let path =
+                (env.resolve_src)(name).ok_or_else(|| format!("config src `{name}` not found"))?;
+            let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
+            ctx.templates
+                .render_str(&text, ctx.vars, &path.display().to_string())
+                .map(|t| (text_lines(t), Vec::new()))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Indented (child) lines followed by a top-level line need an `exit` in between on
+/// IOS-like CLIs, or the top-level command would be tried inside the sub-mode.
+fn with_exits(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    // Indents of the lines that opened the sub-modes we are in.
+    let mut open: Vec<usize> = Vec::new();
+    let mut prev: Option<usize> = None;
+    for l in lines {
+        let d = l.len() - l.trim_start().len();
+        if let Some(p) = prev {
+            if p < d {
+                open.push(p);
+            }
+        }
+        while open.last().is_some_and(|&o| o >= d) {
+            open.pop();
+            out.push("exit".to_string());
+        }
+        out.push(l.trim().to_string());
+        prev = Some(d);
+    }
+    out
+}
+
+/// The config without the platform's volatile lines, for change detection and diffs.
+pub fn normalize(profile: &PlatformProfile, config: &str) -> String {
+    let mut out = String::with_capacity(config.len());
+    for line in config.lines() {
+        let l = line.trim_end();
+        if profile.backup_strip.iter().any(|re| re.is_match(l)) {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_between_blocks_and_top_level() {
+        let lines: Vec<String> = ["interface Gi0/1", " description a", "ntp server 1.1.1.1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            with_exits(&lines),
+            vec![
+                "interface Gi0/1",
+                "description a",
+                "exit",
+                "ntp server 1.1.1.1"
+            ]
+        );
+        let nested: Vec<String> = [
+            "router bgp 1",
+            " address-family ipv4",
+            "  network 10.0.0.0",
+            "ntp server x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            with_exits(&nested),
+            vec![
+                "router bgp 1",
+                "address-family ipv4",
+                "network 10.0.0.0",
+                "exit",
+                "exit",
+                "ntp server x"
+            ]
+        );
+    }
+}

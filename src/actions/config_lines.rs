@@ -1,0 +1,235 @@
+//! Which configuration lines are not in the running config yet: the heart of `config` in
+//! check mode. IOS-like configs are trees by indentation (`interface X` / ` description y`),
+//! so a line counts as present only under the same parents. Junos `set`/`delete` lines are
+//! compared with the `display set` form of the configuration.
+
+use std::collections::HashSet;
+
+/// A line with its parents, outermost first; all trimmed.
+pub type Path = Vec<String>;
+
+/// Every line of an indented config as a path, skipping comments and blanks.
+pub fn paths(config: &str) -> Vec<Path> {
+    let mut out = Vec::new();
+    // (indent, line) of the current ancestors.
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for raw in config.lines() {
+        let line = raw.trim_end();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('!') || trimmed == "end" {
+            if trimmed.starts_with('!') || trimmed == "end" {
+                // A `!` closes blocks in IOS output.
+                stack.clear();
+            }
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        let mut path: Path = stack.iter().map(|(_, l)| l.clone()).collect();
+        path.push(collapse_spaces(trimmed));
+        out.push(path);
+        stack.push((indent, collapse_spaces(trimmed)));
+    }
+    out
+}
+
+fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The lines to send, as paths: `lines` under `parents` (when given), else parsed from
+/// their own indentation (a rendered template).
+pub fn candidate_paths(lines: &[String], parents: &[String]) -> Vec<Path> {
+    if parents.is_empty() {
+        return paths(&lines.join("\n"));
+    }
+    let parents: Path = parents.iter().map(|p| collapse_spaces(p)).collect();
+    lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('!'))
+        .map(|l| {
+            let mut p = parents.clone();
+            p.push(collapse_spaces(l));
+            p
+        })
+        .collect()
+}
+
+/// The candidate paths not yet in `running`, in order. `no X` is pending when `X` is
+/// present. For set-style configs (Junos), `set X` is pending when absent and `delete X`
+/// when some `set X...` is present.
+pub fn pending(running: &str, candidates: &[Path]) -> Vec<Path> {
+    let have: HashSet<Path> = paths(running).into_iter().collect();
+    let flat: Vec<String> = have
+        .iter()
+        .filter(|p| p.len() == 1)
+        .map(|p| p[0].clone())
+        .collect();
+    let mut out = Vec::new();
+    for c in candidates {
+        let Some(last) = c.last() else { continue };
+        let is_pending = if let Some(rest) = last.strip_prefix("no ") {
+            let mut positive = c.clone();
+            if let Some(l) = positive.last_mut() {
+                *l = rest.to_string();
+            }
+            have.contains(&positive)
+        } else if c.len() == 1 && last.starts_with("delete ") {
+            let target = format!("set {}", &last["delete ".len()..]);
+            flat.iter()
+                .any(|l| l == &target || l.starts_with(&format!("{target} ")))
+        } else if c.len() > 1 && !have.contains(&c[..c.len() - 1]) {
+            true
+        } else {
+            !have.contains(c)
+        };
+        if is_pending && !out.contains(c) {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
+/// Paths as indented lines, each parent printed once before its children.
+pub fn render(paths: &[Path]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open: Path = Vec::new();
+    for p in paths {
+        let parents = &p[..p.len().saturating_sub(1)];
+        let common = open
+            .iter()
+            .zip(parents.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        for (depth, parent) in parents.iter().enumerate().skip(common) {
+            out.push(format!("{}{}", " ".repeat(depth), parent));
+        }
+        if let Some(last) = p.last() {
+            out.push(format!("{}{}", " ".repeat(parents.len()), last));
+        }
+        // The line just printed may be the parent of the next one.
+        open = p.clone();
+    }
+    out
+}
+
+/// A unified diff of two configs, empty when they are equal.
+pub fn unified_diff(before: &str, after: &str, from: &str, to: &str) -> String {
+    if before == after {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(from, to)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RUNNING: &str = "\
+hostname r1
+!
+ntp server 10.0.0.1
+!
+interface GigabitEthernet0/1
+ description uplink
+ ip address 10.1.1.1 255.255.255.0
+!
+interface GigabitEthernet0/2
+ shutdown
+!
+end
+";
+
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn lines_under_parents_are_matched_in_their_block() {
+        // `description uplink` exists under Gi0/1 but not under Gi0/2.
+        let c = candidate_paths(
+            &lines(&["description uplink"]),
+            &lines(&["interface GigabitEthernet0/2"]),
+        );
+        assert_eq!(
+            render(&pending(RUNNING, &c)),
+            vec!["interface GigabitEthernet0/2", " description uplink"]
+        );
+        let c = candidate_paths(
+            &lines(&["description uplink"]),
+            &lines(&["interface GigabitEthernet0/1"]),
+        );
+        assert!(pending(RUNNING, &c).is_empty());
+    }
+
+    #[test]
+    fn template_text_uses_indentation() {
+        let text = lines(&[
+            "ntp server 10.0.0.1",
+            "ntp server 10.0.0.2",
+            "interface GigabitEthernet0/1",
+            " description uplink",
+            "interface GigabitEthernet0/3",
+            " description new",
+        ]);
+        let p = pending(RUNNING, &candidate_paths(&text, &[]));
+        assert_eq!(
+            render(&p),
+            vec![
+                "ntp server 10.0.0.2",
+                "interface GigabitEthernet0/3",
+                " description new"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_forms_and_junos_set_delete() {
+        let c = candidate_paths(
+            &lines(&["no ntp server 10.0.0.1", "no ntp server 10.9.9.9"]),
+            &[],
+        );
+        assert_eq!(
+            render(&pending(RUNNING, &c)),
+            vec!["no ntp server 10.0.0.1"]
+        );
+        let junos = "set system host-name j1\nset system ntp server 10.0.0.1\n";
+        let c = candidate_paths(
+            &lines(&[
+                "set system ntp server 10.0.0.1",
+                "set system ntp server 10.0.0.2",
+                "delete system ntp",
+                "delete system syslog",
+            ]),
+            &[],
+        );
+        assert_eq!(
+            render(&pending(junos, &c)),
+            vec!["set system ntp server 10.0.0.2", "delete system ntp"]
+        );
+    }
+
+    #[test]
+    fn a_new_block_is_printed_once() {
+        let text = lines(&["vlan 30", " name printers"]);
+        let p = pending(RUNNING, &candidate_paths(&text, &[]));
+        assert_eq!(render(&p), vec!["vlan 30", " name printers"]);
+    }
+
+    #[test]
+    fn diff_is_unified() {
+        let d = unified_diff("a\nb\n", "a\nc\n", "before", "after");
+        assert!(
+            d.contains("--- before") && d.contains("-b") && d.contains("+c"),
+            "{d}"
+        );
+        assert!(unified_diff("x\n", "x\n", "a", "b").is_empty());
+    }
+}

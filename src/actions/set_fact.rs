@@ -1,0 +1,53 @@
+//! `set_fact: { name: value, ... }`: values rendered now and kept on the host for the
+//! rest of the run. The executor merges `data.facts` into the host's variables.
+
+use super::ActionCtx;
+use crate::inventory::Vars;
+use crate::report::TaskResult;
+
+pub fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
+    let mut out = Vars::new();
+    for (k, v) in facts {
+        match render_value(ctx, v, k) {
+            Ok(v) => {
+                out.insert(k.clone(), v);
+            }
+            Err(e) => return TaskResult::failed(e.to_string()),
+        }
+    }
+    let mut r = TaskResult::ok();
+    r.data = serde_json::json!({ "facts": out });
+    r
+}
+
+fn render_value(
+    ctx: &ActionCtx<'_>,
+    v: &serde_json::Value,
+    key: &str,
+) -> Result<serde_json::Value, crate::Error> {
+    use serde_json::Value;
+    Ok(match v {
+        Value::String(s) => {
+            let t = s.trim();
+            let what = format!("set_fact {key}");
+            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+                ctx.templates.eval(t, ctx.vars, &what)?
+            } else {
+                Value::String(ctx.render(s, &what)?)
+            }
+        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| render_value(ctx, x, key))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(o) => {
+            let mut m = serde_json::Map::new();
+            for (k, x) in o {
+                m.insert(k.clone(), render_value(ctx, x, key)?);
+            }
+            Value::Object(m)
+        }
+        other => other.clone(),
+    })
+}

@@ -1,0 +1,103 @@
+//! `template`: render a template for each host into a local file, for review or a later
+//! push. Written atomically (a temporary file beside the destination, then a rename), and
+//! `changed` only when the content differs.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::ActionCtx;
+use crate::playbook::action::TemplateArgs;
+use crate::report::TaskResult;
+
+pub fn run(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
+    let dest = match ctx.render(&args.dest, "template dest") {
+        Ok(d) => d,
+        Err(e) => return TaskResult::failed(e.to_string()),
+    };
+    let text = match ctx.templates.render_file(&args.src, ctx.vars) {
+        Ok(t) => t,
+        Err(e) => return TaskResult::failed(e.to_string()),
+    };
+    let path = Path::new(&dest);
+    let before = std::fs::read_to_string(path).ok();
+    let mut r = if before.as_deref() == Some(text.as_str()) {
+        TaskResult::ok()
+    } else {
+        TaskResult::changed()
+    };
+    r.data = serde_json::json!({ "dest": dest, "bytes": text.len() });
+    if ctx.diff {
+        let d = super::config_lines::unified_diff(
+            before.as_deref().unwrap_or(""),
+            &text,
+            &format!("{dest} (before)"),
+            &format!("{dest} (after)"),
+        );
+        if !d.is_empty() {
+            r.diff = Some(d);
+        }
+    }
+    if ctx.check_mode || r.status == crate::report::Status::Ok {
+        return r;
+    }
+    match write_atomic(path, text.as_bytes()) {
+        Ok(()) => r,
+        Err(e) => TaskResult::failed(format!("cannot write {dest}: {e}")),
+    }
+}
+
+/// Write `bytes` to `path` so readers see the old file or the whole new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use crate::template::Templates;
+
+    #[test]
+    fn renders_once_then_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("t.j2"),
+            "hostname {{ inventory_hostname }}\n",
+        )
+        .unwrap();
+        let t = Templates::new(vec![dir.path().to_path_buf()]);
+        let vars = serde_json::json!({"inventory_hostname": "r1"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let ctx = ActionCtx {
+            host: "r1",
+            vars: &vars,
+            templates: &t,
+            check_mode: false,
+            diff: true,
+        };
+        let dest = dir.path().join("out/{{ inventory_hostname }}.cfg");
+        let args = TemplateArgs {
+            src: "t.j2".into(),
+            dest: dest.to_string_lossy().into_owned(),
+        };
+        let r = run(&ctx, &args);
+        assert_eq!(r.status, Status::Changed, "{:?}", r.msg);
+        assert!(r.diff.unwrap().contains("+hostname r1"));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out/r1.cfg")).unwrap(),
+            "hostname r1\n"
+        );
+        assert_eq!(run(&ctx, &args).status, Status::Ok);
+    }
+}
