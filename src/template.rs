@@ -84,10 +84,10 @@ impl Templates {
         let compiled = self
             .env
             .compile_expression(expr)
-            .map_err(|e| template_error(what, &e, vars))?;
+            .map_err(|e| expr_error(what, &e, vars, expr))?;
         let value = compiled
             .eval(vars)
-            .map_err(|e| template_error(what, &e, vars))?;
+            .map_err(|e| expr_error(what, &e, vars, expr))?;
         serde_json::to_value(&value).map_err(|e| Error::Template {
             context: what.to_string(),
             message: format!("the result of `{expr}` cannot be used as data: {e}"),
@@ -100,10 +100,10 @@ impl Templates {
         let compiled = self
             .env
             .compile_expression(expr)
-            .map_err(|e| template_error(what, &e, vars))?;
+            .map_err(|e| expr_error(what, &e, vars, expr))?;
         let value = compiled
             .eval(vars)
-            .map_err(|e| template_error(what, &e, vars))?;
+            .map_err(|e| expr_error(what, &e, vars, expr))?;
         Ok(value.is_true())
     }
 }
@@ -156,6 +156,15 @@ fn load_template(dirs: &[PathBuf], name: &str) -> Result<Option<String>, minijin
 /// Build an [`Error::Template`] whose message says what a user must fix: the template,
 /// the line, and for undefined values the variable's name.
 fn template_error(what: &str, e: &minijinja::Error, vars: &Vars) -> Error {
+    template_error_src(what, e, vars, None)
+}
+
+/// [`template_error`] for an expression, whose source minijinja does not keep.
+fn expr_error(what: &str, e: &minijinja::Error, vars: &Vars, expr: &str) -> Error {
+    template_error_src(what, e, vars, Some(expr))
+}
+
+fn template_error_src(what: &str, e: &minijinja::Error, vars: &Vars, src: Option<&str>) -> Error {
     let name = e.name().unwrap_or(what);
     let place = match e.line() {
         Some(line) => format!("{name} line {line}"),
@@ -163,10 +172,13 @@ fn template_error(what: &str, e: &minijinja::Error, vars: &Vars) -> Error {
     };
     let message = match e.kind() {
         ErrorKind::UndefinedError => {
-            let missing = e
-                .template_source()
-                .map(|src| undefined_names(src, vars))
-                .unwrap_or_default();
+            let missing = match src {
+                Some(expr) => undefined_in_expr(expr, vars),
+                None => e
+                    .template_source()
+                    .map(|t| undefined_names(t, vars))
+                    .unwrap_or_default(),
+            };
             if missing.is_empty() {
                 format!("{place}: undefined variable or attribute")
             } else {
@@ -205,6 +217,20 @@ fn undefined_names(src: &str, vars: &Vars) -> Vec<String> {
         },
     };
     let mut missing: Vec<String> = names
+        .into_iter()
+        .filter(|n| !path_defined(n, vars) && !is_builtin_name(n))
+        .collect();
+    missing.sort();
+    missing
+}
+
+fn undefined_in_expr(expr: &str, vars: &Vars) -> Vec<String> {
+    let env = Environment::new();
+    let Ok(compiled) = env.compile_expression(expr) else {
+        return Vec::new();
+    };
+    let mut missing: Vec<String> = compiled
+        .undeclared_variables(true)
         .into_iter()
         .filter(|n| !path_defined(n, vars) && !is_builtin_name(n))
         .collect();
@@ -584,7 +610,8 @@ mod tests {
         assert!(t.eval_bool("{{ n > 2 }}", &v, "when").unwrap());
         assert!(!t.eval_bool("n > 5", &v, "when").unwrap());
         assert_eq!(t.eval("n * 2", &v, "x").unwrap(), json!(6));
-        assert!(t.eval_bool("nope == 1", &v, "when").is_err());
+        let e = t.eval_bool("nope == 1", &v, "when").unwrap_err();
+        assert!(e.to_string().contains("`nope`"), "{e}");
     }
 
     #[test]
