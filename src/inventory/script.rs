@@ -27,6 +27,9 @@ const ETXTBSY: i32 = 26;
 /// How much of a failing script's stderr goes into the error.
 const MAX_STDERR_LINES: usize = 20;
 
+/// Gets one host's vars (`SCRIPT --host NAME`) when the output has no `_meta`.
+pub(crate) type HostVarsFetch<'a> = dyn Fn(&str) -> Result<Vars, LoadError> + 'a;
+
 /// Run `script --list` and load its JSON.
 pub(crate) fn load_script(
     path: &Path,
@@ -58,7 +61,7 @@ pub(crate) fn load_json(
     path: &Path,
     data: Value,
     b: &mut Builder,
-    fetch: Option<&dyn Fn(&str) -> Result<Vars, LoadError>>,
+    fetch: Option<&HostVarsFetch>,
 ) -> Result<(), LoadError> {
     let Value::Object(top) = data else {
         return Err(LoadError::file(
