@@ -4,6 +4,7 @@
 mod check;
 mod common;
 mod completions;
+mod exec;
 mod inventory;
 mod platforms;
 mod run;
@@ -37,6 +38,8 @@ pub enum Command {
     Inventory(inventory::InventoryArgs),
     /// Render a template for one host and print it.
     Template(template::TemplateArgs),
+    /// Run ad-hoc commands on many hosts, output per host.
+    Exec(exec::ExecArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -62,6 +65,7 @@ pub fn main_entry() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Inventory(args) => inventory::run(args),
         Command::Template(args) => template::run(args),
+        Command::Exec(args) => exec::run(args, cli.verbose),
         Command::Completions(args) => completions::run(args),
     };
     match result {
