@@ -161,6 +161,30 @@ impl Term {
         }
     }
 
+    /// Reads until the output ends with a prompt-like `>` or `#` (any platform).
+    pub async fn read_until_prompt(&mut self, timeout: Duration) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let t = self.buf.trim_end_matches(' ');
+            if t.ends_with('>') || t.ends_with('#') {
+                return Ok(std::mem::take(&mut self.buf));
+            }
+            if self.closed {
+                bail!("channel closed before a prompt; got {:?}", self.buf);
+            }
+            let msg = tokio::time::timeout_at(deadline, self.ch.wait())
+                .await
+                .map_err(|_| anyhow!("timed out waiting for a prompt; got {:?}", self.buf))?;
+            match msg {
+                Some(ChannelMsg::Data { data }) => {
+                    self.buf.push_str(&String::from_utf8_lossy(&data))
+                }
+                Some(ChannelMsg::Eof | ChannelMsg::Close) | None => self.closed = true,
+                Some(_) => {}
+            }
+        }
+    }
+
     /// Sends a command and reads its answer up to `prompt`.
     pub async fn cmd(&mut self, line: &str, prompt: &str, timeout: Duration) -> Result<String> {
         self.send(&format!("{line}\r")).await?;
