@@ -361,32 +361,69 @@ fn jump_host_reaches_the_target_and_checks_the_bastion_key() {
 
 #[test]
 fn legacy_algorithms_only_when_asked() {
-    let d = Sshd::start("KexAlgorithms diffie-hellman-group14-sha1");
+    // A server that only speaks CBC ciphers (as old IOS does): the modern defaults fail
+    // with the negotiation error, and the legacy opt-in succeeds.
+    let d = Sshd::start("Ciphers aes128-cbc,aes256-cbc");
     let err = connect(&settings(&d, json!({}))).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, TransportError::Negotiation { .. }), "{msg}");
     assert!(msg.contains("ssh_legacy"), "{msg}");
     assert!(
-        msg.contains("kex: diffie-hellman-group14-sha1"),
+        msg.contains("ciphers: aes128-cbc,aes256-cbc"),
         "server offer missing: {msg}"
     );
 
     let sess = connect(&settings(&d, json!({"ssh_legacy": true})))
         .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
-    assert_eq!(
-        sess.session().methods(ssh2::MethodType::Kex),
-        Some("diffie-hellman-group14-sha1")
+    let cipher = sess
+        .session()
+        .methods(ssh2::MethodType::CryptCs)
+        .unwrap()
+        .to_string();
+    assert!(cipher.ends_with("-cbc"), "{cipher}");
+    connect(&settings(&d, json!({"ssh_ciphers": ["aes256-cbc"]})))
+        .unwrap_or_else(|e| panic!("{e}"));
+    connect(&settings(&d, json!({"ssh_ciphers": ["+aes128-cbc"]})))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn legacy_sha1_key_exchange_when_asked_or_a_clear_build_message() {
+    let d = Sshd::start("KexAlgorithms diffie-hellman-group14-sha1");
+    let err = connect(&settings(&d, json!({}))).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TransportError::Negotiation { .. }), "{msg}");
+    assert!(
+        msg.contains("kex: diffie-hellman-group14-sha1"),
+        "server offer missing: {msg}"
     );
-    connect(&settings(
-        &d,
-        json!({"ssh_kex": ["diffie-hellman-group14-sha1"]}),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
-    connect(&settings(
-        &d,
-        json!({"ssh_kex": ["+diffie-hellman-group14-sha1"]}),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+
+    let probe = ssh2::Session::new().unwrap();
+    let built_in = probe
+        .supported_algs(ssh2::MethodType::Kex)
+        .unwrap()
+        .contains(&"diffie-hellman-group14-sha1");
+    let legacy = connect(&settings(&d, json!({"ssh_legacy": true})));
+    if built_in {
+        let sess = legacy.unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+        assert_eq!(
+            sess.session().methods(ssh2::MethodType::Kex),
+            Some("diffie-hellman-group14-sha1")
+        );
+    } else {
+        // libssh2 as vendored by libssh2-sys compiles SHA-1 key exchange out; the error
+        // must say that no setting can fix it.
+        let msg = legacy.unwrap_err().to_string();
+        assert!(msg.contains("compiled out of libssh2"), "{msg}");
+        assert!(msg.contains("LIBSSH2_KEX_SHA1_ENABLE"), "{msg}");
+        let e = connect(&settings(
+            &d,
+            json!({"ssh_kex": ["diffie-hellman-group14-sha1"]}),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`ssh_kex`") && e.contains("supported"), "{e}");
+    }
 }
 
 #[test]

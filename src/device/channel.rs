@@ -372,9 +372,12 @@ impl<S: CliStream> Channel<S> {
         let mut lines: Vec<&str> = output.lines().collect();
         if let Some(first) = lines.first() {
             let c = cmd.trim();
-            if !c.is_empty() && first.trim_end().ends_with(c) {
-                lines.remove(0);
-            } else if c.is_empty() && first.trim().is_empty() {
+            let echo = if c.is_empty() {
+                first.trim().is_empty()
+            } else {
+                first.trim_end().ends_with(c)
+            };
+            if echo {
                 lines.remove(0);
             }
         }

@@ -165,7 +165,7 @@ pub enum Device<'a> {
     Cli(Box<Driver<SshShell>>),
     Exec {
         session: &'a SshSession,
-        profile: PlatformProfile,
+        profile: Box<PlatformProfile>,
     },
 }
 
@@ -179,7 +179,7 @@ impl<'a> Device<'a> {
         match profile.session {
             profile::Session::Exec => Ok(Device::Exec {
                 session,
-                profile: profile.clone(),
+                profile: Box::new(profile.clone()),
             }),
             profile::Session::Pty => Ok(Device::Cli(Box::new(Driver::open(
                 session, profile, enable,

@@ -37,13 +37,16 @@ const LIBSSH2_ERROR_METHOD_NONE: i32 = -33;
 pub const DEFAULT_PTY_COLS: u32 = 511;
 pub const DEFAULT_PTY_ROWS: u32 = 24;
 
+/// Receives (host, message) lines for `-v` output.
+pub type VerboseHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Options from the command line that apply to every host.
 #[derive(Clone, Default)]
 pub struct SshOptions {
     /// `--host-key-checking`, overriding the inventory.
     pub host_key_checking: Option<HostKeyChecking>,
     /// Called with (host, message) for verbose connection progress (`-v`).
-    pub verbose: Option<Arc<dyn Fn(&str, &str) + Send + Sync>>,
+    pub verbose: Option<VerboseHook>,
 }
 
 impl std::fmt::Debug for SshOptions {
@@ -576,7 +579,14 @@ fn tcp_connect(ctx: &Ctx<'_>, t: &Endpoint) -> Result<(TcpStream, SocketAddr), T
 /// built-in lists, and are an error when the user named them.
 fn apply_prefs(ctx: &Ctx<'_>, session: &Session) -> Result<(), TransportError> {
     let a = &ctx.settings.algorithms;
-    let lists: [(&str, &Vec<String>, &[MethodType], [&[&str]; 2]); 4] = [
+    // (variable, wanted names, libssh2 method types, the built-in lists the names may come from)
+    type PrefList<'a> = (
+        &'a str,
+        &'a Vec<String>,
+        &'a [MethodType],
+        [&'a [&'a str]; 2],
+    );
+    let lists: [PrefList<'_>; 4] = [
         (
             "ssh_kex",
             &a.kex,
@@ -671,10 +681,15 @@ fn handshake(
                 let offered = sockaddr
                     .and_then(|a| super::probe::server_offer(a, timeout))
                     .unwrap_or_default();
+                let mut reason = e.message().to_string();
+                if let Some(gap) = build_gap(&session, &offered) {
+                    reason.push_str("; ");
+                    reason.push_str(&gap);
+                }
                 TransportError::Negotiation {
                     host,
                     addr,
-                    reason: e.message().to_string(),
+                    reason,
                     offered,
                 }
             }
@@ -707,6 +722,45 @@ fn handshake(
         }
     }
     Ok(session)
+}
+
+/// When the server only offers algorithms this libssh2 build does not have at all (SHA-1
+/// key exchange, hmac-sha1, ssh-rsa with SHA-1 and 3DES are compiled out of libssh2 unless
+/// enabled at build time), say so: no inventory setting can fix that.
+fn build_gap(session: &Session, offered: &[(String, String)]) -> Option<String> {
+    let mut gaps = Vec::new();
+    for (category, list) in offered {
+        let t = match category.split(' ').next().unwrap_or("") {
+            "kex" => MethodType::Kex,
+            "host" => MethodType::HostKey,
+            "ciphers" => MethodType::CryptCs,
+            "macs" => MethodType::MacCs,
+            _ => continue,
+        };
+        if category.starts_with("macs")
+            && offered
+                .iter()
+                .any(|(c, l)| c.starts_with("ciphers") && l.contains("gcm@openssh.com"))
+        {
+            // AEAD ciphers need no MAC; a MAC gap alone does not block them.
+            continue;
+        }
+        let supported = session.supported_algs(t).unwrap_or_default();
+        let names: Vec<&str> = list
+            .split(',')
+            .filter(|n| !n.is_empty() && !n.contains("kex-strict") && *n != "ext-info-s")
+            .collect();
+        if !names.is_empty() && !names.iter().any(|n| supported.contains(n)) {
+            gaps.push(format!("{category} ({})", names.join(", ")));
+        }
+    }
+    if gaps.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "this netorch build's libssh2 supports none of the server's {}; they are compiled out of libssh2 (rebuild with CFLAGS=\"-DLIBSSH2_KEX_SHA1_ENABLE -DLIBSSH2_HMAC_SHA1_ENABLE -DLIBSSH2_RSA_SHA1_ENABLE -DLIBSSH2_3DES_ENABLE -DLIBSSH2_DSA_ENABLE\")",
+        gaps.join(" or ")
+    ))
 }
 
 /// Answers keyboard-interactive prompts: the password for anything that does not echo or

@@ -13,3 +13,4 @@ pub fn netorch() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_netorch"))
 }
 pub mod sshd;
+pub mod sim;
