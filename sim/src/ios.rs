@@ -658,14 +658,22 @@ impl Shell {
             TermLength => match args[0].parse::<usize>() {
                 Ok(n) if n <= 512 => {
                     self.page_len = n;
-                    String::new()
+                    match (p, n) {
+                        (Platform::AristaEos, 0) => "Pagination disabled.".into(),
+                        (Platform::AristaEos, n) => format!("Pagination set to {n} lines."),
+                        _ => String::new(),
+                    }
                 }
                 _ => return Some(self.ios_invalid(line, 2, interactive)),
             },
             TermWidth => match args[0].parse::<usize>() {
                 Ok(n) if n <= 32767 => {
                     self.width = n;
-                    String::new()
+                    if p == Platform::AristaEos {
+                        format!("Width set to {n} columns.")
+                    } else {
+                        String::new()
+                    }
                 }
                 _ => return Some(self.ios_invalid(line, 2, interactive)),
             },
