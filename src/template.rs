@@ -218,8 +218,10 @@ fn undefined_names(src: &str, vars: &Vars) -> Vec<String> {
     };
     let mut missing: Vec<String> = names
         .into_iter()
-        .filter(|n| !path_defined(n, vars) && !is_builtin_name(n))
+        .filter(|n| !is_builtin_name(n))
+        .filter_map(|n| first_undefined(&n, vars))
         .collect();
+    missing.dedup();
     missing.sort();
     missing
 }
@@ -232,8 +234,10 @@ fn undefined_in_expr(expr: &str, vars: &Vars) -> Vec<String> {
     let mut missing: Vec<String> = compiled
         .undeclared_variables(true)
         .into_iter()
-        .filter(|n| !path_defined(n, vars) && !is_builtin_name(n))
+        .filter(|n| !is_builtin_name(n))
+        .filter_map(|n| first_undefined(&n, vars))
         .collect();
+    missing.dedup();
     missing.sort();
     missing
 }
@@ -244,6 +248,15 @@ fn is_builtin_name(n: &str) -> bool {
         head,
         "env" | "lookup" | "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
     )
+}
+
+/// The shortest prefix of a dotted name that is undefined (`ver` when `ver` is missing,
+/// `ver.stdout` when only the attribute is), or none when the whole path is defined.
+fn first_undefined(path: &str, vars: &Vars) -> Option<String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    (1..=parts.len())
+        .map(|i| parts[..i].join("."))
+        .find(|prefix| !path_defined(prefix, vars))
 }
 
 fn path_defined(path: &str, vars: &Vars) -> bool {

@@ -9,4 +9,5 @@ mod device;
 mod inventory;
 mod malformed;
 mod playbook;
+mod run;
 mod ssh;

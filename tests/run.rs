@@ -1,0 +1,422 @@
+//! `netorch run` end to end against netorch-sim: results per host, check mode, diff,
+//! limit and tags, task keywords, handlers, failures mid-run, serial batches, JSON, JUnit and
+//! secrets that must never appear in any output.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::util::{netorch, sim::Sim};
+
+const PASSWORD: &str = "Sim-Passw0rd-7731";
+const ENABLE: &str = "Sim-En4ble-9920";
+
+fn start(count: &str, platform: &str, extra: &[&str]) -> Sim {
+    let mut args = vec![
+        "--count",
+        count,
+        "--platform",
+        platform,
+        "--password",
+        PASSWORD,
+        "--enable-secret",
+        ENABLE,
+    ];
+    args.extend_from_slice(extra);
+    Sim::start(&args)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(sim: &Sim, playbook: &Path, args: &[&str]) -> Output {
+    netorch()
+        .current_dir(sim.dir.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg(playbook)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Every host's result for the task named `task` in the JSON report.
+fn results<'a>(doc: &'a Value, task: &str) -> Vec<&'a Value> {
+    doc["plays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["tasks"].as_array().unwrap())
+        .filter(|t| t["name"] == task)
+        .flat_map(|t| t["hosts"].as_array().unwrap())
+        .collect()
+}
+
+fn status_of<'a>(doc: &'a Value, task: &str, host: &str) -> &'a str {
+    results(doc, task)
+        .into_iter()
+        .find(|r| r["host"] == host)
+        .and_then(|r| r["status"].as_str())
+        .unwrap_or("missing")
+}
+
+const BASELINE: &str = r#"
+- name: Baseline
+  hosts: all
+  tasks:
+    - name: Version
+      command: show version
+      register: ver
+    - name: NTP
+      config:
+        lines:
+          - ntp server 10.9.9.1
+          - ntp server 10.9.9.2
+        save: when_changed
+      notify: saved
+    - name: Readback
+      command: show running-config | include ntp server
+      register: ntp
+    - name: Check
+      assert:
+        that:
+          - "'ntp server 10.9.9.1' in ntp.stdout"
+          - "'IOS' in ver.stdout"
+  handlers:
+    - name: saved
+      debug:
+        msg: "handler ran on {{ inventory_hostname }}"
+"#;
+
+#[test]
+fn fifty_devices_every_result_right_and_idempotent() {
+    let sim = start("50", "cisco_ios", &[]);
+    let pb = write(sim.dir.path(), "site.yml", BASELINE);
+    let out = run(&sim, &pb, &["--json", "-f", "25"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json_of(&out);
+    assert_eq!(doc["stats"].as_object().unwrap().len(), 50);
+    for h in &sim.hosts {
+        assert_eq!(status_of(&doc, "Version", &h.name), "ok", "{}", h.name);
+        assert_eq!(status_of(&doc, "NTP", &h.name), "changed", "{}", h.name);
+        assert_eq!(status_of(&doc, "Check", &h.name), "ok", "{}", h.name);
+        assert_eq!(
+            status_of(&doc, "saved", &h.name),
+            "ok",
+            "handler on {}",
+            h.name
+        );
+        let stats = &doc["stats"][&h.name];
+        assert_eq!(stats["changed"], 1);
+        assert_eq!(stats["failed"], 0);
+    }
+    // The same run again changes nothing and notifies no handler.
+    let out = run(&sim, &pb, &["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json_of(&out);
+    for h in &sim.hosts {
+        assert_eq!(status_of(&doc, "NTP", &h.name), "ok");
+        assert_eq!(status_of(&doc, "saved", &h.name), "missing");
+    }
+}
+
+#[test]
+fn check_mode_changes_nothing_but_reports_pending_lines_and_diff() {
+    let sim = start("3", "arista_eos", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Check mode
+  hosts: all
+  tasks:
+    - name: Descriptions
+      config:
+        lines: [description to-core]
+        parents: [interface Ethernet1]
+    - name: Readback
+      command: show running-config
+"#,
+    );
+    let out = run(&sim, &pb, &["--check", "--diff", "--json"]);
+    let doc = json_of(&out);
+    assert_eq!(doc["check_mode"], true);
+    for r in results(&doc, "Descriptions") {
+        assert_eq!(r["status"], "changed");
+        assert_eq!(
+            r["data"]["pending"],
+            serde_json::json!(["interface Ethernet1", " description to-core"])
+        );
+        assert!(r["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+ description to-core"));
+    }
+    for r in results(&doc, "Readback") {
+        let out = r["commands"][0]["output"].as_str().unwrap();
+        assert!(
+            !out.contains("description to-core"),
+            "check mode changed the device"
+        );
+    }
+    // And the text output shows the pending lines and the diff.
+    let out = run(&sim, &pb, &["--check", "--diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("would send:"), "{text}");
+    assert!(text.contains("+ description to-core"), "{text}");
+}
+
+#[test]
+fn limit_tags_loop_until_when_register() {
+    let sim = start("4", "cisco_ios", &[]);
+    let first = sim.hosts[0].name.clone();
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Keywords
+  hosts: all
+  vars:
+    vlans: [110, 120]
+  tasks:
+    - name: Tagged
+      command: show clock
+      tags: [clock]
+    - name: Untagged
+      command: show version
+      register: ver
+    - name: VLANs in a loop
+      config:
+        lines: ["vlan {{ item }}"]
+      loop: "{{ vlans }}"
+      tags: [clock]
+    - name: Only IOS
+      debug:
+        msg: "ios {{ inventory_hostname }}"
+      when: "'IOS' in ver.stdout"
+      tags: [clock]
+    - name: Never true
+      debug:
+        msg: never
+      when: "'Junos' in ver.stdout"
+      tags: [clock]
+    - name: Until
+      command: show version
+      register: again
+      until: "'IOS' in again.stdout"
+      retries: 2
+      delay: 0
+      tags: [clock]
+"#,
+    );
+    let out = run(&sim, &pb, &["--json", "--limit", &first]);
+    let doc = json_of(&out);
+    assert_eq!(doc["stats"].as_object().unwrap().len(), 1, "--limit");
+    assert_eq!(status_of(&doc, "VLANs in a loop", &first), "changed");
+    let loop_r = results(&doc, "VLANs in a loop")[0];
+    assert_eq!(loop_r["items"].as_array().unwrap().len(), 2);
+    assert_eq!(status_of(&doc, "Only IOS", &first), "ok");
+    assert_eq!(status_of(&doc, "Never true", &first), "skipped");
+    assert_eq!(status_of(&doc, "Until", &first), "ok");
+
+    // --tags clock: the untagged task does not run, so `ver` is undefined for `when`.
+    let out = run(&sim, &pb, &["--json", "--tags", "clock"]);
+    let doc = json_of(&out);
+    assert!(results(&doc, "Untagged").is_empty());
+    assert_eq!(results(&doc, "Tagged").len(), 4);
+    let when = results(&doc, "Only IOS");
+    assert!(when.iter().all(|r| r["status"] == "failed"), "{when:?}");
+    assert!(when[0]["msg"].as_str().unwrap().contains("`ver`"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn dropped_and_hung_devices_fail_alone() {
+    let sim = start(
+        "4",
+        "cisco_ios",
+        &[
+            "--fail",
+            "ios-002=drop-after:6",
+            "--fail",
+            "ios-003=hang-after:6",
+        ],
+    );
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Faults
+  hosts: all
+  timeout: 3s
+  tasks:
+    - { name: one, command: show clock }
+    - { name: two, command: show clock }
+    - { name: three, command: show clock }
+    - { name: four, command: show clock }
+    - { name: five, command: show version }
+"#,
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    let doc = json_of(&out);
+    for healthy in ["ios-001", "ios-004"] {
+        assert_eq!(status_of(&doc, "five", healthy), "ok", "{healthy}");
+    }
+    let stats = &doc["stats"];
+    let dropped = &stats["ios-002"];
+    assert_eq!(
+        dropped["unreachable"].as_u64().unwrap() + dropped["failed"].as_u64().unwrap(),
+        1,
+        "{dropped}"
+    );
+    let hung = &stats["ios-003"];
+    assert_eq!(hung["failed"], 1, "{hung}");
+    let reasons: Vec<String> = doc["plays"][0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["hosts"].as_array().unwrap())
+        .filter(|r| r["host"] == "ios-003" && r["status"] == "failed")
+        .map(|r| r["msg"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(reasons[0].contains("no prompt within"), "{reasons:?}");
+    // Unreachable or failed hosts decide the exit code.
+    assert!(matches!(out.status.code(), Some(2) | Some(3)));
+}
+
+#[test]
+fn serial_batches_stop_at_max_fail_percentage() {
+    let sim = start("6", "cisco_ios", &["--fail", "ios-001=auth-fail"]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Rolling
+  hosts: all
+  serial: 2
+  max_fail_percentage: 40
+  tasks:
+    - name: Version
+      command: show version
+"#,
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    let doc = json_of(&out);
+    // The first batch (ios-001, ios-002) has 50% failed > 40%: no other batch starts.
+    assert_eq!(status_of(&doc, "Version", "ios-001"), "unreachable");
+    assert_eq!(status_of(&doc, "Version", "ios-002"), "ok");
+    for h in ["ios-003", "ios-004", "ios-005", "ios-006"] {
+        assert_eq!(status_of(&doc, "Version", h), "missing", "{h} ran");
+    }
+    assert!(doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("not started")));
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn junit_and_secrets_never_shown() {
+    let sim = start("3", "cisco_ios", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Secrets
+  hosts: all
+  tasks:
+    - name: Echo a secret back
+      command: "show {{ password }}"
+      ignore_errors: true
+    - name: Debug it
+      debug:
+        var: enable_secret
+    - name: Hidden
+      debug:
+        msg: "{{ password }}"
+      no_log: true
+    - name: Fails
+      fail:
+        msg: "bad {{ enable_secret }}"
+"#,
+    );
+    let junit = sim.dir.path().join("junit.xml");
+    let json = run(&sim, &pb, &["--json"]);
+    let text = run(
+        &sim,
+        &pb,
+        &["-vv", "--diff", "--junit", junit.to_str().unwrap()],
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    for (what, s) in [
+        ("json", String::from_utf8_lossy(&json.stdout).into_owned()),
+        (
+            "json stderr",
+            String::from_utf8_lossy(&json.stderr).into_owned(),
+        ),
+        ("text", String::from_utf8_lossy(&text.stdout).into_owned()),
+        (
+            "text stderr",
+            String::from_utf8_lossy(&text.stderr).into_owned(),
+        ),
+        ("junit", xml.clone()),
+    ] {
+        assert!(!s.contains(PASSWORD), "password in {what}:\n{s}");
+        assert!(!s.contains(ENABLE), "enable secret in {what}:\n{s}");
+    }
+    let doc = json_of(&json);
+    let hidden = results(&doc, "Hidden");
+    assert!(hidden[0]["msg"].as_str().unwrap().contains("no_log"));
+    assert_eq!(json.status.code(), Some(2));
+    // JUnit: one testcase per host and task, the failures counted.
+    let parsed = roxmltree::Document::parse(&xml).unwrap();
+    let cases = parsed
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
+    assert_eq!(cases, 12);
+    let failures = parsed
+        .descendants()
+        .filter(|n| n.has_tag_name("failure"))
+        .count();
+    assert_eq!(failures, 3);
+}
+
+#[test]
+fn rerun_failed_runs_only_the_failed_hosts() {
+    let sim = start("3", "cisco_ios", &["--fail", "ios-002=auth-fail"]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - name: v\n      command: show version\n",
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let recorded = std::fs::read_to_string(sim.dir.path().join(".netorch/last-failed")).unwrap();
+    assert_eq!(recorded.trim(), "ios-002");
+    let out = run(&sim, &pb, &["--json", "--rerun-failed"]);
+    let doc = json_of(&out);
+    let hosts: Vec<&String> = doc["stats"].as_object().unwrap().keys().collect();
+    assert_eq!(hosts, vec!["ios-002"]);
+}
