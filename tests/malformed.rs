@@ -589,3 +589,175 @@ proptest! {
         must_not_panic(&mutate(&site_text(), &muts));
     }
 }
+
+/// Keys from every level of the language (play, task, action arguments).
+const KEYS: &[&str] = &[
+    "name",
+    "hosts",
+    "tasks",
+    "handlers",
+    "pre_tasks",
+    "post_tasks",
+    "vars",
+    "vars_files",
+    "serial",
+    "max_fail_percentage",
+    "strategy",
+    "forks",
+    "gather_facts",
+    "tags",
+    "timeout",
+    "host_timeout",
+    "connect_rate",
+    "check_mode",
+    "import_playbook",
+    "when",
+    "register",
+    "loop",
+    "loop_control",
+    "until",
+    "retries",
+    "delay",
+    "ignore_errors",
+    "changed_when",
+    "failed_when",
+    "no_log",
+    "notify",
+    "listen",
+    "with_items",
+    "import_tasks",
+    "include_tasks",
+    "command",
+    "config",
+    "template",
+    "backup",
+    "upload",
+    "download",
+    "wait_for",
+    "assert",
+    "set_fact",
+    "fail",
+    "debug",
+    "ios_config",
+    "commands",
+    "expect",
+    "prompt",
+    "answer",
+    "lines",
+    "parents",
+    "src",
+    "dest",
+    "save",
+    "diff_against",
+    "protocol",
+    "verify",
+    "mode",
+    "mkdirs",
+    "resume",
+    "bandwidth",
+    "port",
+    "host",
+    "state",
+    "seconds",
+    "that",
+    "fail_msg",
+    "msg",
+    "var",
+    "verbosity",
+    "store",
+    "path",
+    "loop_var",
+    "label",
+];
+
+const STRS: &[&str] = &[
+    "all",
+    "ntp.j2",
+    "x.yml",
+    "other.yml",
+    "tasks/common.yml",
+    "{{ x }}",
+    "25%",
+    "150%",
+    "0644",
+    "10M",
+    "5s",
+    "sha256",
+    "scp",
+    "running",
+    "when_changed",
+    "a b",
+    "",
+    "core:&",
+    "~[",
+    "show version",
+    "started",
+    "free",
+    "item",
+    "save config",
+];
+
+fn yaml_value() -> impl Strategy<Value = serde_yaml::Value> {
+    use serde_yaml::Value;
+    let scalar = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-5i64..200).prop_map(Value::from),
+        (0.0f64..2.0).prop_map(Value::from),
+        prop::sample::select(STRS).prop_map(Value::from),
+    ];
+    scalar.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Sequence),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..4).prop_map(|kv| {
+                Value::Mapping(kv.into_iter().map(|(k, v)| (Value::from(k), v)).collect())
+            }),
+        ]
+    })
+}
+
+fn yaml_map(
+    keys: impl Strategy<Value = Vec<(&'static str, serde_yaml::Value)>>,
+) -> impl Strategy<Value = serde_yaml::Mapping> {
+    keys.prop_map(|kv| {
+        kv.into_iter()
+            .map(|(k, v)| (serde_yaml::Value::from(k), v))
+            .collect()
+    })
+}
+
+/// Well-formed YAML with the language's own keys and random values: reaches the typed
+/// argument parsers and the post-parse checks, not only the YAML scanner.
+fn structured_playbook() -> impl Strategy<Value = String> {
+    let task = yaml_map(prop::collection::vec(
+        (prop::sample::select(KEYS), yaml_value()),
+        1..5,
+    ));
+    let play = (
+        prop::collection::vec(task, 0..5),
+        yaml_map(prop::collection::vec(
+            (prop::sample::select(KEYS), yaml_value()),
+            0..3,
+        )),
+    )
+        .prop_map(|(tasks, mut extra)| {
+            use serde_yaml::Value;
+            extra.insert(Value::from("hosts"), Value::from("all"));
+            extra.insert(
+                Value::from("tasks"),
+                Value::Sequence(tasks.into_iter().map(Value::Mapping).collect()),
+            );
+            Value::Mapping(extra)
+        });
+    prop::collection::vec(play, 1..3)
+        .prop_map(|plays| serde_yaml::to_string(&plays).unwrap_or_default())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_structured_playbooks(text in structured_playbook()) {
+        must_not_panic(&text);
+    }
+}
