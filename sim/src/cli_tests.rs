@@ -544,3 +544,92 @@ fn padded_configs_reach_the_requested_size() {
         assert!((950..1150).contains(&n), "{p:?}: {n} lines");
     }
 }
+
+#[test]
+fn random_keystrokes_never_panic_and_always_get_a_prompt_back() {
+    // Deterministic xorshift so a failure reproduces.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let words = [
+        "show",
+        "sh",
+        "run",
+        "conf",
+        "t",
+        "interface",
+        "int",
+        "gi1/0/1",
+        "no",
+        "description",
+        "x",
+        "end",
+        "exit",
+        "set",
+        "delete",
+        "commit",
+        "rollback",
+        "|",
+        "include",
+        "?",
+        "do",
+        "enable",
+        "en4ble",
+        "terminal",
+        "length",
+        "0",
+        "\"",
+        "edit",
+        "top",
+        "up",
+        "write",
+        "copy",
+        "running-config",
+        "startup-config",
+        "vlan",
+        "10",
+        "hostname",
+        "r1",
+        "é",
+    ];
+    for p in Platform::ALL {
+        let mut sh = shell(p);
+        for _ in 0..400 {
+            let mut line = String::new();
+            for _ in 0..(next() % 6) {
+                line.push_str(words[(next() % words.len() as u64) as usize]);
+                line.push(' ');
+            }
+            // Sprinkle control bytes and escape sequences.
+            let mut bytes = line.into_bytes();
+            match next() % 8 {
+                0 => bytes.push(0x03),
+                1 => bytes.extend_from_slice(b"\x1b[A"),
+                2 => bytes.push(0x7f),
+                3 => bytes.push(0x1a),
+                4 => bytes.push(b' '),
+                _ => {}
+            }
+            bytes.push(b'\r');
+            let mut buf = bytes;
+            while !buf.is_empty() {
+                let (used, c) = sh.feed(&buf);
+                buf.drain(..used);
+                if let Some(c) = c {
+                    sh.run(&c);
+                }
+            }
+            sh.take_output();
+            if sh.closed() {
+                sh = shell(p);
+            }
+        }
+        // Whatever state it is in, q + Enter + `end` gets a prompt back.
+        let out = typed(&mut sh, "q\r\x03end\r");
+        assert!(out.ends_with(&sh.prompt()) || sh.closed(), "{p:?}: {out:?}");
+    }
+}

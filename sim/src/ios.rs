@@ -600,28 +600,22 @@ impl Shell {
             ShowVersion => content::show_version(&self.dev, &host),
             ShowRun => {
                 let tree = self.dev.running();
-                if args.first().map(|a| a.to_ascii_lowercase()).as_deref()
-                    == Some("interface")
-                    || args.first().is_some_and(|a| "interface".starts_with(&a.to_ascii_lowercase()) && a.len() >= 3)
-                {
-                    let name = normalize_interface(p, &args[1..].iter().map(String::as_str).collect::<Vec<_>>());
-                    let block: Vec<Node> = tree
-                        .iter()
-                        .filter(|n| n.line == format!("interface {name}"))
-                        .cloned()
-                        .collect();
-                    if block.is_empty() {
-                        return Some(self.ios_invalid(line, 3, interactive));
+                let first = args.first().map(|a| a.to_ascii_lowercase());
+                match first.as_deref() {
+                    None => self.render_running(&tree, false),
+                    Some("all" | "brief") => self.render_running(&tree, false),
+                    // `show running-config interface Gi1/0/1` (abbreviable to `int`).
+                    Some(a) if a.len() >= 3 && "interface".starts_with(a) => {
+                        let raw: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+                        let wanted = format!("interface {}", normalize_interface(p, &raw));
+                        let block: Vec<Node> =
+                            tree.iter().filter(|n| n.line == wanted).cloned().collect();
+                        if block.is_empty() {
+                            return Some(self.ios_invalid(line, 3, interactive));
+                        }
+                        self.render_running(&block, true)
                     }
-                    self.render_running(&block, true)
-                } else if let Some(a) = args.first() {
-                    if a.eq_ignore_ascii_case("all") || a.eq_ignore_ascii_case("brief") {
-                        self.render_running(&tree, false)
-                    } else {
-                        return Some(self.ios_invalid(line, 2, interactive));
-                    }
-                } else {
-                    self.render_running(&tree, false)
+                    Some(_) => return Some(self.ios_invalid(line, 2, interactive)),
                 }
             }
             ShowStartup => self.render_startup(),
@@ -1051,7 +1045,7 @@ impl Shell {
                 }
                 return;
             }
-            "show" => {
+            "show" if p != Platform::CiscoIos => {
                 let saved = std::mem::replace(&mut self.mode, Mode::Priv);
                 let out = self.ios_exec_line(line, true);
                 self.mode = saved;

@@ -798,7 +798,7 @@ impl Shell {
                 String::new()
             }
             "run" => {
-                let op_line = cmd.trim_start()[first.len()..].trim().to_string();
+                let op_line = rest.join(" ");
                 let op_line = match filter {
                     Some(f) => format!("{op_line} | {f}"),
                     None => op_line,

@@ -13,6 +13,9 @@ use crate::device::{Device, FailMode};
 use crate::platform::Platform;
 use crate::tree::Node;
 
+/// Longest command line kept; further characters are dropped.
+const MAX_LINE: usize = 4096;
+
 /// Where the session is in the vendor's mode graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -167,10 +170,7 @@ impl Shell {
                 b'\n' if was_cr => {}
                 b'\r' | b'\n' => {
                     let line = std::mem::take(&mut self.line);
-                    let secret = matches!(self.pending, Pending::EnablePassword { .. });
-                    if !secret || self.dev.platform != Platform::JuniperJunos {
-                        self.emit("\n");
-                    }
+                    self.emit("\n");
                     match self.pending.clone() {
                         Pending::EnablePassword { attempts } => self.enable_answer(&line, attempts),
                         Pending::Confirm(c) => self.confirm_answer(c, line.trim()),
@@ -218,7 +218,8 @@ impl Shell {
                     }
                 }
                 b'\t' => {}
-                b if b >= 0x20 => {
+                // Like the real CLIs, a line stops growing at a sane length.
+                b if b >= 0x20 && self.line.len() < MAX_LINE => {
                     self.line.push(b as char);
                     if !self.is_secret_input() {
                         self.emit_raw(&[b]);
@@ -285,7 +286,7 @@ impl Shell {
                     Mode::User => format!("{prefix}{host}>{space}"),
                     Mode::Priv => format!("{prefix}{host}#{space}"),
                     Mode::Config(path) => {
-                        format!("{prefix}{host}({}){}#{space}", self.config_label(path), "")
+                        format!("{prefix}{host}({})#{space}", self.config_label(path))
                     }
                 }
             }
