@@ -460,3 +460,29 @@ fn linux_hosts_use_the_exec_channel() {
     assert_eq!(r.output, "a\nb");
     assert!(r.is_ok());
 }
+
+#[test]
+fn a_hostname_change_is_followed_by_the_prompt() {
+    let sim = mixed(5, &[]);
+    for p in PLATFORMS {
+        let host = name(p, 1);
+        let (sess, profile) = open(&sim, &host);
+        let mut d = Driver::open(&sess, &profile, Some(&Secret::new("en4ble"))).unwrap();
+        let line = if *p == "juniper_junos" {
+            "set system host-name renamed-9".to_string()
+        } else {
+            "hostname renamed-9".to_string()
+        };
+        let t = Instant::now();
+        let r = d.send_config(&[line]).unwrap();
+        assert!(r.is_ok(), "{p}: {:?}", r.failed);
+        assert!(t.elapsed() < Duration::from_secs(3), "{p}: {:?}", t.elapsed());
+        assert!(
+            d.prompt().unwrap().contains("renamed-9"),
+            "{p}: {:?}",
+            d.prompt()
+        );
+        let r = d.send_command(&clock(p)).unwrap();
+        assert!(r.is_ok(), "{p}: {:?}", r.failed);
+    }
+}

@@ -436,3 +436,62 @@ fn unknown_algorithm_names_are_settings_errors() {
         "{msg}"
     );
 }
+
+/// An ssh-agent on a socket in a temp dir, killed on Drop.
+struct Agent(std::process::Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ssh_agent_keys_are_used() {
+    let d = Sshd::start("");
+    let sock = d.dir.path().join("agent.sock");
+    let _agent = Agent(
+        std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t = Instant::now();
+    while !sock.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "ssh-agent did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&d.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    let s = settings(
+        &d,
+        json!({"private_key_file": null, "ssh_agent_socket": sock, "auth_methods": ["agent"]}),
+    );
+    let sess = connect(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sess.exec("echo agent-ok", Duration::from_secs(5))
+            .unwrap()
+            .stdout,
+        "agent-ok\n"
+    );
+
+    // Without the agent (and no key, no password) the failure lists what was tried.
+    let s = settings(
+        &d,
+        json!({"private_key_file": null, "ssh_agent_socket": d.dir.path().join("nope.sock"),
+            "auth_methods": ["agent"]}),
+    );
+    let msg = connect(&s).unwrap_err().to_string();
+    assert!(msg.contains("agent"), "{msg}");
+}

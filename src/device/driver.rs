@@ -325,6 +325,9 @@ impl<S: CliStream> Driver<S> {
         self.acquire_mode(&cfg.mode)?;
         let mut outputs: Vec<String> = Vec::new();
         let mut failed = None;
+        // A hostname change changes the prompt (at once, or at commit): from that line on,
+        // every prompt is learned afresh.
+        let mut relearn = false;
         for (i, line) in lines.iter().enumerate() {
             let l = line.trim_end();
             if l.trim().is_empty() {
@@ -332,6 +335,9 @@ impl<S: CliStream> Driver<S> {
             }
             let lt = l.trim_start();
             if lt.starts_with("hostname ") || lt.starts_with("set system host-name ") {
+                relearn = true;
+            }
+            if relearn {
                 self.channel.forget_prompt();
             }
             let out = self.channel.send_command(l, self.timeout)?;
@@ -346,6 +352,9 @@ impl<S: CliStream> Driver<S> {
         }
         if failed.is_none() {
             if let Some(commit) = &cfg.commit {
+                if relearn {
+                    self.channel.forget_prompt();
+                }
                 let out = self.channel.send_command(commit, self.timeout)?;
                 if let Some(f) = self.profile.failure_in(&out) {
                     failed = Some(format!("`{commit}` failed: {f}"));
@@ -358,6 +367,9 @@ impl<S: CliStream> Driver<S> {
         if failed.is_some() {
             if let Some(abort) = &cfg.abort {
                 if self.channel.mode() == Some(cfg.mode.as_str()) {
+                    if relearn {
+                        self.channel.forget_prompt();
+                    }
                     let out = self.channel.send_command(abort, self.timeout)?;
                     if !out.is_empty() {
                         outputs.push(out);
@@ -366,6 +378,9 @@ impl<S: CliStream> Driver<S> {
             }
         }
         if let Some(m) = self.command_mode() {
+            if relearn && self.channel.mode() != Some(m.as_str()) {
+                self.channel.forget_prompt();
+            }
             self.acquire_mode(&m)?;
         }
         Ok(Response {

@@ -257,6 +257,8 @@ pub struct ConnectionSettings {
     pub platform: Option<String>,
     pub host_key_checking: HostKeyChecking,
     pub known_hosts_file: PathBuf,
+    /// The ssh-agent socket (`ssh_agent_socket`); `None`: `$SSH_AUTH_SOCK` at connect time.
+    pub agent_socket: Option<PathBuf>,
     pub algorithms: Algorithms,
     pub jumps: Vec<JumpHost>,
     pub connect_timeout: Duration,
@@ -288,6 +290,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "host_key_checking",
     "ansible_host_key_checking",
     "known_hosts_file",
+    "ssh_agent_socket",
     "ssh_kex",
     "ssh_ciphers",
     "ssh_hostkeys",
@@ -713,6 +716,8 @@ impl ConnectionSettings {
             .map(|p| expand_home(&p))
             .unwrap_or_else(default_known_hosts);
 
+        let agent_socket = r.non_empty(&["ssh_agent_socket"])?.map(|p| expand_home(&p));
+
         let mut algorithms = Algorithms::default();
         if r.bool("ssh_legacy")? == Some(true) {
             let add = |list: &mut Vec<String>, extra: &[&str]| {
@@ -767,6 +772,7 @@ impl ConnectionSettings {
             platform,
             host_key_checking,
             known_hosts_file,
+            agent_socket,
             algorithms,
             jumps,
             connect_timeout,

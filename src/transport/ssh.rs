@@ -819,11 +819,17 @@ fn authenticate(
             }
             let outcome: Option<Result<(), String>> = match m {
                 AuthMethod::Agent => {
-                    if agent_tried || std::env::var_os("SSH_AUTH_SOCK").is_none() {
-                        None
-                    } else {
-                        agent_tried = true;
-                        Some(agent_auth(session, user))
+                    let socket = ctx
+                        .settings
+                        .agent_socket
+                        .clone()
+                        .or_else(|| std::env::var_os("SSH_AUTH_SOCK").map(Into::into));
+                    match socket {
+                        Some(sock) if !agent_tried => {
+                            agent_tried = true;
+                            Some(agent_auth(session, user, &sock))
+                        }
+                        _ => None,
                     }
                 }
                 AuthMethod::PublicKey => cred.private_key_file.as_ref().map(|k| {
@@ -847,6 +853,7 @@ fn authenticate(
             };
             let Some(outcome) = outcome else { continue };
             let what = match m {
+                AuthMethod::Agent => format!("{user}: agent"),
                 AuthMethod::PublicKey => format!(
                     "{user}: publickey {}",
                     cred.private_key_file
@@ -883,8 +890,11 @@ fn authenticate(
     None
 }
 
-fn agent_auth(session: &Session, user: &str) -> Result<(), String> {
+fn agent_auth(session: &Session, user: &str, socket: &Path) -> Result<(), String> {
     let mut agent = session.agent().map_err(|e| e.message().to_string())?;
+    agent
+        .set_identity_path(socket)
+        .map_err(|e| format!("agent socket {}: {}", socket.display(), e.message()))?;
     agent
         .connect()
         .map_err(|e| format!("agent: {}", e.message()))?;
