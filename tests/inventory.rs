@@ -235,6 +235,7 @@ fn malformed_inventories_give_clear_errors() {
         ),
     ] {
         let msg = load_err(file);
+        eprintln!("{msg}\n");
         for needle in needles {
             assert!(msg.contains(needle), "{file}: `{needle}` not in:\n{msg}");
         }

@@ -30,6 +30,10 @@ use super::vars_files::VarsDir;
 use super::{Group, Host, Inventory, Vars};
 use crate::source::{suggest, LoadError};
 
+/// Deeper nesting than this is generated or malicious, not an inventory; refusing it keeps
+/// the group walks (and `graph`) bounded.
+pub(crate) const MAX_GROUP_DEPTH: usize = 512;
+
 /// Ansible's default group priority.
 const DEFAULT_PRIORITY: i64 = 1;
 
@@ -38,6 +42,8 @@ const DEFAULT_PRIORITY: i64 = 1;
 pub(crate) struct Origin {
     pub file: PathBuf,
     pub line: Option<usize>,
+    /// The source line, shown under the error.
+    pub text: Option<String>,
 }
 
 impl Origin {
@@ -45,25 +51,23 @@ impl Origin {
         Origin {
             file: path.to_path_buf(),
             line: None,
+            text: None,
         }
     }
 
-    pub fn line(path: &Path, line: usize) -> Self {
+    pub fn line(path: &Path, line: usize, text: &str) -> Self {
         Origin {
             file: path.to_path_buf(),
             line: Some(line),
+            text: Some(text.to_string()),
         }
     }
 
     fn error(&self, message: String) -> LoadError {
-        match self.line {
-            Some(l) => {
-                let mut e = LoadError::file(&self.file, message);
-                e.line = Some(l);
-                e
-            }
-            None => LoadError::file(&self.file, message),
-        }
+        let mut e = LoadError::file(&self.file, message);
+        e.line = self.line;
+        e.snippet = self.text.clone();
+        e
     }
 }
 
@@ -262,6 +266,16 @@ impl Builder {
                 depth[c] = depth[c].max(depth[g] + 1);
             }
         }
+        if let Some(g) = (0..ng).find(|&g| depth[g] > MAX_GROUP_DEPTH) {
+            let name = self.groups.get_index(g).map_or("?", |(n, _)| n.as_str());
+            return Err(LoadError::file(
+                self.first_origin(g),
+                format!(
+                    "group `{name}` is nested more than {MAX_GROUP_DEPTH} levels below `all`; \
+                     netorch accepts at most {MAX_GROUP_DEPTH}"
+                ),
+            ));
+        }
 
         // Rank: the precedence position of each group (depth, priority, name).
         let mut by_rank: Vec<usize> = (0..ng).collect();
@@ -283,74 +297,62 @@ impl Builder {
             rank[g] = r;
         }
 
-        // Ancestors (self included) as bitsets over ranks, computed once per group.
-        let words = ng.div_ceil(64);
-        let mut anc: Vec<Vec<u64>> = vec![vec![0u64; words]; ng];
-        for &g in &order {
-            let mut bits = std::mem::take(&mut anc[g]);
-            bits[rank[g] / 64] |= 1 << (rank[g] % 64);
-            for &p in &parents[g] {
-                for (w, pw) in bits.iter_mut().zip(&anc[p]) {
-                    *w |= *pw;
-                }
-            }
-            anc[g] = bits;
-        }
-
         let group_names: Vec<String> = self.groups.keys().cloned().collect();
         let own_vars = self.group_own_vars(&group_names, dirs, inv_dirs, play_dirs);
 
         // Hosts: groups in precedence order and merged vars, computed once per distinct
-        // set of groups (keyed by its bitset) and cloned per host.
+        // set of direct groups (hosts of a role and site share one) and cloned per host.
+        // Ancestors are walked per distinct set, not stored per group: that would be
+        // groups x groups in memory.
         struct Shared {
             groups: Vec<usize>,
             names: Vec<String>,
             vars: Vars,
         }
-        let mut cache: HashMap<Vec<u64>, Shared> = HashMap::new();
+        let mut shared_sets: Vec<Shared> = Vec::new();
+        let mut cache: HashMap<Vec<usize>, usize> = HashMap::new();
+        let mut stamp = vec![0usize; ng];
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
         let mut hosts: IndexMap<String, Host> = IndexMap::with_capacity(self.hosts.len());
         let host_names: Vec<String> = self.hosts.keys().cloned().collect();
-        let mut bits = vec![0u64; words];
         for (h, (name, hb)) in self.hosts.iter_mut().enumerate() {
-            bits.iter_mut().for_each(|w| *w = 0);
-            for &g in &hb.groups {
-                for (w, gw) in bits.iter_mut().zip(&anc[g]) {
-                    *w |= *gw;
-                }
-            }
-            bits[rank[all] / 64] |= 1 << (rank[all] % 64);
-            if !cache.contains_key(bits.as_slice()) {
-                let mut in_order = Vec::new();
-                for (wi, &w) in bits.iter().enumerate() {
-                    let mut w = w;
-                    while w != 0 {
-                        in_order.push(by_rank[wi * 64 + w.trailing_zeros() as usize]);
-                        w &= w - 1;
+            let mut key: Vec<usize> = hb.groups.iter().copied().collect();
+            key.sort_unstable();
+            let idx = match cache.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let generation = shared_sets.len() + 1;
+                    let mut in_order = Vec::new();
+                    let mut stack: Vec<usize> = key.iter().copied().chain([all]).collect();
+                    while let Some(g) = stack.pop() {
+                        if stamp[g] == generation {
+                            continue;
+                        }
+                        stamp[g] = generation;
+                        in_order.push(g);
+                        stack.extend(&parents[g]);
                     }
-                }
-                let vars = merge_group_vars(
-                    &in_order,
-                    all,
-                    &self.groups,
-                    &group_names,
-                    dirs,
-                    inv_dirs,
-                    play_dirs,
-                );
-                let names = in_order.iter().map(|&g| group_names[g].clone()).collect();
-                cache.insert(
-                    bits.clone(),
-                    Shared {
+                    in_order.sort_unstable_by_key(|&g| rank[g]);
+                    let vars = merge_group_vars(
+                        &in_order,
+                        all,
+                        &self.groups,
+                        &group_names,
+                        dirs,
+                        inv_dirs,
+                        play_dirs,
+                    );
+                    let names = in_order.iter().map(|&g| group_names[g].clone()).collect();
+                    shared_sets.push(Shared {
                         groups: in_order,
                         names,
                         vars,
-                    },
-                );
-            }
-            let Some(shared) = cache.get(bits.as_slice()) else {
-                continue;
+                    });
+                    cache.insert(key, shared_sets.len() - 1);
+                    shared_sets.len() - 1
+                }
             };
+            let shared = &shared_sets[idx];
             for &g in &shared.groups {
                 members[g].push(h);
             }
@@ -431,6 +433,14 @@ impl Builder {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Where some edge into group `g` was declared (for errors about `g`).
+    fn first_origin(&self, g: usize) -> PathBuf {
+        self.groups
+            .values()
+            .find_map(|p| p.children.get(&g))
+            .map_or_else(|| PathBuf::from("<inventory>"), |o| o.file.clone())
     }
 
     /// Groups from `all` down, parents before children; a cycle is an error naming it.

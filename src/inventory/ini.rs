@@ -36,13 +36,14 @@ pub(crate) fn load_ini(path: &Path, text: &str, b: &mut Builder) -> Result<(), L
         let err = |col: usize, msg: String| LoadError::at(path, Some(text), n, col, msg);
         let indent = raw.len() - raw.trim_start().len();
         if line.starts_with('[') {
-            section = parse_header(line, b, Origin::line(path, n)).map_err(|(msg, hint)| {
-                let e = err(indent + 1, msg);
-                match hint {
-                    Some(h) => e.with_hint(h),
-                    None => e,
-                }
-            })?;
+            section =
+                parse_header(line, b, Origin::line(path, n, raw)).map_err(|(msg, hint)| {
+                    let e = err(indent + 1, msg);
+                    match hint {
+                        Some(h) => e.with_hint(h),
+                        None => e,
+                    }
+                })?;
             continue;
         }
         match section {
@@ -96,7 +97,7 @@ pub(crate) fn load_ini(path: &Path, text: &str, b: &mut Builder) -> Result<(), L
                     ));
                 }
                 let c = b.group(name);
-                b.add_child(g, c, Origin::line(path, n));
+                b.add_child(g, c, Origin::line(path, n, raw));
             }
             Section::Vars(g) => {
                 let Some((k, v)) = line.split_once('=') else {
@@ -116,7 +117,7 @@ pub(crate) fn load_ini(path: &Path, text: &str, b: &mut Builder) -> Result<(), L
                     g,
                     k.to_string(),
                     ini_value(v.trim()),
-                    &Origin::line(path, n),
+                    &Origin::line(path, n, raw),
                 )?;
             }
         }
@@ -336,6 +337,24 @@ mod tests {
         let e = load("[core]\nr1\n[cor:vars]\nntp=1\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert_eq!(e.hint.as_deref(), Some("did you mean `core`?"));
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused() {
+        let mut text = String::new();
+        for i in 0..600 {
+            text.push_str(&format!("[g{i}:children]\ng{}\n", i + 1));
+        }
+        let e = load(&text).unwrap_err();
+        assert!(e.message.contains("nested more than 512 levels"), "{e}");
+        // A deep but sane chain loads, and the graph shows it.
+        let inv = load("[a:children]\nb\n[b:children]\nc\n[c]\nr1\n").unwrap();
+        assert_eq!(inv.hosts["r1"].groups, ["all", "a", "b", "c"]);
+        assert!(
+            inv.graph().contains("  |  |  |--@c:\n  |  |  |  |--r1\n"),
+            "{}",
+            inv.graph()
+        );
     }
 
     #[test]

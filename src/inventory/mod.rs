@@ -9,6 +9,8 @@
 //! Every host's `vars` are fully merged at load time, so callers never redo precedence.
 
 mod builder;
+#[cfg(test)]
+mod fuzz;
 mod hostname;
 mod ini;
 mod load;
@@ -159,6 +161,14 @@ impl Inventory {
         let Some(g) = self.groups.get(name) else {
             return;
         };
+        // A group reachable along many paths prints once per path (as in Ansible); a
+        // generated DAG could make that explode, so the tree stops at a size no one reads.
+        if out.len() > MAX_GRAPH_BYTES {
+            if !out.ends_with(GRAPH_TRUNCATED) {
+                out.push_str(GRAPH_TRUNCATED);
+            }
+            return;
+        }
         push_graph_line(out, depth, &format!("@{name}:"));
         // The loader refuses cycles; the stack only guards against a hand-built inventory.
         if stack.iter().any(|s| s == name) {
@@ -178,6 +188,10 @@ impl Inventory {
         stack.pop();
     }
 }
+
+/// `graph` output beyond this is cut.
+const MAX_GRAPH_BYTES: usize = 64 * 1024 * 1024;
+const GRAPH_TRUNCATED: &str = "... (graph truncated)\n";
 
 fn push_graph_line(out: &mut String, depth: usize, text: &str) {
     if depth > 0 {
