@@ -45,8 +45,26 @@ fn connect(s: &ConnectionSettings) -> Result<SshSession, TransportError> {
 #[test]
 fn exec_returns_stdout_stderr_and_exit_status() {
     let d = Sshd::start("");
-    let sess = connect(&settings(&d, json!({}))).unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log2 = log.clone();
+    let opts = SshOptions {
+        verbose: Some(std::sync::Arc::new(move |host: &str, msg: &str| {
+            log2.lock().unwrap().push(format!("{host}: {msg}"));
+        })),
+        ..Default::default()
+    };
+    let sess = SshSession::connect(&settings(&d, json!({})), &opts)
+        .unwrap_or_else(|e| panic!("{e}\n{}", d.log()));
     assert_eq!(sess.credential_used(), sshd::current_user());
+    let lines = log.lock().unwrap().join("\n");
+    assert!(lines.contains("testhost: handshake done: kex "), "{lines}");
+    assert!(
+        lines.contains(&format!(
+            "testhost: authenticated as {}",
+            sshd::current_user()
+        )),
+        "{lines}"
+    );
     assert!(sess.warnings().is_empty());
     let out = sess
         .exec("echo out; echo err >&2; exit 3", Duration::from_secs(10))

@@ -754,6 +754,29 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_compiles_and_works() {
+        let doc = include_str!("platforms/README.md");
+        let yaml = doc
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .unwrap();
+        let p =
+            parse_profile(Path::new("README.md"), yaml, "doc").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.name, "cisco_asa");
+        assert_eq!(p.mode_of_prompt("fw1>").unwrap().name, "exec");
+        assert!(p.mode_of_prompt("<--- More --->").is_none());
+        assert_eq!(
+            p.mode_of_prompt("fw1(config)#").unwrap().name,
+            "configuration"
+        );
+        assert!(p
+            .failure_in("ERROR: % Invalid input detected at '^' marker.")
+            .is_some());
+        assert_eq!(p.save_expect.len(), 1);
+    }
+
+    #[test]
     fn user_dir_overrides_and_adds() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
