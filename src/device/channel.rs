@@ -481,7 +481,10 @@ pub(crate) mod tests {
     }
 
     fn ios() -> PlatformProfile {
-        ProfileSet::builtin().get("cisco_ios").unwrap().clone()
+        // Compiled once: regex compilation dominates these tests in debug builds.
+        static IOS: OnceLock<PlatformProfile> = OnceLock::new();
+        IOS.get_or_init(|| ProfileSet::builtin().get("cisco_ios").unwrap().clone())
+            .clone()
     }
 
     const T: Duration = Duration::from_secs(2);
@@ -625,6 +628,28 @@ pub(crate) mod tests {
             ch.send_command("show cdp", T),
             Err(DeviceError::Timeout { .. })
         ));
+    }
+
+    proptest::proptest! {
+        /// However the bytes are split into reads, the cleaned output is the same.
+        #[test]
+        fn output_does_not_depend_on_read_sizes(chunk in 1usize..64) {
+            let more = " --More-- ";
+            let erase = format!("{}{}{}", "\x08".repeat(more.len()), " ".repeat(more.len()), "\x08".repeat(more.len()));
+            let mut pages = vec![format!("{erase}c\x1b[0m 3\r\nr1#")].into_iter();
+            let mut fake = Fake::new("banner\r\nr1#", move |line| {
+                Some(match line {
+                    "show x" => format!("show x\r\n\x1b[1ma\x1b[0m 1\r\n  b 2\r\n{more}"),
+                    " " => pages.next().unwrap_or_default(),
+                    _ => "r1#".into(),
+                })
+            });
+            fake.chunk = chunk;
+            let mut ch = Channel::new(fake, "r1", &ios());
+            ch.read_until(&[], T, "login").unwrap();
+            let out = ch.send_command("show x", T).unwrap();
+            proptest::prop_assert_eq!(out, "a 1\n  b 2\nc 3");
+        }
     }
 
     #[test]
