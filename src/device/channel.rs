@@ -417,11 +417,14 @@ pub(crate) mod tests {
     /// A scripted device: each line written is answered by `respond`; reads hand out the
     /// queued bytes in small chunks (to exercise chunk boundaries) and time out at once
     /// when nothing is queued.
+    /// The device's answer to a line (`None`: it hangs up).
+    pub type Responder = Box<dyn FnMut(&str) -> Option<String>>;
+
     pub struct Fake {
         pub out: VecDeque<u8>,
         pub written: Vec<u8>,
         partial: Vec<u8>,
-        pub respond: Box<dyn FnMut(&str) -> Option<String>>,
+        pub respond: Responder,
         pub chunk: usize,
         pub closed: bool,
     }
