@@ -513,3 +513,20 @@ fn ssh_agent_keys_are_used() {
     let msg = connect(&s).unwrap_err().to_string();
     assert!(msg.contains("agent"), "{msg}");
 }
+
+#[test]
+fn auth_failure_says_when_nothing_matched_the_server() {
+    // The server takes keys only; we only have a password.
+    let d = Sshd::start("PasswordAuthentication no");
+    let s = settings(
+        &d,
+        json!({"private_key_file": null, "password": "pw-never-shown"}),
+    );
+    let msg = connect(&s).unwrap_err().to_string();
+    assert!(
+        msg.contains("nothing the server accepts (have a password"),
+        "{msg}"
+    );
+    assert!(msg.contains("the server accepts: publickey"), "{msg}");
+    assert!(!msg.contains("pw-never-shown"), "{msg}");
+}

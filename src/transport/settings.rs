@@ -3,6 +3,29 @@
 //! netorch's own names are read first, then Ansible's, so existing inventories work
 //! unchanged. Every bad value is a [`TransportError::Settings`] naming the host and the
 //! variable; nothing here touches the network.
+//!
+//! | variable (Ansible name) | meaning | default |
+//! | --- | --- | --- |
+//! | `host` (`ansible_host`) | address to connect to | the inventory name |
+//! | `port` (`ansible_port`) | SSH port | 22 |
+//! | `user` (`ansible_user`) | login user | `$USER` |
+//! | `password` (`ansible_password`, `ansible_ssh_pass`) | password, also for keyboard-interactive | |
+//! | `private_key_file` (`ansible_ssh_private_key_file`), `private_key_passphrase` | key auth | |
+//! | `credentials` | more `{user, password, private_key_file, private_key_passphrase}` sets, tried in turn after the main one | |
+//! | `auth_methods` | order of `agent`, `publickey`, `keyboard-interactive`, `password` | that order |
+//! | `ssh_agent_socket` | ssh-agent socket | `$SSH_AUTH_SOCK` |
+//! | `enable_secret` (`ansible_become_password`) | enable secret for privileged mode | |
+//! | `platform` (`ansible_network_os`, mapped) | platform profile | `linux` |
+//! | `host_key_checking` (`ansible_host_key_checking`) | `strict`, `accept-new`, `off` (`false` = off) | `strict` |
+//! | `known_hosts_file` | OpenSSH known_hosts (hashed entries work) | `~/.ssh/known_hosts` |
+//! | `ssh_legacy: true` | also offer SHA-1 kex, ssh-rsa/ssh-dss, CBC/3DES, hmac-sha1/md5 | off |
+//! | `ssh_kex`, `ssh_hostkeys`, `ssh_ciphers`, `ssh_macs` | algorithm lists: replace the defaults, or append with `+name` | modern only |
+//! | `ssh_jump` | `[user@]host[:port]` or a list of them (bastions, in order) | |
+//! | `connect_timeout` (`ansible_connect_timeout`) | TCP connect and SSH handshake, each | 10 s |
+//! | `command_timeout` (`ansible_command_timeout`) | per command | 30 s |
+//! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
+//!
+//! Durations are seconds (`10`, `2.5`) or strings with a unit (`"500ms"`, `"10s"`, `"2m"`).
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -810,6 +810,7 @@ fn authenticate(
         return group.first().map(|c| c.label.clone());
     }
     *server_methods = Some(offered.clone());
+    let tried_before = tried.len();
     let offers = |m: AuthMethod| offered.split(',').any(|o| o.trim() == m.protocol_name());
     let mut agent_tried = false;
     for cred in group {
@@ -878,14 +879,29 @@ fn authenticate(
             }
         }
     }
-    if !group
-        .iter()
-        .any(|c| c.password.is_some() || c.private_key_file.is_some())
-        && !agent_tried
-    {
-        tried.push(format!(
-            "{user}: nothing to try (no password, key file or agent)"
-        ));
+    if tried.len() == tried_before {
+        let mut have = Vec::new();
+        if group.iter().any(|c| c.password.is_some()) {
+            have.push("a password");
+        }
+        if group.iter().any(|c| c.private_key_file.is_some()) {
+            have.push("a key file");
+        }
+        let have = if have.is_empty() {
+            "no password, key file or agent".to_string()
+        } else {
+            format!(
+                "have {}; allowed auth_methods: {}",
+                have.join(" and "),
+                ctx.settings
+                    .auth_methods
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        tried.push(format!("{user}: nothing the server accepts ({have})"));
     }
     None
 }

@@ -107,7 +107,7 @@ pub fn password_user() -> Option<&'static str> {
 }
 
 impl Sshd {
-    /// Start sshd with `extra` appended to the config (e.g. `KexAlgorithms ...`).
+    /// Start sshd with `extra` in front of the config (e.g. `KexAlgorithms ...`).
     pub fn start(extra: &str) -> Sshd {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
@@ -123,11 +123,12 @@ impl Sshd {
         for _attempt in 0..5 {
             let port = free_port();
             let cfg = format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
+                // `extra` first: sshd keeps the first value it reads for a keyword.
+                "{extra}\nPort {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\
                  AuthorizedKeysFile {d}/authorized_keys\nUsePAM no\nStrictModes no\nPermitRootLogin yes\n\
                  PasswordAuthentication yes\nPubkeyAuthentication yes\nKbdInteractiveAuthentication no\n\
                  AllowTcpForwarding yes\nLogLevel INFO\nSubsystem sftp internal-sftp\nMaxStartups 100\n\
-                 MaxAuthTries 20\n{extra}\n",
+                 MaxAuthTries 20\n",
                 d = d.display()
             );
             let cfg_path = d.join("sshd_config");
