@@ -351,6 +351,16 @@ mod tests {
     }
 
     #[test]
+    fn all_cannot_be_a_child() {
+        let e = load("all:\n  children:\n    core:\n      children:\n        all:\n").unwrap_err();
+        assert!(
+            e.message
+                .contains("group `all` is listed as a child of `core`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn number_host_names_and_ports() {
         let inv = load("all:\n  hosts:\n    2001:\n    r1:2222:\n").unwrap();
         assert!(inv.hosts.contains_key("2001"));
