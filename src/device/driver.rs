@@ -593,4 +593,47 @@ mod tests {
         assert!(matches!(e, DeviceError::NoPrompt { .. }), "{msg}");
         assert!(msg.contains("cisco_ios") && msg.contains('\u{bb}'), "{msg}");
     }
+
+    #[test]
+    fn a_failed_commit_is_reported_with_the_device_text_and_rolled_back() {
+        let sent = Rc::new(RefCell::new(Vec::<String>::new()));
+        let log = sent.clone();
+        let mut config = false;
+        let fake = Fake::new("admin@j1> ", move |line| {
+            log.borrow_mut().push(line.to_string());
+            let echo = format!("{line}\r\n");
+            let (body, next_config) = match line {
+                "configure" => ("Entering configuration mode\r\n", true),
+                "commit and-quit" => (
+                    "[edit interfaces]\r\n  'unit 0'\r\n    Missing mandatory statement: 'family'\r\nerror: commit failed: (missing mandatory statements)\r\n",
+                    true,
+                ),
+                "exit configuration-mode" => ("Exiting configuration mode\r\n", false),
+                _ => ("", config),
+            };
+            config = next_config;
+            let prompt = if config {
+                "\r\n[edit]\r\nadmin@j1# "
+            } else {
+                "admin@j1> "
+            };
+            Some(format!("{echo}{body}{prompt}"))
+        });
+        let junos = ProfileSet::builtin().get("juniper_junos").unwrap().clone();
+        let mut d = Driver::open_stream(fake, "j1", &junos, None, T).unwrap();
+        let r = d
+            .send_config(&["set interfaces ge-0/0/1 unit 0".into()])
+            .unwrap();
+        let f = r.failed.unwrap();
+        assert!(f.contains("`commit and-quit` failed"), "{f}");
+        assert!(
+            f.contains("error: commit failed: (missing mandatory statements)"),
+            "{f}"
+        );
+        assert!(!r.output.contains("[edit]"), "{}", r.output);
+        assert_eq!(d.current_mode(), Some("exec"));
+        let sent = sent.borrow();
+        let i = sent.iter().position(|l| l == "commit and-quit").unwrap();
+        assert_eq!(sent[i + 1..], ["rollback 0", "exit configuration-mode"]);
+    }
 }
