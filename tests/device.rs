@@ -476,7 +476,11 @@ fn a_hostname_change_is_followed_by_the_prompt() {
         let t = Instant::now();
         let r = d.send_config(&[line]).unwrap();
         assert!(r.is_ok(), "{p}: {:?}", r.failed);
-        assert!(t.elapsed() < Duration::from_secs(3), "{p}: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{p}: {:?}",
+            t.elapsed()
+        );
         assert!(
             d.prompt().unwrap().contains("renamed-9"),
             "{p}: {:?}",
