@@ -12,5 +12,5 @@ pub fn root() -> PathBuf {
 pub fn netorch() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_netorch"))
 }
-pub mod sshd;
 pub mod sim;
+pub mod sshd;
