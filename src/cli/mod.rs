@@ -7,7 +7,7 @@ mod completions;
 mod exec;
 mod inventory;
 mod platforms;
-mod run;
+pub mod run;
 mod template;
 
 pub use common::{kind_of, parse_extra_vars, InventoryOpts};

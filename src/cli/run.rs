@@ -90,13 +90,70 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
         1 => return Err(Error::Load(errors.remove(0))),
         _ => return Err(Error::LoadMany(errors)),
     }
+    let report = execute(RunRequest {
+        playbooks,
+        inventory,
+        extra,
+        profiles,
+        limit,
+        tags: args.tags,
+        skip_tags: args.skip_tags,
+        forks: args.forks as usize,
+        check: args.check,
+        diff: args.diff,
+        json: args.json,
+        junit: args.junit,
+        host_key_checking: args.host_key_checking,
+        verbose,
+    })?;
+    Ok(report.exit_code())
+}
+
+/// Everything a run needs, already loaded. `netorch run` builds it from files; `push`,
+/// `pull` and `backup` build their playbook in memory and run it the same way, so they get
+/// the same results, recap, JSON, JUnit and exit codes.
+pub struct RunRequest {
+    pub playbooks: Vec<crate::playbook::Playbook>,
+    pub inventory: crate::inventory::Inventory,
+    pub extra: crate::inventory::Vars,
+    pub profiles: crate::device::profile::ProfileSet,
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub forks: usize,
+    pub check: bool,
+    pub diff: bool,
+    pub json: bool,
+    pub junit: Option<PathBuf>,
+    pub host_key_checking: Option<HostKeyChecking>,
+    pub verbose: u8,
+}
+
+/// Plan, execute and report a run; writes the JUnit file and the failed-hosts list.
+pub fn execute(req: RunRequest) -> Result<RunReport> {
+    let RunRequest {
+        playbooks,
+        inventory,
+        extra,
+        profiles,
+        limit,
+        tags,
+        skip_tags,
+        forks,
+        check,
+        diff,
+        json,
+        junit,
+        host_key_checking,
+        verbose,
+    } = req;
     let plan = Plan::build(
         &playbooks,
         &inventory,
         &PlanOptions {
             limit,
-            tags: args.tags.clone(),
-            skip_tags: args.skip_tags.clone(),
+            tags,
+            skip_tags,
             strict_patterns: false,
         },
     )?;
@@ -119,7 +176,6 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
             redactor.add(s);
         }
     }
-    let forks = args.forks as usize;
     let max_forks = plan
         .plays
         .iter()
@@ -128,7 +184,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
         .unwrap_or(0)
         .max(forks);
     let ssh = SshOptions {
-        host_key_checking: args.host_key_checking,
+        host_key_checking,
         verbose: (verbose >= 2).then(|| {
             Arc::new(|host: &str, msg: &str| tracing::info!("{host}: {msg}"))
                 as Arc<dyn Fn(&str, &str) + Send + Sync>
@@ -136,8 +192,8 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
     };
     let opts = RunOptions {
         forks,
-        check: args.check,
-        diff: args.diff,
+        check,
+        diff,
         extra_vars: extra,
         ssh,
         verbose,
@@ -145,14 +201,13 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
     };
     let report_opts = ReportOptions {
         verbose,
-        json: args.json,
-        diff: args.diff,
+        json,
+        diff,
         no_color: false,
     };
-    let names: Vec<String> = args
-        .playbooks
+    let names: Vec<String> = playbooks
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| p.path.display().to_string())
         .collect();
     let warnings: Vec<String> = inventory
         .warnings
@@ -171,7 +226,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
         .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
     let report: RunReport = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-        let mut reporter = Reporter::new(report_opts, redactor, RunReport::new(names, args.check));
+        let mut reporter = Reporter::new(report_opts, redactor, RunReport::new(names, check));
         let printer = tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {
                 reporter.handle(ev);
@@ -206,16 +261,16 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
         let _ = watcher.await;
         match printer.await {
             Ok(reporter) => reporter.finish(cancel.load(Ordering::SeqCst)),
-            Err(_) => RunReport::new(Vec::new(), args.check),
+            Err(_) => RunReport::new(Vec::new(), check),
         }
     });
     rt.shutdown_background();
 
-    if let Some(path) = &args.junit {
+    if let Some(path) = &junit {
         std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;
     }
     remember_failed(&report.failed_hosts());
-    Ok(report.exit_code())
+    Ok(report)
 }
 
 /// `--rerun-failed` and `--limit @failed` read the failed hosts of the last run.
