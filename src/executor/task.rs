@@ -452,7 +452,14 @@ fn run_action(
                 Err(r) => r,
             }
         }
-        Action::Backup(_) | Action::Upload(_) | Action::Download(_) => TaskResult::failed(format!(
+        // Backups: wired by the backup feature (src/backup/, src/actions/backup.rs).
+        Action::Backup(_) => TaskResult::failed(format!(
+            "the `{}` action is not available in this version of netorch yet",
+            task.action_key
+        )),
+        // File transfer: wired by the transfer feature (src/transport/{sftp,scp,ftp}.rs,
+        // src/actions/transfer.rs).
+        Action::Upload(_) | Action::Download(_) => TaskResult::failed(format!(
             "the `{}` action is not available in this version of netorch yet",
             task.action_key
         )),
