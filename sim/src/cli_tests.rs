@@ -633,3 +633,35 @@ fn random_keystrokes_never_panic_and_always_get_a_prompt_back() {
         assert!(out.ends_with(&sh.prompt()) || sh.closed(), "{p:?}: {out:?}");
     }
 }
+
+#[test]
+fn eos_configuration_sessions_diff_commit_and_abort() {
+    let mut sh = shell(Platform::AristaEos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    assert!(cmd(&mut sh, "show configuration sessions").contains("pending sessions"));
+    let out = cmd(&mut sh, "configure session ansible_1234");
+    assert!(out.ends_with("eos-001(config-s-ansibl)#"), "{out:?}");
+    let out = cmd(&mut sh, "interface Loopback5");
+    assert!(out.ends_with("(config-s-ansibl-if-Lo5)#"), "{out:?}");
+    cmd(&mut sh, "description in a session");
+    cmd(&mut sh, "exit");
+    let diff = cmd(&mut sh, "show session-config diffs");
+    assert!(
+        diff.contains("+++ session:/ansible_1234-session-config"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+interface Loopback5\n+   description in a session"),
+        "{diff}"
+    );
+    // Not applied before commit.
+    assert!(!cmd(&mut sh, "show running-config").contains("in a session"));
+    let out = cmd(&mut sh, "commit");
+    assert!(out.ends_with("eos-001#"), "{out:?}");
+    assert!(cmd(&mut sh, "show running-config").contains("   description in a session"));
+    cmd(&mut sh, "configure session other");
+    cmd(&mut sh, "hostname gone");
+    cmd(&mut sh, "abort");
+    assert!(!cmd(&mut sh, "show running-config").contains("hostname gone"));
+}

@@ -928,6 +928,10 @@ pub fn short_ifname(name: &str) -> String {
         ("FastEthernet", "Fa"),
         ("Ethernet", "Et"),
         ("Port-channel", "Po"),
+        ("Port-Channel", "Po"),
+        ("Loopback", "Lo"),
+        ("Management", "Ma"),
+        ("Vlan", "Vl"),
     ] {
         if let Some(rest) = name.strip_prefix(long) {
             return format!("{short}{rest}");

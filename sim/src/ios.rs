@@ -33,11 +33,15 @@ enum Cmd {
     Enable,
     Disable,
     ConfigureTerminal,
+    ConfigureSession,
+    ShowSessions,
+    ShowSessionConfig,
     WriteMemory,
     CopyRunStart,
     Exit,
     Ping,
     Ssh,
+    Bash,
     Dir,
 }
 
@@ -75,6 +79,12 @@ static SPECS: &[Spec<Cmd>] = &[
         ShowConfiguration,
         Args::Optional,
     ),
+    spec(
+        &["show", "commit", "changes", "diff"],
+        ShowConfiguration,
+        Args::None,
+    ),
+    spec(&["bash"], Bash, Args::Required),
     spec(&["terminal", "length"], TermLength, Args::Required),
     spec(&["terminal", "width"], TermWidth, Args::Required),
     spec(&["terminal", "monitor"], TermMonitor, Args::None),
@@ -86,6 +96,17 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["enable"], Enable, Args::Optional),
     spec(&["disable"], Disable, Args::None),
     spec(&["configure", "terminal"], ConfigureTerminal, Args::None),
+    spec(&["configure", "session"], ConfigureSession, Args::Required),
+    spec(
+        &["show", "configuration", "sessions"],
+        ShowSessions,
+        Args::None,
+    ),
+    spec(
+        &["show", "session-config"],
+        ShowSessionConfig,
+        Args::Optional,
+    ),
     spec(&["configure"], ConfigureTerminal, Args::None),
     spec(&["write", "memory"], WriteMemory, Args::None),
     spec(&["write"], WriteMemory, Args::None),
@@ -119,6 +140,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (Enable | Disable, _) => matches!(p, CiscoIos | AristaEos),
         (WriteMemory, _) => matches!(p, CiscoIos | AristaEos),
         (CopyRunStart, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
+        (Bash | ConfigureSession | ShowSessions | ShowSessionConfig, _) => p == AristaEos,
         (Exit, w) if w[0] == "quit" => p == CiscoIos,
         (Ssh, w) if w[0] == "send" => p == CiscoIos,
         _ => true,
@@ -133,6 +155,10 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
             | WriteMemory
             | CopyRunStart
             | Dir
+            | Bash
+            | ConfigureSession
+            | ShowSessions
+            | ShowSessionConfig
     );
     on_platform && (privileged || !needs_priv)
 }
@@ -187,6 +213,7 @@ static GLOBAL_KEYWORDS: &[&str] = &[
     "radius-server",
     "redundancy",
     "route-map",
+    "rollback",
     "route-policy",
     "router",
     "service",
@@ -207,7 +234,9 @@ static GLOBAL_KEYWORDS: &[&str] = &[
 
 fn global_keyword_ok(p: Platform, kw: &str) -> bool {
     match kw {
-        "commit" | "abort" | "prefix-set" | "route-policy" | "ipv4" => p == Platform::CiscoIosxr,
+        "commit" | "abort" => matches!(p, Platform::CiscoIosxr | Platform::AristaEos),
+        "rollback" => p == Platform::AristaEos,
+        "prefix-set" | "route-policy" | "ipv4" => p == Platform::CiscoIosxr,
         "feature" => p == Platform::CiscoNxos,
         "show" => p != Platform::CiscoIos,
         _ => true,
@@ -473,10 +502,21 @@ fn submode_label(p: Platform, depth: usize, line: &str) -> Option<String> {
 
 impl Shell {
     pub(crate) fn config_label(&self, path: &[String]) -> String {
-        match path.last() {
+        let label = match path.last() {
             None => "config".into(),
             Some(last) => submode_label(self.dev.platform, path.len() - 1, last)
                 .unwrap_or_else(|| "config".into()),
+        };
+        match &self.session {
+            // EOS shows the first six characters of a session's name: `(config-s-ansibl)`.
+            Some(name) => {
+                let short: String = name.chars().take(6).collect();
+                match label.strip_prefix("config") {
+                    Some(rest) => format!("config-s-{short}{rest}"),
+                    None => label,
+                }
+            }
+            None => label,
         }
     }
 
@@ -569,6 +609,9 @@ impl Shell {
             Match::Ambiguous(i) => return Some(self.ios_ambiguous(line, i, interactive)),
             Match::Incomplete => return Some(self.ios_incomplete(line, interactive)),
         };
+        if p == Platform::AristaEos && filter.is_some_and(|f| f.trim() == "json") {
+            return Some(self.eos_json(id));
+        }
         let out = self.ios_command(id, &args, line, interactive)?;
         let out = match filter {
             Some(f) => match apply_filter(&out, f) {
@@ -615,7 +658,21 @@ impl Shell {
                         }
                         self.render_running(&block, true)
                     }
-                    Some(_) => return Some(self.ios_invalid(line, 2, interactive)),
+                    // `show running-config hostname`, `... router bgp`: matching blocks.
+                    Some(_) => {
+                        let wanted = args.join(" ");
+                        let blocks: Vec<Node> = tree
+                            .iter()
+                            .filter(|n| {
+                                n.line == wanted || n.line.starts_with(&format!("{wanted} "))
+                            })
+                            .cloned()
+                            .collect();
+                        if blocks.is_empty() {
+                            return Some(self.ios_invalid(line, 2, interactive));
+                        }
+                        self.render_running(&blocks, true)
+                    }
                 }
             }
             ShowStartup => self.render_startup(),
@@ -705,6 +762,39 @@ impl Shell {
                     _ => String::new(),
                 }
             }
+            ConfigureSession => {
+                if !interactive {
+                    return Some("% Configuration mode is not available on exec channels".into());
+                }
+                self.mode = Mode::Config(Vec::new());
+                self.candidate = Some(self.dev.running());
+                self.session = Some(args[0].clone());
+                String::new()
+            }
+            ShowSessions => {
+                let mut out = vec![
+                    "Maximum number of completed sessions: 1".to_string(),
+                    "Maximum number of pending sessions: 5".into(),
+                    String::new(),
+                    "  Name             State         User       Terminal".into(),
+                    "  ---------------- ------------- ---------- --------".into(),
+                ];
+                if let Some(name) = &self.session {
+                    out.push(format!("* {name:<16} pending       {:<10} vty3", self.user));
+                }
+                out.join("\n")
+            }
+            ShowSessionConfig => {
+                let cand = self.candidate.clone().unwrap_or_else(|| self.dev.running());
+                if args.first().is_some_and(|a| "diffs".starts_with(a.as_str())) {
+                    let name = self.session.clone().unwrap_or_default();
+                    line_diff(&self.dev.running(), &cand, 3, &name)
+                } else {
+                    let mut body = Vec::new();
+                    tree::render_indented(&cand, 3, &mut body);
+                    body.join("\n")
+                }
+            }
             WriteMemory => {
                 self.dev.save();
                 match p {
@@ -746,6 +836,13 @@ impl Shell {
                 }
             }
             Ssh => "% Connection refused by remote host".into(),
+            Bash => {
+                if args.iter().any(|a| a.ends_with("boot-config")) {
+                    "SWI=flash:/vEOS-lab.swi\nCONSOLESPEED=9600".into()
+                } else {
+                    "bash: command not available in netorch-sim".into()
+                }
+            }
             Dir => {
                 let fs = args.first().cloned().unwrap_or_else(|| "flash:".into());
                 format!(
@@ -753,6 +850,22 @@ impl Shell {
                 )
             }
         })
+    }
+
+    /// EOS `| json` output for the commands automation asks for in JSON.
+    fn eos_json(&self, id: Cmd) -> String {
+        let host = self.dev.hostname();
+        match id {
+            ShowVersion => format!(
+                "{{\n    \"modelName\": \"vEOS-lab\",\n    \"internalVersion\": \"4.28.3M-29174443.4283M\",\n    \"systemMacAddress\": \"{mac}\",\n    \"serialNumber\": \"SN{idx:08}\",\n    \"memTotal\": 4002012,\n    \"bootupTimestamp\": 1700000000.0,\n    \"memFree\": 2630404,\n    \"version\": \"4.28.3M\",\n    \"configMacAddress\": \"00:00:00:00:00:00\",\n    \"isIntlVersion\": false,\n    \"internalBuildId\": \"5d8f7c46-0a2c-4a48-ad0c-0e5a9f8a6c8b\",\n    \"hardwareRevision\": \"\",\n    \"hwMacAddress\": \"{mac}\",\n    \"architecture\": \"x86_64\"\n}}",
+                mac = content::mac(self.dev.index, 0),
+                idx = self.dev.index
+            ),
+            ShowHostname => format!(
+                "{{\n    \"hostname\": \"{host}\",\n    \"fqdn\": \"{host}.lab.example.net\"\n}}"
+            ),
+            _ => "% This is an unconverted command".into(),
+        }
     }
 
     /// `show running-config` with the platform's header and volatile lines.
@@ -1002,6 +1115,7 @@ impl Shell {
                 }
                 self.mode = Mode::Priv;
                 self.candidate = None;
+                self.session = None;
                 self.finish("");
                 return;
             }
@@ -1018,6 +1132,7 @@ impl Shell {
                     }
                     self.mode = Mode::Priv;
                     self.candidate = None;
+                    self.session = None;
                 }
                 self.finish("");
                 return;
@@ -1064,9 +1179,27 @@ impl Shell {
                 self.finish(&out);
                 return;
             }
-            "abort" if p == Platform::CiscoIosxr => {
+            "abort" if p == Platform::CiscoIosxr || self.session.is_some() => {
                 self.candidate = None;
+                self.session = None;
                 self.mode = Mode::Priv;
+                self.finish("");
+                return;
+            }
+            "commit" if self.session.is_some() => {
+                if let Some(cand) = self.candidate.take() {
+                    self.dev
+                        .modify_running(&self.user.clone(), |t| *t = cand.clone());
+                    self.sync_hostname(&cand);
+                }
+                self.session = None;
+                self.mode = Mode::Priv;
+                self.finish("");
+                return;
+            }
+            "rollback" if self.session.is_some() => {
+                // `rollback clean-config`: start the session from an empty config.
+                self.candidate = Some(Vec::new());
                 self.finish("");
                 return;
             }
@@ -1148,7 +1281,7 @@ impl Shell {
 
     /// Applies a change to the candidate (IOS-XR) or straight to the running config.
     fn edit_config(&mut self, user: &str, change: impl FnOnce(&mut Vec<Node>)) {
-        if self.dev.platform.commit_based() {
+        if self.dev.platform.commit_based() || self.session.is_some() {
             let mut cand = match self.candidate.take() {
                 Some(c) => c,
                 None => self.dev.running(),
@@ -1161,6 +1294,50 @@ impl Shell {
     }
 }
 
+/// A unified-style diff of two configs (EOS `show session-config diffs`): lines only in the
+/// old config with `-`, only in the new one with `+`, matched within their parent block.
+pub fn line_diff(old: &[Node], new: &[Node], unit: usize, session: &str) -> String {
+    fn walk(old: &[Node], new: &[Node], depth: usize, unit: usize, out: &mut Vec<String>) {
+        let pad = " ".repeat(depth * unit);
+        for n in new {
+            match old.iter().find(|o| o.line == n.line) {
+                Some(o) => {
+                    let mut inner = Vec::new();
+                    walk(&o.children, &n.children, depth + 1, unit, &mut inner);
+                    if !inner.is_empty() {
+                        out.push(format!(" {pad}{}", n.line));
+                        out.extend(inner);
+                    }
+                }
+                None if n.is_separator() => {}
+                None => {
+                    let mut lines = Vec::new();
+                    tree::render_indented(std::slice::from_ref(n), unit, &mut lines);
+                    out.extend(lines.into_iter().map(|l| format!("+{pad}{l}")));
+                }
+            }
+        }
+        for o in old {
+            if !o.is_separator() && !new.iter().any(|n| n.line == o.line) {
+                let mut lines = Vec::new();
+                tree::render_indented(std::slice::from_ref(o), unit, &mut lines);
+                out.extend(lines.into_iter().map(|l| format!("-{pad}{l}")));
+            }
+        }
+    }
+    let mut body = Vec::new();
+    walk(old, new, 0, unit, &mut body);
+    if body.is_empty() {
+        return String::new();
+    }
+    let mut out = vec![
+        "--- system:/running-config".to_string(),
+        format!("+++ session:/{session}-session-config"),
+    ];
+    out.extend(body);
+    out.join("\n")
+}
+
 /// `| include X`, `| exclude X`, `| begin X`, `| section X`, `| count X` (substring or
 /// `^`/`$`-anchored matching). Err when the filter keyword is unknown.
 pub fn apply_filter(text: &str, filter: &str) -> Result<String, String> {
@@ -1171,7 +1348,7 @@ pub fn apply_filter(text: &str, filter: &str) -> Result<String, String> {
     let kw = expand_keyword(
         kw,
         &[
-            "include", "exclude", "begin", "section", "count", "no-more", "grep",
+            "include", "exclude", "begin", "section", "count", "no-more", "grep", "utility",
         ],
     )
     .map_err(|_| format!("unknown filter {kw:?}"))?;
@@ -1214,6 +1391,23 @@ pub fn apply_filter(text: &str, filter: &str) -> Result<String, String> {
         "count" => {
             let n = lines.iter().filter(|l| matches(l)).count();
             return Ok(format!("Number of lines which match regexp = {n}"));
+        }
+        // IOS-XR `| utility head -n 20` / `| utility tail -n 5`.
+        "utility" => {
+            let args: Vec<&str> = pat.split_whitespace().collect();
+            let n = args
+                .iter()
+                .rev()
+                .find_map(|a| a.trim_start_matches('-').parse::<usize>().ok())
+                .unwrap_or(10);
+            match args.first() {
+                Some(&"head") => lines.into_iter().take(n).collect(),
+                Some(&"tail") => {
+                    let skip = lines.len().saturating_sub(n);
+                    lines.into_iter().skip(skip).collect()
+                }
+                _ => return Err(format!("unsupported utility {pat:?}")),
+            }
         }
         _ => lines,
     };

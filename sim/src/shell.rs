@@ -66,8 +66,10 @@ pub struct Shell {
     pub(crate) width: usize,
     /// IOS-XR prints a timestamp before show output until `terminal exec prompt no-timestamp`.
     pub(crate) xr_timestamp: bool,
-    /// Junos / IOS-XR candidate configuration while in config mode.
+    /// Junos / IOS-XR candidate configuration while in config mode (also EOS sessions).
     pub(crate) candidate: Option<Vec<Node>>,
+    /// EOS `configure session NAME`.
+    pub(crate) session: Option<String>,
     line: String,
     last_cr: bool,
     esc: u8,
@@ -93,6 +95,7 @@ impl Shell {
             width: 80,
             xr_timestamp: true,
             candidate: None,
+            session: None,
             line: String::new(),
             last_cr: false,
             esc: 0,
