@@ -356,6 +356,37 @@ fn jump_host_reaches_the_target_and_checks_the_bastion_key() {
     );
     drop(sess2);
 
+    // Keepalives on (the relay sends the bastion's own), and a target that refuses: the
+    // error says the bastion could not open the tunnel.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s3 = settings(
+        &target,
+        json!({"known_hosts_file": kh, "ssh_jump": jump, "port": closed, "keepalive_interval": 2}),
+    );
+    let msg = connect(&s3).unwrap_err().to_string();
+    assert!(msg.contains(&format!("via jump host {jump}")), "{msg}");
+    assert!(
+        msg.contains(&format!("could not open a tunnel to 127.0.0.1:{closed}")),
+        "{msg}"
+    );
+    let s4 = settings(
+        &target,
+        json!({"known_hosts_file": kh, "ssh_jump": jump, "keepalive_interval": 2}),
+    );
+    let sess4 = connect(&s4).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sess4
+            .exec("echo ka", Duration::from_secs(10))
+            .unwrap()
+            .stdout,
+        "ka\n"
+    );
+    drop(sess4);
+
     // The bastion's key is checked like any other.
     let only_target = target.dir.path().join("target_only");
     std::fs::write(&only_target, format!("{}\n", target.known_hosts_line)).unwrap();

@@ -13,6 +13,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use ssh2::{BlockDirections, Channel, Session};
 use tokio::io::Interest;
@@ -89,12 +90,13 @@ pub fn spawn_relay(
     bastion_sock: HopStream,
     local: UnixStream,
     label: String,
+    keepalive: Option<Duration>,
 ) -> io::Result<()> {
     std::thread::Builder::new()
         .name(format!("netorch-jump {label}"))
         .stack_size(256 * 1024)
         .spawn(move || {
-            if let Err(e) = relay(&session, channel, bastion_sock, local) {
+            if let Err(e) = relay(&session, channel, bastion_sock, local, keepalive) {
                 tracing::debug!("jump relay {label} ended: {e}");
             }
         })?;
@@ -110,10 +112,16 @@ fn relay(
     mut channel: Channel,
     bastion_sock: HopStream,
     local: UnixStream,
+    keepalive: Option<Duration>,
 ) -> io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()?;
+    if let Some(k) = keepalive {
+        let secs = u32::try_from(k.as_secs()).unwrap_or(u32::MAX).max(2);
+        session.set_keepalive(true, secs);
+    }
     session.set_blocking(false);
     local.set_nonblocking(true)?;
     rt.block_on(async move {
@@ -124,6 +132,9 @@ fn relay(
         let mut down = vec![0u8; RELAY_BUF];
         let (mut down_off, mut down_len) = (0usize, 0usize);
         let mut local_eof = false;
+        // The bastion's own keepalives: the relay is the only user of its session.
+        let far_future = Duration::from_secs(86_400 * 365);
+        let mut next_keepalive = tokio::time::Instant::now() + keepalive.unwrap_or(far_future);
         let mut eof_sent = false;
         loop {
             let mut progress = false;
@@ -213,6 +224,11 @@ fn relay(
                 r = bastion.wait(Interest::WRITABLE), if want_out => r?,
                 r = local.readable(), if want_local_read => r?,
                 r = local.writable(), if want_local_write => r?,
+                _ = tokio::time::sleep_until(next_keepalive), if keepalive.is_some() => {
+                    // Non-blocking: a full socket just means it goes out with the next write.
+                    let wait = session.keepalive_send().unwrap_or(2).max(1);
+                    next_keepalive = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
+                }
             }
         }
     })

@@ -508,6 +508,7 @@ fn tunnel(
         bastion.sock,
         outer,
         last.name.clone(),
+        ctx.settings.keepalive_interval,
     )
     .map_err(|e| {
         wrap(TransportError::Connect {
