@@ -545,9 +545,23 @@ impl ProfileSet {
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         files.sort();
+        let mut seen: IndexMap<String, PathBuf> = IndexMap::new();
         for f in files {
             let text = source::read_source(&f)?;
             let p = parse_profile(&f, &text, &f.display().to_string())?;
+            if let Some(first) = seen.get(&p.name) {
+                let msg = format!(
+                    "platform `{}` is already defined in {}",
+                    p.name,
+                    first.display()
+                );
+                return Err(match find_in(&text, "name:") {
+                    Some((line, col)) => LoadError::at(&f, Some(&text), line, col, msg),
+                    None => LoadError::file(&f, msg),
+                }
+                .with_hint("each file in platforms/ defines one platform; rename or remove one"));
+            }
+            seen.insert(p.name.clone(), f.clone());
             set.profiles.insert(p.name.clone(), p);
         }
         Ok(set)
@@ -799,6 +813,18 @@ mod tests {
             .matches("acme> "));
         assert!(set.get("arista_eos").is_some());
         assert!(ProfileSet::load_dir(&dir.path().join("missing")).is_ok());
+
+        std::fs::write(
+            dir.path().join("zz_acme_again.yaml"),
+            "# again\nname: acme_os\nmodes:\n  exec:\n    prompt: '^acme> $'\n",
+        )
+        .unwrap();
+        let e = ProfileSet::load_dir(dir.path()).unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.message.contains("already defined in") && e.message.contains("acme.yml"),
+            "{e}"
+        );
     }
 
     #[test]
