@@ -33,6 +33,22 @@ pub fn host_key(seed: u64, name: &str) -> PrivateKey {
     PrivateKey::from(pair)
 }
 
+/// Key exchanges a network device offers: no post-quantum hybrid (no device has one, and it
+/// would make every handshake dearer for the benchmarks), plus group14-sha1 as old boxes do.
+static DEVICE_KEX: &[russh::kex::Name] = &[
+    russh::kex::CURVE25519,
+    russh::kex::CURVE25519_PRE_RFC_8731,
+    russh::kex::ECDH_SHA2_NISTP256,
+    russh::kex::ECDH_SHA2_NISTP384,
+    russh::kex::ECDH_SHA2_NISTP521,
+    russh::kex::DH_GEX_SHA256,
+    russh::kex::DH_G16_SHA512,
+    russh::kex::DH_G14_SHA256,
+    russh::kex::DH_G14_SHA1,
+    russh::kex::EXTENSION_SUPPORT_AS_SERVER,
+    russh::kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+];
+
 /// The russh configuration of one device (its host key, auth methods, timeouts).
 pub fn ssh_config(key: PrivateKey, platform: Platform) -> Arc<russh::server::Config> {
     let id = match platform {
@@ -54,6 +70,10 @@ pub fn ssh_config(key: PrivateKey, platform: Platform) -> Arc<russh::server::Con
         keys: vec![key],
         inactivity_timeout: Some(Duration::from_secs(3600)),
         nodelay: true,
+        preferred: russh::Preferred {
+            kex: std::borrow::Cow::Borrowed(DEVICE_KEX),
+            ..Default::default()
+        },
         // Small buffers keep 1,000 open sessions cheap; device output is small.
         channel_buffer_size: 16,
         event_buffer_size: 8,
