@@ -43,7 +43,7 @@ struct PlaySpec {
     max_fail_percentage: Option<f64>,
     #[serde(default, deserialize_with = "values::boolish")]
     any_errors_fatal: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::keyword")]
     strategy: Strategy,
     #[serde(default, deserialize_with = "forks")]
     forks: Option<usize>,
@@ -323,6 +323,7 @@ fn parse_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
     }
     // libyaml's scanner messages embed the position we already print.
     le.message = strip_inner_position(&le.message);
+    le.message = found_after_expected(&le.message);
     // An error at the end of the file (an unclosed bracket or quote) points past the last
     // line; show the last line that has content instead.
     if le.snippet.is_none() && le.line.is_some() {
@@ -361,6 +362,26 @@ fn parse_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
         }
     }
     le
+}
+
+/// serde's "invalid type: sequence, expected X" in the words of every other message:
+/// "expected X, found a list".
+fn found_after_expected(msg: &str) -> String {
+    let Some(i) = msg.find("invalid type: ") else {
+        return msg.to_string();
+    };
+    let rest = &msg[i + "invalid type: ".len()..];
+    let Some(j) = rest.find(", expected ") else {
+        return msg.to_string();
+    };
+    let found = match &rest[..j] {
+        "sequence" => "a list".to_string(),
+        "map" => "a mapping".to_string(),
+        "unit value" => "nothing (null)".to_string(),
+        other => other.replace('`', ""),
+    };
+    let expected = &rest[j + ", expected ".len()..];
+    format!("{}expected {expected}, found {found}", &msg[..i])
 }
 
 /// Remove " at line N column M" from the middle of a message.
@@ -857,7 +878,20 @@ fn apply(task: &mut Task, inherit: &Inherit) {
 
 #[cfg(test)]
 mod tests {
-    use super::pattern_problem;
+    use super::{found_after_expected, pattern_problem};
+
+    #[test]
+    fn serde_type_errors_read_like_ours() {
+        assert_eq!(
+            found_after_expected("[0].forks: invalid type: sequence, expected a whole number"),
+            "[0].forks: expected a whole number, found a list"
+        );
+        assert_eq!(
+            found_after_expected("invalid type: boolean `true`, expected a string"),
+            "expected a string, found boolean true"
+        );
+        assert_eq!(found_after_expected("other"), "other");
+    }
 
     #[test]
     fn host_patterns() {

@@ -478,6 +478,81 @@ pub fn conditions<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
     CONDITIONS.deserialize(d)
 }
 
+/// One of a fixed set of words (`strategy: free`, `verify: md5`) for a unit-variant enum.
+/// serde_yaml would read a list or mapping here as an attempt at a tagged enum and say
+/// "expected a YAML tag starting with '!'"; this says what the words are instead.
+pub fn keyword<'de, D: Deserializer<'de>, T: de::DeserializeOwned>(d: D) -> Result<T, D::Error> {
+    d.deserialize_any(KeywordVisitor(PhantomData))
+}
+
+/// [`keyword`] for an optional field.
+pub fn opt_keyword<'de, D: Deserializer<'de>, T: de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    keyword(d).map(Some)
+}
+
+struct KeywordVisitor<T>(PhantomData<T>);
+
+impl<T: de::DeserializeOwned> KeywordVisitor<T> {
+    fn word<E: de::Error>(v: &str) -> Result<T, E> {
+        use serde::de::IntoDeserializer;
+        T::deserialize(v.into_deserializer()).map_err(|e: de::value::Error| E::custom(e))
+    }
+
+    /// The words, learnt by asking serde for an impossible one.
+    fn wrong<E: de::Error>(u: de::Unexpected<'_>) -> E {
+        let words = match Self::word::<de::value::Error>("\u{0}") {
+            Err(e) => e
+                .to_string()
+                .split("expected")
+                .nth(1)
+                .map(|w| {
+                    w.replace('`', "")
+                        .replace(" or ", ", ")
+                        .trim()
+                        .trim_start_matches("one of")
+                        .trim()
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            Ok(_) => String::new(),
+        };
+        E::custom(format!("expected one of: {words}; found {}", describe(u)))
+    }
+}
+
+impl<'de, T: de::DeserializeOwned> Visitor<'de> for KeywordVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("one of a fixed set of words")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Self::word(v)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        Err(Self::wrong(de::Unexpected::Bool(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Err(Self::wrong(de::Unexpected::Unsigned(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        Err(Self::wrong(de::Unexpected::Signed(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        Err(Self::wrong(de::Unexpected::Float(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Err(Self::wrong(de::Unexpected::Unit))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(Self::wrong(de::Unexpected::Seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+        Err(Self::wrong(de::Unexpected::Map))
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // identifiers
 
@@ -875,5 +950,40 @@ mod tests {
             vec![5, 5, 2]
         );
         assert!(Serial(vec![SerialStep::Count(5)]).batch_sizes(0).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod keyword_tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Color {
+        Red,
+        Blue,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct S {
+        #[serde(deserialize_with = "keyword")]
+        c: Color,
+    }
+
+    #[test]
+    fn keywords_name_the_choices() {
+        let ok: S = serde_yaml::from_str("c: blue").unwrap();
+        assert_eq!(ok.c, Color::Blue);
+        let e = serde_yaml::from_str::<S>("c: [red]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected one of: red, blue; found a list"),
+            "{e}"
+        );
+        let e = serde_yaml::from_str::<S>("c: green")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `green`"), "{e}");
     }
 }

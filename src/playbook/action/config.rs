@@ -89,7 +89,7 @@ struct Spec {
     src: Option<String>,
     #[serde(default, deserialize_with = "save_when")]
     save: SaveWhen,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::opt_keyword")]
     diff_against: Option<DiffAgainst>,
 }
 

@@ -56,9 +56,9 @@ struct Spec {
     src: String,
     #[serde(deserialize_with = "values::scalar_string")]
     dest: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::opt_keyword")]
     protocol: Option<Protocol>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::keyword")]
     verify: Verify,
     #[serde(default, deserialize_with = "mode")]
     mode: Option<u32>,

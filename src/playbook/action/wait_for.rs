@@ -38,7 +38,7 @@ struct Spec {
     port: Option<u16>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     host: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "values::opt_keyword")]
     state: Option<PortState>,
     #[serde(default, deserialize_with = "values::opt_duration")]
     timeout: Option<Duration>,
