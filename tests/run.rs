@@ -420,3 +420,39 @@ fn rerun_failed_runs_only_the_failed_hosts() {
     let hosts: Vec<&String> = doc["stats"].as_object().unwrap().keys().collect();
     assert_eq!(hosts, vec!["ios-002"]);
 }
+
+#[test]
+fn junos_set_lines_are_matched_against_display_set() {
+    let sim = start("1", "juniper_junos", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Junos
+  hosts: all
+  tasks:
+    - name: NTP
+      config:
+        lines:
+          - set system ntp server 192.0.2.123
+          - set system ntp server 10.7.7.7
+"#,
+    );
+    let out = run(&sim, &pb, &["--check", "--json"]);
+    let doc = json_of(&out);
+    let r = results(&doc, "NTP")[0];
+    // The first server is already configured: only the second is pending.
+    assert_eq!(
+        r["data"]["pending"],
+        serde_json::json!(["set system ntp server 10.7.7.7"])
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    assert_eq!(status_of(&json_of(&out), "NTP", "junos-001"), "changed");
+    let out = run(&sim, &pb, &["--json"]);
+    let doc = json_of(&out);
+    assert_eq!(status_of(&doc, "NTP", "junos-001"), "ok");
+    assert!(
+        results(&doc, "NTP")[0]["data"].is_null(),
+        "nothing sent the second time"
+    );
+}

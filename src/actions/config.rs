@@ -39,7 +39,22 @@ pub fn run(
         },
         Err(e) => return device_failure(&e),
     };
-    let todo = pending(&before, &candidate_paths(&lines, &parents));
+    // Junos-style `set`/`delete` lines are matched against the `display set` form.
+    let set_style = !lines.is_empty()
+        && parents.is_empty()
+        && lines.iter().all(|l| {
+            let t = l.trim_start();
+            t.starts_with("set ") || t.starts_with("delete ")
+        });
+    let compare = if set_style {
+        match set_form(conn, timeout) {
+            Ok(text) => text,
+            Err(r) => return r,
+        }
+    } else {
+        before.clone()
+    };
+    let todo = pending(&compare, &candidate_paths(&lines, &parents));
     let todo_lines = render(&todo);
     let mut r = TaskResult::ok();
     if todo.is_empty() {
@@ -135,6 +150,24 @@ pub fn run(
         }
     }
     r
+}
+
+/// The configuration as `set` lines (`show configuration | display set` on Junos).
+fn set_form(conn: &mut Connection, timeout: Duration) -> Result<String, TaskResult> {
+    let show = conn
+        .profile()
+        .show_config
+        .clone()
+        .unwrap_or_else(|| "show configuration".to_string());
+    match conn.run_command(&format!("{show} | display set"), timeout) {
+        Ok(r) => match r.failed {
+            Some(f) => Err(TaskResult::failed(format!(
+                "reading the configuration as set lines: {f}"
+            ))),
+            None => Ok(r.output),
+        },
+        Err(e) => Err(device_failure(&e)),
+    }
 }
 
 /// The rendered lines to push and their parents.
