@@ -60,8 +60,8 @@ pub struct Opts {
     /// Pad each running config to about this many lines (for backup benchmarks).
     #[arg(long, default_value_t = 0)]
     pub config_lines: usize,
-    /// NAME=MODE, MODE one of refuse, auth-fail, drop-after:N, hang-after:N, wrong-prompt,
-    /// no-enable.
+    /// NAME=MODE, MODE one of refuse, auth-fail, drop-after:N, hang-after:N,
+    /// truncate-after:N, wrong-prompt, no-enable.
     #[arg(long = "fail")]
     pub fail: Vec<String>,
     /// Write a netorch inventory of the started devices here (an overlay with --inventory).

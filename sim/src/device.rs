@@ -23,6 +23,9 @@ pub enum FailMode {
     DropAfter(usize),
     /// Stop answering from the Nth command of a connection on, keeping TCP open.
     HangAfter(usize),
+    /// Send only the first half of the Nth command's answer, then close the connection
+    /// (a backup that must not be taken for a whole config).
+    TruncateAfter(usize),
     /// A prompt without the hostname, in odd characters.
     WrongPrompt,
     /// `enable` always fails.
@@ -40,6 +43,7 @@ impl FailMode {
         match text.split_once(':') {
             Some(("drop-after", n)) => Ok(FailMode::DropAfter(count(n)?)),
             Some(("hang-after", n)) => Ok(FailMode::HangAfter(count(n)?)),
+            Some(("truncate-after", n)) => Ok(FailMode::TruncateAfter(count(n)?)),
             _ => match text {
                 "refuse" => Ok(FailMode::Refuse),
                 "auth-fail" => Ok(FailMode::AuthFail),
@@ -47,7 +51,7 @@ impl FailMode {
                 "no-enable" => Ok(FailMode::NoEnable),
                 _ => Err(format!(
                     "unknown fail mode {text:?}; expected refuse, auth-fail, drop-after:N, \
-                     hang-after:N, wrong-prompt or no-enable"
+                     hang-after:N, truncate-after:N, wrong-prompt or no-enable"
                 )),
             },
         }
@@ -237,6 +241,10 @@ mod tests {
         assert_eq!(FailMode::parse("refuse"), Ok(FailMode::Refuse));
         assert_eq!(FailMode::parse("drop-after:3"), Ok(FailMode::DropAfter(3)));
         assert_eq!(FailMode::parse("hang-after:1"), Ok(FailMode::HangAfter(1)));
+        assert_eq!(
+            FailMode::parse("truncate-after:2"),
+            Ok(FailMode::TruncateAfter(2))
+        );
         assert!(FailMode::parse("hang-after:0").is_err());
         assert!(FailMode::parse("drop-after:x").is_err());
         assert!(FailMode::parse("explode").is_err());

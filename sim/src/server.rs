@@ -146,6 +146,7 @@ impl ConnShared {
         match self.device.fail {
             Some(FailMode::DropAfter(k)) if n >= k => Fault::Drop,
             Some(FailMode::HangAfter(k)) if n >= k => Fault::Hang,
+            Some(FailMode::TruncateAfter(k)) if n >= k => Fault::Truncate,
             _ => Fault::None,
         }
     }
@@ -175,6 +176,7 @@ enum Fault {
     None,
     Drop,
     Hang,
+    Truncate,
 }
 
 struct Conn {
@@ -381,20 +383,27 @@ impl russh::server::Handler for Conn {
         let handle = session.handle();
         let user = self.user.clone();
         tokio::spawn(async move {
-            match shared.next_command() {
+            let fault = shared.next_command();
+            match fault {
                 Fault::Drop => {
                     disconnect(&handle).await;
                     return;
                 }
                 Fault::Hang => return,
-                Fault::None => {}
+                Fault::None | Fault::Truncate => {}
             }
             let delay = shared.delay();
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
             let mut shell = Shell::new(shared.device.clone(), &user);
-            let (out, status) = shell.exec(&command, pty);
+            let (mut out, status) = shell.exec(&command, pty);
+            if fault == Fault::Truncate {
+                out.truncate(out.len() / 2);
+                let _ = handle.data(channel, out).await;
+                disconnect(&handle).await;
+                return;
+            }
             if !out.is_empty() {
                 let _ = handle.data(channel, out).await;
             }
@@ -493,7 +502,8 @@ async fn run_shell(
                 return;
             }
             let Some(command) = command else { continue };
-            match shared.next_command() {
+            let fault = shared.next_command();
+            match fault {
                 Fault::Drop => {
                     disconnect(&handle).await;
                     return;
@@ -503,14 +513,20 @@ async fn run_shell(
                     buf.clear();
                     break;
                 }
-                Fault::None => {}
+                Fault::None | Fault::Truncate => {}
             }
             let delay = shared.delay();
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
             shell.run(&command);
-            let out = shell.take_output();
+            let mut out = shell.take_output();
+            if fault == Fault::Truncate {
+                out.truncate(out.len() / 2);
+                let _ = handle.data(channel, out).await;
+                disconnect(&handle).await;
+                return;
+            }
             if !out.is_empty() && handle.data(channel, out).await.is_err() {
                 return;
             }

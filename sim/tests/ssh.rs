@@ -283,7 +283,7 @@ async fn host_keys_are_stable_across_restarts_and_follow_the_seed() {
 async fn fault_injection_modes() {
     let sim = Sim::start(&[
         "--count",
-        "4",
+        "5",
         "--platform",
         "cisco_ios",
         "--fail",
@@ -294,6 +294,8 @@ async fn fault_injection_modes() {
         "ios-003=drop-after:2",
         "--fail",
         "ios-004=hang-after:2",
+        "--fail",
+        "ios-005=truncate-after:1",
     ]);
     // refuse: the TCP connection closes before the SSH banner.
     assert!(client::connect(sim.addr("ios-001"), None).await.is_err());
@@ -317,6 +319,14 @@ async fn fault_injection_modes() {
         .unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
     assert!(!t.closed);
+    // truncate-after:1: half of the running config, then the connection closes.
+    let h = client::login(sim.addr("ios-005"), "admin", "admin", None)
+        .await
+        .unwrap();
+    let (out, status) = client::exec(&h, "show running-config").await.unwrap();
+    assert!(out.contains("hostname ios-005"), "{out}");
+    assert!(!out.contains("\nend"), "cut before the end: {out}");
+    assert_eq!(status, None);
 }
 
 #[tokio::test]
