@@ -94,7 +94,7 @@ pub fn spawn_listener(bound: Bound) {
     tokio::spawn(async move {
         let conn_counter = Arc::new(AtomicU64::new(0));
         loop {
-            let (sock, peer) = match bound.listener.accept().await {
+            let (sock, _peer) = match bound.listener.accept().await {
                 Ok(x) => x,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -109,7 +109,7 @@ pub fn spawn_listener(bound: Bound) {
             }
             let _ = sock.set_nodelay(true);
             let n = conn_counter.fetch_add(1, Ordering::Relaxed);
-            let handler = Conn::new(bound.device.clone(), n, peer);
+            let handler = Conn::new(bound.device.clone(), n);
             let config = bound.config.clone();
             tokio::spawn(async move {
                 if let Ok(session) = russh::server::run_stream(config, sock, handler).await {
@@ -186,7 +186,7 @@ struct Conn {
 }
 
 impl Conn {
-    fn new(device: Arc<Device>, n: u64, _peer: SocketAddr) -> Conn {
+    fn new(device: Arc<Device>, n: u64) -> Conn {
         let seed = device.settings.seed ^ ((device.index as u64) << 20) ^ n ^ 0x9e37_79b9_7f4a_7c15;
         Conn {
             shared: Arc::new(ConnShared {
@@ -537,5 +537,51 @@ async fn run_shell(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::Settings;
+
+    #[test]
+    fn host_keys_follow_seed_and_name() {
+        let a = host_key(1, "r1").public_key().to_openssh().unwrap();
+        assert_eq!(a, host_key(1, "r1").public_key().to_openssh().unwrap());
+        assert_ne!(a, host_key(2, "r1").public_key().to_openssh().unwrap());
+        assert_ne!(a, host_key(1, "r2").public_key().to_openssh().unwrap());
+        assert!(a.starts_with("ssh-ed25519 "));
+    }
+
+    #[test]
+    fn delays_stay_within_latency_plus_jitter() {
+        let mut s = Settings::for_tests();
+        s.latency = Duration::from_millis(10);
+        s.jitter = Duration::from_millis(5);
+        let dev = Arc::new(Device::new("r1", Platform::CiscoIos, 0, None, Arc::new(s)));
+        let conn = Conn::new(dev, 0);
+        let delays: Vec<Duration> = (0..200).map(|_| conn.shared.delay()).collect();
+        assert!(delays
+            .iter()
+            .all(|d| *d >= Duration::from_millis(10) && *d <= Duration::from_millis(15)));
+        assert!(delays.iter().any(|d| *d != delays[0]), "jitter varies");
+    }
+
+    #[test]
+    fn drop_and_hang_count_commands_per_connection() {
+        let dev = Arc::new(Device::new(
+            "r1",
+            Platform::CiscoIos,
+            0,
+            Some(FailMode::DropAfter(2)),
+            Arc::new(Settings::for_tests()),
+        ));
+        let conn = Conn::new(dev.clone(), 0);
+        assert!(conn.shared.next_command() == Fault::None);
+        assert!(conn.shared.next_command() == Fault::Drop);
+        // A new connection starts counting again.
+        let again = Conn::new(dev, 1);
+        assert!(again.shared.next_command() == Fault::None);
     }
 }
