@@ -12,10 +12,12 @@
 //! - [`template`]: the minijinja environment (strict undefined, network filters).
 //! - [`transport`]: bytes over the wire (SSH sessions, exec channels).
 //! - [`device`]: the interactive device CLI: channel, mode driver, platform profiles.
+//! - [`backup`]: config backups into a git store (normalise, sanity checks, one writer).
 //! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
 //! - [`error`]: the library's error type and the exit-code contract.
 
 pub mod actions;
+pub mod backup;
 pub mod cli;
 pub mod device;
 pub mod error;

@@ -3,6 +3,7 @@
 //! (command, config) get the host's open connection from the executor.
 
 pub mod assert;
+pub mod backup;
 pub mod command;
 pub mod config;
 pub mod config_lines;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing (clap derive), one file per subcommand, and the one
 //! place that prints a fatal error and chooses the exit code.
 
+mod backup;
 mod check;
 mod common;
 mod completions;
@@ -40,6 +41,8 @@ pub enum Command {
     Template(template::TemplateArgs),
     /// Run ad-hoc commands on many hosts, output per host.
     Exec(exec::ExecArgs),
+    /// Back up running configs into a git store; `log`, `diff`, `show` read it back.
+    Backup(backup::BackupArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -66,6 +69,7 @@ pub fn main_entry() -> i32 {
         Command::Inventory(args) => inventory::run(args),
         Command::Template(args) => template::run(args),
         Command::Exec(args) => exec::run(args, cli.verbose),
+        Command::Backup(args) => backup::run(args, cli.verbose),
         Command::Completions(args) => completions::run(args),
     };
     match result {

@@ -105,6 +105,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
         junit: args.junit,
         host_key_checking: args.host_key_checking,
         verbose,
+        backups: None,
     })?;
     Ok(report.exit_code())
 }
@@ -127,6 +128,9 @@ pub struct RunRequest {
     pub junit: Option<PathBuf>,
     pub host_key_checking: Option<HostKeyChecking>,
     pub verbose: u8,
+    /// The backup writer (`netorch backup` sets its store and options); `None` gives a
+    /// default one when the plan has `backup` tasks.
+    pub backups: Option<Arc<crate::backup::BackupRun>>,
 }
 
 /// Plan, execute and report a run; writes the JUnit file and the failed-hosts list.
@@ -146,6 +150,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         junit,
         host_key_checking,
         verbose,
+        backups,
     } = req;
     let plan = Plan::build(
         &playbooks,
@@ -190,7 +195,15 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 as Arc<dyn Fn(&str, &str) + Send + Sync>
         }),
     };
+    let backups = backups.or_else(|| {
+        has_backup_tasks(&plan).then(|| {
+            Arc::new(crate::backup::BackupRun::new(
+                crate::backup::BackupSettings::default(),
+            ))
+        })
+    });
     let opts = RunOptions {
+        backups: backups.clone(),
         forks,
         check,
         diff,
@@ -259,8 +272,26 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         drop(executor);
         watcher.abort();
         let _ = watcher.await;
+        // The single backup writer commits now that every host is done (or, after Ctrl-C,
+        // what the finished hosts gathered: each config is whole or absent).
+        let summaries = match &backups {
+            Some(b) => {
+                let b = Arc::clone(b);
+                tokio::task::spawn_blocking(move || b.finish())
+                    .await
+                    .unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
         match printer.await {
-            Ok(reporter) => reporter.finish(cancel.load(Ordering::SeqCst)),
+            Ok(mut reporter) => {
+                reporter.report_mut().backups = summaries;
+                let report = reporter.finish(cancel.load(Ordering::SeqCst));
+                if !json && !report.backups.is_empty() {
+                    print!("{}", crate::backup::summary_text(&report.backups));
+                }
+                report
+            }
             Err(_) => RunReport::new(Vec::new(), check),
         }
     });
@@ -312,7 +343,19 @@ fn remember_failed(hosts: &[String]) {
     }
 }
 
-/// `backup`, `upload` and `download` arrive with their own issues; until then a playbook
+fn has_backup_tasks(plan: &Plan<'_>) -> bool {
+    plan.plays.iter().any(|p| {
+        p.tasks
+            .iter()
+            .any(|t| matches!(t.action, Action::Backup(_)))
+            || p.play
+                .handlers
+                .iter()
+                .any(|t| matches!(t.action, Action::Backup(_)))
+    })
+}
+
+/// `upload` and `download` arrive with their own issue; until then a playbook
 /// that uses them is refused before anything runs, never run as a silent no-op.
 fn unavailable_actions(plan: &Plan<'_>) -> Vec<LoadError> {
     let mut out = Vec::new();
@@ -322,10 +365,7 @@ fn unavailable_actions(plan: &Plan<'_>) -> Vec<LoadError> {
             .iter()
             .chain(p.play.handlers.iter().collect::<Vec<_>>().iter())
         {
-            if matches!(
-                t.action,
-                Action::Backup(_) | Action::Upload(_) | Action::Download(_)
-            ) {
+            if matches!(t.action, Action::Upload(_) | Action::Download(_)) {
                 let text = std::fs::read_to_string(&t.location.file).ok();
                 out.push(
                     LoadError::at(

@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub ssh: SshOptions,
     pub verbose: u8,
     pub profiles: Arc<ProfileSet>,
+    /// The run's backup writer, shared by every host's `backup` tasks.
+    pub backups: Option<Arc<crate::backup::BackupRun>>,
 }
 
 /// The executor of one run.
@@ -150,6 +152,7 @@ impl Executor {
             timeout: play.timeout,
             verbose: self.opts.verbose,
             events: self.events.clone(),
+            backups: self.opts.backups.clone(),
         });
         let tasks: Vec<Arc<Task>> = pp.tasks.iter().map(|t| Arc::new((*t).clone())).collect();
         let handlers: Vec<Arc<Task>> = play.handlers.iter().map(|t| Arc::new(t.clone())).collect();

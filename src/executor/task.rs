@@ -57,6 +57,8 @@ pub struct PlayShared {
     pub timeout: Option<Duration>,
     pub verbose: u8,
     pub events: UnboundedSender<Event>,
+    /// The run's backup writer (the `backup` action hands configs to it).
+    pub backups: Option<Arc<crate::backup::BackupRun>>,
 }
 
 /// Run `task` on `h` and record its effects on the host (facts, register, notify, failure).
@@ -452,11 +454,33 @@ fn run_action(
                 Err(r) => r,
             }
         }
-        // Backups: wired by the backup feature (src/backup/, src/actions/backup.rs).
-        Action::Backup(_) => TaskResult::failed(format!(
-            "the `{}` action is not available in this version of netorch yet",
-            task.action_key
-        )),
+        // Backups: the file name and store are checked before connecting; the config goes
+        // to the run's single writer (src/backup/), which commits after the run.
+        Action::Backup(a) => {
+            let Some(backups) = sh.backups.clone() else {
+                return TaskResult::failed("internal: this run has no backup writer");
+            };
+            let host = task_host(ctx);
+            let actx = ActionCtx {
+                host: &host,
+                vars: ctx,
+                templates: &sh.templates,
+                check_mode: check,
+                diff: sh.diff,
+            };
+            let prep = match actions::backup::prepare(&actx, a, &backups) {
+                Ok(p) => p,
+                Err(r) => return r,
+            };
+            let timeout = task.timeout.or(sh.timeout);
+            match connection(h, sh, ctx) {
+                Ok(conn) => {
+                    let t = timeout.unwrap_or_else(|| conn.session().command_timeout());
+                    actions::backup::run(conn, &actx, &prep, &backups, t)
+                }
+                Err(r) => r,
+            }
+        }
         // File transfer: wired by the transfer feature (src/transport/{sftp,scp,ftp}.rs,
         // src/actions/transfer.rs).
         Action::Upload(_) | Action::Download(_) => TaskResult::failed(format!(

@@ -330,6 +330,12 @@ impl Reporter {
 
     fn finish_progress_keep(&mut self) {}
 
+    /// The report being built, for results gathered after the executor (the backup
+    /// writer's commits) that belong in the JSON document.
+    pub fn report_mut(&mut self) -> &mut RunReport {
+        &mut self.report
+    }
+
     /// Print the recap (or the JSON document) and return the report.
     pub fn finish(mut self, interrupted: bool) -> RunReport {
         self.finish_progress();

@@ -252,6 +252,9 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// Ctrl-C stopped the run before it finished.
     pub interrupted: bool,
+    /// What the backup writer committed, per store (runs with `backup` tasks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backups: Vec<crate::backup::StoreSummary>,
 }
 
 impl RunReport {
@@ -266,6 +269,7 @@ impl RunReport {
             stats: BTreeMap::new(),
             warnings: Vec::new(),
             interrupted: false,
+            backups: Vec::new(),
         }
     }
 
@@ -276,7 +280,9 @@ impl RunReport {
         }
         if self.stats.values().any(|s| s.unreachable > 0) {
             crate::ExitCode::HostUnreachable
-        } else if self.stats.values().any(|s| s.failed > 0) {
+        } else if self.stats.values().any(|s| s.failed > 0)
+            || self.backups.iter().any(|b| b.error.is_some())
+        {
             crate::ExitCode::HostFailed
         } else {
             crate::ExitCode::Ok

@@ -1,0 +1,176 @@
+//! `backup`: fetch the host's running config, normalise it, and hand it to the run's single
+//! backup writer ([`BackupRun`]), which checks it against the stored version. The host's
+//! result is `ok` (unchanged), `changed` (a new version will be committed) or `failed` (not
+//! fetched, or refused by a sanity check: the stored file stays).
+//!
+//! Split in two so a bad file name or a missing store fails the host before any connection
+//! is opened: [`prepare`] (no I/O), then [`run`] on the open connection.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::ActionCtx;
+use crate::backup::{normalize, safe_path, BackupRun, Outcome, Rules, DEFAULT_PATH_TEMPLATE};
+use crate::executor::connection::{device_failure, Connection};
+use crate::playbook::action::BackupArgs;
+use crate::report::{Status, TaskResult};
+
+/// Host variables that set the store and the file name when the task does not.
+pub const STORE_VAR: &str = "backup_store";
+pub const PATH_VAR: &str = "backup_path";
+
+/// Where this host's backup goes and how it is checked, resolved before connecting.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub store: PathBuf,
+    pub path: String,
+    pub mask_secrets: bool,
+    pub max_shrink: f64,
+    pub command: Option<String>,
+}
+
+fn var_str<'a>(ctx: &'a ActionCtx<'_>, name: &str) -> Option<&'a str> {
+    ctx.vars
+        .get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Resolve the store, the file name (rendered and made safe) and the options.
+pub fn prepare(
+    ctx: &ActionCtx<'_>,
+    args: &BackupArgs,
+    run: &BackupRun,
+) -> Result<Prepared, TaskResult> {
+    let fail = |e: crate::Error| TaskResult::failed(e.to_string());
+    let settings = run.settings();
+    let store = match (&args.store, var_str(ctx, STORE_VAR)) {
+        (Some(s), _) => PathBuf::from(ctx.render(s, "backup store").map_err(fail)?),
+        (None, Some(s)) => PathBuf::from(s),
+        (None, None) => match &settings.default_store {
+            Some(s) => s.clone(),
+            None => {
+                return Err(TaskResult::failed(format!(
+                    "no backup store: give `store:` to the task, set the `{STORE_VAR}` variable, \
+                     or run `netorch backup --store DIR`"
+                )))
+            }
+        },
+    };
+    let template = args
+        .path
+        .as_deref()
+        .or_else(|| var_str(ctx, PATH_VAR))
+        .or(settings.path_template.as_deref())
+        .unwrap_or(DEFAULT_PATH_TEMPLATE);
+    // `{{ name }}` is the host's name in path templates unless the inventory defines `name`.
+    let rendered = if ctx.vars.contains_key("name") {
+        ctx.render(template, "backup path")
+    } else {
+        let mut vars = ctx.vars.clone();
+        vars.insert("name".into(), Value::from(ctx.host));
+        ctx.templates.render_str(template, &vars, "backup path")
+    }
+    .map_err(fail)?;
+    let path = safe_path(&rendered)
+        .map_err(|e| TaskResult::failed(format!("host `{}`: {e}", ctx.host)))?;
+    let command = match &args.command {
+        Some(c) => Some(ctx.render(c, "backup command").map_err(fail)?),
+        None => None,
+    };
+    Ok(Prepared {
+        store,
+        path,
+        mask_secrets: args.mask_secrets.unwrap_or(settings.mask_secrets),
+        max_shrink: args.max_shrink.unwrap_or(settings.max_shrink),
+        command,
+    })
+}
+
+/// Fetch, normalise and submit the config.
+pub fn run(
+    conn: &mut Connection,
+    ctx: &ActionCtx<'_>,
+    prep: &Prepared,
+    backups: &BackupRun,
+    timeout: Duration,
+) -> TaskResult {
+    let response = match &prep.command {
+        Some(cmd) => conn.run_command(cmd, timeout),
+        None => conn.running_config(timeout),
+    };
+    let resp = match response {
+        Ok(r) => r,
+        Err(e) => return device_failure(&e),
+    };
+    if let Some(f) = &resp.failed {
+        return TaskResult::failed(format!(
+            "`{}`: {f}; the old backup is kept",
+            resp.command
+        ));
+    }
+    let profile = conn.profile();
+    let text = normalize(
+        &resp.output,
+        Rules {
+            strip: &profile.backup_strip,
+            secret_patterns: &profile.secret_patterns,
+            mask_secrets: prep.mask_secrets,
+        },
+    );
+    // A custom command (a Linux file) has no platform end marker to look for.
+    let end_marker = match prep.command {
+        Some(_) => None,
+        None => profile.backup_end_marker.as_ref(),
+    };
+    let outcome = backups.submit(
+        &prep.store,
+        ctx.host,
+        &prep.path,
+        text,
+        end_marker,
+        prep.max_shrink,
+        ctx.check_mode,
+    );
+    let mut data = serde_json::json!({
+        "store": prep.store.display().to_string(),
+        "path": prep.path,
+    });
+    match outcome {
+        Ok(Outcome::Unchanged) => {
+            let mut r = TaskResult::ok();
+            r.data = data;
+            r
+        }
+        Ok(Outcome::Changed {
+            new,
+            added,
+            removed,
+            diff,
+        }) => {
+            let mut r = TaskResult::new(Status::Changed);
+            r.msg = Some(format!(
+                "{}: +{added} -{removed}{}",
+                prep.path,
+                if new { " (new)" } else { "" }
+            ));
+            if let Value::Object(o) = &mut data {
+                o.insert("added".into(), Value::from(added));
+                o.insert("removed".into(), Value::from(removed));
+                o.insert("new".into(), Value::from(new));
+            }
+            r.data = data;
+            if ctx.diff {
+                r.diff = Some(diff);
+            }
+            r
+        }
+        Err(reason) => {
+            let mut r = TaskResult::failed(format!("{}: {reason}", prep.path));
+            r.data = data;
+            r
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! Config backups into git: normalising fetched configs ([`normalize`]), the sanity checks and
+//! safe file names ([`sanity`]), the git store ([`store`]), and [`BackupRun`], the single
+//! writer of a run.
+//!
+//! Hosts run concurrently on the executor's blocking workers; each hands its normalised
+//! config to the run's [`BackupRun`], which checks it against the last stored version and
+//! keeps it in memory. Nothing touches the repository until [`BackupRun::finish`], after the
+//! executor is done: then each store gets ONE commit listing the changed devices (none when
+//! nothing changed). So hosts never race on the repository, and a run killed before the
+//! commit leaves the store exactly as it was.
+
+pub mod normalize;
+pub mod sanity;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use regex::Regex;
+use serde::Serialize;
+
+pub use normalize::{normalize, Rules};
+pub use sanity::{check, safe_path, Refusal, DEFAULT_MAX_SHRINK};
+pub use store::{Author, BackupError, LogEntry, Store};
+
+/// The default file name template of a device's backup.
+pub const DEFAULT_PATH_TEMPLATE: &str = "{{ inventory_hostname }}.cfg";
+
+/// Run-wide backup settings (from `netorch backup`'s options or defaults).
+#[derive(Debug, Clone)]
+pub struct BackupSettings {
+    /// The store when neither the task's `store:` nor the host's `backup_store` names one.
+    pub default_store: Option<PathBuf>,
+    pub author: Author,
+    /// Share (0..=1) a config may shrink by against the stored one.
+    pub max_shrink: f64,
+    pub mask_secrets: bool,
+    /// File name template when neither the task's `path:` nor `backup_path` gives one.
+    pub path_template: Option<String>,
+    /// Push each store here after its commit.
+    pub push: Option<String>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            default_store: None,
+            author: Author::default(),
+            max_shrink: DEFAULT_MAX_SHRINK,
+            mask_secrets: false,
+            path_template: None,
+            push: None,
+        }
+    }
+}
+
+/// What a submitted config does to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Unchanged,
+    Changed {
+        /// The device had no backup before.
+        new: bool,
+        added: usize,
+        removed: usize,
+        /// Unified diff from the stored version.
+        diff: String,
+    },
+}
+
+/// One device whose file changed in a commit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeviceChange {
+    pub host: String,
+    pub path: String,
+    pub new: bool,
+    pub added: usize,
+    pub removed: usize,
+}
+
+/// What the writer did with one store at the end of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreSummary {
+    pub store: String,
+    /// The commit made, if anything changed.
+    pub commit: Option<String>,
+    pub changed: Vec<DeviceChange>,
+    pub unchanged: usize,
+    /// Milliseconds spent writing the commit.
+    pub write_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
+    /// Committing or pushing failed: the run fails, the store keeps its last good state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+struct Pending {
+    host: String,
+    text: String,
+    new: bool,
+    added: usize,
+    removed: usize,
+}
+
+struct StoreWriter {
+    store: Mutex<Store>,
+    /// path -> pending new version
+    pending: Mutex<BTreeMap<String, Pending>>,
+    /// path -> host, for every file this run touched (changed or not): two hosts writing
+    /// the same file would overwrite each other's backup.
+    claimed: Mutex<BTreeMap<String, String>>,
+    unchanged: Mutex<usize>,
+}
+
+/// The single writer of one run: gathers configs from all hosts, commits once per store.
+pub struct BackupRun {
+    settings: BackupSettings,
+    stores: Mutex<BTreeMap<PathBuf, Arc<StoreWriter>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A worker that panicked while holding the lock left consistent data (every update
+    // below is a single insert); carry on rather than poison the whole run.
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl BackupRun {
+    pub fn new(settings: BackupSettings) -> Self {
+        BackupRun {
+            settings,
+            stores: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn settings(&self) -> &BackupSettings {
+        &self.settings
+    }
+
+    fn writer(&self, store: &Path) -> Result<Arc<StoreWriter>, String> {
+        let mut stores = lock(&self.stores);
+        if let Some(w) = stores.get(store) {
+            return Ok(Arc::clone(w));
+        }
+        let s = Store::open_or_init(store).map_err(|e| e.to_string())?;
+        // Repair a working tree left behind by a process killed after its commit.
+        if let Err(e) = s.sync_worktree() {
+            tracing::warn!("{e}");
+        }
+        let w = Arc::new(StoreWriter {
+            store: Mutex::new(s),
+            pending: Mutex::new(BTreeMap::new()),
+            claimed: Mutex::new(BTreeMap::new()),
+            unchanged: Mutex::new(0),
+        });
+        stores.insert(store.to_path_buf(), Arc::clone(&w));
+        Ok(w)
+    }
+
+    /// Hand in `host`'s normalised config for `path` (already made safe) in `store`. It is
+    /// checked against the stored version; in check mode nothing is kept for the commit.
+    /// `Err` is the reason it was refused (the stored file stays).
+    pub fn submit(
+        &self,
+        store: &Path,
+        host: &str,
+        path: &str,
+        text: String,
+        end_marker: Option<&Regex>,
+        max_shrink: f64,
+        check_mode: bool,
+    ) -> Result<Outcome, String> {
+        let w = self.writer(store)?;
+        {
+            let mut claimed = lock(&w.claimed);
+            match claimed.get(path) {
+                Some(other) if other != host => {
+                    return Err(format!(
+                        "the backup file `{path}` is already written by host `{other}` in this \
+                         run; give each host its own file (the `path:` template)"
+                    ))
+                }
+                _ => {
+                    claimed.insert(path.to_string(), host.to_string());
+                }
+            }
+        }
+        let old = lock(&w.store).read(path).map_err(|e| e.to_string())?;
+        sanity::check(&text, old.as_deref(), end_marker, max_shrink).map_err(|r| r.to_string())?;
+        let old_text = old.clone().unwrap_or_default();
+        if old.as_deref() == Some(text.as_str()) {
+            *lock(&w.unchanged) += 1;
+            return Ok(Outcome::Unchanged);
+        }
+        let (added, removed) = sanity::line_changes(&old_text, &text);
+        let diff = sanity::unified_diff(
+            &old_text,
+            &text,
+            &format!("a/{path}"),
+            &format!("b/{path}"),
+        );
+        let new = old.is_none();
+        if !check_mode {
+            lock(&w.pending).insert(
+                path.to_string(),
+                Pending {
+                    host: host.to_string(),
+                    text,
+                    new,
+                    added,
+                    removed,
+                },
+            );
+        }
+        Ok(Outcome::Changed {
+            new,
+            added,
+            removed,
+            diff,
+        })
+    }
+
+    /// Commit what was gathered: one commit per store that changed, then the optional push.
+    /// Called once, after the executor has finished (or was interrupted: what was gathered
+    /// is complete per device, so it is committed).
+    pub fn finish(&self) -> Vec<StoreSummary> {
+        let stores: Vec<(PathBuf, Arc<StoreWriter>)> = lock(&self.stores)
+            .iter()
+            .map(|(p, w)| (p.clone(), Arc::clone(w)))
+            .collect();
+        let mut out = Vec::new();
+        for (path, w) in stores {
+            let pending = std::mem::take(&mut *lock(&w.pending));
+            let unchanged = *lock(&w.unchanged);
+            let changed: Vec<DeviceChange> = pending
+                .iter()
+                .map(|(p, e)| DeviceChange {
+                    host: e.host.clone(),
+                    path: p.clone(),
+                    new: e.new,
+                    added: e.added,
+                    removed: e.removed,
+                })
+                .collect();
+            let mut summary = StoreSummary {
+                store: path.display().to_string(),
+                commit: None,
+                changed,
+                unchanged,
+                write_ms: 0,
+                pushed: None,
+                error: None,
+            };
+            if pending.is_empty() {
+                out.push(summary);
+                continue;
+            }
+            let message = commit_message(&summary.changed);
+            let files: Vec<(String, String)> = pending
+                .into_iter()
+                .map(|(p, e)| (p, e.text))
+                .collect();
+            let t = std::time::Instant::now();
+            let store = lock(&w.store);
+            match store.commit(&files, &message, &self.settings.author) {
+                Ok(c) => summary.commit = c,
+                Err(e) => summary.error = Some(e.to_string()),
+            }
+            summary.write_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if let (Some(url), Some(_)) = (&self.settings.push, &summary.commit) {
+                match store.push(url) {
+                    Ok(()) => summary.pushed = Some(url.clone()),
+                    Err(e) => summary.error = Some(e.to_string()),
+                }
+            }
+            out.push(summary);
+        }
+        out
+    }
+}
+
+/// `Backup: 3 devices changed` then one line per device with its +/- counts.
+pub fn commit_message(changed: &[DeviceChange]) -> String {
+    let names: Vec<&str> = changed.iter().map(|c| c.host.as_str()).collect();
+    let head = match names.as_slice() {
+        [one] => format!("Backup: {one} changed"),
+        _ if names.len() <= 5 => format!("Backup: {} changed", names.join(", ")),
+        _ => format!("Backup: {} devices changed", names.len()),
+    };
+    let mut msg = head;
+    msg.push_str("\n\n");
+    for c in changed {
+        let what = if c.new { " (new)" } else { "" };
+        msg.push_str(&format!(
+            "{}: {} +{} -{}{what}\n",
+            c.host, c.path, c.added, c.removed
+        ));
+    }
+    msg
+}
+
+/// The recap lines for a run's backups (printed after the run's recap).
+pub fn summary_text(summaries: &[StoreSummary]) -> String {
+    let mut out = String::new();
+    for s in summaries {
+        match (&s.commit, &s.error) {
+            (_, Some(e)) => out.push_str(&format!("BACKUP {}: FAILED: {e}\n", s.store)),
+            (Some(c), None) => {
+                let short: String = c.chars().take(10).collect();
+                out.push_str(&format!(
+                    "BACKUP {}: commit {short}: {} changed, {} unchanged ({} ms)\n",
+                    s.store,
+                    s.changed.len(),
+                    s.unchanged,
+                    s.write_ms
+                ));
+                for d in &s.changed {
+                    let what = if d.new { " (new)" } else { "" };
+                    out.push_str(&format!(
+                        "  {:<30} +{:<5} -{:<5} {}{what}\n",
+                        d.host, d.added, d.removed, d.path
+                    ));
+                }
+                if let Some(p) = &s.pushed {
+                    out.push_str(&format!("  pushed to {p}\n"));
+                }
+            }
+            (None, None) => out.push_str(&format!(
+                "BACKUP {}: no changes ({} unchanged)\n",
+                s.store, s.unchanged
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(n: usize, extra: &str) -> String {
+        let mut s: String = (0..n).map(|i| format!("line {i}\n")).collect();
+        s.push_str(extra);
+        s.push_str("end\n");
+        s
+    }
+
+    #[test]
+    fn one_commit_per_run_listing_changed_devices_and_refusals_keep_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s");
+        let end = Regex::new(r"^end\s*$").unwrap();
+        let run = BackupRun::new(BackupSettings::default());
+        for h in ["r1", "r2", "r3"] {
+            let o = run
+                .submit(&store, h, &format!("{h}.cfg"), cfg(20, ""), Some(&end), 0.5, false)
+                .unwrap();
+            assert!(matches!(o, Outcome::Changed { new: true, .. }));
+        }
+        let s = run.finish();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].changed.len(), 3);
+        let first = s[0].commit.clone().unwrap();
+
+        // Second run: r2 changes, r1 same, r3 sends an empty and then a truncated config.
+        let run = BackupRun::new(BackupSettings::default());
+        assert_eq!(
+            run.submit(&store, "r1", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false),
+            Ok(Outcome::Unchanged)
+        );
+        let o = run
+            .submit(&store, "r2", "r2.cfg", cfg(20, "ntp server 1.2.3.4\n"), Some(&end), 0.5, false)
+            .unwrap();
+        assert!(matches!(o, Outcome::Changed { new: false, added: 1, removed: 0, .. }), "{o:?}");
+        let e = run
+            .submit(&store, "r3", "r3.cfg", String::new(), Some(&end), 0.5, false)
+            .unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+        let e = run
+            .submit(&store, "r3", "r3.cfg", "line 0\nline 1\n".into(), Some(&end), 0.5, false)
+            .unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+        // Two hosts may not share a file.
+        let e = run
+            .submit(&store, "r9", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false)
+            .unwrap_err();
+        assert!(e.contains("already written by host `r1`"), "{e}");
+        let s = run.finish();
+        let second = s[0].commit.clone().unwrap();
+        assert_ne!(first, second);
+        assert_eq!(s[0].changed.len(), 1);
+        assert_eq!(s[0].changed[0].host, "r2");
+        let st = Store::open(&store).unwrap();
+        assert_eq!(st.read("r3.cfg").unwrap().unwrap(), cfg(20, ""));
+        let log = st.log("r2.cfg").unwrap();
+        assert!(log[0].summary.contains("r2 changed"), "{:?}", log[0]);
+        assert_eq!(st.log("r1.cfg").unwrap().len(), 1);
+
+        // Third run: nothing changed, no commit.
+        let run = BackupRun::new(BackupSettings::default());
+        run.submit(&store, "r1", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false)
+            .unwrap();
+        let s = run.finish();
+        assert_eq!(s[0].commit, None);
+        assert_eq!(s[0].unchanged, 1);
+        assert!(summary_text(&s).contains("no changes"));
+    }
+
+    #[test]
+    fn check_mode_reports_but_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s");
+        let run = BackupRun::new(BackupSettings::default());
+        let o = run
+            .submit(&store, "r1", "r1.cfg", "a\n".into(), None, 0.5, true)
+            .unwrap();
+        assert!(matches!(o, Outcome::Changed { .. }));
+        let s = run.finish();
+        assert_eq!(s[0].commit, None);
+        assert!(Store::open(&store).unwrap().read("r1.cfg").unwrap().is_none());
+    }
+
+    #[test]
+    fn message_lists_devices() {
+        let c = |h: &str| DeviceChange {
+            host: h.into(),
+            path: format!("{h}.cfg"),
+            new: false,
+            added: 2,
+            removed: 1,
+        };
+        let m = commit_message(&[c("r1")]);
+        assert!(m.starts_with("Backup: r1 changed\n\nr1: r1.cfg +2 -1\n"), "{m}");
+        let many: Vec<DeviceChange> = (0..7).map(|i| c(&format!("d{i}"))).collect();
+        let m = commit_message(&many);
+        assert!(m.starts_with("Backup: 7 devices changed"), "{m}");
+        assert!(m.contains("d6: d6.cfg +2 -1"), "{m}");
+    }
+}

@@ -1,0 +1,123 @@
+//! What a fetched config becomes before it is compared and stored: Unix line endings, no
+//! trailing spaces, no leading/trailing blank lines, the profile's volatile lines dropped
+//! (`backup.strip`: timestamps, `ntp clock-period`, ...) and, when asked, secrets masked
+//! (the first capture group of each of the profile's `secret_patterns`).
+//!
+//! Normalising is what keeps the store quiet: the same device config must give the same
+//! bytes on every run, or every run would be a commit.
+
+use regex::Regex;
+
+use crate::secret::MASK;
+
+/// How to normalise one config.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// Lines matching any of these are volatile and dropped.
+    pub strip: &'a [Regex],
+    /// Masked when `mask_secrets` is true: the first capture group (or the whole match).
+    pub secret_patterns: &'a [Regex],
+    pub mask_secrets: bool,
+}
+
+/// The config as it is stored.
+pub fn normalize(raw: &str, rules: Rules<'_>) -> String {
+    let mut out = String::with_capacity(raw.len());
+    // `lines()` already splits on `\n` and drops a `\r` before it; lone `\r` (old Macs,
+    // some pagers) also ends a line.
+    for line in raw.lines().flat_map(|l| l.split('\r')) {
+        let line = line.trim_end();
+        if rules.strip.iter().any(|r| r.is_match(line)) {
+            continue;
+        }
+        if rules.mask_secrets {
+            out.push_str(&mask_line(line, rules.secret_patterns));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let trimmed = out.trim_matches('\n');
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let mut s = trimmed.to_string();
+    s.push('\n');
+    s
+}
+
+/// Replace the secret part of `line` with [`MASK`] for every pattern that matches.
+fn mask_line(line: &str, patterns: &[Regex]) -> String {
+    let mut line = line.to_string();
+    for re in patterns {
+        // Collect first: the replacement changes the offsets of later matches.
+        let spans: Vec<(usize, usize)> = re
+            .captures_iter(&line)
+            .filter_map(|c| c.get(1).or_else(|| c.get(0)))
+            .map(|m| (m.start(), m.end()))
+            .filter(|(s, e)| s < e)
+            .collect();
+        for (s, e) in spans.into_iter().rev() {
+            line.replace_range(s..e, MASK);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ios_rules(mask: bool) -> (Vec<Regex>, Vec<Regex>, bool) {
+        let strip = vec![
+            Regex::new(r"^! Last configuration change").unwrap(),
+            Regex::new(r"^ntp clock-period").unwrap(),
+        ];
+        let secrets = vec![
+            Regex::new(r"^\s*enable (?:secret|password)(?: \d+)? (\S+)").unwrap(),
+            Regex::new(r"^\s*snmp-server community (\S+)").unwrap(),
+        ];
+        (strip, secrets, mask)
+    }
+
+    #[test]
+    fn line_endings_trailing_space_and_volatile_lines() {
+        let (strip, secrets, mask) = ios_rules(false);
+        let rules = Rules {
+            strip: &strip,
+            secret_patterns: &secrets,
+            mask_secrets: mask,
+        };
+        let a = "\r\n\r\n! Last configuration change at 10:00:01 UTC Mon\r\nhostname r1  \r\nntp clock-period 17179\r\nend\r\n\r\n";
+        let b = "! Last configuration change at 11:59:59 UTC Tue\nhostname r1\nntp clock-period 17180\nend";
+        assert_eq!(normalize(a, rules), "hostname r1\nend\n");
+        assert_eq!(normalize(a, rules), normalize(b, rules));
+        assert_eq!(normalize("\n \r\n", rules), "");
+    }
+
+    #[test]
+    fn secrets_masked_only_when_asked() {
+        let (strip, secrets, _) = ios_rules(true);
+        let cfg = "enable secret 9 $9$abc$def\nsnmp-server community s3cr3t RO\nhostname r1\n";
+        let masked = normalize(
+            cfg,
+            Rules {
+                strip: &strip,
+                secret_patterns: &secrets,
+                mask_secrets: true,
+            },
+        );
+        assert!(!masked.contains("s3cr3t") && !masked.contains("$9$abc"), "{masked}");
+        assert!(masked.contains("enable secret 9 ********\n"), "{masked}");
+        assert!(masked.contains("snmp-server community ******** RO\n"), "{masked}");
+        let plain = normalize(
+            cfg,
+            Rules {
+                strip: &strip,
+                secret_patterns: &secrets,
+                mask_secrets: false,
+            },
+        );
+        assert!(plain.contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,541 @@
+//! The backup store: a git repository with one file per device, written through libgit2's
+//! object database (git2), never through the working tree.
+//!
+//! Why this is crash-safe: a commit writes the blobs, then the trees, then the commit object,
+//! and only then moves the branch ref (libgit2 writes `refs/heads/main.lock` and renames it
+//! over the ref, an atomic step). A process killed at any point before the rename leaves
+//! unreferenced objects (`git fsck` calls them dangling, which is not an error) and the old
+//! branch tip; killed after it, the new commit is complete. The working tree and index are
+//! refreshed from HEAD afterwards, and again on the next open, so a kill between the ref
+//! update and the checkout only leaves a working tree that the next run repairs. What the
+//! store holds is always read from HEAD's tree, never from the working tree.
+//!
+//! Concurrent netorch processes on one store are serialised by an advisory lock on
+//! `.git/netorch.lock` held while committing; under it, any git `*.lock` file left by a killed
+//! process is stale and removed.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
+use git2::{FileMode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature, Tree};
+
+/// The branch a new store starts on.
+pub const BRANCH: &str = "main";
+
+/// Default commit author.
+pub const DEFAULT_AUTHOR_NAME: &str = "netorch";
+pub const DEFAULT_AUTHOR_EMAIL: &str = "netorch@localhost";
+
+/// How long to wait for another netorch process to finish committing to the same store.
+const LOCK_WAIT_SECS: u64 = 120;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("backup store {}: {op}: {source}", store.display())]
+    Git {
+        store: PathBuf,
+        op: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("backup store {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a backup store (no git repository there); run a backup into it first", .0.display())]
+    NotAStore(PathBuf),
+    #[error("backup store {}: no backup of `{name}`{}", store.display(), if known.is_empty() { String::new() } else { format!(" (known: {known})") })]
+    NoSuchDevice {
+        store: PathBuf,
+        name: String,
+        known: String,
+    },
+    #[error("backup store {}: `{rev}`: {reason}", store.display())]
+    BadRevision {
+        store: PathBuf,
+        rev: String,
+        reason: String,
+    },
+    #[error("backup store {}: another netorch process has held the store's lock for {LOCK_WAIT_SECS} s", .0.display())]
+    Locked(PathBuf),
+}
+
+/// The commit author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Author {
+    fn default() -> Self {
+        Author {
+            name: DEFAULT_AUTHOR_NAME.into(),
+            email: DEFAULT_AUTHOR_EMAIL.into(),
+        }
+    }
+}
+
+impl Author {
+    /// `Name <email>` or just a name.
+    pub fn parse(s: &str) -> Author {
+        let s = s.trim();
+        match (s.find('<'), s.rfind('>')) {
+            (Some(a), Some(b)) if a < b => Author {
+                name: s[..a].trim().to_string(),
+                email: s[a + 1..b].trim().to_string(),
+            },
+            _ => Author {
+                name: s.to_string(),
+                email: DEFAULT_AUTHOR_EMAIL.into(),
+            },
+        }
+    }
+}
+
+/// One commit that touched a device's file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogEntry {
+    pub commit: String,
+    /// Seconds since the epoch.
+    pub time: i64,
+    pub author: String,
+    pub summary: String,
+    pub added: usize,
+    pub removed: usize,
+}
+
+pub struct Store {
+    repo: Repository,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
+impl Store {
+    /// Open the store, creating the folder and the repository on first use.
+    pub fn open_or_init(root: &Path) -> Result<Store, BackupError> {
+        if root.join(".git").exists() {
+            return Store::open(root);
+        }
+        std::fs::create_dir_all(root).map_err(|e| BackupError::Io {
+            path: root.to_path_buf(),
+            source: e,
+        })?;
+        let mut opts = RepositoryInitOptions::new();
+        opts.initial_head(BRANCH).mkdir(true);
+        let repo = Repository::init_opts(root, &opts).map_err(|e| git(root, "create", e))?;
+        Ok(Store {
+            repo,
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Open an existing store (reading commands).
+    pub fn open(root: &Path) -> Result<Store, BackupError> {
+        if !root.join(".git").exists() {
+            return Err(BackupError::NotAStore(root.to_path_buf()));
+        }
+        let repo = Repository::open(root).map_err(|e| git(root, "open", e))?;
+        Ok(Store {
+            repo,
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn head_tree(&self) -> Result<Option<Tree<'_>>, BackupError> {
+        match self.repo.head() {
+            Ok(h) => {
+                let t = h.peel_to_tree().map_err(|e| git(&self.root, "read HEAD", e))?;
+                Ok(Some(t))
+            }
+            // A new store: no commit yet.
+            Err(e)
+                if e.code() == git2::ErrorCode::UnbornBranch
+                    || e.code() == git2::ErrorCode::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(git(&self.root, "read HEAD", e)),
+        }
+    }
+
+    /// The stored version of `path` at HEAD (`None` when there is none).
+    pub fn read(&self, path: &str) -> Result<Option<String>, BackupError> {
+        let Some(tree) = self.head_tree()? else {
+            return Ok(None);
+        };
+        self.blob_text(&tree, path)
+    }
+
+    fn blob_text(&self, tree: &Tree<'_>, path: &str) -> Result<Option<String>, BackupError> {
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(e) => e,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(git(&self.root, &format!("read {path}"), e)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(|e| git(&self.root, &format!("read {path}"), e))?;
+        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+    }
+
+    /// Every file at HEAD (paths), for "did you mean" and listings.
+    pub fn files(&self) -> Result<Vec<String>, BackupError> {
+        let Some(tree) = self.head_tree()? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                if let Some(n) = e.name() {
+                    out.push(format!("{dir}{n}"));
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| git(&self.root, "list files", e))?;
+        Ok(out)
+    }
+
+    /// Write `files` (path, content) as one commit on top of HEAD; `None` when nothing
+    /// differs from HEAD (no empty commits). The ref moves last, atomically.
+    pub fn commit(
+        &self,
+        files: &[(String, String)],
+        message: &str,
+        author: &Author,
+    ) -> Result<Option<String>, BackupError> {
+        let _lock = self.lock()?;
+        let parent = match self.repo.head() {
+            Ok(h) => Some(
+                h.peel_to_commit()
+                    .map_err(|e| git(&self.root, "read HEAD", e))?,
+            ),
+            Err(_) => None,
+        };
+        let base = match &parent {
+            Some(c) => c.tree().map_err(|e| git(&self.root, "read HEAD", e))?,
+            None => {
+                let oid = self
+                    .repo
+                    .treebuilder(None)
+                    .and_then(|b| b.write())
+                    .map_err(|e| git(&self.root, "empty tree", e))?;
+                self.repo
+                    .find_tree(oid)
+                    .map_err(|e| git(&self.root, "empty tree", e))?
+            }
+        };
+        let mut update = TreeUpdateBuilder::new();
+        let mut any = false;
+        for (path, text) in files {
+            let oid = self
+                .repo
+                .blob(text.as_bytes())
+                .map_err(|e| git(&self.root, &format!("write {path}"), e))?;
+            let same = base
+                .get_path(Path::new(path))
+                .map(|e| e.id() == oid)
+                .unwrap_or(false);
+            if !same {
+                update.upsert(path.as_str(), oid, FileMode::Blob);
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        let tree_id = update
+            .create_updated(&self.repo, &base)
+            .map_err(|e| git(&self.root, "write tree", e))?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .map_err(|e| git(&self.root, "write tree", e))?;
+        let sig = Signature::now(&author.name, &author.email)
+            .map_err(|e| git(&self.root, "author", e))?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let id = self
+            .repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .map_err(|e| git(&self.root, "commit", e))?;
+        self.sync_worktree()?;
+        Ok(Some(id.to_string()))
+    }
+
+    /// Make the working tree and index match HEAD (for people who browse the folder).
+    pub fn sync_worktree(&self) -> Result<(), BackupError> {
+        if self.head_tree()?.is_none() {
+            return Ok(());
+        }
+        let mut co = CheckoutBuilder::new();
+        co.force();
+        self.repo
+            .checkout_head(Some(&mut co))
+            .map_err(|e| git(&self.root, "update the working tree", e))
+    }
+
+    /// Resolve a revision: a git revision (`HEAD~2`, a hash, a tag), or `-N` / `N` (N < 1000)
+    /// meaning the Nth earlier version of this device's file (0 = the latest).
+    fn resolve(&self, path: &str, rev: &str) -> Result<Oid, BackupError> {
+        let n = rev.strip_prefix('-').unwrap_or(rev);
+        if n.len() <= 3 && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            let back: usize = n.parse().unwrap_or(0);
+            let log = self.log(path)?;
+            return log
+                .get(back)
+                .and_then(|e| Oid::from_str(&e.commit).ok())
+                .ok_or_else(|| BackupError::BadRevision {
+                    store: self.root.clone(),
+                    rev: rev.to_string(),
+                    reason: format!("`{path}` has only {} version(s)", log.len()),
+                });
+        }
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|e| BackupError::BadRevision {
+                store: self.root.clone(),
+                rev: rev.to_string(),
+                reason: e.message().to_string(),
+            })?;
+        let commit = obj.peel_to_commit().map_err(|e| BackupError::BadRevision {
+            store: self.root.clone(),
+            rev: rev.to_string(),
+            reason: e.message().to_string(),
+        })?;
+        Ok(commit.id())
+    }
+
+    /// The file at a revision (HEAD when `rev` is `None`).
+    pub fn read_at(&self, path: &str, rev: Option<&str>) -> Result<String, BackupError> {
+        let oid = self.resolve(path, rev.unwrap_or("HEAD"))?;
+        let commit = self
+            .repo
+            .find_commit(oid)
+            .map_err(|e| git(&self.root, "read commit", e))?;
+        let tree = commit.tree().map_err(|e| git(&self.root, "read tree", e))?;
+        self.blob_text(&tree, path)?
+            .ok_or_else(|| BackupError::BadRevision {
+                store: self.root.clone(),
+                rev: rev.unwrap_or("HEAD").to_string(),
+                reason: format!("`{path}` does not exist in that version"),
+            })
+    }
+
+    /// The commits that changed `path`, newest first.
+    pub fn log(&self, path: &str) -> Result<Vec<LogEntry>, BackupError> {
+        let mut out = Vec::new();
+        if self.head_tree()?.is_none() {
+            return Ok(out);
+        }
+        let mut walk = self
+            .repo
+            .revwalk()
+            .map_err(|e| git(&self.root, "log", e))?;
+        walk.push_head().map_err(|e| git(&self.root, "log", e))?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .map_err(|e| git(&self.root, "log", e))?;
+        for oid in walk {
+            let oid = oid.map_err(|e| git(&self.root, "log", e))?;
+            let c = self
+                .repo
+                .find_commit(oid)
+                .map_err(|e| git(&self.root, "log", e))?;
+            let tree = c.tree().map_err(|e| git(&self.root, "log", e))?;
+            let id_here = tree.get_path(Path::new(path)).ok().map(|e| e.id());
+            let Some(id_here) = id_here else { continue };
+            let parent_tree = c.parent(0).ok().and_then(|p| p.tree().ok());
+            let id_before = parent_tree
+                .as_ref()
+                .and_then(|t| t.get_path(Path::new(path)).ok())
+                .map(|e| e.id());
+            if id_before == Some(id_here) {
+                continue;
+            }
+            let new = self.blob_text(&tree, path)?.unwrap_or_default();
+            let old = match &parent_tree {
+                Some(t) => self.blob_text(t, path)?.unwrap_or_default(),
+                None => String::new(),
+            };
+            let (added, removed) = super::sanity::line_changes(&old, &new);
+            out.push(LogEntry {
+                commit: oid.to_string(),
+                time: c.time().seconds(),
+                author: c.author().name().unwrap_or("").to_string(),
+                summary: c.summary().unwrap_or("").to_string(),
+                added,
+                removed,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Push the branch to `url` (a path or URL git understands; no credentials prompt).
+    pub fn push(&self, url: &str) -> Result<(), BackupError> {
+        let head = self.repo.head().map_err(|e| git(&self.root, "push", e))?;
+        let name = head.name().unwrap_or("refs/heads/main").to_string();
+        let mut remote = self
+            .repo
+            .remote_anonymous(url)
+            .map_err(|e| git(&self.root, &format!("push to {url}"), e))?;
+        let refspec = format!("{name}:{name}");
+        remote
+            .push(&[refspec.as_str()], None)
+            .map_err(|e| git(&self.root, &format!("push to {url}"), e))
+    }
+
+    /// Take the store's lock (waiting for another process) and clear stale git lock files.
+    fn lock(&self) -> Result<File, BackupError> {
+        let path = self.repo.path().join("netorch.lock");
+        let f = File::create(&path).map_err(|e| BackupError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(LOCK_WAIT_SECS);
+        loop {
+            match f.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(BackupError::Locked(self.root.clone()))
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(BackupError::Io { path, source: e })
+                }
+            }
+        }
+        // Only netorch writes the store and it holds this lock while doing so: a git lock
+        // file seen now was left by a process that died mid-write.
+        let gitdir = self.repo.path();
+        let mut stale = vec![gitdir.join("HEAD.lock"), gitdir.join("index.lock")];
+        if let Ok(h) = self.repo.find_reference("HEAD") {
+            if let Some(target) = h.symbolic_target() {
+                stale.push(gitdir.join(format!("{target}.lock")));
+            }
+        }
+        for p in stale {
+            if p.exists() {
+                tracing::warn!("removing stale git lock file {}", p.display());
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+        Ok(f)
+    }
+}
+
+fn git(store: &Path, op: &str, source: git2::Error) -> BackupError {
+    BackupError::Git {
+        store: store.to_path_buf(),
+        op: op.to_string(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn commit_read_log_and_no_empty_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let s = Store::open_or_init(&root).unwrap();
+        assert_eq!(s.read("r1.cfg").unwrap(), None);
+        let a = s
+            .commit(
+                &files(&[("r1.cfg", "hostname r1\nend\n"), ("ams/r2.cfg", "x\n")]),
+                "first",
+                &Author::default(),
+            )
+            .unwrap();
+        assert!(a.is_some());
+        assert_eq!(s.read("r1.cfg").unwrap().as_deref(), Some("hostname r1\nend\n"));
+        // Working tree follows.
+        assert_eq!(
+            std::fs::read_to_string(root.join("ams/r2.cfg")).unwrap(),
+            "x\n"
+        );
+        // Same content: no commit.
+        let none = s
+            .commit(&files(&[("r1.cfg", "hostname r1\nend\n")]), "same", &Author::default())
+            .unwrap();
+        assert_eq!(none, None);
+        let b = s
+            .commit(
+                &files(&[("r1.cfg", "hostname r1\nntp server 1.1.1.1\nend\n")]),
+                "second",
+                &Author::parse("Backup Bot <bot@example.net>"),
+            )
+            .unwrap()
+            .unwrap();
+        let log = s.log("r1.cfg").unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].commit, b);
+        assert_eq!(log[0].author, "Backup Bot");
+        assert_eq!((log[0].added, log[0].removed), (1, 0));
+        assert_eq!(s.log("ams/r2.cfg").unwrap().len(), 1);
+        assert_eq!(s.read_at("r1.cfg", Some("1")).unwrap(), "hostname r1\nend\n");
+        assert_eq!(s.read_at("r1.cfg", Some("HEAD~1")).unwrap(), "hostname r1\nend\n");
+        assert!(s.read_at("r1.cfg", Some("5")).is_err());
+        assert!(s.read_at("r1.cfg", Some("nonsense-rev")).is_err());
+        let mut f = s.files().unwrap();
+        f.sort();
+        assert_eq!(f, vec!["ams/r2.cfg".to_string(), "r1.cfg".to_string()]);
+    }
+
+    #[test]
+    fn stale_lock_files_do_not_block_and_push_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let s = Store::open_or_init(&root).unwrap();
+        s.commit(&files(&[("a.cfg", "1\n")]), "one", &Author::default())
+            .unwrap();
+        // As if a process died between writing the ref's lock file and renaming it.
+        std::fs::write(root.join(".git/refs/heads/main.lock"), "garbage").unwrap();
+        std::fs::write(root.join(".git/index.lock"), "").unwrap();
+        let c = s
+            .commit(&files(&[("a.cfg", "2\n")]), "two", &Author::default())
+            .unwrap();
+        assert!(c.is_some());
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        s.push(bare.to_str().unwrap()).unwrap();
+        let r = Repository::open_bare(&bare).unwrap();
+        let tip = r.find_reference("refs/heads/main").unwrap().target().unwrap();
+        assert_eq!(tip.to_string(), c.unwrap());
+    }
+
+    #[test]
+    fn open_refuses_a_plain_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(BackupError::NotAStore(_))
+        ));
+    }
+}

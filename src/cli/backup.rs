@@ -1,0 +1,303 @@
+//! `netorch backup`: back up running configs into a git store, and read it back.
+//!
+//! - `netorch backup -i INV [--limit P] --store DIR`: a one-task playbook (`backup: {}`) built
+//!   in memory and run through [`super::run::execute`], so it gets the same results, recap,
+//!   JSON, JUnit and exit codes as `netorch run`; the backup writer's commit is listed after
+//!   the recap.
+//! - `netorch backup log NAME`, `diff NAME [REV [REV]]`, `show NAME [REV]` read the store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use crate::backup::{Author, BackupRun, BackupSettings, Store};
+use crate::error::{ExitCode, Result};
+use crate::playbook::Playbook;
+use crate::transport::settings::HostKeyChecking;
+use crate::Error;
+
+use super::common::InventoryOpts;
+use super::run::{execute, RunRequest};
+
+/// Environment variable naming the default store.
+pub const STORE_ENV: &str = "NETORCH_BACKUP_STORE";
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub read: Option<ReadCmd>,
+
+    #[command(flatten)]
+    pub run: Box<BackupRunArgs>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRunArgs {
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+
+    /// The store: a git repository folder, created on first use (default: the hosts'
+    /// `backup_store` variable).
+    #[arg(long, value_name = "DIR", env = STORE_ENV)]
+    pub store: Option<PathBuf>,
+
+    /// Only hosts matching this pattern.
+    #[arg(short, long)]
+    pub limit: Option<String>,
+
+    /// File name template inside the store (default `{{ inventory_hostname }}.cfg`; e.g.
+    /// `{{ site }}/{{ name }}.cfg`).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub path: Option<String>,
+
+    /// Mask passwords, secrets, SNMP communities and keys before storing.
+    #[arg(long)]
+    pub mask_secrets: bool,
+
+    /// Refuse a config that shrank by more than this percentage of the stored one.
+    #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = parse_percent)]
+    pub max_shrink: f64,
+
+    /// Commit author, `Name <email>`.
+    #[arg(long, value_name = "AUTHOR", env = "NETORCH_BACKUP_AUTHOR")]
+    pub author: Option<String>,
+
+    /// Push the store to this git remote (URL or path) after each commit.
+    #[arg(long, value_name = "URL")]
+    pub push: Option<String>,
+
+    /// How many hosts are backed up at once.
+    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub forks: u32,
+
+    /// Fetch and compare, store nothing.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+
+    /// Show each changed device's diff.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+
+    /// Print one JSON document (the run report with the commit) instead of the live output.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Host key checking for every host: strict, accept-new or off.
+    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    pub host_key_checking: Option<HostKeyChecking>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReadCmd {
+    /// The commits that changed a device's backup, newest first.
+    Log(ReadArgs),
+    /// A device's backup diff: previous vs latest, REV vs latest, or REV vs REV.
+    Diff(DiffArgs),
+    /// A device's backup at the latest or a given revision.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The device (inventory name) or its file in the store.
+    pub name: String,
+    /// The store folder.
+    #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
+    pub store: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub name: String,
+    /// Revisions: a commit, `HEAD~2`, or N = the device's Nth earlier version.
+    #[arg(num_args = 0..=2, value_name = "REV")]
+    pub revs: Vec<String>,
+    #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
+    pub store: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub name: String,
+    /// A commit, `HEAD~2`, or N = the device's Nth earlier version (default: the latest).
+    pub rev: Option<String>,
+    #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
+    pub store: PathBuf,
+}
+
+fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
+    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
+}
+
+fn parse_percent(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: expected a percentage from 0 to 100")),
+    }
+}
+
+/// The in-memory playbook `netorch backup` runs.
+const BACKUP_PLAYBOOK: &str = "- name: Config backup\n  hosts: all\n  tasks:\n    - name: Back up the running config\n      backup: {}\n";
+
+pub fn run(args: BackupArgs, verbose: u8) -> Result<ExitCode> {
+    match args.read {
+        Some(ReadCmd::Log(a)) => log(&a),
+        Some(ReadCmd::Diff(a)) => diff(&a),
+        Some(ReadCmd::Show(a)) => show(&a),
+        None => backup(*args.run, verbose),
+    }
+}
+
+fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
+    let inventory = args.inv.load(&[])?;
+    let extra = args.inv.extra_vars()?;
+    let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
+    let playbook = Playbook::load_str(Path::new("<netorch backup>"), BACKUP_PLAYBOOK)?;
+    let settings = BackupSettings {
+        default_store: args.store.clone(),
+        author: args.author.as_deref().map(Author::parse).unwrap_or_default(),
+        max_shrink: args.max_shrink / 100.0,
+        mask_secrets: args.mask_secrets,
+        path_template: args.path.clone(),
+        push: args.push.clone(),
+    };
+    let report = execute(RunRequest {
+        playbooks: vec![playbook],
+        inventory,
+        extra,
+        profiles,
+        limit: args.limit,
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
+        forks: args.forks as usize,
+        check: args.check,
+        diff: args.diff,
+        json: args.json,
+        junit: args.junit,
+        host_key_checking: args.host_key_checking,
+        verbose,
+        backups: Some(Arc::new(BackupRun::new(settings))),
+    })?;
+    Ok(report.exit_code())
+}
+
+fn open(store: &Path) -> Result<Store> {
+    Store::open(store).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// A device name or a file in the store -> the file's path in the store.
+fn resolve_name(store: &Store, name: &str) -> Result<String> {
+    let files = store.files().map_err(|e| Error::Usage(e.to_string()))?;
+    let cfg = format!("{name}.cfg");
+    if let Some(f) = files.iter().find(|f| **f == name || **f == cfg) {
+        return Ok(f.clone());
+    }
+    // Path templates put files in folders: match on the file's own name.
+    let hits: Vec<&String> = files
+        .iter()
+        .filter(|f| {
+            let base = f.rsplit('/').next().unwrap_or(f);
+            base == name || base == cfg
+        })
+        .collect();
+    match hits.as_slice() {
+        [one] => return Ok((*one).clone()),
+        [] => {}
+        many => {
+            return Err(Error::Usage(format!(
+                "`{name}` matches several backups: {}; give the file's path",
+                many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+    // Deleted devices still have history: accept any path with a log.
+    if !store
+        .log(name)
+        .map_err(|e| Error::Usage(e.to_string()))?
+        .is_empty()
+    {
+        return Ok(name.to_string());
+    }
+    let stems: Vec<&str> = files
+        .iter()
+        .map(|f| f.trim_end_matches(".cfg"))
+        .collect();
+    let hint = crate::source::suggest(name, stems.iter().copied())
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default();
+    Err(Error::Usage(format!(
+        "{}: no backup of `{name}`{hint}",
+        store.root().display()
+    )))
+}
+
+fn log(a: &ReadArgs) -> Result<ExitCode> {
+    let store = open(&a.store)?;
+    let path = resolve_name(&store, &a.name)?;
+    let entries = store.log(&path).map_err(|e| Error::Usage(e.to_string()))?;
+    if a.json {
+        let doc = serde_json::json!({ "path": path, "commits": entries });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+        );
+        return Ok(ExitCode::Ok);
+    }
+    for e in &entries {
+        let when = chrono::DateTime::from_timestamp(e.time, 0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        let short: String = e.commit.chars().take(10).collect();
+        println!(
+            "{short}  {when}  +{:<4} -{:<4} {}",
+            e.added, e.removed, e.summary
+        );
+    }
+    Ok(ExitCode::Ok)
+}
+
+fn diff(a: &DiffArgs) -> Result<ExitCode> {
+    let store = open(&a.store)?;
+    let path = resolve_name(&store, &a.name)?;
+    let (old_rev, new_rev) = match a.revs.as_slice() {
+        [] => ("1".to_string(), "0".to_string()),
+        [one] => (one.clone(), "0".to_string()),
+        [x, y, ..] => (x.clone(), y.clone()),
+    };
+    let read = |rev: &str| {
+        store
+            .read_at(&path, Some(rev))
+            .map_err(|e| Error::Usage(e.to_string()))
+    };
+    let old = read(&old_rev)?;
+    let new = read(&new_rev)?;
+    print!(
+        "{}",
+        crate::backup::sanity::unified_diff(
+            &old,
+            &new,
+            &format!("{path}@{old_rev}"),
+            &format!("{path}@{new_rev}")
+        )
+    );
+    Ok(ExitCode::Ok)
+}
+
+fn show(a: &ShowArgs) -> Result<ExitCode> {
+    let store = open(&a.store)?;
+    let path = resolve_name(&store, &a.name)?;
+    let text = store
+        .read_at(&path, a.rev.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    print!("{text}");
+    Ok(ExitCode::Ok)
+}
