@@ -33,9 +33,10 @@ pub struct Opts {
     /// Serve the device hosts of this netorch/Ansible YAML inventory.
     #[arg(long)]
     pub inventory: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    /// Address to listen on, or an IPv4 network (`127.1.0.0/16`) to give every device its
+    /// own address (the first device gets .1), all on --base-port.
+    #[arg(long, default_value = "127.0.0.1", value_parser = parse_bind)]
+    pub bind: Bind,
     /// First port; devices get consecutive ports. 0 lets the OS pick free ports.
     #[arg(long, default_value_t = 0)]
     pub base_port: u16,
@@ -70,6 +71,64 @@ pub struct Opts {
     /// Write OpenSSH known_hosts lines for the devices here.
     #[arg(long)]
     pub known_hosts_out: Option<PathBuf>,
+}
+
+/// Where devices listen: one address (consecutive ports) or one address each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    Addr(IpAddr),
+    Network {
+        base: std::net::Ipv4Addr,
+        prefix: u8,
+    },
+}
+
+fn parse_bind(text: &str) -> Result<Bind, String> {
+    match text.split_once('/') {
+        None => text
+            .parse()
+            .map(Bind::Addr)
+            .map_err(|e| format!("{text:?}: {e}")),
+        Some((ip, len)) => {
+            let base: std::net::Ipv4Addr = ip
+                .parse()
+                .map_err(|e| format!("{text:?}: {e} (IPv4 networks only)"))?;
+            let prefix: u8 = len
+                .parse()
+                .ok()
+                .filter(|p| *p <= 30)
+                .ok_or_else(|| format!("{text:?}: prefix length must be 0..=30"))?;
+            Ok(Bind::Network { base, prefix })
+        }
+    }
+}
+
+impl Bind {
+    /// The address of device `i`, or None when the network is too small.
+    fn address(&self, i: usize) -> Option<IpAddr> {
+        match *self {
+            Bind::Addr(a) => Some(a),
+            Bind::Network { base, prefix } => {
+                let size = 1u64 << (32 - u32::from(prefix));
+                let offset = i as u64 + 1;
+                // Leave out the broadcast address.
+                if offset >= size - 1 {
+                    return None;
+                }
+                let mask = if prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(prefix))
+                };
+                let net = u32::from(base) & mask;
+                Some(IpAddr::V4(std::net::Ipv4Addr::from(net + offset as u32)))
+            }
+        }
+    }
+
+    fn per_device(&self) -> bool {
+        matches!(self, Bind::Network { .. })
+    }
 }
 
 /// Reads OpenSSH public keys, one per line; blank lines and `#` comments are skipped.
@@ -158,8 +217,8 @@ async fn run_async(opts: Opts) -> Result<()> {
     let mut bound = Vec::with_capacity(specs.len());
     let mut public_keys = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
-        let port = if opts.base_port == 0 {
-            0
+        let port = if opts.base_port == 0 || opts.bind.per_device() {
+            opts.base_port
         } else {
             match u16::try_from(usize::from(opts.base_port) + i) {
                 Ok(p) => p,
@@ -170,7 +229,14 @@ async fn run_async(opts: Opts) -> Result<()> {
                 ),
             }
         };
-        let addr = SocketAddr::new(opts.bind, port);
+        let Some(ip) = opts.bind.address(i) else {
+            bail!(
+                "--bind {:?} has no room for {} devices",
+                opts.bind,
+                specs.len()
+            );
+        };
+        let addr = SocketAddr::new(ip, port);
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("{}: cannot listen on {addr}", spec.name))?;
@@ -253,4 +319,25 @@ async fn wait_for_shutdown() -> Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_takes_an_address_or_a_network() {
+        assert_eq!(
+            parse_bind("127.0.0.1"),
+            Ok(Bind::Addr("127.0.0.1".parse().unwrap()))
+        );
+        let net = parse_bind("127.1.0.0/16").unwrap();
+        assert_eq!(net.address(0), Some("127.1.0.1".parse().unwrap()));
+        assert_eq!(net.address(299), Some("127.1.1.44".parse().unwrap()));
+        let small = parse_bind("127.2.0.0/30").unwrap();
+        assert_eq!(small.address(1), Some("127.2.0.2".parse().unwrap()));
+        assert_eq!(small.address(2), None);
+        assert!(parse_bind("127.0.0.0/40").is_err());
+        assert!(parse_bind("nonsense").is_err());
+    }
 }
