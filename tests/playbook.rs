@@ -52,6 +52,9 @@ fn site_play_fields_are_typed() {
     assert_eq!(p.pre_tasks.len(), 1);
     assert_eq!(p.handlers.len(), 1);
     assert_eq!(p.handlers[0].listen, s(&["saves"]));
+    assert_eq!(p.handlers_notified_by("save config").count(), 1);
+    assert_eq!(p.handlers_notified_by("saves").count(), 1);
+    assert_eq!(p.handlers_notified_by("Version").count(), 0);
     assert_eq!(p.source.line, 2);
     assert_eq!(pb.plays[1].hosts, "core");
     assert!(pb.plays[1].source.file.ends_with("other.yml"));

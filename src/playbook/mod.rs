@@ -121,6 +121,16 @@ impl Play {
     }
 }
 
+impl Play {
+    /// The handlers a `notify: name` wakes: those named `name` and those that `listen` to
+    /// it, in the order they are written (the order Ansible runs them in).
+    pub fn handlers_notified_by<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Task> {
+        self.handlers
+            .iter()
+            .filter(move |h| h.name.as_deref() == Some(name) || h.listen.iter().any(|l| l == name))
+    }
+}
+
 impl Task {
     /// Whether this task runs under `--tags` / `--skip-tags` (see [`Play::tasks_filtered`]).
     pub fn should_run(&self, tags: &[String], skip_tags: &[String]) -> bool {

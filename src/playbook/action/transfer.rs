@@ -27,6 +27,10 @@ pub struct TransferArgs {
     /// Bytes per second at most.
     pub bandwidth: Option<u64>,
     pub timeout: Option<Duration>,
+    /// `download` only: the folder the file must land in (templated, e.g.
+    /// `fetched/{{ inventory_hostname }}`); `dest` is then relative to it and may not leave
+    /// it (`..`, absolute paths and symlinks are refused).
+    pub root: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -70,6 +74,8 @@ struct Spec {
     bandwidth: Option<u64>,
     #[serde(default, deserialize_with = "values::opt_duration")]
     timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    root: Option<String>,
 }
 
 /// `0644`, `"0644"`, `644` or `0o644`: octal permission bits. YAML 1.2 reads an unquoted
@@ -161,6 +167,7 @@ fn check(s: Spec) -> Result<TransferArgs, String> {
         resume: s.resume,
         bandwidth: s.bandwidth,
         timeout: s.timeout,
+        root: s.root,
     })
 }
 
