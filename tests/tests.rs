@@ -11,3 +11,4 @@ mod malformed;
 mod playbook;
 mod run;
 mod ssh;
+mod transfer;

@@ -11,6 +11,7 @@ pub mod debug;
 pub mod fail;
 pub mod set_fact;
 pub mod template;
+pub mod transfer;
 pub mod wait_for;
 
 use crate::inventory::Vars;

@@ -483,10 +483,43 @@ fn run_action(
         }
         // File transfer: wired by the transfer feature (src/transport/{sftp,scp,ftp}.rs,
         // src/actions/transfer.rs).
-        Action::Upload(_) | Action::Download(_) => TaskResult::failed(format!(
-            "the `{}` action is not available in this version of netorch yet",
-            task.action_key
-        )),
+        Action::Upload(a) | Action::Download(a) => {
+            let is_upload = matches!(task.action, Action::Upload(_));
+            let protocol = actions::transfer::protocol_for(a, ctx, &sh.profiles);
+            let pb = Arc::clone(&sh.playbook);
+            let resolve = move |name: &str| pb.resolve_src(name);
+            let host = task_host(ctx);
+            let events = sh.events.clone();
+            let progress_host = host.clone();
+            let progress = move |p: actions::transfer::Progress| {
+                let _ = events.send(Event::Transfer {
+                    host: progress_host.clone(),
+                    done: p.done,
+                    total: p.total,
+                    finished: p.finished,
+                });
+            };
+            let env = actions::transfer::TransferEnv {
+                resolve_src: &resolve,
+                progress: Some(&progress),
+            };
+            let actx = ActionCtx {
+                host: &host,
+                vars: ctx,
+                templates: &sh.templates,
+                check_mode: check,
+                diff: sh.diff,
+            };
+            let conn = if actions::transfer::needs_ssh(protocol) {
+                match connection(h, sh, ctx) {
+                    Ok(c) => Some(c),
+                    Err(r) => return r,
+                }
+            } else {
+                None
+            };
+            actions::transfer::run(conn, &actx, a, protocol, is_upload, task.timeout, &env)
+        }
     }
 }
 

@@ -41,6 +41,14 @@ pub enum Event {
     /// Secret values learned while preparing hosts (rendered passwords); sent before any
     /// result that could contain them, so the reporter can mask them.
     Secrets(Vec<String>),
+    /// A file transfer's progress on one host: `done` of `total` bytes (sent a few times a
+    /// second, and once with `finished`).
+    Transfer {
+        host: String,
+        done: u64,
+        total: u64,
+        finished: bool,
+    },
 }
 
 /// How the run is shown.
@@ -64,6 +72,9 @@ pub struct Reporter {
     progress: Option<ProgressBar>,
     started: Instant,
     out: Box<dyn Write + Send>,
+    /// Transfers running now: host -> (done, total), for the byte progress bar.
+    transfers: std::collections::BTreeMap<String, (u64, u64)>,
+    transfer_bar: Option<ProgressBar>,
 }
 
 impl Reporter {
@@ -78,6 +89,8 @@ impl Reporter {
             report,
             started: Instant::now(),
             out: Box::new(std::io::stdout()),
+            transfers: std::collections::BTreeMap::new(),
+            transfer_bar: None,
         }
     }
 
@@ -209,6 +222,12 @@ impl Reporter {
                     }
                 }
             }
+            Event::Transfer {
+                host,
+                done,
+                total,
+                finished,
+            } => self.transfer_progress(host, done, total, finished),
             Event::Secrets(values) => {
                 for v in values {
                     self.redactor.add(&v);
@@ -326,6 +345,48 @@ impl Reporter {
         if let Some(pb) = self.progress.take() {
             pb.finish_and_clear();
         }
+        if let Some(pb) = self.transfer_bar.take() {
+            pb.finish_and_clear();
+        }
+        self.transfers.clear();
+    }
+
+    /// Bytes, rate and ETA over all hosts, with the hosts still sending and the slowest
+    /// one's share, on a terminal only.
+    fn transfer_progress(&mut self, host: String, done: u64, total: u64, finished: bool) {
+        if !self.human() || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let entry = self.transfers.entry(host).or_insert((0, 0));
+        *entry = (done, total.max(done));
+        let all_done: u64 = self.transfers.values().map(|v| v.0).sum();
+        let all_total: u64 = self.transfers.values().map(|v| v.1).sum();
+        let pb = self.transfer_bar.get_or_insert_with(|| {
+            let pb = ProgressBar::new(all_total);
+            if let Ok(style) = ProgressStyle::with_template(
+                "  {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            ) {
+                pb.set_style(style);
+            }
+            pb
+        });
+        pb.set_length(all_total);
+        pb.set_position(all_done);
+        let running: Vec<(&String, &(u64, u64))> =
+            self.transfers.iter().filter(|(_, (d, t))| d < t).collect();
+        let msg = match running
+            .iter()
+            .min_by_key(|(_, (d, t))| d.saturating_mul(1000) / (*t).max(1))
+        {
+            Some((h, (d, t))) => format!(
+                "{} sending; slowest {h} {}%",
+                running.len(),
+                d.saturating_mul(100) / (*t).max(1)
+            ),
+            None => String::new(),
+        };
+        pb.set_message(msg);
+        let _ = finished;
     }
 
     fn finish_progress_keep(&mut self) {}

@@ -3,13 +3,19 @@
 //! - [`settings`]: a host's connection settings, read from its inventory variables.
 //! - [`ssh`]: SSH sessions on the ssh2 crate (connect, host keys, auth, jump hosts, exec,
 //!   PTY shells for the device layer).
+//! - [`sftp`], [`scp`], [`ftp`]: file transfer (SFTP and SCP over the host's SSH session,
+//!   FTP/FTPS on their own connection), all streaming through [`copy::Pump`].
 //! - `known_hosts`, `jump`, `probe`: host-key checking, the bastion relay, and reading the
 //!   server's algorithm offer when negotiation fails.
 
+pub mod copy;
+pub mod ftp;
 mod jump;
 mod known_hosts;
 mod probe;
+pub mod scp;
 pub mod settings;
+pub mod sftp;
 pub mod ssh;
 
 pub use settings::{AuthMethod, ConnectionSettings, Credential, HostKeyChecking, JumpHost};
@@ -136,6 +142,29 @@ pub enum TransportError {
         what: String,
         reason: String,
     },
+
+    /// A file operation the server refused (permission, missing folder, full disk).
+    #[error("{host}: cannot {op} {path}: {reason}")]
+    Remote {
+        host: String,
+        op: String,
+        path: String,
+        reason: String,
+    },
+
+    /// The local side of a transfer failed (reading the source, writing a download).
+    #[error("{host}: local file: {reason}")]
+    Local { host: String, reason: String },
+
+    /// FTP or FTPS: `unreachable` when the server could not be reached or logged into.
+    #[error("{host} ({addr}): FTP: {what}: {reason}")]
+    Ftp {
+        host: String,
+        addr: String,
+        what: String,
+        reason: String,
+        unreachable: bool,
+    },
 }
 
 /// The details of a host-key refusal.
@@ -170,7 +199,11 @@ impl TransportError {
     /// opposed to a session that broke or timed out later.
     pub fn is_unreachable(&self) -> bool {
         match self {
-            TransportError::Timeout { .. } | TransportError::Session { .. } => false,
+            TransportError::Timeout { .. }
+            | TransportError::Session { .. }
+            | TransportError::Remote { .. }
+            | TransportError::Local { .. } => false,
+            TransportError::Ftp { unreachable, .. } => *unreachable,
             TransportError::Jump { source, .. } => source.is_unreachable(),
             _ => true,
         }

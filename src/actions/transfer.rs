@@ -1,0 +1,1255 @@
+//! `upload` and `download`: one file between this machine and a host over SFTP, SCP, FTP or
+//! FTPS, and the rules that make bulk distribution safe:
+//!
+//! - idempotent: the target already has the same file (size, then checksum): ok, nothing sent;
+//! - verified: the checksum is computed on the target (sha256sum/md5sum on shell hosts, the
+//!   platform's checksum command on devices, size or a read-back over FTP) and compared; a
+//!   mismatch fails the host and removes the bad copy;
+//! - atomic: written to `.NAME.netorch-part` beside the destination, verified, then renamed
+//!   into place (an `mv -f` on shell hosts, SFTP/FTP rename otherwise). SCP to a device cannot
+//!   rename: the file is written in place and verified before success, and the result says so;
+//! - resumable: a partial temporary file left by an interrupted SFTP or FTP transfer is
+//!   continued on retry (`resume: true`); a resumed copy that fails verification is sent
+//!   again from the start once;
+//! - pre-flight: free space is checked first where the target can tell (`df`, the profile's
+//!   `free_space` command, SFTP statvfs) and the task fails early with the figures;
+//! - safe downloads: with `root`, the file can never land outside it (`..`, absolute paths,
+//!   symlinks refused).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use md5::Md5;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::ActionCtx;
+use crate::device::profile::{ProfileSet, Session};
+use crate::executor::connection::{device_failure, Connection};
+use crate::inventory::Vars;
+use crate::playbook::action::{Protocol, TransferArgs, Verify};
+use crate::report::{Status, TaskResult};
+use crate::transport::copy::Pump;
+use crate::transport::ftp::{FtpClient, FtpSettings};
+use crate::transport::settings::{parse_duration, ConnectionSettings};
+use crate::transport::sftp::Sftp;
+use crate::transport::{scp, TransportError};
+
+/// A transfer's own timeout when neither the task nor the host sets one (`timeout:` on the
+/// task, `transfer_timeout` on the host). Separate from command timeouts: a 1 GiB image over
+/// a slow WAN link takes a while.
+pub const DEFAULT_TRANSFER_TIMEOUT_SECS: u64 = 3600;
+/// Suffix of the temporary file written beside the destination.
+pub const PART_SUFFIX: &str = ".netorch-part";
+/// How often progress is reported per host.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+/// Progress of one host's transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+    pub finished: bool,
+}
+
+/// What the executor gives a transfer besides the connection.
+pub struct TransferEnv<'a> {
+    /// Find an upload's local source (relative to the playbook's folder, then the project's).
+    pub resolve_src: &'a dyn Fn(&str) -> Option<PathBuf>,
+    /// Receives progress (throttled).
+    pub progress: Option<&'a dyn Fn(Progress)>,
+}
+
+/// Which checksum a comparison uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algo {
+    Sha256,
+    Md5,
+}
+
+impl Algo {
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Sha256 => "sha256",
+            Algo::Md5 => "md5",
+        }
+    }
+}
+
+/// The protocol a task will use on this host: the task's `protocol`, else the host's
+/// `transport` variable when it names a file protocol, else SFTP for shell hosts and SCP
+/// for devices (which seldom run an SFTP server).
+pub fn protocol_for(args: &TransferArgs, vars: &Vars, profiles: &ProfileSet) -> Protocol {
+    if let Some(p) = args.protocol {
+        return p;
+    }
+    let named = vars
+        .get("transport")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_ascii_lowercase());
+    match named.as_deref() {
+        Some("sftp") => return Protocol::Sftp,
+        Some("scp") => return Protocol::Scp,
+        Some("ftp") => return Protocol::Ftp,
+        Some("ftps") => return Protocol::Ftps,
+        _ => {}
+    }
+    let platform = vars
+        .get("platform")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            vars.get("ansible_network_os")
+                .and_then(Value::as_str)
+                .map(crate::transport::settings::platform_from_network_os)
+        })
+        .unwrap_or_else(|| "linux".into());
+    match profiles.get(&platform).map(|p| p.session) {
+        Some(Session::Pty) => Protocol::Scp,
+        _ => Protocol::Sftp,
+    }
+}
+
+/// True when the protocol rides on the host's SSH session.
+pub fn needs_ssh(p: Protocol) -> bool {
+    matches!(p, Protocol::Sftp | Protocol::Scp)
+}
+
+pub fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Sftp => "sftp",
+        Protocol::Scp => "scp",
+        Protocol::Ftp => "ftp",
+        Protocol::Ftps => "ftps",
+    }
+}
+
+/// The transfer's timeout: the task's, else the host's `transfer_timeout`, else the default.
+pub fn transfer_timeout(
+    args: &TransferArgs,
+    task_timeout: Option<Duration>,
+    vars: &Vars,
+) -> Duration {
+    args.timeout
+        .or(task_timeout)
+        .or_else(|| vars.get("transfer_timeout").and_then(parse_duration))
+        .filter(|d| !d.is_zero())
+        .unwrap_or(Duration::from_secs(DEFAULT_TRANSFER_TIMEOUT_SECS))
+}
+
+/// Everything an upload or download needs, resolved.
+struct Job<'a> {
+    host: String,
+    args: &'a TransferArgs,
+    protocol: Protocol,
+    deadline: Instant,
+    check: bool,
+    env: &'a TransferEnv<'a>,
+}
+
+/// A result with the standard data fields.
+fn result(status: Status, msg: impl Into<String>, data: Value) -> TaskResult {
+    let mut r = TaskResult::new(status).with_msg(msg);
+    r.data = data;
+    r
+}
+
+fn transport_failure(e: &TransportError) -> TaskResult {
+    if e.is_unreachable() {
+        TaskResult::unreachable(e.to_string())
+    } else {
+        TaskResult::failed(e.to_string())
+    }
+}
+
+/// Run `upload` (`is_upload`) or `download`. `conn` is the host's SSH connection (absent for
+/// FTP, which connects on its own).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    conn: Option<&mut Connection>,
+    ctx: &ActionCtx<'_>,
+    args: &TransferArgs,
+    protocol: Protocol,
+    is_upload: bool,
+    task_timeout: Option<Duration>,
+    env: &TransferEnv<'_>,
+) -> TaskResult {
+    let src = match ctx.render(&args.src, "src") {
+        Ok(s) => s,
+        Err(e) => return TaskResult::failed(e.to_string()),
+    };
+    let dest = match ctx.render(&args.dest, "dest") {
+        Ok(s) => s,
+        Err(e) => return TaskResult::failed(e.to_string()),
+    };
+    let root = match &args.root {
+        Some(r) => match ctx.render(r, "root") {
+            Ok(s) => Some(s),
+            Err(e) => return TaskResult::failed(e.to_string()),
+        },
+        None => None,
+    };
+    let timeout = transfer_timeout(args, task_timeout, ctx.vars);
+    let job = Job {
+        host: ctx.host.to_string(),
+        args,
+        protocol,
+        deadline: Instant::now() + timeout,
+        check: ctx.check_mode,
+        env,
+    };
+    let mut target = match Target::open(conn, ctx, protocol) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let r = if is_upload {
+        upload(&job, &mut target, &src, &dest)
+    } else {
+        download(&job, &mut target, &src, &dest, root.as_deref())
+    };
+    target.close();
+    match r {
+        Ok(r) => r,
+        Err(Fail::Transport(e)) => transport_failure(&e),
+        Err(Fail::Device(r)) => r,
+        Err(Fail::Msg(m)) => TaskResult::failed(m),
+    }
+}
+
+/// Why a transfer failed.
+enum Fail {
+    Transport(TransportError),
+    /// Already a result (a device error, with its partial output).
+    Device(TaskResult),
+    Msg(String),
+}
+
+impl From<TransportError> for Fail {
+    fn from(e: TransportError) -> Self {
+        Fail::Transport(e)
+    }
+}
+
+/// The other side: an SSH connection (SFTP/SCP, checksums on its exec channel or CLI) or an
+/// FTP client.
+enum Target<'c> {
+    Ssh {
+        conn: &'c mut Connection,
+        sftp: bool,
+    },
+    Ftp(Box<FtpClient>),
+}
+
+impl<'c> Target<'c> {
+    fn open(
+        conn: Option<&'c mut Connection>,
+        ctx: &ActionCtx<'_>,
+        protocol: Protocol,
+    ) -> Result<Target<'c>, TaskResult> {
+        match protocol {
+            Protocol::Sftp | Protocol::Scp => match conn {
+                Some(conn) => Ok(Target::Ssh {
+                    conn,
+                    sftp: protocol == Protocol::Sftp,
+                }),
+                None => Err(TaskResult::failed(
+                    "internal: no SSH connection for SFTP/SCP",
+                )),
+            },
+            Protocol::Ftp | Protocol::Ftps => {
+                let ssh = ConnectionSettings::from_vars(ctx.host, ctx.vars)
+                    .map_err(|e| TaskResult::failed(e.to_string()))?;
+                let s = FtpSettings::from_vars(&ssh, ctx.vars, protocol == Protocol::Ftps)
+                    .map_err(|e| TaskResult::failed(e.to_string()))?;
+                FtpClient::connect(&s)
+                    .map(|c| Target::Ftp(Box::new(c)))
+                    .map_err(|e| transport_failure(&e))
+            }
+        }
+    }
+
+    fn close(self) {
+        if let Target::Ftp(c) = self {
+            c.quit();
+        }
+    }
+
+    /// Shell host (exec channel): checksums with sha256sum/md5sum, `mv -f`, `df`.
+    fn shell(&self) -> bool {
+        matches!(self, Target::Ssh { conn, .. } if !conn.is_cli())
+    }
+
+    /// The checksum this target can compute, given what the task asked for.
+    fn algo(&self, verify: Verify) -> Option<Algo> {
+        let wanted = match verify {
+            Verify::Sha256 => Algo::Sha256,
+            Verify::Md5 => Algo::Md5,
+            Verify::Size | Verify::None => return None,
+        };
+        match self {
+            _ if self.shell() => Some(wanted),
+            Target::Ssh { conn, .. } => {
+                let p = conn.profile();
+                let cmd = p.checksum.as_deref()?;
+                p.checksum_pattern.as_ref()?;
+                Some(if cmd.contains("sha256") || cmd.contains("sha-256") {
+                    Algo::Sha256
+                } else {
+                    Algo::Md5
+                })
+            }
+            // Over FTP a checksum means reading the file back.
+            Target::Ftp(_) => Some(wanted),
+        }
+    }
+
+    /// The size of a remote file, `None` when absent; `Err` only for real failures.
+    /// SCP to a device cannot stat: `Ok(Some(None))`-like "unknown" is `Unknown`.
+    fn size(&mut self, path: &str) -> Result<RemoteSize, Fail> {
+        match self {
+            Target::Ssh { conn, sftp: true } => {
+                let s = Sftp::open(conn.session())?;
+                Ok(match s.stat(path)? {
+                    Some(st) if st.is_dir => RemoteSize::Dir,
+                    Some(st) => RemoteSize::Known(st.size),
+                    None => RemoteSize::Absent,
+                })
+            }
+            Target::Ssh { conn, sftp: false } if !conn.is_cli() => {
+                let q = quote(path);
+                let out = conn.session().exec(
+                    &format!("stat -L -c '%s %F' -- {q}"),
+                    conn.session().command_timeout(),
+                )?;
+                if out.exit_status != 0 {
+                    return Ok(RemoteSize::Absent);
+                }
+                let line = out.stdout.trim();
+                if line.contains("directory") {
+                    return Ok(RemoteSize::Dir);
+                }
+                Ok(line
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .map_or(RemoteSize::Unknown, RemoteSize::Known))
+            }
+            Target::Ssh { .. } => Ok(RemoteSize::Unknown),
+            Target::Ftp(c) => Ok(match c.size(path)? {
+                Some(n) => RemoteSize::Known(n),
+                None => RemoteSize::Absent,
+            }),
+        }
+    }
+
+    /// The checksum of a remote file; `None` when it does not exist (or the device could
+    /// not read it).
+    fn digest(
+        &mut self,
+        path: &str,
+        algo: Algo,
+        deadline: Instant,
+    ) -> Result<Option<String>, Fail> {
+        let shell = self.shell();
+        match self {
+            Target::Ssh { conn, .. } if shell => {
+                let tool = match algo {
+                    Algo::Sha256 => "sha256sum",
+                    Algo::Md5 => "md5sum",
+                };
+                let t = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1));
+                let out = conn
+                    .session()
+                    .exec(&format!("{tool} -- {}", quote(path)), t)?;
+                if out.exit_status != 0 {
+                    return Ok(None);
+                }
+                Ok(first_hex(&out.stdout, algo))
+            }
+            Target::Ssh { conn, .. } => {
+                let p = conn.profile();
+                let (Some(cmd), Some(re)) = (p.checksum.clone(), p.checksum_pattern.clone()) else {
+                    return Ok(None);
+                };
+                let cmd = cmd.replace("{path}", path);
+                let t = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1));
+                let resp = conn
+                    .run_command(&cmd, t)
+                    .map_err(|e| Fail::Device(device_failure(&e)))?;
+                if resp.failed.is_some() {
+                    return Ok(None);
+                }
+                Ok(re
+                    .captures(&resp.output)
+                    .and_then(|c| c.get(1))
+                    .map(|m| m.as_str().to_ascii_lowercase()))
+            }
+            Target::Ftp(c) => {
+                // A read-back: stream the file through the hash.
+                let mut h = Hasher::new(algo);
+                let mut pump = Pump {
+                    progress: None,
+                    bandwidth: None,
+                    deadline,
+                };
+                match c.download(path, &mut h, 0, &mut pump) {
+                    Ok(_) => Ok(Some(h.finish())),
+                    Err(TransportError::Remote { reason, .. })
+                        if reason.contains("no such file") =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &str) -> Result<(), Fail> {
+        let shell = self.shell();
+        match self {
+            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.remove(path)?),
+            Target::Ssh { conn, .. } if shell => {
+                conn.session().exec(
+                    &format!("rm -f -- {}", quote(path)),
+                    conn.session().command_timeout(),
+                )?;
+                Ok(())
+            }
+            Target::Ssh { .. } => Ok(()),
+            Target::Ftp(c) => Ok(c.remove(path)?),
+        }
+    }
+
+    /// Move `tmp` onto `dest`, atomically where the target allows.
+    fn rename(&mut self, tmp: &str, dest: &str) -> Result<(), Fail> {
+        let shell = self.shell();
+        let host = self.host_name();
+        match self {
+            Target::Ssh { conn, .. } if shell => {
+                // rename(2) replaces the target atomically; SFTP v3 cannot.
+                let out = conn.session().exec(
+                    &format!("mv -f -- {} {}", quote(tmp), quote(dest)),
+                    conn.session().command_timeout(),
+                )?;
+                if out.exit_status != 0 {
+                    return Err(Fail::Transport(TransportError::Remote {
+                        host,
+                        op: "rename into".into(),
+                        path: dest.to_string(),
+                        reason: out.stderr.trim().to_string(),
+                    }));
+                }
+                Ok(())
+            }
+            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.rename(tmp, dest)?),
+            Target::Ssh { .. } => Ok(()),
+            Target::Ftp(c) => Ok(c.rename(tmp, dest)?),
+        }
+    }
+
+    fn host_name(&self) -> String {
+        match self {
+            Target::Ssh { conn, .. } => conn.session().host().to_string(),
+            Target::Ftp(c) => format!("{c:?}"),
+        }
+    }
+
+    fn mkdirs(&mut self, dir: &str) -> Result<(), Fail> {
+        if dir.is_empty() {
+            return Ok(());
+        }
+        let shell = self.shell();
+        match self {
+            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.mkdirs(dir)?),
+            Target::Ssh { conn, .. } if shell => {
+                let out = conn.session().exec(
+                    &format!("mkdir -p -- {}", quote(dir)),
+                    conn.session().command_timeout(),
+                )?;
+                if out.exit_status != 0 {
+                    return Err(Fail::Msg(format!(
+                        "{}: cannot create folder {dir}: {}",
+                        conn.session().host(),
+                        out.stderr.trim()
+                    )));
+                }
+                Ok(())
+            }
+            // Device filesystems: folders are made on the device if needed.
+            Target::Ssh { .. } => Ok(()),
+            Target::Ftp(c) => Ok(c.mkdirs(dir)?),
+        }
+    }
+
+    /// Free bytes where `dest` goes; `None` when the target cannot tell.
+    fn free_space(&mut self, dest: &str) -> Option<u64> {
+        let shell = self.shell();
+        match self {
+            Target::Ssh { conn, sftp } if shell => {
+                let dir = parent_of(dest);
+                let dir = if dir.is_empty() { "." } else { dir };
+                let out = conn
+                    .session()
+                    .exec(
+                        &format!("df -Pk -- {}", quote(dir)),
+                        conn.session().command_timeout(),
+                    )
+                    .ok()?;
+                if out.exit_status != 0 {
+                    return if *sftp {
+                        Sftp::open(conn.session()).ok()?.free_space(dir)
+                    } else {
+                        None
+                    };
+                }
+                parse_df(&out.stdout)
+            }
+            Target::Ssh { conn, .. } => {
+                let cmd = conn.profile().free_space.clone()?;
+                let fs = match dest.find(':') {
+                    Some(i) => &dest[..=i],
+                    None => "",
+                };
+                let cmd = cmd.replace("{filesystem}", fs).replace("{path}", dest);
+                let resp = conn
+                    .run_command(cmd.trim(), conn.session().command_timeout())
+                    .ok()?;
+                if resp.failed.is_some() {
+                    return None;
+                }
+                parse_bytes_free(&resp.output)
+            }
+            Target::Ftp(_) => None,
+        }
+    }
+}
+
+/// What a remote stat found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RemoteSize {
+    Known(u64),
+    Absent,
+    Dir,
+    /// The target cannot stat (SCP to a device): go by checksum.
+    Unknown,
+}
+
+/// Single-quote for a POSIX shell.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+fn first_hex(text: &str, algo: Algo) -> Option<String> {
+    let len = match algo {
+        Algo::Sha256 => 64,
+        Algo::Md5 => 32,
+    };
+    text.split_whitespace()
+        .next()
+        .map(|t| t.trim_start_matches('\\').to_ascii_lowercase())
+        .filter(|t| t.len() == len && t.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `df -Pk` output: the "Available" column (KiB) of the last line, in bytes.
+pub fn parse_df(text: &str) -> Option<u64> {
+    let line = text.lines().rfind(|l| !l.trim().is_empty())?;
+    let avail: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(avail.saturating_mul(1024))
+}
+
+/// `dir flash:` output on IOS, EOS, NX-OS, XR: `... (123456 bytes free)` or
+/// `123456 bytes free`.
+pub fn parse_bytes_free(text: &str) -> Option<u64> {
+    let re = regex::Regex::new(r"(?i)\(?\s*(\d+)\s+bytes\s+(?:free|available)").ok()?;
+    re.captures_iter(text)
+        .last()
+        .and_then(|c| c.get(1))
+        .and_then(|m| m.as_str().parse().ok())
+}
+
+/// The folder part of a remote path (`/a/b/c` -> `/a/b`, `flash:/x` -> `flash:`, `x` -> ``).
+fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) => "/",
+        Some(i) => {
+            let p = &path[..i];
+            if p.ends_with(':') && path[..=i].ends_with(":/") {
+                &path[..=i]
+            } else {
+                p
+            }
+        }
+        None => match path.find(':') {
+            Some(i) => &path[..=i],
+            None => "",
+        },
+    }
+}
+
+fn base_name(path: &str) -> &str {
+    let p = path.trim_end_matches('/');
+    let after_colon = p.rsplit_once(':').map_or(p, |(_, b)| b);
+    after_colon.rsplit('/').next().unwrap_or(after_colon)
+}
+
+/// The temporary name beside `dest`.
+fn part_name(dest: &str) -> String {
+    let parent = parent_of(dest);
+    let name = base_name(dest);
+    let sep = if parent.is_empty() || parent.ends_with('/') || parent.ends_with(':') {
+        ""
+    } else {
+        "/"
+    };
+    format!("{parent}{sep}.{name}{PART_SUFFIX}")
+}
+
+/// Streaming hash over sha256 or md5.
+enum Hasher {
+    Sha256(Sha256),
+    Md5(Md5),
+}
+
+impl Hasher {
+    fn new(a: Algo) -> Hasher {
+        match a {
+            Algo::Sha256 => Hasher::Sha256(Sha256::new()),
+            Algo::Md5 => Hasher::Md5(Md5::new()),
+        }
+    }
+
+    fn finish(self) -> String {
+        match self {
+            Hasher::Sha256(h) => data_encoding::HEXLOWER.encode(&h.finalize()),
+            Hasher::Md5(h) => data_encoding::HEXLOWER.encode(&h.finalize()),
+        }
+    }
+}
+
+impl Write for Hasher {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Md5(h) => h.update(b),
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The checksum of a local file, streamed.
+pub fn local_digest(path: &Path, algo: Algo) -> std::io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Hasher::new(algo);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.write_all(&buf[..n])?;
+    }
+    Ok(h.finish())
+}
+
+/// Throttled progress reporting for one transfer.
+struct Meter<'a> {
+    sink: Option<&'a dyn Fn(Progress)>,
+    done: u64,
+    total: u64,
+    last: Instant,
+}
+
+impl Meter<'_> {
+    fn add(&mut self, n: u64) {
+        self.done += n;
+        if let Some(s) = self.sink {
+            if self.last.elapsed() >= PROGRESS_EVERY {
+                self.last = Instant::now();
+                s(Progress {
+                    done: self.done,
+                    total: self.total,
+                    finished: false,
+                });
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(s) = self.sink {
+            s(Progress {
+                done: self.done,
+                total: self.total,
+                finished: true,
+            });
+        }
+    }
+}
+
+fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<TaskResult, Fail> {
+    let local = (job.env.resolve_src)(src)
+        .ok_or_else(|| Fail::Msg(format!("src `{src}`: no such local file")))?;
+    let meta = std::fs::metadata(&local)
+        .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+    if !meta.is_file() {
+        return Err(Fail::Msg(format!("src {} is not a file", local.display())));
+    }
+    let size = meta.len();
+    let algo = t.algo(job.args.verify);
+    let proto = protocol_name(job.protocol);
+
+    // A dest that is a folder (or ends with `/`) gets the source's name.
+    let mut dest = dest.to_string();
+    let src_name = local
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if dest.ends_with('/') {
+        dest.push_str(&src_name);
+    } else if t.size(&dest)? == RemoteSize::Dir {
+        dest = format!("{dest}/{src_name}");
+    }
+    let mut data = json!({
+        "src": local.display().to_string(),
+        "dest": dest,
+        "protocol": proto,
+        "size": size,
+    });
+
+    // Idempotence: same size, then same checksum.
+    let existing = t.size(&dest)?;
+    let mut local_sum: Option<String> = None;
+    let same = match (existing, algo) {
+        (RemoteSize::Absent | RemoteSize::Dir, _) => false,
+        (RemoteSize::Known(n), _) if n != size => false,
+        (RemoteSize::Known(_), None) => true,
+        (_, Some(a)) => {
+            let l = local_digest(&local, a)
+                .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+            let r = t.digest(&dest, a, job.deadline)?;
+            let same = r.as_deref() == Some(l.as_str());
+            local_sum = Some(l);
+            same
+        }
+        (RemoteSize::Unknown, None) => false,
+    };
+    if let (Some(a), Some(sum)) = (algo, &local_sum) {
+        data[a.name()] = Value::from(sum.clone());
+    }
+    if same {
+        if let (Some(m), false) = (job.args.mode, job.check) {
+            if let Target::Ssh { conn, sftp: true } = t {
+                Sftp::open(conn.session())?.chmod(&dest, m)?;
+            }
+        }
+        data["sent_bytes"] = Value::from(0);
+        return Ok(result(
+            Status::Ok,
+            format!("{dest} is already up to date"),
+            data,
+        ));
+    }
+    if job.check {
+        return Ok(result(
+            Status::Changed,
+            format!(
+                "would send {} ({size} bytes) to {dest} over {proto}",
+                local.display()
+            ),
+            data,
+        ));
+    }
+
+    // Pre-flight: room for it?
+    let atomic = !matches!(t, Target::Ssh { sftp: false, .. }) || t.shell();
+    let tmp = if atomic {
+        part_name(&dest)
+    } else {
+        dest.clone()
+    };
+    let resumable = job.args.resume && matches!(t, Target::Ssh { sftp: true, .. } | Target::Ftp(_));
+    let mut offset = 0;
+    if resumable {
+        if let RemoteSize::Known(n) = t.size(&tmp)? {
+            if n <= size {
+                offset = n;
+            }
+        }
+    }
+    if job.args.mkdirs {
+        t.mkdirs(parent_of(&dest).trim_end_matches(':'))?;
+    }
+    if let Some(free) = t.free_space(&dest) {
+        let need = size - offset;
+        if free < need {
+            return Err(Fail::Msg(format!(
+                "{}: not enough space for {dest}: {need} bytes to send, {free} bytes free",
+                job.host
+            )));
+        }
+        data["free_bytes"] = Value::from(free);
+    }
+
+    let mut sent_total = 0;
+    let mut resumed_from = offset;
+    for attempt in 0..2 {
+        let sent = send(job, t, &local, size, &tmp, offset)?;
+        sent_total += sent;
+        // Verify before the file takes the destination's name.
+        match verify(job, t, &local, &tmp, size, algo, &mut local_sum)? {
+            Ok(()) => break,
+            Err(why) => {
+                let _ = t.remove(&tmp);
+                if offset > 0 && attempt == 0 {
+                    // The partial file came from something else: start over.
+                    offset = 0;
+                    resumed_from = 0;
+                    continue;
+                }
+                let where_ = if atomic {
+                    "the bad copy was removed".to_string()
+                } else {
+                    format!("{dest} on the device is bad; remove or replace it")
+                };
+                return Err(Fail::Msg(format!(
+                    "{}: verification of {dest} failed: {why}; {where_}",
+                    job.host
+                )));
+            }
+        }
+    }
+    if atomic {
+        t.rename(&tmp, &dest)?;
+    }
+    data["sent_bytes"] = Value::from(sent_total);
+    if resumed_from > 0 {
+        data["resumed_from"] = Value::from(resumed_from);
+    }
+    if let (Some(a), Some(sum)) = (algo, &local_sum) {
+        data[a.name()] = Value::from(sum.clone());
+    }
+    data["verified"] = Value::from(match algo {
+        Some(a) => a.name(),
+        None if job.args.verify == Verify::None => "none",
+        None => "size",
+    });
+    let mut msg = format!(
+        "sent {} to {dest} ({size} bytes over {proto}",
+        local.display()
+    );
+    if resumed_from > 0 {
+        msg.push_str(&format!(", resumed at byte {resumed_from}"));
+    }
+    msg.push(')');
+    if !atomic {
+        msg.push_str("; the target cannot rename, so the file was written in place and verified");
+        data["atomic"] = Value::from(false);
+    }
+    Ok(result(Status::Changed, msg, data))
+}
+
+/// Send the local file from `offset` to `remote`.
+fn send(
+    job: &Job<'_>,
+    t: &mut Target<'_>,
+    local: &Path,
+    size: u64,
+    remote: &str,
+    offset: u64,
+) -> Result<u64, Fail> {
+    let mut f =
+        File::open(local).map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+    if offset > 0 {
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+    }
+    let mut meter = Meter {
+        sink: job.env.progress,
+        done: offset,
+        total: size,
+        last: Instant::now(),
+    };
+    let mut cb = |n: u64| meter.add(n);
+    let mut pump = Pump {
+        progress: Some(&mut cb),
+        bandwidth: job.args.bandwidth,
+        deadline: job.deadline,
+    };
+    let mode = job.args.mode;
+    let sent = match t {
+        Target::Ssh { conn, sftp: true } => {
+            Sftp::open(conn.session())?.upload(&mut f, remote, offset, mode, &mut pump)?
+        }
+        Target::Ssh { conn, sftp: false } => scp::upload(
+            conn.session(),
+            &mut f,
+            size,
+            remote,
+            mode.unwrap_or(0o644),
+            &mut pump,
+        )?,
+        Target::Ftp(c) => c.upload(&mut f, remote, offset, &mut pump)?,
+    };
+    drop(pump);
+    meter.finish();
+    if mode.is_some() && t.shell() {
+        if let (Target::Ssh { conn, sftp: false }, Some(m)) = (&mut *t, mode) {
+            let _ = conn.session().exec(
+                &format!("chmod {m:o} -- {}", quote(remote)),
+                conn.session().command_timeout(),
+            );
+        }
+    }
+    Ok(sent)
+}
+
+/// `Ok(Err(why))`: the copy is wrong.
+fn verify(
+    job: &Job<'_>,
+    t: &mut Target<'_>,
+    local: &Path,
+    remote: &str,
+    size: u64,
+    algo: Option<Algo>,
+    local_sum: &mut Option<String>,
+) -> Result<Result<(), String>, Fail> {
+    if job.args.verify == Verify::None {
+        return Ok(Ok(()));
+    }
+    if let RemoteSize::Known(n) = t.size(remote)? {
+        if n != size {
+            return Ok(Err(format!(
+                "size on the target is {n} bytes, expected {size}"
+            )));
+        }
+    }
+    let Some(a) = algo else {
+        return Ok(Ok(()));
+    };
+    let l = match local_sum {
+        Some(s) => s.clone(),
+        None => {
+            let s = local_digest(local, a)
+                .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+            *local_sum = Some(s.clone());
+            s
+        }
+    };
+    match t.digest(remote, a, job.deadline + Duration::from_secs(60))? {
+        Some(r) if r == l => Ok(Ok(())),
+        Some(r) => Ok(Err(format!(
+            "{} on the target is {r}, expected {l}",
+            a.name()
+        ))),
+        None => Ok(Err(format!(
+            "the target could not compute the {} of the file",
+            a.name()
+        ))),
+    }
+}
+
+/// Check that `rel` (relative) stays inside `root`: no absolute path, no `..`, and no
+/// symlink among the parts that already exist.
+pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let rel_path = Path::new(rel);
+    let mut out = root.to_path_buf();
+    for c in rel_path.components() {
+        match c {
+            Component::Normal(p) => {
+                out.push(p);
+                if let Ok(m) = std::fs::symlink_metadata(&out) {
+                    if m.file_type().is_symlink() {
+                        return Err(format!(
+                            "{} is a symbolic link; refusing to write through it",
+                            out.display()
+                        ));
+                    }
+                }
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                return Err(format!(
+                    "`{rel}` climbs out of {} with `..`",
+                    root.display()
+                ))
+            }
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!(
+                    "`{rel}` is an absolute path; it must stay inside {}",
+                    root.display()
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn download(
+    job: &Job<'_>,
+    t: &mut Target<'_>,
+    src: &str,
+    dest: &str,
+    root: Option<&str>,
+) -> Result<TaskResult, Fail> {
+    let name = base_name(src).to_string();
+    if name.is_empty() || name == ".." || name == "." {
+        return Err(Fail::Msg(format!("src `{src}` does not name a file")));
+    }
+    let dest_is_dir = dest.ends_with('/') || dest == "." || Path::new(dest).is_dir();
+    let local: PathBuf = match root {
+        Some(root) => {
+            let root_path = Path::new(root);
+            if root_path.components().any(|c| c == Component::ParentDir) {
+                return Err(Fail::Msg(format!(
+                    "refused: the download folder `{root}` contains `..`"
+                )));
+            }
+            let rel = if dest_is_dir {
+                format!("{}/{name}", dest.trim_end_matches('/'))
+            } else {
+                dest.to_string()
+            };
+            safe_join(root_path, &rel).map_err(|e| Fail::Msg(format!("refused: {e}")))?
+        }
+        None if dest_is_dir => Path::new(dest).join(&name),
+        None => PathBuf::from(dest),
+    };
+    let proto = protocol_name(job.protocol);
+    let algo = t.algo(job.args.verify);
+    let remote_size = match t.size(src)? {
+        RemoteSize::Absent => {
+            return Err(Fail::Msg(format!(
+                "{}: {src}: no such file on the host",
+                job.host
+            )))
+        }
+        RemoteSize::Dir => {
+            return Err(Fail::Msg(format!(
+                "{}: {src} is a folder; download takes one file",
+                job.host
+            )))
+        }
+        RemoteSize::Known(n) => Some(n),
+        RemoteSize::Unknown => None,
+    };
+    let mut data = json!({
+        "src": src,
+        "dest": local.display().to_string(),
+        "protocol": proto,
+    });
+    if let Some(n) = remote_size {
+        data["size"] = Value::from(n);
+    }
+    // Over FTP a checksum is a read-back: compare by size there unless asked otherwise.
+    let remote_sum = match (algo, &*t) {
+        (Some(a), Target::Ssh { .. }) => t.digest(src, a, job.deadline)?,
+        _ => None,
+    };
+    if let (Some(a), Some(s)) = (algo, &remote_sum) {
+        data[a.name()] = Value::from(s.clone());
+    }
+    // Up to date already?
+    if let Ok(m) = std::fs::metadata(&local) {
+        let same_size = remote_size.is_none_or(|n| n == m.len());
+        let same = same_size
+            && match (algo, &remote_sum) {
+                (Some(a), Some(r)) => local_digest(&local, a).ok().as_deref() == Some(r.as_str()),
+                _ => remote_size.is_some(),
+            };
+        if same {
+            return Ok(result(
+                Status::Ok,
+                format!("{} is already up to date", local.display()),
+                data,
+            ));
+        }
+    }
+    if job.check {
+        return Ok(result(
+            Status::Changed,
+            format!("would fetch {src} into {}", local.display()),
+            data,
+        ));
+    }
+    let parent = local.parent().map(Path::to_path_buf).unwrap_or_default();
+    if !parent.as_os_str().is_empty() {
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Fail::Msg(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let part = parent.join(format!(
+        ".{}{PART_SUFFIX}",
+        local
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    if let Ok(m) = std::fs::symlink_metadata(&part) {
+        if m.file_type().is_symlink() {
+            return Err(Fail::Msg(format!(
+                "refused: {} is a symbolic link",
+                part.display()
+            )));
+        }
+    }
+    let resumable = job.args.resume && matches!(t, Target::Ssh { sftp: true, .. } | Target::Ftp(_));
+    let mut offset = 0;
+    if resumable {
+        if let (Ok(m), Some(n)) = (std::fs::metadata(&part), remote_size) {
+            if m.len() <= n {
+                offset = m.len();
+            }
+        }
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(offset == 0)
+        .open(&part)
+        .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
+    if offset > 0 {
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
+    }
+    let mut meter = Meter {
+        sink: job.env.progress,
+        done: offset,
+        total: remote_size.unwrap_or(0),
+        last: Instant::now(),
+    };
+    let mut cb = |n: u64| meter.add(n);
+    let mut pump = Pump {
+        progress: Some(&mut cb),
+        bandwidth: job.args.bandwidth,
+        deadline: job.deadline,
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut f);
+    let got = match t {
+        Target::Ssh { conn, sftp: true } => {
+            Sftp::open(conn.session())?.download(src, &mut w, offset, &mut pump)?
+        }
+        Target::Ssh { conn, sftp: false } => scp::download(conn.session(), src, &mut w, &mut pump)?,
+        Target::Ftp(c) => c.download(src, &mut w, offset, &mut pump)?,
+    };
+    w.flush()
+        .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
+    drop(w);
+    drop(pump);
+    meter.finish();
+    let _ = f.sync_all();
+    drop(f);
+    // Verify the local copy before it takes the final name.
+    let total = offset + got;
+    if let Some(n) = remote_size {
+        if total != n && job.args.verify != Verify::None {
+            let _ = std::fs::remove_file(&part);
+            return Err(Fail::Msg(format!(
+                "{}: {src}: received {total} bytes, the host says {n}",
+                job.host
+            )));
+        }
+    }
+    if let (Some(a), Some(r)) = (algo, &remote_sum) {
+        let l =
+            local_digest(&part, a).map_err(|e| Fail::Msg(format!("{}: {e}", part.display())))?;
+        if &l != r {
+            let _ = std::fs::remove_file(&part);
+            return Err(Fail::Msg(format!(
+                "{}: verification of {src} failed: {} here is {l}, the host says {r}; the bad copy was removed",
+                job.host,
+                a.name()
+            )));
+        }
+    }
+    if let Some(m) = job.args.mode {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&part, std::fs::Permissions::from_mode(m));
+    }
+    std::fs::rename(&part, &local)
+        .map_err(|e| Fail::Msg(format!("cannot move {} into place: {e}", part.display())))?;
+    data["received_bytes"] = Value::from(got);
+    if offset > 0 {
+        data["resumed_from"] = Value::from(offset);
+    }
+    Ok(result(
+        Status::Changed,
+        format!(
+            "fetched {src} into {} ({total} bytes over {proto})",
+            local.display()
+        ),
+        data,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(parent_of("/a/b/c"), "/a/b");
+        assert_eq!(parent_of("/c"), "/");
+        assert_eq!(parent_of("flash:/fw.bin"), "flash:/");
+        assert_eq!(parent_of("flash:fw.bin"), "flash:");
+        assert_eq!(parent_of("fw.bin"), "");
+        assert_eq!(base_name("flash:/fw.bin"), "fw.bin");
+        assert_eq!(base_name("bootflash:x"), "x");
+        assert_eq!(part_name("/tmp/x/fw.bin"), "/tmp/x/.fw.bin.netorch-part");
+        assert_eq!(part_name("fw.bin"), ".fw.bin.netorch-part");
+    }
+
+    #[test]
+    fn free_space_parsers() {
+        let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 100 50 42 50% /\n";
+        assert_eq!(parse_df(df), Some(42 * 1024));
+        let ios = "Directory of flash:/\n    1  -rw-  1234  <no date>  x.bin\n\n16777216 bytes total (15000000 bytes free)\n";
+        assert_eq!(parse_bytes_free(ios), Some(15_000_000));
+        assert_eq!(parse_bytes_free("nothing"), None);
+    }
+
+    #[test]
+    fn digests_and_quoting() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"abc").unwrap();
+        assert_eq!(
+            local_digest(&p, Algo::Md5).unwrap(),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            local_digest(&p, Algo::Sha256).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            first_hex(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  f\n",
+                Algo::Sha256
+            )
+            .as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+    }
+
+    #[test]
+    fn safe_join_refuses_escapes() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(safe_join(d.path(), "a/b.bin").is_ok());
+        assert!(safe_join(d.path(), "../x").unwrap_err().contains(".."));
+        assert!(safe_join(d.path(), "/etc/passwd")
+            .unwrap_err()
+            .contains("absolute"));
+        std::os::unix::fs::symlink("/tmp", d.path().join("link")).unwrap();
+        assert!(safe_join(d.path(), "link/x")
+            .unwrap_err()
+            .contains("symbolic link"));
+    }
+}
