@@ -761,3 +761,23 @@ proptest! {
         must_not_panic(&text);
     }
 }
+
+#[test]
+fn netorch_check_reports_each_malformed_playbook_with_exit_code_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.yml");
+    std::fs::write(&inv, "all:\n  hosts:\n    sw1:\n").unwrap();
+    for (file, expected) in TABLE {
+        let out = util::netorch()
+            .arg("check")
+            .arg(corpus(file))
+            .arg("-i")
+            .arg(&inv)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{file}: {stderr}");
+        assert!(stderr.contains(expected[0]), "{file}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+    }
+}
