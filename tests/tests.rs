@@ -4,6 +4,7 @@
 
 mod util;
 
+mod backup;
 mod cli;
 mod device;
 mod inventory;

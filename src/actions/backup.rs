@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::ActionCtx;
-use crate::backup::{normalize, safe_path, BackupRun, Outcome, Rules, DEFAULT_PATH_TEMPLATE};
+use crate::backup::{
+    normalize, safe_path, BackupRun, Checks, Outcome, Rules, DEFAULT_PATH_TEMPLATE,
+};
 use crate::executor::connection::{device_failure, Connection};
 use crate::playbook::action::BackupArgs;
 use crate::report::{Status, TaskResult};
@@ -106,10 +108,7 @@ pub fn run(
         Err(e) => return device_failure(&e),
     };
     if let Some(f) = &resp.failed {
-        return TaskResult::failed(format!(
-            "`{}`: {f}; the old backup is kept",
-            resp.command
-        ));
+        return TaskResult::failed(format!("`{}`: {f}; the old backup is kept", resp.command));
     }
     let profile = conn.profile();
     let text = normalize(
@@ -120,18 +119,21 @@ pub fn run(
             mask_secrets: prep.mask_secrets,
         },
     );
-    // A custom command (a Linux file) has no platform end marker to look for.
-    let end_marker = match prep.command {
-        Some(_) => None,
-        None => profile.backup_end_marker.as_ref(),
+    // A device platform's config ends with its marker whichever command printed it; a shell
+    // host's files (a custom `command:` on a profile without `show_config`) have none.
+    let end_marker = match profile.show_config {
+        Some(_) => profile.backup_end_marker.as_ref(),
+        None => None,
     };
     let outcome = backups.submit(
         &prep.store,
         ctx.host,
         &prep.path,
         text,
-        end_marker,
-        prep.max_shrink,
+        Checks {
+            end_marker,
+            max_shrink: prep.max_shrink,
+        },
         ctx.check_mode,
     );
     let mut data = serde_json::json!({

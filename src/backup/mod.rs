@@ -55,6 +55,15 @@ impl Default for BackupSettings {
     }
 }
 
+/// The sanity checks a submitted config must pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    /// The platform's end marker, looked for among the last lines.
+    pub end_marker: Option<&'a Regex>,
+    /// Largest allowed shrink (share, 0..=1) against the stored version.
+    pub max_shrink: f64,
+}
+
 /// What a submitted config does to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -170,8 +179,7 @@ impl BackupRun {
         host: &str,
         path: &str,
         text: String,
-        end_marker: Option<&Regex>,
-        max_shrink: f64,
+        checks: Checks<'_>,
         check_mode: bool,
     ) -> Result<Outcome, String> {
         let w = self.writer(store)?;
@@ -190,19 +198,16 @@ impl BackupRun {
             }
         }
         let old = lock(&w.store).read(path).map_err(|e| e.to_string())?;
-        sanity::check(&text, old.as_deref(), end_marker, max_shrink).map_err(|r| r.to_string())?;
+        sanity::check(&text, old.as_deref(), checks.end_marker, checks.max_shrink)
+            .map_err(|r| r.to_string())?;
         let old_text = old.clone().unwrap_or_default();
         if old.as_deref() == Some(text.as_str()) {
             *lock(&w.unchanged) += 1;
             return Ok(Outcome::Unchanged);
         }
         let (added, removed) = sanity::line_changes(&old_text, &text);
-        let diff = sanity::unified_diff(
-            &old_text,
-            &text,
-            &format!("a/{path}"),
-            &format!("b/{path}"),
-        );
+        let diff =
+            sanity::unified_diff(&old_text, &text, &format!("a/{path}"), &format!("b/{path}"));
         let new = old.is_none();
         if !check_mode {
             lock(&w.pending).insert(
@@ -260,10 +265,8 @@ impl BackupRun {
                 continue;
             }
             let message = commit_message(&summary.changed);
-            let files: Vec<(String, String)> = pending
-                .into_iter()
-                .map(|(p, e)| (p, e.text))
-                .collect();
+            let files: Vec<(String, String)> =
+                pending.into_iter().map(|(p, e)| (p, e.text)).collect();
             let t = std::time::Instant::now();
             let store = lock(&w.store);
             match store.commit(&files, &message, &self.settings.author) {
@@ -357,7 +360,17 @@ mod tests {
         let run = BackupRun::new(BackupSettings::default());
         for h in ["r1", "r2", "r3"] {
             let o = run
-                .submit(&store, h, &format!("{h}.cfg"), cfg(20, ""), Some(&end), 0.5, false)
+                .submit(
+                    &store,
+                    h,
+                    &format!("{h}.cfg"),
+                    cfg(20, ""),
+                    Checks {
+                        end_marker: Some(&end),
+                        max_shrink: 0.5,
+                    },
+                    false,
+                )
                 .unwrap();
             assert!(matches!(o, Outcome::Changed { new: true, .. }));
         }
@@ -369,24 +382,85 @@ mod tests {
         // Second run: r2 changes, r1 same, r3 sends an empty and then a truncated config.
         let run = BackupRun::new(BackupSettings::default());
         assert_eq!(
-            run.submit(&store, "r1", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false),
+            run.submit(
+                &store,
+                "r1",
+                "r1.cfg",
+                cfg(20, ""),
+                Checks {
+                    end_marker: Some(&end),
+                    max_shrink: 0.5
+                },
+                false
+            ),
             Ok(Outcome::Unchanged)
         );
         let o = run
-            .submit(&store, "r2", "r2.cfg", cfg(20, "ntp server 1.2.3.4\n"), Some(&end), 0.5, false)
+            .submit(
+                &store,
+                "r2",
+                "r2.cfg",
+                cfg(20, "ntp server 1.2.3.4\n"),
+                Checks {
+                    end_marker: Some(&end),
+                    max_shrink: 0.5,
+                },
+                false,
+            )
             .unwrap();
-        assert!(matches!(o, Outcome::Changed { new: false, added: 1, removed: 0, .. }), "{o:?}");
+        assert!(
+            matches!(
+                o,
+                Outcome::Changed {
+                    new: false,
+                    added: 1,
+                    removed: 0,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
         let e = run
-            .submit(&store, "r3", "r3.cfg", String::new(), Some(&end), 0.5, false)
+            .submit(
+                &store,
+                "r3",
+                "r3.cfg",
+                String::new(),
+                Checks {
+                    end_marker: Some(&end),
+                    max_shrink: 0.5,
+                },
+                false,
+            )
             .unwrap_err();
         assert!(e.contains("empty"), "{e}");
         let e = run
-            .submit(&store, "r3", "r3.cfg", "line 0\nline 1\n".into(), Some(&end), 0.5, false)
+            .submit(
+                &store,
+                "r3",
+                "r3.cfg",
+                "line 0\nline 1\n".into(),
+                Checks {
+                    end_marker: Some(&end),
+                    max_shrink: 0.5,
+                },
+                false,
+            )
             .unwrap_err();
         assert!(e.contains("truncated"), "{e}");
         // Two hosts may not share a file.
         let e = run
-            .submit(&store, "r9", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false)
+            .submit(
+                &store,
+                "r9",
+                "r1.cfg",
+                cfg(20, ""),
+                Checks {
+                    end_marker: Some(&end),
+                    max_shrink: 0.5,
+                },
+                false,
+            )
             .unwrap_err();
         assert!(e.contains("already written by host `r1`"), "{e}");
         let s = run.finish();
@@ -402,8 +476,18 @@ mod tests {
 
         // Third run: nothing changed, no commit.
         let run = BackupRun::new(BackupSettings::default());
-        run.submit(&store, "r1", "r1.cfg", cfg(20, ""), Some(&end), 0.5, false)
-            .unwrap();
+        run.submit(
+            &store,
+            "r1",
+            "r1.cfg",
+            cfg(20, ""),
+            Checks {
+                end_marker: Some(&end),
+                max_shrink: 0.5,
+            },
+            false,
+        )
+        .unwrap();
         let s = run.finish();
         assert_eq!(s[0].commit, None);
         assert_eq!(s[0].unchanged, 1);
@@ -416,12 +500,26 @@ mod tests {
         let store = dir.path().join("s");
         let run = BackupRun::new(BackupSettings::default());
         let o = run
-            .submit(&store, "r1", "r1.cfg", "a\n".into(), None, 0.5, true)
+            .submit(
+                &store,
+                "r1",
+                "r1.cfg",
+                "a\n".into(),
+                Checks {
+                    end_marker: None,
+                    max_shrink: 0.5,
+                },
+                true,
+            )
             .unwrap();
         assert!(matches!(o, Outcome::Changed { .. }));
         let s = run.finish();
         assert_eq!(s[0].commit, None);
-        assert!(Store::open(&store).unwrap().read("r1.cfg").unwrap().is_none());
+        assert!(Store::open(&store)
+            .unwrap()
+            .read("r1.cfg")
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -434,7 +532,10 @@ mod tests {
             removed: 1,
         };
         let m = commit_message(&[c("r1")]);
-        assert!(m.starts_with("Backup: r1 changed\n\nr1: r1.cfg +2 -1\n"), "{m}");
+        assert!(
+            m.starts_with("Backup: r1 changed\n\nr1: r1.cfg +2 -1\n"),
+            "{m}"
+        );
         let many: Vec<DeviceChange> = (0..7).map(|i| c(&format!("d{i}"))).collect();
         let m = commit_message(&many);
         assert!(m.starts_with("Backup: 7 devices changed"), "{m}");

@@ -107,9 +107,15 @@ mod tests {
                 mask_secrets: true,
             },
         );
-        assert!(!masked.contains("s3cr3t") && !masked.contains("$9$abc"), "{masked}");
+        assert!(
+            !masked.contains("s3cr3t") && !masked.contains("$9$abc"),
+            "{masked}"
+        );
         assert!(masked.contains("enable secret 9 ********\n"), "{masked}");
-        assert!(masked.contains("snmp-server community ******** RO\n"), "{masked}");
+        assert!(
+            masked.contains("snmp-server community ******** RO\n"),
+            "{masked}"
+        );
         let plain = normalize(
             cfg,
             Rules {

@@ -24,8 +24,15 @@ const MAX_COMPONENT_BYTES: usize = 255;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     Empty,
-    NoEndMarker { marker: String, last_line: String },
-    Shrank { old_lines: usize, new_lines: usize, max_shrink: f64 },
+    NoEndMarker {
+        marker: String,
+        last_line: String,
+    },
+    Shrank {
+        old_lines: usize,
+        new_lines: usize,
+        max_shrink: f64,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -63,11 +70,19 @@ pub fn check(
     }
     if let Some(re) = end_marker {
         // The marker must be among the last lines (Junos may put a comment after `}`).
-        let tail: Vec<&str> = new.lines().rev().filter(|l| !l.trim().is_empty()).take(3).collect();
+        let tail: Vec<&str> = new
+            .lines()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .collect();
         if !tail.iter().any(|l| re.is_match(l)) {
             return Err(Refusal::NoEndMarker {
                 marker: re.as_str().to_string(),
-                last_line: tail.first().map(|l| l.trim().to_string()).unwrap_or_default(),
+                last_line: tail
+                    .first()
+                    .map(|l| l.trim().to_string())
+                    .unwrap_or_default(),
             });
         }
     }
@@ -124,13 +139,13 @@ pub fn safe_path(rendered: &str) -> Result<String, String> {
         match comp {
             "" => {
                 return Err(format!(
-                    "the backup file name {quoted} has an empty folder name (`//` or a trailing `/`)"
-                ))
+                "the backup file name {quoted} has an empty folder name (`//` or a trailing `/`)"
+            ))
             }
             "." | ".." => {
                 return Err(format!(
-                    "the backup file name {quoted} contains `{comp}`; it could point outside the store"
-                ))
+                "the backup file name {quoted} contains `{comp}`; it could point outside the store"
+            ))
             }
             _ => {}
         }
@@ -200,7 +215,17 @@ mod tests {
         assert!(e.to_string().contains("`interface Gi0/1`"), "{e}");
         let small = "hostname r1\nend\n";
         let e = check(small, Some(&good), Some(&end()), 0.5).unwrap_err();
-        assert!(matches!(e, Refusal::Shrank { old_lines: 101, new_lines: 2, .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Refusal::Shrank {
+                    old_lines: 101,
+                    new_lines: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         assert!(check(small, Some(&good), Some(&end()), 1.0).is_ok());
         assert!(check(small, None, Some(&end()), 0.5).is_ok());
         assert!(check(&good, Some(small), Some(&end()), 0.5).is_ok());
@@ -234,7 +259,10 @@ mod tests {
         let long = "x".repeat(300);
         assert!(safe_path(&long).is_err());
         let e = safe_path("../evil.cfg").unwrap_err();
-        assert!(e.contains("\"../evil.cfg\"") && e.contains("outside the store"), "{e}");
+        assert!(
+            e.contains("\"../evil.cfg\"") && e.contains("outside the store"),
+            "{e}"
+        );
     }
 
     #[test]

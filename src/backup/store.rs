@@ -14,7 +14,6 @@
 //! `.git/netorch.lock` held while committing; under it, any git `*.lock` file left by a killed
 //! process is stale and removed.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
@@ -157,7 +156,9 @@ impl Store {
     fn head_tree(&self) -> Result<Option<Tree<'_>>, BackupError> {
         match self.repo.head() {
             Ok(h) => {
-                let t = h.peel_to_tree().map_err(|e| git(&self.root, "read HEAD", e))?;
+                let t = h
+                    .peel_to_tree()
+                    .map_err(|e| git(&self.root, "read HEAD", e))?;
                 Ok(Some(t))
             }
             // A new store: no commit yet.
@@ -345,10 +346,7 @@ impl Store {
         if self.head_tree()?.is_none() {
             return Ok(out);
         }
-        let mut walk = self
-            .repo
-            .revwalk()
-            .map_err(|e| git(&self.root, "log", e))?;
+        let mut walk = self.repo.revwalk().map_err(|e| git(&self.root, "log", e))?;
         walk.push_head().map_err(|e| git(&self.root, "log", e))?;
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
             .map_err(|e| git(&self.root, "log", e))?;
@@ -402,27 +400,35 @@ impl Store {
     }
 
     /// Take the store's lock (waiting for another process) and clear stale git lock files.
-    fn lock(&self) -> Result<File, BackupError> {
+    fn lock(&self) -> Result<StoreLock, BackupError> {
         let path = self.repo.path().join("netorch.lock");
-        let f = File::create(&path).map_err(|e| BackupError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(LOCK_WAIT_SECS);
         loop {
-            match f.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{}", std::process::id());
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if lock_holder_gone(&path) {
+                        tracing::warn!("removing the lock of a netorch process that is gone");
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        return Err(BackupError::Locked(self.root.clone()));
+                    }
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(BackupError::Locked(self.root.clone()))
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(BackupError::Io { path, source: e })
-                }
+                Err(e) => return Err(BackupError::Io { path, source: e }),
             }
         }
+        let guard = StoreLock(path);
         // Only netorch writes the store and it holds this lock while doing so: a git lock
         // file seen now was left by a process that died mid-write.
         let gitdir = self.repo.path();
@@ -438,8 +444,35 @@ impl Store {
                 let _ = std::fs::remove_file(&p);
             }
         }
-        Ok(f)
+        Ok(guard)
     }
+}
+
+/// The store's lock file, removed on drop.
+struct StoreLock(PathBuf);
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The lock file names a process that no longer runs (killed mid-commit). Without `/proc`
+/// (not Linux) a holder is never presumed gone; the wait times out with a clear error.
+fn lock_holder_gone(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let Ok(pid) = text.trim().parse::<u32>() else {
+        // Being written right now, or garbage; garbage older than a minute is stale.
+        return std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(60));
+    };
+    let proc = Path::new("/proc");
+    proc.join("self").exists() && !proc.join(pid.to_string()).exists()
 }
 
 fn git(store: &Path, op: &str, source: git2::Error) -> BackupError {
@@ -474,7 +507,10 @@ mod tests {
             )
             .unwrap();
         assert!(a.is_some());
-        assert_eq!(s.read("r1.cfg").unwrap().as_deref(), Some("hostname r1\nend\n"));
+        assert_eq!(
+            s.read("r1.cfg").unwrap().as_deref(),
+            Some("hostname r1\nend\n")
+        );
         // Working tree follows.
         assert_eq!(
             std::fs::read_to_string(root.join("ams/r2.cfg")).unwrap(),
@@ -482,7 +518,11 @@ mod tests {
         );
         // Same content: no commit.
         let none = s
-            .commit(&files(&[("r1.cfg", "hostname r1\nend\n")]), "same", &Author::default())
+            .commit(
+                &files(&[("r1.cfg", "hostname r1\nend\n")]),
+                "same",
+                &Author::default(),
+            )
             .unwrap();
         assert_eq!(none, None);
         let b = s
@@ -499,8 +539,14 @@ mod tests {
         assert_eq!(log[0].author, "Backup Bot");
         assert_eq!((log[0].added, log[0].removed), (1, 0));
         assert_eq!(s.log("ams/r2.cfg").unwrap().len(), 1);
-        assert_eq!(s.read_at("r1.cfg", Some("1")).unwrap(), "hostname r1\nend\n");
-        assert_eq!(s.read_at("r1.cfg", Some("HEAD~1")).unwrap(), "hostname r1\nend\n");
+        assert_eq!(
+            s.read_at("r1.cfg", Some("1")).unwrap(),
+            "hostname r1\nend\n"
+        );
+        assert_eq!(
+            s.read_at("r1.cfg", Some("HEAD~1")).unwrap(),
+            "hostname r1\nend\n"
+        );
         assert!(s.read_at("r1.cfg", Some("5")).is_err());
         assert!(s.read_at("r1.cfg", Some("nonsense-rev")).is_err());
         let mut f = s.files().unwrap();
@@ -526,7 +572,11 @@ mod tests {
         Repository::init_bare(&bare).unwrap();
         s.push(bare.to_str().unwrap()).unwrap();
         let r = Repository::open_bare(&bare).unwrap();
-        let tip = r.find_reference("refs/heads/main").unwrap().target().unwrap();
+        let tip = r
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .target()
+            .unwrap();
         assert_eq!(tip.to_string(), c.unwrap());
     }
 
