@@ -456,3 +456,40 @@ fn junos_set_lines_are_matched_against_display_set() {
         "nothing sent the second time"
     );
 }
+
+#[test]
+fn host_timeout_abandons_a_hung_device_and_frees_its_worker() {
+    let sim = start("3", "cisco_ios", &["--fail", "ios-002=hang-after:5"]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Deadline
+  hosts: all
+  host_timeout: 2s
+  tasks:
+    - { name: one, command: show clock }
+    - { name: two, command: show clock }
+    - { name: three, command: show version }
+"#,
+    );
+    let started = std::time::Instant::now();
+    // forks 1: the hung host's worker must be freed for the others to run at all.
+    let out = run(&sim, &pb, &["--json", "-f", "1"]);
+    let elapsed = started.elapsed();
+    let doc = json_of(&out);
+    assert_eq!(status_of(&doc, "three", "ios-001"), "ok");
+    assert_eq!(status_of(&doc, "three", "ios-003"), "ok");
+    let msgs: Vec<String> = results(&doc, "one")
+        .into_iter()
+        .chain(results(&doc, "two"))
+        .chain(results(&doc, "three"))
+        .filter(|r| r["host"] == "ios-002" && r["status"] == "failed")
+        .map(|r| r["msg"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert!(msgs[0].contains("host_timeout"), "{msgs:?}");
+    // The default command timeout is 30 s; the deadline cut it at 2 s.
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -21,6 +21,8 @@ pub struct HostState {
     pub facts: Vars,
     pub extra: Vars,
     pub conn: Option<Connection>,
+    /// Cuts the connection from outside when the host's deadline passes.
+    pub abort: Option<crate::transport::ssh::AbortHandle>,
     pub failed: bool,
     pub unreachable: bool,
     /// Handler names and `listen` topics notified during the current play.
@@ -37,6 +39,7 @@ impl HostState {
             facts: Vars::new(),
             extra: Vars::new(),
             conn: None,
+            abort: None,
             failed: false,
             unreachable: false,
             notified: Vec::new(),

@@ -56,6 +56,36 @@ pub struct RunOptions {
     pub backups: Option<Arc<crate::backup::BackupRun>>,
 }
 
+/// Per-host time budgets of a batch (`host_timeout`). A host's budget is spent only while
+/// its own tasks run, so waiting for slower hosts under the linear strategy or for a free
+/// fork does not count against it.
+struct Deadlines {
+    budget: Option<Duration>,
+    spent: HashMap<String, Duration>,
+}
+
+impl Deadlines {
+    fn new(budget: Option<Duration>) -> Self {
+        Deadlines {
+            budget,
+            spent: HashMap::new(),
+        }
+    }
+
+    /// When the host's work starting now must end.
+    fn start(&mut self, host: &str) -> Option<Instant> {
+        let budget = self.budget?;
+        let spent = self.spent.get(host).copied().unwrap_or_default();
+        Some(Instant::now() + budget.saturating_sub(spent))
+    }
+
+    fn spend(&mut self, host: &str, d: Duration) {
+        if self.budget.is_some() {
+            *self.spent.entry(host.to_string()).or_default() += d;
+        }
+    }
+}
+
 /// The executor of one run.
 pub struct Executor {
     opts: RunOptions,
@@ -168,24 +198,20 @@ impl Executor {
             }
             let (batch, tail) = rest.split_at(size.min(rest.len()));
             rest = tail;
-            let deadlines: HashMap<String, Instant> = match play.host_timeout {
-                Some(t) => batch
-                    .iter()
-                    .map(|h| (h.clone(), Instant::now() + t))
-                    .collect(),
-                None => HashMap::new(),
-            };
+            // A host's deadline starts when its first task starts, not when the batch does:
+            // with few forks, later hosts may wait long before they begin.
+            let mut deadlines = Deadlines::new(play.host_timeout);
             let abort = match play.strategy {
                 Strategy::Linear => {
-                    self.run_linear(batch, &tasks, &shared, forks, &deadlines, play)
+                    self.run_linear(batch, &tasks, &shared, forks, &mut deadlines, play)
                         .await
                 }
                 Strategy::Free => {
-                    self.run_free(batch, &tasks, &shared, forks, &deadlines, play)
+                    self.run_free(batch, &tasks, &shared, forks, &mut deadlines, play)
                         .await
                 }
             };
-            self.run_handlers(batch, &handlers, &shared, forks, &deadlines)
+            self.run_handlers(batch, &handlers, &shared, forks, &mut deadlines)
                 .await;
             if abort {
                 let skipped: Vec<&String> = rest.iter().collect();
@@ -239,7 +265,7 @@ impl Executor {
         tasks: &[Arc<Task>],
         shared: &Arc<PlayShared>,
         forks: usize,
-        deadlines: &HashMap<String, Instant>,
+        deadlines: &mut Deadlines,
         play: &crate::playbook::Play,
     ) -> bool {
         for task in tasks {
@@ -279,7 +305,7 @@ impl Executor {
         task: &Arc<Task>,
         shared: &Arc<PlayShared>,
         forks: usize,
-        deadlines: &HashMap<String, Instant>,
+        deadlines: &mut Deadlines,
     ) -> bool {
         let name = task.display_name();
         let location = task.location.to_string();
@@ -300,15 +326,16 @@ impl Executor {
             };
             // Results of finished workers are taken as they come, to keep the output live.
             while let Some(done) = set.try_join_next() {
-                any_failed |= self.absorb_join(done, &name, &location);
+                any_failed |= self.absorb_join(done, &name, &location, deadlines);
             }
             let Some(mut st) = self.states.remove(host) else {
                 continue;
             };
             let task = Arc::clone(task);
             let shared = Arc::clone(shared);
-            let deadline = deadlines.get(host).copied();
+            let deadline = deadlines.start(host);
             let host = host.clone();
+            let abort = st.abort.clone();
             set.spawn(async move {
                 let work = tokio::task::spawn_blocking(move || {
                     let r = run_task(&mut st, &task, &shared);
@@ -318,12 +345,18 @@ impl Executor {
                     Some(d) => tokio::time::timeout_at(d, work).await,
                     None => Ok(work.await),
                 };
+                if out.is_err() {
+                    // Unblock the abandoned worker now rather than at ssh2's own timeout.
+                    if let Some(a) = &abort {
+                        a.abort();
+                    }
+                }
                 drop(permit);
                 (host, out)
             });
         }
         while let Some(done) = set.join_next().await {
-            any_failed |= self.absorb_join(done, &name, &location);
+            any_failed |= self.absorb_join(done, &name, &location, deadlines);
         }
         any_failed
     }
@@ -343,10 +376,14 @@ impl Executor {
         >,
         task: &str,
         location: &str,
+        deadlines: &mut Deadlines,
     ) -> bool {
         let Ok((host, out)) = done else {
             return true;
         };
+        if let Ok(Ok((_, r))) = &out {
+            deadlines.spend(&host, Duration::from_millis(r.duration_ms));
+        }
         let (state, result) = match out {
             Ok(Ok((st, r))) => (st, r),
             Ok(Err(join)) => {
@@ -391,7 +428,7 @@ impl Executor {
         tasks: &[Arc<Task>],
         shared: &Arc<PlayShared>,
         forks: usize,
-        deadlines: &HashMap<String, Instant>,
+        deadlines: &mut Deadlines,
         play: &crate::playbook::Play,
     ) -> bool {
         let sem = Arc::new(Semaphore::new(forks));
@@ -417,8 +454,12 @@ impl Executor {
             let tasks = Arc::clone(&tasks);
             let shared = Arc::clone(shared);
             let cancel = Arc::clone(&self.cancel);
-            let deadline = deadlines.get(host).copied();
+            let deadline = deadlines.start(host);
             let host = host.clone();
+            // The connection may open inside the worker; share a slot it fills.
+            let abort_slot: Arc<std::sync::Mutex<Option<crate::transport::ssh::AbortHandle>>> =
+                Arc::new(std::sync::Mutex::new(st.abort.clone()));
+            let slot = Arc::clone(&abort_slot);
             set.spawn(async move {
                 let work = tokio::task::spawn_blocking(move || {
                     for t in tasks.iter() {
@@ -426,6 +467,11 @@ impl Executor {
                             break;
                         }
                         let r = run_task(&mut st, t, &shared);
+                        if let (Some(a), Ok(mut g)) = (&st.abort, slot.lock()) {
+                            if g.is_none() {
+                                *g = Some(a.clone());
+                            }
+                        }
                         let _ = shared.events.send(Event::HostResult {
                             host: st.name.clone(),
                             task: t.display_name(),
@@ -439,6 +485,13 @@ impl Executor {
                     Some(d) => tokio::time::timeout_at(d, work).await,
                     None => Ok(work.await),
                 };
+                if out.is_err() {
+                    if let Ok(g) = abort_slot.lock() {
+                        if let Some(a) = g.as_ref() {
+                            a.abort();
+                        }
+                    }
+                }
                 drop(permit);
                 (host, out)
             });
@@ -504,7 +557,7 @@ impl Executor {
         handlers: &[Arc<Task>],
         shared: &Arc<PlayShared>,
         forks: usize,
-        deadlines: &HashMap<String, Instant>,
+        deadlines: &mut Deadlines,
     ) {
         for handler in handlers {
             if self.cancelled() {

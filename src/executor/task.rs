@@ -552,6 +552,7 @@ fn connection<'h>(
         for w in conn.warnings() {
             let _ = sh.events.send(Event::Warning(format!("{}: {w}", h.name)));
         }
+        h.abort = Some(conn.session().abort_handle());
         h.conn = Some(conn);
     }
     h.conn

@@ -84,7 +84,28 @@ pub struct SshSession {
     credential: String,
     warnings: Vec<String>,
     command_timeout: Duration,
+    abort: AbortHandle,
     _keepalive: Option<mpsc::Sender<()>>,
+}
+
+/// Cuts a session from outside: see [`SshSession::abort_handle`].
+#[derive(Clone)]
+pub struct AbortHandle(Arc<HopStream>);
+
+impl std::fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AbortHandle")
+    }
+}
+
+impl AbortHandle {
+    /// Shut the socket down in both directions; errors (already closed) do not matter.
+    pub fn abort(&self) {
+        let _ = match &*self.0 {
+            HopStream::Tcp(t) => t.shutdown(std::net::Shutdown::Both),
+            HopStream::Unix(u) => u.shutdown(std::net::Shutdown::Both),
+        };
+    }
 }
 
 impl std::fmt::Debug for SshSession {
@@ -162,8 +183,9 @@ impl SshSession {
             warnings: Vec::new(),
         };
         let c = connect_chain(&mut ctx, &chain)?;
-        // The sock clone only served relays; this session's socket lives in the session.
-        drop(c.sock);
+        // A clone of the session's socket, kept so the executor can cut a hung session
+        // from outside (host_timeout) and free the blocked thread at once.
+        let abort = AbortHandle(Arc::new(c.sock));
         let keepalive = settings.keepalive_interval.and_then(|iv| {
             let secs = u32::try_from(iv.as_secs()).unwrap_or(u32::MAX).max(2);
             c.session.set_keepalive(true, secs);
@@ -183,8 +205,15 @@ impl SshSession {
             credential: c.credential,
             warnings: ctx.warnings,
             command_timeout: settings.command_timeout,
+            abort,
             _keepalive: keepalive,
         })
+    }
+
+    /// A handle that shuts the session's socket down from another thread: every blocked
+    /// read or write on the session then fails at once.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.abort.clone()
     }
 
     /// The inventory name of the host.
