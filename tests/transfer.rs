@@ -172,3 +172,264 @@ fn scp_to_a_shell_host_is_verified_and_atomic() {
     let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
     assert_eq!(r["status"], "ok", "{r:#}");
 }
+
+fn push_cmd(dir: &Path, inv: &Path) -> std::process::Command {
+    let mut c = netorch();
+    c.current_dir(dir).arg("push").arg("-i").arg(inv);
+    c
+}
+
+#[test]
+fn push_and_pull_fifty_targets_at_once() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 50, "");
+    let src = work.path().join("fw.bin");
+    write_file(&src, 256 * 1024, 3);
+    let dest = format!("{}/{{{{ inventory_hostname }}}}/", remote.path().display());
+    let out = push_cmd(work.path(), &inv)
+        .arg(&src)
+        .arg(&dest)
+        .args(["--mkdirs", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert_eq!(results.len(), 50, "{doc:#}");
+    for r in &results {
+        assert_eq!(r["status"], "changed", "{r:#}\n{}", d.log());
+    }
+    assert_eq!(out.status.code(), Some(0));
+    for i in 0..50 {
+        let p = remote.path().join(format!("h{i}/fw.bin"));
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&src).unwrap());
+    }
+    // Pull them back: each lands in LOCAL_DIR/<host>/.
+    let local = work.path().join("pulled");
+    let out = netorch()
+        .current_dir(work.path())
+        .arg("pull")
+        .arg("-i")
+        .arg(&inv)
+        .arg(format!(
+            "{}/{{{{ inventory_hostname }}}}/fw.bin",
+            remote.path().display()
+        ))
+        .arg(&local)
+        .args(["--json", "--limit", "h1*"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert_eq!(results.len(), 11, "{doc:#}");
+    assert!(results.iter().all(|r| r["status"] == "changed"), "{doc:#}");
+    assert_eq!(
+        std::fs::read(local.join("h13/fw.bin")).unwrap(),
+        std::fs::read(&src).unwrap()
+    );
+    // Pushing again changes nothing.
+    let out = push_cmd(work.path(), &inv)
+        .arg(&src)
+        .arg(&dest)
+        .args(["--json", "--limit", "h2*"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert!(
+        host_results(&doc).iter().all(|r| r["status"] == "ok"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn downloads_never_leave_their_folder() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let file = remote.path().join("cfg.txt");
+    std::fs::write(&file, "x").unwrap();
+    let root = work.path().join("fetched");
+    std::fs::create_dir_all(root.join("h0")).unwrap();
+    std::os::unix::fs::symlink("/tmp", root.join("h0/link")).unwrap();
+    for (dest, why) in [
+        ("../../escape.txt", ".."),
+        ("/etc/escape.txt", "absolute"),
+        ("link/escape.txt", "symbolic link"),
+    ] {
+        let pb = playbook(
+            work.path(),
+            &format!(
+                "- hosts: all\n  tasks:\n    - name: down\n      download: {{ src: \"{}\", dest: \"{dest}\", root: \"{}/{{{{ inventory_hostname }}}}\" }}\n",
+                file.display(),
+                root.display()
+            ),
+        );
+        let out = run_json(work.path(), &inv, &pb, &[]);
+        let r = only_result(&out);
+        assert_eq!(r["status"], "failed", "{dest}: {r:#}");
+        let msg = r["msg"].as_str().unwrap();
+        assert!(
+            msg.contains("refused") && msg.contains(why),
+            "{dest}: {msg}"
+        );
+        assert_eq!(out.status.code(), Some(2));
+    }
+    assert!(!work.path().join("escape.txt").exists());
+    assert!(!Path::new("/tmp/escape.txt").exists());
+}
+
+#[test]
+fn a_full_disk_fails_early_with_the_figures() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let src = work.path().join("f");
+    write_file(&src, 1000, 4);
+    // /proc has no room at all.
+    let pb = playbook(
+        work.path(),
+        &upload_pb(&src, Path::new("/proc/netorch-test-file"), ""),
+    );
+    let out = run_json(work.path(), &inv, &pb, &[]);
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("h0")
+            && msg.contains("not enough space")
+            && msg.contains("1000 bytes to send, 0 bytes free"),
+        "{msg}"
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn permission_denied_is_a_clear_per_host_error() {
+    let Some(user) = sshd::password_user() else {
+        eprintln!("skipped: needs root to create the test account");
+        return;
+    };
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = work.path().join("inventory.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  vars:\n    host: 127.0.0.1\n    port: {}\n    user: {user}\n    password: {}\n    known_hosts_file: {}\n    auth_methods: [password]\n  hosts:\n    h0:\n    h1:\n",
+            d.port,
+            sshd::TEST_PASSWORD,
+            d.known_hosts_file().display()
+        ),
+    )
+    .unwrap();
+    let src = work.path().join("f");
+    write_file(&src, 1000, 4);
+    // A root-owned 0755 folder: the test account may not write there.
+    let pb = playbook(
+        work.path(),
+        &upload_pb(
+            &src,
+            &remote.path().join("{{ inventory_hostname }}.bin"),
+            "",
+        ),
+    );
+    let out = run_json(work.path(), &inv, &pb, &[]);
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["status"], "failed", "{r:#}");
+        let msg = r["msg"].as_str().unwrap();
+        let host = r["host"].as_str().unwrap();
+        assert!(
+            msg.starts_with(&format!("{host}: cannot open for writing"))
+                && msg.contains("permission denied"),
+            "{msg}"
+        );
+        assert!(!msg.contains(sshd::TEST_PASSWORD));
+    }
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The per-connection sshd processes (children of the listener).
+fn sshd_sessions(d: &Sshd) -> Vec<u32> {
+    let master: u32 = std::fs::read_to_string(d.dir.path().join("sshd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+        let ppid: u32 = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if ppid == master {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_killed_upload_leaves_no_file_and_the_retry_resumes() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let src = work.path().join("big.bin");
+    write_file(&src, 24 << 20, 5);
+    let dest = remote.path().join("big.bin");
+    let pb = playbook(
+        work.path(),
+        &upload_pb(&src, &dest, ", resume: true, bandwidth: 12M"),
+    );
+    let child = netorch()
+        .current_dir(work.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = remote.path().join(".big.bin.netorch-part");
+    let t = std::time::Instant::now();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < (4 << 20) {
+        assert!(t.elapsed().as_secs() < 20, "the upload never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for pid in sshd_sessions(&d) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    let out = child.wait_with_output().unwrap();
+    let r = only_result(&out);
+    assert!(
+        r["status"] == "failed" || r["status"] == "unreachable",
+        "{r:#}"
+    );
+    assert!(!dest.exists(), "a torn file reached the final name");
+    let partial = std::fs::metadata(&part).unwrap().len();
+    assert!(partial > 0 && partial < (24 << 20), "{partial}");
+
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", resume: true"));
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert!(r["data"]["resumed_from"].as_u64().unwrap() > 0, "{r:#}");
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
+    assert!(!part.exists());
+}

@@ -8,6 +8,7 @@ mod completions;
 mod exec;
 mod inventory;
 mod platforms;
+mod push;
 pub mod run;
 mod template;
 
@@ -43,6 +44,10 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Back up running configs into a git store; `log`, `diff`, `show` read it back.
     Backup(backup::BackupArgs),
+    /// Send a file to many hosts (verified, atomic, resumable), without a playbook.
+    Push(push::PushArgs),
+    /// Fetch a file from many hosts into LOCAL_DIR/<host>/.
+    Pull(push::PullArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -70,6 +75,8 @@ pub fn main_entry() -> i32 {
         Command::Template(args) => template::run(args),
         Command::Exec(args) => exec::run(args, cli.verbose),
         Command::Backup(args) => backup::run(args, cli.verbose),
+        Command::Push(args) => push::push(args, cli.verbose),
+        Command::Pull(args) => push::pull(args, cli.verbose),
         Command::Completions(args) => completions::run(args),
     };
     match result {

@@ -1,0 +1,201 @@
+//! `netorch push SRC DEST -i INV` and `netorch pull REMOTE LOCAL_DIR -i INV`: bulk file
+//! distribution without writing a playbook. Each builds a one-task playbook in memory
+//! (`upload` or `download`) and runs it through [`super::run::execute`], so the results,
+//! recap, `--json`, `--junit` and exit codes are the same as `netorch run`.
+//!
+//! Pulled files land in `LOCAL_DIR/<host>/NAME`; the download's `root` keeps every file
+//! inside that folder whatever the remote name or the host name says.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::error::{ExitCode, Result};
+use crate::playbook::Playbook;
+use crate::transport::settings::HostKeyChecking;
+use crate::Error;
+
+use super::common::InventoryOpts;
+use super::run::{execute, RunRequest};
+
+/// Options shared by push and pull.
+#[derive(Debug, clap::Args)]
+pub struct TransferOpts {
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+
+    /// Hosts to work on (a host pattern; default: all).
+    #[arg(short, long)]
+    pub limit: Option<String>,
+
+    /// sftp, scp, ftp or ftps (default: the host's `transport`, else sftp for shell hosts
+    /// and scp for devices).
+    #[arg(long, value_parser = ["sftp", "scp", "ftp", "ftps"])]
+    pub protocol: Option<String>,
+
+    /// How the copy is checked: sha256, md5, size or none.
+    #[arg(long, default_value = "sha256", value_parser = ["sha256", "md5", "size", "none"])]
+    pub verify: String,
+
+    /// Start over instead of resuming a partial transfer.
+    #[arg(long)]
+    pub no_resume: bool,
+
+    /// At most this many bytes per second per host (`500K`, `10M`).
+    #[arg(long, value_name = "RATE")]
+    pub bandwidth: Option<String>,
+
+    /// The transfer's own timeout per host, in seconds (default: the host's
+    /// `transfer_timeout`, else 3600).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+
+    /// How many hosts at once.
+    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub forks: u32,
+
+    /// Change nothing: show which hosts would get (or give) the file.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+
+    /// Print one JSON document with every result instead of the live output.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
+    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    pub host_key_checking: Option<HostKeyChecking>,
+}
+
+fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
+    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// The local file to send.
+    #[arg(value_name = "SRC")]
+    pub src: PathBuf,
+    /// Where it goes on each host (templated per host; a trailing `/` keeps SRC's name),
+    /// e.g. `/opt/fw/` or `flash:/fw.bin`.
+    #[arg(value_name = "DEST")]
+    pub dest: String,
+    /// Permission bits for the written file (`0644`).
+    #[arg(long, value_name = "OCTAL")]
+    pub mode: Option<String>,
+    /// Create missing parent folders on the host.
+    #[arg(long)]
+    pub mkdirs: bool,
+    #[command(flatten)]
+    pub opts: TransferOpts,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// The file to fetch from each host (templated per host).
+    #[arg(value_name = "REMOTE")]
+    pub remote: String,
+    /// Files land in LOCAL_DIR/<host>/.
+    #[arg(value_name = "LOCAL_DIR")]
+    pub local_dir: PathBuf,
+    #[command(flatten)]
+    pub opts: TransferOpts,
+}
+
+pub fn push(args: PushArgs, verbose: u8) -> Result<ExitCode> {
+    let src = std::path::absolute(&args.src).map_err(|e| Error::io(&args.src, e))?;
+    let meta = std::fs::metadata(&src).map_err(|e| Error::io(&src, e))?;
+    if !meta.is_file() {
+        return Err(Error::Usage(format!("{} is not a file", src.display())));
+    }
+    let mut task = serde_json::Map::new();
+    task.insert("src".into(), Value::from(src.display().to_string()));
+    task.insert("dest".into(), Value::from(args.dest.clone()));
+    task.insert("mkdirs".into(), Value::from(args.mkdirs));
+    if let Some(m) = &args.mode {
+        task.insert("mode".into(), Value::from(m.clone()));
+    }
+    let name = format!("push {} -> {}", src.display(), args.dest);
+    run_one(&args.opts, "upload", task, &name, verbose)
+}
+
+pub fn pull(args: PullArgs, verbose: u8) -> Result<ExitCode> {
+    std::fs::create_dir_all(&args.local_dir).map_err(|e| Error::io(&args.local_dir, e))?;
+    let dir = std::path::absolute(&args.local_dir).map_err(|e| Error::io(&args.local_dir, e))?;
+    let mut task = serde_json::Map::new();
+    task.insert("src".into(), Value::from(args.remote.clone()));
+    task.insert("dest".into(), Value::from("./"));
+    // The host name is a single folder: `/` or `..` in it cannot climb out (checked by the
+    // action on the rendered root).
+    task.insert(
+        "root".into(),
+        Value::from(format!(
+            "{}/{{{{ inventory_hostname | replace('/', '_') }}}}",
+            dir.display()
+        )),
+    );
+    let name = format!("pull {} -> {}/<host>/", args.remote, dir.display());
+    run_one(&args.opts, "download", task, &name, verbose)
+}
+
+fn run_one(
+    o: &TransferOpts,
+    action: &str,
+    mut task: serde_json::Map<String, Value>,
+    name: &str,
+    verbose: u8,
+) -> Result<ExitCode> {
+    if let Some(p) = &o.protocol {
+        task.insert("protocol".into(), Value::from(p.clone()));
+    }
+    task.insert("verify".into(), Value::from(o.verify.clone()));
+    task.insert("resume".into(), Value::from(!o.no_resume));
+    if let Some(b) = &o.bandwidth {
+        // Checked by the upload/download arguments like a playbook's `bandwidth:`.
+        task.insert("bandwidth".into(), Value::from(b.clone()));
+    }
+    if let Some(t) = o.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Error::Usage(format!("--timeout {t}: must be more than 0")));
+        }
+        task.insert("timeout".into(), Value::from(t));
+    }
+    let doc = json!([{
+        "name": name,
+        "hosts": "all",
+        "tasks": [{ "name": name, action: Value::Object(task) }],
+    }]);
+    let yaml = serde_yaml::to_string(&doc)
+        .map_err(|e| Error::Usage(format!("internal: cannot build the playbook: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    let pb_path = cwd.join(format!(
+        "<netorch {}>",
+        if action == "upload" { "push" } else { "pull" }
+    ));
+    let playbook = Playbook::load_str(&pb_path, &yaml)?;
+    let inventory = o.inv.load(&[])?;
+    let extra = o.inv.extra_vars()?;
+    let profiles = super::platforms::load_profiles(&o.inv.inventory)?;
+    let report = execute(RunRequest {
+        playbooks: vec![playbook],
+        inventory,
+        extra,
+        profiles,
+        limit: o.limit.clone(),
+        tags: Vec::new(),
+        skip_tags: Vec::new(),
+        forks: o.forks as usize,
+        check: o.check,
+        diff: false,
+        json: o.json,
+        junit: o.junit.clone(),
+        host_key_checking: o.host_key_checking,
+        verbose,
+        backups: None,
+    })?;
+    Ok(report.exit_code())
+}
