@@ -433,3 +433,128 @@ fn a_killed_upload_leaves_no_file_and_the_retry_resumes() {
     assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
     assert!(!part.exists());
 }
+
+fn ftp_inventory(f: &crate::util::ftpd::Ftpd, dir: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("ftp-inventory.yml");
+    std::fs::write(
+        &p,
+        format!("all:\n  vars:\n{}{extra}  hosts:\n    f1:\n", f.vars()),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn ftp_round_trip_skip_and_resume() {
+    let Some(f) = crate::util::ftpd::Ftpd::start(false) else {
+        eprintln!("skipped: needs root for the FTP test account");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let inv = ftp_inventory(&f, work.path(), "");
+    let src = work.path().join("fw.bin");
+    write_file(&src, 5 << 20, 6);
+    let dest = f.root.join("images/fw.bin");
+    let pb = playbook(
+        work.path(),
+        &upload_pb(&src, &dest, ", protocol: ftp, verify: size, mkdirs: true"),
+    );
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(r["data"]["verified"], "size");
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
+    assert!(!f.root.join("images/.fw.bin.netorch-part").exists());
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "ok", "{r:#}");
+
+    // An interrupted upload left 2 MiB behind: the retry sends only the rest, and the
+    // read-back checksum proves the result.
+    let src2 = work.path().join("fw2.bin");
+    write_file(&src2, 5 << 20, 7);
+    let data = std::fs::read(&src2).unwrap();
+    let part = f.root.join("images/.fw2.bin.netorch-part");
+    std::fs::write(&part, &data[..2 << 20]).unwrap();
+    std::process::Command::new("chown")
+        .arg(&f.user)
+        .arg(&part)
+        .status()
+        .unwrap();
+    let dest2 = f.root.join("images/fw2.bin");
+    let pb = playbook(
+        work.path(),
+        &upload_pb(
+            &src2,
+            &dest2,
+            ", protocol: ftp, verify: sha256, resume: true",
+        ),
+    );
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(r["data"]["resumed_from"], 2 << 20, "{r:#}");
+    assert_eq!(r["data"]["sent_bytes"], 3 << 20, "{r:#}");
+    assert_eq!(std::fs::read(&dest2).unwrap(), data);
+
+    // And back down over FTP.
+    let back = work.path().join("back.bin");
+    let pb = playbook(
+        work.path(),
+        &format!(
+            "- hosts: all\n  tasks:\n    - name: down\n      download: {{ src: \"{}\", dest: \"{}\", protocol: ftp }}\n",
+            dest2.display(),
+            back.display()
+        ),
+    );
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+}
+
+#[test]
+fn ftps_verifies_the_server_certificate() {
+    let Some(f) = crate::util::ftpd::Ftpd::start(true) else {
+        eprintln!("skipped: needs root for the FTP test account");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("cfg.txt");
+    write_file(&src, 100_000, 8);
+    let dest = f.root.join("cfg.txt");
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", protocol: ftps"));
+    // Trusting the test CA: works, checked by a read-back.
+    let inv = ftp_inventory(&f, work.path(), "");
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(r["data"]["verified"], "sha256");
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
+
+    // Without the CA: refused, with the way out in the message.
+    let inv = work.path().join("noca.yml");
+    std::fs::write(
+        &inv,
+        format!(
+            "all:\n  vars:\n    host: 127.0.0.1\n    user: {}\n    password: {}\n    ftp_port: {}\n  hosts:\n    f1:\n",
+            f.user,
+            crate::util::sshd::TEST_PASSWORD,
+            f.port
+        ),
+    )
+    .unwrap();
+    let out = run_json(work.path(), &inv, &pb, &[]);
+    let r = only_result(&out);
+    assert_eq!(r["status"], "unreachable", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(msg.contains("TLS") && msg.contains("ftps_ca_file"), "{msg}");
+    assert!(!msg.contains(crate::util::sshd::TEST_PASSWORD));
+    assert_eq!(out.status.code(), Some(3));
+
+    // Skipping verification is possible, but only when asked for.
+    let inv2 = work.path().join("skip.yml");
+    let text = std::fs::read_to_string(&inv).unwrap();
+    std::fs::write(
+        &inv2,
+        text.replace("  hosts:", "    ftps_verify: false\n  hosts:"),
+    )
+    .unwrap();
+    let r = only_result(&run_json(work.path(), &inv2, &pb, &[]));
+    assert_eq!(r["status"], "ok", "{r:#}");
+}

@@ -12,5 +12,6 @@ pub fn root() -> PathBuf {
 pub fn netorch() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_netorch"))
 }
+pub mod ftpd;
 pub mod sim;
 pub mod sshd;
