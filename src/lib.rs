@@ -14,6 +14,7 @@
 //! - [`device`]: the interactive device CLI: channel, mode driver, platform profiles.
 //! - [`backup`]: config backups into a git store (normalise, sanity checks, one writer).
 //! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
+//! - [`schedule`]: the daemon: cron/interval jobs run as child processes, status, metrics.
 //! - [`error`]: the library's error type and the exit-code contract.
 
 pub mod actions;
@@ -25,6 +26,7 @@ pub mod executor;
 pub mod inventory;
 pub mod playbook;
 pub mod report;
+pub mod schedule;
 pub mod secret;
 pub mod source;
 pub mod template;

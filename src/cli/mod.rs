@@ -5,6 +5,7 @@ mod backup;
 mod check;
 mod common;
 mod completions;
+mod daemon;
 mod exec;
 mod inventory;
 mod platforms;
@@ -44,6 +45,8 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Back up running configs into a git store; `log`, `diff`, `show` read it back.
     Backup(backup::BackupArgs),
+    /// Run playbooks and backups on a schedule (cron or interval) until SIGTERM.
+    Daemon(daemon::DaemonArgs),
     /// Send a file to many hosts (verified, atomic, resumable), without a playbook.
     Push(push::PushArgs),
     /// Fetch a file from many hosts into LOCAL_DIR/<host>/.
@@ -67,7 +70,9 @@ pub fn main_entry() -> i32 {
             return code.code();
         }
     };
-    init_logging(cli.verbose);
+    // The daemon's job start/end lines are its main output: info by default.
+    let daemon = matches!(cli.command, Command::Daemon(_));
+    init_logging(if daemon { cli.verbose.max(2) } else { cli.verbose });
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Check(args) => check::run(args),
@@ -75,6 +80,7 @@ pub fn main_entry() -> i32 {
         Command::Template(args) => template::run(args),
         Command::Exec(args) => exec::run(args, cli.verbose),
         Command::Backup(args) => backup::run(args, cli.verbose),
+        Command::Daemon(args) => daemon::run(args),
         Command::Push(args) => push::push(args, cli.verbose),
         Command::Pull(args) => push::pull(args, cli.verbose),
         Command::Completions(args) => completions::run(args),

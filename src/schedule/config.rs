@@ -1,0 +1,341 @@
+//! The daemon's schedule file (`schedule.yml`): jobs with a cron expression or an interval,
+//! each running a playbook or a backup against an inventory. Loaded through
+//! [`crate::source`], so mistakes come back with file:line:col and "did you mean".
+//!
+//! ```yaml
+//! status_file: /var/lib/netorch/status.json
+//! grace_period: 5m
+//! jobs:
+//!   - name: nightly-backup
+//!     cron: "0 30 2 * * *"        # seconds allowed (6 fields), or 5 fields
+//!     jitter: 2m
+//!     backup: { store: /srv/netorch/configs, mask_secrets: true }
+//!     inventory: inventory/
+//!     limit: "!lab"
+//!   - name: ntp-audit
+//!     every: 1h
+//!     playbook: playbooks/ntp.yml
+//!     inventory: inventory/
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::playbook::values;
+use crate::source::{parse_yaml, read_source, LoadError};
+
+/// Default time in-flight jobs get to finish after SIGTERM.
+pub const DEFAULT_GRACE_SECS: u64 = 60;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// Where the JSON status is written (default: `netorch-status.json` beside the file).
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub status_file: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    pub grace_period: Option<Duration>,
+    pub jobs: Vec<JobSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    #[serde(deserialize_with = "values::scalar_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub cron: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    pub every: Option<Duration>,
+    /// Random delay up to this much before each run (spreads load across jobs and daemons).
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    pub jitter: Option<Duration>,
+    /// Run once at start when a scheduled run was missed while the daemon was down.
+    #[serde(default, deserialize_with = "values::boolish")]
+    pub catch_up: bool,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub playbook: Option<String>,
+    #[serde(default)]
+    pub backup: Option<BackupJobSpec>,
+    #[serde(deserialize_with = "values::scalar_string")]
+    pub inventory: String,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub limit: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_count")]
+    pub forks: Option<u32>,
+    /// Extra variables (`-e`), as a mapping.
+    #[serde(default)]
+    pub extra_vars: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupJobSpec {
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub store: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub path: Option<String>,
+    #[serde(default, deserialize_with = "values::boolish")]
+    pub mask_secrets: bool,
+    #[serde(default)]
+    pub max_shrink: Option<f64>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub author: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub push: Option<String>,
+}
+
+/// When a job runs.
+#[derive(Debug, Clone)]
+pub enum When {
+    Cron(Box<croner::Cron>, String),
+    Every(Duration),
+}
+
+impl When {
+    /// The first run time strictly after `after`.
+    pub fn next_after(
+        &self,
+        after: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self {
+            When::Cron(c, _) => c.find_next_occurrence(&after, false).ok(),
+            When::Every(d) => chrono::Duration::from_std(*d).ok().map(|d| after + d),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            When::Cron(_, s) => format!("cron {s}"),
+            When::Every(d) => format!("every {}s", d.as_secs_f64()),
+        }
+    }
+}
+
+/// What a job runs: the `netorch` command line after the executable.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub when: When,
+    pub jitter: Duration,
+    pub catch_up: bool,
+    pub kind: &'static str,
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub path: PathBuf,
+    pub status_file: PathBuf,
+    pub grace: Duration,
+    pub jobs: Vec<Job>,
+}
+
+/// Load and validate the schedule; relative paths are taken from the file's folder.
+pub fn load(path: &Path) -> Result<Schedule, LoadError> {
+    let text = read_source(path)?;
+    let spec: ScheduleSpec = parse_yaml(path, &text, "a schedule: {jobs: [...]}")?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let rel = |s: &str| -> String {
+        let p = Path::new(s);
+        if p.is_absolute() || s.contains("://") {
+            s.to_string()
+        } else {
+            base.join(p).display().to_string()
+        }
+    };
+    let at = |needle: &str, msg: String| {
+        let (line, col) = find(&text, needle);
+        LoadError::at(path, Some(&text), line, col, msg)
+    };
+    if spec.jobs.is_empty() {
+        return Err(at("jobs", "the schedule has no jobs".into()));
+    }
+    let mut jobs = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for j in &spec.jobs {
+        let name_at = format!("name: {}", j.name);
+        if !names.insert(j.name.clone()) {
+            return Err(at(&name_at, format!("job `{}` is defined twice", j.name)));
+        }
+        let when = match (&j.cron, j.every) {
+            (Some(expr), None) => {
+                let c = croner::Cron::new(expr)
+                    .with_seconds_optional()
+                    .parse()
+                    .map_err(|e| at(expr, format!("job `{}`: cron `{expr}`: {e}", j.name)))?;
+                When::Cron(Box::new(c), expr.clone())
+            }
+            (None, Some(d)) if !d.is_zero() => When::Every(d),
+            (None, Some(_)) => {
+                return Err(at(
+                    &name_at,
+                    format!("job `{}`: `every` must be more than 0", j.name),
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    &name_at,
+                    format!("job `{}`: give either `cron` or `every`, not both", j.name),
+                ))
+            }
+            (None, None) => {
+                return Err(at(
+                    &name_at,
+                    format!("job `{}`: needs `cron: \"...\"` or `every: 10m`", j.name),
+                ))
+            }
+        };
+        let mut args: Vec<String>;
+        let kind = match (&j.playbook, &j.backup) {
+            (Some(pb), None) => {
+                args = vec!["run".into(), rel(pb)];
+                "playbook"
+            }
+            (None, Some(b)) => {
+                args = vec!["backup".into()];
+                if let Some(s) = &b.store {
+                    args.extend(["--store".into(), rel(s)]);
+                }
+                if let Some(p) = &b.path {
+                    args.extend(["--path".into(), p.clone()]);
+                }
+                if b.mask_secrets {
+                    args.push("--mask-secrets".into());
+                }
+                if let Some(m) = b.max_shrink {
+                    args.extend(["--max-shrink".into(), m.to_string()]);
+                }
+                if let Some(a) = &b.author {
+                    args.extend(["--author".into(), a.clone()]);
+                }
+                if let Some(p) = &b.push {
+                    args.extend(["--push".into(), p.clone()]);
+                }
+                "backup"
+            }
+            _ => {
+                return Err(at(
+                    &name_at,
+                    format!(
+                        "job `{}`: give exactly one of `playbook: FILE` or `backup: {{...}}`",
+                        j.name
+                    ),
+                ))
+            }
+        };
+        args.extend(["-i".into(), rel(&j.inventory)]);
+        if let Some(l) = &j.limit {
+            args.extend(["--limit".into(), l.clone()]);
+        }
+        if let Some(f) = j.forks {
+            args.extend(["--forks".into(), f.to_string()]);
+        }
+        if let Some(ev) = &j.extra_vars {
+            args.extend([
+                "-e".into(),
+                serde_json::Value::Object(ev.clone()).to_string(),
+            ]);
+        }
+        args.push("--json".into());
+        jobs.push(Job {
+            name: j.name.clone(),
+            when,
+            jitter: j.jitter.unwrap_or_default(),
+            catch_up: j.catch_up,
+            kind,
+            args,
+        });
+    }
+    Ok(Schedule {
+        path: path.to_path_buf(),
+        status_file: spec
+            .status_file
+            .as_deref()
+            .map(|s| PathBuf::from(rel(s)))
+            .unwrap_or_else(|| base.join("netorch-status.json")),
+        grace: spec
+            .grace_period
+            .unwrap_or(Duration::from_secs(DEFAULT_GRACE_SECS)),
+        jobs,
+    })
+}
+
+/// 1-based line and column of the first occurrence of `needle` (1:1 when absent).
+fn find(text: &str, needle: &str) -> (usize, usize) {
+    match text.find(needle) {
+        Some(off) => {
+            let before = &text[..off];
+            let line = before.matches('\n').count() + 1;
+            let col = off - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            (line, col)
+        }
+        None => (1, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Schedule, LoadError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("schedule.yml");
+        std::fs::write(&p, text).unwrap();
+        load(&p)
+    }
+
+    #[test]
+    fn jobs_become_command_lines() {
+        let s = load_str(
+            "jobs:\n  - name: b\n    cron: '*/2 * * * * *'\n    backup: { store: st, mask_secrets: true }\n    inventory: inv.yml\n    limit: core\n  - name: p\n    every: 10m\n    playbook: site.yml\n    inventory: /abs/inv\n",
+        )
+        .unwrap();
+        assert_eq!(s.jobs.len(), 2);
+        let b = &s.jobs[0];
+        assert_eq!(b.kind, "backup");
+        assert_eq!(b.args[0], "backup");
+        assert!(b.args[2].ends_with("/st"), "{:?}", b.args);
+        assert!(b.args.contains(&"--mask-secrets".to_string()));
+        assert!(b
+            .args
+            .windows(2)
+            .any(|w| w[0] == "--limit" && w[1] == "core"));
+        let now = chrono::Utc::now();
+        let next = b.when.next_after(now).unwrap();
+        assert!(next > now && next <= now + chrono::Duration::seconds(2));
+        let p = &s.jobs[1];
+        assert_eq!(&p.args[..2], &["run".to_string(), p.args[1].clone()]);
+        assert!(p.args.contains(&"/abs/inv".to_string()));
+        assert!(matches!(p.when, When::Every(d) if d == Duration::from_secs(600)));
+        assert_eq!(s.grace, Duration::from_secs(DEFAULT_GRACE_SECS));
+    }
+
+    #[test]
+    fn mistakes_are_located() {
+        let e = load_str(
+            "jobs:\n  - name: x\n    cron: 'not a cron'\n    playbook: a.yml\n    inventory: i\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":3:") && e.contains("not a cron"), "{e}");
+        let e = load_str("jobs:\n  - name: x\n    every: 1m\n    inventory: i\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exactly one of"), "{e}");
+        let e = load_str("jobs:\n  - name: x\n    evry: 1m\n    playbook: a\n    inventory: i\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("every"), "did you mean: {e}");
+        let e = load_str("jobs:\n  - name: x\n    playbook: a\n    inventory: i\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs `cron"), "{e}");
+    }
+}

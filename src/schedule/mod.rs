@@ -1,0 +1,453 @@
+//! The scheduling daemon (`netorch daemon --config schedule.yml`): runs playbooks and backups
+//! on cron expressions or intervals, keeps a JSON status file, and serves `/status` and
+//! `/metrics` when asked.
+//!
+//! Each run is a child process (`netorch run ... --json` / `netorch backup ... --json`)
+//! rather than a call into the library, because:
+//! - `cli::run::execute` owns a tokio runtime and a Ctrl-C handler of its own; a child keeps
+//!   both out of the daemon;
+//! - isolation: an ssh2 worker stuck in a dead TCP session, or a run's memory, ends with its
+//!   process, never leaks into a daemon that runs for months;
+//! - cancellation is a signal: SIGINT makes a run stop starting hosts, finish the running
+//!   ones and commit what it gathered; SIGKILL after that is still safe, because the backup
+//!   store only ever moves its branch ref after a complete commit.
+//!
+//! Children get their own process group, so a terminal's Ctrl-C reaches only the daemon,
+//! which decides what the children get. Shutdown (SIGTERM/SIGINT): no new runs; running
+//! ones get the grace period to finish, then SIGINT, then SIGKILL; exit 0.
+
+pub mod config;
+pub mod http;
+pub mod status;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+pub use config::{load, Job, Schedule, When};
+use status::{counts_from_report, DaemonStatus, JobStatus, RunOutcome};
+
+/// After the grace period and SIGINT, how long a run gets to commit what it gathered
+/// before SIGKILL.
+const CANCEL_WAIT: Duration = Duration::from_secs(20);
+
+/// How late a tick may fire and still count as on time; later ones (the machine slept)
+/// are dropped rather than replayed.
+const LATE_TOLERANCE_SECS: i64 = 5;
+
+pub struct DaemonOptions {
+    pub schedule: Schedule,
+    pub listen: Option<SocketAddr>,
+    /// The netorch executable the runs use.
+    pub exe: PathBuf,
+}
+
+struct Shared {
+    status: Arc<Mutex<DaemonStatus>>,
+    status_file: PathBuf,
+    exe: PathBuf,
+    /// job name -> pid of its running child
+    children: Mutex<HashMap<String, u32>>,
+    running: watch::Sender<usize>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut DaemonStatus)) {
+        let json = {
+            let mut st = lock(&self.status);
+            f(&mut st);
+            st.to_json()
+        };
+        if let Err(e) = crate::actions::template::write_atomic(&self.status_file, json.as_bytes()) {
+            tracing::warn!(
+                "cannot write the status file {}: {e}",
+                self.status_file.display()
+            );
+        }
+    }
+
+    fn job(&self, name: &str, f: impl FnOnce(&mut JobStatus)) {
+        self.update(|st| {
+            if let Some(j) = st.jobs.get_mut(name) {
+                f(j);
+            }
+        });
+    }
+}
+
+/// Run the daemon until SIGTERM or SIGINT; `Ok` after a clean shutdown.
+pub fn run(opts: DaemonOptions) -> Result<(), crate::Error> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::Error::Usage(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(run_async(opts))
+}
+
+async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
+    let DaemonOptions {
+        schedule,
+        listen,
+        exe,
+    } = opts;
+    // Signals first: a SIGTERM that arrives while starting up must not kill us mid-write.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| crate::Error::Usage(format!("cannot watch SIGTERM: {e}")))?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| crate::Error::Usage(format!("cannot watch SIGINT: {e}")))?;
+
+    // What the last daemon knew survives a restart (last runs, successes).
+    let previous: Option<DaemonStatus> = std::fs::read_to_string(&schedule.status_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let now = Utc::now();
+    let mut st = DaemonStatus {
+        netorch_version: env!("CARGO_PKG_VERSION").into(),
+        pid: std::process::id(),
+        started: rfc3339(now),
+        schedule: schedule.path.display().to_string(),
+        shutting_down: false,
+        jobs: Default::default(),
+    };
+    for j in &schedule.jobs {
+        let old = previous.as_ref().and_then(|p| p.jobs.get(&j.name));
+        st.jobs.insert(
+            j.name.clone(),
+            JobStatus {
+                name: j.name.clone(),
+                kind: j.kind.into(),
+                schedule: j.when.describe(),
+                last_run: old.and_then(|o| o.last_run.clone()),
+                last_success: old.and_then(|o| o.last_success.clone()),
+                last_success_unix: old.and_then(|o| o.last_success_unix),
+                ..Default::default()
+            },
+        );
+    }
+    let (running_tx, mut running_rx) = watch::channel(0usize);
+    let shared = Arc::new(Shared {
+        status: Arc::new(Mutex::new(st)),
+        status_file: schedule.status_file.clone(),
+        exe,
+        children: Mutex::new(HashMap::new()),
+        running: running_tx,
+    });
+    shared.update(|_| {});
+
+    let server = match listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| crate::Error::Usage(format!("--listen {addr}: {e}")))?;
+            tracing::info!("serving /status and /metrics on http://{addr}");
+            Some(tokio::spawn(http::serve(l, Arc::clone(&shared.status))))
+        }
+        None => None,
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut loops = Vec::new();
+    for job in schedule.jobs.iter().cloned() {
+        let last = previous
+            .as_ref()
+            .and_then(|p| p.jobs.get(&job.name))
+            .and_then(|j| j.last_run.as_ref())
+            .and_then(|r| DateTime::from_timestamp(r.started_unix, 0));
+        loops.push(tokio::spawn(job_loop(
+            job,
+            Arc::clone(&shared),
+            stop_rx.clone(),
+            last,
+        )));
+    }
+    tracing::info!(
+        "daemon started: {} job(s) from {}; status in {}",
+        schedule.jobs.len(),
+        schedule.path.display(),
+        schedule.status_file.display()
+    );
+
+    let sig = tokio::select! {
+        _ = sigterm.recv() => "SIGTERM",
+        _ = sigint.recv() => "SIGINT",
+    };
+    let in_flight = *running_rx.borrow();
+    tracing::info!(
+        "{sig}: no new runs; waiting up to {}s for {in_flight} running job(s)",
+        schedule.grace.as_secs()
+    );
+    shared.update(|st| st.shutting_down = true);
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    let all_done = |rx: &mut watch::Receiver<usize>| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|n| *n == 0).await;
+        }
+    };
+    if tokio::time::timeout(schedule.grace, all_done(&mut running_rx))
+        .await
+        .is_err()
+    {
+        let pids: Vec<(String, u32)> = lock(&shared.children)
+            .iter()
+            .map(|(j, p)| (j.clone(), *p))
+            .collect();
+        for (job, pid) in &pids {
+            tracing::warn!(
+                "job {job}: still running after the grace period; interrupting it (pid {pid})"
+            );
+            signal(*pid, "INT");
+        }
+        if tokio::time::timeout(CANCEL_WAIT, all_done(&mut running_rx))
+            .await
+            .is_err()
+        {
+            for (job, pid) in lock(&shared.children).iter() {
+                tracing::warn!("job {job}: killing pid {pid}");
+                signal(*pid, "KILL");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), all_done(&mut running_rx)).await;
+        }
+    }
+    if let Some(s) = server {
+        s.abort();
+    }
+    shared.update(|st| {
+        for j in st.jobs.values_mut() {
+            j.next_run = None;
+        }
+    });
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+/// Send a signal by name with the system's `kill` (the crate forbids `unsafe`, and so a
+/// direct libc call).
+fn signal(pid: u32, sig: &str) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A pseudo-random delay up to `max` (jitter needs spread, not cryptography).
+fn jitter(max: Duration, seed: &mut u64) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    max.mul_f64((*seed % 10_000) as f64 / 10_000.0)
+}
+
+async fn job_loop(
+    job: Job,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    last_run: Option<DateTime<Utc>>,
+) {
+    let mut seed = (std::process::id() as u64) << 32
+        ^ Utc::now().timestamp_subsec_nanos() as u64
+        ^ job
+            .name
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+        | 1;
+    let now = Utc::now();
+    // A run missed while the daemon was down is replayed once, only when asked.
+    if job.catch_up {
+        if let Some(missed) = last_run
+            .and_then(|l| job.when.next_after(l))
+            .filter(|t| *t < now)
+        {
+            tracing::info!(
+                "job {}: missed its run at {}; catching up now",
+                job.name,
+                rfc3339(missed)
+            );
+            start_run(&job, &shared);
+        }
+    }
+    let mut tick = now;
+    loop {
+        let Some(mut next) = job.when.next_after(tick) else {
+            tracing::warn!("job {}: its schedule has no next run; it stops", job.name);
+            return;
+        };
+        let now = Utc::now();
+        if (now - next).num_seconds() > LATE_TOLERANCE_SECS {
+            // The machine slept or the clock jumped: skip what was missed, do not replay.
+            match job.when.next_after(now) {
+                Some(n) => next = n,
+                None => return,
+            }
+        }
+        shared.job(&job.name, |j| j.next_run = Some(rfc3339(next)));
+        let wait =
+            (next - Utc::now()).to_std().unwrap_or(Duration::ZERO) + jitter(job.jitter, &mut seed);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        tick = next;
+        if *stop.borrow() {
+            return;
+        }
+        start_run(&job, &shared);
+    }
+}
+
+/// Start one run of `job` unless the previous one is still going (then log the skip).
+fn start_run(job: &Job, shared: &Arc<Shared>) {
+    let busy = {
+        let mut st = lock(&shared.status);
+        match st.jobs.get_mut(&job.name) {
+            Some(j) if j.running => {
+                j.skipped += 1;
+                true
+            }
+            Some(j) => {
+                j.running = true;
+                j.runs += 1;
+                false
+            }
+            None => true,
+        }
+    };
+    if busy {
+        tracing::warn!("job {}: skipped: the previous run is still going", job.name);
+        shared.update(|_| {});
+        return;
+    }
+    shared.running.send_modify(|n| *n += 1);
+    let job = job.clone();
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let outcome = run_child(&job, &shared).await;
+        tracing::info!(
+            "job {}: end: {} in {:.1}s: {} ok, {} changed, {} failed{}{}",
+            job.name,
+            outcome.result,
+            outcome.duration_ms as f64 / 1000.0,
+            outcome.ok,
+            outcome.changed,
+            outcome.failed,
+            outcome
+                .commit
+                .as_deref()
+                .map(|c| format!(", commit {}", &c[..c.len().min(10)]))
+                .unwrap_or_default(),
+            outcome
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+        shared.job(&job.name, |j| {
+            j.running = false;
+            if outcome.result == "ok" {
+                j.last_success = Some(outcome.started.clone());
+                j.last_success_unix = Some(outcome.started_unix);
+            } else {
+                j.failures += 1;
+            }
+            j.last_run = Some(outcome);
+        });
+        shared.running.send_modify(|n| *n = n.saturating_sub(1));
+    });
+}
+
+async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
+    let started = Utc::now();
+    let t = Instant::now();
+    let mut out = RunOutcome {
+        started: rfc3339(started),
+        started_unix: started.timestamp(),
+        result: "failed".into(),
+        ..Default::default()
+    };
+    tracing::info!("job {}: start ({})", job.name, job.kind);
+    let mut cmd = tokio::process::Command::new(&shared.exe);
+    cmd.args(&job.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            out.error = Some(format!("cannot start {}: {e}", shared.exe.display()));
+            return out;
+        }
+    };
+    if let Some(pid) = child.id() {
+        lock(&shared.children).insert(job.name.clone(), pid);
+    }
+    let result = child.wait_with_output().await;
+    lock(&shared.children).remove(&job.name);
+    out.duration_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let output = match result {
+        Ok(o) => o,
+        Err(e) => {
+            out.error = Some(format!("waiting for the run: {e}"));
+            return out;
+        }
+    };
+    out.exit_code = output.status.code();
+    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&output.stdout) {
+        let (ok, changed, failed) = counts_from_report(&doc);
+        out.ok = ok;
+        out.changed = changed;
+        out.failed = failed;
+        out.commit = doc["backups"]
+            .as_array()
+            .and_then(|b| b.iter().find_map(|s| s["commit"].as_str()))
+            .map(str::to_string);
+        if let Some(e) = doc["backups"]
+            .as_array()
+            .and_then(|b| b.iter().find_map(|s| s["error"].as_str()))
+        {
+            out.error = Some(e.to_string());
+        }
+    }
+    out.result = match output.status.code() {
+        Some(0) => "ok".into(),
+        Some(130) | None => "cancelled".into(),
+        Some(_) => "failed".into(),
+    };
+    if out.result != "ok" && out.error.is_none() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        out.error = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .or_else(|| Some(format!("exit status {:?}", output.status.code())));
+    }
+    out
+}
