@@ -1,0 +1,299 @@
+//! `netorch daemon` against netorch-sim: a job every 2 seconds makes commits as devices
+//! change, a run still going when its next time comes is skipped (and says so), the status
+//! file and `/metrics` tell the story, and SIGTERM during a backup leaves a consistent store
+//! and exits 0.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{netorch, sim::Sim};
+
+/// The daemon process, killed on Drop if a test fails before stopping it.
+struct Daemon {
+    child: Option<Child>,
+    status: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, schedule: &str, extra: &[&str]) -> Daemon {
+        let cfg = dir.join("schedule.yml");
+        std::fs::write(&cfg, schedule).unwrap();
+        let child = netorch()
+            .current_dir(dir)
+            .arg("daemon")
+            .arg("--config")
+            .arg(&cfg)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("daemon.log")).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child: Some(child),
+            status: dir.join("netorch-status.json"),
+        }
+    }
+
+    fn status(&self) -> Value {
+        std::fs::read_to_string(&self.status)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Poll the status file until `pred` holds (panics after `secs`).
+    fn wait_for(&self, secs: u64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let st = self.status();
+            if pred(&st) {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {st}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM, then the exit code.
+    fn terminate(&mut self, secs: u64) -> Option<i32> {
+        let mut child = self.child.take().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("daemon did not stop within {secs}s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn commits(store: &Path) -> usize {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(store)
+        .args(["rev-list", "--count", "HEAD"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn fsck_clean(store: &Path) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(store)
+        .args(["fsck", "--full", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "git fsck: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn every_two_seconds_commits_and_overlapping_runs_are_skipped() {
+    let fast = Sim::start(&["--count", "2", "--platform", "cisco_ios"]);
+    // Each command answers after 700 ms: one backup takes longer than its 1 s interval.
+    let slow = Sim::start(&[
+        "--count",
+        "1",
+        "--platform",
+        "cisco_ios",
+        "--latency-ms",
+        "700",
+    ]);
+    let dir = fast.dir.path();
+    let store = dir.join("store");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let schedule = format!(
+        "grace_period: 20s\njobs:\n\
+         \x20 - name: fast\n    cron: '*/2 * * * * *'\n    backup: {{ store: {store} }}\n    inventory: {fast_inv}\n\
+         \x20 - name: slow\n    every: 1s\n    backup: {{ store: {slow_store} }}\n    inventory: {slow_inv}\n",
+        store = store.display(),
+        fast_inv = fast.inventory.display(),
+        slow_store = dir.join("slow-store").display(),
+        slow_inv = slow.inventory.display(),
+    );
+    let mut d = Daemon::start(dir, &schedule, &["--listen", &addr]);
+    d.wait_for(20, "the first fast backup", |s| {
+        s["jobs"]["fast"]["last_run"]["result"] == "ok"
+    });
+    assert_eq!(commits(&store), 1);
+
+    // Change a device between runs: the next run commits it, naming it.
+    let pb = dir.join("ntp.yml");
+    let target = &fast.hosts[0].name;
+    for (i, server) in ["10.7.7.1", "10.7.7.2"].iter().enumerate() {
+        std::fs::write(
+            &pb,
+            format!(
+                "- hosts: all\n  tasks:\n    - config:\n        lines: [ntp server {server}]\n"
+            ),
+        )
+        .unwrap();
+        let out = netorch()
+            .current_dir(dir)
+            .args(["run", "-i"])
+            .arg(&fast.inventory)
+            .arg(&pb)
+            .args(["--limit", target])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while commits(&store) < i + 2 {
+            assert!(Instant::now() < deadline, "no commit after change {i}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let msg = Command::new("git")
+            .arg("-C")
+            .arg(&store)
+            .args(["log", "-1", "--format=%s"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&msg.stdout).trim(),
+            format!("Backup: {target} changed")
+        );
+    }
+
+    let st = d.wait_for(20, "a skipped slow run", |s| {
+        s["jobs"]["slow"]["skipped"].as_u64().unwrap_or(0) >= 1
+    });
+    assert!(st["jobs"]["fast"]["next_run"].is_string(), "{st}");
+    assert!(st["jobs"]["fast"]["runs"].as_u64().unwrap() >= 3, "{st}");
+
+    let status = http_get(&addr, "/status");
+    assert!(status.starts_with("HTTP/1.1 200 OK"), "{status}");
+    let body: Value = serde_json::from_str(status.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["jobs"]["fast"]["kind"], "backup");
+    let metrics = http_get(&addr, "/metrics");
+    assert!(
+        metrics.contains("netorch_job_devices{job=\"fast\",state=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("netorch_job_skipped_total{job=\"slow\"}"),
+        "{metrics}"
+    );
+
+    assert_eq!(d.terminate(60), Some(0));
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    assert!(
+        log.contains("job slow: skipped: the previous run is still going"),
+        "{log}"
+    );
+    assert!(log.contains("job fast: end: ok"), "{log}");
+    assert!(log.contains("job fast: start (backup)"), "{log}");
+    fsck_clean(&store);
+}
+
+#[test]
+fn sigterm_during_a_backup_leaves_a_consistent_store_and_exits_0() {
+    let sim = Sim::start(&[
+        "--count",
+        "20",
+        "--platform",
+        "cisco_ios",
+        "--latency-ms",
+        "150",
+        "--config-lines",
+        "1000",
+    ]);
+    let dir = sim.dir.path();
+    let store = dir.join("store");
+    // A 1 s grace period: the run is still going then, so it is interrupted (SIGINT, it
+    // commits what it gathered) rather than waited for.
+    let schedule = format!(
+        "grace_period: 1s\njobs:\n  - name: bk\n    every: 1s\n    backup: {{ store: {} }}\n    inventory: {}\n    forks: 4\n",
+        store.display(),
+        sim.inventory.display()
+    );
+    let mut d = Daemon::start(dir, &schedule, &[]);
+    d.wait_for(20, "a backup in progress", |s| {
+        s["jobs"]["bk"]["running"] == true
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    assert_eq!(d.terminate(60), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let st = d.status();
+    assert_eq!(st["shutting_down"], true);
+    assert_eq!(st["jobs"]["bk"]["running"], false, "{st}");
+    assert_ne!(st["jobs"]["bk"]["last_run"]["result"], "ok", "{st}");
+    if store.join(".git").exists() {
+        fsck_clean(&store);
+    }
+    // The next backup completes the store.
+    let out = netorch()
+        .current_dir(dir)
+        .args(["backup", "-i"])
+        .arg(&sim.inventory)
+        .arg("--store")
+        .arg(&store)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fsck_clean(&store);
+    let files = Command::new("git")
+        .arg("-C")
+        .arg(&store)
+        .args(["ls-tree", "-r", "--name-only", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&files.stdout).lines().count(), 20);
+}
