@@ -164,7 +164,11 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
     let playbook = Playbook::load_str(Path::new("<netorch backup>"), BACKUP_PLAYBOOK)?;
     let settings = BackupSettings {
         default_store: args.store.clone(),
-        author: args.author.as_deref().map(Author::parse).unwrap_or_default(),
+        author: args
+            .author
+            .as_deref()
+            .map(Author::parse)
+            .unwrap_or_default(),
         max_shrink: args.max_shrink / 100.0,
         mask_secrets: args.mask_secrets,
         path_template: args.path.clone(),
@@ -215,7 +219,10 @@ fn resolve_name(store: &Store, name: &str) -> Result<String> {
         many => {
             return Err(Error::Usage(format!(
                 "`{name}` matches several backups: {}; give the file's path",
-                many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
     }
@@ -227,10 +234,7 @@ fn resolve_name(store: &Store, name: &str) -> Result<String> {
     {
         return Ok(name.to_string());
     }
-    let stems: Vec<&str> = files
-        .iter()
-        .map(|f| f.trim_end_matches(".cfg"))
-        .collect();
+    let stems: Vec<&str> = files.iter().map(|f| f.trim_end_matches(".cfg")).collect();
     let hint = crate::source::suggest(name, stems.iter().copied())
         .map(|s| format!("; did you mean `{s}`?"))
         .unwrap_or_default();
