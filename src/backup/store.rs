@@ -58,6 +58,12 @@ pub enum BackupError {
         rev: String,
         reason: String,
     },
+    #[error("backup store {}: push to {url}: {reason}", store.display())]
+    Push {
+        store: PathBuf,
+        url: String,
+        reason: String,
+    },
     #[error("backup store {}: another netorch process has held the store's lock for {LOCK_WAIT_SECS} s", .0.display())]
     Locked(PathBuf),
 }
@@ -385,10 +391,35 @@ impl Store {
         Ok(out)
     }
 
-    /// Push the branch to `url` (a path or URL git understands; no credentials prompt).
+    /// Push the branch to `url`. A local path or `file://` URL goes through libgit2; a
+    /// network remote (`ssh://`, `git@host:path`, `https://`) through the system's `git`,
+    /// so its SSH keys, agent and credential helpers apply as they do for the operator.
     pub fn push(&self, url: &str) -> Result<(), BackupError> {
         let head = self.repo.head().map_err(|e| git(&self.root, "push", e))?;
         let name = head.name().unwrap_or("refs/heads/main").to_string();
+        let local = url.starts_with("file://")
+            || (!url.contains("://") && !url.split('/').next().unwrap_or("").contains(':'));
+        if !local {
+            let out = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&self.root)
+                .args(["push", "--quiet", url, &format!("{name}:{name}")])
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| BackupError::Io {
+                    path: PathBuf::from("git"),
+                    source: e,
+                })?;
+            if !out.status.success() {
+                return Err(BackupError::Push {
+                    store: self.root.clone(),
+                    url: url.to_string(),
+                    reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+            return Ok(());
+        }
         let mut remote = self
             .repo
             .remote_anonymous(url)
@@ -578,6 +609,22 @@ mod tests {
             .target()
             .unwrap();
         assert_eq!(tip.to_string(), c.unwrap());
+    }
+
+    #[test]
+    fn network_push_failure_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_or_init(&dir.path().join("s")).unwrap();
+        s.commit(&files(&[("a.cfg", "1\n")]), "one", &Author::default())
+            .unwrap();
+        // Port 1 on loopback: refused at once, no prompt, no hang.
+        let e = s.push("https://127.0.0.1:1/configs.git").unwrap_err();
+        assert!(matches!(e, BackupError::Push { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("push to https://127.0.0.1:1/configs.git"),
+            "{e}"
+        );
     }
 
     #[test]

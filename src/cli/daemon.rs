@@ -46,7 +46,11 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode> {
                 "{}: {}, next {next}: netorch {}",
                 j.name,
                 j.when.describe(),
-                j.args.join(" ")
+                j.args
+                    .iter()
+                    .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
         return Ok(ExitCode::Ok);
