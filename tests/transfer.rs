@@ -558,3 +558,138 @@ fn ftps_verifies_the_server_certificate() {
     let r = only_result(&run_json(work.path(), &inv2, &pb, &[]));
     assert_eq!(r["status"], "ok", "{r:#}");
 }
+
+const SIM_PASSWORD: &str = "Sim-Xfer-Passw0rd";
+
+#[test]
+fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
+    let sim = crate::util::sim::Sim::start(&[
+        "--count",
+        "50",
+        "--platform",
+        "cisco_ios",
+        "--password",
+        SIM_PASSWORD,
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("ios-image.bin");
+    write_file(&src, 1 << 20, 9);
+    let push = |extra: &[&str]| {
+        netorch()
+            .current_dir(sim.dir.path())
+            .arg("push")
+            .arg("-i")
+            .arg(&sim.inventory)
+            .arg(&src)
+            .arg("flash:/ios-image.bin")
+            .arg("--json")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = push(&[]);
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert_eq!(results.len(), 50, "{doc:#}");
+    for r in &results {
+        assert_eq!(r["status"], "changed", "{r:#}");
+        assert_eq!(r["data"]["protocol"], "scp", "{r:#}");
+        assert_eq!(r["data"]["verified"], "md5", "{r:#}");
+        assert_eq!(r["data"]["atomic"], false, "{r:#}");
+        assert!(
+            r["msg"].as_str().unwrap().contains("cannot rename"),
+            "{r:#}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(0));
+    // The device has it: same md5, nothing sent again.
+    let out = push(&["--limit", "*1*"]);
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert!(!results.is_empty());
+    for r in &results {
+        assert_eq!(r["status"], "ok", "{r:#}");
+    }
+    // Back from the devices over scp -f, into LOCAL_DIR/<host>/.
+    let local = work.path().join("from-devices");
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .arg("pull")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg("flash:/ios-image.bin")
+        .arg(&local)
+        .args(["--json", "--limit", "*2*"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    assert!(!results.is_empty());
+    for r in &results {
+        assert_eq!(r["status"], "changed", "{r:#}");
+        let host = r["host"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(local.join(host).join("ios-image.bin")).unwrap(),
+            std::fs::read(&src).unwrap()
+        );
+    }
+    // Too big for the device: refused before sending, with the figures.
+    let big = work.path().join("huge.bin");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(9_000_000_000).unwrap();
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .arg("push")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg(&big)
+        .arg("flash:/huge.bin")
+        .args(["--json", "--limit", &sim.hosts[0].name, "--verify", "size"])
+        .output()
+        .unwrap();
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    assert!(
+        r["msg"].as_str().unwrap().contains("not enough space"),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn a_300_mib_file_round_trips_over_sftp() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    // Sparse locally (cheap to make), streamed over the wire.
+    let src = work.path().join("big.img");
+    {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::File::create(&src).unwrap();
+        f.set_len(300 << 20).unwrap();
+        f.seek(std::io::SeekFrom::Start(123_456_789)).unwrap();
+        f.write_all(b"a marker in the middle").unwrap();
+    }
+    let dest = remote.path().join("big.img");
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", verify: md5"));
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), 300 << 20);
+    let back = work.path().join("back.img");
+    let pb = playbook(
+        work.path(),
+        &format!(
+            "- hosts: all\n  tasks:\n    - name: down\n      download: {{ src: \"{}\", dest: \"{}\", verify: md5 }}\n",
+            dest.display(),
+            back.display()
+        ),
+    );
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    let a = r["data"]["md5"].as_str().unwrap().to_string();
+    let out = std::process::Command::new("md5sum")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&a));
+}

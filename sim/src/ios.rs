@@ -598,6 +598,12 @@ impl Shell {
             return Some(String::new());
         }
         let privileged = self.mode != Mode::User;
+        // The flash: filesystem that SCP writes to (dir, checksums, delete).
+        if privileged {
+            if let Some(out) = crate::flash::command(&self.dev.name, cmd_text) {
+                return Some(out);
+            }
+        }
         let p = self.dev.platform;
         let specs: Vec<&Spec<Cmd>> = SPECS
             .iter()

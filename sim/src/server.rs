@@ -120,7 +120,7 @@ pub fn spawn_listener(bound: Bound) {
     });
 }
 
-enum Input {
+pub(crate) enum Input {
     Data(Vec<u8>),
     Resize(u32, u32),
 }
@@ -377,6 +377,24 @@ impl russh::server::Handler for Conn {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         let command = String::from_utf8_lossy(data).trim().to_string();
+        // File transfer (`scp -t` / `scp -f`): the channel's data goes to the SCP server.
+        if let (Some(job), Some(state)) = (
+            crate::scp::Job::parse(&command),
+            self.channels.get_mut(&channel),
+        ) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            state.tx = Some(tx);
+            session.channel_success(channel)?;
+            let device = self.shared.device.clone();
+            tokio::spawn(crate::scp::serve(
+                job,
+                device,
+                session.handle(),
+                channel,
+                rx,
+            ));
+            return Ok(());
+        }
         let pty = self.channels.get(&channel).is_some_and(|c| c.pty.is_some());
         session.channel_success(channel)?;
         let shared = self.shared.clone();

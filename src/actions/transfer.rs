@@ -1057,6 +1057,13 @@ fn download(
     if let (Some(a), Some(s)) = (algo, &remote_sum) {
         data[a.name()] = Value::from(s.clone());
     }
+    if remote_size.is_none() && algo.is_some() && remote_sum.is_none() {
+        // A device over SCP: its checksum command is the only way to see the file.
+        return Err(Fail::Msg(format!(
+            "{}: {src}: no such file on the device (its checksum command found none)",
+            job.host
+        )));
+    }
     // Up to date already?
     if let Ok(m) = std::fs::metadata(&local) {
         let same_size = remote_size.is_none_or(|n| n == m.len());
