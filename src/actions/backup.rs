@@ -176,3 +176,97 @@ pub fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::BackupSettings;
+    use crate::template::Templates;
+
+    fn prep(
+        vars: serde_json::Value,
+        args: BackupArgs,
+        settings: BackupSettings,
+    ) -> Result<Prepared, String> {
+        let t = Templates::new(Vec::new());
+        let vars = vars.as_object().cloned().unwrap();
+        let host = vars["inventory_hostname"].as_str().unwrap().to_string();
+        let ctx = ActionCtx {
+            host: &host,
+            vars: &vars,
+            templates: &t,
+            check_mode: false,
+            diff: false,
+        };
+        prepare(&ctx, &args, &BackupRun::new(settings)).map_err(|r| r.msg.unwrap_or_default())
+    }
+
+    #[test]
+    fn store_and_path_precedence() {
+        let settings = BackupSettings {
+            default_store: Some("/run-store".into()),
+            ..Default::default()
+        };
+        let p = prep(
+            serde_json::json!({"inventory_hostname": "r1"}),
+            BackupArgs::default(),
+            settings.clone(),
+        )
+        .unwrap();
+        assert_eq!(p.store, PathBuf::from("/run-store"));
+        assert_eq!(p.path, "r1.cfg");
+        assert!(!p.mask_secrets);
+        // The host's variables beat the run's defaults; the task's arguments beat both.
+        let vars = serde_json::json!({"inventory_hostname": "r1", "site": "ams",
+            "backup_store": "/host-store", "backup_path": "{{ site }}/{{ name }}.cfg"});
+        let p = prep(vars.clone(), BackupArgs::default(), settings.clone()).unwrap();
+        assert_eq!(
+            (p.store.to_str().unwrap(), p.path.as_str()),
+            ("/host-store", "ams/r1.cfg")
+        );
+        let args = BackupArgs {
+            store: Some("/task-{{ site }}".into()),
+            path: Some("{{ inventory_hostname | upper }}.txt".into()),
+            mask_secrets: Some(true),
+            ..Default::default()
+        };
+        let p = prep(vars, args, settings).unwrap();
+        assert_eq!(
+            (p.store.to_str().unwrap(), p.path.as_str()),
+            ("/task-ams", "R1.txt")
+        );
+        assert!(p.mask_secrets);
+    }
+
+    #[test]
+    fn refused_before_connecting() {
+        let e = prep(
+            serde_json::json!({"inventory_hostname": "r1"}),
+            BackupArgs::default(),
+            BackupSettings::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("no backup store"), "{e}");
+        let settings = BackupSettings {
+            default_store: Some("/s".into()),
+            ..Default::default()
+        };
+        let e = prep(
+            serde_json::json!({"inventory_hostname": "../../etc/cron.d/x"}),
+            BackupArgs::default(),
+            settings.clone(),
+        )
+        .unwrap_err();
+        assert!(e.contains("outside the store"), "{e}");
+        let e = prep(
+            serde_json::json!({"inventory_hostname": "r1"}),
+            BackupArgs {
+                path: Some("{{ nope }}.cfg".into()),
+                ..Default::default()
+            },
+            settings,
+        )
+        .unwrap_err();
+        assert!(e.contains("nope"), "{e}");
+    }
+}
