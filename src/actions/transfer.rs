@@ -661,22 +661,32 @@ pub fn local_digest(path: &Path, algo: Algo) -> std::io::Result<String> {
     Ok(h.finish())
 }
 
-/// Throttled progress reporting for one transfer.
+/// Throttled progress reporting for one transfer (cells: the pump's callback and the
+/// final report share it).
 struct Meter<'a> {
     sink: Option<&'a dyn Fn(Progress)>,
-    done: u64,
+    done: std::cell::Cell<u64>,
     total: u64,
-    last: Instant,
+    last: std::cell::Cell<Instant>,
 }
 
-impl Meter<'_> {
-    fn add(&mut self, n: u64) {
-        self.done += n;
+impl<'a> Meter<'a> {
+    fn new(sink: Option<&'a dyn Fn(Progress)>, done: u64, total: u64) -> Meter<'a> {
+        Meter {
+            sink,
+            done: std::cell::Cell::new(done),
+            total,
+            last: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        self.done.set(self.done.get() + n);
         if let Some(s) = self.sink {
-            if self.last.elapsed() >= PROGRESS_EVERY {
-                self.last = Instant::now();
+            if self.last.get().elapsed() >= PROGRESS_EVERY {
+                self.last.set(Instant::now());
                 s(Progress {
-                    done: self.done,
+                    done: self.done.get(),
                     total: self.total,
                     finished: false,
                 });
@@ -687,7 +697,7 @@ impl Meter<'_> {
     fn finish(&self) {
         if let Some(s) = self.sink {
             s(Progress {
-                done: self.done,
+                done: self.done.get(),
                 total: self.total,
                 finished: true,
             });
@@ -872,12 +882,7 @@ fn send(
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
     }
-    let mut meter = Meter {
-        sink: job.env.progress,
-        done: offset,
-        total: size,
-        last: Instant::now(),
-    };
+    let meter = Meter::new(job.env.progress, offset, size);
     let mut cb = |n: u64| meter.add(n);
     let mut pump = Pump {
         progress: Some(&mut cb),
@@ -899,7 +904,6 @@ fn send(
         )?,
         Target::Ftp(c) => c.upload(&mut f, remote, offset, &mut pump)?,
     };
-    drop(pump);
     meter.finish();
     if mode.is_some() && t.shell() {
         if let (Target::Ssh { conn, sftp: false }, Some(m)) = (&mut *t, mode) {
@@ -1126,12 +1130,7 @@ fn download(
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
     }
-    let mut meter = Meter {
-        sink: job.env.progress,
-        done: offset,
-        total: remote_size.unwrap_or(0),
-        last: Instant::now(),
-    };
+    let meter = Meter::new(job.env.progress, offset, remote_size.unwrap_or(0));
     let mut cb = |n: u64| meter.add(n);
     let mut pump = Pump {
         progress: Some(&mut cb),
@@ -1149,7 +1148,6 @@ fn download(
     w.flush()
         .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
     drop(w);
-    drop(pump);
     meter.finish();
     let _ = f.sync_all();
     drop(f);
