@@ -133,6 +133,7 @@ pub fn run(
         Checks {
             end_marker,
             max_shrink: prep.max_shrink,
+            diff: ctx.diff,
         },
         ctx.check_mode,
     );

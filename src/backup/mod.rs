@@ -62,6 +62,8 @@ pub struct Checks<'a> {
     pub end_marker: Option<&'a Regex>,
     /// Largest allowed shrink (share, 0..=1) against the stored version.
     pub max_shrink: f64,
+    /// Also make the unified diff (`--diff`); skipped otherwise, it costs memory per host.
+    pub diff: bool,
 }
 
 /// What a submitted config does to the store.
@@ -73,7 +75,7 @@ pub enum Outcome {
         new: bool,
         added: usize,
         removed: usize,
-        /// Unified diff from the stored version.
+        /// Unified diff from the stored version (empty unless `Checks::diff`).
         diff: String,
     },
 }
@@ -206,8 +208,11 @@ impl BackupRun {
             return Ok(Outcome::Unchanged);
         }
         let (added, removed) = sanity::line_changes(&old_text, &text);
-        let diff =
-            sanity::unified_diff(&old_text, &text, &format!("a/{path}"), &format!("b/{path}"));
+        let diff = if checks.diff {
+            sanity::unified_diff(&old_text, &text, &format!("a/{path}"), &format!("b/{path}"))
+        } else {
+            String::new()
+        };
         let new = old.is_none();
         if !check_mode {
             lock(&w.pending).insert(
@@ -368,6 +373,7 @@ mod tests {
                     Checks {
                         end_marker: Some(&end),
                         max_shrink: 0.5,
+                        diff: false,
                     },
                     false,
                 )
@@ -389,7 +395,8 @@ mod tests {
                 cfg(20, ""),
                 Checks {
                     end_marker: Some(&end),
-                    max_shrink: 0.5
+                    max_shrink: 0.5,
+                    diff: false
                 },
                 false
             ),
@@ -404,6 +411,7 @@ mod tests {
                 Checks {
                     end_marker: Some(&end),
                     max_shrink: 0.5,
+                    diff: false,
                 },
                 false,
             )
@@ -429,6 +437,7 @@ mod tests {
                 Checks {
                     end_marker: Some(&end),
                     max_shrink: 0.5,
+                    diff: false,
                 },
                 false,
             )
@@ -443,6 +452,7 @@ mod tests {
                 Checks {
                     end_marker: Some(&end),
                     max_shrink: 0.5,
+                    diff: false,
                 },
                 false,
             )
@@ -458,6 +468,7 @@ mod tests {
                 Checks {
                     end_marker: Some(&end),
                     max_shrink: 0.5,
+                    diff: false,
                 },
                 false,
             )
@@ -484,6 +495,7 @@ mod tests {
             Checks {
                 end_marker: Some(&end),
                 max_shrink: 0.5,
+                diff: false,
             },
             false,
         )
@@ -508,6 +520,7 @@ mod tests {
                 Checks {
                     end_marker: None,
                     max_shrink: 0.5,
+                    diff: false,
                 },
                 true,
             )
