@@ -297,3 +297,51 @@ fn sigterm_during_a_backup_leaves_a_consistent_store_and_exits_0() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&files.stdout).lines().count(), 20);
 }
+
+#[test]
+fn missed_runs_are_replayed_only_when_asked() {
+    let sim = Sim::start(&["--count", "1", "--platform", "cisco_ios"]);
+    let dir = sim.dir.path();
+    // The last daemon ran both jobs three days ago; both missed a daily run since.
+    let three_days_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 3 * 86_400;
+    let last = serde_json::json!({
+        "started": "earlier", "started_unix": three_days_ago, "duration_ms": 1000,
+        "result": "ok", "ok": 1, "changed": 0, "failed": 0
+    });
+    let old_status = serde_json::json!({
+        "netorch_version": "0", "pid": 1, "started": "earlier", "schedule": "s",
+        "shutting_down": true,
+        "jobs": {
+            "eager": {"name": "eager", "kind": "backup", "schedule": "", "running": false,
+                      "last_run": last, "runs": 1, "failures": 0, "skipped": 0},
+            "lazy": {"name": "lazy", "kind": "backup", "schedule": "", "running": false,
+                     "last_run": last, "runs": 1, "failures": 0, "skipped": 0}
+        }
+    });
+    std::fs::write(dir.join("netorch-status.json"), old_status.to_string()).unwrap();
+    let schedule = format!(
+        "jobs:\n\
+         \x20 - name: eager\n    cron: '0 0 3 * * *'\n    catch_up: true\n    backup: {{ store: {s}/a }}\n    inventory: {i}\n\
+         \x20 - name: lazy\n    cron: '0 0 3 * * *'\n    backup: {{ store: {s}/b }}\n    inventory: {i}\n",
+        s = dir.display(),
+        i = sim.inventory.display()
+    );
+    let mut d = Daemon::start(dir, &schedule, &[]);
+    let st = d.wait_for(20, "the catch-up run", |s| {
+        s["jobs"]["eager"]["last_run"]["started_unix"].as_u64() > Some(three_days_ago)
+            && s["jobs"]["eager"]["running"] == false
+    });
+    assert_eq!(st["jobs"]["eager"]["last_run"]["result"], "ok", "{st}");
+    // The other job keeps its old last run and waits for its next time.
+    assert_eq!(
+        st["jobs"]["lazy"]["last_run"]["started_unix"], three_days_ago,
+        "{st}"
+    );
+    assert!(st["jobs"]["lazy"]["next_run"].is_string(), "{st}");
+    assert_eq!(d.terminate(30), Some(0));
+    assert!(dir.join("a/.git").exists() && !dir.join("b").exists());
+}
