@@ -847,10 +847,13 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
     if let (Some(a), Some(sum)) = (algo, &local_sum) {
         data[a.name()] = Value::from(sum.clone());
     }
+    let size_known = matches!(t.size(&dest)?, RemoteSize::Known(_));
     data["verified"] = Value::from(match algo {
         Some(a) => a.name(),
         None if job.args.verify == Verify::None => "none",
-        None => "size",
+        None if size_known => "size",
+        // SCP to a device without a checksum command: nothing could be checked.
+        None => "none (the target can tell neither size nor checksum)",
     });
     let mut msg = format!(
         "sent {} to {dest} ({size} bytes over {proto}",
@@ -1209,6 +1212,64 @@ mod tests {
         assert_eq!(base_name("bootflash:x"), "x");
         assert_eq!(part_name("/tmp/x/fw.bin"), "/tmp/x/.fw.bin.netorch-part");
         assert_eq!(part_name("fw.bin"), ".fw.bin.netorch-part");
+    }
+
+    fn args(protocol: Option<Protocol>) -> TransferArgs {
+        TransferArgs {
+            src: "a".into(),
+            dest: "b".into(),
+            protocol,
+            verify: Verify::Sha256,
+            mode: None,
+            mkdirs: false,
+            resume: false,
+            bandwidth: None,
+            timeout: None,
+            root: None,
+        }
+    }
+
+    #[test]
+    fn protocol_defaults_follow_task_then_host_then_platform() {
+        let profiles = ProfileSet::builtin();
+        let vars = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let ios = vars(json!({"platform": "cisco_ios"}));
+        let linux = vars(json!({}));
+        let ftp_host = vars(json!({"platform": "cisco_ios", "transport": "ftps"}));
+        let nos = vars(json!({"ansible_network_os": "cisco.nxos.nxos"}));
+        assert_eq!(protocol_for(&args(None), &ios, &profiles), Protocol::Scp);
+        assert_eq!(protocol_for(&args(None), &linux, &profiles), Protocol::Sftp);
+        assert_eq!(
+            protocol_for(&args(None), &ftp_host, &profiles),
+            Protocol::Ftps
+        );
+        assert_eq!(protocol_for(&args(None), &nos, &profiles), Protocol::Scp);
+        assert_eq!(
+            protocol_for(&args(Some(Protocol::Ftp)), &ios, &profiles),
+            Protocol::Ftp
+        );
+        assert!(!needs_ssh(Protocol::Ftps) && needs_ssh(Protocol::Scp));
+    }
+
+    #[test]
+    fn transfer_timeout_order() {
+        let v = json!({"transfer_timeout": "2m"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let none = Vars::new();
+        let mut a = args(None);
+        assert_eq!(transfer_timeout(&a, None, &none), Duration::from_secs(3600));
+        assert_eq!(transfer_timeout(&a, None, &v), Duration::from_secs(120));
+        assert_eq!(
+            transfer_timeout(&a, Some(Duration::from_secs(7)), &v),
+            Duration::from_secs(7)
+        );
+        a.timeout = Some(Duration::from_secs(3));
+        assert_eq!(
+            transfer_timeout(&a, Some(Duration::from_secs(7)), &v),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]
