@@ -249,6 +249,7 @@ impl Store {
                     .map_err(|e| git(&self.root, "empty tree", e))?
             }
         };
+        let t0 = std::time::Instant::now();
         let mut update = TreeUpdateBuilder::new();
         let mut any = false;
         for (path, text) in files {
@@ -268,6 +269,7 @@ impl Store {
         if !any {
             return Ok(None);
         }
+        let t_blobs = t0.elapsed();
         let tree_id = update
             .create_updated(&self.repo, &base)
             .map_err(|e| git(&self.root, "write tree", e))?;
@@ -282,7 +284,16 @@ impl Store {
             .repo
             .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
             .map_err(|e| git(&self.root, "commit", e))?;
+        let t_commit = t0.elapsed();
         self.sync_worktree()?;
+        tracing::debug!(
+            "store {}: {} file(s): blobs {:?}, trees+commit {:?}, working tree {:?}",
+            self.root.display(),
+            files.len(),
+            t_blobs,
+            t_commit - t_blobs,
+            t0.elapsed() - t_commit
+        );
         Ok(Some(id.to_string()))
     }
 
