@@ -138,6 +138,13 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
             },
         );
     }
+    if let Some(dir) = schedule
+        .status_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    }
     let (running_tx, mut running_rx) = watch::channel(0usize);
     let shared = Arc::new(Shared {
         status: Arc::new(Mutex::new(st)),
@@ -440,6 +447,9 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         Some(130) | None => "cancelled".into(),
         Some(_) => "failed".into(),
     };
+    if out.result == "failed" && out.error.is_none() && out.failed > 0 {
+        out.error = Some(format!("{} device(s) failed or unreachable", out.failed));
+    }
     if out.result != "ok" && out.error.is_none() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         out.error = stderr
