@@ -72,7 +72,12 @@ pub fn main_entry() -> i32 {
     };
     // The daemon's job start/end lines are its main output: info by default.
     let daemon = matches!(cli.command, Command::Daemon(_));
-    init_logging(if daemon { cli.verbose.max(2) } else { cli.verbose });
+    let log_level = if daemon {
+        cli.verbose.max(2)
+    } else {
+        cli.verbose
+    };
+    init_logging(log_level);
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Check(args) => check::run(args),
