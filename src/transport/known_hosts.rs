@@ -44,6 +44,52 @@ pub fn known_name(address: &str, port: u16) -> String {
     }
 }
 
+/// Whether a known_hosts line could be about `name` (`[addr]:port` or `addr`): hashed
+/// entries and patterns always could; a plain entry only if it names the host. Parsing only
+/// these keeps a 1,000-device run from parsing a 1,000-line file 1,000 times over.
+fn may_match(line: &str, name: &str, address: &str) -> bool {
+    let hosts = match line.strip_prefix('@') {
+        // `@cert-authority` / `@revoked` markers: the hosts are the second field.
+        Some(rest) => rest.split_whitespace().nth(1).unwrap_or(""),
+        None => line.split_whitespace().next().unwrap_or(""),
+    };
+    hosts.starts_with('|')
+        || hosts.contains(['*', '?'])
+        || hosts
+            .split(',')
+            .map(|h| h.trim_start_matches('!'))
+            .any(|h| h == name || h == address)
+}
+
+/// The known_hosts file's text, read once per change of the file rather than once per
+/// connection (accept-new rewrites it, which changes its length or mtime).
+fn read_cached(file: &Path) -> std::io::Result<std::sync::Arc<String>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache =
+        Mutex<HashMap<std::path::PathBuf, (Option<std::time::SystemTime>, u64, Arc<String>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let meta = match std::fs::metadata(file) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Arc::new(String::new())),
+        Err(e) => return Err(e),
+    };
+    let stamp = (meta.modified().ok(), meta.len());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(c) = cache.lock() {
+        if let Some((m, l, text)) = c.get(file) {
+            if (*m, *l) == stamp {
+                return Ok(Arc::clone(text));
+            }
+        }
+    }
+    let text = Arc::new(std::fs::read_to_string(file)?);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(file.to_path_buf(), (stamp.0, stamp.1, Arc::clone(&text)));
+    }
+    Ok(text)
+}
+
 /// Where a connection is checked: which host and endpoint, for messages.
 pub struct Target<'a> {
     pub host: &'a str,
@@ -79,17 +125,14 @@ pub fn check(
         file: file.display().to_string(),
         reason,
     };
-    let text = match std::fs::read_to_string(file) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(file_err(e.to_string())),
-    };
+    let text = read_cached(file).map_err(|e| file_err(e.to_string()))?;
     let mut kh = session
         .known_hosts()
         .map_err(|e| file_err(format!("libssh2: {e}")))?;
+    let name = known_name(t.address, t.port);
     for line in text.lines() {
         let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
+        if l.is_empty() || l.starts_with('#') || !may_match(l, &name, t.address) {
             continue;
         }
         // Lines libssh2 cannot parse are skipped, not fatal (see the module doc).
@@ -107,7 +150,7 @@ pub fn check(
     match kh.check_port(t.address, t.port, key) {
         CheckResult::Match => Ok(None),
         CheckResult::Mismatch => {
-            let expected = find_expected(session, &text, t.address, t.port, key)
+            let expected = find_expected(session, text.as_str(), t.address, t.port, key)
                 .map(|(fp, line)| format!("{fp} (line {line})"))
                 .unwrap_or_else(|| "another key".into());
             Err(TransportError::HostKeyMismatch {
@@ -197,6 +240,42 @@ fn record(
         data_encoding::BASE64.encode(key)
     );
     f.write_all(line.as_bytes())
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::may_match;
+
+    #[test]
+    fn only_lines_that_could_name_the_host() {
+        let name = "[127.0.0.1]:2201";
+        assert!(may_match(
+            "[127.0.0.1]:2201 ssh-ed25519 AAAA",
+            name,
+            "127.0.0.1"
+        ));
+        assert!(may_match(
+            "a,[127.0.0.1]:2201 ssh-ed25519 AAAA",
+            name,
+            "127.0.0.1"
+        ));
+        assert!(!may_match(
+            "[127.0.0.1]:2202 ssh-ed25519 AAAA",
+            name,
+            "127.0.0.1"
+        ));
+        assert!(may_match(
+            "|1|abc=|def= ssh-ed25519 AAAA",
+            name,
+            "127.0.0.1"
+        ));
+        assert!(may_match("10.* ssh-rsa AAAA", name, "127.0.0.1"));
+        assert!(may_match(
+            "@revoked [127.0.0.1]:2201 ssh-ed25519 AAAA",
+            name,
+            "127.0.0.1"
+        ));
+    }
 }
 
 #[cfg(test)]
