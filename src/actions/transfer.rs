@@ -428,16 +428,20 @@ impl<'c> Target<'c> {
     }
 
     /// Move `tmp` onto `dest`, atomically where the target allows.
-    fn rename(&mut self, tmp: &str, dest: &str) -> Result<(), Fail> {
+    /// Bounded by the transfer's deadline (at least the command timeout): a busy host that
+    /// took the whole file must not fail it on the last step.
+    fn rename(&mut self, tmp: &str, dest: &str, deadline: Instant) -> Result<(), Fail> {
         let shell = self.shell();
         let host = self.host_name();
         match self {
             Target::Ssh { conn, .. } if shell => {
                 // rename(2) replaces the target atomically; SFTP v3 cannot.
-                let out = conn.session().exec(
-                    &format!("mv -f -- {} {}", quote(tmp), quote(dest)),
-                    conn.session().command_timeout(),
-                )?;
+                let t = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(conn.session().command_timeout());
+                let out = conn
+                    .session()
+                    .exec(&format!("mv -f -- {} {}", quote(tmp), quote(dest)), t)?;
                 if out.exit_status != 0 {
                     return Err(Fail::Transport(TransportError::Remote {
                         host,
@@ -838,7 +842,7 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         }
     }
     if atomic {
-        t.rename(&tmp, &dest)?;
+        t.rename(&tmp, &dest, job.deadline)?;
     }
     data["sent_bytes"] = Value::from(sent_total);
     if resumed_from > 0 {
