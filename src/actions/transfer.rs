@@ -654,7 +654,7 @@ impl Write for Hasher {
 pub fn local_digest(path: &Path, algo: Algo) -> std::io::Result<String> {
     let mut f = File::open(path)?;
     let mut h = Hasher::new(algo);
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 256 * 1024];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -1144,17 +1144,15 @@ fn download(
         bandwidth: job.args.bandwidth,
         deadline: job.deadline,
     };
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut f);
+    // The pump's buffer is large already: write straight to the file.
+    let w = &mut f;
     let got = match t {
         Target::Ssh { conn, sftp: true } => {
-            Sftp::open(conn.session())?.download(src, &mut w, offset, &mut pump)?
+            Sftp::open(conn.session())?.download(src, w, offset, &mut pump)?
         }
-        Target::Ssh { conn, sftp: false } => scp::download(conn.session(), src, &mut w, &mut pump)?,
-        Target::Ftp(c) => c.download(src, &mut w, offset, &mut pump)?,
+        Target::Ssh { conn, sftp: false } => scp::download(conn.session(), src, w, &mut pump)?,
+        Target::Ftp(c) => c.download(src, w, offset, &mut pump)?,
     };
-    w.flush()
-        .map_err(|e| Fail::Msg(format!("cannot write {}: {e}", part.display())))?;
-    drop(w);
     meter.finish();
     let _ = f.sync_all();
     drop(f);
