@@ -693,3 +693,47 @@ fn a_300_mib_file_round_trips_over_sftp() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&a));
 }
+
+#[test]
+fn check_mode_says_what_would_be_sent_and_sends_nothing() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 2, "");
+    let src = work.path().join("fw.bin");
+    write_file(&src, 4096, 10);
+    let dest = remote.path().join("{{ inventory_hostname }}.bin");
+    // h0 already has it, h1 does not.
+    std::fs::copy(&src, remote.path().join("h0.bin")).unwrap();
+    let out = push_cmd(work.path(), &inv)
+        .arg(&src)
+        .arg(dest.display().to_string())
+        .args(["--check", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    let by = |h: &str| results.iter().find(|r| r["host"] == h).unwrap().clone();
+    assert_eq!(by("h0")["status"], "ok", "{doc:#}");
+    assert_eq!(by("h1")["status"], "changed", "{doc:#}");
+    assert!(by("h1")["msg"].as_str().unwrap().contains("would send"));
+    assert!(!remote.path().join("h1.bin").exists());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn ftp_active_mode_works_too() {
+    let Some(f) = crate::util::ftpd::Ftpd::start(false) else {
+        eprintln!("skipped: needs root for the FTP test account");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let inv = ftp_inventory(&f, work.path(), "    ftp_passive: false\n");
+    let src = work.path().join("a.bin");
+    write_file(&src, 300_000, 11);
+    let dest = f.root.join("a.bin");
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", protocol: ftp"));
+    let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
+    assert_eq!(r["status"], "changed", "{r:#}");
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
+}
