@@ -737,3 +737,37 @@ fn ftp_active_mode_works_too() {
     assert_eq!(r["status"], "changed", "{r:#}");
     assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
 }
+
+#[test]
+fn a_checksum_mismatch_fails_the_host_and_removes_the_bad_copy() {
+    // A host whose sha256sum lies: every copy looks corrupt.
+    let fake = tempfile::tempdir().unwrap();
+    let tool = fake.path().join("sha256sum");
+    std::fs::write(&tool, "#!/bin/sh\necho 0000000000000000000000000000000000000000000000000000000000000000  \"$2\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = Sshd::start(&format!(
+        "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin",
+        fake.path().display()
+    ));
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let src = work.path().join("fw.bin");
+    write_file(&src, 50_000, 12);
+    let dest = remote.path().join("fw.bin");
+    std::fs::write(&dest, b"the old, good file").unwrap();
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ""));
+    let out = run_json(work.path(), &inv, &pb, &[]);
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("verification of") && msg.contains("bad copy was removed"),
+        "{msg}"
+    );
+    // The destination is still the old file; no temporary file is left.
+    assert_eq!(std::fs::read(&dest).unwrap(), b"the old, good file");
+    assert!(!remote.path().join(".fw.bin.netorch-part").exists());
+    assert_eq!(out.status.code(), Some(2));
+}
