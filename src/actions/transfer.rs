@@ -379,14 +379,18 @@ impl<'c> Target<'c> {
                 let t = deadline
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_secs(1));
-                let resp = conn
-                    .run_command(&cmd, t)
-                    .map_err(|e| Fail::Device(device_failure(&e)))?;
-                if resp.failed.is_some() {
-                    return Ok(None);
-                }
+                let output = match conn.run_command(&cmd, t) {
+                    Ok(resp) if resp.failed.is_some() => return Ok(None),
+                    Ok(resp) => resp.output,
+                    // The CLI session may have been closed by the device's idle timeout
+                    // while a long transfer ran on the SSH session: ask on an exec channel.
+                    Err(e) => match conn.session().exec(&cmd, t) {
+                        Ok(out) => out.stdout,
+                        Err(_) => return Err(Fail::Device(device_failure(&e))),
+                    },
+                };
                 Ok(re
-                    .captures(&resp.output)
+                    .captures(&output)
                     .and_then(|c| c.get(1))
                     .map(|m| m.as_str().to_ascii_lowercase()))
             }
