@@ -162,10 +162,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
             strict_patterns: false,
         },
     )?;
-    let mut problems = unavailable_actions(&plan);
-    problems.extend(super::platforms::unknown_platforms(
-        &plan, &inventory, &profiles,
-    ));
+    let mut problems = super::platforms::unknown_platforms(&plan, &inventory, &profiles);
     match problems.len() {
         0 => {}
         1 => return Err(Error::Load(problems.remove(0))),
@@ -353,11 +350,4 @@ fn has_backup_tasks(plan: &Plan<'_>) -> bool {
                 .iter()
                 .any(|t| matches!(t.action, Action::Backup(_)))
     })
-}
-
-/// Actions that `netorch check` accepts but this build cannot run are refused here, before
-/// anything runs, never run as a silent no-op. Every action runs now; the hook stays for
-/// the next one that arrives in stages.
-fn unavailable_actions(_plan: &Plan<'_>) -> Vec<LoadError> {
-    Vec::new()
 }
