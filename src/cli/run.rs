@@ -13,7 +13,6 @@ use crate::executor::{Executor, Plan, PlanOptions, RunOptions};
 use crate::playbook::Action;
 use crate::report::{junit, Event, ReportOptions, Reporter, RunReport};
 use crate::secret::{is_secret_var, Redactor};
-use crate::source::LoadError;
 use crate::transport::settings::HostKeyChecking;
 use crate::transport::ssh::SshOptions;
 use crate::Error;
