@@ -671,7 +671,9 @@ fn a_300_mib_file_round_trips_over_sftp() {
         f.write_all(b"a marker in the middle").unwrap();
     }
     let dest = remote.path().join("big.img");
-    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", verify: md5"));
+    // verify: size here (netorch's own hashing is slow in a debug build); the md5sum of
+    // both ends is compared below.
+    let pb = playbook(work.path(), &upload_pb(&src, &dest, ", verify: size"));
     let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
     assert_eq!(r["status"], "changed", "{r:#}");
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), 300 << 20);
@@ -679,19 +681,26 @@ fn a_300_mib_file_round_trips_over_sftp() {
     let pb = playbook(
         work.path(),
         &format!(
-            "- hosts: all\n  tasks:\n    - name: down\n      download: {{ src: \"{}\", dest: \"{}\", verify: md5 }}\n",
+            "- hosts: all\n  tasks:\n    - name: down\n      download: {{ src: \"{}\", dest: \"{}\", verify: size }}\n",
             dest.display(),
             back.display()
         ),
     );
     let r = only_result(&run_json(work.path(), &inv, &pb, &[]));
     assert_eq!(r["status"], "changed", "{r:#}");
-    let a = r["data"]["md5"].as_str().unwrap().to_string();
-    let out = std::process::Command::new("md5sum")
-        .arg(&back)
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&a));
+    let md5 = |p: &Path| {
+        let out = std::process::Command::new("md5sum")
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(md5(&back), md5(&src));
+    assert_eq!(md5(&dest), md5(&src));
 }
 
 #[test]
