@@ -780,3 +780,64 @@ fn a_checksum_mismatch_fails_the_host_and_removes_the_bad_copy() {
     assert!(!remote.path().join(".fw.bin.netorch-part").exists());
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn sftp_to_a_simulated_device_is_atomic_and_verified() {
+    let sim = crate::util::sim::Sim::start(&[
+        "--count",
+        "2",
+        "--platform",
+        "arista_eos",
+        "--password",
+        SIM_PASSWORD,
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("eos.swi");
+    write_file(&src, 3 << 20, 13);
+    let push = || {
+        netorch()
+            .current_dir(sim.dir.path())
+            .arg("push")
+            .arg("-i")
+            .arg(&sim.inventory)
+            .arg(&src)
+            .arg("flash:/eos.swi")
+            .args(["--protocol", "sftp", "--json"])
+            .output()
+            .unwrap()
+    };
+    let doc = json_of(&push());
+    let results = host_results(&doc);
+    assert_eq!(results.len(), 2, "{doc:#}");
+    for r in &results {
+        assert_eq!(r["status"], "changed", "{r:#}");
+        assert_eq!(r["data"]["verified"], "md5", "{r:#}");
+        assert!(r["data"].get("atomic").is_none(), "{r:#}");
+    }
+    let doc = json_of(&push());
+    assert!(
+        host_results(&doc).iter().all(|r| r["status"] == "ok"),
+        "{doc:#}"
+    );
+    // And back over SFTP.
+    let local = work.path().join("back");
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .arg("pull")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg("flash:/eos.swi")
+        .arg(&local)
+        .args(["--protocol", "sftp", "--json"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    for r in host_results(&doc) {
+        assert_eq!(r["status"], "changed", "{r:#}");
+        let host = r["host"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read(local.join(host).join("eos.swi")).unwrap(),
+            std::fs::read(&src).unwrap()
+        );
+    }
+}

@@ -124,6 +124,19 @@ pub fn get(device: &str, path: &str) -> Option<FlashFile> {
     lock().get(device).and_then(|m| m.get(path)).cloned()
 }
 
+/// `(name, size)` of the files in folder `fs` (e.g. `flash:`).
+pub fn list(device: &str, fs: &str) -> Vec<(String, u64)> {
+    let prefix = format!("{}/", fs.trim_end_matches('/').to_ascii_lowercase());
+    lock()
+        .get(device)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(p, f)| p.strip_prefix(&prefix).map(|n| (n.to_string(), f.size)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn remove(device: &str, path: &str) -> bool {
     lock()
         .get_mut(device)

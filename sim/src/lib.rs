@@ -8,8 +8,8 @@
 //! - `shell`: one CLI session as a byte-level state machine (echo, pager, prompts, matcher).
 //! - `ios` (IOS, EOS, NX-OS, IOS-XR) and `junos`: the vendor command sets.
 //! - `device`: per-device state that outlives sessions (running/startup config, history).
-//! - `flash` and `scp`: each device's in-memory flash: filesystem, SCP uploads and
-//!   downloads into it, and the CLI commands that read it (dir, checksums, delete).
+//! - `flash`, `scp` and `sftp`: each device's in-memory flash: filesystem, SCP and SFTP
+//!   uploads and downloads into it, and the CLI commands that read it (dir, checksums, delete).
 //! - `client`: a small russh client for the sim's tests and the load tool.
 //! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
 
@@ -25,6 +25,7 @@ pub mod lab;
 pub mod platform;
 pub mod scp;
 pub mod server;
+pub mod sftp;
 pub mod shell;
 pub mod tree;
 

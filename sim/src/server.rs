@@ -435,10 +435,17 @@ impl russh::server::Handler for Conn {
     async fn subsystem_request(
         &mut self,
         channel: ChannelId,
-        _name: &str,
+        name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // SFTP and friends come with the file-transfer issue.
+        // SFTP onto the device's flash: filesystem (src/sftp.rs).
+        if let (true, Some(state)) = (name == "sftp", self.channels.get_mut(&channel)) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            state.tx = Some(tx);
+            session.channel_success(channel)?;
+            crate::sftp::serve(self.shared.device.clone(), session.handle(), channel, rx);
+            return Ok(());
+        }
         session.channel_failure(channel)?;
         Ok(())
     }
