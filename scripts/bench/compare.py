@@ -41,12 +41,14 @@ WORKLOADS = {
     "b": "show version + 3-line config push + save + show running-config",
     "c": "running-config backup (one file per device)",
 }
-# Commands a CLI session must send per host (each answered after the sim's latency):
-# paging off, plus enable where privileged commands are needed.
+# The round trips a CLI session cannot avoid per host (each answered after the sim's latency):
+# paging off, enable and its password where privileged commands are needed, the work itself.
+# (An exec channel would make (a) one round trip, but not the config push.)
 CHAIN = {
     "a": ["terminal length 0", "show version"],
     "b": [
         "enable",
+        "(enable password)",
         "terminal length 0",
         "show version",
         "configure terminal",
@@ -57,7 +59,7 @@ CHAIN = {
         "write memory",
         "show running-config",
     ],
-    "c": ["enable", "terminal length 0", "show running-config"],
+    "c": ["enable", "(enable password)", "terminal length 0", "show running-config"],
 }
 TOOLS = ["netorch", "ansible", "nornir", "scrapli-system", "scrapli-ssh2", "scrapli-asyncssh"]
 
@@ -203,7 +205,16 @@ def measure(cmd, env, cwd, log, timeout, sim_pid):
 
     timer = threading.Timer(timeout, kill)
     timer.start()
-    _, status, ru = os.wait4(p.pid, 0)
+    try:
+        _, status, ru = os.wait4(p.pid, 0)
+    except BaseException:
+        # Interrupted (SIGTERM/SIGINT): take the tool and whatever it left behind down with us.
+        timer.cancel()
+        kill()
+        os.waitpid(p.pid, 0)
+        reap_orphans(sim_pid, grace=1)
+        sampler.stop.set()
+        raise
     wall = time.monotonic() - t0
     timer.cancel()
     p.returncode = os.waitstatus_to_exitcode(status)
@@ -246,6 +257,14 @@ def reap_orphans(sim_pid, grace=60):
                     pass
             deadline = time.monotonic() + 5
         time.sleep(0.2)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def on_term(signum, frame):
+    raise Interrupted()
 
 
 class Sim:
@@ -397,22 +416,50 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
     return m
 
 
+def predict_skip(results, tool, wl, lat, n, limit):
+    """Why a tool is not run at this size (its time at the previous size scaled by N), or None."""
+    prev = [r for r in results if r["tool"] == tool and r["workload"] == wl
+            and r["latency"] == lat and r["n"] < n]
+    if not prev:
+        return None
+    p = max(prev, key=lambda r: r["n"])
+    est = p["wall"] * n / p["n"]
+    if est <= limit:
+        return None
+    return (f"predicted {est:.0f} s per run (N={p['n']}: {p['wall']:.0f} s, "
+            f"× {n // p['n']}) > {limit:.0f} s")
+
+
+def explicit_skip(specs, tool, n):
+    for spec in specs:
+        t, min_n, reason = spec.split(":", 2)
+        if t == tool and n >= int(min_n):
+            return reason
+    return None
+
+
 def versions(args):
+    names = ["ansible", "ansible-core", "ansible-pylibssh", "nornir", "nornir-netmiko", "netmiko",
+             "paramiko", "scrapli", "ssh2-python", "asyncssh"]
+    r = subprocess.run([os.path.join(args.venv, "bin", "python"), "-c",
+                        "import importlib.metadata as m, sys\n"
+                        "for n in sys.argv[1:]: print(m.version(n))", *names],
+                       capture_output=True, text=True)
+    got = r.stdout.split()
+    v = dict(zip(names, got)) if len(got) == len(names) else {}
+
     def pip(name):
-        r = subprocess.run([os.path.join(args.venv, "bin", "python"), "-c",
-                            f"import importlib.metadata as m; print(m.version('{name}'))"],
-                           capture_output=True, text=True)
-        return r.stdout.strip() or "?"
+        return v.get(name, "?")
 
     nv = subprocess.run([args.netorch, "--version"], capture_output=True, text=True).stdout.strip()
+    ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
     return {
         "netorch": nv,
         "ansible": f"ansible {pip('ansible')} (ansible-core {pip('ansible-core')}, cisco.ios bundled), "
                    f"network_cli over ansible-pylibssh {pip('ansible-pylibssh')}",
         "nornir": f"nornir {pip('nornir')} + nornir-netmiko {pip('nornir-netmiko')} + netmiko "
                   f"{pip('netmiko')} (paramiko {pip('paramiko')})",
-        "scrapli-system": f"scrapli {pip('scrapli')} IOSXEDriver, threads, system transport "
-                          f"(OpenSSH {subprocess.run(['ssh', '-V'], capture_output=True, text=True).stderr.strip()})",
+        "scrapli-system": f"scrapli {pip('scrapli')} IOSXEDriver, threads, system transport ({ssh})",
         "scrapli-ssh2": f"scrapli {pip('scrapli')} IOSXEDriver, threads, ssh2 transport "
                         f"(ssh2-python {pip('ssh2-python')})",
         "scrapli-asyncssh": f"scrapli {pip('scrapli')} AsyncIOSXEDriver, asyncio, asyncssh "
@@ -454,6 +501,7 @@ def write_report(path, results, meta, skips):
     L.append("# Benchmarks: netorch vs Ansible, Nornir + Netmiko, Scrapli\n")
     L.append(f"Generated by `{meta['command']}` on {meta['started']} (UTC), finished "
              f"{meta.get('finished', 'NOT FINISHED (partial: the run was interrupted or still going)')}.\n")
+    L.append(f"netorch commit: {meta.get('commit', '?')}.\n")
     L.append(f"Machine: {meta['machine']}. Everything (tools and simulator) shares these cores.\n")
     L.append("Tools:\n")
     for t in meta["tools"]:
@@ -517,6 +565,42 @@ def write_report(path, results, meta, skips):
         f.write("\n".join(L) + "\n")
 
 
+def git_commit():
+    def git(*a):
+        return subprocess.run(["git", "-C", ROOT, *a], capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src", "sim", "Cargo.lock")
+    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in src/ or sim/" if dirty else "")
+
+
+def report_only(args):
+    results = [json.loads(line) for line in open(args.raw) if line.strip()]
+    try:
+        meta = json.load(open(args.raw + ".meta.json"))
+    except OSError:
+        t = datetime.datetime.utcfromtimestamp(os.path.getmtime(args.raw))
+        meta = {"command": args.command, "started": f"before {t:%Y-%m-%d %H:%M}",
+                "machine": f"{os.cpu_count()} cores, Linux {platform.release()}",
+                "cores": os.cpu_count(), "versions": versions(args), "raw": args.raw,
+                "commit": "see the notes"}
+    meta["tools"] = args.tools.split(",")
+    meta["notes"] = open(args.notes).read() if args.notes else ""
+    skips = {}
+    keys = {(r["latency"], r["workload"], r["n"]) for r in results}
+    for lat, wl, n in keys:
+        for t in meta["tools"]:
+            if not any(r["tool"] == t and (r["latency"], r["workload"], r["n"]) == (lat, wl, n)
+                       for r in results):
+                why = explicit_skip(args.skip, t, n) or predict_skip(
+                    results, t, wl, lat, n, args.skip_over)
+                if why:
+                    skips[(lat, wl, n, t)] = why
+    meta.setdefault("finished", datetime.datetime.utcfromtimestamp(
+        os.path.getmtime(args.raw)).strftime("%Y-%m-%d %H:%M"))
+    write_report(args.out, results, meta, skips)
+    print(f"wrote {args.out} from {len(results)} runs")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,100,1000")
@@ -542,17 +626,28 @@ def main():
                          "ansible:ac:100=1 (the report says so)")
     ap.add_argument("--command", default="scripts/bench/compare")
     ap.add_argument("--notes", default=None, help="a Markdown file appended to the report")
+    ap.add_argument("--skip", action="append", default=[], metavar="TOOL:MIN_N:REASON",
+                    help="do not run TOOL at N >= MIN_N (the report gives REASON)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="only rewrite the report from --raw (and its .meta.json)")
     args = ap.parse_args()
     set_subreaper()
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
     except (ValueError, OSError):
         pass
+    if args.report_only:
+        return report_only(args)
     tools = args.tools.split(",")
     sizes = [int(x) for x in args.sizes.split(",")]
     lats = [int(x) for x in args.latencies.split(",")]
     wls = args.workloads.split(",")
     work = tempfile.mkdtemp(prefix="netorch-bench-")
+    # Private copies: others may rebuild target/release while a long run is going.
+    for attr in ("netorch", "sim"):
+        copy = os.path.join(work, os.path.basename(getattr(args, attr)))
+        shutil.copy2(getattr(args, attr), copy)
+        setattr(args, attr, copy)
     raw = args.raw or os.path.expanduser(
         f"~/.cache/netorch-bench/results-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
     os.makedirs(os.path.dirname(os.path.abspath(raw)), exist_ok=True)
@@ -577,49 +672,56 @@ def main():
         "versions": versions(args),
         "raw": raw,
         "notes": open(args.notes).read() if args.notes else "",
+        "commit": git_commit(),
     }
+    with open(raw + ".meta.json", "w") as f:
+        json.dump(meta, f)
     results, skips = [], {}
-    for lat in lats:
-        for n in sizes:
-            forks = min(n, args.max_forks)
-            simdir = os.path.join(work, f"sim-{n}-{lat}")
-            os.makedirs(simdir)
-            sim = Sim(args.sim, n, lat, args.config_lines, simdir)
-            sim.latency = lat
-            sim.ansible_inv = os.path.join(simdir, "ansible-inv.yml")
-            ansible_inventory(sim, sim.ansible_inv)
-            try:
-                for wl in wls:
-                    active = []
-                    for t in tools:
-                        prev = [r for r in results if r["tool"] == t and r["workload"] == wl
-                                and r["latency"] == lat and r["n"] < n]
-                        if prev:
-                            p = max(prev, key=lambda r: r["n"])
-                            est = p["wall"] * n / p["n"]
-                            if est > args.skip_over:
-                                skips[(lat, wl, n, t)] = (
-                                    f"predicted {est:.0f} s per run (N={p['n']}: {p['wall']:.0f} s, "
-                                    f"× {n // p['n']}) > {args.skip_over:.0f} s")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        for lat in lats:
+            for n in sizes:
+                forks = min(n, args.max_forks)
+                simdir = os.path.join(work, f"sim-{n}-{lat}")
+                os.makedirs(simdir)
+                sim = Sim(args.sim, n, lat, args.config_lines, simdir)
+                sim.latency = lat
+                sim.ansible_inv = os.path.join(simdir, "ansible-inv.yml")
+                ansible_inventory(sim, sim.ansible_inv)
+                try:
+                    for wl in wls:
+                        active = []
+                        for t in tools:
+                            why = explicit_skip(args.skip, t, n) or predict_skip(
+                                results, t, wl, lat, n, args.skip_over)
+                            if why:
+                                skips[(lat, wl, n, t)] = why
                                 continue
-                        active.append(t)
-                    for rep in range(args.reps):
-                        order = active[rep % len(active):] + active[:rep % len(active)] if active else []
-                        for t in order:
-                            if rep >= reps_for(t, wl, n):
-                                continue
-                            r = run_tool(t, wl, sim, n, forks, rep, args, work)
-                            results.append(r)
-                            with open(raw, "a") as f:
-                                f.write(json.dumps(r) + "\n")
-                            print(f"lat={lat}ms N={n} ({wl}) {t:16} rep {rep + 1}: wall {r['wall']:.2f}s "
-                                  f"cpu {r['cpu']:.2f}s sim {r['sim_cpu']:.2f}s rss {r['rss_max_mb']:.0f}/"
-                                  f"{r['rss_tree_mb']:.0f} MB failed {r['failed']}/{n}", flush=True)
-                            if r.get("error"):
-                                print("   " + r["error"].replace("\n", "\n   "), flush=True)
-                    write_report(args.out, results, meta, skips)
-            finally:
-                sim.stop()
+                            active.append(t)
+                        for rep in range(args.reps):
+                            order = active[rep % len(active):] + active[:rep % len(active)] if active else []
+                            for t in order:
+                                if rep >= reps_for(t, wl, n):
+                                    continue
+                                r = run_tool(t, wl, sim, n, forks, rep, args, work)
+                                results.append(r)
+                                with open(raw, "a") as f:
+                                    f.write(json.dumps(r) + "\n")
+                                print(f"lat={lat}ms N={n} ({wl}) {t:16} rep {rep + 1}: wall {r['wall']:.2f}s "
+                                      f"cpu {r['cpu']:.2f}s sim {r['sim_cpu']:.2f}s rss {r['rss_max_mb']:.0f}/"
+                                      f"{r['rss_tree_mb']:.0f} MB failed {r['failed']}/{n}", flush=True)
+                                if r.get("error"):
+                                    print("   " + r["error"].replace("\n", "\n   "), flush=True)
+                        write_report(args.out, results, meta, skips)
+                finally:
+                    sim.stop()
+    except Interrupted:
+        meta["finished"] = "INTERRUPTED (partial table)"
+        write_report(args.out, results, meta, skips)
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"interrupted; partial table in {args.out}", flush=True)
+        return
     meta["finished"] = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
     write_report(args.out, results, meta, skips)
     shutil.rmtree(work, ignore_errors=True)
