@@ -359,12 +359,11 @@ impl<'c> Target<'c> {
                     Algo::Sha256 => "sha256sum",
                     Algo::Md5 => "md5sum",
                 };
-                let t = deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_secs(1));
-                let out = conn
-                    .session()
-                    .exec(&format!("{tool} -- {}", quote(path)), t)?;
+                let out = scp::exec_long(
+                    conn.session(),
+                    &format!("{tool} -- {}", quote(path)),
+                    deadline.max(Instant::now() + Duration::from_secs(1)),
+                )?;
                 if out.exit_status != 0 {
                     return Ok(None);
                 }
@@ -440,12 +439,12 @@ impl<'c> Target<'c> {
         match self {
             Target::Ssh { conn, .. } if shell => {
                 // rename(2) replaces the target atomically; SFTP v3 cannot.
-                let t = deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(conn.session().command_timeout());
-                let out = conn
-                    .session()
-                    .exec(&format!("mv -f -- {} {}", quote(tmp), quote(dest)), t)?;
+                let until = deadline.max(Instant::now() + conn.session().command_timeout());
+                let out = scp::exec_long(
+                    conn.session(),
+                    &format!("mv -f -- {} {}", quote(tmp), quote(dest)),
+                    until,
+                )?;
                 if out.exit_status != 0 {
                     return Err(Fail::Transport(TransportError::Remote {
                         host,

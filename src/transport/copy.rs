@@ -36,6 +36,12 @@ pub struct IoHooks<'h> {
     pub chunk: usize,
     /// Called before each blocking read or write (e.g. to give libssh2 the time left).
     pub before_io: Option<&'h dyn Fn(Instant)>,
+    /// Retry a read or write that timed out while the deadline is not reached. For libssh2:
+    /// a blocking call that waits longer than the keepalive interval returns "timed out
+    /// waiting on socket" although the session is fine (the state machine resumes when the
+    /// call is repeated, as after EAGAIN). Not for FTP, whose socket timeout is the stall
+    /// limit.
+    pub retry_timeouts: bool,
 }
 
 /// Why a copy stopped.
@@ -67,22 +73,47 @@ impl Pump<'_> {
                 Some(l) => usize::try_from(l - total).map_or(buf.len(), |n| n.min(buf.len())),
                 None => buf.len(),
             };
-            self.check_time(hooks.before_io)?;
-            let n = match r.read(&mut buf[..want]) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_timeout(&e) && Instant::now() >= self.deadline => {
-                    return Err(PumpError::Deadline)
+            let n = loop {
+                self.check_time(hooks.before_io)?;
+                match r.read(&mut buf[..want]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if is_timeout(&e) => {
+                        if Instant::now() >= self.deadline {
+                            return Err(PumpError::Deadline);
+                        }
+                        if !hooks.retry_timeouts {
+                            return Err(PumpError::Read(e));
+                        }
+                    }
+                    Err(e) => return Err(PumpError::Read(e)),
                 }
-                Err(e) => return Err(PumpError::Read(e)),
             };
-            self.check_time(hooks.before_io)?;
-            if let Err(e) = w.write_all(&buf[..n]) {
-                if is_timeout(&e) && Instant::now() >= self.deadline {
-                    return Err(PumpError::Deadline);
+            if n == 0 {
+                break;
+            }
+            let mut off = 0;
+            while off < n {
+                self.check_time(hooks.before_io)?;
+                match w.write(&buf[off..n]) {
+                    Ok(0) => {
+                        return Err(PumpError::Write(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "the connection took no more data",
+                        )))
+                    }
+                    Ok(k) => off += k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if is_timeout(&e) => {
+                        if Instant::now() >= self.deadline {
+                            return Err(PumpError::Deadline);
+                        }
+                        if !hooks.retry_timeouts {
+                            return Err(PumpError::Write(e));
+                        }
+                    }
+                    Err(e) => return Err(PumpError::Write(e)),
                 }
-                return Err(PumpError::Write(e));
             }
             total += n as u64;
             if let Some(p) = self.progress.as_mut() {
@@ -132,6 +163,7 @@ mod tests {
         IoHooks {
             chunk,
             before_io: None,
+            retry_timeouts: false,
         }
     }
 

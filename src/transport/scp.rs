@@ -101,6 +101,7 @@ pub fn upload(
             IoHooks {
                 chunk: SSH_CHUNK_BYTES,
                 before_io: Some(&before),
+                retry_timeouts: true,
             },
         )
         .map_err(|e| pump_err(host, e, "send", remote, pump.deadline, started, false))?;
@@ -170,6 +171,7 @@ pub fn download(
             IoHooks {
                 chunk: SSH_CHUNK_BYTES,
                 before_io: Some(&before),
+                retry_timeouts: true,
             },
         )
         .map_err(|e| pump_err(host, e, "receive", remote, pump.deadline, started, true))?;
@@ -187,4 +189,67 @@ pub fn download(
     let _ = ch.close();
     let _ = ch.wait_close();
     Ok(got)
+}
+
+/// Run `cmd` on an exec channel until it ends or `deadline` passes, for commands that may
+/// run long (a checksum of a 1 GiB image, a rename on a busy box). A blocking libssh2 wait
+/// longer than the keepalive interval returns "timed out waiting on socket" although
+/// nothing is wrong; such reads are repeated until the real deadline.
+pub fn exec_long(
+    ssh: &SshSession,
+    cmd: &str,
+    deadline: Instant,
+) -> Result<super::ExecOutput, TransportError> {
+    let host = ssh.host();
+    let session = ssh.session().clone();
+    let what = format!("command `{cmd}`");
+    let started = Instant::now();
+    let lost = |e: ssh2::Error| TransportError::Session {
+        host: host.to_string(),
+        what: what.clone(),
+        reason: e.message().to_string(),
+    };
+    set_deadline(&session, deadline);
+    let mut ch = session.channel_session().map_err(lost)?;
+    ch.exec(cmd).map_err(lost)?;
+    let read_all = |r: &mut dyn Read, out: &mut Vec<u8>| -> Result<(), TransportError> {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if !set_deadline(&session, deadline) {
+                return Err(deadline_err(
+                    host,
+                    &what,
+                    deadline.saturating_duration_since(started).as_secs_f64(),
+                ));
+            }
+            match r.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) => {
+                    return Err(TransportError::Session {
+                        host: host.to_string(),
+                        what: what.clone(),
+                        reason: format!("connection lost: {e}"),
+                    })
+                }
+            }
+        }
+    };
+    let mut stdout = Vec::new();
+    read_all(&mut ch.stream(0), &mut stdout)?;
+    let mut stderr = Vec::new();
+    read_all(&mut ch.stderr(), &mut stderr)?;
+    set_deadline(&session, Instant::now() + ssh.command_timeout());
+    let _ = ch.wait_close();
+    let exit_status = ch.exit_status().unwrap_or(-1);
+    Ok(super::ExecOutput {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        exit_status,
+    })
 }

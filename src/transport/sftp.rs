@@ -205,6 +205,7 @@ impl<'s> Sftp<'s> {
                 IoHooks {
                     chunk: SSH_CHUNK_BYTES,
                     before_io: Some(&before),
+                    retry_timeouts: true,
                 },
             )
             .map_err(|e| self.pump_err(e, "write", remote, pump.deadline, started))?;
@@ -257,6 +258,7 @@ impl<'s> Sftp<'s> {
                 IoHooks {
                     chunk: SSH_CHUNK_BYTES,
                     before_io: Some(&before),
+                    retry_timeouts: true,
                 },
             )
             .map_err(|e| self.pump_err(e, "read", remote, pump.deadline, started))?;
