@@ -134,13 +134,23 @@ impl Store {
             path: root.to_path_buf(),
             source: e,
         })?;
+        // Create the repository beside, then move its `.git` into place in one rename: a
+        // process killed during creation leaves no half-made `.git` behind.
+        let staging = root.join(".netorch-init");
+        let io = |path: &Path, e: std::io::Error| BackupError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| io(&staging, e))?;
+        }
         let mut opts = RepositoryInitOptions::new();
         opts.initial_head(BRANCH).mkdir(true);
-        let repo = Repository::init_opts(root, &opts).map_err(|e| git(root, "create", e))?;
-        Ok(Store {
-            repo,
-            root: root.to_path_buf(),
-        })
+        drop(Repository::init_opts(&staging, &opts).map_err(|e| git(root, "create", e))?);
+        std::fs::rename(staging.join(".git"), root.join(".git"))
+            .map_err(|e| io(&root.join(".git"), e))?;
+        let _ = std::fs::remove_dir_all(&staging);
+        Store::open(root)
     }
 
     /// Open an existing store (reading commands).
