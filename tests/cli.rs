@@ -173,7 +173,7 @@ fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
         "- hosts: all\n  tasks:\n    - name: nap\n      wait_for: {seconds: 2}\n    - name: never\n      debug: {msg: late}\n",
     )
     .unwrap();
-    let child = netorch()
+    let mut child = netorch()
         .args(["run", "-i"])
         .arg(&inv)
         .arg(&pb)
@@ -182,14 +182,43 @@ fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Wait until the run is under way (the signal handler is installed before the first
+    // task starts), however slow the machine is.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(l) if l.contains("TASK nap") => break,
+            _ => {}
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let st = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(st.success());
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    let out = std::process::Output {
+        status,
+        stdout: text.clone().into_bytes(),
+        stderr: Vec::new(),
+    };
     assert_eq!(out.status.code(), Some(130), "{text}");
     assert!(text.contains("interrupted"), "{text}");
     assert!(text.contains("RECAP"), "{text}");
