@@ -69,7 +69,7 @@ pub struct BackupRunArgs {
     pub push: Option<String>,
 
     /// How many hosts are backed up at once.
-    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub forks: u32,
 
     /// Fetch and compare, store nothing.

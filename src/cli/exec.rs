@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::device::{run_commands_on_host, CommandStatus, HostOutcome, HostStatus};
 use crate::error::{ExitCode, Result};
-use crate::secret::{is_secret_var, Redactor};
+use crate::secret::Redactor;
 use crate::template::Templates;
-use crate::transport::settings::{ConnectionSettings, HostKeyChecking};
+use crate::transport::settings::{ConnectionSettings, HostKeyChecking, CONNECTION_VARS};
 use crate::transport::ssh::SshOptions;
 use crate::vars::{host_context, resolve_vars};
 use crate::Error;
@@ -25,7 +25,7 @@ pub struct ExecArgs {
     pub limit: String,
 
     /// How many hosts at once.
-    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub forks: u32,
 
     /// One JSON document keyed by host instead of text.
@@ -67,30 +67,12 @@ pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
     for h in &hosts {
         let ctx = host_context(&h.name, &h.groups, &h.vars, &Default::default(), &extra);
         let (vars, unresolved) = resolve_vars(&templates, &ctx);
-        for (k, v) in &vars {
-            if let (true, Some(s)) = (is_secret_var(k), v.as_str()) {
-                redactor.add(s);
-            }
+        for secret in crate::inventory::secret_values_of(&vars) {
+            redactor.add(&secret);
         }
         let problem = unresolved
             .iter()
-            .find(|(k, _)| {
-                matches!(
-                    k.as_str(),
-                    "host"
-                        | "ansible_host"
-                        | "port"
-                        | "ansible_port"
-                        | "user"
-                        | "ansible_user"
-                        | "password"
-                        | "ansible_password"
-                        | "enable_secret"
-                        | "ansible_become_password"
-                        | "platform"
-                        | "ansible_network_os"
-                )
-            })
+            .find(|(k, _)| CONNECTION_VARS.contains(&k.as_str()))
             .map(|(k, e)| format!("variable `{k}` could not be rendered: {e}"));
         match (problem, ConnectionSettings::from_vars(&h.name, &vars)) {
             (None, Ok(s)) => jobs.push(s),

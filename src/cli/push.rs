@@ -51,7 +51,7 @@ pub struct TransferOpts {
     pub timeout: Option<f64>,
 
     /// How many hosts at once.
-    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub forks: u32,
 
     /// Change nothing: show which hosts would get (or give) the file.

@@ -50,7 +50,7 @@ pub struct RunArgs {
     pub skip_tags: Vec<String>,
 
     /// How many hosts are worked on at once (a play's `forks:` wins).
-    #[arg(short, long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
     pub forks: u32,
 
     /// Change nothing: show what would change.

@@ -191,27 +191,7 @@ impl<'a> Device<'a> {
     pub fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
         match self {
             Device::Cli(d) => d.send_command_timeout(cmd, timeout),
-            Device::Exec { session, profile } => {
-                let t = Instant::now();
-                let out = session.exec(cmd, timeout)?;
-                let failed = if out.exit_status != 0 {
-                    let first = out.stderr.lines().find(|l| !l.trim().is_empty());
-                    Some(match first {
-                        Some(l) => format!("exit status {}: {}", out.exit_status, l.trim()),
-                        None => format!("exit status {}", out.exit_status),
-                    })
-                } else {
-                    profile.failure_in(&out.stdout)
-                };
-                Ok(Response {
-                    command: cmd.to_string(),
-                    output: out.stdout.trim_end_matches('\n').to_string(),
-                    failed,
-                    exit_status: Some(out.exit_status),
-                    stderr: out.stderr,
-                    elapsed_ms: elapsed_ms(t),
-                })
-            }
+            Device::Exec { session, profile } => exec_command(session, profile, cmd, timeout),
         }
     }
 
@@ -221,6 +201,35 @@ impl<'a> Device<'a> {
             Device::Exec { profile, .. } => profile,
         }
     }
+}
+
+/// Run one command on an exec channel: a non-zero exit status or the profile's failure
+/// indicator in stdout makes a failed response (not an error).
+pub fn exec_command(
+    session: &SshSession,
+    profile: &PlatformProfile,
+    cmd: &str,
+    timeout: Duration,
+) -> Result<Response, DeviceError> {
+    let t = Instant::now();
+    let out = session.exec(cmd, timeout)?;
+    let failed = if out.exit_status != 0 {
+        let first = out.stderr.lines().find(|l| !l.trim().is_empty());
+        Some(match first {
+            Some(l) => format!("exit status {}: {}", out.exit_status, l.trim()),
+            None => format!("exit status {}", out.exit_status),
+        })
+    } else {
+        profile.failure_in(&out.stdout)
+    };
+    Ok(Response {
+        command: cmd.to_string(),
+        output: out.stdout.trim_end_matches('\n').to_string(),
+        failed,
+        exit_status: Some(out.exit_status),
+        stderr: out.stderr,
+        elapsed_ms: elapsed_ms(t),
+    })
 }
 
 /// How one command went on one host.

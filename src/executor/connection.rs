@@ -94,27 +94,7 @@ impl Connection {
     pub fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
         match &mut self.cli {
             Some(d) => d.send_command_timeout(cmd, timeout),
-            None => {
-                let t = Instant::now();
-                let out = self.session.exec(cmd, timeout)?;
-                let failed = if out.exit_status != 0 {
-                    let first = out.stderr.lines().find(|l| !l.trim().is_empty());
-                    Some(match first {
-                        Some(l) => format!("exit status {}: {}", out.exit_status, l.trim()),
-                        None => format!("exit status {}", out.exit_status),
-                    })
-                } else {
-                    self.profile.failure_in(&out.stdout)
-                };
-                Ok(Response {
-                    command: cmd.to_string(),
-                    output: out.stdout.trim_end_matches('\n').to_string(),
-                    failed,
-                    exit_status: Some(out.exit_status),
-                    stderr: out.stderr,
-                    elapsed_ms: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
-                })
-            }
+            None => crate::device::exec_command(&self.session, &self.profile, cmd, timeout),
         }
     }
 

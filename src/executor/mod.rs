@@ -32,7 +32,6 @@ use crate::device::profile::ProfileSet;
 use crate::inventory::{Inventory, Vars};
 use crate::playbook::{Strategy, Task};
 use crate::report::{Event, TaskResult};
-use crate::secret::is_secret_var;
 use crate::template::Templates;
 use crate::transport::ssh::SshOptions;
 use connection::RateLimiter;
@@ -40,7 +39,7 @@ use host::HostState;
 use task::{run_task, PlayShared};
 
 /// Default number of hosts worked on at once.
-pub const DEFAULT_FORKS: usize = 50;
+pub const DEFAULT_FORKS: u32 = 50;
 
 /// Run-wide settings.
 #[derive(Clone)]
@@ -154,11 +153,7 @@ impl Executor {
                 &self.opts.extra_vars,
             );
             let (base, unresolved) = crate::vars::resolve_vars(&templates, &ctx);
-            let secrets: Vec<String> = base
-                .iter()
-                .filter(|(k, _)| is_secret_var(k))
-                .filter_map(|(_, v)| v.as_str().map(str::to_owned))
-                .collect();
+            let secrets = crate::inventory::secret_values_of(&base);
             if !secrets.is_empty() {
                 let _ = self.events.send(Event::Secrets(secrets));
             }

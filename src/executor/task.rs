@@ -17,32 +17,12 @@ use crate::playbook::action::{DebugWhat, WaitForArgs};
 use crate::playbook::{Action, Loop, Playbook, Task};
 use crate::report::{Event, Status, TaskResult};
 use crate::template::Templates;
-use crate::transport::settings::ConnectionSettings;
+use crate::transport::settings::{ConnectionSettings, CONNECTION_VARS};
 use crate::transport::ssh::SshOptions;
 
 /// Ansible's defaults for `until` without `retries` / `delay`.
 const DEFAULT_RETRIES: u32 = 3;
 const DEFAULT_RETRY_DELAY_SECS: u64 = 5;
-
-/// Variables that matter for connecting; an unrenderable one fails the host with its reason.
-const CONNECTION_VARS: &[&str] = &[
-    "host",
-    "ansible_host",
-    "port",
-    "ansible_port",
-    "user",
-    "ansible_user",
-    "password",
-    "ansible_password",
-    "ansible_ssh_pass",
-    "enable_secret",
-    "ansible_become_password",
-    "private_key_file",
-    "ansible_ssh_private_key_file",
-    "private_key_passphrase",
-    "platform",
-    "ansible_network_os",
-];
 
 /// What every task of a play shares.
 pub struct PlayShared {

@@ -208,9 +208,9 @@ pub fn platform_from_network_os(os: &str) -> String {
     let trimmed = os.trim();
     let lower = trimmed.to_ascii_lowercase();
     let short = match lower.as_str() {
-        "cisco.ios.ios" | "ios" | "cisco.ios" => "cisco_ios",
+        "cisco.ios.ios" | "ios" | "cisco.ios" | "iosxe" | "ios_xe" => "cisco_ios",
         "cisco.nxos.nxos" | "nxos" => "cisco_nxos",
-        "cisco.iosxr.iosxr" | "iosxr" => "cisco_iosxr",
+        "cisco.iosxr.iosxr" | "iosxr" | "ios_xr" => "cisco_iosxr",
         "cisco.asa.asa" | "asa" => "cisco_asa",
         "arista.eos.eos" | "eos" => "arista_eos",
         "junipernetworks.junos.junos" | "junos" => "juniper_junos",
@@ -247,6 +247,14 @@ fn mask_value(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(mask_value).collect()),
         other => other.clone(),
     }
+}
+
+/// Every secret value in `vars` (values under secret-looking names, nested ones too), for
+/// registering rendered variables with the Redactor.
+pub fn secret_values_of(vars: &Vars) -> Vec<String> {
+    let mut out = indexmap::IndexSet::new();
+    collect_secrets(vars, &mut out);
+    out.into_iter().collect()
 }
 
 fn collect_secrets(vars: &Vars, out: &mut indexmap::IndexSet<String>) {
@@ -287,6 +295,20 @@ fn collect_leaves(v: &Value, out: &mut indexmap::IndexSet<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn rendered_nested_secrets_are_found() {
+        let vars = json!({
+            "user": "netops",
+            "credentials": [{"user": "tacacs", "password": "Tac-Pw-1"}, {"password": "Local-Pw-2"}],
+            "enable_secret": "En-3",
+        });
+        let mut found = secret_values_of(vars.as_object().unwrap());
+        found.sort();
+        assert_eq!(found, vec!["En-3", "Local-Pw-2", "Tac-Pw-1"]);
+        assert_eq!(platform_from_network_os("ios_xe"), "cisco_ios");
+        assert_eq!(platform_from_network_os("cisco.iosxr.iosxr"), "cisco_iosxr");
+    }
 
     fn host(vars: Value) -> Host {
         Host {

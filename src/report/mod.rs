@@ -236,7 +236,6 @@ impl Reporter {
             Event::Warning(w) => {
                 let w = self.redactor.redact(&w).into_owned();
                 if self.human() {
-                    self.finish_progress_keep();
                     let text = if self.color {
                         format!("\x1b[35mwarning:\x1b[0m {w}")
                     } else {
@@ -388,8 +387,6 @@ impl Reporter {
         pb.set_message(msg);
         let _ = finished;
     }
-
-    fn finish_progress_keep(&mut self) {}
 
     /// The report being built, for results gathered after the executor (the backup
     /// writer's commits) that belong in the JSON document.

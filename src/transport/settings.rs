@@ -325,24 +325,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "keepalive_interval",
 ];
 
-/// Map Ansible's `ansible_network_os` to a netorch platform name. Unknown values are kept
-/// as they are (a user profile may carry that name).
-// TODO(lead): switch to crate::inventory::platform_from_network_os once it exists, so the
-// mapping lives in one place.
-pub fn platform_from_network_os(os: &str) -> String {
-    let os = os.trim();
-    let short = os.rsplit('.').next().unwrap_or(os);
-    match short {
-        "ios" | "iosxe" | "ios_xe" => "cisco_ios",
-        "nxos" => "cisco_nxos",
-        "iosxr" | "ios_xr" => "cisco_iosxr",
-        "eos" => "arista_eos",
-        "junos" => "juniper_junos",
-        "linux" => "linux",
-        _ => os,
-    }
-    .to_string()
-}
+pub use crate::inventory::platform_from_network_os;
 
 struct Reader<'a> {
     host: &'a str,
