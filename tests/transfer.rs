@@ -891,8 +891,14 @@ fn every_cipher_round_trips_an_odd_sized_file_both_ways() {
         for r in &rs {
             assert_eq!(r["status"], "changed", "{cipher}/{mac}: {r:#}\n{}", d.log());
         }
-        assert!(std::fs::read(&dest).unwrap() == want, "{cipher}: upload differs");
-        assert!(std::fs::read(&back).unwrap() == want, "{cipher}: download differs");
+        assert!(
+            std::fs::read(&dest).unwrap() == want,
+            "{cipher}: upload differs"
+        );
+        assert!(
+            std::fs::read(&back).unwrap() == want,
+            "{cipher}: download differs"
+        );
         assert!(
             d.log().contains(&format!("cipher: {cipher}")),
             "{cipher} was not negotiated:\n{}",
