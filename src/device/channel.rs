@@ -162,6 +162,8 @@ pub struct Channel<S: CliStream> {
     /// The current mode, from the last prompt seen.
     mode: Option<String>,
     write_timeout: Duration,
+    /// Bytes already read that belong to the next command's answer (pipelined sends).
+    pending: Vec<u8>,
 }
 
 impl<S: CliStream> Channel<S> {
@@ -173,6 +175,7 @@ impl<S: CliStream> Channel<S> {
             learned: None,
             mode: None,
             write_timeout: Duration::from_secs(10),
+            pending: Vec::new(),
         }
     }
 
@@ -248,41 +251,52 @@ impl<S: CliStream> Channel<S> {
         timeout: Duration,
         what: &str,
     ) -> Result<ReadResult, DeviceError> {
+        self.read_until_next(expects, None, timeout, what)
+    }
+
+    /// [`Channel::read_until`] for a command whose successor was already sent: the answer
+    /// also ends at a line holding a prompt followed by the echo of `next` (the device
+    /// echoes typed-ahead input after the prompt), and what follows is kept for the next
+    /// read. Without this, a read that got both answers at once would stop at the last
+    /// prompt and give the first command both outputs.
+    fn read_until_next(
+        &mut self,
+        expects: &[&Regex],
+        next: Option<&str>,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<ReadResult, DeviceError> {
         let deadline = Instant::now() + timeout;
-        let mut raw: Vec<u8> = Vec::with_capacity(4096);
+        let mut raw: Vec<u8> = std::mem::take(&mut self.pending);
+        raw.reserve(4096);
         let mut line_start = 0usize;
-        let mut buf = vec![0u8; 32 * 1024];
+        // Where the first line not yet checked for `next`'s echo starts.
+        let mut scanned = 0usize;
+        // Bytes left over from a pipelined read are examined before reading more.
+        let mut have_pending = !raw.is_empty();
+        let mut buf: Vec<u8> = Vec::new();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(self.timeout(what, timeout, &raw));
-            }
-            let n = match self.stream.read_timeout(&mut buf, left) {
-                Ok(0) => {
-                    return Err(DeviceError::Closed {
-                        host: self.host.clone(),
-                        what: what.to_string(),
-                        partial: render(&raw).trim().to_string(),
-                        reason: "the device closed the session".into(),
-                    })
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            let old_len = if have_pending { 0 } else { raw.len() };
+            if have_pending {
+                have_pending = false;
+            } else {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
                     return Err(self.timeout(what, timeout, &raw));
                 }
-                Err(e) => {
-                    return Err(DeviceError::Closed {
-                        host: self.host.clone(),
-                        what: what.to_string(),
-                        partial: render(&raw).trim().to_string(),
-                        reason: e.to_string(),
-                    })
+                if buf.is_empty() {
+                    buf = vec![0u8; 32 * 1024];
                 }
-            };
-            let old_len = raw.len();
-            raw.extend_from_slice(&buf[..n]);
+                let n = self.read_some(&mut buf, left, timeout, what, &raw)?;
+                raw.extend_from_slice(&buf[..n]);
+            }
             if let Some(i) = raw[old_len..].iter().rposition(|b| *b == b'\n') {
                 line_start = old_len + i + 1;
+            }
+            if let Some(next) = next {
+                if let Some(r) = self.split_at_echo(&mut raw, &mut scanned, line_start, next) {
+                    return Ok(r);
+                }
             }
             let tail_from = line_start.max(raw.len().saturating_sub(TAIL_BYTES));
             let tail = render(&raw[tail_from..]);
@@ -322,6 +336,87 @@ impl<S: CliStream> Channel<S> {
         }
     }
 
+    /// Whether `line` is a prompt followed by the echo of `next`: the mode and the prompt.
+    fn echo_prompt(&self, line: &str, next: &str) -> Option<(String, String)> {
+        let prefix = line.trim_end().strip_suffix(next.trim())?;
+        if prefix.trim().is_empty() {
+            return None;
+        }
+        Some((self.prompt_mode(prefix)?, prefix.to_string()))
+    }
+
+    /// Look for the line where the next pipelined command's answer starts (its prompt and
+    /// echo): complete lines from `scanned` on, then the unfinished last line. On a match,
+    /// everything from that line on goes back to `pending` and the answer so far is returned.
+    fn split_at_echo(
+        &mut self,
+        raw: &mut Vec<u8>,
+        scanned: &mut usize,
+        line_start: usize,
+        next: &str,
+    ) -> Option<ReadResult> {
+        let mut at = *scanned;
+        let mut found = None;
+        while at < raw.len() {
+            let end = match raw[at..].iter().position(|b| *b == b'\n') {
+                Some(i) => at + i + 1,
+                None => raw.len(),
+            };
+            let line = render(&raw[at..end]);
+            let line = line.trim_end_matches('\n');
+            if let Some((mode, prompt)) = self.echo_prompt(line, next) {
+                found = Some((at, mode, prompt));
+                break;
+            }
+            if end > line_start {
+                // The unfinished last line is checked again once more of it arrives.
+                break;
+            }
+            at = end;
+        }
+        let Some((at, mode, prompt)) = found else {
+            *scanned = line_start.max(*scanned);
+            return None;
+        };
+        if self.learned.is_none() {
+            self.learned = Some(prompt_base(&prompt));
+        }
+        self.mode = Some(mode.clone());
+        self.pending = raw.split_off(at);
+        Some(ReadResult {
+            output: render(raw),
+            last_line: prompt,
+            stop: Stop::Prompt(mode),
+        })
+    }
+
+    /// One read from the stream; the peer closing or an I/O error is a session error.
+    fn read_some(
+        &mut self,
+        buf: &mut [u8],
+        left: Duration,
+        timeout: Duration,
+        what: &str,
+        raw: &[u8],
+    ) -> Result<usize, DeviceError> {
+        match self.stream.read_timeout(buf, left) {
+            Ok(0) => Err(DeviceError::Closed {
+                host: self.host.clone(),
+                what: what.to_string(),
+                partial: render(raw).trim().to_string(),
+                reason: "the device closed the session".into(),
+            }),
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(self.timeout(what, timeout, raw)),
+            Err(e) => Err(DeviceError::Closed {
+                host: self.host.clone(),
+                what: what.to_string(),
+                partial: render(raw).trim().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
     fn timeout(&self, what: &str, timeout: Duration, raw: &[u8]) -> DeviceError {
         DeviceError::Timeout {
             host: self.host.clone(),
@@ -336,6 +431,29 @@ impl<S: CliStream> Channel<S> {
         self.write_line(cmd)?;
         let r = self.read_until(&[], timeout, &format!("command `{cmd}`"))?;
         Ok(self.clean_output(cmd, &r.output))
+    }
+
+    /// Send `cmds` in one write and read their answers in turn: one round trip for all
+    /// of them instead of one each. Each output is cleaned as [`Channel::send_command`]
+    /// does, so a caller can still tell which command a complaint belongs to.
+    pub fn send_pipelined(
+        &mut self,
+        cmds: &[String],
+        timeout: Duration,
+    ) -> Result<Vec<String>, DeviceError> {
+        let mut data = Vec::with_capacity(cmds.iter().map(|c| c.len() + 1).sum());
+        for c in cmds {
+            data.extend_from_slice(c.as_bytes());
+            data.push(b'\n');
+        }
+        self.write_raw(&data, &cmds.join("`, `"))?;
+        let mut outs = Vec::with_capacity(cmds.len());
+        for (i, cmd) in cmds.iter().enumerate() {
+            let next = cmds.get(i + 1).map(String::as_str);
+            let r = self.read_until_next(&[], next, timeout, &format!("command `{cmd}`"))?;
+            outs.push(self.clean_output(cmd, &r.output));
+        }
+        Ok(outs)
     }
 
     /// Send `cmd`, answering each expected question (regex on the last line) with its
@@ -631,6 +749,50 @@ pub(crate) mod tests {
             ch.send_command("show cdp", T),
             Err(DeviceError::Timeout { .. })
         ));
+    }
+
+    /// A device that answers typed-ahead lines one after the other, echoing each after
+    /// the previous prompt (as IOS does), with the write's answers all queued at once.
+    fn typeahead_device() -> Fake {
+        Fake::new("r1#", |line| {
+            Some(match line {
+                "terminal length 0" => "terminal length 0\r\nr1#".into(),
+                "show clock" => "show clock\r\n10:00:00 UTC\r\nr1#".into(),
+                l => format!("{l}\r\n% Invalid input detected at '^' marker.\r\nr1#"),
+            })
+        })
+    }
+
+    #[test]
+    fn pipelined_commands_get_their_own_outputs() {
+        for chunk in [1, 7, 4096] {
+            let mut fake = typeahead_device();
+            fake.chunk = chunk;
+            let mut ch = Channel::new(fake, "r1", &ios());
+            ch.read_until(&[], T, "login").unwrap();
+            let cmds: Vec<String> = ["terminal length 0", "terminal bogus", "show clock"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let outs = ch.send_pipelined(&cmds, T).unwrap();
+            assert_eq!(outs.len(), 3);
+            assert_eq!(outs[0], "", "chunk {chunk}");
+            assert!(
+                outs[1].starts_with("% Invalid input"),
+                "chunk {chunk}: {:?}",
+                outs[1]
+            );
+            assert_eq!(outs[2], "10:00:00 UTC", "chunk {chunk}");
+            assert_eq!(ch.mode(), Some("privileged"));
+            // Nothing left over: the next command reads its own answer.
+            assert_eq!(ch.send_command("show clock", T).unwrap(), "10:00:00 UTC");
+            // The three lines went out before any answer was read.
+            let written = String::from_utf8(ch.into_stream().written).unwrap();
+            assert!(
+                written.starts_with("terminal length 0\nterminal bogus\nshow clock\n"),
+                "{written:?}"
+            );
+        }
     }
 
     proptest::proptest! {

@@ -83,9 +83,12 @@ impl<S: CliStream> Driver<S> {
             enable: enable.cloned(),
             timeout,
         };
-        for cmd in profile.on_open.clone() {
-            let out = d.channel.send_command(&cmd, timeout)?;
-            if let Some(f) = d.profile.failure_in(&out) {
+        // The set-up commands go in one write (one round trip, not one each); each answer
+        // is still read and judged on its own.
+        let cmds = profile.on_open.clone();
+        let outs = d.channel.send_pipelined(&cmds, timeout)?;
+        for (cmd, out) in cmds.iter().zip(&outs) {
+            if let Some(f) = d.profile.failure_in(out) {
                 // Not fatal: paging may still be on, and the channel copes with pagers.
                 tracing::warn!(host, "on_open `{cmd}` was rejected: {f}");
             }
