@@ -493,3 +493,70 @@ fn host_timeout_abandons_a_hung_device_and_frees_its_worker() {
     assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Without `--diff` a push whose lines were all accepted is `changed` with no second read
+/// of the config; `--diff` reads it again and reports what the device really holds. A
+/// parent the device stores in another form (`interface gi1/0/1` shown as
+/// `interface GigabitEthernet1/0/1`) is where the two differ. The save is one `write
+/// memory` on IOS.
+#[test]
+fn config_changed_without_rereading_and_verified_with_diff() {
+    let sim = start("2", "cisco_ios", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: Push
+  hosts: all
+  tasks:
+    - name: Desc
+      config:
+        lines: ["description {{ desc | default('via-abbrev') }}"]
+        parents: [interface gi1/0/1]
+        save: true
+    - name: Startup
+      command: show startup-config
+"#,
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    let doc = json_of(&out);
+    for h in &sim.hosts {
+        assert_eq!(status_of(&doc, "Desc", &h.name), "changed", "{}", h.name);
+    }
+    for r in results(&doc, "Desc") {
+        assert!(r["diff"].is_null(), "no diff without --diff: {r}");
+        let cmds = r["commands"].as_array().unwrap();
+        let save = cmds.last().unwrap();
+        assert_eq!(save["command"], "write memory", "{r}");
+        assert!(save["output"].as_str().unwrap().contains("[OK]"), "{r}");
+    }
+    for r in results(&doc, "Startup") {
+        let text = r["commands"][0]["output"].as_str().unwrap();
+        assert!(
+            text.contains("interface GigabitEthernet1/0/1\n description via-abbrev"),
+            "saved: {text}"
+        );
+    }
+    // The parent never reads back as written, so the line is sent again; accepted, it
+    // counts as changed when nothing is re-read...
+    let out = run(&sim, &pb, &["--json"]);
+    let doc = json_of(&out);
+    for h in &sim.hosts {
+        assert_eq!(status_of(&doc, "Desc", &h.name), "changed", "{}", h.name);
+    }
+    // ...while --diff compares the config before and after: nothing changed.
+    let out = run(&sim, &pb, &["--json", "--diff"]);
+    let doc = json_of(&out);
+    for r in results(&doc, "Desc") {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert!(r["diff"].is_null(), "{r}");
+    }
+    let out = run(&sim, &pb, &["--json", "--diff", "-e", "desc=via-abbrev-2"]);
+    let doc = json_of(&out);
+    for r in results(&doc, "Desc") {
+        assert_eq!(r["status"], "changed", "{r}");
+        let diff = r["diff"].as_str().unwrap();
+        assert!(diff.contains("+ description via-abbrev-2"), "{diff}");
+        assert!(diff.contains("- description via-abbrev"), "{diff}");
+    }
+}

@@ -1,10 +1,14 @@
 //! `config`: push configuration lines (`lines`/`parents`, a `template`, or a `src` file).
 //!
 //! Only the lines not yet in the running config are sent (line match under the same
-//! parents, as Ansible's `match: line`), so a second run sends nothing. `changed` is decided
-//! by comparing the running config before and after (volatile lines ignored). In check mode
-//! nothing is sent and the result lists the pending lines; `--diff` shows a unified diff of
-//! the running config (predicted in check mode).
+//! parents, as Ansible's `match: line`), so a second run sends nothing. Lines sent and all
+//! accepted are `changed` (as Ansible's `ios_config` reports), without reading the config
+//! again: that read costs a round trip and a full config transfer per host. With `--diff`
+//! the config is read after the push, the diff shows what the device really holds, and
+//! `changed` comes from before vs after (volatile lines ignored), so a line the device
+//! stores in another form, or that changes nothing, shows as ok. In check mode nothing is
+//! sent and the result lists the pending lines; `--diff` shows a unified diff of the
+//! running config (predicted in check mode).
 
 use std::time::Duration;
 
@@ -100,29 +104,36 @@ pub fn run(
         }
         Err(e) => return device_failure(&e),
     }
-    let after = match conn.running_config(timeout) {
-        Ok(resp) => match resp.failed {
-            Some(f) => {
-                return TaskResult::failed(format!(
-                    "reading the running config after the change: {f}"
-                ))
-            }
-            None => resp.output,
-        },
-        Err(e) => return device_failure(&e),
+    // Every line was accepted. Only a diff needs the config as the device now shows it.
+    let changed = if ctx.diff {
+        let after = match conn.running_config(timeout) {
+            Ok(resp) => match resp.failed {
+                Some(f) => {
+                    return TaskResult::failed(format!(
+                        "reading the running config after the change: {f}"
+                    ))
+                }
+                None => resp.output,
+            },
+            Err(e) => return device_failure(&e),
+        };
+        let profile = conn.profile();
+        let (before, after) = (normalize(profile, &before), normalize(profile, &after));
+        let changed = before != after;
+        if changed {
+            r.diff = Some(unified_diff(
+                &before,
+                &after,
+                "running-config (before)",
+                "running-config (after)",
+            ));
+        }
+        changed
+    } else {
+        true
     };
-    let profile = conn.profile().clone();
-    let changed = normalize(&profile, &before) != normalize(&profile, &after);
     r.status = if changed { Status::Changed } else { Status::Ok };
     r.data = serde_json::json!({ "sent": to_send });
-    if ctx.diff && changed {
-        r.diff = Some(unified_diff(
-            &normalize(&profile, &before),
-            &normalize(&profile, &after),
-            "running-config (before)",
-            "running-config (after)",
-        ));
-    }
     let save = match args.save {
         SaveWhen::Always => true,
         SaveWhen::WhenChanged => changed,
