@@ -11,7 +11,7 @@
 //! scripted in-memory device; [`SshShell`] is the real one.
 
 use std::io::{self, Read, Write};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -156,7 +156,7 @@ pub struct ReadResult {
 pub struct Channel<S: CliStream> {
     stream: S,
     host: String,
-    profile: PlatformProfile,
+    profile: Arc<PlatformProfile>,
     /// The prompt's stable part (hostname, `user@host`) once learned.
     learned: Option<String>,
     /// The current mode, from the last prompt seen.
@@ -168,10 +168,15 @@ pub struct Channel<S: CliStream> {
 
 impl<S: CliStream> Channel<S> {
     pub fn new(stream: S, host: &str, profile: &PlatformProfile) -> Self {
+        Channel::with_profile(stream, host, Arc::new(profile.clone()))
+    }
+
+    /// [`Channel::new`] with a profile shared with other sessions.
+    pub fn with_profile(stream: S, host: &str, profile: Arc<PlatformProfile>) -> Self {
         Channel {
             stream,
             host: host.to_string(),
-            profile: profile.clone(),
+            profile,
             learned: None,
             mode: None,
             write_timeout: Duration::from_secs(10),

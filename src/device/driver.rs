@@ -6,6 +6,7 @@
 //! session (timeout, drop, a mode that cannot be reached) is a [`DeviceError`].
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
@@ -28,7 +29,7 @@ struct Step {
 /// Drives one interactive device session.
 pub struct Driver<S: CliStream = SshShell> {
     channel: Channel<S>,
-    profile: PlatformProfile,
+    profile: Arc<PlatformProfile>,
     host: String,
     enable: Option<Secret>,
     timeout: Duration,
@@ -42,9 +43,19 @@ impl Driver<SshShell> {
         profile: &PlatformProfile,
         enable: Option<&Secret>,
     ) -> Result<Driver<SshShell>, DeviceError> {
+        Driver::open_shared(session, Arc::new(profile.clone()), enable)
+    }
+
+    /// [`Driver::open`] with a profile shared with other sessions (see
+    /// [`super::ProfileSet::shared`]).
+    pub fn open_shared(
+        session: &SshSession,
+        profile: Arc<PlatformProfile>,
+        enable: Option<&Secret>,
+    ) -> Result<Driver<SshShell>, DeviceError> {
         let ch = session.open_shell(DEFAULT_PTY_COLS, DEFAULT_PTY_ROWS)?;
         let shell = SshShell::new(session.session().clone(), ch);
-        Driver::open_stream(
+        Driver::open_stream_shared(
             shell,
             session.host(),
             profile,
@@ -63,7 +74,17 @@ impl<S: CliStream> Driver<S> {
         enable: Option<&Secret>,
         timeout: Duration,
     ) -> Result<Driver<S>, DeviceError> {
-        let mut channel = Channel::new(stream, host, profile);
+        Driver::open_stream_shared(stream, host, Arc::new(profile.clone()), enable, timeout)
+    }
+
+    fn open_stream_shared(
+        stream: S,
+        host: &str,
+        profile: Arc<PlatformProfile>,
+        enable: Option<&Secret>,
+        timeout: Duration,
+    ) -> Result<Driver<S>, DeviceError> {
+        let mut channel = Channel::with_profile(stream, host, Arc::clone(&profile));
         match channel.read_until(&[], timeout, "waiting for the first prompt") {
             Ok(_) => {}
             Err(DeviceError::Timeout { partial, secs, .. }) => {
@@ -76,16 +97,16 @@ impl<S: CliStream> Driver<S> {
             }
             Err(e) => return Err(e),
         }
+        let cmds = profile.on_open.clone();
         let mut d = Driver {
             channel,
-            profile: profile.clone(),
+            profile,
             host: host.to_string(),
             enable: enable.cloned(),
             timeout,
         };
         // The set-up commands go in one write (one round trip, not one each); each answer
         // is still read and judged on its own.
-        let cmds = profile.on_open.clone();
         let outs = d.channel.send_pipelined(&cmds, timeout)?;
         for (cmd, out) in cmds.iter().zip(&outs) {
             if let Some(f) = d.profile.failure_in(out) {

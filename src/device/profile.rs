@@ -9,6 +9,7 @@
 //! `prompt_excludes` (substrings that must not appear in the prompt line), as scrapli does.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use regex::Regex;
@@ -509,7 +510,9 @@ fn first_line(s: &str) -> String {
 /// All known profiles by name: built-ins plus user overrides.
 #[derive(Debug, Clone)]
 pub struct ProfileSet {
-    profiles: IndexMap<String, PlatformProfile>,
+    // Shared: every host of a platform uses the same compiled regexes (a clone per host
+    // would cost each one its own regex pools and caches).
+    profiles: IndexMap<String, Arc<PlatformProfile>>,
 }
 
 impl ProfileSet {
@@ -524,7 +527,7 @@ impl ProfileSet {
                 "builtin",
             ) {
                 Ok(p) => {
-                    profiles.insert(p.name.clone(), p);
+                    profiles.insert(p.name.clone(), Arc::new(p));
                 }
                 Err(e) => tracing::error!("built-in profile {name} is broken: {e}"),
             }
@@ -562,13 +565,18 @@ impl ProfileSet {
                 .with_hint("each file in platforms/ defines one platform; rename or remove one"));
             }
             seen.insert(p.name.clone(), f.clone());
-            set.profiles.insert(p.name.clone(), p);
+            set.profiles.insert(p.name.clone(), Arc::new(p));
         }
         Ok(set)
     }
 
     pub fn get(&self, name: &str) -> Option<&PlatformProfile> {
-        self.profiles.get(name)
+        self.profiles.get(name).map(Arc::as_ref)
+    }
+
+    /// The profile as a shared handle, for sessions that keep it (no copy of its regexes).
+    pub fn shared(&self, name: &str) -> Option<Arc<PlatformProfile>> {
+        self.profiles.get(name).cloned()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -577,7 +585,7 @@ impl ProfileSet {
 
     /// Add or replace one profile.
     pub fn insert(&mut self, p: PlatformProfile) {
-        self.profiles.insert(p.name.clone(), p);
+        self.profiles.insert(p.name.clone(), Arc::new(p));
     }
 }
 

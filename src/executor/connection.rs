@@ -2,7 +2,7 @@
 //! every task, with a CLI driver on top for device platforms. Also the connection-rate
 //! limiter that keeps a 1,000-device run from knocking over the TACACS server.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::device::driver::Driver;
@@ -17,7 +17,7 @@ pub struct Connection {
     // Drop order: the driver (its channel) before the session.
     cli: Option<Driver<SshShell>>,
     session: SshSession,
-    profile: PlatformProfile,
+    profile: Arc<PlatformProfile>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -43,7 +43,7 @@ impl Connection {
         limiter: Option<&RateLimiter>,
     ) -> Result<Connection, ConnectFailure> {
         let platform = settings.platform.as_deref().unwrap_or("linux");
-        let Some(profile) = profiles.get(platform) else {
+        let Some(profile) = profiles.shared(platform) else {
             return Err(TaskResult::failed(format!(
                 "unknown platform `{platform}` (known: {})",
                 profiles.names().collect::<Vec<_>>().join(", ")
@@ -62,14 +62,18 @@ impl Connection {
         let cli = match profile.session {
             Session::Exec => None,
             Session::Pty => Some(
-                Driver::open(&session, profile, settings.enable_secret.as_ref())
-                    .map_err(|e| device_failure(&e))?,
+                Driver::open_shared(
+                    &session,
+                    Arc::clone(&profile),
+                    settings.enable_secret.as_ref(),
+                )
+                .map_err(|e| device_failure(&e))?,
             ),
         };
         Ok(Connection {
             cli,
             session,
-            profile: profile.clone(),
+            profile,
         })
     }
 
