@@ -560,3 +560,93 @@ fn config_changed_without_rereading_and_verified_with_diff() {
         assert!(diff.contains("- description via-abbrev"), "{diff}");
     }
 }
+
+/// Established TCP connections from this machine to 127.0.0.1:`port` (the client side).
+fn established_to(port: u16) -> usize {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let remote = format!("0100007F:{port:04X}");
+    text.lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[2] == remote && f[3] == "01"
+        })
+        .count()
+}
+
+/// A host's session closes once nothing more in the run needs it: while a later play
+/// works on one host, the others' sessions are already gone, and the one still needed is
+/// reused.
+#[test]
+fn sessions_close_when_the_host_has_nothing_more_to_do() {
+    if !Path::new("/proc/net/tcp").exists() {
+        return;
+    }
+    let sim = start("3", "cisco_ios", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- name: All
+  hosts: all
+  tasks:
+    - name: Clock
+      command: show clock
+      changed_when: true
+      notify: again
+  handlers:
+    - name: again
+      command: show clock
+- name: One
+  hosts: ios-001
+  tasks:
+    - name: Slow
+      command: show clock
+      loop: [1, 2, 3, 4]
+      loop_control:
+        pause: 500ms
+"#,
+    );
+    let port = |name: &str| -> u16 {
+        sim.vars(name)["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap()
+    };
+    let ports: Vec<u16> = ["ios-001", "ios-002", "ios-003"]
+        .iter()
+        .map(|h| port(h))
+        .collect();
+    let mut child = netorch()
+        .current_dir(sim.dir.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg(&pb)
+        .arg("--json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut seen_only_first = false;
+    while child.try_wait().unwrap().is_none() {
+        let open: Vec<usize> = ports.iter().map(|p| established_to(*p)).collect();
+        if open == [1, 0, 0] {
+            seen_only_first = true;
+        }
+        assert!(started.elapsed().as_secs() < 60, "run did not end");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let doc = json_of(&out);
+    for h in ["ios-001", "ios-002", "ios-003"] {
+        assert_eq!(status_of(&doc, "Clock", h), "changed", "{h}");
+        assert_eq!(status_of(&doc, "again", h), "ok", "handler on {h}");
+    }
+    assert_eq!(status_of(&doc, "Slow", "ios-001"), "ok");
+    assert!(
+        seen_only_first,
+        "while play 2 ran on ios-001, the other hosts' sessions should be closed"
+    );
+}

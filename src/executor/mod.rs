@@ -10,13 +10,18 @@
 //! per-host deadline (`host_timeout`) enforced from the async side, so a worker stuck inside
 //! ssh2 is abandoned (its slot freed, its host failed) and can never stall the run; and
 //! Ctrl-C, which stops new work while letting the running tasks finish.
+//!
+//! A host's session is closed as soon as the host has nothing more to do in the run (its
+//! last task of the last play that includes it is done and no handler of its play was
+//! notified, or it failed), not at the end of the run: memory then follows the hosts at
+//! work, not every host the run has touched.
 
 pub mod connection;
 pub mod host;
 pub mod plan;
 pub mod task;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,6 +96,10 @@ pub struct Executor {
     events: UnboundedSender<Event>,
     cancel: Arc<AtomicBool>,
     states: HashMap<String, HostState>,
+    /// Hosts that a later play of the run includes: their sessions stay open.
+    needed_later: HashSet<String>,
+    /// Sessions being closed in the background (awaited at the end of the run).
+    closing: JoinSet<()>,
 }
 
 impl Executor {
@@ -100,6 +109,8 @@ impl Executor {
             events,
             cancel,
             states: HashMap::new(),
+            needed_later: HashSet::new(),
+            closing: JoinSet::new(),
         }
     }
 
@@ -115,13 +126,35 @@ impl Executor {
 
     /// Run every play of the plan, then close every connection.
     pub async fn run(&mut self, plan: &Plan<'_>, inventory: &Inventory) {
-        for pp in &plan.plays {
+        for (i, pp) in plan.plays.iter().enumerate() {
             if self.cancelled() {
                 break;
             }
+            self.needed_later = plan.plays[i + 1..]
+                .iter()
+                .flat_map(|p| p.hosts.iter().cloned())
+                .collect();
             self.run_play(pp, inventory).await;
         }
         self.close_all().await;
+    }
+
+    /// Close the host's session in the background if nothing more in the run needs it:
+    /// it failed (it runs nothing more), or `done` (its last task of the play ran) and no
+    /// later play includes it and no handler waits for it.
+    fn retire(&mut self, host: &str, done: bool) {
+        let Some(st) = self.states.get_mut(host) else {
+            return;
+        };
+        let finished = done && st.notified.is_empty() && !self.needed_later.contains(host);
+        if !finished && st.active() {
+            return;
+        }
+        if let Some(conn) = st.conn.take() {
+            st.abort = None;
+            while self.closing.try_join_next().is_some() {}
+            self.closing.spawn_blocking(move || conn.close());
+        }
     }
 
     async fn run_play(&mut self, pp: &PlannedPlay<'_>, inventory: &Inventory) {
@@ -208,6 +241,13 @@ impl Executor {
             };
             self.run_handlers(batch, &handlers, &shared, forks, &mut deadlines)
                 .await;
+            // Handlers done: whatever of the batch is not needed later closes now.
+            for h in batch {
+                if let Some(st) = self.states.get_mut(h) {
+                    st.notified.clear();
+                }
+                self.retire(h, true);
+            }
             if abort {
                 let skipped: Vec<&String> = rest.iter().collect();
                 if !skipped.is_empty() {
@@ -263,10 +303,11 @@ impl Executor {
         deadlines: &mut Deadlines,
         play: &crate::playbook::Play,
     ) -> bool {
-        for task in tasks {
+        for (i, task) in tasks.iter().enumerate() {
             if self.cancelled() {
                 return true;
             }
+            let last = i + 1 == tasks.len();
             let hosts: Vec<String> = batch
                 .iter()
                 .filter(|h| self.states.get(*h).is_some_and(HostState::active))
@@ -276,7 +317,7 @@ impl Executor {
                 return true;
             }
             let failed_now = self
-                .run_task_on(&hosts, task, shared, forks, deadlines)
+                .run_task_on(&hosts, task, shared, forks, deadlines, last)
                 .await;
             if self.batch_verdict(batch, play, failed_now) {
                 if play.any_errors_fatal {
@@ -294,6 +335,7 @@ impl Executor {
     }
 
     /// Run one task over `hosts` with at most `forks` at once; true when any host failed.
+    /// `last`: the play has no task after this one (hosts may then close their sessions).
     async fn run_task_on(
         &mut self,
         hosts: &[String],
@@ -301,6 +343,7 @@ impl Executor {
         shared: &Arc<PlayShared>,
         forks: usize,
         deadlines: &mut Deadlines,
+        last: bool,
     ) -> bool {
         let name = task.display_name();
         let location = task.location.to_string();
@@ -321,7 +364,7 @@ impl Executor {
             };
             // Results of finished workers are taken as they come, to keep the output live.
             while let Some(done) = set.try_join_next() {
-                any_failed |= self.absorb_join(done, &name, &location, deadlines);
+                any_failed |= self.absorb_join(done, &name, &location, deadlines, last);
             }
             let Some(mut st) = self.states.remove(host) else {
                 continue;
@@ -351,7 +394,7 @@ impl Executor {
             });
         }
         while let Some(done) = set.join_next().await {
-            any_failed |= self.absorb_join(done, &name, &location, deadlines);
+            any_failed |= self.absorb_join(done, &name, &location, deadlines, last);
         }
         any_failed
     }
@@ -372,6 +415,7 @@ impl Executor {
         task: &str,
         location: &str,
         deadlines: &mut Deadlines,
+        last: bool,
     ) -> bool {
         let Ok((host, out)) = done else {
             return true;
@@ -408,7 +452,8 @@ impl Executor {
             location: location.to_string(),
             result: Box::new(result),
         });
-        self.states.insert(host, state);
+        self.states.insert(host.clone(), state);
+        self.retire(&host, last);
         failed
     }
 
@@ -513,7 +558,8 @@ impl Executor {
         };
         match out {
             Ok(Ok(st)) => {
-                self.states.insert(host, st);
+                self.states.insert(host.clone(), st);
+                self.retire(&host, true);
             }
             Ok(Err(join)) => {
                 let mut st = self.lost_state(&host);
@@ -574,14 +620,14 @@ impl Executor {
             if hosts.is_empty() {
                 continue;
             }
-            self.run_task_on(&hosts, handler, shared, forks, deadlines)
+            self.run_task_on(&hosts, handler, shared, forks, deadlines, false)
                 .await;
         }
     }
 
     /// Close every open session (the CLI's `exit`, then the SSH disconnect), in parallel.
     async fn close_all(&mut self) {
-        let mut set = JoinSet::new();
+        let mut set = std::mem::take(&mut self.closing);
         for st in self.states.values_mut() {
             if let Some(conn) = st.conn.take() {
                 set.spawn_blocking(move || conn.close());
