@@ -27,16 +27,27 @@ pub fn paths(config: &str) -> Vec<Path> {
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
         }
-        let mut path: Path = stack.iter().map(|(_, l)| l.clone()).collect();
-        path.push(collapse_spaces(trimmed));
+        let line = collapse_spaces(trimmed);
+        let mut path: Path = Vec::with_capacity(stack.len() + 1);
+        path.extend(stack.iter().map(|(_, l)| l.clone()));
+        path.push(line.clone());
         out.push(path);
-        stack.push((indent, collapse_spaces(trimmed)));
+        stack.push((indent, line));
     }
     out
 }
 
+/// Runs of whitespace as one space (a running config is read this way on every push, so
+/// no intermediate vector per line).
 fn collapse_spaces(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// The lines to send, as paths: `lines` under `parents` (when given), else parsed from

@@ -90,9 +90,13 @@ pub fn render(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut line: Vec<char> = Vec::new();
     let mut cursor = 0usize;
+    // Straight into `out`, trailing whitespace dropped: no string per line.
     let flush = |line: &mut Vec<char>, out: &mut String| {
-        let s: String = line.iter().collect();
-        out.push_str(s.trim_end());
+        let end = line
+            .iter()
+            .rposition(|c| !c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        out.extend(&line[..end]);
         line.clear();
     };
     for c in text.chars() {
@@ -279,7 +283,9 @@ impl<S: CliStream> Channel<S> {
         let mut scanned = 0usize;
         // Bytes left over from a pipelined read are examined before reading more.
         let mut have_pending = !raw.is_empty();
-        let mut buf: Vec<u8> = Vec::new();
+        // On the stack: a heap buffer per read was a malloc, a 32 KB memset and a free
+        // for every command.
+        let mut buf = [0u8; 32 * 1024];
         loop {
             let old_len = if have_pending { 0 } else { raw.len() };
             if have_pending {
@@ -288,9 +294,6 @@ impl<S: CliStream> Channel<S> {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
                     return Err(self.timeout(what, timeout, &raw));
-                }
-                if buf.is_empty() {
-                    buf = vec![0u8; 32 * 1024];
                 }
                 let n = self.read_some(&mut buf, left, timeout, what, &raw)?;
                 raw.extend_from_slice(&buf[..n]);
