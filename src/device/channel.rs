@@ -5,7 +5,8 @@
 //! current, unfinished line) is examined after each read, so long outputs cost linear time.
 //! Output is cleaned like a terminal would show it: ANSI escapes removed, `\r` and
 //! backspaces applied (which also erases pager prompts), the command echo and the trailing
-//! prompt dropped.
+//! prompt dropped. Several commands can go out in one write ([`Channel::send_pipelined`]):
+//! their answers are still read and cleaned one by one.
 //!
 //! The byte stream is a small trait ([`CliStream`]) so the channel can be tested against a
 //! scripted in-memory device; [`SshShell`] is the real one.

@@ -1,6 +1,7 @@
-//! A host's connection for the whole run: one SSH session, opened on first use and reused by
-//! every task, with a CLI driver on top for device platforms. Also the connection-rate
-//! limiter that keeps a 1,000-device run from knocking over the TACACS server.
+//! A host's connection: one SSH session, opened on first use and reused by every task until
+//! the host has nothing more to do in the run (the executor then closes it), with a CLI
+//! driver on top for device platforms. Also the connection-rate limiter that keeps a
+//! 1,000-device run from knocking over the TACACS server.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
