@@ -64,60 +64,87 @@ impl Pump<'_> {
         limit: Option<u64>,
         hooks: IoHooks<'_>,
     ) -> Result<u64, PumpError> {
-        let mut buf = vec![0u8; hooks.chunk.max(4096)];
+        // A sliding window twice the chunk: each write is handed everything not yet
+        // accepted plus fresh data behind it. libssh2's SFTP write keeps the packets it
+        // has in flight and only makes new ones for the tail, so the pipeline never drains
+        // while the buffer is refilled (with one chunk per write it did, at every refill).
+        let chunk = hooks.chunk.max(4096);
+        let mut buf = vec![0u8; chunk * 2];
+        let (mut start, mut end) = (0usize, 0usize);
+        let mut eof = false;
+        let mut read_total: u64 = 0;
         let started = Instant::now();
         let mut total: u64 = 0;
         loop {
-            let want = match limit {
-                Some(l) if l <= total => break,
-                Some(l) => usize::try_from(l - total).map_or(buf.len(), |n| n.min(buf.len())),
-                None => buf.len(),
-            };
-            let n = loop {
-                self.check_time(hooks.before_io)?;
-                match r.read(&mut buf[..want]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if is_timeout(&e) => {
-                        if Instant::now() >= self.deadline {
-                            return Err(PumpError::Deadline);
-                        }
-                        if !hooks.retry_timeouts {
-                            return Err(PumpError::Read(e));
-                        }
-                    }
-                    Err(e) => return Err(PumpError::Read(e)),
+            while !eof && end - start < chunk {
+                if end == buf.len() {
+                    buf.copy_within(start..end, 0);
+                    end -= start;
+                    start = 0;
                 }
-            };
-            if n == 0 {
+                let room = buf.len() - end;
+                let want = match limit {
+                    Some(l) => usize::try_from(l - read_total).map_or(room, |n| n.min(room)),
+                    None => room,
+                };
+                if want == 0 {
+                    eof = true;
+                    break;
+                }
+                let n = loop {
+                    self.check_time(hooks.before_io)?;
+                    match r.read(&mut buf[end..end + want]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) if is_timeout(&e) => {
+                            if Instant::now() >= self.deadline {
+                                return Err(PumpError::Deadline);
+                            }
+                            if !hooks.retry_timeouts {
+                                return Err(PumpError::Read(e));
+                            }
+                        }
+                        Err(e) => return Err(PumpError::Read(e)),
+                    }
+                };
+                if n == 0 {
+                    eof = true;
+                } else {
+                    end += n;
+                    read_total += n as u64;
+                }
+            }
+            if start == end {
                 break;
             }
-            let mut off = 0;
-            while off < n {
-                self.check_time(hooks.before_io)?;
-                match w.write(&buf[off..n]) {
-                    Ok(0) => {
-                        return Err(PumpError::Write(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            "the connection took no more data",
-                        )))
-                    }
-                    Ok(k) => off += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if is_timeout(&e) => {
-                        if Instant::now() >= self.deadline {
-                            return Err(PumpError::Deadline);
-                        }
-                        if !hooks.retry_timeouts {
-                            return Err(PumpError::Write(e));
-                        }
-                    }
-                    Err(e) => return Err(PumpError::Write(e)),
+            self.check_time(hooks.before_io)?;
+            let k = match w.write(&buf[start..end]) {
+                Ok(0) => {
+                    return Err(PumpError::Write(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the connection took no more data",
+                    )))
                 }
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                Err(e) if is_timeout(&e) => {
+                    if Instant::now() >= self.deadline {
+                        return Err(PumpError::Deadline);
+                    }
+                    if !hooks.retry_timeouts {
+                        return Err(PumpError::Write(e));
+                    }
+                    0
+                }
+                Err(e) => return Err(PumpError::Write(e)),
+            };
+            if k == 0 {
+                continue;
             }
-            total += n as u64;
+            start += k;
+            total += k as u64;
             if let Some(p) = self.progress.as_mut() {
-                p(n as u64);
+                p(k as u64);
             }
             if let Some(bw) = self.bandwidth {
                 // Sleep until the average rate is back under the cap.
