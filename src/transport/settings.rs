@@ -64,12 +64,15 @@ pub const MODERN_HOSTKEYS: &[&str] = &[
     "rsa-sha2-512",
     "rsa-sha2-256",
 ];
+/// AES-128-GCM first: with AES-NI it is the cheapest cipher for both ends (10 rounds to
+/// AES-256's 14, MAC built in), and on a bulk transfer the device or sshd decrypting is the
+/// bottleneck. chacha20-poly1305 is left out: libssh2's is portable C, several times slower.
 pub const MODERN_CIPHERS: &[&str] = &[
-    "aes256-gcm@openssh.com",
     "aes128-gcm@openssh.com",
-    "aes256-ctr",
-    "aes192-ctr",
+    "aes256-gcm@openssh.com",
     "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
 ];
 pub const MODERN_MACS: &[&str] = &[
     "hmac-sha2-256-etm@openssh.com",
