@@ -906,3 +906,31 @@ fn every_cipher_round_trips_an_odd_sized_file_both_ways() {
         );
     }
 }
+
+/// A new file is renamed into place over SFTP itself; a file that is already there is
+/// replaced with `mv` on the host (SFTP v3 cannot replace atomically). Both end with the
+/// new content at the name and nothing left beside it.
+#[test]
+fn sftp_creates_new_files_and_replaces_existing_ones() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let dest = remote.path().join("cfg.bin");
+    for seed in [1u8, 2] {
+        let src = work.path().join(format!("v{seed}"));
+        // Another size, so `verify: size` sees the change.
+        write_file(&src, 200_000 + usize::from(seed), seed);
+        let pb = playbook(work.path(), &upload_pb(&src, &dest, ", verify: size"));
+        let out = run_json(work.path(), &inv, &pb, &[]);
+        let r = only_result(&out);
+        assert_eq!(r["status"], "changed", "seed {seed}: {r:#}\n{}", d.log());
+        assert_eq!(r["data"]["verified"], "size", "{r:#}");
+        assert!(std::fs::read(&dest).unwrap() == std::fs::read(&src).unwrap());
+        let names: Vec<_> = std::fs::read_dir(remote.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["cfg.bin".to_string()], "seed {seed}");
+    }
+}

@@ -238,6 +238,9 @@ enum Target<'c> {
     Ssh {
         conn: &'c mut Connection,
         sftp: bool,
+        /// The SFTP channel, opened on first use and kept for the whole transfer: each
+        /// open is several round trips (channel, subsystem, version exchange).
+        handle: Option<Sftp>,
     },
     Ftp(Box<FtpClient>),
 }
@@ -253,6 +256,7 @@ impl<'c> Target<'c> {
                 Some(conn) => Ok(Target::Ssh {
                     conn,
                     sftp: protocol == Protocol::Sftp,
+                    handle: None,
                 }),
                 None => Err(TaskResult::failed(
                     "internal: no SSH connection for SFTP/SCP",
@@ -309,15 +313,21 @@ impl<'c> Target<'c> {
     /// SCP to a device cannot stat: `Ok(Some(None))`-like "unknown" is `Unknown`.
     fn size(&mut self, path: &str) -> Result<RemoteSize, Fail> {
         match self {
-            Target::Ssh { conn, sftp: true } => {
-                let s = Sftp::open(conn.session())?;
+            Target::Ssh {
+                conn,
+                sftp: true,
+                handle,
+            } => {
+                let s = sftp_of(conn, handle)?;
                 Ok(match s.stat(path)? {
                     Some(st) if st.is_dir => RemoteSize::Dir,
                     Some(st) => RemoteSize::Known(st.size),
                     None => RemoteSize::Absent,
                 })
             }
-            Target::Ssh { conn, sftp: false } if !conn.is_cli() => {
+            Target::Ssh {
+                conn, sftp: false, ..
+            } if !conn.is_cli() => {
                 let q = quote(path);
                 let out = conn.session().exec(
                     &format!("stat -L -c '%s %F' -- {q}"),
@@ -342,6 +352,45 @@ impl<'c> Target<'c> {
                 None => RemoteSize::Absent,
             }),
         }
+    }
+
+    /// `size`, plus the free bytes beside `path` when they came with it for free: on a shell
+    /// host reached over SCP both are asked in one exec.
+    fn size_and_free(&mut self, path: &str) -> Result<(RemoteSize, Option<u64>), Fail> {
+        let shell = self.shell();
+        let Target::Ssh {
+            conn, sftp: false, ..
+        } = self
+        else {
+            return Ok((self.size(path)?, None));
+        };
+        if !shell {
+            return Ok((self.size(path)?, None));
+        }
+        let dir = parent_of(path);
+        let dir = if dir.is_empty() { "." } else { dir };
+        const MARK: &str = "--netorch-df--";
+        let out = conn.session().exec(
+            &format!(
+                "stat -L -c '%s %F' -- {} 2>/dev/null; echo {MARK}; df -Pk -- {}",
+                quote(path),
+                quote(dir)
+            ),
+            conn.session().command_timeout(),
+        )?;
+        let (stat, df) = out.stdout.split_once(MARK).unwrap_or((&out.stdout, ""));
+        let line = stat.trim();
+        let size = if line.is_empty() {
+            RemoteSize::Absent
+        } else if line.contains("directory") {
+            RemoteSize::Dir
+        } else {
+            line.split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .map_or(RemoteSize::Unknown, RemoteSize::Known)
+        };
+        Ok((size, parse_df(df)))
     }
 
     /// The checksum of a remote file; `None` when it does not exist (or the device could
@@ -417,7 +466,11 @@ impl<'c> Target<'c> {
     fn remove(&mut self, path: &str) -> Result<(), Fail> {
         let shell = self.shell();
         match self {
-            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.remove(path)?),
+            Target::Ssh {
+                conn,
+                sftp: true,
+                handle,
+            } => Ok(sftp_of(conn, handle)?.remove(path)?),
             Target::Ssh { conn, .. } if shell => {
                 conn.session().exec(
                     &format!("rm -f -- {}", quote(path)),
@@ -433,9 +486,28 @@ impl<'c> Target<'c> {
     /// Move `tmp` onto `dest`, atomically where the target allows.
     /// Bounded by the transfer's deadline (at least the command timeout): a busy host that
     /// took the whole file must not fail it on the last step.
-    fn rename(&mut self, tmp: &str, dest: &str, deadline: Instant) -> Result<(), Fail> {
+    /// `dest_absent`: nothing was at `dest` when the transfer started; then a plain SFTP
+    /// rename is atomic (it refuses to replace a file that appeared since, and the shell's
+    /// `mv` takes over), and it saves an exec channel and a login shell.
+    fn rename(
+        &mut self,
+        tmp: &str,
+        dest: &str,
+        deadline: Instant,
+        dest_absent: bool,
+    ) -> Result<(), Fail> {
         let shell = self.shell();
         let host = self.host_name();
+        if let Target::Ssh {
+            conn,
+            sftp: true,
+            handle,
+        } = self
+        {
+            if dest_absent && sftp_of(conn, handle)?.rename_new(tmp, dest).is_ok() {
+                return Ok(());
+            }
+        }
         match self {
             Target::Ssh { conn, .. } if shell => {
                 // rename(2) replaces the target atomically; SFTP v3 cannot.
@@ -455,10 +527,86 @@ impl<'c> Target<'c> {
                 }
                 Ok(())
             }
-            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.rename(tmp, dest)?),
+            Target::Ssh {
+                conn,
+                sftp: true,
+                handle,
+            } => Ok(sftp_of(conn, handle)?.rename(tmp, dest)?),
             Target::Ssh { .. } => Ok(()),
             Target::Ftp(c) => Ok(c.rename(tmp, dest)?),
         }
+    }
+
+    /// On a shell host, in one exec: check `tmp`'s size (and checksum when `expect` is
+    /// given), then `mv` it onto `dest`; a wrong copy is removed there and then.
+    /// `Ok(Err(why))`: the copy was wrong.
+    fn verify_and_rename_shell(
+        &mut self,
+        tmp: &str,
+        dest: &str,
+        size: u64,
+        expect: Option<&str>,
+        algo: Option<Algo>,
+        deadline: Instant,
+    ) -> Result<Result<(), String>, Fail> {
+        let host = self.host_name();
+        let Target::Ssh { conn, .. } = self else {
+            return Ok(Err("internal: not a shell host".into()));
+        };
+        let (t, d) = (quote(tmp), quote(dest));
+        // Exit codes 90-94 say which step failed; stdout carries what was measured.
+        let mut script = format!(
+            "s=$(stat -L -c %s -- {t}) || exit 90; echo \"size $s\"; \
+             [ \"$s\" = {size} ] || {{ rm -f -- {t}; exit 91; }}; "
+        );
+        if let (Some(a), Some(want)) = (algo, expect) {
+            let tool = match a {
+                Algo::Sha256 => "sha256sum",
+                Algo::Md5 => "md5sum",
+            };
+            script.push_str(&format!(
+                "h=$({tool} -- {t}) || exit 92; echo \"sum $h\"; \
+                 [ \"${{h%% *}}\" = {} ] || {{ rm -f -- {t}; exit 93; }}; ",
+                quote(want)
+            ));
+        }
+        script.push_str(&format!("mv -f -- {t} {d} || exit 94"));
+        let until = deadline.max(Instant::now() + conn.session().command_timeout());
+        // Through sh: the login shell may not be a POSIX one (fish, csh).
+        let out = scp::exec_long(conn.session(), &format!("sh -c {}", quote(&script)), until)?;
+        let field = |key: &str| {
+            out.stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+                .unwrap_or_default()
+        };
+        let name = algo.map_or("checksum", |a| a.name());
+        Ok(match out.exit_status {
+            0 => Ok(()),
+            90 => Err(format!("cannot read the copy: {}", out.stderr.trim())),
+            91 => Err(format!(
+                "size on the target is {} bytes, expected {size}",
+                field("size ")
+            )),
+            92 => Err(format!(
+                "the target could not compute the {name} of the file: {}",
+                out.stderr.trim()
+            )),
+            93 => Err(format!(
+                "{name} on the target is {}, expected {}",
+                field("sum "),
+                expect.unwrap_or("")
+            )),
+            _ => {
+                return Err(Fail::Transport(TransportError::Remote {
+                    host,
+                    op: "rename into".into(),
+                    path: dest.to_string(),
+                    reason: out.stderr.trim().to_string(),
+                }))
+            }
+        })
     }
 
     fn host_name(&self) -> String {
@@ -474,7 +622,11 @@ impl<'c> Target<'c> {
         }
         let shell = self.shell();
         match self {
-            Target::Ssh { conn, sftp: true } => Ok(Sftp::open(conn.session())?.mkdirs(dir)?),
+            Target::Ssh {
+                conn,
+                sftp: true,
+                handle,
+            } => Ok(sftp_of(conn, handle)?.mkdirs(dir)?),
             Target::Ssh { conn, .. } if shell => {
                 let out = conn.session().exec(
                     &format!("mkdir -p -- {}", quote(dir)),
@@ -499,9 +651,16 @@ impl<'c> Target<'c> {
     fn free_space(&mut self, dest: &str) -> Option<u64> {
         let shell = self.shell();
         match self {
-            Target::Ssh { conn, sftp } if shell => {
+            Target::Ssh { conn, sftp, handle } if shell => {
                 let dir = parent_of(dest);
                 let dir = if dir.is_empty() { "." } else { dir };
+                // Over SFTP, statvfs answers on the channel already open; `df` needs an exec
+                // channel and a login shell, which can take far longer (a slow .bashrc).
+                if *sftp {
+                    if let Some(free) = sftp_of(conn, handle).ok()?.free_space(dir) {
+                        return Some(free);
+                    }
+                }
                 let out = conn
                     .session()
                     .exec(
@@ -510,11 +669,7 @@ impl<'c> Target<'c> {
                     )
                     .ok()?;
                 if out.exit_status != 0 {
-                    return if *sftp {
-                        Sftp::open(conn.session()).ok()?.free_space(dir)
-                    } else {
-                        None
-                    };
+                    return None;
                 }
                 parse_df(&out.stdout)
             }
@@ -536,6 +691,16 @@ impl<'c> Target<'c> {
             Target::Ftp(_) => None,
         }
     }
+}
+
+/// `conn`'s SFTP channel for this transfer, opened on first use.
+fn sftp_of<'h>(conn: &Connection, handle: &'h mut Option<Sftp>) -> Result<&'h Sftp, Fail> {
+    if handle.is_none() {
+        *handle = Some(Sftp::open(conn.session())?);
+    }
+    handle
+        .as_ref()
+        .ok_or_else(|| Fail::Msg("internal: the SFTP channel vanished".into()))
 }
 
 /// What a remote stat found.
@@ -730,10 +895,21 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // One stat serves both the folder check and the idempotence check below.
+    // On a shell host over SCP, that stat also brings the free space (one exec, one login
+    // shell, instead of two).
+    let mut known = None;
+    let mut prefetched_free = None;
     if dest.ends_with('/') {
         dest.push_str(&src_name);
-    } else if t.size(&dest)? == RemoteSize::Dir {
-        dest = format!("{dest}/{src_name}");
+    } else {
+        match t.size_and_free(&dest)? {
+            (RemoteSize::Dir, _) => dest = format!("{dest}/{src_name}"),
+            (other, free) => {
+                known = Some(other);
+                prefetched_free = free;
+            }
+        }
     }
     let mut data = json!({
         "src": local.display().to_string(),
@@ -743,7 +919,14 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
     });
 
     // Idempotence: same size, then same checksum.
-    let existing = t.size(&dest)?;
+    let existing = match known {
+        Some(k) => k,
+        None => {
+            let (k, free) = t.size_and_free(&dest)?;
+            prefetched_free = free;
+            k
+        }
+    };
     let mut local_sum: Option<String> = None;
     let same = match (existing, algo) {
         (RemoteSize::Absent | RemoteSize::Dir, _) => false,
@@ -764,8 +947,13 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
     }
     if same {
         if let (Some(m), false) = (job.args.mode, job.check) {
-            if let Target::Ssh { conn, sftp: true } = t {
-                Sftp::open(conn.session())?.chmod(&dest, m)?;
+            if let Target::Ssh {
+                conn,
+                sftp: true,
+                handle,
+            } = t
+            {
+                sftp_of(conn, handle)?.chmod(&dest, m)?;
             }
         }
         data["sent_bytes"] = Value::from(0);
@@ -805,7 +993,11 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
     if job.args.mkdirs {
         t.mkdirs(parent_of(&dest).trim_end_matches(':'))?;
     }
-    if let Some(free) = t.free_space(&dest) {
+    let free = match prefetched_free {
+        Some(f) => Some(f),
+        None => t.free_space(&dest),
+    };
+    if let Some(free) = free {
         let need = size - offset;
         if free < need {
             return Err(Fail::Msg(format!(
@@ -816,14 +1008,76 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         data["free_bytes"] = Value::from(free);
     }
 
+    // A shell host checks size and checksum and renames in one exec (one login shell
+    // instead of up to three), removing the copy itself when it is wrong. Over SFTP, a new
+    // file checked by size needs no exec at all (stat and rename on the SFTP channel).
+    let over_sftp = matches!(t, Target::Ssh { sftp: true, .. });
+    let one_exec = t.shell()
+        && job.args.verify != Verify::None
+        && (algo.is_some() || !over_sftp || existing != RemoteSize::Absent);
+    if one_exec {
+        let mut sent = send(job, t, &local, size, &tmp, offset)?;
+        let expect = match algo {
+            Some(a) => Some(match &local_sum {
+                Some(s) => s.clone(),
+                None => {
+                    let s = local_digest(&local, a)
+                        .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
+                    local_sum = Some(s.clone());
+                    s
+                }
+            }),
+            None => None,
+        };
+        let mut resumed_from = offset;
+        let mut checked =
+            t.verify_and_rename_shell(&tmp, &dest, size, expect.as_deref(), algo, job.deadline)?;
+        if checked.is_err() && offset > 0 {
+            // The partial file came from something else: start over once.
+            sent += send(job, t, &local, size, &tmp, 0)?;
+            resumed_from = 0;
+            checked = t.verify_and_rename_shell(
+                &tmp,
+                &dest,
+                size,
+                expect.as_deref(),
+                algo,
+                job.deadline,
+            )?;
+        }
+        if let Err(why) = checked {
+            return Err(Fail::Msg(format!(
+                "{}: verification of {dest} failed: {why}; the bad copy was removed",
+                job.host
+            )));
+        }
+        return Ok(uploaded(
+            job,
+            &local,
+            &dest,
+            size,
+            sent,
+            resumed_from,
+            algo,
+            &local_sum,
+            true,
+            atomic,
+            data,
+        ));
+    }
     let mut sent_total = 0;
     let mut resumed_from = offset;
+    // Whether the verification could read the copy's size (SCP to a device cannot).
+    let mut size_known = false;
     for attempt in 0..2 {
         let sent = send(job, t, &local, size, &tmp, offset)?;
         sent_total += sent;
         // Verify before the file takes the destination's name.
         match verify(job, t, &local, &tmp, size, algo, &mut local_sum)? {
-            Ok(()) => break,
+            Ok(checked) => {
+                size_known = checked;
+                break;
+            }
             Err(why) => {
                 let _ = t.remove(&tmp);
                 if offset > 0 && attempt == 0 {
@@ -845,16 +1099,46 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         }
     }
     if atomic {
-        t.rename(&tmp, &dest, job.deadline)?;
+        t.rename(&tmp, &dest, job.deadline, existing == RemoteSize::Absent)?;
     }
+    Ok(uploaded(
+        job,
+        &local,
+        &dest,
+        size,
+        sent_total,
+        resumed_from,
+        algo,
+        &local_sum,
+        size_known,
+        atomic,
+        data,
+    ))
+}
+
+/// The result of a finished upload.
+#[allow(clippy::too_many_arguments)]
+fn uploaded(
+    job: &Job<'_>,
+    local: &Path,
+    dest: &str,
+    size: u64,
+    sent_total: u64,
+    resumed_from: u64,
+    algo: Option<Algo>,
+    local_sum: &Option<String>,
+    size_known: bool,
+    atomic: bool,
+    mut data: Value,
+) -> TaskResult {
+    let proto = protocol_name(job.protocol);
     data["sent_bytes"] = Value::from(sent_total);
     if resumed_from > 0 {
         data["resumed_from"] = Value::from(resumed_from);
     }
-    if let (Some(a), Some(sum)) = (algo, &local_sum) {
+    if let (Some(a), Some(sum)) = (algo, local_sum) {
         data[a.name()] = Value::from(sum.clone());
     }
-    let size_known = matches!(t.size(&dest)?, RemoteSize::Known(_));
     data["verified"] = Value::from(match algo {
         Some(a) => a.name(),
         None if job.args.verify == Verify::None => "none",
@@ -874,7 +1158,7 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         msg.push_str("; the target cannot rename, so the file was written in place and verified");
         data["atomic"] = Value::from(false);
     }
-    Ok(result(Status::Changed, msg, data))
+    result(Status::Changed, msg, data)
 }
 
 /// Send the local file from `offset` to `remote`.
@@ -901,10 +1185,14 @@ fn send(
     };
     let mode = job.args.mode;
     let sent = match t {
-        Target::Ssh { conn, sftp: true } => {
-            Sftp::open(conn.session())?.upload(&mut f, remote, offset, mode, &mut pump)?
-        }
-        Target::Ssh { conn, sftp: false } => scp::upload(
+        Target::Ssh {
+            conn,
+            sftp: true,
+            handle,
+        } => sftp_of(conn, handle)?.upload(&mut f, remote, offset, mode, &mut pump)?,
+        Target::Ssh {
+            conn, sftp: false, ..
+        } => scp::upload(
             conn.session(),
             &mut f,
             size,
@@ -916,7 +1204,13 @@ fn send(
     };
     meter.finish();
     if mode.is_some() && t.shell() {
-        if let (Target::Ssh { conn, sftp: false }, Some(m)) = (&mut *t, mode) {
+        if let (
+            Target::Ssh {
+                conn, sftp: false, ..
+            },
+            Some(m),
+        ) = (&mut *t, mode)
+        {
             let _ = conn.session().exec(
                 &format!("chmod {m:o} -- {}", quote(remote)),
                 conn.session().command_timeout(),
@@ -926,7 +1220,7 @@ fn send(
     Ok(sent)
 }
 
-/// `Ok(Err(why))`: the copy is wrong.
+/// `Ok(Err(why))`: the copy is wrong; `Ok(Ok(true))` when its size could be checked.
 fn verify(
     job: &Job<'_>,
     t: &mut Target<'_>,
@@ -935,11 +1229,13 @@ fn verify(
     size: u64,
     algo: Option<Algo>,
     local_sum: &mut Option<String>,
-) -> Result<Result<(), String>, Fail> {
+) -> Result<Result<bool, String>, Fail> {
     if job.args.verify == Verify::None {
-        return Ok(Ok(()));
+        return Ok(Ok(false));
     }
+    let mut size_known = false;
     if let RemoteSize::Known(n) = t.size(remote)? {
+        size_known = true;
         if n != size {
             return Ok(Err(format!(
                 "size on the target is {n} bytes, expected {size}"
@@ -947,7 +1243,7 @@ fn verify(
         }
     }
     let Some(a) = algo else {
-        return Ok(Ok(()));
+        return Ok(Ok(size_known));
     };
     let l = match local_sum {
         Some(s) => s.clone(),
@@ -959,7 +1255,7 @@ fn verify(
         }
     };
     match t.digest(remote, a, job.deadline + Duration::from_secs(60))? {
-        Some(r) if r == l => Ok(Ok(())),
+        Some(r) if r == l => Ok(Ok(size_known)),
         Some(r) => Ok(Err(format!(
             "{} on the target is {r}, expected {l}",
             a.name()
@@ -1150,10 +1446,14 @@ fn download(
     // The pump's buffer is large already: write straight to the file.
     let w = &mut f;
     let got = match t {
-        Target::Ssh { conn, sftp: true } => {
-            Sftp::open(conn.session())?.download(src, w, offset, &mut pump)?
-        }
-        Target::Ssh { conn, sftp: false } => scp::download(conn.session(), src, w, &mut pump)?,
+        Target::Ssh {
+            conn,
+            sftp: true,
+            handle,
+        } => sftp_of(conn, handle)?.download(src, w, offset, &mut pump)?,
+        Target::Ssh {
+            conn, sftp: false, ..
+        } => scp::download(conn.session(), src, w, &mut pump)?,
         Target::Ftp(c) => c.download(src, w, offset, &mut pump)?,
     };
     meter.finish();

@@ -31,16 +31,19 @@ pub struct RemoteStat {
 }
 
 /// An SFTP channel on a host's session.
-pub struct Sftp<'s> {
-    ssh: &'s SshSession,
+/// Owns what it needs (the session handle is shared, not borrowed) so a transfer can keep
+/// one SFTP channel open across its stat, upload, verify and rename instead of opening a
+/// channel per step.
+pub struct Sftp {
+    session: ssh2::Session,
+    host: String,
+    timeout: std::time::Duration,
     sftp: ssh2::Sftp,
 }
 
-impl std::fmt::Debug for Sftp<'_> {
+impl std::fmt::Debug for Sftp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sftp")
-            .field("host", &self.ssh.host())
-            .finish()
+        f.debug_struct("Sftp").field("host", &self.host).finish()
     }
 }
 
@@ -92,9 +95,9 @@ pub(crate) fn deadline_err(host: &str, what: &str, secs: f64) -> TransportError 
     }
 }
 
-impl<'s> Sftp<'s> {
+impl Sftp {
     /// Open the SFTP subsystem on `ssh`'s session.
-    pub fn open(ssh: &'s SshSession) -> Result<Sftp<'s>, TransportError> {
+    pub fn open(ssh: &SshSession) -> Result<Sftp, TransportError> {
         set_deadline(ssh.session(), Instant::now() + ssh.command_timeout());
         let sftp = ssh.session().sftp().map_err(|e| TransportError::Session {
             host: ssh.host().to_string(),
@@ -104,18 +107,20 @@ impl<'s> Sftp<'s> {
                 e.message()
             ),
         })?;
-        Ok(Sftp { ssh, sftp })
+        Ok(Sftp {
+            session: ssh.session().clone(),
+            host: ssh.host().to_string(),
+            timeout: ssh.command_timeout(),
+            sftp,
+        })
     }
 
     fn host(&self) -> &str {
-        self.ssh.host()
+        &self.host
     }
 
     fn short_deadline(&self) {
-        set_deadline(
-            self.ssh.session(),
-            Instant::now() + self.ssh.command_timeout(),
-        );
+        set_deadline(&self.session, Instant::now() + self.timeout);
     }
 
     /// `None` when nothing is at `path`.
@@ -192,7 +197,7 @@ impl<'s> Sftp<'s> {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let session = self.ssh.session().clone();
+        let session = self.session.clone();
         let before = move |d: Instant| {
             set_deadline(&session, d);
         };
@@ -245,7 +250,7 @@ impl<'s> Sftp<'s> {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let session = self.ssh.session().clone();
+        let session = self.session.clone();
         let before = move |d: Instant| {
             set_deadline(&session, d);
         };
@@ -311,6 +316,16 @@ impl<'s> Sftp<'s> {
                 }
             }
         }
+    }
+
+    /// Rename `from` to `to` only if nothing is at `to` (SFTP v3 semantics: the server
+    /// refuses to replace), which makes it atomic without the extension OpenSSH needs for
+    /// replacing renames.
+    pub fn rename_new(&self, from: &str, to: &str) -> Result<(), TransportError> {
+        self.short_deadline();
+        self.sftp
+            .rename(Path::new(from), Path::new(to), Some(RenameFlags::ATOMIC))
+            .map_err(|e| remote_err(self.host(), "rename into", to, &e))
     }
 
     pub fn chmod(&self, path: &str, mode: u32) -> Result<(), TransportError> {
