@@ -107,7 +107,15 @@ impl<S: CliStream> Driver<S> {
         };
         // The set-up commands go in one write (one round trip, not one each); each answer
         // is still read and judged on its own.
-        let outs = d.channel.send_pipelined(&cmds, timeout)?;
+        let outs = if d.profile.on_open_pipelined {
+            d.channel.send_pipelined(&cmds, timeout)?
+        } else {
+            let mut outs = Vec::with_capacity(cmds.len());
+            for cmd in &cmds {
+                outs.push(d.channel.send_command(cmd, timeout)?);
+            }
+            outs
+        };
         for (cmd, out) in cmds.iter().zip(&outs) {
             if let Some(f) = d.profile.failure_in(out) {
                 // Not fatal: paging may still be on, and the channel copes with pagers.
@@ -591,6 +599,55 @@ mod tests {
         let mut d = Driver::open_stream(fake, "r1", &ios(), None, T).unwrap();
         let msg = d.send_command("show run").unwrap_err().to_string();
         assert!(msg.contains("none is set"), "{msg}");
+    }
+
+    /// Records each write separately (the fake device only sees the bytes).
+    struct Writes {
+        inner: Fake,
+        log: Rc<RefCell<Vec<String>>>,
+    }
+
+    impl CliStream for Writes {
+        fn read_timeout(&mut self, buf: &mut [u8], t: Duration) -> std::io::Result<usize> {
+            self.inner.read_timeout(buf, t)
+        }
+        fn write_all_timeout(&mut self, data: &[u8], t: Duration) -> std::io::Result<()> {
+            self.log
+                .borrow_mut()
+                .push(String::from_utf8_lossy(data).into_owned());
+            self.inner.write_all_timeout(data, t)
+        }
+    }
+
+    #[test]
+    fn on_open_goes_in_one_write_unless_the_profile_says_not_to() {
+        for pipelined in [true, false] {
+            let (fake, _) = fake_ios("en");
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let stream = Writes {
+                inner: fake,
+                log: log.clone(),
+            };
+            let mut profile = ios();
+            profile.on_open_pipelined = pipelined;
+            let secret = Secret::new("en");
+            let mut d = Driver::open_stream(stream, "r1", &profile, Some(&secret), T).unwrap();
+            let expected: Vec<&str> = if pipelined {
+                vec!["terminal length 0\nterminal width 511\n"]
+            } else {
+                vec!["terminal length 0\n", "terminal width 511\n"]
+            };
+            assert_eq!(*log.borrow(), expected);
+            assert_eq!(d.current_mode(), Some("exec"));
+            // The session is in step: the next command gets its own answer.
+            let r = d.send_command("show run").unwrap();
+            assert!(r.output.starts_with("hostname r1"), "{}", r.output);
+        }
+        let yaml = "name: quirky\nmodes:\n  exec:\n    prompt: '^q> $'\non_open: [a, b]\non_open_pipelined: false\n";
+        let p = crate::device::profile::parse_profile(std::path::Path::new("q.yaml"), yaml, "test")
+            .unwrap();
+        assert!(!p.on_open_pipelined);
+        assert!(ios().on_open_pipelined);
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct ConfigSpec {
     pub save: Option<SaveSpec>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_config_mode() -> String {
     "configuration".into()
 }
@@ -155,6 +159,10 @@ pub struct PlatformProfileSpec {
     /// Commands sent once after login (paging off, width).
     #[serde(default)]
     pub on_open: Vec<String>,
+    /// Send `on_open` in one write (one round trip). `false` for a device that drops
+    /// input typed ahead of its prompt: one command per exchange then.
+    #[serde(default = "yes")]
+    pub on_open_pipelined: bool,
     /// Sent before closing.
     #[serde(default)]
     pub on_close: Vec<String>,
@@ -259,6 +267,7 @@ pub struct PlatformProfile {
     pub modes: Vec<Mode>,
     pub default_mode: Option<String>,
     pub on_open: Vec<String>,
+    pub on_open_pipelined: bool,
     pub on_close: Vec<String>,
     pub enable_prompt: Option<Regex>,
     pub enable_failure: Vec<String>,
@@ -413,6 +422,7 @@ impl PlatformProfile {
             session: spec.session,
             default_mode: spec.default_mode.clone(),
             on_open: spec.on_open.clone(),
+            on_open_pipelined: spec.on_open_pipelined,
             on_close: spec.on_close.clone(),
             enable_prompt: match &spec.enable {
                 Some(e) => Some(re("enable.password_prompt", &e.password_prompt)?),
