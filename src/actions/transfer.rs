@@ -818,6 +818,23 @@ impl Write for Hasher {
     }
 }
 
+/// Hashes what passes through it: the local checksum is computed while the file is
+/// sent instead of in a second pass over it (and it is the checksum of what was sent).
+struct HashingReader<R> {
+    inner: R,
+    hasher: Option<Hasher>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.as_mut() {
+            let _ = h.write(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
 /// The checksum of a local file, streamed.
 pub fn local_digest(path: &Path, algo: Algo) -> std::io::Result<String> {
     let mut f = File::open(path)?;
@@ -1016,7 +1033,7 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
         && job.args.verify != Verify::None
         && (algo.is_some() || !over_sftp || existing != RemoteSize::Absent);
     if one_exec {
-        let mut sent = send(job, t, &local, size, &tmp, offset)?;
+        let mut sent = send(job, t, &local, size, &tmp, offset, algo, &mut local_sum)?;
         let expect = match algo {
             Some(a) => Some(match &local_sum {
                 Some(s) => s.clone(),
@@ -1034,7 +1051,7 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
             t.verify_and_rename_shell(&tmp, &dest, size, expect.as_deref(), algo, job.deadline)?;
         if checked.is_err() && offset > 0 {
             // The partial file came from something else: start over once.
-            sent += send(job, t, &local, size, &tmp, 0)?;
+            sent += send(job, t, &local, size, &tmp, 0, algo, &mut local_sum)?;
             resumed_from = 0;
             checked = t.verify_and_rename_shell(
                 &tmp,
@@ -1070,7 +1087,7 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
     // Whether the verification could read the copy's size (SCP to a device cannot).
     let mut size_known = false;
     for attempt in 0..2 {
-        let sent = send(job, t, &local, size, &tmp, offset)?;
+        let sent = send(job, t, &local, size, &tmp, offset, algo, &mut local_sum)?;
         sent_total += sent;
         // Verify before the file takes the destination's name.
         match verify(job, t, &local, &tmp, size, algo, &mut local_sum)? {
@@ -1162,6 +1179,9 @@ fn uploaded(
 }
 
 /// Send the local file from `offset` to `remote`.
+/// With `hash` (and from byte 0) the file's checksum is computed on the way and stored in
+/// `local_sum` when it is still unknown.
+#[allow(clippy::too_many_arguments)] // the upload's state, threaded through its steps
 fn send(
     job: &Job<'_>,
     t: &mut Target<'_>,
@@ -1169,13 +1189,23 @@ fn send(
     size: u64,
     remote: &str,
     offset: u64,
+    hash: Option<Algo>,
+    local_sum: &mut Option<String>,
 ) -> Result<u64, Fail> {
-    let mut f =
+    let mut file =
         File::open(local).map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
     if offset > 0 {
-        f.seek(SeekFrom::Start(offset))
+        file.seek(SeekFrom::Start(offset))
             .map_err(|e| Fail::Msg(format!("src {}: {e}", local.display())))?;
     }
+    let hasher = match hash {
+        Some(a) if offset == 0 && local_sum.is_none() => Some(Hasher::new(a)),
+        _ => None,
+    };
+    let mut f = HashingReader {
+        inner: file,
+        hasher,
+    };
     let meter = Meter::new(job.env.progress, offset, size);
     let mut cb = |n: u64| meter.add(n);
     let mut pump = Pump {
@@ -1203,6 +1233,9 @@ fn send(
         Target::Ftp(c) => c.upload(&mut f, remote, offset, &mut pump)?,
     };
     meter.finish();
+    if let Some(h) = f.hasher.take() {
+        *local_sum = Some(h.finish());
+    }
     if mode.is_some() && t.shell() {
         if let (
             Target::Ssh {
