@@ -560,9 +560,62 @@ def write_report(path, results, meta, skips):
             L.append("")
             L.append(f"First failure output of {t}:\n\n```\n{e}\n```")
         L.append("")
+    if meta.get("transfer"):
+        L.extend(transfer_section(meta["transfer"]))
     L.append(meta.get("notes", ""))
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
+
+
+def run_transfer(args, work, raw):
+    """The file-transfer block: scripts/bench/transfer-speed with the same netorch binary.
+    Returns its JSON, or {"skipped": reason}."""
+    size, dist, targets = args.transfer.split(",")
+    out = raw + ".transfer.json"
+    env = dict(os.environ, TRANSFER_JSON=out, NETORCH_BIN=args.netorch, REPS=str(args.reps))
+    print(f"file transfer: {size} MiB, {dist} MiB to {targets} targets, {args.reps} reps",
+          flush=True)
+    try:
+        p = subprocess.run([os.path.join(ROOT, "scripts/bench/transfer-speed"), size, dist,
+                            targets], env=env, cwd=ROOT, capture_output=True, text=True,
+                           timeout=args.timeout * 2)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"transfer-speed took over {args.timeout * 2:.0f} s"}
+    print(p.stdout, flush=True)
+    if p.returncode != 0 or not os.path.exists(out):
+        why = (p.stdout + p.stderr).strip().splitlines()[-3:]
+        return {"skipped": f"transfer-speed failed (exit {p.returncode}): " + " / ".join(why)}
+    with open(out) as f:
+        return json.load(f)
+
+
+def transfer_section(tr):
+    L = ["## File transfer: netorch vs OpenSSH sftp / scp and curl, over loopback\n"]
+    if "skipped" in tr:
+        L.append(f"Skipped: {tr['skipped']}\n")
+        return L
+    L.append(f"`scripts/bench/transfer-speed {tr['size_mb']} {tr['dist_mb']} {tr['targets']}` "
+             f"(REPS={tr['reps']}, the two sides of each pair alternating which goes first), "
+             "a local OpenSSH sshd (internal-sftp) and vsftpd on loopback ports, the same "
+             "files, each tool with its own default cipher. netorch runs with `--verify size` "
+             "(atomic temp name + rename, idempotence stat); the stock tools verify nothing. "
+             "ratio = stock median / netorch median: ≥ 1.0 means netorch is not slower.\n")
+    L.append("| case | netorch | runs s | median s | stock tool | runs s | median s | ratio | "
+             "netorch peak RSS MB |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    for r in tr["rows"]:
+        L.append(f"| {r['what']} | {r['netorch']} | "
+                 f"{' '.join(fmt(w) for w in r['netorch_walls'])} | {fmt(r['netorch_median'])} | "
+                 f"{r['stock']} | {' '.join(fmt(w) for w in r['stock_walls'])} | "
+                 f"{fmt(r['stock_median'])} | {r['ratio']:.2f} | "
+                 f"{r['netorch_rss_kb'] / 1024:.0f} |")
+    if tr.get("sha256_verify_walls"):
+        L.append("")
+        L.append(f"With its default verification (sha256 computed on the target after the "
+                 f"upload) the {tr['size_mb']} MiB SFTP upload took "
+                 f"{fmt(tr['sha256_verify_walls'][0])} s.")
+    L.append("")
+    return L
 
 
 def git_commit():
@@ -628,6 +681,10 @@ def main():
     ap.add_argument("--notes", default=None, help="a Markdown file appended to the report")
     ap.add_argument("--skip", action="append", default=[], metavar="TOOL:MIN_N:REASON",
                     help="do not run TOOL at N >= MIN_N (the report gives REASON)")
+    ap.add_argument("--transfer", default="1024,100,20",
+                    help="SIZE_MB,DIST_MB,TARGETS for the file-transfer block "
+                         "(scripts/bench/transfer-speed, run after the fleet workloads with "
+                         "--reps repetitions), or 'none'")
     ap.add_argument("--report-only", action="store_true",
                     help="only rewrite the report from --raw (and its .meta.json)")
     args = ap.parse_args()
@@ -722,6 +779,10 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         print(f"interrupted; partial table in {args.out}", flush=True)
         return
+    if args.transfer != "none":
+        meta["transfer"] = run_transfer(args, work, raw)
+        with open(raw + ".meta.json", "w") as f:
+            json.dump(meta, f)
     meta["finished"] = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")
     write_report(args.out, results, meta, skips)
     shutil.rmtree(work, ignore_errors=True)
