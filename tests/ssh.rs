@@ -110,6 +110,26 @@ fn exec_timeout_carries_partial_output() {
     assert!(!err.is_unreachable());
 }
 
+/// With keepalives on, a command that runs longer than the keepalive interval is waited
+/// for (stock libssh2 returned "Timed out waiting on socket" at the first keepalive that
+/// fell due; the vendored copy is patched, see vendor/README.md), and the command timeout
+/// still ends a command that outlives it.
+#[test]
+fn a_command_longer_than_the_keepalive_interval_completes() {
+    let d = Sshd::start("");
+    let sess = connect(&settings(&d, json!({"keepalive_interval": 1}))).unwrap();
+    let out = sess
+        .exec("sleep 3; echo finished", Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.stdout, "finished\n");
+    let t = Instant::now();
+    let err = sess
+        .exec("echo partial; sleep 30", Duration::from_millis(2500))
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Timeout { .. }), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
 #[test]
 fn password_auth_and_a_failure_that_keeps_the_password_secret() {
     let Some(user) = sshd::password_user() else {

@@ -546,6 +546,8 @@ int ssh2_wait_socket(LIBSSH2_SESSION *session, ssh2_time_t start_time)
     int seconds_to_next;
     int dir;
     int has_timeout;
+    /* netorch patch: set when poll() is bounded by the next keepalive, not by a timeout */
+    int keepalive_wakeup = 0;
     ssh2_timediff_t time_to_next = 0;
     ssh2_timediff_t elapsed_time;
     ssh2_timediff_t api_timeout = ssh2_ms_to_timediff(session->api_timeout_ms);
@@ -584,8 +586,28 @@ int ssh2_wait_socket(LIBSSH2_SESSION *session, ssh2_time_t start_time)
         time_to_next = api_timeout - elapsed_time;
         has_timeout = 1;
     }
-    else if(time_to_next > 0)
+    else if(time_to_next > 0) {
         has_timeout = 1;
+        /* netorch patch: poll() returning 0 here only means a keepalive is due. Upstream
+           reported that as "Timed out waiting on socket", failing any blocking call that
+           waited longer than the keepalive interval (a slow command, a long transfer).
+           Return 0 so the caller loops, sends the keepalive and waits again, while the
+           API timeout (checked against the elapsed time) still bounds the whole wait. */
+        if(dir && seconds_to_next > 0) {
+            keepalive_wakeup = 1;
+            if(api_timeout > 0) {
+                ssh2_time_t now = ssh2_now();
+                elapsed_time = now > start_time ? (now - start_time) : 0;
+                if(elapsed_time > api_timeout)
+                    return ssh2_err(session, LIBSSH2_ERROR_TIMEOUT,
+                                    "API timeout expired");
+                if(time_to_next > api_timeout - elapsed_time) {
+                    time_to_next = api_timeout - elapsed_time;
+                    keepalive_wakeup = 0;
+                }
+            }
+        }
+    }
     else
         has_timeout = 0;
 
@@ -652,9 +674,12 @@ int ssh2_wait_socket(LIBSSH2_SESSION *session, ssh2_time_t start_time)
                     has_timeout ? &tv : NULL);
     }
 #endif
-    if(rc == 0)
+    if(rc == 0) {
+        if(keepalive_wakeup)
+            return 0; /* netorch patch: see above */
         return ssh2_err(session, LIBSSH2_ERROR_TIMEOUT,
                         "Timed out waiting on socket");
+    }
 
     if(rc < 0) {
         /* Profiling tools that use SIGPROF can cause EINTR responses.
