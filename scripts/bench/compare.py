@@ -42,13 +42,14 @@ WORKLOADS = {
     "c": "running-config backup (one file per device)",
 }
 # The round trips a CLI session cannot avoid per host (each answered after the sim's latency):
-# paging off, enable and its password where privileged commands are needed, the work itself.
-# (An exec channel would make (a) one round trip, but not the config push.)
+# paging off, enable where privileged commands are needed, the work itself. The sim answers
+# the enable password prompt at once, so the password is not a delayed round trip.
+# (An exec channel would make (a) one round trip, but not the config push. An idempotent
+# push also reads the running config first; that read is not in the floor.)
 CHAIN = {
     "a": ["terminal length 0", "show version"],
     "b": [
         "enable",
-        "(enable password)",
         "terminal length 0",
         "show version",
         "configure terminal",
@@ -59,7 +60,7 @@ CHAIN = {
         "write memory",
         "show running-config",
     ],
-    "c": ["enable", "(enable password)", "terminal length 0", "show running-config"],
+    "c": ["enable", "terminal length 0", "show running-config"],
 }
 TOOLS = ["netorch", "ansible", "nornir", "scrapli-system", "scrapli-ssh2", "scrapli-asyncssh"]
 
