@@ -95,16 +95,7 @@ impl Pump<'_> {
                     self.check_time(hooks.before_io)?;
                     match r.read(&mut buf[end..end + want]) {
                         Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) if is_timeout(&e) => {
-                            if Instant::now() >= self.deadline {
-                                return Err(PumpError::Deadline);
-                            }
-                            if !hooks.retry_timeouts {
-                                return Err(PumpError::Read(e));
-                            }
-                        }
-                        Err(e) => return Err(PumpError::Read(e)),
+                        Err(e) => self.retry_or_fail(e, hooks, PumpError::Read)?,
                     }
                 };
                 if n == 0 {
@@ -126,17 +117,10 @@ impl Pump<'_> {
                     )))
                 }
                 Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-                Err(e) if is_timeout(&e) => {
-                    if Instant::now() >= self.deadline {
-                        return Err(PumpError::Deadline);
-                    }
-                    if !hooks.retry_timeouts {
-                        return Err(PumpError::Write(e));
-                    }
+                Err(e) => {
+                    self.retry_or_fail(e, hooks, PumpError::Write)?;
                     0
                 }
-                Err(e) => return Err(PumpError::Write(e)),
             };
             if k == 0 {
                 continue;
@@ -161,6 +145,30 @@ impl Pump<'_> {
             return Err(PumpError::Write(e));
         }
         Ok(total)
+    }
+
+    /// `Ok(())`: the failed read or write may be repeated (interrupted, or a timeout the
+    /// transport asked to retry while the deadline is not reached).
+    fn retry_or_fail(
+        &self,
+        e: io::Error,
+        hooks: IoHooks<'_>,
+        wrap: fn(io::Error) -> PumpError,
+    ) -> Result<(), PumpError> {
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(());
+        }
+        if !is_timeout(&e) {
+            return Err(wrap(e));
+        }
+        if Instant::now() >= self.deadline {
+            return Err(PumpError::Deadline);
+        }
+        if hooks.retry_timeouts {
+            Ok(())
+        } else {
+            Err(wrap(e))
+        }
     }
 
     fn check_time(&self, before_io: Option<&dyn Fn(Instant)>) -> Result<(), PumpError> {
