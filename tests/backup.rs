@@ -241,6 +241,42 @@ fn thirty_devices_one_change_one_commit_naming_it() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no backup of `no-such-device`"));
 }
 
+/// Secrets are masked unless the user asks to keep them for restores.
+#[test]
+fn secrets_are_masked_by_default_and_kept_only_when_asked() {
+    let sim = Sim::start(&["--count", "1", "--platform", "cisco_ios"]);
+    let name = &sim.hosts[0].name;
+    let masked = sim.dir.path().join("masked");
+    let out = backup(&sim, &masked, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(masked.join(format!("{name}.cfg"))).unwrap();
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(text.contains("snmp-server community ******** RO"), "{text}");
+    let kept = sim.dir.path().join("kept");
+    let out = backup(&sim, &kept, &["--keep-secrets"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(kept.join(format!("{name}.cfg"))).unwrap();
+    assert!(text.contains("snmp-server community s3cr3t RO"), "{text}");
+    // Both flags at once is a usage error (exit 5), not a guess.
+    let out = backup(&sim, &kept, &["--keep-secrets", "--mask-secrets"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn secrets_masked_and_bad_configs_refused_keeping_the_old_file() {
     let sim = Sim::start(&["--count", "2", "--platform", "cisco_ios"]);

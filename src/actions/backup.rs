@@ -216,7 +216,8 @@ mod tests {
         .unwrap();
         assert_eq!(p.store, PathBuf::from("/run-store"));
         assert_eq!(p.path, "r1.cfg");
-        assert!(!p.mask_secrets);
+        // Secrets are masked unless someone asks to keep them.
+        assert!(p.mask_secrets);
         // The host's variables beat the run's defaults; the task's arguments beat both.
         let vars = serde_json::json!({"inventory_hostname": "r1", "site": "ams",
             "backup_store": "/host-store", "backup_path": "{{ site }}/{{ name }}.cfg"});
@@ -228,7 +229,7 @@ mod tests {
         let args = BackupArgs {
             store: Some("/task-{{ site }}".into()),
             path: Some("{{ inventory_hostname | upper }}.txt".into()),
-            mask_secrets: Some(true),
+            mask_secrets: Some(false),
             ..Default::default()
         };
         let p = prep(vars, args, settings).unwrap();
@@ -236,7 +237,7 @@ mod tests {
             (p.store.to_str().unwrap(), p.path.as_str()),
             ("/task-ams", "R1.txt")
         );
-        assert!(p.mask_secrets);
+        assert!(!p.mask_secrets);
     }
 
     #[test]

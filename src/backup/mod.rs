@@ -35,6 +35,7 @@ pub struct BackupSettings {
     pub author: Author,
     /// Share (0..=1) a config may shrink by against the stored one.
     pub max_shrink: f64,
+    /// Secrets masked before storing unless asked otherwise (`--keep-secrets`).
     pub mask_secrets: bool,
     /// File name template when neither the task's `path:` nor `backup_path` gives one.
     pub path_template: Option<String>,
@@ -48,7 +49,7 @@ impl Default for BackupSettings {
             default_store: None,
             author: Author::default(),
             max_shrink: DEFAULT_MAX_SHRINK,
-            mask_secrets: false,
+            mask_secrets: true,
             path_template: None,
             push: None,
         }

@@ -52,9 +52,15 @@ pub struct BackupRunArgs {
     #[arg(long, value_name = "TEMPLATE")]
     pub path: Option<String>,
 
-    /// Mask passwords, secrets, SNMP communities and keys before storing.
-    #[arg(long)]
+    /// Mask passwords, secrets, SNMP communities and keys before storing (the default;
+    /// the flag is accepted so scripts can say so).
+    #[arg(long, conflicts_with = "keep_secrets")]
     pub mask_secrets: bool,
+
+    /// Store passwords, secrets, SNMP communities and keys as the device shows them (for
+    /// restores straight from the store; then the store itself must be kept secret).
+    #[arg(long)]
+    pub keep_secrets: bool,
 
     /// Refuse a config that shrank by more than this percentage of the stored one.
     #[arg(long, value_name = "PERCENT", default_value_t = 50.0, value_parser = parse_percent)]
@@ -170,7 +176,7 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
             .map(Author::parse)
             .unwrap_or_default(),
         max_shrink: args.max_shrink / 100.0,
-        mask_secrets: args.mask_secrets,
+        mask_secrets: !args.keep_secrets,
         path_template: args.path.clone(),
         push: args.push.clone(),
     };

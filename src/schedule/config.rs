@@ -9,7 +9,7 @@
 //!   - name: nightly-backup
 //!     cron: "0 30 2 * * *"        # seconds allowed (6 fields), or 5 fields
 //!     jitter: 2m
-//!     backup: { store: /srv/netorch/configs, mask_secrets: true }
+//!     backup: { store: /srv/netorch/configs }   # secrets masked unless mask_secrets: false
 //!     inventory: inventory/
 //!     limit: "!lab"
 //!   - name: ntp-audit
@@ -70,14 +70,15 @@ pub struct JobSpec {
     pub extra_vars: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupJobSpec {
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub store: Option<String>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub path: Option<String>,
-    #[serde(default, deserialize_with = "values::boolish")]
+    /// Secrets are masked unless `mask_secrets: false`.
+    #[serde(default = "yes", deserialize_with = "values::boolish")]
     pub mask_secrets: bool,
     #[serde(default)]
     pub max_shrink: Option<f64>,
@@ -206,8 +207,8 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
                 if let Some(p) = &b.path {
                     args.extend(["--path".into(), p.clone()]);
                 }
-                if b.mask_secrets {
-                    args.push("--mask-secrets".into());
+                if !b.mask_secrets {
+                    args.push("--keep-secrets".into());
                 }
                 if let Some(m) = b.max_shrink {
                     args.extend(["--max-shrink".into(), m.to_string()]);
@@ -268,6 +269,10 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
 }
 
 /// 1-based line and column of the first occurrence of `needle` (1:1 when absent).
+fn yes() -> bool {
+    true
+}
+
 fn find(text: &str, needle: &str) -> (usize, usize) {
     match text.find(needle) {
         Some(off) => {
@@ -302,7 +307,12 @@ mod tests {
         assert_eq!(b.kind, "backup");
         assert_eq!(b.args[0], "backup");
         assert!(b.args[2].ends_with("/st"), "{:?}", b.args);
-        assert!(b.args.contains(&"--mask-secrets".to_string()));
+        // Masking is the default: nothing to pass; `mask_secrets: false` keeps them.
+        assert!(
+            !b.args.iter().any(|a| a.contains("secrets")),
+            "{:?}",
+            b.args
+        );
         assert!(b
             .args
             .windows(2)
