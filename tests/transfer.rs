@@ -934,3 +934,40 @@ fn sftp_creates_new_files_and_replaces_existing_ones() {
         assert_eq!(names, vec!["cfg.bin".to_string()], "seed {seed}");
     }
 }
+
+/// The one-exec check on shell hosts: a copy whose size is wrong (here a `wc` that lies) is
+/// removed on the host and never takes the destination's name; the message gives both sizes.
+#[test]
+fn a_wrong_size_over_scp_fails_and_leaves_the_old_file() {
+    let fake = tempfile::tempdir().unwrap();
+    let tool = fake.path().join("wc");
+    std::fs::write(&tool, "#!/bin/sh\necho 7\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = Sshd::start(&format!(
+        "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin",
+        fake.path().display()
+    ));
+    let work = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let src = work.path().join("fw.bin");
+    write_file(&src, 40_000, 3);
+    let dest = remote.path().join("fw.bin");
+    std::fs::write(&dest, b"old").unwrap();
+    let pb = playbook(
+        work.path(),
+        &upload_pb(&src, &dest, ", protocol: scp, verify: size"),
+    );
+    let out = run_json(work.path(), &inv, &pb, &[]);
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("size on the target is 7 bytes, expected 40000")
+            && msg.contains("bad copy was removed"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+    assert!(!remote.path().join(".fw.bin.netorch-part").exists());
+}

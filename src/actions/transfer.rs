@@ -555,8 +555,9 @@ impl<'c> Target<'c> {
         };
         let (t, d) = (quote(tmp), quote(dest));
         // Exit codes 90-94 say which step failed; stdout carries what was measured.
+        // `wc -c`, not GNU `stat -c`: BSD and BusyBox hosts have it too.
         let mut script = format!(
-            "s=$(stat -L -c %s -- {t}) || exit 90; echo \"size $s\"; \
+            "[ -f {t} ] || exit 90; s=$(wc -c < {t} | tr -d ' '); echo \"size $s\"; \
              [ \"$s\" = {size} ] || {{ rm -f -- {t}; exit 91; }}; "
         );
         if let (Some(a), Some(want)) = (algo, expect) {
@@ -584,7 +585,10 @@ impl<'c> Target<'c> {
         let name = algo.map_or("checksum", |a| a.name());
         Ok(match out.exit_status {
             0 => Ok(()),
-            90 => Err(format!("cannot read the copy: {}", out.stderr.trim())),
+            90 => Err(format!(
+                "the copy is not on the target (or not a file): {}",
+                out.stderr.trim()
+            )),
             91 => Err(format!(
                 "size on the target is {} bytes, expected {size}",
                 field("size ")
