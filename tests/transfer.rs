@@ -747,18 +747,28 @@ fn ftp_active_mode_works_too() {
     assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&src).unwrap());
 }
 
-#[test]
-fn a_checksum_mismatch_fails_the_host_and_removes_the_bad_copy() {
-    // A host whose sha256sum lies: every copy looks corrupt.
+/// An sshd whose sessions find `tool` (a shell script running `body`) first in PATH; the
+/// folder holding it is returned too and must outlive the test.
+fn sshd_with_lying_tool(tool: &str, body: &str) -> (tempfile::TempDir, Sshd) {
     let fake = tempfile::tempdir().unwrap();
-    let tool = fake.path().join("sha256sum");
-    std::fs::write(&tool, "#!/bin/sh\necho 0000000000000000000000000000000000000000000000000000000000000000  \"$2\"\n").unwrap();
+    let path = fake.path().join(tool);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let d = Sshd::start(&format!(
         "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin",
         fake.path().display()
     ));
+    (fake, d)
+}
+
+#[test]
+fn a_checksum_mismatch_fails_the_host_and_removes_the_bad_copy() {
+    // A host whose sha256sum lies: every copy looks corrupt.
+    let (_fake, d) = sshd_with_lying_tool(
+        "sha256sum",
+        "echo 0000000000000000000000000000000000000000000000000000000000000000  \"$2\"",
+    );
     let work = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
     let inv = sshd_inventory(&d, work.path(), 1, "");
@@ -939,15 +949,7 @@ fn sftp_creates_new_files_and_replaces_existing_ones() {
 /// removed on the host and never takes the destination's name; the message gives both sizes.
 #[test]
 fn a_wrong_size_over_scp_fails_and_leaves_the_old_file() {
-    let fake = tempfile::tempdir().unwrap();
-    let tool = fake.path().join("wc");
-    std::fs::write(&tool, "#!/bin/sh\necho 7\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let d = Sshd::start(&format!(
-        "SetEnv PATH={}:/usr/local/bin:/usr/bin:/bin",
-        fake.path().display()
-    ));
+    let (_fake, d) = sshd_with_lying_tool("wc", "echo 7");
     let work = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
     let inv = sshd_inventory(&d, work.path(), 1, "");
