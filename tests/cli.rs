@@ -56,6 +56,52 @@ fn a_pattern_matching_nothing_is_an_error_for_check_and_a_warning_for_run() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("warning: play"));
 }
 
+/// `-i` and `-e` may come after the subcommand word, as people type them; without any
+/// inventory the error says how to give one.
+#[test]
+fn inventory_options_may_follow_the_subcommand() {
+    let out = example_env(&mut netorch())
+        .args(["inventory", "list", "-i", "inventory", "--limit", "core"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("core-ams-1") && !text.contains("acc-ams-1"),
+        "{text}"
+    );
+    let out = example_env(&mut netorch())
+        .args([
+            "inventory",
+            "host",
+            "core-ams-1",
+            "-i",
+            "inventory",
+            "-e",
+            "site=xyz",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("site: xyz"), "{text}");
+    let out = example_env(&mut netorch())
+        .env_remove("NETORCH_INVENTORY")
+        .args(["inventory", "graph"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no inventory: give one with -i"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn inventory_host_masks_secrets_and_list_filters() {
     let out = example_env(&mut netorch())
