@@ -973,3 +973,69 @@ fn a_wrong_size_over_scp_fails_and_leaves_the_old_file() {
     assert_eq!(std::fs::read(&dest).unwrap(), b"old");
     assert!(!remote.path().join(".fw.bin.netorch-part").exists());
 }
+
+/// SCP to a device writes in place (it cannot rename). When the device's checksum does not
+/// match, the bad copy is deleted with the profile's `delete` command. The "device" here
+/// is made to lie: a `platforms/cisco_ios.yaml` beside the inventory overrides the built-in
+/// with a checksum pattern that cannot match the real digest.
+#[test]
+fn a_bad_copy_on_a_device_is_deleted() {
+    let sim = crate::util::sim::Sim::start(&[
+        "--count",
+        "1",
+        "--platform",
+        "cisco_ios",
+        "--password",
+        SIM_PASSWORD,
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let push = |src: &Path, dest: &str| {
+        netorch()
+            .current_dir(sim.dir.path())
+            .args(["push", "-i"])
+            .arg(&sim.inventory)
+            .arg(src)
+            .arg(dest)
+            .arg("--json")
+            .output()
+            .unwrap()
+    };
+    // A file that must survive.
+    let decoy = work.path().join("decoy.bin");
+    write_file(&decoy, 10_000, 1);
+    let out = push(&decoy, "flash:/decoy.bin");
+    assert_eq!(only_result(&out)["status"], "changed");
+
+    let builtin =
+        std::fs::read_to_string(crate::util::root().join("src/device/platforms/cisco_ios.yaml"))
+            .unwrap();
+    // Captures 31 of the 32 hex digits: never equal to the real md5.
+    let lying = builtin.replace("{32})'", "{31})'");
+    assert_ne!(lying, builtin);
+    let pdir = sim.inventory.parent().unwrap().join("platforms");
+    std::fs::create_dir_all(&pdir).unwrap();
+    std::fs::write(pdir.join("cisco_ios.yaml"), lying).unwrap();
+
+    let fw = work.path().join("fw.bin");
+    write_file(&fw, 20_000, 2);
+    let out = push(&fw, "flash:/fw.bin");
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("verification of flash:/fw.bin failed")
+            && msg.contains("the bad copy at flash:/fw.bin was deleted from the device"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&pdir).unwrap();
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .args(["exec", "-i"])
+        .arg(&sim.inventory)
+        .arg("dir flash:")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("decoy.bin"), "{listing}");
+    assert!(!listing.contains("fw.bin"), "{listing}");
+}

@@ -226,6 +226,18 @@ enum Fail {
     Msg(String),
 }
 
+impl Fail {
+    /// A one-line reason, for a message about a side step (the main failure is reported
+    /// through `Fail` itself).
+    fn reason(&self) -> String {
+        match self {
+            Fail::Transport(e) => e.to_string(),
+            Fail::Device(r) => r.msg.clone().unwrap_or_else(|| "the device failed".into()),
+            Fail::Msg(m) => m.clone(),
+        }
+    }
+}
+
 impl From<TransportError> for Fail {
     fn from(e: TransportError) -> Self {
         Fail::Transport(e)
@@ -478,7 +490,23 @@ impl<'c> Target<'c> {
                 )?;
                 Ok(())
             }
-            Target::Ssh { .. } => Ok(()),
+            // A device: the profile's delete command, which must not ask.
+            Target::Ssh { conn, .. } => {
+                let Some(cmd) = conn.profile().delete.clone() else {
+                    return Err(Fail::Msg(format!(
+                        "platform `{}` has no delete command",
+                        conn.profile().name
+                    )));
+                };
+                let cmd = cmd.replace("{path}", path);
+                match conn.run_command(&cmd, conn.session().command_timeout()) {
+                    Ok(resp) => match resp.failed {
+                        None => Ok(()),
+                        Some(f) => Err(Fail::Msg(format!("`{cmd}` failed: {f}"))),
+                    },
+                    Err(e) => Err(Fail::Device(device_failure(&e))),
+                }
+            }
             Target::Ftp(c) => Ok(c.remove(path)?),
         }
     }
@@ -1100,17 +1128,24 @@ fn upload(job: &Job<'_>, t: &mut Target<'_>, src: &str, dest: &str) -> Result<Ta
                 break;
             }
             Err(why) => {
-                let _ = t.remove(&tmp);
+                let removed = t.remove(&tmp);
                 if offset > 0 && attempt == 0 {
                     // The partial file came from something else: start over.
                     offset = 0;
                     resumed_from = 0;
                     continue;
                 }
-                let where_ = if atomic {
-                    "the bad copy was removed".to_string()
-                } else {
-                    format!("{dest} on the device is bad; remove or replace it")
+                let where_ = match (atomic, removed) {
+                    (true, _) => "the bad copy was removed".to_string(),
+                    (false, Ok(())) => {
+                        format!("the bad copy at {dest} was deleted from the device")
+                    }
+                    (false, Err(e)) => {
+                        format!(
+                            "{dest} on the device is bad and was not deleted ({}); remove or replace it",
+                            e.reason()
+                        )
+                    }
                 };
                 return Err(Fail::Msg(format!(
                     "{}: verification of {dest} failed: {why}; {where_}",

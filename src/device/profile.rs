@@ -195,6 +195,10 @@ pub struct PlatformProfileSpec {
     /// Free space command; `{filesystem}` is replaced.
     #[serde(default)]
     pub free_space: Option<String>,
+    /// Command that removes a file without asking (`delete /force {path}`): a copy that
+    /// failed verification on a target that cannot rename is removed with it.
+    #[serde(default)]
+    pub delete: Option<String>,
 }
 
 fn default_session() -> Session {
@@ -283,6 +287,7 @@ pub struct PlatformProfile {
     pub checksum: Option<String>,
     pub checksum_pattern: Option<Regex>,
     pub free_space: Option<String>,
+    pub delete: Option<String>,
     /// Where it came from (`builtin` or a file path).
     pub origin: String,
 }
@@ -451,6 +456,7 @@ impl PlatformProfile {
                 None => None,
             },
             free_space: spec.free_space.clone(),
+            delete: spec.delete.clone(),
             origin: origin.to_string(),
             modes,
         })
