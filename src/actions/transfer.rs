@@ -420,11 +420,12 @@ impl<'c> Target<'c> {
                     Algo::Sha256 => "sha256sum",
                     Algo::Md5 => "md5sum",
                 };
-                let out = scp::exec_long(
-                    conn.session(),
-                    &format!("{tool} -- {}", quote(path)),
-                    deadline.max(Instant::now() + Duration::from_secs(1)),
-                )?;
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1));
+                let out = conn
+                    .session()
+                    .exec(&format!("{tool} -- {}", quote(path)), left)?;
                 if out.exit_status != 0 {
                     return Ok(None);
                 }
@@ -539,12 +540,10 @@ impl<'c> Target<'c> {
         match self {
             Target::Ssh { conn, .. } if shell => {
                 // rename(2) replaces the target atomically; SFTP v3 cannot.
-                let until = deadline.max(Instant::now() + conn.session().command_timeout());
-                let out = scp::exec_long(
-                    conn.session(),
-                    &format!("mv -f -- {} {}", quote(tmp), quote(dest)),
-                    until,
-                )?;
+                let left = until_left(deadline, conn);
+                let out = conn
+                    .session()
+                    .exec(&format!("mv -f -- {} {}", quote(tmp), quote(dest)), left)?;
                 if out.exit_status != 0 {
                     return Err(Fail::Transport(TransportError::Remote {
                         host,
@@ -600,9 +599,11 @@ impl<'c> Target<'c> {
             ));
         }
         script.push_str(&format!("mv -f -- {t} {d} || exit 94"));
-        let until = deadline.max(Instant::now() + conn.session().command_timeout());
+        let left = until_left(deadline, conn);
         // Through sh: the login shell may not be a POSIX one (fish, csh).
-        let out = scp::exec_long(conn.session(), &format!("sh -c {}", quote(&script)), until)?;
+        let out = conn
+            .session()
+            .exec(&format!("sh -c {}", quote(&script)), left)?;
         let field = |key: &str| {
             out.stdout
                 .lines()
@@ -733,6 +734,14 @@ fn sftp_of<'h>(conn: &Connection, handle: &'h mut Option<Sftp>) -> Result<&'h Sf
     handle
         .as_ref()
         .ok_or_else(|| Fail::Msg("internal: the SFTP channel vanished".into()))
+}
+
+/// Time left for a last step of a transfer: up to its deadline, but at least the command
+/// timeout (a busy host that took the whole file must not fail it on the rename).
+fn until_left(deadline: Instant, conn: &Connection) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .max(conn.session().command_timeout())
 }
 
 /// What a remote stat found.

@@ -7,6 +7,8 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use super::ssh::set_deadline;
+
 /// Buffer size for SFTP and SCP. libssh2 pipelines an SFTP write over as many 30 kB packets
 /// as the buffer holds (and reads ahead as far as the read buffer asks), so tiny buffers
 /// serialise round trips. Measured (256 MiB over loopback, aes128-gcm, release build, a
@@ -34,14 +36,21 @@ pub struct Pump<'a> {
 pub struct IoHooks<'h> {
     /// Buffer size.
     pub chunk: usize,
-    /// Called before each blocking read or write (e.g. to give libssh2 the time left).
-    pub before_io: Option<&'h dyn Fn(Instant)>,
-    /// Retry a read or write that timed out while the deadline is not reached. For libssh2:
-    /// a blocking call that waits longer than the keepalive interval returns "timed out
-    /// waiting on socket" although the session is fine (the state machine resumes when the
-    /// call is repeated, as after EAGAIN). Not for FTP, whose socket timeout is the stall
-    /// limit.
-    pub retry_timeouts: bool,
+    /// The SSH session the reads and writes block in (SFTP, SCP): before each call its
+    /// timeout is set to the time left, and a timeout that comes back before the deadline
+    /// (libssh2 counts in whole milliseconds) is retried. `None` (FTP): a socket timeout
+    /// is the stall limit and fails the copy.
+    pub ssh: Option<&'h ssh2::Session>,
+}
+
+impl<'h> IoHooks<'h> {
+    /// For a copy over `session` (SFTP or SCP).
+    pub fn ssh(session: &'h ssh2::Session) -> IoHooks<'h> {
+        IoHooks {
+            chunk: SSH_CHUNK_BYTES,
+            ssh: Some(session),
+        }
+    }
 }
 
 /// Why a copy stopped.
@@ -92,7 +101,7 @@ impl Pump<'_> {
                     break;
                 }
                 let n = loop {
-                    self.check_time(hooks.before_io)?;
+                    self.check_time(hooks.ssh)?;
                     match r.read(&mut buf[end..end + want]) {
                         Ok(n) => break n,
                         Err(e) => self.retry_or_fail(e, hooks, PumpError::Read)?,
@@ -108,7 +117,7 @@ impl Pump<'_> {
             if start == end {
                 break;
             }
-            self.check_time(hooks.before_io)?;
+            self.check_time(hooks.ssh)?;
             let k = match w.write(&buf[start..end]) {
                 Ok(0) => {
                     return Err(PumpError::Write(io::Error::new(
@@ -164,20 +173,20 @@ impl Pump<'_> {
         if Instant::now() >= self.deadline {
             return Err(PumpError::Deadline);
         }
-        if hooks.retry_timeouts {
+        if hooks.ssh.is_some() {
             Ok(())
         } else {
             Err(wrap(e))
         }
     }
 
-    fn check_time(&self, before_io: Option<&dyn Fn(Instant)>) -> Result<(), PumpError> {
+    fn check_time(&self, ssh: Option<&ssh2::Session>) -> Result<(), PumpError> {
         let now = Instant::now();
         if now >= self.deadline {
             return Err(PumpError::Deadline);
         }
-        if let Some(f) = before_io {
-            f(self.deadline);
+        if let Some(session) = ssh {
+            set_deadline(session, self.deadline);
         }
         Ok(())
     }
@@ -195,11 +204,7 @@ mod tests {
     use super::*;
 
     fn hooks(chunk: usize) -> IoHooks<'static> {
-        IoHooks {
-            chunk,
-            before_io: None,
-            retry_timeouts: false,
-        }
+        IoHooks { chunk, ssh: None }
     }
 
     #[test]

@@ -40,8 +40,7 @@ pub const DEFAULT_FTP_PORT: u16 = 21;
 
 const FTP_HOOKS: IoHooks<'static> = IoHooks {
     chunk: FTP_CHUNK_BYTES,
-    before_io: None,
-    retry_timeouts: false,
+    ssh: None,
 };
 
 /// Variables this module reads.

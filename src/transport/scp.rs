@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use super::copy::{IoHooks, Pump, PumpError, SSH_CHUNK_BYTES};
+use super::copy::{IoHooks, Pump, PumpError};
 use super::sftp::deadline_err;
 use super::ssh::{set_deadline, SshSession};
 use super::TransportError;
@@ -86,24 +86,9 @@ pub fn upload(
     let mut ch = session
         .scp_send(Path::new(remote), (mode & 0o777) as i32, size, None)
         .map_err(|e| scp_err(host, "send", remote, &e))?;
-    let before = {
-        let s = session.clone();
-        move |d: Instant| {
-            set_deadline(&s, d);
-        }
-    };
     let started = Instant::now();
     let sent = pump
-        .copy(
-            src,
-            &mut ch,
-            Some(size),
-            IoHooks {
-                chunk: SSH_CHUNK_BYTES,
-                before_io: Some(&before),
-                retry_timeouts: true,
-            },
-        )
+        .copy(src, &mut ch, Some(size), IoHooks::ssh(&session))
         .map_err(|e| pump_err(host, e, "send", remote, pump.deadline, started, false))?;
     if sent != size {
         return Err(TransportError::Local {
@@ -156,24 +141,9 @@ pub fn download(
         .scp_recv(Path::new(remote))
         .map_err(|e| scp_err(host, "receive", remote, &e))?;
     let size = stat.size();
-    let before = {
-        let s = session.clone();
-        move |d: Instant| {
-            set_deadline(&s, d);
-        }
-    };
     let started = Instant::now();
     let got = pump
-        .copy(
-            &mut ch,
-            dst,
-            Some(size),
-            IoHooks {
-                chunk: SSH_CHUNK_BYTES,
-                before_io: Some(&before),
-                retry_timeouts: true,
-            },
-        )
+        .copy(&mut ch, dst, Some(size), IoHooks::ssh(&session))
         .map_err(|e| pump_err(host, e, "receive", remote, pump.deadline, started, true))?;
     if got != size {
         return Err(TransportError::Remote {
@@ -189,67 +159,4 @@ pub fn download(
     let _ = ch.close();
     let _ = ch.wait_close();
     Ok(got)
-}
-
-/// Run `cmd` on an exec channel until it ends or `deadline` passes, for commands that may
-/// run long (a checksum of a 1 GiB image, a rename on a busy box). A blocking libssh2 wait
-/// longer than the keepalive interval returns "timed out waiting on socket" although
-/// nothing is wrong; such reads are repeated until the real deadline.
-pub fn exec_long(
-    ssh: &SshSession,
-    cmd: &str,
-    deadline: Instant,
-) -> Result<super::ExecOutput, TransportError> {
-    let host = ssh.host();
-    let session = ssh.session().clone();
-    let what = format!("command `{cmd}`");
-    let started = Instant::now();
-    let lost = |e: ssh2::Error| TransportError::Session {
-        host: host.to_string(),
-        what: what.clone(),
-        reason: e.message().to_string(),
-    };
-    set_deadline(&session, deadline);
-    let mut ch = session.channel_session().map_err(lost)?;
-    ch.exec(cmd).map_err(lost)?;
-    let read_all = |r: &mut dyn Read, out: &mut Vec<u8>| -> Result<(), TransportError> {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            if !set_deadline(&session, deadline) {
-                return Err(deadline_err(
-                    host,
-                    &what,
-                    deadline.saturating_duration_since(started).as_secs_f64(),
-                ));
-            }
-            match r.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                    ) => {}
-                Err(e) => {
-                    return Err(TransportError::Session {
-                        host: host.to_string(),
-                        what: what.clone(),
-                        reason: format!("connection lost: {e}"),
-                    })
-                }
-            }
-        }
-    };
-    let mut stdout = Vec::new();
-    read_all(&mut ch.stream(0), &mut stdout)?;
-    let mut stderr = Vec::new();
-    read_all(&mut ch.stderr(), &mut stderr)?;
-    set_deadline(&session, Instant::now() + ssh.command_timeout());
-    let _ = ch.wait_close();
-    let exit_status = ch.exit_status().unwrap_or(-1);
-    Ok(super::ExecOutput {
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        exit_status,
-    })
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
 
-use super::copy::{IoHooks, Pump, PumpError, SSH_CHUNK_BYTES};
+use super::copy::{IoHooks, Pump, PumpError};
 use super::ssh::{set_deadline, SshSession};
 use super::TransportError;
 
@@ -197,22 +197,9 @@ impl Sftp {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let session = self.session.clone();
-        let before = move |d: Instant| {
-            set_deadline(&session, d);
-        };
         let started = Instant::now();
         let sent = pump
-            .copy(
-                src,
-                &mut file,
-                None,
-                IoHooks {
-                    chunk: SSH_CHUNK_BYTES,
-                    before_io: Some(&before),
-                    retry_timeouts: true,
-                },
-            )
+            .copy(src, &mut file, None, IoHooks::ssh(&self.session))
             .map_err(|e| self.pump_err(e, "write", remote, pump.deadline, started))?;
         self.short_deadline();
         if let Some(m) = mode {
@@ -250,22 +237,9 @@ impl Sftp {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let session = self.session.clone();
-        let before = move |d: Instant| {
-            set_deadline(&session, d);
-        };
         let started = Instant::now();
         let got = pump
-            .copy(
-                &mut file,
-                dst,
-                None,
-                IoHooks {
-                    chunk: SSH_CHUNK_BYTES,
-                    before_io: Some(&before),
-                    retry_timeouts: true,
-                },
-            )
+            .copy(&mut file, dst, None, IoHooks::ssh(&self.session))
             .map_err(|e| self.pump_err(e, "read", remote, pump.deadline, started))?;
         Ok(got)
     }
