@@ -95,7 +95,7 @@ pub struct BackupRunArgs {
     pub junit: Option<PathBuf>,
 
     /// Host key checking for every host: strict, accept-new or off.
-    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
     pub host_key_checking: Option<HostKeyChecking>,
 }
 
@@ -138,10 +138,6 @@ pub struct ShowArgs {
     pub rev: Option<String>,
     #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
     pub store: PathBuf,
-}
-
-fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
-    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
 }
 
 fn parse_percent(s: &str) -> std::result::Result<f64, String> {

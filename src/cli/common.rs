@@ -11,24 +11,32 @@ use crate::{Error, Result};
 pub struct InventoryOpts {
     /// Inventory: a YAML or INI file, a folder of them, or an executable dynamic inventory.
     /// Repeat to merge several (later ones win).
+    ///
+    /// Global, so it may also follow a subcommand word (`netorch inventory list -i X`).
+    /// clap cannot require a global argument, so `load` says when it is missing.
     #[arg(
         short = 'i',
         long = "inventory",
         value_name = "INVENTORY",
         env = "NETORCH_INVENTORY",
         value_delimiter = ',',
-        required = true
+        global = true
     )]
     pub inventory: Vec<PathBuf>,
 
     /// Extra variables (win over everything): `key=value ...`, YAML/JSON `{...}`, or `@file.yml`.
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS", global = true)]
     pub extra_vars: Vec<String>,
 }
 
 impl InventoryOpts {
     /// Load the inventory; `playbook_dirs` add their host_vars/ and group_vars/.
     pub fn load(&self, playbook_dirs: &[PathBuf]) -> Result<Inventory> {
+        if self.inventory.is_empty() {
+            return Err(crate::Error::Usage(
+                "no inventory: give one with -i FILE|DIR (or set NETORCH_INVENTORY)".into(),
+            ));
+        }
         Inventory::load_with(&self.inventory, playbook_dirs)
     }
 
@@ -116,6 +124,14 @@ pub fn playbook_dirs(playbooks: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     dirs
+}
+
+/// `--host-key-checking` values: strict, accept-new or off.
+pub fn parse_host_key_checking(
+    s: &str,
+) -> std::result::Result<crate::transport::HostKeyChecking, String> {
+    crate::transport::HostKeyChecking::parse(s)
+        .ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
 }
 
 #[cfg(test)]

@@ -33,16 +33,12 @@ pub struct ExecArgs {
     pub json: bool,
 
     /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
-    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
     pub host_key_checking: Option<HostKeyChecking>,
 
     /// The commands, sent in order on each host.
     #[arg(required = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
-}
-
-fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
-    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
 }
 
 pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {

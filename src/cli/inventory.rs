@@ -7,26 +7,10 @@ use crate::Error;
 
 use super::common::InventoryOpts;
 
-/// `-i` and `-e` are global here so they may follow the subcommand word too
-/// (`netorch inventory list -i inv.yml`), as users type them. clap cannot make a global
-/// argument required, so a missing `-i` is checked in `run`.
 #[derive(Debug, clap::Args)]
 pub struct InventoryArgs {
-    /// Inventory: a YAML or INI file, a folder of them, or an executable dynamic inventory.
-    /// Repeat to merge several (later ones win).
-    #[arg(
-        short = 'i',
-        long = "inventory",
-        value_name = "INVENTORY",
-        env = "NETORCH_INVENTORY",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub inventory: Vec<std::path::PathBuf>,
-
-    /// Extra variables (win over everything): `key=value ...`, YAML/JSON `{...}`, or `@file.yml`.
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS", global = true)]
-    pub extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub inv: InventoryOpts,
 
     #[command(subcommand)]
     pub what: InventoryCommand,
@@ -53,17 +37,8 @@ pub enum InventoryCommand {
 }
 
 pub fn run(args: InventoryArgs) -> Result<ExitCode> {
-    if args.inventory.is_empty() {
-        return Err(Error::Usage(
-            "no inventory: give one with -i FILE|DIR (or set NETORCH_INVENTORY)".into(),
-        ));
-    }
-    let inv = InventoryOpts {
-        inventory: args.inventory,
-        extra_vars: args.extra_vars,
-    };
-    let inventory = inv.load(&[])?;
-    let extra = inv.extra_vars()?;
+    let inventory = args.inv.load(&[])?;
+    let extra = args.inv.extra_vars()?;
     match args.what {
         InventoryCommand::List { limit, json } => {
             let hosts = match &limit {

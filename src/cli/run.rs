@@ -70,12 +70,8 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
 
     /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
-    #[arg(long, value_name = "MODE", value_parser = parse_hkc)]
+    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
     pub host_key_checking: Option<HostKeyChecking>,
-}
-
-fn parse_hkc(s: &str) -> std::result::Result<HostKeyChecking, String> {
-    HostKeyChecking::parse(s).ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
 }
 
 pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
