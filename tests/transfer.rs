@@ -87,6 +87,15 @@ fn run_json(dir: &Path, inv: &Path, pb: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `netorch CMD -i <the sim's inventory>`, run from the sim's folder.
+fn on_sim(sim: &crate::util::sim::Sim, cmd: &str) -> std::process::Command {
+    let mut c = netorch();
+    c.current_dir(sim.dir.path())
+        .args([cmd, "-i"])
+        .arg(&sim.inventory);
+    c
+}
+
 fn upload_pb(src: &Path, dest: &Path, opts: &str) -> String {
     format!(
         "- hosts: all\n  tasks:\n    - name: up\n      upload: {{ src: \"{}\", dest: \"{}\"{opts} }}\n",
@@ -575,11 +584,7 @@ fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
     let src = work.path().join("ios-image.bin");
     write_file(&src, 1 << 20, 9);
     let push = |extra: &[&str]| {
-        netorch()
-            .current_dir(sim.dir.path())
-            .arg("push")
-            .arg("-i")
-            .arg(&sim.inventory)
+        on_sim(&sim, "push")
             .arg(&src)
             .arg("flash:/ios-image.bin")
             .arg("--json")
@@ -612,11 +617,7 @@ fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
     }
     // Back from the devices over scp -f, into LOCAL_DIR/<host>/.
     let local = work.path().join("from-devices");
-    let out = netorch()
-        .current_dir(sim.dir.path())
-        .arg("pull")
-        .arg("-i")
-        .arg(&sim.inventory)
+    let out = on_sim(&sim, "pull")
         .arg("flash:/ios-image.bin")
         .arg(&local)
         .args(["--json", "--limit", "*2*"])
@@ -637,11 +638,7 @@ fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
     let big = work.path().join("huge.bin");
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(9_000_000_000).unwrap();
-    let out = netorch()
-        .current_dir(sim.dir.path())
-        .arg("push")
-        .arg("-i")
-        .arg(&sim.inventory)
+    let out = on_sim(&sim, "push")
         .arg(&big)
         .arg("flash:/huge.bin")
         .args(["--json", "--limit", &sim.hosts[0].name, "--verify", "size"])
@@ -806,11 +803,7 @@ fn sftp_to_a_simulated_device_is_atomic_and_verified() {
     // Small: the sim is a debug build, its ciphers are slow.
     write_file(&src, 300_000, 13);
     let push = || {
-        netorch()
-            .current_dir(sim.dir.path())
-            .arg("push")
-            .arg("-i")
-            .arg(&sim.inventory)
+        on_sim(&sim, "push")
             .arg(&src)
             .arg("flash:/eos.swi")
             .args(["--protocol", "sftp", "--json"])
@@ -832,11 +825,7 @@ fn sftp_to_a_simulated_device_is_atomic_and_verified() {
     );
     // And back over SFTP.
     let local = work.path().join("back");
-    let out = netorch()
-        .current_dir(sim.dir.path())
-        .arg("pull")
-        .arg("-i")
-        .arg(&sim.inventory)
+    let out = on_sim(&sim, "pull")
         .arg("flash:/eos.swi")
         .arg(&local)
         .args(["--protocol", "sftp", "--json"])
@@ -990,10 +979,7 @@ fn a_bad_copy_on_a_device_is_deleted() {
     ]);
     let work = tempfile::tempdir().unwrap();
     let push = |src: &Path, dest: &str| {
-        netorch()
-            .current_dir(sim.dir.path())
-            .args(["push", "-i"])
-            .arg(&sim.inventory)
+        on_sim(&sim, "push")
             .arg(src)
             .arg(dest)
             .arg("--json")
@@ -1028,13 +1014,7 @@ fn a_bad_copy_on_a_device_is_deleted() {
         "{msg}"
     );
     std::fs::remove_dir_all(&pdir).unwrap();
-    let out = netorch()
-        .current_dir(sim.dir.path())
-        .args(["exec", "-i"])
-        .arg(&sim.inventory)
-        .arg("dir flash:")
-        .output()
-        .unwrap();
+    let out = on_sim(&sim, "exec").arg("dir flash:").output().unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(listing.contains("decoy.bin"), "{listing}");
     assert!(!listing.contains("fw.bin"), "{listing}");
