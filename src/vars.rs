@@ -25,6 +25,12 @@ pub fn host_context(
     for (k, v) in inventory.iter().chain(play.iter()).chain(extra.iter()) {
         ctx.insert(k.clone(), v.clone());
     }
+    // The platform is decided once, here, whichever variable named it, so templates, the
+    // connection and the transfer protocol choice all see the same one.
+    if !ctx.contains_key("platform") {
+        let platform = crate::inventory::resolve_platform(&ctx);
+        ctx.insert("platform".into(), Value::from(platform));
+    }
     ctx.insert("inventory_hostname".into(), Value::from(name));
     let short = name.split('.').next().unwrap_or(name);
     ctx.insert("inventory_hostname_short".into(), Value::from(short));

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use netorch::device::{
-    run_commands_on_host, CommandStatus, Device, Driver, HostStatus, ProfileSet,
+    run_commands_on_host, CommandStatus, Connection, Driver, HostStatus, ProfileSet,
 };
 use netorch::secret::Secret;
 use netorch::transport::{ConnectionSettings, SshOptions, SshSession};
@@ -55,10 +55,7 @@ fn settings(sim: &Sim, host: &str, extra: Value) -> ConnectionSettings {
 fn open(sim: &Sim, host: &str) -> (SshSession, netorch::device::PlatformProfile) {
     let s = settings(sim, host, json!({}));
     let sess = SshSession::connect(&s, &SshOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let profile = ProfileSet::builtin()
-        .get(s.platform.as_deref().unwrap())
-        .unwrap()
-        .clone();
+    let profile = ProfileSet::builtin().get(&s.platform).unwrap().clone();
     (sess, profile)
 }
 
@@ -425,7 +422,7 @@ fn linux_hosts_use_the_exec_channel() {
         unreachable!()
     };
     let s = settings_from("web1", vars, json!({}));
-    assert_eq!(s.platform, None);
+    assert_eq!(s.platform, "linux");
     let o = run_commands_on_host(
         &s,
         &ProfileSet::builtin(),
@@ -450,10 +447,10 @@ fn linux_hosts_use_the_exec_channel() {
     assert_eq!(o.commands[2].output, "after");
     assert_eq!(o.status, HostStatus::Failed);
 
-    // The same through the Device abstraction.
-    let sess = SshSession::connect(&s, &SshOptions::default()).unwrap();
+    // The same through the one connection type.
     let profiles = ProfileSet::builtin();
-    let mut dev = Device::open(&sess, profiles.get("linux").unwrap(), None).unwrap();
+    let mut dev = Connection::open(&s, &profiles, &SshOptions::default(), None).unwrap();
+    assert!(!dev.is_cli());
     let r = dev
         .run_command("printf 'a\\nb\\n'", Duration::from_secs(5))
         .unwrap();

@@ -1,9 +1,31 @@
 //! `assert: { that: [...], fail_msg, success_msg }`: every expression must be true.
 
-use super::ActionCtx;
+use serde::de::Deserializer;
+
+use super::{ActionArgs, ActionCtx, Env};
+pub use crate::playbook::action::AssertArgs;
 use crate::report::TaskResult;
 
-pub fn run(
+impl ActionArgs for AssertArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::assert::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        self.that.join(" and ")
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        run(
+            &env.ctx,
+            &self.that,
+            self.fail_msg.as_deref(),
+            self.success_msg.as_deref(),
+        )
+    }
+}
+
+fn run(
     ctx: &ActionCtx<'_>,
     that: &[String],
     fail_msg: Option<&str>,
@@ -58,6 +80,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            verbose: 0,
         };
         let ok = run(&ctx, &["n == 2".into(), "name == 'r1'".into()], None, None);
         assert_eq!(ok.status, Status::Ok);

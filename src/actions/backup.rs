@@ -11,13 +11,41 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::ActionCtx;
+use serde::de::Deserializer;
+
+use super::{device_failure, ActionArgs, ActionCtx, Env};
 use crate::backup::{
     normalize, safe_path, BackupRun, Checks, Outcome, Rules, DEFAULT_PATH_TEMPLATE,
 };
-use crate::executor::connection::{device_failure, Connection};
-use crate::playbook::action::BackupArgs;
+use crate::device::Connection;
+pub use crate::playbook::action::BackupArgs;
 use crate::report::{Status, TaskResult};
+
+impl ActionArgs for BackupArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::backup::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        String::new()
+    }
+
+    /// The file name and store are checked before connecting; the config goes to the run's
+    /// single writer (src/backup/), which commits after the run.
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        let Some(backups) = env.backups else {
+            return TaskResult::failed("internal: this run has no backup writer");
+        };
+        let prep = match prepare(&env.ctx, self, backups) {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        match env.connect() {
+            Ok((conn, ctx, timeout)) => run(conn, ctx, &prep, backups, timeout),
+            Err(r) => r,
+        }
+    }
+}
 
 /// Host variables that set the store and the file name when the task does not.
 pub const STORE_VAR: &str = "backup_store";
@@ -92,7 +120,7 @@ pub fn prepare(
 }
 
 /// Fetch, normalise and submit the config.
-pub fn run(
+fn run(
     conn: &mut Connection,
     ctx: &ActionCtx<'_>,
     prep: &Prepared,
@@ -198,6 +226,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            verbose: 0,
         };
         prepare(&ctx, &args, &BackupRun::new(settings)).map_err(|r| r.msg.unwrap_or_default())
     }

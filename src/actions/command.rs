@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use super::ActionCtx;
-use crate::executor::connection::{device_failure, Connection};
-use crate::playbook::action::CommandArgs;
+use serde::de::Deserializer;
+
+use super::{device_failure, ActionArgs, ActionCtx, Env};
+use crate::device::Connection;
+pub use crate::playbook::action::CommandArgs;
 use crate::report::{CommandOutput, Status, TaskResult};
 
 /// Commands that only read: run even in check mode (the rest are skipped there).
@@ -35,7 +37,24 @@ pub fn is_read_only(cmd: &str) -> bool {
     c == "show" || READ_ONLY_PREFIXES.iter().any(|p| c.starts_with(p))
 }
 
-pub fn run(
+impl ActionArgs for CommandArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::command::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        self.commands.join("; ")
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        match env.connect() {
+            Ok((conn, ctx, timeout)) => run(conn, ctx, self, timeout),
+            Err(r) => r,
+        }
+    }
+}
+
+fn run(
     conn: &mut Connection,
     ctx: &ActionCtx<'_>,
     args: &CommandArgs,

@@ -13,26 +13,47 @@
 use std::time::Duration;
 
 use super::config_lines::{candidate_paths, pending, render, unified_diff};
-use super::ActionCtx;
+use serde::de::Deserializer;
+
+use super::{device_failure, ActionArgs, ActionCtx, Env};
 use crate::device::profile::PlatformProfile;
-use crate::executor::connection::{device_failure, Connection};
-use crate::playbook::action::{ConfigArgs, ConfigSource, SaveWhen};
+use crate::device::Connection;
+pub use crate::playbook::action::{ConfigArgs, ConfigSource, SaveWhen};
 use crate::report::{CommandOutput, Status, TaskResult};
 
-/// What the action needs that only the executor knows.
-pub struct ConfigEnv<'a> {
-    /// The file a `src:` refers to, resolved against the playbook.
-    pub resolve_src: &'a dyn Fn(&str) -> Option<std::path::PathBuf>,
+/// Finds the file a `src:` names, relative to the playbook.
+type ResolveSrc<'a> = &'a dyn Fn(&str) -> Option<std::path::PathBuf>;
+
+impl ActionArgs for ConfigArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::config::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        match &self.source {
+            ConfigSource::Lines { lines, .. } => lines.join("; "),
+            ConfigSource::Template(t) => format!("template {t}"),
+            ConfigSource::Src(s) => format!("src {s}"),
+        }
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        let resolve_src = env.resolve_src;
+        match env.connect() {
+            Ok((conn, ctx, timeout)) => run(conn, ctx, self, timeout, resolve_src),
+            Err(r) => r,
+        }
+    }
 }
 
-pub fn run(
+fn run(
     conn: &mut Connection,
     ctx: &ActionCtx<'_>,
     args: &ConfigArgs,
     timeout: Duration,
-    env: &ConfigEnv<'_>,
+    resolve_src: ResolveSrc<'_>,
 ) -> TaskResult {
-    let (lines, parents) = match wanted_lines(ctx, args, env) {
+    let (lines, parents) = match wanted_lines(ctx, args, resolve_src) {
         Ok(v) => v,
         Err(msg) => return TaskResult::failed(msg),
     };
@@ -185,7 +206,7 @@ fn set_form(conn: &mut Connection, timeout: Duration) -> Result<String, TaskResu
 fn wanted_lines(
     ctx: &ActionCtx<'_>,
     args: &ConfigArgs,
-    env: &ConfigEnv<'_>,
+    resolve_src: ResolveSrc<'_>,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let text_lines = |text: String| -> Vec<String> {
         text.lines()
@@ -211,8 +232,7 @@ fn wanted_lines(
             .map(|t| (text_lines(t), Vec::new()))
             .map_err(|e| e.to_string()),
         ConfigSource::Src(name) => {
-            let path =
-                (env.resolve_src)(name).ok_or_else(|| format!("config src `{name}` not found"))?;
+            let path = resolve_src(name).ok_or_else(|| format!("config src `{name}` not found"))?;
             let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
             ctx.templates
                 .render_str(&text, ctx.vars, &path.display().to_string())

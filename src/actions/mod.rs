@@ -1,6 +1,16 @@
-//! Actions: one file per task kind. Each takes its validated arguments and an
-//! [`ActionCtx`] and returns a [`TaskResult`]; actions never print. Connection-bound actions
-//! (command, config) get the host's open connection from the executor.
+//! Actions: what a task does, one file per kind, and the one table that names them all.
+//!
+//! Every action is a typed argument struct (validated when the playbook loads; templated
+//! strings are kept as written) that implements [`ActionArgs`]: how it is parsed from the
+//! task's value, how it is summarised for a task without a name, and how it runs on one
+//! host. `run` gets one [`Env`], which the executor builds once per attempt: the host's
+//! context ([`ActionCtx`]), its connection (opened lazily through [`Connector`] and kept for
+//! the rest of the run), source resolution, progress and the run's backup writer. Actions
+//! return a [`TaskResult`]; they never print and never import the executor.
+//!
+//! Adding an action: one file here with its argument type and its `ActionArgs` impl, and one
+//! line in the table at the bottom of this file. The names users may write, the kind, the
+//! parsing and the dispatch all come from that table.
 
 pub mod assert;
 pub mod backup;
@@ -12,12 +22,23 @@ pub mod fail;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
+pub mod transfer_action;
 pub mod wait_for;
 
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::Deserializer;
+
+use crate::backup::BackupRun;
+use crate::device::profile::ProfileSet;
+use crate::device::{Connection, DeviceError};
 use crate::inventory::Vars;
+use crate::report::{CommandOutput, Status, TaskResult};
 use crate::template::Templates;
 
-/// What every action may look at.
+/// What every action may look at: the host, its variables and how to render them.
 pub struct ActionCtx<'a> {
     pub host: &'a str,
     /// The host's full context: inventory, play and extra vars, facts, registered results.
@@ -25,11 +46,172 @@ pub struct ActionCtx<'a> {
     pub templates: &'a Templates,
     pub check_mode: bool,
     pub diff: bool,
+    /// The run's `-v` count.
+    pub verbose: u8,
 }
 
 impl ActionCtx<'_> {
     /// Render a templated string in this host's context; `what` names it for errors.
     pub fn render(&self, s: &str, what: &str) -> Result<String, crate::Error> {
         self.templates.render_str(s, self.vars, what)
+    }
+}
+
+/// The host's connection, opened on first use. The executor implements it so that the
+/// session outlives the task (one per host per run); a failure to connect is already the
+/// result the task gets (`unreachable` or `failed`).
+pub trait Connector {
+    fn connection(&mut self) -> Result<&mut Connection, TaskResult>;
+}
+
+/// Everything the executor gives an action, built once per attempt.
+pub struct Env<'a> {
+    pub ctx: ActionCtx<'a>,
+    /// Per-command timeout: the task's `timeout`, else the play's; `None`: the host's
+    /// `command_timeout`.
+    pub command_timeout: Option<Duration>,
+    /// The task's own `timeout` (transfers bound the whole copy with it).
+    pub task_timeout: Option<Duration>,
+    pub connector: &'a mut dyn Connector,
+    /// Find a local source file (relative to the playbook's folder, then the project's).
+    pub resolve_src: &'a dyn Fn(&str) -> Option<PathBuf>,
+    /// Receives transfer progress (throttled by the sender).
+    pub progress: &'a dyn Fn(transfer::Progress),
+    /// The run's backup writer (`None` outside runs that may back up).
+    pub backups: Option<&'a BackupRun>,
+    pub profiles: &'a ProfileSet,
+}
+
+impl<'a> Env<'a> {
+    /// The host's connection with the command timeout that applies to it, beside the
+    /// context (split so that an action can hold both).
+    pub fn connect(&mut self) -> Result<(&mut Connection, &ActionCtx<'a>, Duration), TaskResult> {
+        let conn = self.connector.connection()?;
+        let timeout = self
+            .command_timeout
+            .unwrap_or_else(|| conn.session().command_timeout());
+        Ok((conn, &self.ctx, timeout))
+    }
+}
+
+/// One kind of action: its typed arguments and how they run.
+pub trait ActionArgs: Sized {
+    /// Read the value of the task's action key (file:line errors come from the caller's
+    /// deserializer).
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+
+    /// A one-line detail for a task without a name (`show version`); empty for none.
+    fn summary(&self) -> String;
+
+    /// Run on one host.
+    fn run(&self, env: &mut Env<'_>) -> TaskResult;
+}
+
+/// A device error as a task result: a dropped or hung session makes the host unreachable
+/// for the rest of the run; anything else is a failure. Output received before the error
+/// is kept as a command of its own.
+pub fn device_failure(e: &DeviceError) -> TaskResult {
+    let lost = matches!(e, DeviceError::Closed { .. })
+        || matches!(e, DeviceError::Transport(t) if t.is_unreachable());
+    let status = if lost {
+        Status::Unreachable
+    } else {
+        Status::Failed
+    };
+    let mut r = TaskResult::new(status).with_msg(e.to_string());
+    if let Some(partial) = e.partial_output() {
+        if !partial.is_empty() {
+            r.commands.push(CommandOutput {
+                command: String::from("(output before the error)"),
+                output: partial.to_string(),
+                exit_status: None,
+                error: Some(e.to_string()),
+            });
+        }
+    }
+    r
+}
+
+/// Generates [`Action`], [`ActionKind`] and their dispatch from one table, so that a new
+/// action cannot be half-registered.
+macro_rules! action_table {
+    ($( $variant:ident = $key:literal => $args:ty ),* $(,)?) => {
+        /// A task's action with its validated arguments. Templated strings (`{{ }}`) are kept
+        /// as written; they are rendered per host at run time.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Action {
+            $( $variant($args), )*
+        }
+
+        /// The kinds of action, without arguments.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ActionKind {
+            $( $variant, )*
+        }
+
+        impl ActionKind {
+            pub const ALL: &'static [ActionKind] = &[ $( ActionKind::$variant, )* ];
+
+            /// The canonical key (`wait_for`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ActionKind::$variant => $key, )*
+                }
+            }
+
+            /// Parse the value of a task key of this kind.
+            pub fn parse<'de, D: Deserializer<'de>>(self, d: D) -> Result<Action, D::Error> {
+                Ok(match self {
+                    $( ActionKind::$variant => Action::$variant(<$args as ActionArgs>::parse(d)?), )*
+                })
+            }
+        }
+
+        impl Action {
+            pub fn kind(&self) -> ActionKind {
+                match self {
+                    $( Action::$variant(_) => ActionKind::$variant, )*
+                }
+            }
+
+            /// A one-line summary for a task without a name (`command: show version`).
+            pub fn summary(&self) -> String {
+                let detail = match self {
+                    $( Action::$variant(a) => a.summary(), )*
+                };
+                if detail.is_empty() {
+                    self.kind().name().to_string()
+                } else {
+                    format!("{}: {detail}", self.kind().name())
+                }
+            }
+
+            /// Run on one host.
+            pub fn run(&self, env: &mut Env<'_>) -> TaskResult {
+                match self {
+                    $( Action::$variant(a) => a.run(env), )*
+                }
+            }
+        }
+    };
+}
+
+action_table! {
+    Command = "command" => command::CommandArgs,
+    Config = "config" => config::ConfigArgs,
+    Template = "template" => template::TemplateArgs,
+    Backup = "backup" => backup::BackupArgs,
+    Upload = "upload" => transfer_action::Upload,
+    Download = "download" => transfer_action::Download,
+    WaitFor = "wait_for" => wait_for::WaitForArgs,
+    Assert = "assert" => assert::AssertArgs,
+    SetFact = "set_fact" => set_fact::SetFactArgs,
+    Fail = "fail" => fail::FailArgs,
+    Debug = "debug" => debug::DebugArgs,
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -1,11 +1,28 @@
 //! `set_fact: { name: value, ... }`: values rendered now and kept on the host for the
 //! rest of the run. The executor merges `data.facts` into the host's variables.
 
-use super::ActionCtx;
+use serde::de::Deserializer;
+
+use super::{ActionArgs, ActionCtx, Env};
 use crate::inventory::Vars;
+pub use crate::playbook::action::SetFactArgs;
 use crate::report::TaskResult;
 
-pub fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
+impl ActionArgs for SetFactArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::set_fact::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        self.0.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        run(&env.ctx, &self.0)
+    }
+}
+
+fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
     let mut out = Vars::new();
     for (k, v) in facts {
         match render_value(ctx, v, k) {

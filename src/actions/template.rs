@@ -5,11 +5,27 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::ActionCtx;
-use crate::playbook::action::TemplateArgs;
+use serde::de::Deserializer;
+
+use super::{ActionArgs, ActionCtx, Env};
+pub use crate::playbook::action::TemplateArgs;
 use crate::report::TaskResult;
 
-pub fn run(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
+impl ActionArgs for TemplateArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::template::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        format!("{} -> {}", self.src, self.dest)
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        render_to_file(&env.ctx, self)
+    }
+}
+
+fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
     let dest = match ctx.render(&args.dest, "template dest") {
         Ok(d) => d,
         Err(e) => return TaskResult::failed(e.to_string()),
@@ -85,19 +101,20 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: true,
+            verbose: 0,
         };
         let dest = dir.path().join("out/{{ inventory_hostname }}.cfg");
         let args = TemplateArgs {
             src: "t.j2".into(),
             dest: dest.to_string_lossy().into_owned(),
         };
-        let r = run(&ctx, &args);
+        let r = render_to_file(&ctx, &args);
         assert_eq!(r.status, Status::Changed, "{:?}", r.msg);
         assert!(r.diff.unwrap().contains("+hostname r1"));
         assert_eq!(
             std::fs::read_to_string(dir.path().join("out/r1.cfg")).unwrap(),
             "hostname r1\n"
         );
-        assert_eq!(run(&ctx, &args).status, Status::Ok);
+        assert_eq!(render_to_file(&ctx, &args).status, Status::Ok);
     }
 }

@@ -4,35 +4,66 @@
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use super::ActionCtx;
+use serde::de::Deserializer;
+
+use super::{ActionArgs, ActionCtx, Env};
+pub use crate::playbook::action::{PortState, WaitForArgs};
 use crate::report::TaskResult;
 
 /// How often the port is probed.
 const PROBE_INTERVAL_MS: u64 = 250;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortState {
-    Started,
-    Stopped,
+/// Ansible's `wait_for` default: five minutes.
+const DEFAULT_TIMEOUT_SECS: u64 = 300;
+
+impl ActionArgs for WaitForArgs {
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::playbook::action::wait_for::deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            WaitForArgs::Port { host, port, .. } => {
+                format!("{}:{port}", host.as_deref().unwrap_or("host"))
+            }
+            WaitForArgs::Sleep(d) => format!("{}s", d.as_secs_f64()),
+        }
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        match self {
+            WaitForArgs::Sleep(d) => {
+                std::thread::sleep(*d);
+                TaskResult::ok()
+            }
+            WaitForArgs::Port {
+                port,
+                host,
+                state,
+                timeout,
+                delay,
+            } => {
+                std::thread::sleep(delay.unwrap_or_default());
+                wait_for_port(
+                    &env.ctx,
+                    host.as_deref(),
+                    *port,
+                    *state,
+                    timeout.unwrap_or(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
+                )
+            }
+        }
+    }
 }
 
-pub struct WaitFor<'a> {
-    pub host: Option<&'a str>,
-    pub port: Option<u16>,
-    pub state: PortState,
-    pub timeout: Duration,
-    pub delay: Duration,
-    /// A plain pause when no port is given.
-    pub seconds: Option<Duration>,
-}
-
-pub fn run(ctx: &ActionCtx<'_>, w: &WaitFor<'_>) -> TaskResult {
-    std::thread::sleep(w.delay);
-    let Some(port) = w.port else {
-        std::thread::sleep(w.seconds.unwrap_or_default());
-        return TaskResult::ok();
-    };
-    let host = match w.host {
+fn wait_for_port(
+    ctx: &ActionCtx<'_>,
+    host: Option<&str>,
+    port: u16,
+    state: PortState,
+    timeout: Duration,
+) -> TaskResult {
+    let host = match host {
         Some(h) => match ctx.render(h, "wait_for host") {
             Ok(h) => h,
             Err(e) => return TaskResult::failed(e.to_string()),
@@ -50,7 +81,7 @@ pub fn run(ctx: &ActionCtx<'_>, w: &WaitFor<'_>) -> TaskResult {
         Err(e) => return TaskResult::failed(format!("wait_for: cannot resolve {host}: {e}")),
     };
     let start = Instant::now();
-    let want_open = w.state == PortState::Started;
+    let want_open = state == PortState::Started;
     loop {
         let open = addrs.iter().any(|a| {
             TcpStream::connect_timeout(a, Duration::from_millis(PROBE_INTERVAL_MS.max(500))).is_ok()
@@ -60,10 +91,10 @@ pub fn run(ctx: &ActionCtx<'_>, w: &WaitFor<'_>) -> TaskResult {
             r.data = serde_json::json!({ "elapsed_ms": start.elapsed().as_millis() as u64, "port": port, "host": host });
             return r;
         }
-        if start.elapsed() >= w.timeout {
+        if start.elapsed() >= timeout {
             return TaskResult::failed(format!(
                 "timeout after {:.1}s waiting for {host}:{port} to be {}",
-                w.timeout.as_secs_f64(),
+                timeout.as_secs_f64(),
                 if want_open { "open" } else { "closed" }
             ));
         }
@@ -92,25 +123,24 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            verbose: 0,
         };
-        let mut w = WaitFor {
-            host: None,
-            port: Some(port),
-            state: PortState::Started,
-            timeout: Duration::from_secs(2),
-            delay: Duration::ZERO,
-            seconds: None,
-        };
-        assert_eq!(run(&ctx, &w).status, Status::Ok);
-        w.state = PortState::Stopped;
-        w.timeout = Duration::from_millis(300);
-        let r = run(&ctx, &w);
+        let up = Duration::from_secs(2);
+        assert_eq!(
+            wait_for_port(&ctx, None, port, PortState::Started, up).status,
+            Status::Ok
+        );
+        let short = Duration::from_millis(300);
+        let r = wait_for_port(&ctx, None, port, PortState::Stopped, short);
         assert_eq!(r.status, Status::Failed);
         assert!(r
             .msg
             .unwrap()
             .contains(&format!("127.0.0.1:{port} to be closed")));
         drop(listener);
-        assert_eq!(run(&ctx, &w).status, Status::Ok);
+        assert_eq!(
+            wait_for_port(&ctx, None, port, PortState::Stopped, short).status,
+            Status::Ok
+        );
     }
 }

@@ -4,24 +4,25 @@
 //! - [`channel`]: reads until a prompt over a PTY shell; paging, echo and ANSI stripping.
 //! - [`driver`]: privilege and config modes as a graph, commands and config pushes with
 //!   the device's complaints as result states ([`Response::failed`]), not errors.
-//! - [`Device`]: one way to run a command whether the host is a CLI device (PTY) or a
-//!   Linux host (exec channel), and [`run_commands_on_host`] for `netorch exec`.
+//! - [`connection`]: the one connection type ([`Connection`]): session + resolved platform +
+//!   driver, the same way to run a command on a CLI device (PTY) or a Linux host (exec
+//!   channel), and [`run_commands_on_host`] for `netorch exec`.
 
 pub mod channel;
+pub mod connection;
 pub mod driver;
 pub mod profile;
 
 use std::time::{Duration, Instant};
 
 pub use channel::{Channel, CliStream, SshShell};
+pub use connection::{Connection, RateLimiter};
 pub use driver::Driver;
 pub use profile::{PlatformProfile, ProfileSet};
 
-use crate::secret::Secret;
 use crate::transport::{ConnectionSettings, SshOptions, SshSession, TransportError};
 
-/// The platform used when the inventory names none.
-pub const DEFAULT_PLATFORM: &str = "linux";
+pub use crate::inventory::DEFAULT_PLATFORM;
 
 /// A device session that failed (as opposed to a device that answered with an error, which
 /// is a [`Response`] with `failed` set).
@@ -160,49 +161,6 @@ pub(crate) fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A host ready to run commands: a CLI driver on a PTY, or exec channels.
-pub enum Device<'a> {
-    Cli(Box<Driver<SshShell>>),
-    Exec {
-        session: &'a SshSession,
-        profile: Box<PlatformProfile>,
-    },
-}
-
-impl<'a> Device<'a> {
-    /// Open the right kind of device session for `profile` on `session`.
-    pub fn open(
-        session: &'a SshSession,
-        profile: &PlatformProfile,
-        enable: Option<&Secret>,
-    ) -> Result<Device<'a>, DeviceError> {
-        match profile.session {
-            profile::Session::Exec => Ok(Device::Exec {
-                session,
-                profile: Box::new(profile.clone()),
-            }),
-            profile::Session::Pty => Ok(Device::Cli(Box::new(Driver::open(
-                session, profile, enable,
-            )?))),
-        }
-    }
-
-    /// Run one command the same way on both kinds of host.
-    pub fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
-        match self {
-            Device::Cli(d) => d.send_command_timeout(cmd, timeout),
-            Device::Exec { session, profile } => exec_command(session, profile, cmd, timeout),
-        }
-    }
-
-    pub fn profile(&self) -> &PlatformProfile {
-        match self {
-            Device::Cli(d) => d.profile(),
-            Device::Exec { profile, .. } => profile,
-        }
-    }
-}
-
 /// Run one command on an exec channel: a non-zero exit status or the profile's failure
 /// indicator in stdout makes a failed response (not an error).
 pub fn exec_command(
@@ -295,10 +253,7 @@ pub fn run_commands_on_host(
     opts: &SshOptions,
 ) -> HostOutcome {
     let t = Instant::now();
-    let platform = settings
-        .platform
-        .clone()
-        .unwrap_or_else(|| DEFAULT_PLATFORM.to_string());
+    let platform = settings.platform.clone();
     let mut outcome = HostOutcome {
         host: settings.host_name.clone(),
         platform: platform.clone(),
@@ -323,7 +278,7 @@ pub fn run_commands_on_host(
             })
             .collect()
     };
-    let Some(profile) = profiles.get(&platform) else {
+    let Some(profile) = profiles.shared(&platform) else {
         let known: Vec<&str> = profiles.names().collect();
         let err = DeviceError::UnknownPlatform {
             host: settings.host_name.clone(),
@@ -353,7 +308,9 @@ pub fn run_commands_on_host(
     };
     outcome.credential = Some(session.credential_used().to_string());
     outcome.warnings = session.warnings().to_vec();
-    let mut device = match Device::open(&session, profile, settings.enable_secret.as_ref()) {
+    let session_timeout = settings.command_timeout;
+    let mut device = match Connection::on_session(session, profile, settings.enable_secret.as_ref())
+    {
         Ok(d) => d,
         Err(e) => {
             outcome.status = HostStatus::Failed;
@@ -365,7 +322,7 @@ pub fn run_commands_on_host(
     };
     for (i, cmd) in commands.iter().enumerate() {
         let ct = Instant::now();
-        match device.run_command(cmd, settings.command_timeout) {
+        match device.run_command(cmd, session_timeout) {
             Ok(r) => {
                 let status = if r.failed.is_some() {
                     outcome.status = HostStatus::Failed;
@@ -400,9 +357,7 @@ pub fn run_commands_on_host(
             }
         }
     }
-    if let Device::Cli(d) = device {
-        d.close();
-    }
+    device.close();
     outcome.elapsed_ms = elapsed_ms(t);
     outcome
 }

@@ -595,6 +595,24 @@ impl ProfileSet {
         self.profiles.get(name).cloned()
     }
 
+    /// The profile for `host`'s platform, or an error listing the known platforms with a
+    /// "did you mean".
+    pub fn resolve(
+        &self,
+        host: &str,
+        platform: &str,
+    ) -> Result<Arc<PlatformProfile>, super::DeviceError> {
+        self.shared(platform).ok_or_else(|| {
+            let known: Vec<&str> = self.names().collect();
+            super::DeviceError::UnknownPlatform {
+                host: host.to_string(),
+                platform: platform.to_string(),
+                known: known.join(", "),
+                hint: crate::source::suggest(platform, known.iter().copied()).map(str::to_string),
+            }
+        })
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.profiles.keys().map(String::as_str)
     }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::connection::Connection;
+use crate::device::Connection;
 use crate::inventory::Vars;
 use crate::report::{Status, TaskResult};
 use crate::template::Templates;

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::connection::{Connection, RateLimiter};
 use super::host::{registered, HostState};
-use crate::actions::{self, ActionCtx};
+use crate::actions::transfer::Progress;
+use crate::actions::{device_failure, ActionCtx, Connector, Env};
 use crate::device::profile::ProfileSet;
+use crate::device::{Connection, RateLimiter};
 use crate::inventory::Vars;
-use crate::playbook::action::{DebugWhat, WaitForArgs};
-use crate::playbook::{Action, Loop, Playbook, Task};
+use crate::playbook::{Loop, Playbook, Task};
 use crate::report::{Event, Status, TaskResult};
 use crate::template::Templates;
 use crate::transport::settings::{ConnectionSettings, CONNECTION_VARS};
@@ -331,211 +331,71 @@ fn run_action(
     ctx: &Vars,
     check: bool,
 ) -> TaskResult {
-    let actx = ActionCtx {
-        host: &h.name,
-        vars: ctx,
-        templates: &sh.templates,
-        check_mode: check,
-        diff: sh.diff,
+    let host = h.name.clone();
+    let playbook = &sh.playbook;
+    let resolve_src = |name: &str| playbook.resolve_src(name);
+    let progress = |p: Progress| {
+        let _ = sh.events.send(Event::Transfer {
+            host: host.clone(),
+            done: p.done,
+            total: p.total,
+            finished: p.finished,
+        });
     };
-    match &task.action {
-        Action::Debug(a) => match &a.what {
-            _ if a.verbosity > sh.verbose => TaskResult::skipped(format!(
-                "verbosity threshold not met ({} > {})",
-                a.verbosity, sh.verbose
-            )),
-            DebugWhat::Msg(m) => actions::debug::run(&actx, Some(m), None),
-            DebugWhat::Var(v) => actions::debug::run(&actx, None, Some(v)),
+    let mut connector = HostConnector { host: h, sh, ctx };
+    let mut env = Env {
+        ctx: ActionCtx {
+            host: &host,
+            vars: ctx,
+            templates: &sh.templates,
+            check_mode: check,
+            diff: sh.diff,
+            verbose: sh.verbose,
         },
-        Action::Assert(a) => actions::assert::run(
-            &actx,
-            &a.that,
-            a.fail_msg.as_deref(),
-            a.success_msg.as_deref(),
-        ),
-        Action::Fail(a) => actions::fail::run(&actx, a.msg.as_deref()),
-        Action::SetFact(a) => actions::set_fact::run(&actx, &a.0),
-        Action::Template(a) => actions::template::run(&actx, a),
-        Action::WaitFor(a) => {
-            let w = match a {
-                WaitForArgs::Port {
-                    port,
-                    host,
-                    state,
-                    timeout,
-                    delay,
-                } => actions::wait_for::WaitFor {
-                    host: host.as_deref(),
-                    port: Some(*port),
-                    state: match state {
-                        crate::playbook::action::PortState::Started => {
-                            actions::wait_for::PortState::Started
-                        }
-                        crate::playbook::action::PortState::Stopped => {
-                            actions::wait_for::PortState::Stopped
-                        }
-                    },
-                    timeout: timeout.unwrap_or(Duration::from_secs(300)),
-                    delay: delay.unwrap_or_default(),
-                    seconds: None,
-                },
-                WaitForArgs::Sleep(d) => actions::wait_for::WaitFor {
-                    host: None,
-                    port: None,
-                    state: actions::wait_for::PortState::Started,
-                    timeout: *d,
-                    delay: Duration::ZERO,
-                    seconds: Some(*d),
-                },
-            };
-            actions::wait_for::run(&actx, &w)
-        }
-        Action::Command(a) => {
-            let timeout = task.timeout.or(sh.timeout);
-            match connection(h, sh, ctx) {
-                Ok(conn) => {
-                    let t = timeout.unwrap_or_else(|| conn.session().command_timeout());
-                    let actx = ActionCtx {
-                        host: &task_host(ctx),
-                        vars: ctx,
-                        templates: &sh.templates,
-                        check_mode: check,
-                        diff: sh.diff,
-                    };
-                    actions::command::run(conn, &actx, a, t)
-                }
-                Err(r) => r,
-            }
-        }
-        Action::Config(a) => {
-            let timeout = task.timeout.or(sh.timeout);
-            let pb = Arc::clone(&sh.playbook);
-            let resolve = move |name: &str| pb.resolve_src(name);
-            match connection(h, sh, ctx) {
-                Ok(conn) => {
-                    let t = timeout.unwrap_or_else(|| conn.session().command_timeout());
-                    let actx = ActionCtx {
-                        host: &task_host(ctx),
-                        vars: ctx,
-                        templates: &sh.templates,
-                        check_mode: check,
-                        diff: sh.diff,
-                    };
-                    actions::config::run(
-                        conn,
-                        &actx,
-                        a,
-                        t,
-                        &actions::config::ConfigEnv {
-                            resolve_src: &resolve,
-                        },
-                    )
-                }
-                Err(r) => r,
-            }
-        }
-        // Backups: the file name and store are checked before connecting; the config goes
-        // to the run's single writer (src/backup/), which commits after the run.
-        Action::Backup(a) => {
-            let Some(backups) = sh.backups.clone() else {
-                return TaskResult::failed("internal: this run has no backup writer");
-            };
-            let host = task_host(ctx);
-            let actx = ActionCtx {
-                host: &host,
-                vars: ctx,
-                templates: &sh.templates,
-                check_mode: check,
-                diff: sh.diff,
-            };
-            let prep = match actions::backup::prepare(&actx, a, &backups) {
-                Ok(p) => p,
-                Err(r) => return r,
-            };
-            let timeout = task.timeout.or(sh.timeout);
-            match connection(h, sh, ctx) {
-                Ok(conn) => {
-                    let t = timeout.unwrap_or_else(|| conn.session().command_timeout());
-                    actions::backup::run(conn, &actx, &prep, &backups, t)
-                }
-                Err(r) => r,
-            }
-        }
-        // File transfer: wired by the transfer feature (src/transport/{sftp,scp,ftp}.rs,
-        // src/actions/transfer.rs).
-        Action::Upload(a) | Action::Download(a) => {
-            let is_upload = matches!(task.action, Action::Upload(_));
-            let protocol = actions::transfer::protocol_for(a, ctx, &sh.profiles);
-            let pb = Arc::clone(&sh.playbook);
-            let resolve = move |name: &str| pb.resolve_src(name);
-            let host = task_host(ctx);
-            let events = sh.events.clone();
-            let progress_host = host.clone();
-            let progress = move |p: actions::transfer::Progress| {
-                let _ = events.send(Event::Transfer {
-                    host: progress_host.clone(),
-                    done: p.done,
-                    total: p.total,
-                    finished: p.finished,
-                });
-            };
-            let env = actions::transfer::TransferEnv {
-                resolve_src: &resolve,
-                progress: Some(&progress),
-            };
-            let actx = ActionCtx {
-                host: &host,
-                vars: ctx,
-                templates: &sh.templates,
-                check_mode: check,
-                diff: sh.diff,
-            };
-            let conn = if actions::transfer::needs_ssh(protocol) {
-                match connection(h, sh, ctx) {
-                    Ok(c) => Some(c),
-                    Err(r) => return r,
-                }
-            } else {
-                None
-            };
-            actions::transfer::run(conn, &actx, a, protocol, is_upload, task.timeout, &env)
-        }
-    }
+        command_timeout: task.timeout.or(sh.timeout),
+        task_timeout: task.timeout,
+        connector: &mut connector,
+        resolve_src: &resolve_src,
+        progress: &progress,
+        backups: sh.backups.as_deref(),
+        profiles: &sh.profiles,
+    };
+    task.action.run(&mut env)
 }
 
-fn task_host(ctx: &Vars) -> String {
-    ctx.get("inventory_hostname")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+/// Opens the host's connection on first use and keeps it in the host's state for the rest
+/// of the run.
+struct HostConnector<'a> {
+    host: &'a mut HostState,
+    sh: &'a PlayShared,
+    ctx: &'a Vars,
 }
 
-/// The host's connection, opened on first use and kept for the rest of the run.
-fn connection<'h>(
-    h: &'h mut HostState,
-    sh: &PlayShared,
-    ctx: &Vars,
-) -> Result<&'h mut Connection, TaskResult> {
-    if h.conn.is_none() {
-        if let Some((name, why)) = h
-            .unresolved
-            .iter()
-            .find(|(n, _)| CONNECTION_VARS.contains(&n.as_str()))
-        {
-            return Err(TaskResult::failed(format!(
-                "cannot connect: variable `{name}` could not be rendered: {why}"
-            )));
+impl Connector for HostConnector<'_> {
+    fn connection(&mut self) -> Result<&mut Connection, TaskResult> {
+        let (h, sh) = (&mut *self.host, self.sh);
+        if h.conn.is_none() {
+            if let Some((name, why)) = h
+                .unresolved
+                .iter()
+                .find(|(n, _)| CONNECTION_VARS.contains(&n.as_str()))
+            {
+                return Err(TaskResult::failed(format!(
+                    "cannot connect: variable `{name}` could not be rendered: {why}"
+                )));
+            }
+            let settings = ConnectionSettings::from_vars(&h.name, self.ctx)
+                .map_err(|e| TaskResult::failed(e.to_string()))?;
+            let conn = Connection::open(&settings, &sh.profiles, &sh.ssh, sh.limiter.as_deref())
+                .map_err(|e| device_failure(&e))?;
+            for w in conn.warnings() {
+                let _ = sh.events.send(Event::Warning(format!("{}: {w}", h.name)));
+            }
+            h.abort = Some(conn.session().abort_handle());
+            h.conn = Some(conn);
         }
-        let settings = ConnectionSettings::from_vars(&h.name, ctx)
-            .map_err(|e| TaskResult::failed(e.to_string()))?;
-        let conn = Connection::open(&settings, &sh.profiles, &sh.ssh, sh.limiter.as_deref())?;
-        for w in conn.warnings() {
-            let _ = sh.events.send(Event::Warning(format!("{}: {w}", h.name)));
-        }
-        h.abort = Some(conn.session().abort_handle());
-        h.conn = Some(conn);
+        h.conn
+            .as_mut()
+            .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))
     }
-    h.conn
-        .as_mut()
-        .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))
 }

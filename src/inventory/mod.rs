@@ -80,16 +80,9 @@ impl Host {
             .find(|v| !v.is_null())
     }
 
-    /// The netorch platform: the `platform` var, else the mapped `ansible_network_os`, else
-    /// `linux` (no network OS means a server reached over an exec channel, as in Ansible).
+    /// The netorch platform (see [`resolve_platform`]).
     pub fn platform(&self) -> String {
-        if let Some(p) = self.vars.get("platform").and_then(value_text) {
-            return p;
-        }
-        if let Some(os) = self.vars.get("ansible_network_os").and_then(value_text) {
-            return platform_from_network_os(&os);
-        }
-        "linux".to_string()
+        resolve_platform(&self.vars)
     }
 
     /// The vars with every secret-looking value (see [`is_secret_var`]) replaced by
@@ -200,6 +193,23 @@ fn push_graph_line(out: &mut String, depth: usize, text: &str) {
     }
     out.push_str(text);
     out.push('\n');
+}
+
+/// The platform used when the inventory names none: a server reached over exec channels,
+/// as Ansible treats a host without a network OS.
+pub const DEFAULT_PLATFORM: &str = "linux";
+
+/// The netorch platform of a host's variables: the `platform` var, else the mapped
+/// `ansible_network_os`, else [`DEFAULT_PLATFORM`]. The one place a platform is decided;
+/// the executor puts the answer in every host's context as `platform`.
+pub fn resolve_platform(vars: &Vars) -> String {
+    if let Some(p) = vars.get("platform").and_then(value_text) {
+        return p;
+    }
+    if let Some(os) = vars.get("ansible_network_os").and_then(value_text) {
+        return platform_from_network_os(&os);
+    }
+    DEFAULT_PLATFORM.to_string()
 }
 
 /// Map Ansible's `ansible_network_os` (FQCN or short) to a netorch platform name; unknown

@@ -278,9 +278,9 @@ pub struct ConnectionSettings {
     pub credentials: Vec<Credential>,
     pub auth_methods: Vec<AuthMethod>,
     pub enable_secret: Option<Secret>,
-    /// Platform profile name (`platform`, or `ansible_network_os` mapped); `None` when the
-    /// inventory says nothing (treated as `linux` by [`crate::device`]).
-    pub platform: Option<String>,
+    /// Platform profile name (`platform`, or `ansible_network_os` mapped, else
+    /// [`crate::inventory::DEFAULT_PLATFORM`]).
+    pub platform: String,
     pub host_key_checking: HostKeyChecking,
     pub known_hosts_file: PathBuf,
     /// The ssh-agent socket (`ssh_agent_socket`); `None`: `$SSH_AUTH_SOCK` at connect time.
@@ -582,10 +582,11 @@ impl ConnectionSettings {
             .map(Secret::new);
 
         let platform = match r.non_empty(&["platform"])? {
-            Some(p) => Some(p),
-            None => r
-                .non_empty(&["ansible_network_os"])?
-                .map(|os| platform_from_network_os(&os)),
+            Some(p) => p,
+            None => r.non_empty(&["ansible_network_os"])?.map_or_else(
+                || crate::inventory::DEFAULT_PLATFORM.to_string(),
+                |os| platform_from_network_os(&os),
+            ),
         };
 
         let fallback_user = || {
@@ -825,7 +826,7 @@ mod tests {
         assert_eq!(s.credentials.len(), 1);
         assert_eq!(s.credentials[0].user, "ops");
         assert_eq!(s.credentials[0].password.as_ref().unwrap().expose(), "pw");
-        assert_eq!(s.platform.as_deref(), Some("cisco_ios"));
+        assert_eq!(s.platform, "cisco_ios");
         assert_eq!(s.host_key_checking, HostKeyChecking::Strict);
         assert_eq!(s.connect_timeout, Duration::from_secs(10));
         assert_eq!(s.command_timeout, Duration::from_secs(30));
@@ -847,7 +848,7 @@ mod tests {
         .unwrap();
         assert_eq!((s.address.as_str(), s.port), ("a", 2222));
         assert_eq!(s.credentials[0].user, "x");
-        assert_eq!(s.platform.as_deref(), Some("arista_eos"));
+        assert_eq!(s.platform, "arista_eos");
         assert_eq!(s.endpoint(), "a:2222");
     }
 

@@ -40,7 +40,7 @@ fn check(s: Spec) -> Result<AssertArgs, String> {
     })
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AssertArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AssertArgs, D::Error> {
     d.deserialize_any(map_only::visitor(
         "{that: [conditions], fail_msg, success_msg}",
         false,

@@ -32,7 +32,7 @@ pub struct BackupArgs {
     pub command: Option<String>,
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BackupArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BackupArgs, D::Error> {
     d.deserialize_any(map_only::visitor(
         "{} or {store, path, mask_secrets, max_shrink, command}",
         true,

@@ -116,6 +116,6 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CommandArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CommandArgs, D::Error> {
     d.deserialize_any(CommandVisitor)
 }

@@ -205,6 +205,6 @@ fn lines<E: de::Error>(lines: Vec<String>) -> Result<ConfigArgs, E> {
     .map_err(E::custom)
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ConfigArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ConfigArgs, D::Error> {
     d.deserialize_any(ConfigVisitor)
 }

@@ -47,7 +47,7 @@ fn check(s: Spec) -> Result<DebugArgs, String> {
     })
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DebugArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DebugArgs, D::Error> {
     d.deserialize_any(map_only::visitor(
         "{msg: text} or {var: name}",
         false,

@@ -13,6 +13,6 @@ pub struct FailArgs {
     pub msg: Option<String>,
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FailArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FailArgs, D::Error> {
     d.deserialize_any(map_only::visitor("{msg: text}", true, Ok))
 }

@@ -2,20 +2,18 @@
 //! file; this module names the kinds, maps the keys users write (including Ansible's
 //! module names) to them, and deserializes a task's action value into an [`Action`].
 
-use std::fmt;
-
 use serde::de::{DeserializeSeed, Deserializer};
 
-mod assert;
-mod backup;
-mod command;
-mod config;
-mod debug;
-mod fail;
-mod set_fact;
-mod template;
-mod transfer;
-mod wait_for;
+pub(crate) mod assert;
+pub(crate) mod backup;
+pub(crate) mod command;
+pub(crate) mod config;
+pub(crate) mod debug;
+pub(crate) mod fail;
+pub(crate) mod set_fact;
+pub(crate) mod template;
+pub(crate) mod transfer;
+pub(crate) mod wait_for;
 
 pub use assert::AssertArgs;
 pub use backup::BackupArgs;
@@ -25,74 +23,12 @@ pub use debug::{DebugArgs, DebugWhat};
 pub use fail::FailArgs;
 pub use set_fact::SetFactArgs;
 pub use template::TemplateArgs;
-pub use transfer::{Protocol, TransferArgs, Verify};
+pub use transfer::{Download, Protocol, TransferArgs, Upload, Verify};
 pub use wait_for::{PortState, WaitForArgs};
 
-/// A task's action with its validated arguments. Templated strings (`{{ }}`) are kept as
-/// written; they are rendered per host at run time.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Command(CommandArgs),
-    Config(ConfigArgs),
-    Template(TemplateArgs),
-    Backup(BackupArgs),
-    Upload(TransferArgs),
-    Download(TransferArgs),
-    WaitFor(WaitForArgs),
-    Assert(AssertArgs),
-    SetFact(SetFactArgs),
-    Fail(FailArgs),
-    Debug(DebugArgs),
-}
-
-/// The kinds of action, without arguments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ActionKind {
-    Command,
-    Config,
-    Template,
-    Backup,
-    Upload,
-    Download,
-    WaitFor,
-    Assert,
-    SetFact,
-    Fail,
-    Debug,
-}
+pub use crate::actions::{Action, ActionKind};
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 11] = [
-        ActionKind::Command,
-        ActionKind::Config,
-        ActionKind::Template,
-        ActionKind::Backup,
-        ActionKind::Upload,
-        ActionKind::Download,
-        ActionKind::WaitFor,
-        ActionKind::Assert,
-        ActionKind::SetFact,
-        ActionKind::Fail,
-        ActionKind::Debug,
-    ];
-
-    /// The canonical key (`wait_for`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ActionKind::Command => "command",
-            ActionKind::Config => "config",
-            ActionKind::Template => "template",
-            ActionKind::Backup => "backup",
-            ActionKind::Upload => "upload",
-            ActionKind::Download => "download",
-            ActionKind::WaitFor => "wait_for",
-            ActionKind::Assert => "assert",
-            ActionKind::SetFact => "set_fact",
-            ActionKind::Fail => "fail",
-            ActionKind::Debug => "debug",
-        }
-    }
-
     /// The kind a task key names: a canonical name, `ansible.builtin.<name>`, or one of
     /// the Ansible network modules netorch stands in for (`cisco.ios.ios_config` -> config).
     pub fn from_key(key: &str) -> Option<ActionKind> {
@@ -100,7 +36,7 @@ impl ActionKind {
             .strip_prefix("ansible.builtin.")
             .or_else(|| key.strip_prefix("ansible.legacy."))
             .unwrap_or(key);
-        if let Some(kind) = ActionKind::ALL.into_iter().find(|k| k.name() == short) {
+        if let Some(kind) = ActionKind::ALL.iter().copied().find(|k| k.name() == short) {
             return Some(kind);
         }
         ALIASES
@@ -112,15 +48,9 @@ impl ActionKind {
     /// All names a user may write, canonical first (for "did you mean").
     pub fn all_keys() -> impl Iterator<Item = &'static str> {
         ActionKind::ALL
-            .into_iter()
-            .map(ActionKind::name)
+            .iter()
+            .map(|k| k.name())
             .chain(ALIASES.iter().map(|(a, _)| *a))
-    }
-}
-
-impl fmt::Display for ActionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -158,74 +88,13 @@ pub(crate) fn instead_of(key: &str) -> Option<String> {
     Some(text.replace("{key}", key))
 }
 
-impl Action {
-    pub fn kind(&self) -> ActionKind {
-        match self {
-            Action::Command(_) => ActionKind::Command,
-            Action::Config(_) => ActionKind::Config,
-            Action::Template(_) => ActionKind::Template,
-            Action::Backup(_) => ActionKind::Backup,
-            Action::Upload(_) => ActionKind::Upload,
-            Action::Download(_) => ActionKind::Download,
-            Action::WaitFor(_) => ActionKind::WaitFor,
-            Action::Assert(_) => ActionKind::Assert,
-            Action::SetFact(_) => ActionKind::SetFact,
-            Action::Fail(_) => ActionKind::Fail,
-            Action::Debug(_) => ActionKind::Debug,
-        }
-    }
-
-    /// A one-line summary for a task without a name (`command: show version`).
-    pub fn summary(&self) -> String {
-        let detail = match self {
-            Action::Command(a) => a.commands.join("; "),
-            Action::Config(a) => match &a.source {
-                ConfigSource::Lines { lines, .. } => lines.join("; "),
-                ConfigSource::Template(t) => format!("template {t}"),
-                ConfigSource::Src(s) => format!("src {s}"),
-            },
-            Action::Template(a) => format!("{} -> {}", a.src, a.dest),
-            Action::Backup(_) => String::new(),
-            Action::Upload(a) | Action::Download(a) => format!("{} -> {}", a.src, a.dest),
-            Action::WaitFor(WaitForArgs::Port { host, port, .. }) => {
-                format!("{}:{port}", host.as_deref().unwrap_or("host"))
-            }
-            Action::WaitFor(WaitForArgs::Sleep(d)) => format!("{}s", d.as_secs_f64()),
-            Action::Assert(a) => a.that.join(" and "),
-            Action::SetFact(a) => a.0.keys().cloned().collect::<Vec<_>>().join(", "),
-            Action::Fail(a) => a.msg.clone().unwrap_or_default(),
-            Action::Debug(a) => match &a.what {
-                DebugWhat::Msg(m) => m.clone(),
-                DebugWhat::Var(v) => v.clone(),
-            },
-        };
-        if detail.is_empty() {
-            self.kind().name().to_string()
-        } else {
-            format!("{}: {detail}", self.kind().name())
-        }
-    }
-}
-
 /// Deserializes the value of an action key into the [`Action`] of a known kind.
 pub(crate) struct ActionSeed(pub ActionKind);
 
 impl<'de> DeserializeSeed<'de> for ActionSeed {
     type Value = Action;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Action, D::Error> {
-        Ok(match self.0 {
-            ActionKind::Command => Action::Command(command::deserialize(d)?),
-            ActionKind::Config => Action::Config(config::deserialize(d)?),
-            ActionKind::Template => Action::Template(template::deserialize(d)?),
-            ActionKind::Backup => Action::Backup(backup::deserialize(d)?),
-            ActionKind::Upload => Action::Upload(transfer::deserialize(d, "upload")?),
-            ActionKind::Download => Action::Download(transfer::deserialize(d, "download")?),
-            ActionKind::WaitFor => Action::WaitFor(wait_for::deserialize(d)?),
-            ActionKind::Assert => Action::Assert(assert::deserialize(d)?),
-            ActionKind::SetFact => Action::SetFact(set_fact::deserialize(d)?),
-            ActionKind::Fail => Action::Fail(fail::deserialize(d)?),
-            ActionKind::Debug => Action::Debug(debug::deserialize(d)?),
-        })
+        self.0.parse(d)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::playbook::values;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SetFactArgs(pub Vars);
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SetFactArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SetFactArgs, D::Error> {
     let vars = values::vars(d)?;
     if vars.is_empty() {
         return Err(serde::de::Error::custom(

@@ -17,6 +17,6 @@ pub struct TemplateArgs {
     pub dest: String,
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TemplateArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TemplateArgs, D::Error> {
     d.deserialize_any(map_only::visitor("{src: template, dest: file}", false, Ok))
 }

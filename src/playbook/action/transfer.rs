@@ -33,6 +33,28 @@ pub struct TransferArgs {
     pub root: Option<String>,
 }
 
+/// `upload`: `src` is local, `dest` on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload(pub TransferArgs);
+
+/// `download`: `src` is on the host, `dest` local.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Download(pub TransferArgs);
+
+impl std::ops::Deref for Upload {
+    type Target = TransferArgs;
+    fn deref(&self) -> &TransferArgs {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Download {
+    type Target = TransferArgs;
+    fn deref(&self) -> &TransferArgs {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
@@ -171,7 +193,7 @@ fn check(s: Spec) -> Result<TransferArgs, String> {
     })
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     d: D,
     _kind: &'static str,
 ) -> Result<TransferArgs, D::Error> {

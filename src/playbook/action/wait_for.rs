@@ -71,7 +71,7 @@ fn check(s: Spec) -> Result<WaitForArgs, String> {
     }
 }
 
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WaitForArgs, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WaitForArgs, D::Error> {
     d.deserialize_any(map_only::visitor(
         "{port, host, state: started|stopped, timeout, delay} or {seconds: N}",
         false,

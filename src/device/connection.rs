@@ -1,15 +1,19 @@
-//! A host's connection: one SSH session, opened on first use and reused by every task until
-//! the host has nothing more to do in the run (the executor then closes it), with a CLI
-//! driver on top for device platforms. Also the connection-rate limiter that keeps a
-//! 1,000-device run from knocking over the TACACS server.
+//! The one way to run commands on a host: [`Connection`] owns the transport session, the
+//! platform profile resolved for the host, and (for CLI platforms) the mode driver on a PTY
+//! shell. Exec-channel hosts (Linux) run each command on its own channel. The executor opens
+//! one per host on first use and reuses it until the host has nothing more to do in the run.
+//! New transports (telnet, NETCONF, HTTP APIs) become further kinds of this type.
+//!
+//! Also the connection-rate limiter that keeps a 1,000-device run from knocking over the
+//! TACACS server.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::device::driver::Driver;
-use crate::device::profile::{PlatformProfile, ProfileSet, Session};
-use crate::device::{channel::SshShell, DeviceError, Response};
-use crate::report::{CommandOutput, Status, TaskResult};
+use super::driver::Driver;
+use super::profile::{PlatformProfile, ProfileSet, Session};
+use super::{channel::SshShell, DeviceError, Response};
+use crate::secret::Secret;
 use crate::transport::settings::ConnectionSettings;
 use crate::transport::ssh::{SshOptions, SshSession};
 
@@ -30,46 +34,34 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Why a connection could not be had, already turned into the result the task gets.
-pub type ConnectFailure = TaskResult;
-
 impl Connection {
     /// Connect (after the rate limiter allows it), authenticate, and open the device CLI.
-    /// A transport failure is `unreachable`; a CLI failure after login (wrong enable secret,
-    /// no prompt) is `failed`.
+    /// The platform is the one the inventory resolved for the host
+    /// ([`crate::inventory::resolve_platform`]).
     pub fn open(
         settings: &ConnectionSettings,
         profiles: &ProfileSet,
         ssh: &SshOptions,
         limiter: Option<&RateLimiter>,
-    ) -> Result<Connection, ConnectFailure> {
-        let platform = settings.platform.as_deref().unwrap_or("linux");
-        let Some(profile) = profiles.shared(platform) else {
-            return Err(TaskResult::failed(format!(
-                "unknown platform `{platform}` (known: {})",
-                profiles.names().collect::<Vec<_>>().join(", ")
-            )));
-        };
+    ) -> Result<Connection, DeviceError> {
+        let profile = profiles.resolve(&settings.host_name, &settings.platform)?;
         if let Some(l) = limiter {
             l.wait();
         }
-        let session = SshSession::connect(settings, ssh).map_err(|e| {
-            if e.is_unreachable() {
-                TaskResult::unreachable(e.to_string())
-            } else {
-                TaskResult::failed(e.to_string())
-            }
-        })?;
+        let session = SshSession::connect(settings, ssh)?;
+        Connection::on_session(session, profile, settings.enable_secret.as_ref())
+    }
+
+    /// Open the platform's command layer on an already authenticated session: the CLI
+    /// driver for PTY platforms, nothing more for exec-channel hosts.
+    pub fn on_session(
+        session: SshSession,
+        profile: Arc<PlatformProfile>,
+        enable: Option<&Secret>,
+    ) -> Result<Connection, DeviceError> {
         let cli = match profile.session {
             Session::Exec => None,
-            Session::Pty => Some(
-                Driver::open_shared(
-                    &session,
-                    Arc::clone(&profile),
-                    settings.enable_secret.as_ref(),
-                )
-                .map_err(|e| device_failure(&e))?,
-            ),
+            Session::Pty => Some(Driver::open_shared(&session, Arc::clone(&profile), enable)?),
         };
         Ok(Connection {
             cli,
@@ -177,30 +169,6 @@ impl Connection {
             d.close();
         }
     }
-}
-
-/// A device error as a task result: a dropped or hung session makes the host unreachable
-/// for the rest of the run; anything else is a failure.
-pub fn device_failure(e: &DeviceError) -> TaskResult {
-    let lost = matches!(e, DeviceError::Closed { .. })
-        || matches!(e, DeviceError::Transport(t) if t.is_unreachable());
-    let status = if lost {
-        Status::Unreachable
-    } else {
-        Status::Failed
-    };
-    let mut r = TaskResult::new(status).with_msg(e.to_string());
-    if let Some(partial) = e.partial_output() {
-        if !partial.is_empty() {
-            r.commands.push(CommandOutput {
-                command: String::from("(output before the error)"),
-                output: partial.to_string(),
-                exit_status: None,
-                error: Some(e.to_string()),
-            });
-        }
-    }
-    r
 }
 
 /// At most `rate` new sessions per second across all workers, with up to 20% jitter so the
