@@ -2,7 +2,7 @@
 //! in tests/fixtures/playbooks/site.yml, imports, locations, tags, template lookup, speed.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netorch::playbook::action::{
     ConfigSource, DebugWhat, DiffAgainst, Protocol, SaveWhen, Verify, WaitForArgs,
@@ -250,7 +250,8 @@ fn the_example_playbooks_load() {
 }
 
 #[test]
-fn fifty_tasks_load_in_a_few_milliseconds() {
+fn fifty_tasks_load_with_their_keywords() {
+    // Speed is measured by scripts/bench/check-speed, not by a wall-clock limit here.
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("- name: big\n  hosts: all\n  tasks:\n");
     for i in 0..50 {
@@ -262,14 +263,10 @@ fn fifty_tasks_load_in_a_few_milliseconds() {
     }
     let path = dir.path().join("big.yml");
     std::fs::write(&path, &text).unwrap();
-    Playbook::load(&path).unwrap();
-    let start = Instant::now();
-    let runs = 20;
-    for _ in 0..runs {
-        let pb = Playbook::load(&path).unwrap();
-        assert_eq!(pb.plays[0].tasks.len(), 50);
-    }
-    let each = start.elapsed() / runs;
-    // A debug build on a busy 2-core machine; release is far faster.
-    assert!(each < Duration::from_millis(20), "one load took {each:?}");
+    let pb = Playbook::load(&path).unwrap();
+    let tasks = &pb.plays[0].tasks;
+    assert_eq!(tasks.len(), 50);
+    assert_eq!(tasks[49].register.as_deref(), Some("r49"));
+    assert_eq!(tasks[49].action.summary(), "command: show interface 49");
+    assert_eq!(tasks[49].location.line, 4 + 49 * 5);
 }

@@ -22,7 +22,7 @@ pub struct HostState {
     pub extra: Vars,
     pub conn: Option<Connection>,
     /// Cuts the connection from outside when the host's deadline passes.
-    pub abort: Option<crate::transport::ssh::AbortHandle>,
+    pub abort: super::AbortSlot,
     pub failed: bool,
     pub unreachable: bool,
     /// Handler names and `listen` topics notified during the current play.
@@ -39,7 +39,7 @@ impl HostState {
             facts: Vars::new(),
             extra: Vars::new(),
             conn: None,
-            abort: None,
+            abort: super::AbortSlot::default(),
             failed: false,
             unreachable: false,
             notified: Vec::new(),

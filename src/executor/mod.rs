@@ -19,6 +19,7 @@
 pub mod host;
 pub mod plan;
 pub mod task;
+mod workers;
 
 /// Until the transfer split lands: the old path of the connection type.
 pub mod connection {
@@ -34,7 +35,6 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
 pub use plan::{Plan, PlanOptions, PlannedPlay};
 
@@ -47,6 +47,8 @@ use crate::template::Templates;
 use crate::transport::ssh::SshOptions;
 use host::HostState;
 use task::{run_task, PlayShared};
+pub use workers::AbortSlot;
+use workers::{Deadlines, Outcome, Workers};
 
 /// Default number of hosts worked on at once.
 pub const DEFAULT_FORKS: u32 = 50;
@@ -63,36 +65,6 @@ pub struct RunOptions {
     pub profiles: Arc<ProfileSet>,
     /// The run's backup writer, shared by every host's `backup` tasks.
     pub backups: Option<Arc<crate::backup::BackupRun>>,
-}
-
-/// Per-host time budgets of a batch (`host_timeout`). A host's budget is spent only while
-/// its own tasks run, so waiting for slower hosts under the linear strategy or for a free
-/// fork does not count against it.
-struct Deadlines {
-    budget: Option<Duration>,
-    spent: HashMap<String, Duration>,
-}
-
-impl Deadlines {
-    fn new(budget: Option<Duration>) -> Self {
-        Deadlines {
-            budget,
-            spent: HashMap::new(),
-        }
-    }
-
-    /// When the host's work starting now must end.
-    fn start(&mut self, host: &str) -> Option<Instant> {
-        let budget = self.budget?;
-        let spent = self.spent.get(host).copied().unwrap_or_default();
-        Some(Instant::now() + budget.saturating_sub(spent))
-    }
-
-    fn spend(&mut self, host: &str, d: Duration) {
-        if self.budget.is_some() {
-            *self.spent.entry(host.to_string()).or_default() += d;
-        }
-    }
 }
 
 /// The executor of one run.
@@ -156,7 +128,7 @@ impl Executor {
             return;
         }
         if let Some(conn) = st.conn.take() {
-            st.abort = None;
+            st.abort = AbortSlot::default();
             while self.closing.try_join_next().is_some() {}
             self.closing.spawn_blocking(move || conn.close());
         }
@@ -358,7 +330,7 @@ impl Executor {
             hosts: hosts.len(),
         });
         let sem = Arc::new(Semaphore::new(forks));
-        let mut set = JoinSet::new();
+        let mut workers = Workers::new();
         let mut any_failed = false;
         for host in hosts {
             if self.cancelled() {
@@ -367,88 +339,52 @@ impl Executor {
             let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
                 break;
             };
-            // Results of finished workers are taken as they come, to keep the output live.
-            while let Some(done) = set.try_join_next() {
-                any_failed |= self.absorb_join(done, &name, &location, deadlines, last);
+            while let Some((host, outcome)) = workers.try_next() {
+                any_failed |= self.absorb_task(host, outcome, &name, &location, deadlines, last);
             }
             let Some(mut st) = self.states.remove(host) else {
                 continue;
             };
             let task = Arc::clone(task);
             let shared = Arc::clone(shared);
-            let deadline = deadlines.start(host);
-            let host = host.clone();
-            let abort = st.abort.clone();
-            set.spawn(async move {
-                let work = tokio::task::spawn_blocking(move || {
-                    let r = run_task(&mut st, &task, &shared);
-                    (st, r)
-                });
-                let out = match deadline {
-                    Some(d) => tokio::time::timeout_at(d, work).await,
-                    None => Ok(work.await),
-                };
-                if out.is_err() {
-                    // Unblock the abandoned worker now rather than at ssh2's own timeout.
-                    if let Some(a) = &abort {
-                        a.abort();
-                    }
-                }
-                drop(permit);
-                (host, out)
+            let slot = Arc::clone(&st.abort);
+            workers.spawn(host, permit, deadlines.start(host), slot, move || {
+                let r = run_task(&mut st, &task, &shared);
+                (st, r)
             });
         }
-        while let Some(done) = set.join_next().await {
-            any_failed |= self.absorb_join(done, &name, &location, deadlines, last);
+        while let Some((host, outcome)) = workers.next().await {
+            any_failed |= self.absorb_task(host, outcome, &name, &location, deadlines, last);
         }
         any_failed
     }
 
-    #[allow(clippy::type_complexity)]
-    fn absorb_join(
+    /// Take one host's result of a task (or the reason it has none) into the run.
+    fn absorb_task(
         &mut self,
-        done: Result<
-            (
-                String,
-                Result<
-                    Result<(HostState, TaskResult), tokio::task::JoinError>,
-                    tokio::time::error::Elapsed,
-                >,
-            ),
-            tokio::task::JoinError,
-        >,
+        host: String,
+        outcome: Outcome<(HostState, TaskResult)>,
         task: &str,
         location: &str,
         deadlines: &mut Deadlines,
         last: bool,
     ) -> bool {
-        let Ok((host, out)) = done else {
-            return true;
-        };
-        if let Ok(Ok((_, r))) = &out {
-            deadlines.spend(&host, Duration::from_millis(r.duration_ms));
-        }
-        let (state, result) = match out {
-            Ok(Ok((st, r))) => (st, r),
-            Ok(Err(join)) => {
-                let mut st = self.lost_state(&host);
-                st.failed = true;
-                (
-                    st,
-                    TaskResult::failed(format!("internal error in the worker: {join}")),
-                )
+        let (state, result) = match outcome {
+            Outcome::Done((st, r)) => {
+                deadlines.spend(&host, Duration::from_millis(r.duration_ms));
+                (st, r)
             }
-            Err(_) => {
-                let mut st = self.lost_state(&host);
-                st.failed = true;
-                (
-                    st,
-                    TaskResult::failed(format!(
-                        "host_timeout exceeded while running `{task}`; the host was abandoned \
-                         (its session is closed in the background)"
-                    )),
-                )
-            }
+            Outcome::Lost(why) => (
+                self.lost_state(&host),
+                TaskResult::failed(format!("internal error in the worker: {why}")),
+            ),
+            Outcome::TimedOut => (
+                self.lost_state(&host),
+                TaskResult::failed(format!(
+                    "host_timeout exceeded while running `{task}`; the host was abandoned \
+                     (its session is closed in the background)"
+                )),
+            ),
         };
         let failed = result.status.is_failure() && !result.ignored;
         self.emit(Event::HostResult {
@@ -462,9 +398,11 @@ impl Executor {
         failed
     }
 
-    /// A fresh state for a host whose state was lost with an abandoned worker.
+    /// A fresh, failed state for a host whose state was lost with its worker.
     fn lost_state(&self, host: &str) -> HostState {
-        HostState::new(host, &[])
+        let mut st = HostState::new(host, &[]);
+        st.failed = true;
+        st
     }
 
     async fn run_free(
@@ -477,7 +415,7 @@ impl Executor {
         play: &crate::playbook::Play,
     ) -> bool {
         let sem = Arc::new(Semaphore::new(forks));
-        let mut set = JoinSet::new();
+        let mut workers = Workers::new();
         let tasks: Arc<Vec<Arc<Task>>> = Arc::new(tasks.to_vec());
         for host in batch {
             if self.cancelled() {
@@ -486,8 +424,8 @@ impl Executor {
             let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
                 break;
             };
-            while let Some(done) = set.try_join_next() {
-                self.absorb_free(done);
+            while let Some((host, outcome)) = workers.try_next() {
+                self.absorb_free(host, outcome);
             }
             let Some(mut st) = self.states.remove(host) else {
                 continue;
@@ -499,100 +437,53 @@ impl Executor {
             let tasks = Arc::clone(&tasks);
             let shared = Arc::clone(shared);
             let cancel = Arc::clone(&self.cancel);
-            let deadline = deadlines.start(host);
-            let host = host.clone();
-            // The connection may open inside the worker; share a slot it fills.
-            let abort_slot: Arc<std::sync::Mutex<Option<crate::transport::ssh::AbortHandle>>> =
-                Arc::new(std::sync::Mutex::new(st.abort.clone()));
-            let slot = Arc::clone(&abort_slot);
-            set.spawn(async move {
-                let work = tokio::task::spawn_blocking(move || {
-                    for t in tasks.iter() {
-                        if !st.active() || cancel.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let r = run_task(&mut st, t, &shared);
-                        if let (Some(a), Ok(mut g)) = (&st.abort, slot.lock()) {
-                            if g.is_none() {
-                                *g = Some(a.clone());
-                            }
-                        }
-                        let _ = shared.events.send(Event::HostResult {
-                            host: st.name.clone(),
-                            task: t.display_name(),
-                            location: t.location.to_string(),
-                            result: Box::new(r),
-                        });
+            let slot = Arc::clone(&st.abort);
+            workers.spawn(host, permit, deadlines.start(host), slot, move || {
+                for t in tasks.iter() {
+                    if !st.active() || cancel.load(Ordering::SeqCst) {
+                        break;
                     }
-                    st
-                });
-                let out = match deadline {
-                    Some(d) => tokio::time::timeout_at(d, work).await,
-                    None => Ok(work.await),
-                };
-                if out.is_err() {
-                    if let Ok(g) = abort_slot.lock() {
-                        if let Some(a) = g.as_ref() {
-                            a.abort();
-                        }
-                    }
+                    let r = run_task(&mut st, t, &shared);
+                    let _ = shared.events.send(Event::HostResult {
+                        host: st.name.clone(),
+                        task: t.display_name(),
+                        location: t.location.to_string(),
+                        result: Box::new(r),
+                    });
                 }
-                drop(permit);
-                (host, out)
+                st
             });
         }
-        while let Some(done) = set.join_next().await {
-            self.absorb_free(done);
+        while let Some((host, outcome)) = workers.next().await {
+            self.absorb_free(host, outcome);
         }
         self.batch_verdict(batch, play, true)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn absorb_free(
-        &mut self,
-        done: Result<
-            (
-                String,
-                Result<Result<HostState, tokio::task::JoinError>, tokio::time::error::Elapsed>,
-            ),
-            tokio::task::JoinError,
-        >,
-    ) {
-        let Ok((host, out)) = done else {
-            return;
-        };
-        match out {
-            Ok(Ok(st)) => {
+    /// Take back a host that ran its tasks straight through (or the reason it did not).
+    fn absorb_free(&mut self, host: String, outcome: Outcome<HostState>) {
+        let (task, msg) = match outcome {
+            Outcome::Done(st) => {
                 self.states.insert(host.clone(), st);
                 self.retire(&host, true);
+                return;
             }
-            Ok(Err(join)) => {
-                let mut st = self.lost_state(&host);
-                st.failed = true;
-                self.emit(Event::HostResult {
-                    host: host.clone(),
-                    task: "(worker)".into(),
-                    location: String::new(),
-                    result: Box::new(TaskResult::failed(format!(
-                        "internal error in the worker: {join}"
-                    ))),
-                });
-                self.states.insert(host, st);
-            }
-            Err(_) => {
-                let mut st = self.lost_state(&host);
-                st.failed = true;
-                self.emit(Event::HostResult {
-                    host: host.clone(),
-                    task: "host_timeout".into(),
-                    location: String::new(),
-                    result: Box::new(TaskResult::failed(
-                        "host_timeout exceeded; the host was abandoned (its session is closed in the background)",
-                    )),
-                });
-                self.states.insert(host, st);
-            }
-        }
+            Outcome::Lost(why) => ("(worker)", format!("internal error in the worker: {why}")),
+            Outcome::TimedOut => (
+                "host_timeout",
+                "host_timeout exceeded; the host was abandoned (its session is closed in the \
+                 background)"
+                    .to_string(),
+            ),
+        };
+        self.emit(Event::HostResult {
+            host: host.clone(),
+            task: task.into(),
+            location: String::new(),
+            result: Box::new(TaskResult::failed(msg)),
+        });
+        let st = self.lost_state(&host);
+        self.states.insert(host, st);
     }
 
     /// Handlers run once per host at the end of the batch, in the order they are written,

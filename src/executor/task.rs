@@ -391,7 +391,9 @@ impl Connector for HostConnector<'_> {
             for w in conn.warnings() {
                 let _ = sh.events.send(Event::Warning(format!("{}: {w}", h.name)));
             }
-            h.abort = Some(conn.session().abort_handle());
+            if let Ok(mut slot) = h.abort.lock() {
+                *slot = Some(conn.session().abort_handle());
+            }
             h.conn = Some(conn);
         }
         h.conn
