@@ -103,7 +103,7 @@ impl Executor {
 
     /// Run every play of the plan, then close every connection.
     pub async fn run(&mut self, plan: &Plan<'_>, inventory: &Inventory) {
-        for (i, pp) in plan.plays.iter().enumerate() {
+        for (i, planned) in plan.plays.iter().enumerate() {
             if self.cancelled() {
                 break;
             }
@@ -111,7 +111,7 @@ impl Executor {
                 .iter()
                 .flat_map(|p| p.hosts.iter().cloned())
                 .collect();
-            self.run_play(pp, inventory).await;
+            self.run_play(planned, inventory).await;
         }
         self.close_all().await;
     }
@@ -134,17 +134,17 @@ impl Executor {
         }
     }
 
-    async fn run_play(&mut self, pp: &PlannedPlay<'_>, inventory: &Inventory) {
-        let play = pp.play;
+    async fn run_play(&mut self, planned: &PlannedPlay<'_>, inventory: &Inventory) {
+        let play = planned.play;
         self.emit(Event::PlayStart {
             name: play.display_name(),
-            hosts: pp.hosts.clone(),
+            hosts: planned.hosts.clone(),
         });
-        let templates_dirs = pp.playbook.template_dirs().to_vec();
+        let templates_dirs = planned.playbook.template_dirs().to_vec();
         let templates = Templates::new(templates_dirs.clone());
         // Hosts that failed or became unreachable in an earlier play sit this one out.
-        let mut hosts = Vec::with_capacity(pp.hosts.len());
-        for name in &pp.hosts {
+        let mut hosts = Vec::with_capacity(planned.hosts.len());
+        for name in &planned.hosts {
             let Some(inv_host) = inventory.hosts.get(name) else {
                 continue;
             };
@@ -177,7 +177,7 @@ impl Executor {
             hosts.push(name.clone());
         }
         let shared = Arc::new(PlayShared {
-            playbook: Arc::new(pp.playbook.clone()),
+            playbook: Arc::new(planned.playbook.clone()),
             templates: Templates::new(templates_dirs),
             profiles: Arc::clone(&self.opts.profiles),
             ssh: self.opts.ssh.clone(),
@@ -189,7 +189,11 @@ impl Executor {
             events: self.events.clone(),
             backups: self.opts.backups.clone(),
         });
-        let tasks: Vec<Arc<Task>> = pp.tasks.iter().map(|t| Arc::new((*t).clone())).collect();
+        let tasks: Vec<Arc<Task>> = planned
+            .tasks
+            .iter()
+            .map(|t| Arc::new((*t).clone()))
+            .collect();
         let handlers: Vec<Arc<Task>> = play.handlers.iter().map(|t| Arc::new(t.clone())).collect();
         let forks = play.forks.unwrap_or(self.opts.forks).max(1);
         let batches = match &play.serial {

@@ -41,37 +41,37 @@ pub struct PlayShared {
     pub backups: Option<Arc<crate::backup::BackupRun>>,
 }
 
-/// Run `task` on `h` and record its effects on the host (facts, register, notify, failure).
-pub fn run_task(h: &mut HostState, task: &Task, sh: &PlayShared) -> TaskResult {
+/// Run `task` on `state` and record its effects on the host (facts, register, notify, failure).
+pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> TaskResult {
     let started = Instant::now();
-    let mut r = run_inner(h, task, sh);
+    let mut r = run_inner(state, task, shared);
     r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if r.status == Status::Failed && task.ignore_errors {
         r.ignored = true;
     }
     if let Some(m) = r.msg.take() {
-        r.msg = Some(h.explain(m));
+        r.msg = Some(state.explain(m));
     }
-    h.absorb(&r, task.register.as_deref(), &task.notify);
+    state.absorb(&r, task.register.as_deref(), &task.notify);
     if task.no_log {
         r.censor();
     }
     r
 }
 
-fn run_inner(h: &mut HostState, task: &Task, sh: &PlayShared) -> TaskResult {
-    let ctx = match h.context(&sh.templates, &task.vars) {
+fn run_inner(state: &mut HostState, task: &Task, shared: &PlayShared) -> TaskResult {
+    let ctx = match state.context(&shared.templates, &task.vars) {
         Ok(c) => c,
         Err(e) => return TaskResult::failed(e.to_string()),
     };
-    let check = task.check_mode.unwrap_or(sh.check);
+    let check = task.check_mode.unwrap_or(shared.check);
     let Some(items) = &task.loop_ else {
-        if let Some(skip) = when_skip(task, &ctx, sh) {
+        if let Some(skip) = when_skip(task, &ctx, shared) {
             return skip;
         }
-        return with_retries(h, task, sh, &ctx, check);
+        return with_retries(state, task, shared, &ctx, check);
     };
-    let items = match loop_items(items, &ctx, sh) {
+    let items = match loop_items(items, &ctx, shared) {
         Ok(i) => i,
         Err(msg) => return TaskResult::failed(msg),
     };
@@ -84,12 +84,12 @@ fn run_inner(h: &mut HostState, task: &Task, sh: &PlayShared) -> TaskResult {
         if let Some(index_var) = control.and_then(|c| c.index_var.as_deref()) {
             item_ctx.insert(index_var.to_string(), Value::from(i));
         }
-        let mut r = match when_skip(task, &item_ctx, sh) {
+        let mut r = match when_skip(task, &item_ctx, shared) {
             Some(skip) => skip,
-            None => with_retries(h, task, sh, &item_ctx, check),
+            None => with_retries(state, task, shared, &item_ctx, check),
         };
         let label = match control.and_then(|c| c.label.as_deref()) {
-            Some(l) => sh
+            Some(l) => shared
                 .templates
                 .render_str(l, &item_ctx, "loop label")
                 .unwrap_or_else(|_| l.to_string()),
@@ -149,10 +149,10 @@ fn aggregate(items: Vec<TaskResult>) -> TaskResult {
     r
 }
 
-fn when_skip(task: &Task, ctx: &Vars, sh: &PlayShared) -> Option<TaskResult> {
+fn when_skip(task: &Task, ctx: &Vars, shared: &PlayShared) -> Option<TaskResult> {
     let when = task.when.as_ref()?;
     for cond in when.conditions() {
-        match sh.templates.eval_bool(cond, ctx, "when") {
+        match shared.templates.eval_bool(cond, ctx, "when") {
             Ok(true) => {}
             Ok(false) => {
                 return Some(TaskResult::skipped(format!(
@@ -165,13 +165,13 @@ fn when_skip(task: &Task, ctx: &Vars, sh: &PlayShared) -> Option<TaskResult> {
     None
 }
 
-fn loop_items(l: &Loop, ctx: &Vars, sh: &PlayShared) -> Result<Vec<Value>, String> {
+fn loop_items(l: &Loop, ctx: &Vars, shared: &PlayShared) -> Result<Vec<Value>, String> {
     match l {
         Loop::Items(items) => items
             .iter()
-            .map(|v| render_json(v, ctx, sh))
+            .map(|v| render_json(v, ctx, shared))
             .collect::<Result<Vec<_>, _>>(),
-        Loop::Expr(expr) => match sh.templates.eval(expr, ctx, "loop") {
+        Loop::Expr(expr) => match shared.templates.eval(expr, ctx, "loop") {
             Ok(Value::Array(a)) => Ok(a),
             Ok(Value::Null) => Ok(Vec::new()),
             Ok(other) => Err(format!(
@@ -183,16 +183,18 @@ fn loop_items(l: &Loop, ctx: &Vars, sh: &PlayShared) -> Result<Vec<Value>, Strin
     }
 }
 
-fn render_json(v: &Value, ctx: &Vars, sh: &PlayShared) -> Result<Value, String> {
+fn render_json(v: &Value, ctx: &Vars, shared: &PlayShared) -> Result<Value, String> {
     match v {
         Value::String(s) if s.contains("{{") => {
             let t = s.trim();
             if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
-                sh.templates
+                shared
+                    .templates
                     .eval(t, ctx, "loop item")
                     .map_err(|e| e.to_string())
             } else {
-                sh.templates
+                shared
+                    .templates
                     .render_str(s, ctx, "loop item")
                     .map(Value::String)
                     .map_err(|e| e.to_string())
@@ -200,13 +202,13 @@ fn render_json(v: &Value, ctx: &Vars, sh: &PlayShared) -> Result<Value, String> 
         }
         Value::Array(a) => a
             .iter()
-            .map(|x| render_json(x, ctx, sh))
+            .map(|x| render_json(x, ctx, shared))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         Value::Object(o) => {
             let mut m = serde_json::Map::new();
             for (k, x) in o {
-                m.insert(k.clone(), render_json(x, ctx, sh)?);
+                m.insert(k.clone(), render_json(x, ctx, shared)?);
             }
             Ok(Value::Object(m))
         }
@@ -216,9 +218,9 @@ fn render_json(v: &Value, ctx: &Vars, sh: &PlayShared) -> Result<Value, String> 
 
 /// The action, repeated under `until`, then `changed_when` / `failed_when` applied.
 fn with_retries(
-    h: &mut HostState,
+    state: &mut HostState,
     task: &Task,
-    sh: &PlayShared,
+    shared: &PlayShared,
     ctx: &Vars,
     check: bool,
 ) -> TaskResult {
@@ -232,9 +234,9 @@ fn with_retries(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let mut r = run_action(h, task, sh, ctx, check);
+        let mut r = run_action(state, task, shared, ctx, check);
         r.attempts = attempt;
-        if let Err(msg) = apply_overrides(task, &mut r, ctx, sh) {
+        if let Err(msg) = apply_overrides(task, &mut r, ctx, shared) {
             return TaskResult::failed(msg);
         }
         let Some(until) = &task.until else {
@@ -247,7 +249,7 @@ fn with_retries(
         let done = until
             .conditions()
             .iter()
-            .map(|c| sh.templates.eval_bool(c, &bound, "until"))
+            .map(|c| shared.templates.eval_bool(c, &bound, "until"))
             .collect::<Result<Vec<bool>, _>>();
         match done {
             Ok(v) if v.iter().all(|b| *b) => return r,
@@ -280,7 +282,7 @@ fn apply_overrides(
     task: &Task,
     r: &mut TaskResult,
     ctx: &Vars,
-    sh: &PlayShared,
+    shared: &PlayShared,
 ) -> Result<(), String> {
     if task.changed_when.is_none() && task.failed_when.is_none() {
         return Ok(());
@@ -291,7 +293,7 @@ fn apply_overrides(
     let bound = bind_result(ctx, task, r);
     let all = |conds: &[String], what: &str| -> Result<bool, String> {
         for c in conds {
-            if !sh
+            if !shared
                 .templates
                 .eval_bool(c, &bound, what)
                 .map_err(|e| format!("{what} `{c}`: {e}"))?
@@ -325,40 +327,40 @@ fn apply_overrides(
 }
 
 fn run_action(
-    h: &mut HostState,
+    state: &mut HostState,
     task: &Task,
-    sh: &PlayShared,
+    shared: &PlayShared,
     ctx: &Vars,
     check: bool,
 ) -> TaskResult {
-    let host = h.name.clone();
-    let playbook = &sh.playbook;
+    let host = state.name.clone();
+    let playbook = &shared.playbook;
     let resolve_src = |name: &str| playbook.resolve_src(name);
     let progress = |p: Progress| {
-        let _ = sh.events.send(Event::Transfer {
+        let _ = shared.events.send(Event::Transfer {
             host: host.clone(),
             done: p.done,
             total: p.total,
             finished: p.finished,
         });
     };
-    let mut connector = HostConnector { host: h, sh, ctx };
+    let mut connector = HostConnector { state, shared, ctx };
     let mut env = Env {
         ctx: ActionCtx {
             host: &host,
             vars: ctx,
-            templates: &sh.templates,
+            templates: &shared.templates,
             check_mode: check,
-            diff: sh.diff,
-            verbose: sh.verbose,
+            diff: shared.diff,
+            verbose: shared.verbose,
         },
-        command_timeout: task.timeout.or(sh.timeout),
+        command_timeout: task.timeout.or(shared.timeout),
         task_timeout: task.timeout,
         connector: &mut connector,
         resolve_src: &resolve_src,
         progress: &progress,
-        backups: sh.backups.as_deref(),
-        profiles: &sh.profiles,
+        backups: shared.backups.as_deref(),
+        profiles: &shared.profiles,
     };
     task.action.run(&mut env)
 }
@@ -366,16 +368,16 @@ fn run_action(
 /// Opens the host's connection on first use and keeps it in the host's state for the rest
 /// of the run.
 struct HostConnector<'a> {
-    host: &'a mut HostState,
-    sh: &'a PlayShared,
+    state: &'a mut HostState,
+    shared: &'a PlayShared,
     ctx: &'a Vars,
 }
 
 impl Connector for HostConnector<'_> {
     fn connection(&mut self) -> Result<&mut Connection, TaskResult> {
-        let (h, sh) = (&mut *self.host, self.sh);
-        if h.conn.is_none() {
-            if let Some((name, why)) = h
+        let (state, shared) = (&mut *self.state, self.shared);
+        if state.conn.is_none() {
+            if let Some((name, why)) = state
                 .unresolved
                 .iter()
                 .find(|(n, _)| CONNECTION_VARS.contains(&n.as_str()))
@@ -384,19 +386,27 @@ impl Connector for HostConnector<'_> {
                     "cannot connect: variable `{name}` could not be rendered: {why}"
                 )));
             }
-            let settings = ConnectionSettings::from_vars(&h.name, self.ctx)
+            let settings = ConnectionSettings::from_vars(&state.name, self.ctx)
                 .map_err(|e| TaskResult::failed(e.to_string()))?;
-            let conn = Connection::open(&settings, &sh.profiles, &sh.ssh, sh.limiter.as_deref())
-                .map_err(|e| device_failure(&e))?;
+            let conn = Connection::open(
+                &settings,
+                &shared.profiles,
+                &shared.ssh,
+                shared.limiter.as_deref(),
+            )
+            .map_err(|e| device_failure(&e))?;
             for w in conn.warnings() {
-                let _ = sh.events.send(Event::Warning(format!("{}: {w}", h.name)));
+                let _ = shared
+                    .events
+                    .send(Event::Warning(format!("{}: {w}", state.name)));
             }
-            if let Ok(mut slot) = h.abort.lock() {
+            if let Ok(mut slot) = state.abort.lock() {
                 *slot = Some(conn.session().abort_handle());
             }
-            h.conn = Some(conn);
+            state.conn = Some(conn);
         }
-        h.conn
+        state
+            .conn
             .as_mut()
             .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))
     }
