@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use netorch::playbook::action::{
+use netorch::actions::{
     ConfigSource, DebugWhat, DiffAgainst, Protocol, SaveWhen, Verify, WaitForArgs,
 };
 use netorch::playbook::{Action, Loop, Playbook, SerialStep, Strategy};

@@ -1,15 +1,66 @@
-//! `debug: { msg }` or `debug: { var }`: show a value in the run's output, from the task's
-//! `verbosity` (a `-v` count) up.
+//! `debug: { msg }` or `debug: { var }`: show a message or a value in the run's output, from
+//! the task's `verbosity` (a `-v` count) up.
 
 use serde::de::Deserializer;
+use serde::Deserialize;
 
+use super::args::map_only;
 use super::{ActionArgs, Env};
-pub use crate::playbook::action::{DebugArgs, DebugWhat};
+use crate::playbook::values;
 use crate::report::TaskResult;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebugArgs {
+    pub what: DebugWhat,
+    /// Shown only at this `-v` level or above.
+    pub verbosity: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebugWhat {
+    /// A (templated) message.
+    Msg(String),
+    /// A variable name or expression whose value is shown.
+    Var(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    msg: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    var: Option<String>,
+    #[serde(default, deserialize_with = "values::count")]
+    verbosity: u8,
+}
+
+fn check(s: Spec) -> Result<DebugArgs, String> {
+    let what = match (s.msg, s.var) {
+        (Some(m), None) => DebugWhat::Msg(m),
+        (None, Some(v)) => DebugWhat::Var(v),
+        (None, None) => return Err("debug needs `msg` or `var`".into()),
+        (Some(_), Some(_)) => {
+            return Err("debug takes `msg` or `var`, not both".into());
+        }
+    };
+    Ok(DebugArgs {
+        what,
+        verbosity: s.verbosity,
+    })
+}
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DebugArgs, D::Error> {
+    d.deserialize_any(map_only::visitor(
+        "{msg: text} or {var: name}",
+        false,
+        check,
+    ))
+}
 
 impl ActionArgs for DebugArgs {
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::playbook::action::debug::deserialize(d)
+        deserialize(d)
     }
 
     fn summary(&self) -> String {

@@ -1,14 +1,27 @@
 //! `fail: { msg }`: fail the host on purpose (usually under `when:`).
 
 use serde::de::Deserializer;
+use serde::Deserialize;
 
+use super::args::map_only;
 use super::{ActionArgs, Env};
-pub use crate::playbook::action::FailArgs;
+use crate::playbook::values;
 use crate::report::TaskResult;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailArgs {
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub msg: Option<String>,
+}
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FailArgs, D::Error> {
+    d.deserialize_any(map_only::visitor("{msg: text}", true, Ok))
+}
 
 impl ActionArgs for FailArgs {
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::playbook::action::fail::deserialize(d)
+        deserialize(d)
     }
 
     fn summary(&self) -> String {

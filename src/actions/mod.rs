@@ -12,6 +12,7 @@
 //! line in the table at the bottom of this file. The names users may write, the kind, the
 //! parsing and the dispatch all come from that table.
 
+pub(crate) mod args;
 pub mod assert;
 pub mod backup;
 pub mod command;
@@ -19,11 +20,23 @@ pub mod config;
 pub mod config_lines;
 pub mod debug;
 pub mod fail;
+pub mod keys;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
 pub mod transfer_action;
 pub mod wait_for;
+
+pub use assert::AssertArgs;
+pub use backup::BackupArgs;
+pub use command::{CommandArgs, Expect};
+pub use config::{ConfigArgs, ConfigSource, DiffAgainst, SaveWhen};
+pub use debug::{DebugArgs, DebugWhat};
+pub use fail::FailArgs;
+pub use set_fact::SetFactArgs;
+pub use template::TemplateArgs;
+pub use transfer_action::{Download, Protocol, TransferArgs, Upload, Verify};
+pub use wait_for::{PortState, WaitForArgs};
 
 use std::fmt;
 use std::path::PathBuf;

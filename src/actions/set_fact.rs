@@ -5,12 +5,27 @@ use serde::de::Deserializer;
 
 use super::{ActionArgs, ActionCtx, Env};
 use crate::inventory::Vars;
-pub use crate::playbook::action::SetFactArgs;
+use crate::playbook::values;
 use crate::report::TaskResult;
+
+/// The variables to set, in order; names are valid identifiers, values are kept as
+/// written (templated strings are rendered at run time).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SetFactArgs(pub Vars);
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SetFactArgs, D::Error> {
+    let vars = values::vars(d)?;
+    if vars.is_empty() {
+        return Err(serde::de::Error::custom(
+            "set_fact needs at least one `name: value`",
+        ));
+    }
+    Ok(SetFactArgs(vars))
+}
 
 impl ActionArgs for SetFactArgs {
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::playbook::action::set_fact::deserialize(d)
+        deserialize(d)
     }
 
     fn summary(&self) -> String {

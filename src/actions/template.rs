@@ -1,19 +1,36 @@
-//! `template`: render a template for each host into a local file, for review or a later
-//! push. Written atomically (a temporary file beside the destination, then a rename), and
-//! `changed` only when the content differs.
+//! `template: { src, dest }`: render a template for each host into a local file, for review
+//! or a later push. Written atomically (a temporary file beside the destination, then a
+//! rename), and `changed` only when the content differs.
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::de::Deserializer;
+use serde::Deserialize;
 
+use super::args::map_only;
 use super::{ActionArgs, ActionCtx, Env};
-pub use crate::playbook::action::TemplateArgs;
+use crate::playbook::values;
 use crate::report::TaskResult;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateArgs {
+    /// A template name, looked up by [`crate::playbook::Playbook::resolve_template`].
+    #[serde(deserialize_with = "values::scalar_string")]
+    pub src: String,
+    /// Where the rendered text is written (may be templated, e.g. per host).
+    #[serde(deserialize_with = "values::scalar_string")]
+    pub dest: String,
+}
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TemplateArgs, D::Error> {
+    d.deserialize_any(map_only::visitor("{src: template, dest: file}", false, Ok))
+}
 
 impl ActionArgs for TemplateArgs {
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::playbook::action::template::deserialize(d)
+        deserialize(d)
     }
 
     fn summary(&self) -> String {

@@ -26,10 +26,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::ActionCtx;
+use crate::actions::{Protocol, TransferArgs, Verify};
 use crate::device::profile::{ProfileSet, Session};
 use crate::executor::connection::{device_failure, Connection};
 use crate::inventory::Vars;
-use crate::playbook::action::{Protocol, TransferArgs, Verify};
 use crate::report::{Status, TaskResult};
 use crate::transport::copy::Pump;
 use crate::transport::ftp::{FtpClient, FtpSettings};

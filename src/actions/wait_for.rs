@@ -1,14 +1,88 @@
-//! `wait_for`: a TCP port on the host (or another address) open or closed, or a pause.
-//! Runs on the host's blocking worker, so sleeping here never stalls the scheduler.
+//! `wait_for`: a TCP port on the host (or another address) open or closed, or a pause
+//! (`{seconds: N}`). Runs on the host's blocking worker, so sleeping here never stalls the
+//! scheduler.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use serde::de::Deserializer;
+use serde::Deserialize;
 
+use super::args::map_only;
 use super::{ActionArgs, ActionCtx, Env};
-pub use crate::playbook::action::{PortState, WaitForArgs};
+use crate::playbook::values;
 use crate::report::TaskResult;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitForArgs {
+    /// Poll `host:port` until it is in `state`, for at most `timeout`, after `delay`.
+    Port {
+        port: u16,
+        /// Default: the task's host address.
+        host: Option<String>,
+        state: PortState,
+        timeout: Option<Duration>,
+        delay: Option<Duration>,
+    },
+    /// `{seconds: N}`: just wait.
+    Sleep(Duration),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortState {
+    #[default]
+    Started,
+    Stopped,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[serde(default, deserialize_with = "values::opt_count")]
+    port: Option<u16>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    host: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_keyword")]
+    state: Option<PortState>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    delay: Option<Duration>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    seconds: Option<Duration>,
+}
+
+fn check(s: Spec) -> Result<WaitForArgs, String> {
+    match (s.port, s.seconds) {
+        (Some(port), None) => Ok(WaitForArgs::Port {
+            port,
+            host: s.host,
+            state: s.state.unwrap_or_default(),
+            timeout: s.timeout,
+            delay: s.delay,
+        }),
+        (None, Some(secs)) => {
+            if s.host.is_some() || s.state.is_some() || s.timeout.is_some() || s.delay.is_some() {
+                Err("wait_for with `seconds` takes no other option".into())
+            } else {
+                Ok(WaitForArgs::Sleep(secs))
+            }
+        }
+        (Some(_), Some(_)) => Err("wait_for takes `port` or `seconds`, not both".into()),
+        (None, None) => {
+            Err("wait_for needs `port` (with host, state, timeout, delay) or `seconds`".into())
+        }
+    }
+}
+
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WaitForArgs, D::Error> {
+    d.deserialize_any(map_only::visitor(
+        "{port, host, state: started|stopped, timeout, delay} or {seconds: N}",
+        false,
+        check,
+    ))
+}
 
 /// How often the port is probed.
 const PROBE_INTERVAL_MS: u64 = 250;
@@ -18,7 +92,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 300;
 
 impl ActionArgs for WaitForArgs {
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::playbook::action::wait_for::deserialize(d)
+        deserialize(d)
     }
 
     fn summary(&self) -> String {

@@ -12,11 +12,11 @@ use std::time::Duration;
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::action::{Action, ConfigSource};
 use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
 use super::values::{self, describe, with_hint, Serial, HINT_SEP};
 use super::{dirs_for, is_templated, Location, Play, Playbook, Strategy, Task};
+use crate::actions::{Action, ConfigSource};
 use crate::inventory::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
 use crate::Error;

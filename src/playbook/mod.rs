@@ -5,9 +5,9 @@
 //!   every action's arguments, every template and file reference, and every `notify`.
 //! - Every error is a [`LoadError`] with file:line:column, what was found, what was
 //!   expected, and the nearest valid key as a hint. Parsing never panics on any input.
-//! - `values` holds the shared value shapes, `task` the task keywords, `action/` one file
-//!   per action kind, `positions` the line:column of plays and tasks, `load` the loader,
-//!   `tags` the `--tags`/`--skip-tags` rules.
+//! - `values` holds the shared value shapes, `task` the task keywords (each task's action
+//!   is parsed by [`crate::actions`], one file per kind), `positions` the line:column of
+//!   plays and tasks, `load` the loader, `tags` the `--tags`/`--skip-tags` rules.
 
 // `LoadError` (the crate's one error shape, in source.rs) is 128+ bytes; errors are rare
 // and cold here, so they are returned unboxed like every other loader's.
@@ -20,14 +20,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-pub mod action;
 mod load;
 mod positions;
 mod tags;
 mod task;
 pub mod values;
 
-pub use action::{Action, ActionKind};
+pub use crate::actions::{Action, ActionKind};
 pub use task::{Loop, LoopControl, Task, When, TASK_KEYWORDS};
 pub use values::{Serial, SerialStep};
 

@@ -12,9 +12,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::action::{instead_of, Action, ActionKind, ActionSeed};
 use super::values::{self, describe, with_hint, ValueSeed, CONDITIONS, STRINGS, TAGS};
 use super::Location;
+use crate::actions::keys::{instead_of, ActionSeed};
+use crate::actions::{Action, ActionKind};
 use crate::inventory::Vars;
 use crate::source::suggest;
 
@@ -689,9 +690,7 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playbook::action::{
-        BackupArgs, CommandArgs, ConfigSource, FailArgs, SaveWhen, WaitForArgs,
-    };
+    use crate::actions::{BackupArgs, CommandArgs, ConfigSource, FailArgs, SaveWhen, WaitForArgs};
 
     fn entry(yaml: &str) -> Result<TaskEntry, String> {
         TaskSeed { handler: false }
