@@ -270,3 +270,126 @@ fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
     assert!(text.contains("RECAP"), "{text}");
     assert!(!text.contains("TASK never"), "{text}");
 }
+
+/// `netorch exec` as a user types it, from another folder: the per-host text view (each
+/// command and its whole output), a host that is down, secrets masked everywhere (text,
+/// JSON, JUnit), a deadline per host, and the exit codes of the contract.
+#[test]
+fn exec_shows_each_host_and_follows_the_exit_code_contract() {
+    let sim = crate::util::sim::Sim::start(&[
+        "--platform",
+        "cisco_ios",
+        "--count",
+        "2",
+        "--password",
+        "Pw-Secret-9931",
+        "--fail",
+        "ios-002=hang-after:3",
+    ]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let down = elsewhere.path().join("down.yml");
+    std::fs::write(
+        &down,
+        "all:\n  hosts:\n    down-1:\n      host: 127.0.0.1\n      port: 1\n      platform: cisco_ios\n",
+    )
+    .unwrap();
+    let exec = |args: &[&str]| {
+        netorch()
+            .current_dir(elsewhere.path())
+            .args(["exec", "-i"])
+            .arg(&sim.inventory)
+            .arg("-i")
+            .arg(&down)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = exec(&["--limit", "ios-001", "show clock", "show version"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with("ios-001 [cisco_ios] ok ("),
+        "no task view for exec: {text}"
+    );
+    assert!(text.contains("\n  $ show clock\n  "), "{text}");
+    assert!(text.contains("\n  $ show version\n  Cisco IOS"), "{text}");
+    assert!(text.contains("\n1 hosts, 0 with failures, "), "{text}");
+
+    // The password typed into a command is masked in the text, the JSON and the JUnit.
+    let junit = elsewhere.path().join("exec.xml");
+    let secret_cmd = "show running-config | include Pw-Secret-9931";
+    let out = exec(&["--limit", "ios-001,down-1", "show clock", secret_cmd]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("down-1 [cisco_ios] unreachable (") && text.contains("connection refused"),
+        "{text}"
+    );
+    assert!(text.contains("2 hosts, 1 with failures"), "{text}");
+    let out = exec(&[
+        "--limit",
+        "ios-001,down-1",
+        "--json",
+        "--junit",
+        junit.to_str().unwrap(),
+        "show clock",
+        secret_cmd,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hosts = doc["plays"][0]["tasks"][0]["hosts"].as_array().unwrap();
+    let status = |h: &str| {
+        hosts
+            .iter()
+            .find(|r| r["host"] == h)
+            .map(|r| r["status"].clone())
+    };
+    assert_eq!(status("ios-001"), Some("ok".into()), "{doc:#}");
+    assert_eq!(status("down-1"), Some("unreachable".into()), "{doc:#}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testcase classname=\"down-1\""), "{xml}");
+    for shown in [text.to_string(), doc.to_string(), xml] {
+        assert!(!shown.contains("Pw-Secret-9931"), "secret leaked: {shown}");
+    }
+
+    // A device that hangs is abandoned at --host-timeout; a command failing is exit 2.
+    let t = std::time::Instant::now();
+    let out = exec(&[
+        "--limit",
+        "ios-002",
+        "--host-timeout",
+        "2s",
+        "-e",
+        "command_timeout=60",
+        "--json",
+        "show clock",
+        "show clock",
+        "show clock",
+        "show clock",
+    ]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &doc["plays"][0]["tasks"][0]["hosts"][0];
+    assert_eq!(r["status"], "failed", "{doc:#}");
+    assert!(
+        r["msg"].as_str().unwrap().contains("host_timeout exceeded"),
+        "{doc:#}"
+    );
+
+    // Usage errors: a pattern matching nothing, a bad option.
+    let out = exec(&["--limit", "nothing-here", "show clock"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("matches no host"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = exec(&["--host-timeout", "soon", "show clock"]);
+    assert_eq!(out.status.code(), Some(5));
+}

@@ -1,18 +1,69 @@
-//! Integration tests: the device layer (channel, driver, profiles, run_commands_on_host)
-//! against netorch-sim for every device platform, and the exec-channel `linux` platform
-//! against a real sshd.
+//! Integration tests: the device layer (channel, driver, profiles) against netorch-sim for
+//! every device platform, directly and through `netorch exec --json` (the run report's
+//! shape and exit codes), and the exec-channel `linux` platform against a real sshd.
 
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use netorch::device::{
-    run_commands_on_host, CommandStatus, Connection, Driver, HostStatus, ProfileSet,
-};
+use netorch::device::{Connection, Driver, ProfileSet};
 use netorch::secret::Secret;
 use netorch::transport::{ConnectionSettings, SshOptions, SshSession};
 use serde_json::{json, Map, Value};
 
+use crate::util::netorch;
 use crate::util::sim::{Sim, PLATFORMS};
 use crate::util::sshd::{self, Sshd};
+
+/// `netorch exec --json -i INVENTORY ARGS... COMMANDS...` from the inventory's folder.
+fn exec(inventory: &Path, args: &[&str], commands: &[String]) -> Output {
+    netorch()
+        .current_dir(inventory.parent().unwrap())
+        .args(["exec", "--json", "-i"])
+        .arg(inventory)
+        .args(args)
+        .arg("--")
+        .args(commands)
+        .output()
+        .unwrap()
+}
+
+/// Each host's result in exec's JSON (the run report: one play, one task), by host.
+fn exec_results(out: &Output) -> Map<String, Value> {
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let tasks = doc["plays"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{doc:#}");
+    tasks[0]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["host"].as_str().unwrap().to_string(), h.clone()))
+        .collect()
+}
+
+/// The commands a result lists (sent, with their output), as (command, output, error).
+fn commands_of(r: &Value) -> Vec<(String, String, Option<String>)> {
+    r["commands"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["command"].as_str().unwrap().to_string(),
+                        c["output"].as_str().unwrap().to_string(),
+                        c["error"].as_str().map(str::to_string),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// The sim's default name of the `n`th device of a platform.
 fn name(platform: &str, n: usize) -> String {
@@ -69,20 +120,19 @@ fn mixed(count: usize, extra: &[&str]) -> Sim {
 #[test]
 fn show_version_on_every_platform() {
     let sim = mixed(5, &[]);
-    let profiles = ProfileSet::builtin();
     for p in PLATFORMS {
         let host = name(p, 1);
-        let s = settings(&sim, &host, json!({}));
-        let o = run_commands_on_host(
-            &s,
-            &profiles,
+        let out = exec(
+            &sim.inventory,
+            &["--limit", &host],
             &["show version".into(), clock(p)],
-            &SshOptions::default(),
         );
-        assert_eq!(o.status, HostStatus::Ok, "{p}: {o:?}");
-        assert_eq!(o.platform, *p);
-        assert_eq!(o.credential.as_deref(), Some("admin"));
-        let out = &o.commands[0].output;
+        assert_eq!(out.status.code(), Some(0), "{p}");
+        let r = &exec_results(&out)[&host];
+        assert_eq!(r["status"], "ok", "{p}: {r:#}");
+        let cmds = commands_of(r);
+        assert_eq!(cmds.len(), 2, "{p}: {r:#}");
+        let out = &cmds[0].1;
         assert!(
             out.to_lowercase().contains("version") || out.contains("Junos: "),
             "{p}: {out}"
@@ -94,12 +144,8 @@ fn show_version_on_every_platform() {
             "{p}: prompt left in: {last:?}"
         );
         assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{p}");
-        assert_eq!(
-            o.commands[1].status,
-            CommandStatus::Ok,
-            "{p}: {:?}",
-            o.commands[1]
-        );
+        assert_eq!(cmds[1].0, clock(p));
+        assert_eq!(cmds[1].2, None, "{p}: {r:#}");
     }
 }
 
@@ -220,52 +266,66 @@ fn paging_off_and_on_give_the_same_output() {
 #[test]
 fn wrong_enable_secret_is_a_clear_failure() {
     let sim = mixed(5, &[]);
-    let profiles = ProfileSet::builtin();
     for p in ["cisco_ios", "arista_eos"] {
         let host = name(p, 1);
-        let s = settings(&sim, &host, json!({"enable_secret": "not-the-secret"}));
-        let o = run_commands_on_host(
-            &s,
-            &profiles,
+        let out = exec(
+            &sim.inventory,
+            &["--limit", &host, "-e", "enable_secret=not-the-secret"],
             &["show clock".into()],
-            &SshOptions::default(),
         );
-        assert_eq!(o.status, HostStatus::Failed, "{p}");
-        let e = o.commands[0].error.clone().unwrap_or_default();
-        assert_eq!(o.commands[0].status, CommandStatus::Error, "{p}: {o:?}");
+        assert_eq!(out.status.code(), Some(2), "{p}");
+        let r = &exec_results(&out)[&host];
+        assert_eq!(r["status"], "failed", "{p}: {r:#}");
+        let e = r["msg"].as_str().unwrap();
         assert!(e.contains("enable secret was refused"), "{p}: {e}");
         assert!(
             e.contains("% Bad secrets") || e.contains("% Access denied"),
             "{p}: {e}"
         );
-        assert!(!e.contains("not-the-secret"), "{p}: secret leaked: {e}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("not-the-secret"), "{p}: secret leaked: {all}");
     }
 }
 
 #[test]
 fn invalid_command_fails_with_the_device_text() {
     let sim = mixed(5, &[]);
-    let profiles = ProfileSet::builtin();
     for p in PLATFORMS {
         let host = name(p, 1);
-        let s = settings(&sim, &host, json!({}));
-        let o = run_commands_on_host(
-            &s,
-            &profiles,
+        let out = exec(
+            &sim.inventory,
+            &["--limit", &host],
             &["show nonsense-xyz".into(), clock(p)],
-            &SshOptions::default(),
         );
-        assert_eq!(o.status, HostStatus::Failed, "{p}");
-        assert_eq!(o.commands[0].status, CommandStatus::Failed, "{p}: {o:?}");
-        let e = o.commands[0].error.clone().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{p}");
+        let r = &exec_results(&out)[&host];
+        assert_eq!(r["status"], "failed", "{p}: {r:#}");
+        let cmds = commands_of(r);
+        let e = cmds[0].2.clone().unwrap();
         let want = match *p {
             "juniper_junos" => "syntax error",
             "cisco_nxos" => "% Invalid command",
             _ => "% Invalid input",
         };
         assert!(e.contains(want), "{p}: {e}");
+        assert!(r["msg"].as_str().unwrap().contains(want), "{p}: {r:#}");
+        // As in a playbook, the commands after a rejected one are not sent.
+        assert_eq!(cmds.len(), 1, "{p}: {r:#}");
+
         // The device complained; the session is fine and the next command runs.
-        assert_eq!(o.commands[1].status, CommandStatus::Ok, "{p}");
+        let (sess, profile) = open(&sim, &host);
+        let mut d = Driver::open(&sess, &profile, Some(&Secret::new("en4ble"))).unwrap();
+        let bad = d.send_command("show nonsense-xyz").unwrap();
+        assert!(
+            bad.failed.as_deref().unwrap_or_default().contains(want),
+            "{p}"
+        );
+        let next = d.send_command(&clock(p)).unwrap();
+        assert!(next.is_ok(), "{p}: {:?}", next.failed);
     }
 }
 
@@ -280,36 +340,41 @@ fn a_hung_device_times_out_with_the_output_so_far() {
         args.extend(["--fail", f.as_str()]);
     }
     let sim = mixed(10, &args);
-    let profiles = ProfileSet::builtin();
     for p in PLATFORMS {
         let cmds: Vec<String> = (0..8).map(|_| clock(p)).collect();
         let host = name(p, 2);
-        let s = settings(&sim, &host, json!({"command_timeout": "700ms"}));
         let t = Instant::now();
-        let o = run_commands_on_host(&s, &profiles, &cmds, &SshOptions::default());
+        let out = exec(
+            &sim.inventory,
+            &["--limit", &host, "-e", "command_timeout=700ms"],
+            &cmds,
+        );
         assert!(
             t.elapsed() < Duration::from_secs(8),
             "{p}: {:?}",
             t.elapsed()
         );
-        assert_eq!(o.status, HostStatus::Failed, "{p}: {o:?}");
-        let i = o
-            .commands
-            .iter()
-            .position(|c| c.status == CommandStatus::Error)
-            .unwrap_or_else(|| panic!("{p}: no command timed out: {o:?}"));
-        assert!(i >= 1, "{p}: the hang came before any command ran");
-        let c = &o.commands[i];
-        let e = c.error.clone().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{p}");
+        let r = &exec_results(&out)[&host];
+        assert_eq!(r["status"], "failed", "{p}: {r:#}");
+        let e = r["msg"].as_str().unwrap();
         assert!(e.contains("no prompt within 0.7s"), "{p}: {e}");
+        let sent = commands_of(r);
+        let (last, before) = sent.split_last().unwrap();
         assert!(
-            c.output.contains(&clock(p)),
-            "{p}: partial output {:?}",
-            c.output
+            !before.is_empty(),
+            "{p}: the hang came before any command ran"
         );
-        assert!(o.commands[i + 1..]
-            .iter()
-            .all(|c| c.status == CommandStatus::Skipped));
+        assert!(before.iter().all(|c| c.2.is_none()), "{p}: {r:#}");
+        // What the device sent before it went quiet (the echo of the command), and the
+        // commands after the hang were not sent.
+        assert_eq!(last.0, "(output before the error)", "{p}: {r:#}");
+        assert!(
+            last.1.contains(&clock(p)),
+            "{p}: partial output {:?}",
+            last.1
+        );
+        assert!(before.len() < cmds.len(), "{p}: {r:#}");
     }
 }
 
@@ -324,20 +389,21 @@ fn a_dropped_session_is_reported() {
         args.extend(["--fail", f.as_str()]);
     }
     let sim = mixed(10, &args);
-    let profiles = ProfileSet::builtin();
     for p in PLATFORMS {
         let cmds: Vec<String> = (0..8).map(|_| clock(p)).collect();
         let host = name(p, 2);
-        let s = settings(&sim, &host, json!({}));
-        let o = run_commands_on_host(&s, &profiles, &cmds, &SshOptions::default());
-        let c = o
-            .commands
-            .iter()
-            .find(|c| c.status == CommandStatus::Error)
-            .unwrap_or_else(|| panic!("{p}: no command failed: {o:?}"));
-        let e = c.error.clone().unwrap();
+        let out = exec(&sim.inventory, &["--limit", &host], &cmds);
+        // A lost session is the host becoming unreachable, as in a playbook.
+        assert_eq!(out.status.code(), Some(3), "{p}");
+        let r = &exec_results(&out)[&host];
+        assert_eq!(r["status"], "unreachable", "{p}: {r:#}");
+        let e = r["msg"].as_str().unwrap();
         assert!(e.contains("session lost"), "{p}: {e}");
-        assert_eq!(o.commands[0].status, CommandStatus::Ok, "{p}");
+        let sent = commands_of(r);
+        assert!(sent[0].2.is_none(), "{p}: {r:#}");
+        // The commands after the drop were not sent.
+        let real = sent.iter().filter(|c| !c.0.starts_with('(')).count();
+        assert!(real < cmds.len(), "{p}: {r:#}");
     }
 }
 
@@ -353,42 +419,38 @@ fn wrong_prompt_auth_fail_and_keyboard_interactive() {
         "--fail",
         "ios-003=auth-fail",
     ]);
-    let profiles = ProfileSet::builtin();
     // Keyboard-interactive only, as many devices offer.
-    let s = settings(
-        &sim,
-        "ios-001",
-        json!({"auth_methods": ["keyboard-interactive"]}),
-    );
-    let o = run_commands_on_host(
-        &s,
-        &profiles,
+    let out = exec(
+        &sim.inventory,
+        &[
+            "--limit",
+            "ios-001",
+            "-e",
+            r#"{"auth_methods": ["keyboard-interactive"]}"#,
+        ],
         &["show clock".into()],
-        &SshOptions::default(),
     );
-    assert_eq!(o.status, HostStatus::Ok, "{o:?}");
+    assert_eq!(out.status.code(), Some(0));
+    let r = &exec_results(&out)["ios-001"];
+    assert_eq!(r["status"], "ok", "{r:#}");
 
-    let s = settings(&sim, "ios-002", json!({"command_timeout": "600ms"}));
-    let o = run_commands_on_host(
-        &s,
-        &profiles,
+    // One host fails, one is unreachable: the exit code says unreachable.
+    let out = exec(
+        &sim.inventory,
+        &["--limit", "ios-002,ios-003", "-e", "command_timeout=600ms"],
         &["show clock".into()],
-        &SshOptions::default(),
     );
-    assert_eq!(o.status, HostStatus::Failed);
-    let e = o.error.unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let results = exec_results(&out);
+    let r = &results["ios-002"];
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let e = r["msg"].as_str().unwrap();
     assert!(e.contains("no cisco_ios prompt recognized"), "{e}");
-    assert_eq!(o.commands[0].status, CommandStatus::Skipped);
+    assert!(commands_of(r).iter().all(|c| c.0 != "show clock"), "{r:#}");
 
-    let s = settings(&sim, "ios-003", json!({}));
-    let o = run_commands_on_host(
-        &s,
-        &profiles,
-        &["show clock".into()],
-        &SshOptions::default(),
-    );
-    assert_eq!(o.status, HostStatus::Unreachable);
-    let e = o.error.unwrap();
+    let r = &results["ios-003"];
+    assert_eq!(r["status"], "unreachable", "{r:#}");
+    let e = r["msg"].as_str().unwrap();
     assert!(e.contains("authentication failed"), "{e}");
     assert!(!e.contains("admin\""), "{e}");
 }
@@ -396,18 +458,35 @@ fn wrong_prompt_auth_fail_and_keyboard_interactive() {
 #[test]
 fn unknown_platform_is_named_with_a_hint() {
     let sim = Sim::start(&["--platform", "cisco_ios", "--count", "1"]);
-    let s = settings(&sim, "ios-001", json!({"platform": "cisco_iso"}));
-    let o = run_commands_on_host(
-        &s,
-        &ProfileSet::builtin(),
-        &["show clock".into()],
-        &SshOptions::default(),
-    );
-    assert_eq!(o.status, HostStatus::Failed);
-    let e = o.error.unwrap();
+    // A second inventory on top of the sim's, as a lab overlay would be.
+    let overlay = sim.dir.path().join("typo.yml");
+    std::fs::write(
+        &overlay,
+        "all:\n  hosts:\n    ios-001:\n      platform: cisco_iso\n",
+    )
+    .unwrap();
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .args(["exec", "-i"])
+        .arg(&sim.inventory)
+        .arg("-i")
+        .arg(&overlay)
+        .arg("show clock")
+        .output()
+        .unwrap();
+    // Found before anything connects: invalid input.
+    assert_eq!(out.status.code(), Some(4));
+    let e = String::from_utf8_lossy(&out.stderr);
     assert!(
-        e.contains("unknown platform `cisco_iso`") && e.contains("did you mean `cisco_ios`"),
+        e.contains("host `ios-001`")
+            && e.contains("platform `cisco_iso`")
+            && e.contains("did you mean `cisco_ios`"),
         "{e}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 
@@ -421,33 +500,36 @@ fn linux_hosts_use_the_exec_channel() {
     let Value::Object(vars) = vars else {
         unreachable!()
     };
-    let s = settings_from("web1", vars, json!({}));
-    assert_eq!(s.platform, "linux");
-    let o = run_commands_on_host(
-        &s,
-        &ProfileSet::builtin(),
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("inventory.yml");
+    let doc = json!({"all": {"hosts": {"web1": vars.clone()}}});
+    std::fs::write(&inventory, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    let out = exec(
+        &inventory,
+        &[],
         &[
             "echo hello".into(),
             "ls /nonexistent-dir-xyz".into(),
             "echo after".into(),
         ],
-        &SshOptions::default(),
     );
-    assert_eq!(o.platform, "linux");
-    assert_eq!(o.commands[0].status, CommandStatus::Ok);
-    assert_eq!(o.commands[0].output, "hello");
-    assert_eq!(o.commands[0].exit_status, Some(0));
-    assert_eq!(o.commands[1].status, CommandStatus::Failed);
-    assert_eq!(o.commands[1].exit_status, Some(2));
-    assert!(o.commands[1]
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("exit status 2"));
-    assert_eq!(o.commands[2].output, "after");
-    assert_eq!(o.status, HostStatus::Failed);
+    assert_eq!(out.status.code(), Some(2));
+    let r = &exec_results(&out)["web1"];
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let cmds = &r["commands"];
+    assert_eq!(cmds[0]["output"], "hello");
+    assert_eq!(cmds[0]["exit_status"], 0);
+    assert_eq!(cmds[1]["exit_status"], 2);
+    assert!(
+        cmds[1]["error"].as_str().unwrap().contains("exit status 2"),
+        "{r:#}"
+    );
+    // Not sent after the failure.
+    assert_eq!(cmds.as_array().unwrap().len(), 2, "{r:#}");
 
     // The same through the one connection type.
+    let s = settings_from("web1", vars, json!({}));
+    assert_eq!(s.platform, "linux");
     let profiles = ProfileSet::builtin();
     let mut dev = Connection::open(&s, &profiles, &SshOptions::default(), None).unwrap();
     assert!(!dev.is_cli());

@@ -14,10 +14,9 @@ use clap::{Args, Subcommand};
 use crate::backup::{Author, BackupRun, BackupSettings, Store};
 use crate::error::{ExitCode, Result};
 use crate::playbook::Playbook;
-use crate::transport::settings::HostKeyChecking;
 use crate::Error;
 
-use super::common::InventoryOpts;
+use super::common::RunOpts;
 use super::run::{execute, RunRequest};
 
 /// Environment variable naming the default store.
@@ -34,18 +33,15 @@ pub struct BackupArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("check", |a| a.help("Fetch and compare, store nothing")))]
 pub struct BackupRunArgs {
     #[command(flatten)]
-    pub inv: InventoryOpts,
+    pub opts: RunOpts,
 
     /// The store: a git repository folder, created on first use (default: the hosts'
     /// `backup_store` variable).
     #[arg(long, value_name = "DIR", env = STORE_ENV)]
     pub store: Option<PathBuf>,
-
-    /// Only hosts matching this pattern.
-    #[arg(short, long)]
-    pub limit: Option<String>,
 
     /// File name template inside the store (default `{{ inventory_hostname }}.cfg`; e.g.
     /// `{{ site }}/{{ name }}.cfg`).
@@ -74,29 +70,9 @@ pub struct BackupRunArgs {
     #[arg(long, value_name = "URL")]
     pub push: Option<String>,
 
-    /// How many hosts are backed up at once.
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub forks: u32,
-
-    /// Fetch and compare, store nothing.
-    #[arg(short = 'C', long)]
-    pub check: bool,
-
     /// Show each changed device's diff.
     #[arg(short = 'D', long)]
     pub diff: bool,
-
-    /// Print one JSON document (the run report with the commit) instead of the live output.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
-    /// Host key checking for every host: strict, accept-new or off.
-    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
-    pub host_key_checking: Option<HostKeyChecking>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,10 +136,11 @@ pub fn run(args: BackupArgs, verbose: u8) -> Result<ExitCode> {
 }
 
 fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
-    let inventory = args.inv.load(&[])?;
-    let extra = args.inv.extra_vars()?;
-    let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
-    let playbook = Playbook::load_str(Path::new("<netorch backup>"), BACKUP_PLAYBOOK)?;
+    let mut req = RunRequest::load(&args.opts, &[], verbose)?;
+    req.playbooks = vec![Playbook::load_str(
+        Path::new("<netorch backup>"),
+        BACKUP_PLAYBOOK,
+    )?];
     let settings = BackupSettings {
         default_store: args.store.clone(),
         author: args
@@ -176,23 +153,9 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
         path_template: args.path.clone(),
         push: args.push.clone(),
     };
-    let report = execute(RunRequest {
-        playbooks: vec![playbook],
-        inventory,
-        extra,
-        profiles,
-        limit: args.limit,
-        tags: Vec::new(),
-        skip_tags: Vec::new(),
-        forks: args.forks as usize,
-        check: args.check,
-        diff: args.diff,
-        json: args.json,
-        junit: args.junit,
-        host_key_checking: args.host_key_checking,
-        verbose,
-        backups: Some(Arc::new(BackupRun::new(settings))),
-    })?;
+    req.diff = args.diff;
+    req.backups = Some(Arc::new(BackupRun::new(settings)));
+    let report = execute(req)?;
     Ok(report.exit_code())
 }
 

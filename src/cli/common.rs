@@ -11,9 +11,9 @@ use crate::{Error, Result};
 pub struct InventoryOpts {
     /// Inventory: a YAML or INI file, a folder of them, or an executable dynamic inventory.
     /// Repeat to merge several (later ones win).
-    ///
-    /// Global, so it may also follow a subcommand word (`netorch inventory list -i X`).
-    /// clap cannot require a global argument, so `load` says when it is missing.
+    //
+    // Global, so it may also follow a subcommand word (`netorch inventory list -i X`).
+    // clap cannot require a global argument, so `load` says when it is missing.
     #[arg(
         short = 'i',
         long = "inventory",
@@ -42,6 +42,87 @@ impl InventoryOpts {
 
     pub fn extra_vars(&self) -> Result<Vars> {
         parse_extra_vars(&self.extra_vars)
+    }
+}
+
+/// The options every command that runs tasks on hosts shares (`run`, `backup`, `exec`,
+/// `push`, `pull`), flattened into each, so a new one is added in one place.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunOpts {
+    #[command(flatten)]
+    pub inv: InventoryOpts,
+
+    /// Only hosts matching this pattern (default: all; `@file` reads patterns from a file,
+    /// `@failed` is the failed hosts of the last run in this folder).
+    #[arg(short, long)]
+    pub limit: Option<String>,
+
+    /// How many hosts are worked on at once.
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub forks: u32,
+
+    /// Change nothing: show what would change.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+
+    /// Print one JSON document with every result instead of the live output.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
+    #[arg(long, value_name = "MODE", value_parser = parse_host_key_checking)]
+    pub host_key_checking: Option<crate::transport::HostKeyChecking>,
+}
+
+/// Play keywords as options, for the commands that build their one-task playbook in memory
+/// (`exec`, `push`, `pull`); a playbook for `run` says them in the play.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlayOpts {
+    /// A hard deadline per host (`90`, `5m`): a hung host is abandoned and failed, it never
+    /// stalls the run.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub host_timeout: Option<std::time::Duration>,
+
+    /// At most this many new sessions per second (jittered), to spare the TACACS/RADIUS
+    /// servers behind the devices.
+    #[arg(long, value_name = "PER_SEC", value_parser = parse_rate)]
+    pub connect_rate: Option<f64>,
+}
+
+impl PlayOpts {
+    /// Write the options into a play (a JSON mapping that becomes the in-memory playbook).
+    pub fn apply(&self, play: &mut serde_json::Map<String, serde_json::Value>) {
+        if let Some(t) = self.host_timeout {
+            play.insert(
+                "host_timeout".into(),
+                serde_json::Value::from(t.as_secs_f64()),
+            );
+        }
+        if let Some(r) = self.connect_rate {
+            play.insert("connect_rate".into(), serde_json::Value::from(r));
+        }
+    }
+}
+
+fn parse_duration_arg(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match crate::playbook::values::parse_duration(s) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "`{s}`: expected a duration above 0: seconds, or `500ms`, `30s`, `5m`, `1h`"
+        )),
+    }
+}
+
+fn parse_rate(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}`: expected a number of sessions per second above 0"
+        )),
     }
 }
 

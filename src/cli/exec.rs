@@ -1,220 +1,99 @@
-//! `netorch exec -i INV --limit P 'COMMAND'...`: ad-hoc commands on many hosts at once,
-//! output per host (or one JSON document keyed by host with `--json`).
+//! `netorch exec -i INV --limit P 'COMMAND'...`: ad-hoc commands on many hosts at once.
+//!
+//! Builds a one-task playbook in memory (a `command` task with the given commands) and runs
+//! it through [`super::run::execute`], so it gets the executor's host deadlines, connect
+//! rate and Ctrl-C handling, the run's `--json` document, `--junit` and exit codes. On a
+//! terminal the results are shown per host (a header, then each command and its output),
+//! which reads better than the task view for show commands.
 
-use std::io::Write;
-use std::sync::Arc;
+use std::path::Path;
 
-use crate::device::{run_commands_on_host, CommandStatus, HostOutcome, HostStatus};
+use serde_json::{json, Value};
+
 use crate::error::{ExitCode, Result};
-use crate::secret::Redactor;
-use crate::template::Templates;
-use crate::transport::settings::{ConnectionSettings, HostKeyChecking, CONNECTION_VARS};
-use crate::transport::ssh::SshOptions;
-use crate::vars::{host_context, resolve_vars};
+use crate::report::Layout;
 use crate::Error;
 
-use super::common::InventoryOpts;
+use super::common::{PlayOpts, RunOpts};
+use super::run::{execute, playbook_in_memory, RunRequest};
+
+/// The name the in-memory playbook goes by in messages and reports.
+const PLAYBOOK_NAME: &str = "<netorch exec>";
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("check", |a| a.help(
+    "Change nothing: only read-only commands (`show ...`) are sent, the others are listed"
+)))]
 pub struct ExecArgs {
     #[command(flatten)]
-    pub inv: InventoryOpts,
+    pub opts: RunOpts,
 
-    /// Hosts to run on (a host pattern; default: all).
-    #[arg(short, long, default_value = "all")]
-    pub limit: String,
+    #[command(flatten)]
+    pub play: PlayOpts,
 
-    /// How many hosts at once.
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub forks: u32,
-
-    /// One JSON document keyed by host instead of text.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
-    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
-    pub host_key_checking: Option<HostKeyChecking>,
-
-    /// The commands, sent in order on each host.
+    /// The commands, sent in order on each host; a command the device rejects fails the
+    /// host and the ones after it are not sent. Sent as typed (no `{{ }}` templating).
     #[arg(required = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
 }
 
 pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
-    let inventory = args.inv.load(&[])?;
-    let extra = args.inv.extra_vars()?;
-    let profiles = Arc::new(super::platforms::load_profiles(&args.inv.inventory)?);
-    let hosts = inventory.select(&args.limit)?;
-    if hosts.is_empty() {
-        return Err(Error::Usage(format!(
-            "--limit `{}` matches no host in the inventory",
-            args.limit
-        )));
-    }
-    let templates = Templates::new(Vec::new());
-    let mut redactor = Redactor::new();
-    for s in inventory.secret_values() {
-        redactor.add(&s);
-    }
-    // Settings per host, rendered now; a host whose settings are wrong fails alone.
-    let mut jobs = Vec::with_capacity(hosts.len());
-    let mut early: Vec<HostOutcome> = Vec::new();
-    for h in &hosts {
-        let ctx = host_context(&h.name, &h.groups, &h.vars, &Default::default(), &extra);
-        let (vars, unresolved) = resolve_vars(&templates, &ctx);
-        for secret in crate::inventory::secret_values_of(&vars) {
-            redactor.add(&secret);
-        }
-        let problem = unresolved
-            .iter()
-            .find(|(k, _)| CONNECTION_VARS.contains(&k.as_str()))
-            .map(|(k, e)| format!("variable `{k}` could not be rendered: {e}"));
-        match (problem, ConnectionSettings::from_vars(&h.name, &vars)) {
-            (None, Ok(s)) => jobs.push(s),
-            (Some(p), _) => early.push(failed_outcome(&h.name, &h.platform(), p)),
-            (None, Err(e)) => early.push(failed_outcome(&h.name, &h.platform(), e.to_string())),
+    let mut req = RunRequest::load(&args.opts, &[], verbose)?;
+    if let Some(limit) = &req.limit {
+        if req.inventory.select(limit)?.is_empty() {
+            return Err(Error::Usage(format!(
+                "--limit `{limit}` matches no host in the inventory"
+            )));
         }
     }
-    let ssh = SshOptions {
-        host_key_checking: args.host_key_checking,
-        verbose: (verbose >= 2).then(|| {
-            Arc::new(|host: &str, msg: &str| tracing::info!("{host}: {msg}"))
-                as Arc<dyn Fn(&str, &str) + Send + Sync>
-        }),
-    };
-    let forks = args.forks as usize;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(forks + 8)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
-    let commands = Arc::new(args.commands.clone());
-    let json = args.json;
-    let mut outcomes: Vec<HostOutcome> = rt.block_on(async {
-        let sem = Arc::new(tokio::sync::Semaphore::new(forks));
-        let mut set = tokio::task::JoinSet::new();
-        let mut done = Vec::with_capacity(jobs.len());
-        for settings in jobs {
-            let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
-                break;
-            };
-            let profiles = Arc::clone(&profiles);
-            let commands = Arc::clone(&commands);
-            let ssh = ssh.clone();
-            set.spawn_blocking(move || {
-                let out = run_commands_on_host(&settings, &profiles, &commands, &ssh);
-                drop(permit);
-                out
-            });
-            while let Some(Ok(o)) = set.try_join_next() {
-                if !json {
-                    print_outcome(&o, &redactor, verbose);
-                }
-                done.push(o);
-            }
-        }
-        while let Some(r) = set.join_next().await {
-            if let Ok(o) = r {
-                if !json {
-                    print_outcome(&o, &redactor, verbose);
-                }
-                done.push(o);
-            }
-        }
-        done
-    });
-    rt.shutdown_background();
-    for o in &early {
-        if !json {
-            print_outcome(o, &redactor, verbose);
-        }
-    }
-    outcomes.append(&mut early);
-    let order: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    outcomes.sort_by_key(|o| {
-        order
-            .iter()
-            .position(|n| *n == o.host)
-            .unwrap_or(usize::MAX)
-    });
-    if json {
-        let doc: serde_json::Map<String, serde_json::Value> = outcomes
-            .iter()
-            .map(|o| (o.host.clone(), serde_json::to_value(o).unwrap_or_default()))
-            .collect();
-        let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-        println!("{}", redactor.redact(&text));
-    } else {
-        let failed = outcomes
-            .iter()
-            .filter(|o| o.status != HostStatus::Ok)
-            .count();
-        println!("{} hosts, {failed} with failures", outcomes.len());
-    }
-    let code = if outcomes.iter().any(|o| o.status == HostStatus::Unreachable) {
-        ExitCode::HostUnreachable
-    } else if outcomes.iter().any(|o| o.status == HostStatus::Failed) {
-        ExitCode::HostFailed
-    } else {
-        ExitCode::Ok
-    };
-    Ok(code)
-}
-
-fn failed_outcome(host: &str, platform: &str, error: String) -> HostOutcome {
-    HostOutcome {
-        host: host.to_string(),
-        platform: platform.to_string(),
-        status: HostStatus::Failed,
-        credential: None,
-        warnings: Vec::new(),
-        error: Some(error),
-        commands: Vec::new(),
-        elapsed_ms: 0,
-    }
-}
-
-fn print_outcome(o: &HostOutcome, redactor: &Redactor, verbose: u8) {
-    let status = match o.status {
-        HostStatus::Ok => "ok",
-        HostStatus::Failed => "failed",
-        HostStatus::Unreachable => "unreachable",
-    };
-    let mut text = format!(
-        "{} [{}] {status} ({:.2}s)",
-        o.host,
-        o.platform,
-        o.elapsed_ms as f64 / 1000.0
+    let mut command = serde_json::Map::new();
+    command.insert(
+        "commands".into(),
+        args.commands.iter().map(|c| literal(c)).collect(),
     );
-    if verbose > 0 {
-        if let Some(c) = &o.credential {
-            text.push_str(&format!(" as {c}"));
+    let name = args.commands.join("; ");
+    let mut play = serde_json::Map::new();
+    play.insert("name".into(), Value::from("netorch exec"));
+    play.insert("hosts".into(), Value::from("all"));
+    args.play.apply(&mut play);
+    play.insert(
+        "tasks".into(),
+        json!([{ "name": name, "command": Value::Object(command) }]),
+    );
+    req.playbooks = vec![playbook_in_memory(
+        Path::new(PLAYBOOK_NAME),
+        Value::Object(play),
+    )?];
+    req.layout = Layout::Hosts;
+    let report = execute(req)?;
+    Ok(report.exit_code())
+}
+
+/// A command as typed: `{{`, `{%` and `{#` are not template syntax here.
+fn literal(cmd: &str) -> Value {
+    if cmd.contains("{{") || cmd.contains("{%") || cmd.contains("{#") {
+        Value::from(format!("{{% raw %}}{cmd}{{% endraw %}}"))
+    } else {
+        Value::from(cmd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_sent_as_typed() {
+        let t = crate::template::Templates::new(Vec::new());
+        let vars = crate::inventory::Vars::new();
+        for cmd in [
+            "show version",
+            "show run | include {{ x }}",
+            "echo {% if %}",
+        ] {
+            let v = literal(cmd);
+            let rendered = t.render_str(v.as_str().unwrap(), &vars, "command").unwrap();
+            assert_eq!(rendered, cmd);
         }
     }
-    for w in &o.warnings {
-        text.push_str(&format!("\n  warning: {w}"));
-    }
-    if let Some(e) = &o.error {
-        text.push_str(&format!("\n  error: {e}"));
-    }
-    for c in &o.commands {
-        let mark = match c.status {
-            CommandStatus::Ok => "",
-            CommandStatus::Failed => " (device rejected it)",
-            CommandStatus::Error => " (session error)",
-            CommandStatus::Skipped => " (not run)",
-        };
-        text.push_str(&format!("\n  $ {}{mark}", c.command));
-        for l in c.output.lines() {
-            text.push_str("\n  ");
-            text.push_str(l);
-        }
-        if let Some(e) = &c.error {
-            text.push_str(&format!("\n  error: {e}"));
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", redactor.redact(&text));
 }

@@ -1,7 +1,7 @@
 //! `netorch push SRC DEST -i INV` and `netorch pull REMOTE LOCAL_DIR -i INV`: bulk file
 //! distribution without writing a playbook. Each builds a one-task playbook in memory
 //! (`upload` or `download`) and runs it through [`super::run::execute`], so the results,
-//! recap, `--json`, `--junit` and exit codes are the same as `netorch run`.
+//! recap, `--json`, `--junit`, Ctrl-C and exit codes are the same as `netorch run`.
 //!
 //! Pulled files land in `LOCAL_DIR/<host>/NAME`; the download's `root` keeps every file
 //! inside that folder whatever the remote name or the host name says.
@@ -11,22 +11,22 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{ExitCode, Result};
-use crate::playbook::Playbook;
-use crate::transport::settings::HostKeyChecking;
 use crate::Error;
 
-use super::common::InventoryOpts;
-use super::run::{execute, RunRequest};
+use super::common::{PlayOpts, RunOpts};
+use super::run::{execute, playbook_in_memory, RunRequest};
 
 /// Options shared by push and pull.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("check", |a| a.help(
+    "Change nothing: show which hosts would get (or give) the file"
+)))]
 pub struct TransferOpts {
     #[command(flatten)]
-    pub inv: InventoryOpts,
+    pub run: RunOpts,
 
-    /// Hosts to work on (a host pattern; default: all).
-    #[arg(short, long)]
-    pub limit: Option<String>,
+    #[command(flatten)]
+    pub play: PlayOpts,
 
     /// sftp, scp, ftp or ftps (default: the host's `transport`, else sftp for shell hosts
     /// and scp for devices).
@@ -49,26 +49,6 @@ pub struct TransferOpts {
     /// `transfer_timeout`, else 3600).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
-
-    /// How many hosts at once.
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub forks: u32,
-
-    /// Change nothing: show which hosts would get (or give) the file.
-    #[arg(short = 'C', long)]
-    pub check: bool,
-
-    /// Print one JSON document with every result instead of the live output.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
-    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
-    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
-    pub host_key_checking: Option<HostKeyChecking>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -160,38 +140,20 @@ fn run_one(
         }
         task.insert("timeout".into(), Value::from(t));
     }
-    let doc = json!([{
-        "name": name,
-        "hosts": "all",
-        "tasks": [{ "name": name, action: Value::Object(task) }],
-    }]);
-    let yaml = serde_yaml::to_string(&doc)
-        .map_err(|e| Error::Usage(format!("internal: cannot build the playbook: {e}")))?;
-    let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
-    let pb_path = cwd.join(format!(
-        "<netorch {}>",
-        if action == "upload" { "push" } else { "pull" }
-    ));
-    let playbook = Playbook::load_str(&pb_path, &yaml)?;
-    let inventory = o.inv.load(&[])?;
-    let extra = o.inv.extra_vars()?;
-    let profiles = super::platforms::load_profiles(&o.inv.inventory)?;
-    let report = execute(RunRequest {
-        playbooks: vec![playbook],
-        inventory,
-        extra,
-        profiles,
-        limit: o.limit.clone(),
-        tags: Vec::new(),
-        skip_tags: Vec::new(),
-        forks: o.forks as usize,
-        check: o.check,
-        diff: false,
-        json: o.json,
-        junit: o.junit.clone(),
-        host_key_checking: o.host_key_checking,
-        verbose,
-        backups: None,
-    })?;
+    let word = if action == "upload" { "push" } else { "pull" };
+    let pb_path = std::env::current_dir()
+        .map_err(|e| Error::io(Path::new("."), e))?
+        .join(format!("<netorch {word}>"));
+    let mut play = serde_json::Map::new();
+    play.insert("name".into(), Value::from(name));
+    play.insert("hosts".into(), Value::from("all"));
+    o.play.apply(&mut play);
+    play.insert(
+        "tasks".into(),
+        json!([{ "name": name, action: Value::Object(task) }]),
+    );
+    let mut req = RunRequest::load(&o.run, &[], verbose)?;
+    req.playbooks = vec![playbook_in_memory(&pb_path, Value::Object(play))?];
+    let report = execute(req)?;
     Ok(report.exit_code())
 }

@@ -10,32 +10,28 @@ use std::sync::Arc;
 
 use crate::error::{ExitCode, Result};
 use crate::executor::{Executor, Plan, PlanOptions, RunOptions};
-use crate::playbook::Action;
-use crate::report::{junit, Event, ReportOptions, Reporter, RunReport};
+use crate::playbook::{Action, Playbook};
+use crate::report::{junit, Event, Layout, ReportOptions, Reporter, RunReport};
 use crate::secret::{is_secret_var, Redactor};
 use crate::transport::settings::HostKeyChecking;
 use crate::transport::ssh::SshOptions;
 use crate::Error;
 
 use super::check::load_all;
-use super::common::{playbook_dirs, InventoryOpts};
+use super::common::{playbook_dirs, RunOpts};
 
 /// Where the failed hosts of the last run are kept (relative to the current folder).
 pub const FAILED_HOSTS_FILE: &str = ".netorch/last-failed";
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("forks", |a| a.help("How many hosts are worked on at once (a play's `forks:` wins)")))]
 pub struct RunArgs {
     /// Playbook files, run in order.
     #[arg(required = true, value_name = "PLAYBOOK")]
     pub playbooks: Vec<PathBuf>,
 
     #[command(flatten)]
-    pub inv: InventoryOpts,
-
-    /// Only hosts matching this pattern (`@file` reads patterns from a file; `@failed` is
-    /// the failed hosts of the last run).
-    #[arg(short, long)]
-    pub limit: Option<String>,
+    pub opts: RunOpts,
 
     /// Run again on the hosts that failed in the last run (same as `--limit @failed`).
     #[arg(long, conflicts_with = "limit")]
@@ -49,65 +45,33 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub skip_tags: Vec<String>,
 
-    /// How many hosts are worked on at once (a play's `forks:` wins).
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub forks: u32,
-
-    /// Change nothing: show what would change.
-    #[arg(short = 'C', long)]
-    pub check: bool,
-
     /// Show config diffs.
     #[arg(short = 'D', long)]
     pub diff: bool,
-
-    /// Print one JSON document with every result instead of the live output.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Also write a JUnit XML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
-    /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
-    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
-    pub host_key_checking: Option<HostKeyChecking>,
 }
 
 pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
-    let limit = resolve_limit(args.limit.clone(), args.rerun_failed)?;
-    let inventory = args.inv.load(&playbook_dirs(&args.playbooks))?;
-    let extra = args.inv.extra_vars()?;
-    let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
+    let mut req = RunRequest::load(&args.opts, &playbook_dirs(&args.playbooks), verbose)?;
+    if args.rerun_failed {
+        req.limit = resolve_limit(None, true)?;
+    }
     let (playbooks, mut errors) = load_all(&args.playbooks);
     match errors.len() {
         0 => {}
         1 => return Err(Error::Load(errors.remove(0))),
         _ => return Err(Error::LoadMany(errors)),
     }
-    let report = execute(RunRequest {
-        playbooks,
-        inventory,
-        extra,
-        profiles,
-        limit,
-        tags: args.tags,
-        skip_tags: args.skip_tags,
-        forks: args.forks as usize,
-        check: args.check,
-        diff: args.diff,
-        json: args.json,
-        junit: args.junit,
-        host_key_checking: args.host_key_checking,
-        verbose,
-        backups: None,
-    })?;
+    req.playbooks = playbooks;
+    req.tags = args.tags;
+    req.skip_tags = args.skip_tags;
+    req.diff = args.diff;
+    let report = execute(req)?;
     Ok(report.exit_code())
 }
 
 /// Everything a run needs, already loaded. `netorch run` builds it from files; `push`,
-/// `pull` and `backup` build their playbook in memory and run it the same way, so they get
-/// the same results, recap, JSON, JUnit and exit codes.
+/// `pull`, `backup` and `exec` build their playbook in memory and run it the same way, so
+/// they get the same results, recap, JSON, JUnit and exit codes.
 pub struct RunRequest {
     pub playbooks: Vec<crate::playbook::Playbook>,
     pub inventory: crate::inventory::Inventory,
@@ -126,6 +90,46 @@ pub struct RunRequest {
     /// The backup writer (`netorch backup` sets its store and options); `None` gives a
     /// default one when the plan has `backup` tasks.
     pub backups: Option<Arc<crate::backup::BackupRun>>,
+    /// How results are laid out on a terminal (`exec` shows them per host).
+    pub layout: Layout,
+}
+
+impl RunRequest {
+    /// Load what the shared options name (inventory with the host_vars/ and group_vars/ of
+    /// `playbook_dirs`, extra vars, platform profiles, `--limit @failed`); the playbooks,
+    /// tags, diff, backups and layout are left for the caller to set.
+    pub fn load(opts: &RunOpts, playbook_dirs: &[PathBuf], verbose: u8) -> Result<RunRequest> {
+        let limit = resolve_limit(opts.limit.clone(), false)?;
+        let inventory = opts.inv.load(playbook_dirs)?;
+        let extra = opts.inv.extra_vars()?;
+        let profiles = super::platforms::load_profiles(&opts.inv.inventory)?;
+        Ok(RunRequest {
+            playbooks: Vec::new(),
+            inventory,
+            extra,
+            profiles,
+            limit,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            forks: opts.forks as usize,
+            check: opts.check,
+            diff: false,
+            json: opts.json,
+            junit: opts.junit.clone(),
+            host_key_checking: opts.host_key_checking,
+            verbose,
+            backups: None,
+            layout: Layout::Tasks,
+        })
+    }
+}
+
+/// A playbook built in memory by a command (`exec`, `push`, `pull`): `play` is one play as
+/// JSON, loaded and validated like a file named `path` (which is never read).
+pub fn playbook_in_memory(path: &Path, play: serde_json::Value) -> Result<Playbook> {
+    let yaml = serde_yaml::to_string(&serde_json::Value::Array(vec![play]))
+        .map_err(|e| Error::Usage(format!("internal: cannot build the playbook: {e}")))?;
+    Playbook::load_str(path, &yaml)
 }
 
 /// Plan, execute and report a run; writes the JUnit file and the failed-hosts list.
@@ -146,6 +150,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         host_key_checking,
         verbose,
         backups,
+        layout,
     } = req;
     let plan = Plan::build(
         &playbooks,
@@ -204,11 +209,22 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         verbose,
         profiles: Arc::new(profiles),
     };
+    let platforms = match layout {
+        Layout::Hosts => plan
+            .plays
+            .iter()
+            .flat_map(|p| p.hosts.iter())
+            .filter_map(|h| Some((h.clone(), inventory.hosts.get(h)?.platform())))
+            .collect(),
+        Layout::Tasks => Default::default(),
+    };
     let report_opts = ReportOptions {
         verbose,
         json,
         diff,
         no_color: false,
+        layout,
+        platforms,
     };
     let names: Vec<String> = playbooks
         .iter()
@@ -232,9 +248,25 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     let report: RunReport = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let mut reporter = Reporter::new(report_opts, redactor, RunReport::new(names, check));
+        // The reporter stops when the executor is done, not when every sender is gone: a
+        // worker abandoned at host_timeout holds one until ssh2 gives up on it, and the run
+        // must not wait for that (its host already has its result).
+        let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let printer = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                reporter.handle(ev);
+            loop {
+                tokio::select! {
+                    biased;
+                    ev = rx.recv() => match ev {
+                        Some(ev) => reporter.handle(ev),
+                        None => break,
+                    },
+                    _ = &mut done_rx => {
+                        while let Ok(ev) = rx.try_recv() {
+                            reporter.handle(ev);
+                        }
+                        break;
+                    }
+                }
             }
             reporter
         });
@@ -264,6 +296,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         drop(executor);
         watcher.abort();
         let _ = watcher.await;
+        let _ = done_tx.send(());
         // The single backup writer commits now that every host is done (or, after Ctrl-C,
         // what the finished hosts gathered: each config is whole or absent).
         let summaries = match &backups {

@@ -6,7 +6,7 @@
 //!   the device's complaints as result states ([`Response::failed`]), not errors.
 //! - [`connection`]: the one connection type ([`Connection`]): session + resolved platform +
 //!   driver, the same way to run a command on a CLI device (PTY) or a Linux host (exec
-//!   channel), and [`run_commands_on_host`] for `netorch exec`.
+//!   channel).
 
 pub mod channel;
 pub mod connection;
@@ -20,7 +20,7 @@ pub use connection::{Connection, RateLimiter};
 pub use driver::Driver;
 pub use profile::{PlatformProfile, ProfileSet};
 
-use crate::transport::{ConnectionSettings, SshOptions, SshSession, TransportError};
+use crate::transport::{SshSession, TransportError};
 
 pub use crate::inventory::DEFAULT_PLATFORM;
 
@@ -188,176 +188,4 @@ pub fn exec_command(
         stderr: out.stderr,
         elapsed_ms: elapsed_ms(t),
     })
-}
-
-/// How one command went on one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CommandStatus {
-    Ok,
-    /// The device rejected it (failure indicator or non-zero exit status).
-    Failed,
-    /// The session failed (timeout, dropped).
-    Error,
-    /// Not run because an earlier command broke the session.
-    Skipped,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CommandOutcome {
-    pub command: String,
-    pub status: CommandStatus,
-    pub output: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub stderr: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_status: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub elapsed_ms: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HostStatus {
-    Ok,
-    Failed,
-    Unreachable,
-}
-
-/// Everything `netorch exec` reports for one host.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HostOutcome {
-    pub host: String,
-    pub platform: String,
-    pub status: HostStatus,
-    /// Which credential set logged in (a label, never a secret).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// Why the host could not be used at all (connect, login, first prompt).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub commands: Vec<CommandOutcome>,
-    pub elapsed_ms: u64,
-}
-
-/// Connect to one host, run `commands` in its command mode, and report each one. Never
-/// panics and never returns early with an error: everything ends up in the outcome. Blocking;
-/// callers run it on a blocking thread.
-pub fn run_commands_on_host(
-    settings: &ConnectionSettings,
-    profiles: &ProfileSet,
-    commands: &[String],
-    opts: &SshOptions,
-) -> HostOutcome {
-    let t = Instant::now();
-    let platform = settings.platform.clone();
-    let mut outcome = HostOutcome {
-        host: settings.host_name.clone(),
-        platform: platform.clone(),
-        status: HostStatus::Ok,
-        credential: None,
-        warnings: Vec::new(),
-        error: None,
-        commands: Vec::new(),
-        elapsed_ms: 0,
-    };
-    let skipped = |from: usize| -> Vec<CommandOutcome> {
-        commands[from..]
-            .iter()
-            .map(|c| CommandOutcome {
-                command: c.clone(),
-                status: CommandStatus::Skipped,
-                output: String::new(),
-                stderr: String::new(),
-                exit_status: None,
-                error: None,
-                elapsed_ms: 0,
-            })
-            .collect()
-    };
-    let Some(profile) = profiles.shared(&platform) else {
-        let known: Vec<&str> = profiles.names().collect();
-        let err = DeviceError::UnknownPlatform {
-            host: settings.host_name.clone(),
-            platform: platform.clone(),
-            known: known.join(", "),
-            hint: crate::source::suggest(&platform, known.iter().copied()).map(str::to_string),
-        };
-        outcome.status = HostStatus::Failed;
-        outcome.error = Some(err.to_string());
-        outcome.commands = skipped(0);
-        outcome.elapsed_ms = elapsed_ms(t);
-        return outcome;
-    };
-    let session = match SshSession::connect(settings, opts) {
-        Ok(s) => s,
-        Err(e) => {
-            outcome.status = if e.is_unreachable() {
-                HostStatus::Unreachable
-            } else {
-                HostStatus::Failed
-            };
-            outcome.error = Some(e.to_string());
-            outcome.commands = skipped(0);
-            outcome.elapsed_ms = elapsed_ms(t);
-            return outcome;
-        }
-    };
-    outcome.credential = Some(session.credential_used().to_string());
-    outcome.warnings = session.warnings().to_vec();
-    let session_timeout = settings.command_timeout;
-    let mut device = match Connection::on_session(session, profile, settings.enable_secret.as_ref())
-    {
-        Ok(d) => d,
-        Err(e) => {
-            outcome.status = HostStatus::Failed;
-            outcome.error = Some(e.to_string());
-            outcome.commands = skipped(0);
-            outcome.elapsed_ms = elapsed_ms(t);
-            return outcome;
-        }
-    };
-    for (i, cmd) in commands.iter().enumerate() {
-        let ct = Instant::now();
-        match device.run_command(cmd, session_timeout) {
-            Ok(r) => {
-                let status = if r.failed.is_some() {
-                    outcome.status = HostStatus::Failed;
-                    CommandStatus::Failed
-                } else {
-                    CommandStatus::Ok
-                };
-                outcome.commands.push(CommandOutcome {
-                    command: r.command,
-                    status,
-                    output: r.output,
-                    stderr: r.stderr,
-                    exit_status: r.exit_status,
-                    error: r.failed,
-                    elapsed_ms: r.elapsed_ms,
-                });
-            }
-            Err(e) => {
-                outcome.status = HostStatus::Failed;
-                outcome.commands.push(CommandOutcome {
-                    command: cmd.clone(),
-                    status: CommandStatus::Error,
-                    output: e.partial_output().unwrap_or_default().to_string(),
-                    stderr: String::new(),
-                    exit_status: None,
-                    error: Some(e.to_string()),
-                    elapsed_ms: elapsed_ms(ct),
-                });
-                // A timed-out or dropped session is not trusted for more commands.
-                outcome.commands.extend(skipped(i + 1));
-                break;
-            }
-        }
-    }
-    device.close();
-    outcome.elapsed_ms = elapsed_ms(t);
-    outcome
 }

@@ -2,6 +2,8 @@
 //! only place in netorch that formats results, so output never interleaves and secrets are
 //! masked in one place. It prints a line per host per task (and a progress bar on a
 //! terminal), the recap at the end, and builds the [`RunReport`] for `--json` / `--junit`.
+//! With [`Layout::Hosts`] (`netorch exec`) it prints a block per host instead: a header,
+//! then each command and its whole output, and a one-line summary at the end.
 
 pub mod junit;
 pub mod result;
@@ -51,6 +53,18 @@ pub enum Event {
     },
 }
 
+/// How results are laid out on a terminal (the JSON document is the same for both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// PLAY and TASK headers, a line per host under each task, command output with -v, the
+    /// recap table at the end (`run`, `backup`, `push`, `pull`).
+    #[default]
+    Tasks,
+    /// A block per host and task result: `host [platform] status (time)`, then each command
+    /// and its whole output; a summary line at the end (`exec`).
+    Hosts,
+}
+
 /// How the run is shown.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
@@ -61,6 +75,9 @@ pub struct ReportOptions {
     pub diff: bool,
     /// Force color off (also off when stdout is not a terminal or NO_COLOR is set).
     pub no_color: bool,
+    pub layout: Layout,
+    /// Each host's platform, for the headers of [`Layout::Hosts`].
+    pub platforms: std::collections::BTreeMap<String, String>,
 }
 
 /// Turns events into terminal output and the final [`RunReport`].
@@ -105,6 +122,11 @@ impl Reporter {
         !self.opts.json
     }
 
+    /// Play and task headers and per-task lines (not in the per-host layout).
+    fn task_view(&self) -> bool {
+        self.human() && self.opts.layout == Layout::Tasks
+    }
+
     fn line(&mut self, text: &str) {
         if !self.human() {
             return;
@@ -145,8 +167,10 @@ impl Reporter {
         match event {
             Event::PlayStart { name, hosts } => {
                 self.finish_progress();
-                let title = self.bold(&format!("PLAY {name}"));
-                self.line(&format!("\n{title} [{} hosts]", hosts.len()));
+                if self.task_view() {
+                    let title = self.bold(&format!("PLAY {name}"));
+                    self.line(&format!("\n{title} [{} hosts]", hosts.len()));
+                }
                 self.report.plays.push(PlayReport {
                     name,
                     hosts,
@@ -159,8 +183,10 @@ impl Reporter {
                 hosts,
             } => {
                 self.finish_progress();
-                let title = self.bold(&format!("TASK {name}"));
-                self.line(&title);
+                if self.task_view() {
+                    let title = self.bold(&format!("TASK {name}"));
+                    self.line(&title);
+                }
                 if let Some(play) = self.report.plays.last_mut() {
                     play.tasks.push(TaskReport {
                         name: name.clone(),
@@ -186,7 +212,10 @@ impl Reporter {
             } => {
                 let mut result = *result;
                 result.redact(&self.redactor);
-                self.print_result(&host, &result);
+                match self.opts.layout {
+                    Layout::Tasks => self.print_result(&host, &result),
+                    Layout::Hosts => self.print_host_block(&host, &result),
+                }
                 if let Some(pb) = &self.progress {
                     pb.inc(1);
                 }
@@ -340,6 +369,66 @@ impl Reporter {
         self.line(&text);
     }
 
+    /// [`Layout::Hosts`]: `host [platform] status (time)`, then each command and its whole
+    /// output, then the reason of a failure or skip.
+    fn print_host_block(&mut self, host: &str, r: &TaskResult) {
+        if !self.human() {
+            return;
+        }
+        let label = if r.ignored {
+            "ignored"
+        } else {
+            r.status.as_str()
+        };
+        let mut text = self.bold(host);
+        if let Some(p) = self.opts.platforms.get(host) {
+            text.push_str(&format!(" [{p}]"));
+        }
+        let secs = r.duration_ms as f64 / 1000.0;
+        text.push_str(&format!(" {} ({secs:.2}s)", self.paint(label, r.status)));
+        for c in &r.commands {
+            // The executor's pseudo-command for output received before a session error.
+            if c.command.starts_with('(') {
+                text.push_str(&format!("\n  {}", c.command));
+            } else {
+                let mark = if c.error.is_some() {
+                    " (failed)"
+                } else if r.status == Status::Skipped && c.output.is_empty() {
+                    " (not run)"
+                } else {
+                    ""
+                };
+                text.push_str(&format!("\n  $ {}{mark}", c.command));
+            }
+            for l in c.output.lines() {
+                text.push_str("\n  ");
+                text.push_str(l);
+            }
+        }
+        // A rejected command's reason is the device text just shown as its output.
+        let said = r
+            .commands
+            .last()
+            .and_then(|c| c.error.as_deref())
+            .is_some_and(|e| r.msg.as_deref().is_some_and(|m| m.ends_with(e)));
+        let show_msg =
+            !said && (r.status != Status::Ok || self.opts.verbose > 0 || r.commands.is_empty());
+        if let Some(msg) = r.msg.as_deref().filter(|_| show_msg) {
+            let word = if r.status.is_failure() {
+                "error"
+            } else {
+                "note"
+            };
+            let mut lines = msg.lines();
+            text.push_str(&format!("\n  {word}: {}", lines.next().unwrap_or_default()));
+            for l in lines {
+                text.push_str("\n    ");
+                text.push_str(l);
+            }
+        }
+        self.line(&text);
+    }
+
     fn finish_progress(&mut self) {
         if let Some(pb) = self.progress.take() {
             pb.finish_and_clear();
@@ -399,12 +488,23 @@ impl Reporter {
         self.finish_progress();
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;
         self.report.interrupted = interrupted;
+        // Names are kept as sent while results arrive (they are matched on); the report
+        // leaves here masked, for `--junit` too (an `exec` task is named after its commands).
+        for play in &mut self.report.plays {
+            play.name = self.redactor.redact(&play.name).into_owned();
+            for task in &mut play.tasks {
+                task.name = self.redactor.redact(&task.name).into_owned();
+            }
+        }
         if self.opts.json {
             let doc = serde_json::to_string_pretty(&self.report).unwrap_or_else(|_| "{}".into());
             let doc = self.redactor.redact(&doc).into_owned();
             let _ = writeln!(self.out, "{doc}");
         } else {
-            let recap = self.recap();
+            let recap = match self.opts.layout {
+                Layout::Tasks => self.recap(),
+                Layout::Hosts => format!("{}\n", self.summary()),
+            };
             let _ = write!(self.out, "{recap}");
         }
         let _ = self.out.flush();
@@ -446,18 +546,24 @@ impl Reporter {
                 s.duration_ms as f64 / 1000.0
             ));
         }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// `N hosts, M with failures, T s`: the recap's last line.
+    fn summary(&self) -> String {
         let total = self.report.duration_ms as f64 / 1000.0;
         let failed = self.report.failed_hosts().len();
-        out.push_str(&format!(
-            "{} hosts, {failed} with failures, {total:.2}s{}\n",
-            stats.len(),
+        format!(
+            "{} hosts, {failed} with failures, {total:.2}s{}",
+            self.report.stats.len(),
             if self.report.interrupted {
                 " (interrupted)"
             } else {
                 ""
             }
-        ));
-        out
+        )
     }
 }
 
@@ -478,48 +584,91 @@ mod tests {
         }
     }
 
-    #[test]
-    fn recap_and_secrets() {
+    /// One play, one task named `task` on r1 and r2 with these results, `s3cr3t!` a known
+    /// secret: what was printed and the report.
+    fn report_of(opts: ReportOptions, task: &str, results: [TaskResult; 2]) -> (String, RunReport) {
         let buf = Buf::default();
         let mut red = Redactor::new();
         red.add("s3cr3t!");
-        let mut rep = Reporter::new(
-            ReportOptions {
-                verbose: 1,
-                ..Default::default()
-            },
-            red,
-            RunReport::new(vec!["p.yml".into()], false),
-        )
-        .with_output(Box::new(buf.clone()));
+        let mut rep = Reporter::new(opts, red, RunReport::new(vec!["p.yml".into()], false))
+            .with_output(Box::new(buf.clone()));
         rep.handle(Event::PlayStart {
             name: "p".into(),
             hosts: vec!["r1".into(), "r2".into()],
         });
         rep.handle(Event::TaskStart {
-            name: "t".into(),
+            name: task.into(),
             location: "p.yml:3".into(),
             hosts: 2,
         });
-        rep.handle(Event::HostResult {
-            host: "r1".into(),
-            task: "t".into(),
-            location: "p.yml:3".into(),
-            result: Box::new(TaskResult::changed()),
-        });
-        rep.handle(Event::HostResult {
-            host: "r2".into(),
-            task: "t".into(),
-            location: "p.yml:3".into(),
-            result: Box::new(TaskResult::failed("bad password s3cr3t!")),
-        });
+        for (host, result) in ["r1", "r2"].into_iter().zip(results) {
+            rep.handle(Event::HostResult {
+                host: host.into(),
+                task: task.into(),
+                location: "p.yml:3".into(),
+                result: Box::new(result),
+            });
+        }
         let report = rep.finish(false);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        (text, report)
+    }
+
+    #[test]
+    fn recap_and_secrets() {
+        let opts = ReportOptions {
+            verbose: 1,
+            ..Default::default()
+        };
+        let (text, report) = report_of(
+            opts,
+            "t",
+            [
+                TaskResult::changed(),
+                TaskResult::failed("bad password s3cr3t!"),
+            ],
+        );
         assert!(!text.contains("s3cr3t!"), "{text}");
         assert!(text.contains("failed      r2"), "{text}");
         assert!(text.contains("2 hosts, 1 with failures"), "{text}");
         assert_eq!(report.plays[0].tasks[0].hosts.len(), 2);
         assert_eq!(report.stats["r1"].changed, 1);
         assert_eq!(report.exit_code(), crate::ExitCode::HostFailed);
+    }
+
+    #[test]
+    fn hosts_layout_shows_each_command_and_its_output() {
+        let opts = ReportOptions {
+            layout: Layout::Hosts,
+            platforms: [("r1".to_string(), "cisco_ios".to_string())].into(),
+            ..Default::default()
+        };
+        let mut ok = TaskResult::ok();
+        ok.commands.push(CommandOutput {
+            command: "show clock".into(),
+            output: "10:00 UTC\nsecret s3cr3t!".into(),
+            exit_status: None,
+            error: None,
+        });
+        let down = TaskResult::unreachable("r2: connection refused");
+        let (text, report) = report_of(opts, "show s3cr3t!", [ok, down]);
+        assert!(!text.contains("s3cr3t!"), "{text}");
+        assert!(!text.contains("TASK") && !text.contains("RECAP"), "{text}");
+        assert!(
+            text.contains("r1 [cisco_ios] ok (0.00s)\n  $ show clock\n  10:00 UTC\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("r2 unreachable (0.00s)\n  error: r2: connection refused"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("2 hosts, 1 with failures, 0.00s\n"),
+            "{text}"
+        );
+        assert_eq!(report.exit_code(), crate::ExitCode::HostUnreachable);
+        // The task's name (exec names it after its commands) is masked for --junit too.
+        assert_eq!(report.plays[0].tasks.len(), 1);
+        assert!(!report.plays[0].tasks[0].name.contains("s3cr3t!"));
     }
 }
