@@ -4,6 +4,8 @@
 //! Data flows one way: CLI -> load inventory + playbook -> plan -> executor -> actions ->
 //! transports -> events -> report.
 //!
+//! - [`value`]: values users type (durations, booleans, sizes, YAML as JSON), one set of
+//!   rules for playbooks, inventories, host variables and the command line.
 //! - [`source`]: reading user files (size cap, UTF-8, YAML) into typed values with
 //!   file:line:col errors and "did you mean" hints. Every loader goes through it.
 //! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
@@ -31,6 +33,7 @@ pub mod secret;
 pub mod source;
 pub mod template;
 pub mod transport;
+pub mod value;
 pub mod vars;
 
 pub use error::{Error, ExitCode, Result};

@@ -176,7 +176,7 @@ fn loop_items(l: &Loop, ctx: &Vars, sh: &PlayShared) -> Result<Vec<Value>, Strin
             Ok(Value::Null) => Ok(Vec::new()),
             Ok(other) => Err(format!(
                 "loop `{expr}` must give a list, got {}",
-                crate::cli::kind_of(&other)
+                crate::value::kind_of(&other)
             )),
             Err(e) => Err(e.to_string()),
         },

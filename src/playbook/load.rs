@@ -19,6 +19,7 @@ use super::values::{self, describe, with_hint, Serial, HINT_SEP};
 use super::{dirs_for, is_templated, Location, Play, Playbook, Strategy, Task};
 use crate::inventory::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::value::kind::serde_word;
 use crate::Error;
 
 /// A play as written.
@@ -374,12 +375,7 @@ fn found_after_expected(msg: &str) -> String {
     let Some(j) = rest.find(", expected ") else {
         return msg.to_string();
     };
-    let found = match &rest[..j] {
-        "sequence" => "a list".to_string(),
-        "map" => "a mapping".to_string(),
-        "unit value" => "nothing (null)".to_string(),
-        other => other.replace('`', ""),
-    };
+    let found = serde_word(&rest[..j]);
     let expected = &rest[j + ", expected ".len()..];
     format!("{}expected {expected}, found {found}", &msg[..i])
 }
@@ -879,6 +875,7 @@ fn apply(task: &mut Task, inherit: &Inherit) {
 #[cfg(test)]
 mod tests {
     use super::{found_after_expected, pattern_problem};
+    use std::path::Path;
 
     #[test]
     fn serde_type_errors_read_like_ours() {
@@ -891,6 +888,34 @@ mod tests {
             "expected a string, found boolean true"
         );
         assert_eq!(found_after_expected("other"), "other");
+    }
+
+    #[test]
+    fn play_vars_apply_merge_keys() {
+        // Play vars used to keep `<<` as a variable name error; inventory vars merged it.
+        let text = "- hosts: all\n  vars:\n    base: &base {ntp: 10.0.0.1, dns: 10.0.0.53}\n    site:\n      <<: *base\n      dns: 10.9.9.9\n  tasks: []\n- hosts: all\n  vars:\n    <<: *base\n    extra: 1\n  tasks: []\n";
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        let site = &pb.plays[0].vars["site"];
+        assert_eq!(site["ntp"], "10.0.0.1");
+        assert_eq!(site["dns"], "10.9.9.9");
+        assert_eq!(pb.plays[1].vars["ntp"], "10.0.0.1");
+        assert_eq!(pb.plays[1].vars["extra"], 1);
+    }
+
+    #[test]
+    fn play_vars_refuse_duplicates_and_bad_names_at_their_line() {
+        let load = |text: &str| {
+            crate::playbook::Playbook::load_str(Path::new("p.yml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = load("- hosts: all\n  vars:\n    a: 1\n    a: 2\n  tasks: []\n");
+        assert!(
+            e.contains("p.yml:4:5") && e.contains("duplicate key `a`"),
+            "{e}"
+        );
+        let e = load("- hosts: all\n  vars:\n    bad-name: 1\n  tasks: []\n");
+        assert!(e.contains("p.yml:3:5") && e.contains("`bad-name`"), "{e}");
     }
 
     #[test]

@@ -24,8 +24,10 @@
 //! | `connect_timeout` (`ansible_connect_timeout`) | TCP connect and SSH handshake, each | 10 s |
 //! | `command_timeout` (`ansible_command_timeout`) | per command | 30 s |
 //! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
+//! | `transfer_timeout` | a whole upload or download (read by the transfer action) | 3600 s |
 //!
-//! Durations are seconds (`10`, `2.5`) or strings with a unit (`"500ms"`, `"10s"`, `"2m"`).
+//! Durations and booleans are read by [`crate::value`]: seconds (`10`, `2.5`) or a
+//! string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"2h"`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +37,9 @@ use serde_json::Value;
 use super::TransportError;
 use crate::inventory::Vars;
 use crate::secret::Secret;
+use crate::value::boolean::BOOL_EXPECTED;
+use crate::value::duration::DURATION_EXPECTED;
+use crate::value::{bool_of, duration_of, kind_of, parse_bool, show};
 
 /// Default TCP connect (and SSH handshake) timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -104,14 +109,13 @@ pub enum HostKeyChecking {
 }
 
 impl HostKeyChecking {
-    /// Parse `strict | accept-new | off` (also `yes/true` = strict, `no/false` = off, as
+    /// Parse `strict | accept-new | off`, or a boolean (true = strict, false = off, as
     /// Ansible and OpenSSH spell them).
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "strict" | "yes" | "true" | "on" => Some(Self::Strict),
+            "strict" => Some(Self::Strict),
             "accept-new" | "accept_new" | "acceptnew" => Some(Self::AcceptNew),
-            "off" | "no" | "false" => Some(Self::Off),
-            _ => None,
+            _ => parse_bool(s).map(|on| if on { Self::Strict } else { Self::Off }),
         }
     }
 
@@ -326,6 +330,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "connect_timeout",
     "command_timeout",
     "keepalive_interval",
+    "transfer_timeout",
 ];
 
 pub use crate::inventory::platform_from_network_os;
@@ -337,11 +342,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn err(&self, var: &str, reason: impl Into<String>) -> TransportError {
-        TransportError::Settings {
-            host: self.host.to_string(),
-            var: var.to_string(),
-            reason: reason.into(),
-        }
+        settings_error(self.host, var, reason)
     }
 
     /// The first of `names` that is set (null counts as unset), with its name.
@@ -356,7 +357,7 @@ impl Reader<'_> {
             None => Ok(None),
             Some((n, v)) => scalar_string(v)
                 .map(Some)
-                .ok_or_else(|| self.err(n, format!("expected a string, got {}", kind(v)))),
+                .ok_or_else(|| self.err(n, format!("expected a string, got {}", kind_of(v)))),
         }
     }
 
@@ -373,15 +374,7 @@ impl Reader<'_> {
         let Some((n, v)) = self.first(names) else {
             return Ok(Some(default));
         };
-        let d = parse_duration(v).ok_or_else(|| {
-            self.err(
-                n,
-                format!(
-                    "expected a number of seconds (e.g. 10, 2.5, \"500ms\"), got {}",
-                    show(v)
-                ),
-            )
-        })?;
+        let d = duration_var(self.host, n, v)?;
         if d.is_zero() {
             return if zero_ok {
                 Ok(None)
@@ -432,37 +425,50 @@ impl Reader<'_> {
     }
 
     fn bool(&self, name: &'static str) -> Result<Option<bool>, TransportError> {
-        match self.vars.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => Ok(Some(true)),
-                "false" | "no" | "off" | "0" => Ok(Some(false)),
-                _ => Err(self.err(name, format!("expected true or false, got \"{s}\""))),
-            },
-            Some(other) => {
-                Err(self.err(name, format!("expected true or false, got {}", show(other))))
-            }
-        }
+        bool_var(self.host, name, self.vars)
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
+/// A boolean host variable (`None`: unset or null); anything but a boolean is an error
+/// naming the host and the variable.
+pub fn bool_var(host: &str, name: &str, vars: &Vars) -> Result<Option<bool>, TransportError> {
+    match vars.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => bool_of(v).map(Some).ok_or_else(|| {
+            settings_error(
+                host,
+                name,
+                format!("expected {BOOL_EXPECTED}, got {}", show(v)),
+            )
+        }),
     }
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("\"{s}\""),
-        Value::Array(_) | Value::Object(_) => kind(v).to_string(),
-        other => other.to_string(),
+/// A duration host variable's value; an unreadable one is an error naming the host and the
+/// variable (never silently the default).
+pub fn duration_var(host: &str, name: &str, v: &Value) -> Result<Duration, TransportError> {
+    duration_of(v).ok_or_else(|| {
+        settings_error(
+            host,
+            name,
+            format!("expected {DURATION_EXPECTED}, got {}", show(v)),
+        )
+    })
+}
+
+/// The host's `transfer_timeout` (`None`: unset, null or 0).
+pub fn transfer_timeout_var(host: &str, vars: &Vars) -> Result<Option<Duration>, TransportError> {
+    match vars.get("transfer_timeout").filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(v) => Ok(Some(duration_var(host, "transfer_timeout", v)?).filter(|d| !d.is_zero())),
+    }
+}
+
+pub(crate) fn settings_error(host: &str, var: &str, reason: impl Into<String>) -> TransportError {
+    TransportError::Settings {
+        host: host.to_string(),
+        var: var.to_string(),
+        reason: reason.into(),
     }
 }
 
@@ -474,31 +480,6 @@ fn scalar_string(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-/// `10`, `2.5`, `"10"`, `"10s"`, `"500ms"`, `"2m"`.
-pub fn parse_duration(v: &Value) -> Option<Duration> {
-    let secs = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => {
-            let s = s.trim();
-            let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-                (n, 0.001)
-            } else if let Some(n) = s.strip_suffix('s') {
-                (n, 1.0)
-            } else if let Some(n) = s.strip_suffix('m') {
-                (n, 60.0)
-            } else {
-                (s, 1.0)
-            };
-            num.trim().parse::<f64>().ok()? * mult
-        }
-        _ => return None,
-    };
-    if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
-        return None;
-    }
-    Some(Duration::from_secs_f64(secs))
 }
 
 /// `~/x` -> `$HOME/x`.
@@ -602,7 +583,7 @@ impl ConnectionSettings {
                     "credentials",
                     format!(
                         "expected a list of {{user, password, private_key_file}}, got {}",
-                        kind(v)
+                        kind_of(v)
                     ),
                 ));
             };
@@ -706,8 +687,6 @@ impl ConnectionSettings {
 
         let host_key_checking = match r.first(&["host_key_checking", "ansible_host_key_checking"]) {
             None => HostKeyChecking::Strict,
-            Some((_, Value::Bool(true))) => HostKeyChecking::Strict,
-            Some((_, Value::Bool(false))) => HostKeyChecking::Off,
             Some((n, v)) => scalar_string(v)
                 .and_then(|s| HostKeyChecking::parse(&s))
                 .ok_or_else(|| {
@@ -999,6 +978,28 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(500));
         assert_eq!(s.command_timeout, Duration::from_millis(2500));
         assert_eq!(s.keepalive_interval, None);
+        // The old reader knew no `h`: "2h" was an error here and silently ignored by transfers.
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(json!({"user": "u", "command_timeout": "2h", "ssh_legacy": "y"})),
+        )
+        .unwrap();
+        assert_eq!(s.command_timeout, Duration::from_secs(7200));
+        assert!(s
+            .algorithms
+            .kex
+            .contains(&"diffie-hellman-group1-sha1".to_string()));
+        let e = ConnectionSettings::from_vars(
+            "edge-7",
+            &vars(json!({"user": "u", "command_timeout": "a while"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("edge-7") && e.contains("`command_timeout`"),
+            "{e}"
+        );
+        assert!(e.contains("string \"a while\""), "{e}");
     }
 
     #[test]
