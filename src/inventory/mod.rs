@@ -15,6 +15,7 @@ mod hostname;
 mod ini;
 mod load;
 mod pattern;
+pub use pattern::check_pattern;
 mod script;
 mod vars_files;
 mod yaml;

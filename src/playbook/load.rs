@@ -17,7 +17,7 @@ use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
 use super::values::{self, describe, with_hint, Serial, HINT_SEP};
 use super::{dirs_for, is_templated, Location, Play, Playbook, Strategy, Task};
-use crate::inventory::Vars;
+use crate::inventory::{check_pattern, Vars};
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
 use crate::value::kind::serde_word;
 use crate::Error;
@@ -84,10 +84,10 @@ fn hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         if is_templated(&p) {
             return Ok(p);
         }
-        if let Some(reason) = pattern_problem(&p) {
-            return Err(E::custom(format!("bad host pattern `{p}`: {reason}")));
+        match check_pattern(&p) {
+            Ok(()) => Ok(p),
+            Err(reason) => Err(E::custom(format!("bad host pattern `{p}`: {reason}"))),
         }
-        Ok(p)
     }
     impl<'de> Visitor<'de> for V {
         type Value = String;
@@ -130,43 +130,6 @@ fn hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         }
     }
     d.deserialize_any(V).map(Some)
-}
-
-/// A cheap syntax check of a host pattern (what it matches is the inventory's business).
-fn pattern_problem(p: &str) -> Option<String> {
-    if p.trim().is_empty() {
-        return Some("the pattern is empty".into());
-    }
-    if p.contains(char::is_whitespace) && !p.starts_with('~') {
-        return Some("patterns contain no spaces; join parts with `:` or `,`".into());
-    }
-    // IPv6 addresses are full of colons; only look at the structure otherwise.
-    if p.contains("::") {
-        return None;
-    }
-    for part in p.split([':', ',']) {
-        let bare = part.trim_start_matches(['&', '!']);
-        if bare.is_empty() {
-            return Some(format!(
-                "an empty part{}; expected a group, host or glob after each `:`, `,`, `&` or `!`",
-                if part.is_empty() {
-                    String::new()
-                } else {
-                    format!(" after `{part}`")
-                }
-            ));
-        }
-        if let Some(re) = bare.strip_prefix('~') {
-            if let Err(e) = regex::Regex::new(re) {
-                let why = e.to_string();
-                return Some(format!(
-                    "`{re}` is not a valid regular expression: {}",
-                    why.lines().last().unwrap_or_default().trim()
-                ));
-            }
-        }
-    }
-    None
 }
 
 /// An entry of a playbook file: a play or `import_playbook: file`.
@@ -874,7 +837,7 @@ fn apply(task: &mut Task, inherit: &Inherit) {
 
 #[cfg(test)]
 mod tests {
-    use super::{found_after_expected, pattern_problem};
+    use super::found_after_expected;
     use std::path::Path;
 
     #[test]
@@ -919,16 +882,22 @@ mod tests {
     }
 
     #[test]
-    fn host_patterns() {
-        assert!(pattern_problem("all").is_none());
-        assert!(pattern_problem("access:&ams:!core-1").is_none());
-        assert!(pattern_problem("core-*,edge").is_none());
-        assert!(pattern_problem("~^sw[0-9]+$").is_none());
-        assert!(pattern_problem("fe80::1").is_none());
-        assert!(pattern_problem("core:&").is_some());
-        assert!(pattern_problem("a,,b").is_some());
-        assert!(pattern_problem("~sw[").is_some());
-        assert!(pattern_problem("core access").is_some());
-        assert!(pattern_problem(" ").is_some());
+    fn host_patterns_follow_the_inventory_grammar() {
+        // `{1,2}` used to be split at its comma here while `--limit` read it whole.
+        let text =
+            "- hosts: \"~r[0-9]{1,2}\"\n  tasks: []\n- hosts: [\"~sw{1,2}\", core]\n  tasks: []\n";
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        assert_eq!(pb.plays[0].hosts, "~r[0-9]{1,2}");
+        assert_eq!(pb.plays[1].hosts, "~sw{1,2},core");
+        let e = crate::playbook::Playbook::load_str(
+            Path::new("p.yml"),
+            "- hosts: \"core:&\"\n  tasks: []\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("p.yml:1:10") && e.contains("bad host pattern `core:&`: empty term"),
+            "{e}"
+        );
     }
 }
