@@ -422,6 +422,14 @@ mod tests {
         b.finish(&[], &[], &[]).unwrap()
     }
 
+    fn names<'a>(inv: &'a Inventory, pattern: &str) -> Vec<&'a str> {
+        inv.select(pattern)
+            .unwrap()
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect()
+    }
+
     #[test]
     fn patterns_table() {
         let inv = inv();
@@ -469,13 +477,7 @@ mod tests {
                 "core-ams-1 core-ams-2 core-fra-1 sw-ams-1 sw-fra-1",
             ),
         ] {
-            let got: Vec<&str> = inv
-                .select(pattern)
-                .unwrap()
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect();
-            assert_eq!(got.join(" "), want, "pattern `{pattern}`");
+            assert_eq!(names(&inv, pattern).join(" "), want, "pattern `{pattern}`");
         }
     }
 
@@ -556,13 +558,7 @@ mod tests {
         }
         let inv = b.finish(&[], &[], &[]).unwrap();
         for pattern in ["~r[0-9]{1,2}$", "~r[0-9]{1,2}$:!sw1", "sw9,~r[0-9]{1,2}$"] {
-            let got: Vec<&str> = inv
-                .select(pattern)
-                .unwrap()
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect();
-            assert_eq!(got, ["r1", "r12"], "`{pattern}`");
+            assert_eq!(names(&inv, pattern), ["r1", "r12"], "`{pattern}`");
             assert_eq!(check_pattern(pattern), Ok(()), "`{pattern}`");
         }
     }
