@@ -6,6 +6,7 @@
 //!
 //! - [`value`]: values users type (durations, booleans, sizes, YAML as JSON), one set of
 //!   rules for playbooks, inventories, host variables and the command line.
+//! - [`fs`]: local file writes (atomic replace) shared by actions, the CLI and the daemon.
 //! - [`source`]: reading user files (size cap, UTF-8, YAML) into typed values with
 //!   file:line:col errors and "did you mean" hints. Every loader goes through it.
 //! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod device;
 pub mod error;
 pub mod executor;
+pub mod fs;
 pub mod inventory;
 pub mod playbook;
 pub mod report;

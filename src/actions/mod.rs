@@ -14,8 +14,8 @@ pub mod template;
 pub mod transfer;
 pub mod wait_for;
 
-use crate::inventory::Vars;
 use crate::template::Templates;
+use crate::value::Vars;
 
 /// What every action may look at.
 pub struct ActionCtx<'a> {

@@ -2,8 +2,8 @@
 //! rest of the run. The executor merges `data.facts` into the host's variables.
 
 use super::ActionCtx;
-use crate::inventory::Vars;
 use crate::report::TaskResult;
+use crate::value::Vars;
 
 pub fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
     let mut out = Vars::new();

@@ -28,7 +28,6 @@ use sha2::{Digest, Sha256};
 use super::ActionCtx;
 use crate::device::profile::{ProfileSet, Session};
 use crate::executor::connection::{device_failure, Connection};
-use crate::inventory::Vars;
 use crate::playbook::action::{Protocol, TransferArgs, Verify};
 use crate::report::{Status, TaskResult};
 use crate::transport::copy::Pump;
@@ -36,6 +35,7 @@ use crate::transport::ftp::{FtpClient, FtpSettings};
 use crate::transport::settings::{transfer_timeout_var, ConnectionSettings};
 use crate::transport::sftp::Sftp;
 use crate::transport::{scp, TransportError};
+use crate::value::Vars;
 
 /// A transfer's own timeout when neither the task nor the host sets one (`timeout:` on the
 /// task, `transfer_timeout` on the host). Separate from command timeouts: a 1 GiB image over

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::source::{parse_yaml, read_source};
+use crate::value::Vars;
 use crate::value::VarsFromYaml;
 use crate::{Error, Result};
 

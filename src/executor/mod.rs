@@ -34,11 +34,12 @@ use tokio::time::Instant;
 pub use plan::{Plan, PlanOptions, PlannedPlay};
 
 use crate::device::profile::ProfileSet;
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{Strategy, Task};
 use crate::report::{Event, TaskResult};
 use crate::template::Templates;
 use crate::transport::ssh::SshOptions;
+use crate::value::Vars;
 use connection::RateLimiter;
 use host::HostState;
 use task::{run_task, PlayShared};

@@ -12,13 +12,13 @@ use super::connection::{Connection, RateLimiter};
 use super::host::{registered, HostState};
 use crate::actions::{self, ActionCtx};
 use crate::device::profile::ProfileSet;
-use crate::inventory::Vars;
 use crate::playbook::action::{DebugWhat, WaitForArgs};
 use crate::playbook::{Action, Loop, Playbook, Task};
 use crate::report::{Event, Status, TaskResult};
 use crate::template::Templates;
 use crate::transport::settings::{ConnectionSettings, CONNECTION_VARS};
 use crate::transport::ssh::SshOptions;
+use crate::value::Vars;
 
 /// Ansible's defaults for `until` without `retries` / `delay`.
 const DEFAULT_RETRIES: u32 = 3;

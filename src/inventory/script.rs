@@ -15,9 +15,9 @@ use indexmap::IndexSet;
 use serde_json::Value;
 
 use super::builder::{Builder, Origin};
-use super::Vars;
 use crate::source::LoadError;
 use crate::value::kind_of;
+use crate::value::Vars;
 
 /// Output beyond this is a runaway script, not an inventory.
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::builder::Builder;
-use super::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::value::Vars;
 use crate::value::VarsFromYaml;
 
 /// Unknown host_vars names checked for a close host name, per folder.

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::action::{instead_of, Action, ActionKind, ActionSeed};
 use super::values::{self, describe, with_hint, ValueSeed, CONDITIONS, STRINGS, TAGS};
 use super::Location;
-use crate::inventory::Vars;
 use crate::source::suggest;
+use crate::value::Vars;
 
 /// Conditions that must all be true (`when: [a, b]` means `a and b`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -10,10 +10,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::inventory::Vars;
 use crate::value::boolean::{bool_of_int, BOOL_EXPECTED};
 use crate::value::duration::{from_secs, DURATION_EXPECTED};
 use crate::value::yaml::VarsSeed;
+use crate::value::Vars;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 

@@ -33,8 +33,8 @@ use super::copy::{IoHooks, Pump, PumpError, FTP_CHUNK_BYTES};
 use super::settings::{bool_var, settings_error, ConnectionSettings};
 use super::sftp::deadline_err;
 use super::TransportError;
-use crate::inventory::Vars;
 use crate::secret::Secret;
+use crate::value::Vars;
 use crate::value::{bool_of, show};
 
 pub const DEFAULT_FTP_PORT: u16 = 21;

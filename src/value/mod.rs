@@ -8,6 +8,8 @@
 //! - [`yaml`]: YAML read straight into JSON values: merge keys applied, duplicate keys
 //!   refused, number keys made text, tags dropped (`!vault` refused).
 //!
+//! [`Vars`], the map of variables by name, lives here too: it is what these values make.
+//!
 //! Nothing here knows about playbooks, inventories or hosts: callers add the names and the
 //! positions their errors need.
 
@@ -22,3 +24,7 @@ pub use duration::{duration_of, parse_duration};
 pub use kind::{describe, kind_of, show};
 pub use size::parse_size;
 pub use yaml::{VarsFromYaml, YamlAsJson};
+
+/// Variables by name, as every loader produces them and every task sees them; insertion
+/// order is kept for stable output.
+pub type Vars = serde_json::Map<String, serde_json::Value>;

@@ -17,7 +17,9 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::Vars;
 
 /// YAML's merge key.
 pub const MERGE_KEY: &str = "<<";
@@ -38,7 +40,7 @@ impl<'de> Deserialize<'de> for YamlAsJson {
 
 /// A mapping of variables read as JSON; nothing (an empty file, `vars:`) is no variables.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct VarsFromYaml(pub Map<String, Value>);
+pub struct VarsFromYaml(pub Vars);
 
 impl<'de> Deserialize<'de> for VarsFromYaml {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -64,12 +66,12 @@ pub struct VarsSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for VarsSeed {
-    type Value = Map<String, Value>;
+    type Value = Vars;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         match d.deserialize_any(Reader { vars: Some(self) })? {
             Value::Object(m) => Ok(m),
             // Only a mapping or nothing gets past the reader at the top.
-            _ => Ok(Map::new()),
+            _ => Ok(Vars::new()),
         }
     }
 }
@@ -165,7 +167,7 @@ impl<'de> Visitor<'de> for Reader {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let names = self.vars.and_then(|v| v.names);
-        let mut out = Map::new();
+        let mut out = Vars::new();
         let mut merges: Vec<Value> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed { seen: &out, names })? {
             let value = map.next_value_seed(ValueSeed)?;
@@ -214,7 +216,7 @@ impl<'de> Visitor<'de> for Reader {
 /// visit so that serde_yaml reports them at the key itself.
 #[derive(Clone, Copy)]
 struct KeySeed<'a> {
-    seen: &'a Map<String, Value>,
+    seen: &'a Vars,
     names: Option<NameCheck>,
 }
 
@@ -278,7 +280,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn vars(text: &str) -> Result<Map<String, Value>, String> {
+    fn vars(text: &str) -> Result<Vars, String> {
         serde_yaml::from_str::<VarsFromYaml>(text)
             .map(|v| v.0)
             .map_err(|e| e.to_string())

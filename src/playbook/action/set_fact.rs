@@ -2,8 +2,8 @@
 
 use serde::de::Deserializer;
 
-use crate::inventory::Vars;
 use crate::playbook::values;
+use crate::value::Vars;
 
 /// The variables to set, in order; names are valid identifiers, values are kept as
 /// written (templated strings are rendered at run time).

@@ -11,8 +11,8 @@ use super::action::{Action, ConfigSource};
 use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
 use super::{dirs_for, is_templated, Location, Play, Playbook, Task};
-use crate::inventory::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, LoadError};
+use crate::value::Vars;
 use crate::Error;
 
 mod messages;

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::inventory::{check_pattern, Vars};
+use crate::inventory::check_pattern;
 use crate::playbook::task::{HandlerList, TaskList};
 use crate::playbook::values::{self, describe, with_hint, Serial};
 use crate::playbook::{is_templated, Strategy};
+use crate::value::Vars;
 
 /// A play as written.
 #[derive(Deserialize)]

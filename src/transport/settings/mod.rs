@@ -35,8 +35,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::TransportError;
-use crate::inventory::Vars;
 use crate::secret::Secret;
+use crate::value::Vars;
 use crate::value::{kind_of, show};
 
 mod algorithms;

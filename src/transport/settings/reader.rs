@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::TransportError;
-use crate::inventory::Vars;
 use crate::value::boolean::BOOL_EXPECTED;
 use crate::value::duration::DURATION_EXPECTED;
+use crate::value::Vars;
 use crate::value::{bool_of, duration_of, kind_of, show};
 
 pub(super) struct Reader<'a> {
