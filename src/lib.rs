@@ -4,6 +4,9 @@
 //! Data flows one way: CLI -> load inventory + playbook -> plan -> executor -> actions ->
 //! transports -> events -> report.
 //!
+//! - [`value`]: values users type (durations, booleans, sizes, YAML as JSON), one set of
+//!   rules for playbooks, inventories, host variables and the command line.
+//! - [`fs`]: local file writes (atomic replace) shared by actions, the CLI and the daemon.
 //! - [`source`]: reading user files (size cap, UTF-8, YAML) into typed values with
 //!   file:line:col errors and "did you mean" hints. Every loader goes through it.
 //! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
@@ -23,6 +26,7 @@ pub mod cli;
 pub mod device;
 pub mod error;
 pub mod executor;
+pub mod fs;
 pub mod inventory;
 pub mod playbook;
 pub mod report;
@@ -31,6 +35,7 @@ pub mod secret;
 pub mod source;
 pub mod template;
 pub mod transport;
+pub mod value;
 pub mod vars;
 
 pub use error::{Error, ExitCode, Result};

@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
-use crate::inventory::Vars;
+use crate::value::Vars;
 use crate::Error;
 
 /// The template engine of a run.

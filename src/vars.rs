@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::inventory::Vars;
 use crate::template::Templates;
+use crate::value::Vars;
 use crate::Error;
 
 /// How many passes of rendering a chain of vars-referencing-vars gets before it is called a

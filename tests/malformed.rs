@@ -68,7 +68,7 @@ const TABLE: &[(&str, &[&str])] = &[
         &[
             "bad_host_pattern.yml:2:10: ",
             "bad host pattern `core:&`",
-            "empty part",
+            "empty term after `&`",
         ],
     ),
     (

@@ -4,9 +4,9 @@
 use serde::de::Deserializer;
 
 use super::{ActionArgs, ActionCtx, Env};
-use crate::inventory::Vars;
 use crate::playbook::values;
 use crate::report::TaskResult;
+use crate::value::Vars;
 
 /// The variables to set, in order; names are valid identifiers, values are kept as
 /// written (templated strings are rendered at run time).

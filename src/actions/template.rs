@@ -2,7 +2,6 @@
 //! or a later push. Written atomically (a temporary file beside the destination, then a
 //! rename), and `changed` only when the content differs.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::de::Deserializer;
@@ -10,6 +9,7 @@ use serde::Deserialize;
 
 use super::args::map_only;
 use super::{ActionArgs, ActionCtx, Env};
+use crate::fs::write_atomic;
 use crate::playbook::values;
 use crate::report::TaskResult;
 
@@ -77,20 +77,6 @@ fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
         Ok(()) => r,
         Err(e) => TaskResult::failed(format!("cannot write {dest}: {e}")),
     }
-}
-
-/// Write `bytes` to `path` so readers see the old file or the whole new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

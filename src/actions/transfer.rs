@@ -29,13 +29,13 @@ use super::ActionCtx;
 use crate::actions::{Protocol, TransferArgs, Verify};
 use crate::device::profile::{ProfileSet, Session};
 use crate::executor::connection::{device_failure, Connection};
-use crate::inventory::Vars;
 use crate::report::{Status, TaskResult};
 use crate::transport::copy::Pump;
 use crate::transport::ftp::{FtpClient, FtpSettings};
-use crate::transport::settings::{parse_duration, ConnectionSettings};
+use crate::transport::settings::{transfer_timeout_var, ConnectionSettings};
 use crate::transport::sftp::Sftp;
 use crate::transport::{scp, TransportError};
+use crate::value::Vars;
 
 /// A transfer's own timeout when neither the task nor the host sets one (`timeout:` on the
 /// task, `transfer_timeout` on the host). Separate from command timeouts: a 1 GiB image over
@@ -127,16 +127,21 @@ pub fn protocol_name(p: Protocol) -> &'static str {
 }
 
 /// The transfer's timeout: the task's, else the host's `transfer_timeout`, else the default.
+/// An unreadable `transfer_timeout` is an error even when the task sets its own: it is a
+/// mistake in the inventory either way.
 pub fn transfer_timeout(
     args: &TransferArgs,
     task_timeout: Option<Duration>,
+    host: &str,
     vars: &Vars,
-) -> Duration {
-    args.timeout
+) -> Result<Duration, TransportError> {
+    let host_timeout = transfer_timeout_var(host, vars)?;
+    Ok(args
+        .timeout
         .or(task_timeout)
-        .or_else(|| vars.get("transfer_timeout").and_then(parse_duration))
+        .or(host_timeout)
         .filter(|d| !d.is_zero())
-        .unwrap_or(Duration::from_secs(DEFAULT_TRANSFER_TIMEOUT_SECS))
+        .unwrap_or(Duration::from_secs(DEFAULT_TRANSFER_TIMEOUT_SECS)))
 }
 
 /// Everything an upload or download needs, resolved.
@@ -191,7 +196,10 @@ pub fn run(
         },
         None => None,
     };
-    let timeout = transfer_timeout(args, task_timeout, ctx.vars);
+    let timeout = match transfer_timeout(args, task_timeout, ctx.host, ctx.vars) {
+        Ok(t) => t,
+        Err(e) => return TaskResult::failed(e.to_string()),
+    };
     let job = Job {
         host: ctx.host.to_string(),
         args,
@@ -1645,17 +1653,43 @@ mod tests {
             .unwrap();
         let none = Vars::new();
         let mut a = args(None);
-        assert_eq!(transfer_timeout(&a, None, &none), Duration::from_secs(3600));
-        assert_eq!(transfer_timeout(&a, None, &v), Duration::from_secs(120));
+        let t = |a: &TransferArgs, task: Option<Duration>, v: &Vars| {
+            transfer_timeout(a, task, "r1", v).unwrap()
+        };
+        assert_eq!(t(&a, None, &none), Duration::from_secs(3600));
+        assert_eq!(t(&a, None, &v), Duration::from_secs(120));
         assert_eq!(
-            transfer_timeout(&a, Some(Duration::from_secs(7)), &v),
+            t(&a, Some(Duration::from_secs(7)), &v),
             Duration::from_secs(7)
         );
         a.timeout = Some(Duration::from_secs(3));
         assert_eq!(
-            transfer_timeout(&a, Some(Duration::from_secs(7)), &v),
+            t(&a, Some(Duration::from_secs(7)), &v),
             Duration::from_secs(3)
         );
+    }
+
+    #[test]
+    fn transfer_timeout_in_hours_is_honoured() {
+        // The old reader knew no `h` and silently fell back to the default hour.
+        let v = json!({"transfer_timeout": "2h"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let got = transfer_timeout(&args(None), None, "r1", &v).unwrap();
+        assert_eq!(got, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn unreadable_transfer_timeout_names_the_variable() {
+        let v = json!({"transfer_timeout": "a while"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let e = transfer_timeout(&args(None), None, "r1", &v)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("r1") && e.contains("`transfer_timeout`"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::transfer::{self, TransferEnv};
 use super::{ActionArgs, Env};
 use crate::playbook::values::{self, describe};
 use crate::report::TaskResult;
+use crate::value::parse_size;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransferArgs {
@@ -136,21 +137,11 @@ fn mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     d.deserialize_any(V).map(Some)
 }
 
-/// Parse a bandwidth: bytes per second as a number, or with a suffix `K`, `M`, `G`
-/// (powers of 1024, as rsync's `--bwlimit`), optionally followed by `B`, `/s`.
+/// Parse a bandwidth: bytes per second as a size ([`crate::value::size`]: `500K`, `10M`),
+/// optionally followed by `/s`. Zero is refused: it would never finish.
 pub fn parse_bandwidth(s: &str) -> Option<u64> {
     let t = s.trim();
-    let t = t.strip_suffix("/s").unwrap_or(t).trim_end();
-    let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
-    let (num, mult) = match t.chars().last()? {
-        'k' | 'K' => (&t[..t.len() - 1], 1024.0),
-        'm' | 'M' => (&t[..t.len() - 1], 1024.0 * 1024.0),
-        'g' | 'G' => (&t[..t.len() - 1], 1024.0 * 1024.0 * 1024.0),
-        _ => (t, 1.0),
-    };
-    let n: f64 = num.trim().parse().ok()?;
-    let bytes = n * mult;
-    (bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+    parse_size(t.strip_suffix("/s").unwrap_or(t)).filter(|b| *b > 0)
 }
 
 fn bandwidth<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -273,5 +264,6 @@ mod tests {
         assert_eq!(parse_bandwidth("512KB/s"), Some(512 * 1024));
         assert_eq!(parse_bandwidth("fast"), None);
         assert_eq!(parse_bandwidth("0"), None);
+        assert_eq!(parse_bandwidth("0.5"), None);
     }
 }

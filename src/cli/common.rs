@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::inventory::{Inventory, Vars};
-use crate::source::{parse_yaml, read_source, LoadError};
+use crate::inventory::Inventory;
+use crate::source::{parse_yaml, read_source};
+use crate::value::Vars;
+use crate::value::VarsFromYaml;
 use crate::{Error, Result};
 
 /// Where the inventory comes from, and extra vars.
@@ -135,15 +137,15 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
         if let Some(file) = item.strip_prefix('@') {
             let path = Path::new(file);
             let text = read_source(path)?;
-            let value: serde_json::Value = parse_yaml(path, &text, "a mapping of variables")?;
-            merge_mapping(&mut out, value, &format!("extra vars file {file}"))?;
+            let VarsFromYaml(vars) = parse_yaml(path, &text, "a mapping of variables")?;
+            out.extend(vars);
         } else if item.starts_with('{') {
-            let value: serde_json::Value = serde_yaml::from_str(item).map_err(|e| {
+            let VarsFromYaml(vars) = serde_yaml::from_str(item).map_err(|e| {
                 Error::Usage(format!(
                     "--extra-vars `{item}`: not a valid YAML/JSON mapping: {e}"
                 ))
             })?;
-            merge_mapping(&mut out, value, "--extra-vars")?;
+            out.extend(vars);
         } else {
             let words = shlex::split(item)
                 .ok_or_else(|| Error::Usage(format!("--extra-vars `{item}`: unbalanced quotes")))?;
@@ -162,32 +164,6 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
         }
     }
     Ok(out)
-}
-
-fn merge_mapping(out: &mut Vars, value: serde_json::Value, what: &str) -> Result<()> {
-    match value {
-        serde_json::Value::Object(map) => {
-            out.extend(map);
-            Ok(())
-        }
-        serde_json::Value::Null => Ok(()),
-        other => Err(Error::Load(LoadError::file(
-            what,
-            format!("expected a mapping of variables, found {}", kind_of(&other)),
-        ))),
-    }
-}
-
-/// A word for a JSON value's type, for messages.
-pub fn kind_of(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "nothing (null)",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "a mapping",
-    }
 }
 
 /// The folders holding the given playbook files (for their host_vars/, group_vars/ and

@@ -13,7 +13,7 @@ mod push;
 pub mod run;
 mod template;
 
-pub use common::{kind_of, parse_extra_vars, InventoryOpts};
+pub use common::{parse_extra_vars, InventoryOpts};
 
 use clap::{Parser, Subcommand};
 

@@ -75,7 +75,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
 pub struct RunRequest {
     pub playbooks: Vec<crate::playbook::Playbook>,
     pub inventory: crate::inventory::Inventory,
-    pub extra: crate::inventory::Vars,
+    pub extra: crate::value::Vars,
     pub profiles: crate::device::profile::ProfileSet,
     pub limit: Option<String>,
     pub tags: Vec<String>,
@@ -363,7 +363,7 @@ fn remember_failed(hosts: &[String]) {
     }
     let mut text = hosts.join("\n");
     text.push('\n');
-    if let Err(e) = crate::actions::template::write_atomic(path, text.as_bytes()) {
+    if let Err(e) = crate::fs::write_atomic(path, text.as_bytes()) {
         eprintln!("warning: could not record the failed hosts in {FAILED_HOSTS_FILE}: {e}");
     }
 }

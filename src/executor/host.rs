@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use crate::device::Connection;
-use crate::inventory::Vars;
 use crate::report::{Status, TaskResult};
 use crate::template::Templates;
+use crate::value::Vars;
 
 pub struct HostState {
     pub name: String,

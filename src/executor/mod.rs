@@ -40,11 +40,12 @@ pub use plan::{Plan, PlanOptions, PlannedPlay};
 
 use crate::device::profile::ProfileSet;
 use crate::device::RateLimiter;
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{Strategy, Task};
 use crate::report::{Event, TaskResult};
 use crate::template::Templates;
 use crate::transport::ssh::SshOptions;
+use crate::value::Vars;
 use host::HostState;
 use task::{run_task, PlayShared};
 pub use workers::AbortSlot;

@@ -13,12 +13,12 @@ use crate::actions::transfer::Progress;
 use crate::actions::{device_failure, ActionCtx, Connector, Env};
 use crate::device::profile::ProfileSet;
 use crate::device::{Connection, RateLimiter};
-use crate::inventory::Vars;
 use crate::playbook::{Loop, Playbook, Task};
 use crate::report::{Event, Status, TaskResult};
 use crate::template::Templates;
 use crate::transport::settings::{ConnectionSettings, CONNECTION_VARS};
 use crate::transport::ssh::SshOptions;
+use crate::value::Vars;
 
 /// Ansible's defaults for `until` without `retries` / `delay`.
 const DEFAULT_RETRIES: u32 = 3;
@@ -176,7 +176,7 @@ fn loop_items(l: &Loop, ctx: &Vars, shared: &PlayShared) -> Result<Vec<Value>, S
             Ok(Value::Null) => Ok(Vec::new()),
             Ok(other) => Err(format!(
                 "loop `{expr}` must give a list, got {}",
-                crate::cli::kind_of(&other)
+                crate::value::kind_of(&other)
             )),
             Err(e) => Err(e.to_string()),
         },

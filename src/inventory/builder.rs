@@ -27,8 +27,9 @@ use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
 
 use super::vars_files::VarsDir;
-use super::{Group, Host, Inventory, Vars};
+use super::{Group, Host, Inventory};
 use crate::source::{suggest, LoadError};
+use crate::value::Vars;
 
 /// Deeper nesting than this is generated or malicious, not an inventory; refusing it keeps
 /// the group walks (and `graph`) bounded.
@@ -568,7 +569,8 @@ fn merge_group_vars(
 mod precedence_tests {
     use std::path::PathBuf;
 
-    use crate::inventory::{Inventory, LoadOptions, Vars};
+    use crate::inventory::{Inventory, LoadOptions};
+    use crate::value::Vars;
 
     /// Write `files` under a temp dir, load `sources` with `playbook_dirs` (relative).
     fn load(files: &[(&str, &str)], sources: &[&str], playbook_dirs: &[&str]) -> Inventory {

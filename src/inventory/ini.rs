@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::builder::{Builder, Origin};
 use super::hostname::parse_host_entry;
-use super::vars_files::YValue;
 use crate::source::{suggest, LoadError};
+use crate::value::YamlAsJson;
 
 #[derive(Clone, Copy)]
 enum Section {
@@ -221,7 +221,7 @@ pub(crate) fn ini_value(v: &str) -> Value {
         }
     }
     if v.starts_with('[') || v.starts_with('{') {
-        if let Ok(YValue(j)) = serde_yaml::from_str::<YValue>(v) {
+        if let Ok(YamlAsJson(j)) = serde_yaml::from_str::<YamlAsJson>(v) {
             return j;
         }
     }

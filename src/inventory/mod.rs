@@ -15,6 +15,7 @@ mod hostname;
 mod ini;
 mod load;
 mod pattern;
+pub use pattern::check_pattern;
 mod script;
 mod vars_files;
 mod yaml;
@@ -26,8 +27,8 @@ use crate::secret::{is_secret_var, MASK};
 
 pub use load::{LoadOptions, DYNAMIC_INVENTORY_TIMEOUT_SECS};
 
-/// Variables as loaded from YAML/JSON/INI; insertion order is kept for stable output.
-pub type Vars = serde_json::Map<String, serde_json::Value>;
+// Host and group vars are `Vars`; the type lives with the other user-typed values.
+pub use crate::value::Vars;
 
 /// Hosts and groups, in the order the sources list them.
 #[derive(Debug, Clone, Default)]

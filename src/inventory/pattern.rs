@@ -205,6 +205,17 @@ fn pattern_error(pattern: &str, reason: impl Into<String>) -> Error {
     }
 }
 
+/// Check a pattern's grammar without an inventory. The playbook loader checks `hosts:` with
+/// it, so a play and `--limit` accept exactly the same patterns. `@file` is read when the
+/// pattern is used, not here. `Err` holds the reason.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    let t = pattern.trim();
+    if t.len() > 1 && t.starts_with('@') {
+        return Ok(());
+    }
+    parse_text(t).map(|_| ())
+}
+
 /// Split and compile a pattern; `@file` is read first.
 fn parse(pattern: &str) -> Result<Vec<Term>, Error> {
     let trimmed = pattern.trim();
@@ -227,17 +238,20 @@ fn parse(pattern: &str) -> Result<Vec<Term>, Error> {
     } else {
         trimmed
     };
+    parse_text(text).map_err(|reason| pattern_error(pattern, reason))
+}
+
+/// The grammar: terms separated by `,` or `:` outside brackets, parentheses and braces (so
+/// `~r[0-9]{1,2}` is one term), each with an optional `&` or `!`.
+fn parse_text(text: &str) -> Result<Vec<Term>, String> {
     if text.is_empty() {
-        return Err(pattern_error(pattern, "the pattern is empty"));
+        return Err("the pattern is empty".into());
     }
     let mut terms = Vec::new();
     for piece in split_top(text, ',') {
         let piece = piece.trim();
         if piece.is_empty() {
-            return Err(pattern_error(
-                pattern,
-                "empty term (two separators in a row, or one at an end)",
-            ));
+            return Err("empty term (two separators in a row, or one at an end)".into());
         }
         // A bare IPv6 address is one host name, not `:`-separated terms.
         let parts = if piece.parse::<std::net::Ipv6Addr>().is_ok() {
@@ -246,7 +260,7 @@ fn parse(pattern: &str) -> Result<Vec<Term>, Error> {
             split_top(piece, ':')
         };
         for part in parts {
-            terms.push(parse_term(pattern, part.trim())?);
+            terms.push(parse_term(part.trim())?);
         }
     }
     Ok(terms)
@@ -272,7 +286,7 @@ fn split_top(s: &str, sep: char) -> Vec<&str> {
     out
 }
 
-fn parse_term(pattern: &str, text: &str) -> Result<Term, Error> {
+fn parse_term(text: &str) -> Result<Term, String> {
     let (op, body) = if let Some(rest) = text.strip_prefix('!') {
         (Op::Exclude, rest)
     } else if let Some(rest) = text.strip_prefix('&') {
@@ -282,32 +296,23 @@ fn parse_term(pattern: &str, text: &str) -> Result<Term, Error> {
     };
     let body = body.trim();
     if body.is_empty() {
-        return Err(pattern_error(
-            pattern,
-            format!(
-                "empty term{}",
-                if text.is_empty() {
-                    String::new()
-                } else {
-                    format!(" after `{text}`")
-                }
-            ),
+        return Err(format!(
+            "empty term{}",
+            if text.is_empty() {
+                String::new()
+            } else {
+                format!(" after `{text}`")
+            }
         ));
     }
     if let Some(re) = body.strip_prefix('~') {
         if re.is_empty() {
-            return Err(pattern_error(
-                pattern,
-                "`~` must be followed by a regular expression",
-            ));
+            return Err("`~` must be followed by a regular expression".into());
         }
         let regex = Regex::new(&format!("^(?:{re})")).map_err(|e| {
-            pattern_error(
-                pattern,
-                format!(
-                    "bad regular expression `{re}`: {}",
-                    first_line(&e.to_string())
-                ),
+            format!(
+                "bad regular expression `{re}`: {}",
+                first_line(&e.to_string())
             )
         })?;
         return Ok(Term {
@@ -317,20 +322,22 @@ fn parse_term(pattern: &str, text: &str) -> Result<Term, Error> {
             subscript: None,
         });
     }
-    let (base, subscript) = split_subscript(pattern, body)?;
+    // No host or group name holds a space; `core access` is a forgotten separator.
+    if body.contains(char::is_whitespace) {
+        return Err(format!(
+            "`{body}`: patterns contain no spaces; join parts with `:` or `,`"
+        ));
+    }
+    let (base, subscript) = split_subscript(body)?;
     if base.is_empty() {
-        return Err(pattern_error(
-            pattern,
-            format!("`{body}`: a subscript needs a group or pattern before it"),
+        return Err(format!(
+            "`{body}`: a subscript needs a group or pattern before it"
         ));
     }
     let matcher = if base == "all" || base == "*" {
         Matcher::All
     } else if base.contains(['*', '?', '[']) {
-        Matcher::Glob(
-            glob::Pattern::new(base)
-                .map_err(|e| pattern_error(pattern, format!("bad wildcard `{base}`: {e}")))?,
-        )
+        Matcher::Glob(glob::Pattern::new(base).map_err(|e| format!("bad wildcard `{base}`: {e}"))?)
     } else {
         Matcher::Exact(base.to_string())
     };
@@ -343,10 +350,7 @@ fn parse_term(pattern: &str, text: &str) -> Result<Term, Error> {
 }
 
 /// `name[3]`, `name[-1]`, `name[1:4]`, `name[2:]` (Ansible's subscripts; ranges inclusive).
-fn split_subscript<'a>(
-    pattern: &str,
-    body: &'a str,
-) -> Result<(&'a str, Option<Subscript>), Error> {
+fn split_subscript(body: &str) -> Result<(&str, Option<Subscript>), String> {
     let Some(inner) = body.strip_suffix(']') else {
         return Ok((body, None));
     };
@@ -355,28 +359,23 @@ fn split_subscript<'a>(
     };
     let (base, sub) = (&inner[..open], &inner[open + 1..]);
     let is_num = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    let too_large = |_| format!("subscript `[{sub}]` is too large");
     if let Some(n) = sub
         .strip_prefix('-')
         .filter(|n| is_num(n))
         .or(Some(sub).filter(|s| is_num(s)))
     {
-        let i: i64 = n
-            .parse()
-            .map_err(|_| pattern_error(pattern, format!("subscript `[{sub}]` is too large")))?;
+        let i: i64 = n.parse().map_err(too_large)?;
         let i = if sub.starts_with('-') { -i } else { i };
         return Ok((base, Some(Subscript::Index(i))));
     }
     if let Some((a, b)) = sub.split_once(':') {
         if is_num(a) && (b.is_empty() || is_num(b)) {
-            let start: usize = a
-                .parse()
-                .map_err(|_| pattern_error(pattern, format!("subscript `[{sub}]` is too large")))?;
+            let start: usize = a.parse().map_err(too_large)?;
             let end = if b.is_empty() {
                 None
             } else {
-                Some(b.parse().map_err(|_| {
-                    pattern_error(pattern, format!("subscript `[{sub}]` is too large"))
-                })?)
+                Some(b.parse().map_err(too_large)?)
             };
             return Ok((base, Some(Subscript::Range(start, end))));
         }
@@ -421,6 +420,14 @@ mod tests {
         b.add_child(dc, access, o);
         b.host("lone", None);
         b.finish(&[], &[], &[]).unwrap()
+    }
+
+    fn names<'a>(inv: &'a Inventory, pattern: &str) -> Vec<&'a str> {
+        inv.select(pattern)
+            .unwrap()
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect()
     }
 
     #[test]
@@ -470,13 +477,7 @@ mod tests {
                 "core-ams-1 core-ams-2 core-fra-1 sw-ams-1 sw-fra-1",
             ),
         ] {
-            let got: Vec<&str> = inv
-                .select(pattern)
-                .unwrap()
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect();
-            assert_eq!(got.join(" "), want, "pattern `{pattern}`");
+            assert_eq!(names(&inv, pattern).join(" "), want, "pattern `{pattern}`");
         }
     }
 
@@ -494,6 +495,7 @@ mod tests {
             ("~", "followed by a regular expression"),
             ("[0]", "subscript needs"),
             ("sw-[", "bad wildcard"),
+            ("core access", "contain no spaces"),
         ] {
             match inv.select(pattern) {
                 Err(Error::Pattern {
@@ -546,6 +548,47 @@ mod tests {
             inv.select("@/nonexistent/x"),
             Err(Error::Io { .. })
         ));
+    }
+
+    #[test]
+    fn regex_braces_are_one_term() {
+        let mut b = Builder::new();
+        for h in ["r1", "r12", "r123", "sw1"] {
+            b.host(h, None);
+        }
+        let inv = b.finish(&[], &[], &[]).unwrap();
+        for pattern in ["~r[0-9]{1,2}$", "~r[0-9]{1,2}$:!sw1", "sw9,~r[0-9]{1,2}$"] {
+            assert_eq!(names(&inv, pattern), ["r1", "r12"], "`{pattern}`");
+            assert_eq!(check_pattern(pattern), Ok(()), "`{pattern}`");
+        }
+    }
+
+    #[test]
+    fn syntax_check_agrees_with_select() {
+        let inv = inv();
+        for pattern in [
+            "all",
+            "core:&ams:!core-1",
+            "core-*,edge",
+            "core, access",
+            "~^sw[0-9]+$",
+            "~r[0-9]{1,2}",
+            "fe80::1",
+            "core[1:2]",
+            "core:&",
+            "a,,b",
+            "~sw[",
+            "core access",
+            " ",
+            "[0]",
+        ] {
+            assert_eq!(
+                check_pattern(pattern).is_ok(),
+                inv.select(pattern).is_ok(),
+                "`{pattern}`"
+            );
+        }
+        assert_eq!(check_pattern("@retry-file"), Ok(()));
     }
 
     #[test]

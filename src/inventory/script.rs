@@ -15,8 +15,9 @@ use indexmap::IndexSet;
 use serde_json::Value;
 
 use super::builder::{Builder, Origin};
-use super::Vars;
 use crate::source::LoadError;
+use crate::value::kind_of;
+use crate::value::Vars;
 
 /// Output beyond this is a runaway script, not an inventory.
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -46,7 +47,7 @@ pub(crate) fn load_script(
                 path,
                 format!(
                     "`--host {host}` printed {}, expected a JSON object of variables",
-                    kind(&other)
+                    kind_of(&other)
                 ),
             )),
         }
@@ -68,7 +69,7 @@ pub(crate) fn load_json(
             path,
             format!(
                 "the dynamic inventory printed {}, expected a JSON object of groups",
-                kind(&data)
+                kind_of(&data)
             ),
         ));
     };
@@ -87,7 +88,7 @@ pub(crate) fn load_json(
                 format!(
                     "group `{group}`: `{what}` must be {}, found {}",
                     expected(what),
-                    kind(v)
+                    kind_of(v)
                 ),
             )
         };
@@ -147,7 +148,7 @@ pub(crate) fn load_json(
                     path,
                     format!(
                         "`_meta.hostvars` must be an object of hosts, found {}",
-                        kind(&other)
+                        kind_of(&other)
                     ),
                 ))
             }
@@ -155,7 +156,7 @@ pub(crate) fn load_json(
         Some(other) => {
             return Err(LoadError::file(
                 path,
-                format!("`_meta` must be an object, found {}", kind(&other)),
+                format!("`_meta` must be an object, found {}", kind_of(&other)),
             ))
         }
     };
@@ -169,7 +170,7 @@ pub(crate) fn load_json(
                         path,
                         format!(
                             "`_meta.hostvars.{name}` must be an object, found {}",
-                            kind(other)
+                            kind_of(other)
                         ),
                     ))
                 }
@@ -191,17 +192,6 @@ fn expected(what: &str) -> &'static str {
         "children" => "a list of group names",
         "vars" => "an object of variables",
         _ => "an object with hosts, vars and children, or a list of hosts",
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -385,7 +375,7 @@ mod tests {
         let e = load(json!({"core": {"hosts": {"r1": {}}}})).unwrap_err();
         assert!(
             e.message
-                .contains("group `core`: `hosts` must be a list of host names, found an object"),
+                .contains("group `core`: `hosts` must be a list of host names, found a mapping"),
             "{e}"
         );
         let e = load(json!(["r1"])).unwrap_err();

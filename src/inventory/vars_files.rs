@@ -6,225 +6,18 @@
 //! files costs one directory read, and only files naming a known host or group are parsed.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::Value;
-
 use super::builder::Builder;
-use super::Vars;
 use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::value::Vars;
+use crate::value::VarsFromYaml;
 
 /// Unknown host_vars names checked for a close host name, per folder.
 const MAX_HOST_SUGGESTIONS: usize = 50;
 
 /// Extensions a vars file may have ("" = no extension), in Ansible's lookup order.
 const VARS_EXTENSIONS: [&str; 4] = ["", "yml", "yaml", "json"];
-
-/// A mapping of variables as written in YAML or JSON. YAML allows what JSON does not (keys
-/// that are numbers, such as VLAN ids; `<<` merge keys; tags), so it is read straight into
-/// JSON values by [`YValue`]: number keys become strings, merge keys are applied, tags are
-/// dropped (except `!vault`, which netorch cannot decrypt and says so).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct VarsSpec(pub Vars);
-
-impl<'de> Deserialize<'de> for VarsSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor { top: true })
-            .map(|v| match v {
-                Value::Object(m) => VarsSpec(m),
-                _ => VarsSpec::default(),
-            })
-    }
-}
-
-/// Any YAML value, read directly as JSON (no intermediate YAML tree: inventories hold
-/// thousands of small host mappings).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct YValue(pub Value);
-
-impl<'de> Deserialize<'de> for YValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor { top: false }).map(YValue)
-    }
-}
-
-/// `top`: the value must be a mapping of variables (or nothing).
-struct ValueVisitor {
-    top: bool,
-}
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.top {
-            f.write_str("a mapping of variable names to values")
-        } else {
-            f.write_str("a YAML value")
-        }
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        self.scalar(Value::Bool(v))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        self.scalar(Value::from(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        self.scalar(Value::from(v))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        // .nan and .inf have no JSON form; keep them as the text YAML spells them.
-        let n = serde_json::Number::from_f64(v)
-            .map_or_else(|| Value::from(v.to_string()), Value::Number);
-        self.scalar(n)
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        self.scalar(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        self.scalar(Value::String(v))
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        if self.top {
-            return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
-        }
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(YValue(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Vars::new();
-        let mut merges: Vec<Value> = Vec::new();
-        while let Some(KeyText(k)) = map.next_key()? {
-            let YValue(v) = map.next_value()?;
-            if k == "<<" {
-                merges.push(v);
-            } else {
-                out.insert(k, v);
-            }
-        }
-        // Merge keys (`<<: *defaults`) fill in what the mapping does not set itself.
-        for m in merges {
-            let maps = match m {
-                Value::Array(list) => list,
-                other => vec![other],
-            };
-            for m in maps {
-                let Value::Object(m) = m else {
-                    return Err(de::Error::custom(
-                        "`<<` (merge key) must be a mapping or a list of mappings",
-                    ));
-                };
-                for (k, v) in m {
-                    out.entry(k).or_insert(v);
-                }
-            }
-        }
-        Ok(Value::Object(out))
-    }
-
-    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
-        use de::VariantAccess;
-        let (tag, variant): (String, _) = data.variant()?;
-        if tag == "vault" {
-            return Err(de::Error::custom(
-                "an ansible-vault encrypted value (!vault) cannot be decrypted by netorch; keep \
-                 the secret in an environment variable and write \"{{ env('NAME') }}\"",
-            ));
-        }
-        // Other tags (`!unsafe`, custom ones) mark a value; the value is what counts.
-        variant.newtype_variant_seed(ValueSeed(self))
-    }
-}
-
-impl ValueVisitor {
-    fn scalar<E: de::Error>(&self, v: Value) -> Result<Value, E> {
-        if self.top && !v.is_null() {
-            let unexpected = match &v {
-                Value::Bool(b) => de::Unexpected::Bool(*b),
-                Value::String(s) => de::Unexpected::Str(s),
-                _ => de::Unexpected::Other("a number"),
-            };
-            return Err(de::Error::invalid_type(unexpected, self));
-        }
-        Ok(v)
-    }
-}
-
-struct ValueSeed(ValueVisitor);
-
-impl<'de> de::DeserializeSeed<'de> for ValueSeed {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self.0)
-    }
-}
-
-/// A mapping key as text: YAML keys may be numbers (`10:` for VLAN 10) or booleans.
-struct KeyText(String);
-
-impl<'de> Deserialize<'de> for KeyText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = KeyText;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a variable name")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<KeyText, E> {
-                Ok(KeyText(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
-                Ok(KeyText(v.to_string()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
-                Ok(KeyText("null".into()))
-            }
-            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<KeyText, A::Error> {
-                use de::VariantAccess;
-                let (_tag, variant): (String, _) = data.variant()?;
-                variant.newtype_variant::<KeyText>()
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// Read one vars file (YAML or JSON). An empty file is no variables, as in Ansible.
 pub(crate) fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
@@ -239,7 +32,7 @@ pub(crate) fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
     if is_blank_yaml(&text) {
         return Ok(Vars::new());
     }
-    serde_yaml::from_str::<VarsSpec>(&text)
+    serde_yaml::from_str::<VarsFromYaml>(&text)
         .map(|v| v.0)
         .map_err(|e| yaml_error(path, &text, &e))
 }
@@ -425,47 +218,23 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Vars, String> {
-        serde_yaml::from_str::<VarsSpec>(text)
+        serde_yaml::from_str::<VarsFromYaml>(text)
             .map(|v| v.0)
             .map_err(|e| yaml_error(Path::new("v.yml"), text, &e).to_string())
     }
 
     #[test]
-    fn number_keys_become_text() {
-        let v = parse("vlans:\n  10: {name: users}\n  20: {name: voice}\n").unwrap();
-        assert_eq!(v["vlans"]["10"]["name"], "users");
-        assert_eq!(v["vlans"]["20"]["name"], "voice");
-    }
-
-    #[test]
-    fn merge_keys_are_applied() {
-        let v =
-            parse("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\ny:\n  <<: [*b, {c: 4}]\n").unwrap();
-        assert_eq!(v["x"]["a"], 1);
-        assert_eq!(v["x"]["b"], 3);
-        assert_eq!(v["y"], serde_json::json!({"a": 1, "b": 2, "c": 4}));
-    }
-
-    #[test]
-    fn yaml_values_become_json() {
-        let v = parse(
-            "a: [1, 2.5, true, null, text]\nb: .nan\nc: !unsafe '{{ x }}'\nd: {true: yes, 1.5: x}\n",
+    fn duplicate_keys_name_the_key_file_and_line() {
+        // Before value::yaml, the last `ntp` silently won.
+        let e = parse(
+            "ntp: 10.0.0.1
+snmp: public
+ntp: 10.0.0.2
+",
         )
-        .unwrap();
-        assert_eq!(v["a"], serde_json::json!([1, 2.5, true, null, "text"]));
-        assert_eq!(v["b"], "NaN");
-        assert_eq!(v["c"], "{{ x }}");
-        assert_eq!(v["d"], serde_json::json!({"true": "yes", "1.5": "x"}));
-        let e = parse("a: {[1]: x}\n").unwrap_err();
-        assert!(e.contains("a variable name"), "{e}");
-        let e = parse("x:\n  <<: 3\n").unwrap_err();
-        assert!(e.contains("merge key"), "{e}");
-    }
-
-    #[test]
-    fn vault_values_are_refused_clearly() {
-        let e = parse("pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\n").unwrap_err();
-        assert!(e.contains("ansible-vault"), "{e}");
+        .unwrap_err();
+        assert!(e.starts_with("v.yml:3:1"), "{e}");
+        assert!(e.contains("duplicate key `ntp`"), "{e}");
     }
 
     #[test]

@@ -14,16 +14,16 @@ use serde_json::Value;
 
 use super::builder::{Builder, Origin};
 use super::hostname::parse_host_entry;
-use super::vars_files::VarsSpec;
 use crate::source::{parse_yaml, LoadError};
+use crate::value::VarsFromYaml;
 
 /// One group as written. Deserialized by hand (not derived) to keep the order of `hosts`
 /// and `children` as written, so hosts come out in file order as in Ansible; unknown and
 /// repeated keys are still serde's errors, so the "did you mean" hints work.
 #[derive(Debug, Default)]
 struct GroupSpec {
-    hosts: Option<IndexMap<NameKey, VarsSpec>>,
-    vars: Option<VarsSpec>,
+    hosts: Option<IndexMap<NameKey, VarsFromYaml>>,
+    vars: Option<VarsFromYaml>,
     children: Option<IndexMap<NameKey, Option<GroupSpec>>>,
     children_first: bool,
 }
@@ -55,7 +55,7 @@ impl<'de> Deserialize<'de> for GroupSpec {
                             return Err(de::Error::duplicate_field("children"))
                         }
                         "hosts" => {
-                            let h: Option<IndexMap<NameKey, VarsSpec>> = map.next_value()?;
+                            let h: Option<IndexMap<NameKey, VarsFromYaml>> = map.next_value()?;
                             g.hosts = Some(h.unwrap_or_default());
                         }
                         "vars" => g.vars = Some(map.next_value()?),
@@ -195,7 +195,7 @@ fn add_hosts(
     b: &mut Builder,
     name: &str,
     g: usize,
-    hosts: IndexMap<NameKey, VarsSpec>,
+    hosts: IndexMap<NameKey, VarsFromYaml>,
 ) -> Result<(), LoadError> {
     for (entry, vars) in hosts {
         let parsed = parse_host_entry(&entry.0).map_err(|why| {
@@ -295,6 +295,17 @@ mod tests {
         assert_eq!(inv.hosts["sw2"].vars["site"], "lab");
         assert_eq!(inv.groups["core"].children, ["edge"]);
         assert_eq!(inv.groups["edge"].parents, ["core"]);
+    }
+
+    #[test]
+    fn duplicate_host_vars_name_the_key_and_line() {
+        // Used to keep the last `ansible_host` silently.
+        let e = load(
+            "all:\n  hosts:\n    r1:\n      ansible_host: 10.0.0.1\n      ansible_host: 10.0.0.9\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("duplicate key `ansible_host`"), "{e}");
     }
 
     #[test]

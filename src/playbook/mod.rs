@@ -30,7 +30,7 @@ pub use crate::actions::{Action, ActionKind};
 pub use task::{Loop, LoopControl, Task, When, TASK_KEYWORDS};
 pub use values::{Serial, SerialStep};
 
-use crate::inventory::Vars;
+use crate::value::Vars;
 
 /// Where something was written: file and 1-based line and column (0 when unknown).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]

@@ -16,8 +16,8 @@ use super::values::{self, describe, with_hint, ValueSeed, CONDITIONS, STRINGS, T
 use super::Location;
 use crate::actions::keys::{instead_of, ActionSeed};
 use crate::actions::{Action, ActionKind};
-use crate::inventory::Vars;
 use crate::source::suggest;
+use crate::value::Vars;
 
 /// Conditions that must all be true (`when: [a, b]` means `a and b`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -6,16 +6,16 @@
 //! error only while it is inside the `deserialize_*` call for that node. A check made after
 //! the value came back would be reported at the enclosing mapping instead.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+use crate::value::boolean::{bool_of_int, BOOL_EXPECTED};
+use crate::value::duration::{from_secs, DURATION_EXPECTED};
+use crate::value::yaml::VarsSeed;
+use crate::value::Vars;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::Value;
-
-use crate::inventory::Vars;
 
 /// Separates a message from its hint inside a serde error string; the playbook loader
 /// splits it back into `LoadError::message` and `LoadError::hint`.
@@ -29,20 +29,7 @@ pub(crate) fn with_hint(message: impl fmt::Display, hint: Option<String>) -> Str
     }
 }
 
-/// How a scalar the user wrote is named in messages: `string "lots"`, `integer 3`.
-pub(crate) fn describe(u: de::Unexpected<'_>) -> String {
-    match u {
-        de::Unexpected::Str(s) => format!("string \"{s}\""),
-        de::Unexpected::Signed(i) => format!("integer {i}"),
-        de::Unexpected::Unsigned(i) => format!("integer {i}"),
-        de::Unexpected::Float(f) => format!("number {f}"),
-        de::Unexpected::Bool(b) => format!("boolean {b}"),
-        de::Unexpected::Unit => "nothing (null)".to_string(),
-        de::Unexpected::Seq => "a list".to_string(),
-        de::Unexpected::Map => "a mapping".to_string(),
-        other => other.to_string(),
-    }
-}
+pub(crate) use crate::value::describe;
 
 fn found<E: de::Error>(what: &str, u: de::Unexpected<'_>) -> E {
     E::custom(format!("expected {what}, found {}", describe(u)))
@@ -51,8 +38,7 @@ fn found<E: de::Error>(what: &str, u: de::Unexpected<'_>) -> E {
 // ---------------------------------------------------------------------------------------
 // booleans
 
-/// A boolean as Ansible users write it: `true`/`false`, and YAML 1.1's `yes`/`no`/`on`/`off`
-/// (serde_yaml follows YAML 1.2 and would read `yes` as a string).
+/// A boolean as Ansible users write it (the spellings are [`crate::value::boolean`]'s).
 pub fn boolish<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     d.deserialize_any(BoolVisitor)
 }
@@ -64,13 +50,7 @@ pub fn opt_boolish<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
 
 pub(crate) struct BoolVisitor;
 
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "y" => Some(true),
-        "false" | "no" | "off" | "n" => Some(false),
-        _ => None,
-    }
-}
+pub(crate) use crate::value::parse_bool;
 
 impl Visitor<'_> for BoolVisitor {
     type Value = bool;
@@ -81,16 +61,16 @@ impl Visitor<'_> for BoolVisitor {
         Ok(v)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        parse_bool(v).ok_or_else(|| found("true or false", de::Unexpected::Str(v)))
+        parse_bool(v).ok_or_else(|| found(BOOL_EXPECTED, de::Unexpected::Str(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
-        Err(found("true or false", de::Unexpected::Unsigned(v)))
+        bool_of_int(i128::from(v)).ok_or_else(|| found(BOOL_EXPECTED, de::Unexpected::Unsigned(v)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
-        Err(found("true or false", de::Unexpected::Signed(v)))
+        bool_of_int(i128::from(v)).ok_or_else(|| found(BOOL_EXPECTED, de::Unexpected::Signed(v)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<bool, E> {
-        Err(found("true or false", de::Unexpected::Float(v)))
+        Err(found(BOOL_EXPECTED, de::Unexpected::Float(v)))
     }
 }
 
@@ -224,26 +204,7 @@ pub fn positive_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D
 // ---------------------------------------------------------------------------------------
 // durations
 
-/// Parse `30`, `1.5`, `"30s"`, `"500ms"`, `"5m"`, `"1h"` into a duration.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let t = s.trim();
-    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (t[..i].trim(), t[i..].trim()),
-        None => (t, "s"),
-    };
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "sec" | "secs" | "seconds" => n,
-        "m" | "min" | "mins" | "minutes" => n * 60.0,
-        "h" | "hours" => n * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(secs).ok()
-}
-
-const DURATION_EXPECTED: &str =
-    "a duration: seconds as a number, or a string like \"30s\", \"500ms\", \"5m\", \"1h\"";
+pub use crate::value::parse_duration;
 
 struct DurationVisitor;
 
@@ -253,16 +214,13 @@ impl Visitor<'_> for DurationVisitor {
         f.write_str(DURATION_EXPECTED)
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-        Ok(Duration::from_secs(v))
+        from_secs(v as f64).ok_or_else(|| found(DURATION_EXPECTED, de::Unexpected::Unsigned(v)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-        u64::try_from(v)
-            .map(Duration::from_secs)
-            .map_err(|_| found(DURATION_EXPECTED, de::Unexpected::Signed(v)))
+        from_secs(v as f64).ok_or_else(|| found(DURATION_EXPECTED, de::Unexpected::Signed(v)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-        Duration::try_from_secs_f64(v)
-            .map_err(|_| found(DURATION_EXPECTED, de::Unexpected::Float(v)))
+        from_secs(v).ok_or_else(|| found(DURATION_EXPECTED, de::Unexpected::Float(v)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
         parse_duration(v).ok_or_else(|| found(DURATION_EXPECTED, de::Unexpected::Str(v)))
@@ -617,168 +575,24 @@ pub fn opt_identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>,
 // ---------------------------------------------------------------------------------------
 // variables
 
-/// A mapping of variable names to values (play `vars`, task `vars`, `set_fact`), with
-/// duplicate keys refused at any depth and top-level names checked as identifiers.
+/// A mapping of variable names to values (play `vars`, task `vars`, `set_fact`), read by
+/// [`crate::value::yaml`]'s rules, with top-level names checked as identifiers.
 pub fn vars<'de, D: Deserializer<'de>>(d: D) -> Result<Vars, D::Error> {
-    d.deserialize_map(VarsVisitor)
+    VarsSeed {
+        names: Some(check_identifier),
+    }
+    .deserialize(d)
 }
 
-struct VarsVisitor;
-
-impl<'de> Visitor<'de> for VarsVisitor {
-    type Value = Vars;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a mapping of variable names to values")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vars, A::Error> {
-        let mut out = Vars::new();
-        while let Some(key) = map.next_key_seed(VarNameSeed { seen: &out })? {
-            let value = map.next_value_seed(ValueSeed)?;
-            out.insert(key, value);
-        }
-        Ok(out)
+fn check_identifier(s: &str) -> Result<(), String> {
+    if is_identifier(s) {
+        Ok(())
+    } else {
+        Err(identifier_error(s))
     }
 }
 
-struct VarNameSeed<'a> {
-    seen: &'a Vars,
-}
-
-impl<'de> DeserializeSeed<'de> for VarNameSeed<'_> {
-    type Value = String;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for VarNameSeed<'_> {
-    type Value = String;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a variable name")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        if !is_identifier(v) {
-            return Err(E::custom(identifier_error(v)));
-        }
-        if self.seen.contains_key(v) {
-            return Err(E::custom(format!(
-                "duplicate key `{v}`; each variable may be set once in a mapping"
-            )));
-        }
-        Ok(v.to_string())
-    }
-}
-
-/// Any YAML value as JSON, refusing duplicate keys (serde_json's map would silently keep
-/// the last one, hiding a mistake).
-pub(crate) struct ValueSeed;
-
-impl<'de> DeserializeSeed<'de> for ValueSeed {
-    type Value = Value;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ValueSeed {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        // NaN and infinities have no JSON form; keep them as the text YAML had.
-        Ok(serde_json::Number::from_f64(v)
-            .map_or_else(|| Value::String(v.to_string()), Value::Number))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(v) = seq.next_element_seed(ValueSeed)? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key_seed(KeySeed { seen: &seen })? {
-            let value = map.next_value_seed(ValueSeed)?;
-            seen.insert(key.clone());
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-struct KeySeed<'a> {
-    seen: &'a HashSet<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = String;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        // The check runs inside the visitor so serde_yaml reports it at the key itself.
-        d.deserialize_any(self)
-    }
-}
-
-impl KeySeed<'_> {
-    fn check<E: de::Error>(&self, key: String) -> Result<String, E> {
-        if self.seen.contains(&key) {
-            Err(E::custom(format!("duplicate key `{key}`")))
-        } else {
-            Ok(key)
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = String;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key (a string)")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        self.check(v.to_string())
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-        self.check(v.to_string())
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        self.check(v.to_string())
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        self.check(v.to_string())
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        self.check(v.to_string())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-        self.check("null".to_string())
-    }
-}
+pub(crate) use crate::value::yaml::ValueSeed;
 
 // ---------------------------------------------------------------------------------------
 // serial
@@ -915,15 +729,45 @@ impl<'de> Visitor<'de> for SerialVisitor {
 mod tests {
     use super::*;
 
+    #[derive(Debug, Deserialize)]
+    struct Flags {
+        #[serde(deserialize_with = "boolish")]
+        b: bool,
+        #[serde(default, deserialize_with = "opt_duration")]
+        d: Option<Duration>,
+    }
+
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("-1"), None);
-        assert_eq!(parse_duration("soon"), None);
+    fn booleans_take_the_one_rule_set() {
+        for (text, want) in [
+            ("b: yes", true),
+            ("b: Off", false),
+            ("b: y", true),
+            ("b: '1'", true),
+            ("b: 0", false),
+            ("b: 1", true),
+        ] {
+            let f: Flags = serde_yaml::from_str(text).unwrap();
+            assert_eq!(f.b, want, "{text}");
+        }
+        for text in ["b: 2", "b: sure", "b: 1.0", "b: [true]"] {
+            let e = serde_yaml::from_str::<Flags>(text).unwrap_err().to_string();
+            assert!(e.contains("true or false"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_take_the_one_parser() {
+        let f: Flags = serde_yaml::from_str("b: true\nd: 2h").unwrap();
+        assert_eq!(f.d, Some(Duration::from_secs(7200)));
+        let f: Flags = serde_yaml::from_str("b: true\nd: 90").unwrap();
+        assert_eq!(f.d, Some(Duration::from_secs(90)));
+        for text in ["d: -1", "d: 10y", "d: 1e12", "d: true"] {
+            let e = serde_yaml::from_str::<Flags>(&format!("b: true\n{text}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("expected a duration"), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Shared {
             f(&mut st);
             st.to_json()
         };
-        if let Err(e) = crate::actions::template::write_atomic(&self.status_file, json.as_bytes()) {
+        if let Err(e) = crate::fs::write_atomic(&self.status_file, json.as_bytes()) {
             tracing::warn!(
                 "cannot write the status file {}: {e}",
                 self.status_file.display()

@@ -30,11 +30,12 @@ use suppaftp::types::FileType;
 use suppaftp::{FtpError, NativeTlsConnector, NativeTlsFtpStream, Status};
 
 use super::copy::{IoHooks, Pump, PumpError, FTP_CHUNK_BYTES};
-use super::settings::ConnectionSettings;
+use super::settings::{bool_var, settings_error, ConnectionSettings};
 use super::sftp::deadline_err;
 use super::TransportError;
-use crate::inventory::Vars;
 use crate::secret::Secret;
+use crate::value::Vars;
+use crate::value::{bool_of, show};
 
 pub const DEFAULT_FTP_PORT: u16 = 21;
 
@@ -79,41 +80,12 @@ pub struct FtpSettings {
     pub io_timeout: Duration,
 }
 
-fn settings_err(host: &str, var: &str, reason: impl Into<String>) -> TransportError {
-    TransportError::Settings {
-        host: host.to_string(),
-        var: var.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn boolish(host: &str, vars: &Vars, name: &str) -> Result<Option<bool>, TransportError> {
-    match vars.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" => Ok(Some(true)),
-            "false" | "no" | "off" | "0" => Ok(Some(false)),
-            _ => Err(settings_err(
-                host,
-                name,
-                format!("expected true or false, got \"{s}\""),
-            )),
-        },
-        Some(other) => Err(settings_err(
-            host,
-            name,
-            format!("expected true or false, got {other}"),
-        )),
-    }
-}
-
 fn text(host: &str, vars: &Vars, name: &str) -> Result<Option<String>, TransportError> {
     match vars.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(settings_err(host, name, "expected a string")),
+        Some(_) => Err(settings_error(host, name, "expected a string")),
     }
 }
 
@@ -137,10 +109,10 @@ impl FtpSettings {
                 match n.and_then(|n| u16::try_from(n).ok()).filter(|p| *p > 0) {
                     Some(p) => p,
                     None => {
-                        return Err(settings_err(
+                        return Err(settings_error(
                             host,
                             "ftp_port",
-                            format!("expected a port number (1-65535), got {v}"),
+                            format!("expected a port number (1-65535), got {}", show(v)),
                         ))
                     }
                 }
@@ -157,40 +129,36 @@ impl FtpSettings {
             Some(p) => Some(Secret::new(p)),
             None => cred.and_then(|c| c.password.clone()),
         };
-        let passive = boolish(host, vars, "ftp_passive")?.unwrap_or(true);
+        let passive = bool_var(host, "ftp_passive", vars)?.unwrap_or(true);
         let explicit =
             match vars.get("ftps") {
                 None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                    "explicit" | "true" | "yes" | "on" => true,
-                    "false" | "no" | "off" | "none" | "" => false,
-                    "implicit" => return Err(settings_err(
+                Some(v) => match (
+                    bool_of(v),
+                    v.as_str().map(|s| s.trim().to_ascii_lowercase()),
+                ) {
+                    (Some(b), _) => b,
+                    (None, Some(s)) if s == "explicit" => true,
+                    (None, Some(s)) if s == "none" || s.is_empty() => false,
+                    (None, Some(s)) if s == "implicit" => return Err(settings_error(
                         host,
                         "ftps",
                         "implicit FTPS (port 990) is deprecated and not supported; use `explicit`",
                     )),
-                    other => {
-                        return Err(settings_err(
+                    _ => {
+                        return Err(settings_error(
                             host,
                             "ftps",
-                            format!("expected `explicit` or false, got \"{other}\""),
+                            format!("expected `explicit` or false, got {}", show(v)),
                         ))
                     }
                 },
-                Some(other) => {
-                    return Err(settings_err(
-                        host,
-                        "ftps",
-                        format!("expected `explicit` or false, got {other}"),
-                    ))
-                }
             };
         let tls = (explicit || force_tls)
             .then(|| -> Result<FtpTls, TransportError> {
                 Ok(FtpTls {
                     ca_file: text(host, vars, "ftps_ca_file")?.map(PathBuf::from),
-                    verify: boolish(host, vars, "ftps_verify")?.unwrap_or(true),
+                    verify: bool_var(host, "ftps_verify", vars)?.unwrap_or(true),
                 })
             })
             .transpose()?;

@@ -5,401 +5,21 @@
 //! (templates, `src` files, `vars_files`, `notify` names).
 
 use std::collections::HashSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 
 use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
-use super::values::{self, describe, with_hint, Serial, HINT_SEP};
-use super::{dirs_for, is_templated, Location, Play, Playbook, Strategy, Task};
+use super::{dirs_for, is_templated, Location, Play, Playbook, Task};
 use crate::actions::{Action, ConfigSource};
-use crate::inventory::Vars;
-use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::source::{is_blank_yaml, read_source, suggest, LoadError};
+use crate::value::Vars;
 use crate::Error;
 
-/// A play as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlaySpec {
-    #[serde(default, deserialize_with = "values::opt_scalar_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "hosts")]
-    hosts: Option<String>,
-    #[serde(default)]
-    tasks: TaskList,
-    #[serde(default, deserialize_with = "values::opt_scalar_string")]
-    import_playbook: Option<String>,
-    #[serde(default, deserialize_with = "values::vars")]
-    vars: Vars,
-    #[serde(default, deserialize_with = "values::strings")]
-    vars_files: Vec<String>,
-    #[serde(default)]
-    serial: Option<Serial>,
-    #[serde(default, deserialize_with = "values::percentage")]
-    max_fail_percentage: Option<f64>,
-    #[serde(default, deserialize_with = "values::boolish")]
-    any_errors_fatal: bool,
-    #[serde(default, deserialize_with = "values::keyword")]
-    strategy: Strategy,
-    #[serde(default, deserialize_with = "forks")]
-    forks: Option<usize>,
-    #[serde(default, deserialize_with = "values::boolish")]
-    gather_facts: bool,
-    #[serde(default, deserialize_with = "values::tags")]
-    tags: Vec<String>,
-    #[serde(default)]
-    pre_tasks: TaskList,
-    #[serde(default)]
-    post_tasks: TaskList,
-    #[serde(default)]
-    handlers: HandlerList,
-    #[serde(default, deserialize_with = "values::opt_boolish")]
-    check_mode: Option<bool>,
-    #[serde(default, deserialize_with = "values::opt_duration")]
-    timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "values::opt_duration")]
-    host_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "values::positive_number")]
-    connect_rate: Option<f64>,
-}
+mod messages;
+mod spec;
 
-fn forks<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let n: usize = values::count(d)?;
-    if n == 0 {
-        return Err(de::Error::custom("forks must be at least 1"));
-    }
-    Ok(Some(n))
-}
-
-/// A host pattern: a string, or a list joined with `,` (Ansible accepts both).
-fn hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    struct V;
-    const WHAT: &str = "a host pattern like `all`, `core`, `access:&ams` or a list of them";
-    fn check<E: de::Error>(p: String) -> Result<String, E> {
-        if is_templated(&p) {
-            return Ok(p);
-        }
-        if let Some(reason) = pattern_problem(&p) {
-            return Err(E::custom(format!("bad host pattern `{p}`: {reason}")));
-        }
-        Ok(p)
-    }
-    impl<'de> Visitor<'de> for V {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(WHAT)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            check(v.to_string())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<String, A::Error> {
-            let items = values::STRINGS.visit_seq(seq)?;
-            check(items.join(","))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-            Err(E::custom(format!("expected {WHAT}, found nothing")))
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
-            Err(E::custom(format!(
-                "expected {WHAT}, found {}",
-                describe(de::Unexpected::Bool(v))
-            )))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Err(E::custom(format!(
-                "expected {WHAT}, found {}",
-                describe(de::Unexpected::Unsigned(v))
-            )))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Err(E::custom(format!(
-                "expected {WHAT}, found {}",
-                describe(de::Unexpected::Signed(v))
-            )))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-            Err(E::custom(format!(
-                "expected {WHAT}, found {}",
-                describe(de::Unexpected::Float(v))
-            )))
-        }
-    }
-    d.deserialize_any(V).map(Some)
-}
-
-/// A cheap syntax check of a host pattern (what it matches is the inventory's business).
-fn pattern_problem(p: &str) -> Option<String> {
-    if p.trim().is_empty() {
-        return Some("the pattern is empty".into());
-    }
-    if p.contains(char::is_whitespace) && !p.starts_with('~') {
-        return Some("patterns contain no spaces; join parts with `:` or `,`".into());
-    }
-    // IPv6 addresses are full of colons; only look at the structure otherwise.
-    if p.contains("::") {
-        return None;
-    }
-    for part in p.split([':', ',']) {
-        let bare = part.trim_start_matches(['&', '!']);
-        if bare.is_empty() {
-            return Some(format!(
-                "an empty part{}; expected a group, host or glob after each `:`, `,`, `&` or `!`",
-                if part.is_empty() {
-                    String::new()
-                } else {
-                    format!(" after `{part}`")
-                }
-            ));
-        }
-        if let Some(re) = bare.strip_prefix('~') {
-            if let Err(e) = regex::Regex::new(re) {
-                let why = e.to_string();
-                return Some(format!(
-                    "`{re}` is not a valid regular expression: {}",
-                    why.lines().last().unwrap_or_default().trim()
-                ));
-            }
-        }
-    }
-    None
-}
-
-/// An entry of a playbook file: a play or `import_playbook: file`.
-enum PlayEntry {
-    Play(Box<PlaySpec>),
-    Import(String),
-}
-
-struct PlayEntrySeed;
-
-impl<'de> de::DeserializeSeed<'de> for PlayEntrySeed {
-    type Value = PlayEntry;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PlayEntry, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-const PLAY_EXPECTED: &str =
-    "a play (a mapping with `hosts` and `tasks`) or `import_playbook: file`";
-
-fn not_a_play<E: de::Error>(u: de::Unexpected<'_>) -> E {
-    E::custom(with_hint(
-        format!("expected {PLAY_EXPECTED}, found {}", describe(u)),
-        Some(
-            "a playbook is a list of plays: `- name: ...` / `  hosts: all` / `  tasks: [...]`"
-                .into(),
-        ),
-    ))
-}
-
-impl<'de> Visitor<'de> for PlayEntrySeed {
-    type Value = PlayEntry;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(PLAY_EXPECTED)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PlayEntry, A::Error> {
-        let spec = PlaySpec::deserialize(MapAccessDeserializer::new(map))?;
-        if let Some(file) = spec.import_playbook {
-            let is_play = spec.hosts.is_some()
-                || !spec.tasks.0.is_empty()
-                || !spec.pre_tasks.0.is_empty()
-                || !spec.post_tasks.0.is_empty()
-                || !spec.handlers.0.is_empty()
-                || !spec.vars.is_empty();
-            if is_play {
-                return Err(de::Error::custom(
-                    "an `import_playbook` entry takes only `name`; put the play in its own list item",
-                ));
-            }
-            return Ok(PlayEntry::Import(file));
-        }
-        if spec.hosts.is_none() {
-            let named = spec
-                .name
-                .as_ref()
-                .map(|n| format!("play \"{n}\""))
-                .unwrap_or_else(|| "this play".into());
-            return Err(de::Error::custom(with_hint(
-                format!("{named} has no `hosts`; expected a host pattern"),
-                Some("add `hosts: all` or a group name".into()),
-            )));
-        }
-        Ok(PlayEntry::Play(Box::new(spec)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Str(v)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<PlayEntry, A::Error> {
-        Err(not_a_play(de::Unexpected::Seq))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Bool(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Unsigned(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Signed(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Float(v)))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<PlayEntry, E> {
-        Err(not_a_play(de::Unexpected::Unit))
-    }
-}
-
-/// The top level of a playbook file.
-struct PlaybookFile(Vec<PlayEntry>);
-
-impl<'de> Deserialize<'de> for PlaybookFile {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PlaybookFile;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a list of plays")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PlaybookFile, A::Error> {
-                let mut out = Vec::new();
-                while let Some(e) = seq.next_element_seed(PlayEntrySeed)? {
-                    out.push(e);
-                }
-                Ok(PlaybookFile(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<PlaybookFile, A::Error> {
-                Err(de::Error::custom(with_hint(
-                    "expected a list of plays, found a mapping",
-                    Some("start each play with `- ` (a playbook is a YAML list)".into()),
-                )))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PlaybookFile, E> {
-                Err(E::custom(format!(
-                    "expected a list of plays, found {}",
-                    describe(de::Unexpected::Str(v))
-                )))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PlaybookFile, E> {
-                Err(E::custom(format!(
-                    "expected a list of plays, found integer {v}"
-                )))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PlaybookFile, E> {
-                Err(E::custom(format!(
-                    "expected a list of plays, found integer {v}"
-                )))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PlaybookFile, E> {
-                Err(E::custom(format!(
-                    "expected a list of plays, found number {v}"
-                )))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<PlaybookFile, E> {
-                Err(E::custom(format!(
-                    "expected a list of plays, found boolean {v}"
-                )))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// serde_yaml's error as a [`LoadError`], with our hint separated from the message.
-fn parse_error(path: &Path, text: &str, e: &serde_yaml::Error) -> LoadError {
-    let mut le = yaml_error(path, text, e);
-    if let Some((msg, hint)) = le.message.split_once(HINT_SEP) {
-        let (msg, hint) = (msg.to_string(), hint.to_string());
-        le.message = msg;
-        le.hint = Some(hint);
-    }
-    // serde_yaml prefixes the path inside the document (`.[0].tasks[2]: `); keep it, it
-    // helps in long files, without the leading dot.
-    if let Some(rest) = le.message.strip_prefix('.') {
-        le.message = rest.to_string();
-    }
-    // libyaml's scanner messages embed the position we already print.
-    le.message = strip_inner_position(&le.message);
-    le.message = found_after_expected(&le.message);
-    // An error at the end of the file (an unclosed bracket or quote) points past the last
-    // line; show the last line that has content instead.
-    if le.snippet.is_none() && le.line.is_some() {
-        if let Some((i, last)) = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .last()
-        {
-            let hint = le.hint.take();
-            le = LoadError::at(
-                path,
-                Some(text),
-                i + 1,
-                last.chars().count() + 1,
-                format!("{} (at the end of the file)", le.message),
-            );
-            le.hint = hint;
-        }
-    }
-    if let Some(key) = le
-        .message
-        .split("duplicate field `")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .map(str::to_string)
-    {
-        // Derived structs report a duplicate at the mapping; point at the second key.
-        le.message = le.message.replace("duplicate field", "duplicate key");
-        if let (Some(line), Some(col), Some(tree)) = (le.line, le.column, positions::parse(text)) {
-            if let Some(k) = positions::second_key_at(&tree, line, col, &key) {
-                let mut moved = LoadError::at(path, Some(text), k.line, k.column, le.message);
-                moved.hint = Some(format!("`{key}` may appear once; remove one of them"));
-                le = moved;
-            }
-        }
-    }
-    le
-}
-
-/// serde's "invalid type: sequence, expected X" in the words of every other message:
-/// "expected X, found a list".
-fn found_after_expected(msg: &str) -> String {
-    let Some(i) = msg.find("invalid type: ") else {
-        return msg.to_string();
-    };
-    let rest = &msg[i + "invalid type: ".len()..];
-    let Some(j) = rest.find(", expected ") else {
-        return msg.to_string();
-    };
-    let found = match &rest[..j] {
-        "sequence" => "a list".to_string(),
-        "map" => "a mapping".to_string(),
-        "unit value" => "nothing (null)".to_string(),
-        other => other.replace('`', ""),
-    };
-    let expected = &rest[j + ", expected ".len()..];
-    format!("{}expected {expected}, found {found}", &msg[..i])
-}
-
-/// Remove " at line N column M" from the middle of a message.
-fn strip_inner_position(msg: &str) -> String {
-    let Some(i) = msg.find(" at line ") else {
-        return msg.to_string();
-    };
-    let rest = &msg[i + " at line ".len()..];
-    let Some(c) = rest.find(" column ") else {
-        return msg.to_string();
-    };
-    let after = &rest[c + " column ".len()..];
-    let digits = after.chars().take_while(char::is_ascii_digit).count();
-    if digits == 0 || !rest[..c].chars().all(|ch| ch.is_ascii_digit()) {
-        return msg.to_string();
-    }
-    format!("{}{}", &msg[..i], &after[digits..])
-}
+use messages::parse_error;
+use spec::{PlayEntry, PlaySpec, PlaybookFile};
 
 /// Tags, conditions and variables an import passes down to the tasks it brings in.
 #[derive(Default, Clone)]
@@ -878,32 +498,53 @@ fn apply(task: &mut Task, inherit: &Inherit) {
 
 #[cfg(test)]
 mod tests {
-    use super::{found_after_expected, pattern_problem};
+    use std::path::Path;
 
     #[test]
-    fn serde_type_errors_read_like_ours() {
-        assert_eq!(
-            found_after_expected("[0].forks: invalid type: sequence, expected a whole number"),
-            "[0].forks: expected a whole number, found a list"
-        );
-        assert_eq!(
-            found_after_expected("invalid type: boolean `true`, expected a string"),
-            "expected a string, found boolean true"
-        );
-        assert_eq!(found_after_expected("other"), "other");
+    fn play_vars_apply_merge_keys() {
+        // Play vars used to keep `<<` as a variable name error; inventory vars merged it.
+        let text = "- hosts: all\n  vars:\n    base: &base {ntp: 10.0.0.1, dns: 10.0.0.53}\n    site:\n      <<: *base\n      dns: 10.9.9.9\n  tasks: []\n- hosts: all\n  vars:\n    <<: *base\n    extra: 1\n  tasks: []\n";
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        let site = &pb.plays[0].vars["site"];
+        assert_eq!(site["ntp"], "10.0.0.1");
+        assert_eq!(site["dns"], "10.9.9.9");
+        assert_eq!(pb.plays[1].vars["ntp"], "10.0.0.1");
+        assert_eq!(pb.plays[1].vars["extra"], 1);
     }
 
     #[test]
-    fn host_patterns() {
-        assert!(pattern_problem("all").is_none());
-        assert!(pattern_problem("access:&ams:!core-1").is_none());
-        assert!(pattern_problem("core-*,edge").is_none());
-        assert!(pattern_problem("~^sw[0-9]+$").is_none());
-        assert!(pattern_problem("fe80::1").is_none());
-        assert!(pattern_problem("core:&").is_some());
-        assert!(pattern_problem("a,,b").is_some());
-        assert!(pattern_problem("~sw[").is_some());
-        assert!(pattern_problem("core access").is_some());
-        assert!(pattern_problem(" ").is_some());
+    fn play_vars_refuse_duplicates_and_bad_names_at_their_line() {
+        let load = |text: &str| {
+            crate::playbook::Playbook::load_str(Path::new("p.yml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = load("- hosts: all\n  vars:\n    a: 1\n    a: 2\n  tasks: []\n");
+        assert!(
+            e.contains("p.yml:4:5") && e.contains("duplicate key `a`"),
+            "{e}"
+        );
+        let e = load("- hosts: all\n  vars:\n    bad-name: 1\n  tasks: []\n");
+        assert!(e.contains("p.yml:3:5") && e.contains("`bad-name`"), "{e}");
+    }
+
+    #[test]
+    fn host_patterns_follow_the_inventory_grammar() {
+        // `{1,2}` used to be split at its comma here while `--limit` read it whole.
+        let text =
+            "- hosts: \"~r[0-9]{1,2}\"\n  tasks: []\n- hosts: [\"~sw{1,2}\", core]\n  tasks: []\n";
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        assert_eq!(pb.plays[0].hosts, "~r[0-9]{1,2}");
+        assert_eq!(pb.plays[1].hosts, "~sw{1,2},core");
+        let e = crate::playbook::Playbook::load_str(
+            Path::new("p.yml"),
+            "- hosts: \"core:&\"\n  tasks: []\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("p.yml:1:10") && e.contains("bad host pattern `core:&`: empty term"),
+            "{e}"
+        );
     }
 }

@@ -24,8 +24,10 @@
 //! | `connect_timeout` (`ansible_connect_timeout`) | TCP connect and SSH handshake, each | 10 s |
 //! | `command_timeout` (`ansible_command_timeout`) | per command | 30 s |
 //! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
+//! | `transfer_timeout` | a whole upload or download (read by the transfer action) | 3600 s |
 //!
-//! Durations are seconds (`10`, `2.5`) or strings with a unit (`"500ms"`, `"10s"`, `"2m"`).
+//! Durations and booleans are read by [`crate::value`]: seconds (`10`, `2.5`) or a
+//! string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"2h"`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,8 +35,25 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::TransportError;
-use crate::inventory::Vars;
 use crate::secret::Secret;
+use crate::value::Vars;
+use crate::value::{kind_of, show};
+
+mod algorithms;
+mod auth;
+mod jump_host;
+mod reader;
+
+use algorithms::algorithm_list;
+pub use algorithms::{
+    Algorithms, LEGACY_CIPHERS, LEGACY_HOSTKEYS, LEGACY_KEX, LEGACY_MACS, MODERN_CIPHERS,
+    MODERN_HOSTKEYS, MODERN_KEX, MODERN_MACS,
+};
+pub use auth::{AuthMethod, Credential, HostKeyChecking, DEFAULT_AUTH_METHODS};
+pub use jump_host::JumpHost;
+pub(crate) use reader::settings_error;
+pub use reader::{bool_var, duration_var, transfer_timeout_var};
+use reader::{default_known_hosts, expand_home, scalar_string, Reader};
 
 /// Default TCP connect (and SSH handshake) timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
@@ -42,229 +61,6 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 30;
 /// Default SSH keepalive interval; `keepalive_interval: 0` turns keepalives off.
 pub const DEFAULT_KEEPALIVE_SECS: u64 = 30;
-
-/// Modern algorithms offered by default (all supported by libssh2 1.11). Legacy ones are
-/// only offered when a host asks for them (`ssh_legacy: true` or the `ssh_*` lists).
-pub const MODERN_KEX: &[&str] = &[
-    "curve25519-sha256",
-    "curve25519-sha256@libssh.org",
-    "ecdh-sha2-nistp256",
-    "ecdh-sha2-nistp384",
-    "ecdh-sha2-nistp521",
-    "diffie-hellman-group-exchange-sha256",
-    "diffie-hellman-group16-sha512",
-    "diffie-hellman-group18-sha512",
-    "diffie-hellman-group14-sha256",
-];
-pub const MODERN_HOSTKEYS: &[&str] = &[
-    "ssh-ed25519",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "rsa-sha2-512",
-    "rsa-sha2-256",
-];
-/// AES-128-GCM first: with AES-NI it is the cheapest cipher for both ends (10 rounds to
-/// AES-256's 14, MAC built in), and on a bulk transfer the device or sshd decrypting is the
-/// bottleneck. chacha20-poly1305 is left out: libssh2's is portable C, several times slower.
-pub const MODERN_CIPHERS: &[&str] = &[
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "aes128-ctr",
-    "aes192-ctr",
-    "aes256-ctr",
-];
-pub const MODERN_MACS: &[&str] = &[
-    "hmac-sha2-256-etm@openssh.com",
-    "hmac-sha2-512-etm@openssh.com",
-    "hmac-sha2-256",
-    "hmac-sha2-512",
-];
-/// What `ssh_legacy: true` adds after the modern lists: what old IOS, ASA and NX-OS
-/// releases need.
-pub const LEGACY_KEX: &[&str] = &[
-    "diffie-hellman-group14-sha1",
-    "diffie-hellman-group-exchange-sha1",
-    "diffie-hellman-group1-sha1",
-];
-pub const LEGACY_HOSTKEYS: &[&str] = &["ssh-rsa", "ssh-dss"];
-pub const LEGACY_CIPHERS: &[&str] = &["aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc"];
-pub const LEGACY_MACS: &[&str] = &["hmac-sha1", "hmac-sha1-96", "hmac-md5"];
-
-/// How a host's key is checked against known_hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HostKeyChecking {
-    /// Unknown or changed keys refuse the connection (the default).
-    Strict,
-    /// Unknown keys are recorded in known_hosts; changed keys refuse.
-    AcceptNew,
-    /// No checking; the session carries a warning saying so.
-    Off,
-}
-
-impl HostKeyChecking {
-    /// Parse `strict | accept-new | off` (also `yes/true` = strict, `no/false` = off, as
-    /// Ansible and OpenSSH spell them).
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "strict" | "yes" | "true" | "on" => Some(Self::Strict),
-            "accept-new" | "accept_new" | "acceptnew" => Some(Self::AcceptNew),
-            "off" | "no" | "false" => Some(Self::Off),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Strict => "strict",
-            Self::AcceptNew => "accept-new",
-            Self::Off => "off",
-        }
-    }
-}
-
-/// One way of proving who we are, tried in the order of `auth_methods`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// Keys held by the ssh-agent at `$SSH_AUTH_SOCK`.
-    Agent,
-    /// The credential's private key file.
-    PublicKey,
-    /// Keyboard-interactive, answering password prompts (many network devices offer only
-    /// this).
-    KeyboardInteractive,
-    Password,
-}
-
-impl AuthMethod {
-    pub const NAMES: &'static [&'static str] =
-        &["agent", "publickey", "keyboard-interactive", "password"];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "agent" | "ssh-agent" => Some(Self::Agent),
-            "publickey" | "key" | "public-key" => Some(Self::PublicKey),
-            "keyboard-interactive" | "keyboard_interactive" | "kbdint" => {
-                Some(Self::KeyboardInteractive)
-            }
-            "password" => Some(Self::Password),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Agent => "agent",
-            Self::PublicKey => "publickey",
-            Self::KeyboardInteractive => "keyboard-interactive",
-            Self::Password => "password",
-        }
-    }
-
-    /// The SSH protocol method name the server announces.
-    pub fn protocol_name(self) -> &'static str {
-        match self {
-            Self::Agent | Self::PublicKey => "publickey",
-            Self::KeyboardInteractive => "keyboard-interactive",
-            Self::Password => "password",
-        }
-    }
-}
-
-/// The default order, as OpenSSH does it: keys first (agent, then the key file), then
-/// keyboard-interactive, then password. Methods without material (no password, no key
-/// file, no agent) are skipped at connect time.
-pub const DEFAULT_AUTH_METHODS: &[AuthMethod] = &[
-    AuthMethod::Agent,
-    AuthMethod::PublicKey,
-    AuthMethod::KeyboardInteractive,
-    AuthMethod::Password,
-];
-
-/// One credential set (user + password and/or key).
-#[derive(Debug, Clone)]
-pub struct Credential {
-    /// Shown in verbose output to say which set worked (never contains a secret).
-    pub label: String,
-    pub user: String,
-    pub password: Option<Secret>,
-    pub private_key_file: Option<PathBuf>,
-    pub private_key_passphrase: Option<Secret>,
-}
-
-/// A bastion to go through: `user@host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JumpHost {
-    /// `None`: use the host's own credentials' users.
-    pub user: Option<String>,
-    pub host: String,
-    pub port: u16,
-}
-
-impl JumpHost {
-    /// Parse `[user@]host[:port]` (IPv6 as `[addr]:port`).
-    pub fn parse(s: &str) -> Option<JumpHost> {
-        let s = s.trim();
-        let (user, rest) = match s.rsplit_once('@') {
-            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
-            Some(_) => return None,
-            None => (None, s),
-        };
-        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-            let (h, after) = inner.split_once(']')?;
-            match after.strip_prefix(':') {
-                Some(p) => (h.to_string(), p.parse().ok()?),
-                None if after.is_empty() => (h.to_string(), 22),
-                None => return None,
-            }
-        } else {
-            match rest.rsplit_once(':') {
-                Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().ok()?),
-                Some(_) => (rest.to_string(), 22),
-                None => (rest.to_string(), 22),
-            }
-        };
-        if host.is_empty() || host.contains(char::is_whitespace) || port == 0 {
-            return None;
-        }
-        Some(JumpHost { user, host, port })
-    }
-}
-
-impl std::fmt::Display for JumpHost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(u) = &self.user {
-            write!(f, "{u}@")?;
-        }
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// Algorithm preference lists, in the order offered to the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Algorithms {
-    pub kex: Vec<String>,
-    pub hostkeys: Vec<String>,
-    pub ciphers: Vec<String>,
-    pub macs: Vec<String>,
-}
-
-impl Default for Algorithms {
-    fn default() -> Self {
-        let v = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
-        Algorithms {
-            kex: v(MODERN_KEX),
-            hostkeys: v(MODERN_HOSTKEYS),
-            ciphers: v(MODERN_CIPHERS),
-            macs: v(MODERN_MACS),
-        }
-    }
-}
 
 /// Everything needed to open (and keep) an SSH connection to one host.
 #[derive(Debug, Clone)]
@@ -326,225 +122,10 @@ pub const CONNECTION_VARS: &[&str] = &[
     "connect_timeout",
     "command_timeout",
     "keepalive_interval",
+    "transfer_timeout",
 ];
 
 pub use crate::inventory::platform_from_network_os;
-
-struct Reader<'a> {
-    host: &'a str,
-    vars: &'a Vars,
-}
-
-impl Reader<'_> {
-    fn err(&self, var: &str, reason: impl Into<String>) -> TransportError {
-        TransportError::Settings {
-            host: self.host.to_string(),
-            var: var.to_string(),
-            reason: reason.into(),
-        }
-    }
-
-    /// The first of `names` that is set (null counts as unset), with its name.
-    fn first(&self, names: &[&'static str]) -> Option<(&'static str, &Value)> {
-        names
-            .iter()
-            .find_map(|n| self.vars.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v)))
-    }
-
-    fn string(&self, names: &[&'static str]) -> Result<Option<String>, TransportError> {
-        match self.first(names) {
-            None => Ok(None),
-            Some((n, v)) => scalar_string(v)
-                .map(Some)
-                .ok_or_else(|| self.err(n, format!("expected a string, got {}", kind(v)))),
-        }
-    }
-
-    fn non_empty(&self, names: &[&'static str]) -> Result<Option<String>, TransportError> {
-        Ok(self.string(names)?.filter(|s| !s.is_empty()))
-    }
-
-    fn seconds(
-        &self,
-        names: &[&'static str],
-        default: Duration,
-        zero_ok: bool,
-    ) -> Result<Option<Duration>, TransportError> {
-        let Some((n, v)) = self.first(names) else {
-            return Ok(Some(default));
-        };
-        let d = parse_duration(v).ok_or_else(|| {
-            self.err(
-                n,
-                format!(
-                    "expected a number of seconds (e.g. 10, 2.5, \"500ms\"), got {}",
-                    show(v)
-                ),
-            )
-        })?;
-        if d.is_zero() {
-            return if zero_ok {
-                Ok(None)
-            } else {
-                Err(self.err(n, "must be more than 0"))
-            };
-        }
-        Ok(Some(d))
-    }
-
-    fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, TransportError> {
-        let Some(v) = self.vars.get(name).filter(|v| !v.is_null()) else {
-            return Ok(None);
-        };
-        let items: Vec<String> = match v {
-            Value::String(s) => s
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-            Value::Array(a) => {
-                let mut out = Vec::new();
-                for (i, item) in a.iter().enumerate() {
-                    match item {
-                        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
-                        other => {
-                            return Err(self.err(
-                                name,
-                                format!("item {i}: expected a name, got {}", show(other)),
-                            ))
-                        }
-                    }
-                }
-                out
-            }
-            other => {
-                return Err(self.err(
-                    name,
-                    format!("expected a list of names, got {}", show(other)),
-                ))
-            }
-        };
-        if items.is_empty() {
-            return Err(self.err(name, "the list is empty"));
-        }
-        Ok(Some(items))
-    }
-
-    fn bool(&self, name: &'static str) -> Result<Option<bool>, TransportError> {
-        match self.vars.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => Ok(Some(true)),
-                "false" | "no" | "off" | "0" => Ok(Some(false)),
-                _ => Err(self.err(name, format!("expected true or false, got \"{s}\""))),
-            },
-            Some(other) => {
-                Err(self.err(name, format!("expected true or false, got {}", show(other))))
-            }
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
-    }
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("\"{s}\""),
-        Value::Array(_) | Value::Object(_) => kind(v).to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// Strings, numbers and booleans as text (YAML `port: 22` and `port: "22"` are the same).
-fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// `10`, `2.5`, `"10"`, `"10s"`, `"500ms"`, `"2m"`.
-pub fn parse_duration(v: &Value) -> Option<Duration> {
-    let secs = match v {
-        Value::Number(n) => n.as_f64()?,
-        Value::String(s) => {
-            let s = s.trim();
-            let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-                (n, 0.001)
-            } else if let Some(n) = s.strip_suffix('s') {
-                (n, 1.0)
-            } else if let Some(n) = s.strip_suffix('m') {
-                (n, 60.0)
-            } else {
-                (s, 1.0)
-            };
-            num.trim().parse::<f64>().ok()? * mult
-        }
-        _ => return None,
-    };
-    if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
-        return None;
-    }
-    Some(Duration::from_secs_f64(secs))
-}
-
-/// `~/x` -> `$HOME/x`.
-fn expand_home(p: &str) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
-    }
-    PathBuf::from(p)
-}
-
-fn default_known_hosts() -> PathBuf {
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".ssh").join("known_hosts"),
-        None => PathBuf::from(".ssh/known_hosts"),
-    }
-}
-
-/// An algorithm list variable: plain names replace the default list; when every entry
-/// starts with `+` they are appended to it (OpenSSH's convention).
-fn algorithm_list(
-    r: &Reader<'_>,
-    name: &'static str,
-    current: &mut Vec<String>,
-) -> Result<(), TransportError> {
-    let Some(items) = r.list(name)? else {
-        return Ok(());
-    };
-    if items.iter().all(|i| i.starts_with('+')) {
-        for i in items {
-            let n = i.trim_start_matches('+').trim().to_string();
-            if !n.is_empty() && !current.contains(&n) {
-                current.push(n);
-            }
-        }
-    } else if let Some(bad) = items.iter().find(|i| i.starts_with('+')) {
-        return Err(r.err(
-            name,
-            format!("`{bad}`: either prefix every entry with + (append to the defaults) or none (replace them)"),
-        ));
-    } else {
-        *current = items;
-    }
-    Ok(())
-}
 
 impl ConnectionSettings {
     /// Build the settings for `host_name` from its merged, rendered variables.
@@ -603,7 +184,7 @@ impl ConnectionSettings {
                     "credentials",
                     format!(
                         "expected a list of {{user, password, private_key_file}}, got {}",
-                        kind(v)
+                        kind_of(v)
                     ),
                 ));
             };
@@ -707,8 +288,6 @@ impl ConnectionSettings {
 
         let host_key_checking = match r.first(&["host_key_checking", "ansible_host_key_checking"]) {
             None => HostKeyChecking::Strict,
-            Some((_, Value::Bool(true))) => HostKeyChecking::Strict,
-            Some((_, Value::Bool(false))) => HostKeyChecking::Off,
             Some((n, v)) => scalar_string(v)
                 .and_then(|s| HostKeyChecking::parse(&s))
                 .ok_or_else(|| {
@@ -1000,6 +579,28 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(500));
         assert_eq!(s.command_timeout, Duration::from_millis(2500));
         assert_eq!(s.keepalive_interval, None);
+        // The old reader knew no `h`: "2h" was an error here and silently ignored by transfers.
+        let s = ConnectionSettings::from_vars(
+            "h",
+            &vars(json!({"user": "u", "command_timeout": "2h", "ssh_legacy": "y"})),
+        )
+        .unwrap();
+        assert_eq!(s.command_timeout, Duration::from_secs(7200));
+        assert!(s
+            .algorithms
+            .kex
+            .contains(&"diffie-hellman-group1-sha1".to_string()));
+        let e = ConnectionSettings::from_vars(
+            "edge-7",
+            &vars(json!({"user": "u", "command_timeout": "a while"})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("edge-7") && e.contains("`command_timeout`"),
+            "{e}"
+        );
+        assert!(e.contains("string \"a while\""), "{e}");
     }
 
     #[test]

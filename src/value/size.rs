@@ -1,0 +1,64 @@
+//! Byte counts as users write them: `500000`, `500K`, `10M`, `1.5G`, optionally with a `B`
+//! (`512KB`). Suffixes are powers of 1024, as rsync's `--bwlimit` and most network gear
+//! count them.
+
+/// Parse a byte count. `None` for anything else, negatives, or more than `u64` holds.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let t = t.strip_suffix(['B', 'b']).unwrap_or(t).trim_end();
+    let (num, mult) = match t.chars().last()? {
+        'k' | 'K' => (&t[..t.len() - 1], 1u64 << 10),
+        'm' | 'M' => (&t[..t.len() - 1], 1 << 20),
+        'g' | 'G' => (&t[..t.len() - 1], 1 << 30),
+        't' | 'T' => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let num = num.trim();
+    // Whole numbers exactly (an f64 loses bytes above 2^53); decimals through f64.
+    if let Ok(n) = num.parse::<u64>() {
+        return n.checked_mul(mult);
+    }
+    let n: f64 = num.parse().ok()?;
+    let bytes = n * mult as f64;
+    (bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        for (text, want) in [
+            ("1000", 1000),
+            ("0", 0),
+            ("500K", 500 * 1024),
+            ("500k", 500 * 1024),
+            ("512KB", 512 * 1024),
+            ("10M", 10 << 20),
+            ("10 MB", 10 << 20),
+            ("1.5G", 3 << 29),
+            ("2T", 2 << 40),
+            ("18446744073709551615", u64::MAX),
+        ] {
+            assert_eq!(parse_size(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects() {
+        for text in [
+            "",
+            "fast",
+            "-1",
+            "-1K",
+            "10X",
+            "K",
+            "1e400",
+            "NaN",
+            "18446744073709551615K",
+        ] {
+            assert_eq!(parse_size(text), None, "{text}");
+        }
+    }
+}
