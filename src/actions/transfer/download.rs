@@ -16,6 +16,35 @@ use crate::playbook::action::Verify;
 use crate::report::{Status, TaskResult};
 use crate::transport::copy::Pump;
 
+/// Where a download of the file `name` lands: `dest`, or `dest/name` when `dest` is a
+/// folder (or ends with `/`). With `root`, `dest` is inside `root` and may not leave it.
+fn local_path(name: &str, dest: &str, root: Option<&str>) -> Result<PathBuf, String> {
+    // With a root, `dest` is relative to it, not to the current folder.
+    let dest_path = match root {
+        Some(root) => Path::new(root).join(dest),
+        None => PathBuf::from(dest),
+    };
+    let dest_is_dir = dest.ends_with('/') || dest == "." || dest_path.is_dir();
+    Ok(match root {
+        Some(root) => {
+            let root_path = Path::new(root);
+            if root_path.components().any(|c| c == Component::ParentDir) {
+                return Err(format!(
+                    "refused: the download folder `{root}` contains `..`"
+                ));
+            }
+            let rel = if dest_is_dir {
+                format!("{}/{name}", dest.trim_end_matches('/'))
+            } else {
+                dest.to_string()
+            };
+            safe_join(root_path, &rel).map_err(|e| format!("refused: {e}"))?
+        }
+        None if dest_is_dir => Path::new(dest).join(name),
+        None => PathBuf::from(dest),
+    })
+}
+
 pub(super) fn download(
     job: &TransferJob<'_>,
     remote: &mut dyn RemoteFiles,
@@ -29,26 +58,7 @@ pub(super) fn download(
             "src `{src}` does not name a file"
         )));
     }
-    let dest_is_dir = dest.ends_with('/') || dest == "." || Path::new(dest).is_dir();
-    let local: PathBuf = match root {
-        Some(root) => {
-            let root_path = Path::new(root);
-            if root_path.components().any(|c| c == Component::ParentDir) {
-                return Err(TransferFailure::Message(format!(
-                    "refused: the download folder `{root}` contains `..`"
-                )));
-            }
-            let rel = if dest_is_dir {
-                format!("{}/{name}", dest.trim_end_matches('/'))
-            } else {
-                dest.to_string()
-            };
-            safe_join(root_path, &rel)
-                .map_err(|e| TransferFailure::Message(format!("refused: {e}")))?
-        }
-        None if dest_is_dir => Path::new(dest).join(&name),
-        None => PathBuf::from(dest),
-    };
+    let local = local_path(&name, dest, root).map_err(TransferFailure::Message)?;
     let proto = protocol_name(job.protocol);
     let algo = remote.algo(job.args.verify);
     let remote_size = match remote.size(src)? {
@@ -209,4 +219,32 @@ pub(super) fn download(
         ),
         data,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_inside_root_takes_the_file_name() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_str().unwrap();
+        std::fs::create_dir(d.path().join("configs")).unwrap();
+        assert_eq!(
+            local_path("r1.cfg", "configs", Some(root)).unwrap(),
+            d.path().join("configs/r1.cfg")
+        );
+        // `src` is a folder where the tests run, not inside root: it names the file.
+        assert_eq!(
+            local_path("r1.cfg", "src", Some(root)).unwrap(),
+            d.path().join("src")
+        );
+        assert_eq!(
+            local_path("r1.cfg", "./", Some(root)).unwrap(),
+            d.path().join("r1.cfg")
+        );
+        assert!(local_path("r1.cfg", "../x", Some(root))
+            .unwrap_err()
+            .starts_with("refused: "));
+    }
 }
