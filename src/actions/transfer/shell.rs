@@ -46,11 +46,12 @@ impl<'c> ShellFiles<'c> {
             .max(self.command_timeout())
     }
 
-    fn rename_failed(&self, dest: &str, out: &ExecOutput) -> TransferFailure {
+    /// A command that failed on `path`, in the words it wrote to stderr.
+    fn refused(&self, op: &str, path: &str, out: &ExecOutput) -> TransferFailure {
         TransferFailure::Transport(TransportError::Remote {
             host: self.conn.session().host().to_string(),
-            op: "rename into".into(),
-            path: dest.to_string(),
+            op: op.into(),
+            path: path.to_string(),
             reason: out.stderr.trim().to_string(),
         })
     }
@@ -160,8 +161,12 @@ impl RemoteFiles for ShellFiles<'_> {
         Ok(())
     }
 
+    /// `rm -f`: a file already gone is fine, anything else it says is a failure.
     fn remove(&mut self, path: &str) -> Result<(), TransferFailure> {
-        self.exec(&format!("rm -f -- {}", quote(path)), self.command_timeout())?;
+        let out = self.exec(&format!("rm -f -- {}", quote(path)), self.command_timeout())?;
+        if out.exit_status != 0 {
+            return Err(self.refused("remove", path, &out));
+        }
         Ok(())
     }
 
@@ -178,7 +183,7 @@ impl RemoteFiles for ShellFiles<'_> {
             self.until_left(deadline),
         )?;
         if out.exit_status != 0 {
-            return Err(self.rename_failed(dest, &out));
+            return Err(self.refused("rename into", dest, &out));
         }
         Ok(())
     }
@@ -275,7 +280,7 @@ impl RemoteFiles for ShellFiles<'_> {
                 field("sum "),
                 expect.unwrap_or("")
             )),
-            _ => return Err(self.rename_failed(dest, &out)),
+            _ => return Err(self.refused("rename into", dest, &out)),
         })
     }
 }

@@ -312,7 +312,12 @@ impl Copy<'_> {
                 continue;
             }
             let what_became_of_it = match (atomic, removed) {
-                (true, _) => "the bad copy was removed".to_string(),
+                (true, Ok(())) => "the bad copy was removed".to_string(),
+                (true, Err(e)) => format!(
+                    "the bad copy {} could not be removed ({}); remove it",
+                    self.tmp,
+                    e.reason()
+                ),
                 (false, Ok(())) => format!("the bad copy at {dest} was deleted from the device"),
                 (false, Err(e)) => format!(
                     "{dest} on the device is bad and was not deleted ({}); remove or replace it",
