@@ -148,7 +148,7 @@ pub(super) fn upload(
     }
 
     let dest_absent = existing == RemoteSize::Absent;
-    let mut copy = Copy {
+    let mut state = UploadState {
         job,
         local: &local,
         size,
@@ -158,19 +158,19 @@ pub(super) fn upload(
     };
     let sent =
         if job.args.verify != Verify::None && remote.prefers_combined_finish(algo, dest_absent) {
-            copy.send_then_check_and_rename(remote, &dest, offset)?
+            state.send_then_check_and_rename(remote, &dest, offset)?
         } else {
-            let sent = copy.send_and_verify(remote, &dest, offset, atomic)?;
+            let sent = state.send_and_verify(remote, &dest, offset, atomic)?;
             if atomic {
                 remote.rename(&tmp, &dest, job.deadline, dest_absent)?;
             }
             sent
         };
-    Ok(copy.result(&dest, &sent, atomic, data))
+    Ok(state.result(&dest, &sent, atomic, data))
 }
 
 /// The upload's state, threaded through its steps.
-struct Copy<'a> {
+struct UploadState<'a> {
     job: &'a TransferJob<'a>,
     local: &'a Path,
     size: u64,
@@ -192,7 +192,7 @@ struct Sent {
     size_checked: bool,
 }
 
-impl Copy<'_> {
+impl UploadState<'_> {
     fn source_failure(&self, e: std::io::Error) -> TransferFailure {
         TransferFailure::Message(format!("src {}: {e}", self.local.display()))
     }
