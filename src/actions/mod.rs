@@ -24,7 +24,6 @@ pub mod keys;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
-pub mod transfer_action;
 pub mod wait_for;
 
 pub use assert::AssertArgs;
@@ -35,7 +34,7 @@ pub use debug::{DebugArgs, DebugWhat};
 pub use fail::FailArgs;
 pub use set_fact::SetFactArgs;
 pub use template::TemplateArgs;
-pub use transfer_action::{Download, Protocol, TransferArgs, Upload, Verify};
+pub use transfer::{Download, Protocol, TransferArgs, Upload, Verify};
 pub use wait_for::{PortState, WaitForArgs};
 
 use std::fmt;
@@ -214,8 +213,8 @@ action_table! {
     Config = "config" => config::ConfigArgs,
     Template = "template" => template::TemplateArgs,
     Backup = "backup" => backup::BackupArgs,
-    Upload = "upload" => transfer_action::Upload,
-    Download = "download" => transfer_action::Download,
+    Upload = "upload" => transfer::Upload,
+    Download = "download" => transfer::Download,
     WaitFor = "wait_for" => wait_for::WaitForArgs,
     Assert = "assert" => assert::AssertArgs,
     SetFact = "set_fact" => set_fact::SetFactArgs,

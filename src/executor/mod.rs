@@ -21,12 +21,6 @@ pub mod plan;
 pub mod task;
 mod workers;
 
-/// Until the transfer split lands: the old path of the connection type.
-pub mod connection {
-    pub use crate::actions::device_failure;
-    pub use crate::device::Connection;
-}
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

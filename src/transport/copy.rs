@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use super::ssh::set_deadline;
+use super::TransportError;
 
 /// Buffer size for SFTP and SCP. libssh2 pipelines an SFTP write over as many 30 kB packets
 /// as the buffer holds (and reads ahead as far as the read buffer asks), so tiny buffers
@@ -62,6 +63,77 @@ pub enum PumpError {
     Write(io::Error),
     /// The transfer's deadline passed.
     Deadline,
+}
+
+/// What a copy was doing, to word its failure.
+pub struct CopySite<'a> {
+    pub host: &'a str,
+    /// The operation as errors name it ("write", "send", "retrieve", ...).
+    pub op: &'a str,
+    pub path: &'a str,
+    /// True when the remote side is the one read from (a download).
+    pub remote_reads: bool,
+    pub started: Instant,
+    pub deadline: Instant,
+}
+
+impl PumpError {
+    /// The transport error for a copy that stopped at `site`. The deadline is a timeout
+    /// over the whole transfer; a failure of the remote side is a `Remote` error whose
+    /// reason each protocol words its own way (`remote_reason`); a failure of the local
+    /// file is `Local`.
+    pub fn at(
+        self,
+        site: &CopySite<'_>,
+        remote_reason: impl FnOnce(&io::Error) -> String,
+    ) -> TransportError {
+        match self {
+            PumpError::Deadline => TransportError::Timeout {
+                host: site.host.to_string(),
+                what: format!("transfer of {}", site.path),
+                secs: site
+                    .deadline
+                    .saturating_duration_since(site.started)
+                    .as_secs_f64(),
+                partial: String::new(),
+            },
+            PumpError::Read(e) if site.remote_reads => site.remote(remote_reason(&e)),
+            PumpError::Write(e) if !site.remote_reads => site.remote(remote_reason(&e)),
+            PumpError::Read(e) | PumpError::Write(e) => TransportError::Local {
+                host: site.host.to_string(),
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl<'a> CopySite<'a> {
+    /// A copy under `pump` that starts now.
+    pub fn starting(
+        host: &'a str,
+        op: &'a str,
+        path: &'a str,
+        remote_reads: bool,
+        pump: &Pump<'_>,
+    ) -> CopySite<'a> {
+        CopySite {
+            host,
+            op,
+            path,
+            remote_reads,
+            started: Instant::now(),
+            deadline: pump.deadline,
+        }
+    }
+
+    fn remote(&self, reason: String) -> TransportError {
+        TransportError::Remote {
+            host: self.host.to_string(),
+            op: self.op.to_string(),
+            path: self.path.to_string(),
+            reason,
+        }
+    }
 }
 
 impl Pump<'_> {

@@ -22,16 +22,15 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use suppaftp::native_tls::{Certificate, TlsConnector};
 use suppaftp::types::FileType;
 use suppaftp::{FtpError, NativeTlsConnector, NativeTlsFtpStream, Status};
 
-use super::copy::{IoHooks, Pump, PumpError, FTP_CHUNK_BYTES};
+use super::copy::{CopySite, IoHooks, Pump, FTP_CHUNK_BYTES};
 use super::settings::{bool_var, settings_error, ConnectionSettings};
-use super::sftp::deadline_err;
 use super::TransportError;
 use crate::secret::Secret;
 use crate::value::Vars;
@@ -214,6 +213,10 @@ fn reason_of(e: &FtpError) -> String {
     }
 }
 
+fn data_connection_lost(e: &std::io::Error) -> String {
+    format!("data connection lost: {e}")
+}
+
 fn status_of(e: &FtpError) -> Option<Status> {
     match e {
         FtpError::UnexpectedResponse(r) => Some(r.status),
@@ -392,7 +395,7 @@ impl FtpClient {
             .ftp
             .put_with_stream(remote)
             .map_err(|e| self.remote("store", remote, &e))?;
-        let started = Instant::now();
+        let site = CopySite::starting(&self.host, "store", remote, false, pump);
         let res = pump.copy(src, &mut stream, None, FTP_HOOKS);
         match res {
             Ok(n) => {
@@ -403,7 +406,7 @@ impl FtpClient {
             }
             Err(e) => {
                 drop(stream);
-                Err(self.pump_err(e, "store", remote, pump.deadline, started, false))
+                Err(e.at(&site, data_connection_lost))
             }
         }
     }
@@ -424,7 +427,7 @@ impl FtpClient {
             .ftp
             .retr_as_stream(remote)
             .map_err(|e| self.remote("retrieve", remote, &e))?;
-        let started = Instant::now();
+        let site = CopySite::starting(&self.host, "retrieve", remote, true, pump);
         match pump.copy(&mut stream, dst, None, FTP_HOOKS) {
             Ok(n) => {
                 stream
@@ -434,41 +437,8 @@ impl FtpClient {
             }
             Err(e) => {
                 drop(stream);
-                Err(self.pump_err(e, "retrieve", remote, pump.deadline, started, true))
+                Err(e.at(&site, data_connection_lost))
             }
-        }
-    }
-
-    fn pump_err(
-        &self,
-        e: PumpError,
-        op: &str,
-        path: &str,
-        deadline: Instant,
-        started: Instant,
-        remote_is_reader: bool,
-    ) -> TransportError {
-        match e {
-            PumpError::Deadline => deadline_err(
-                &self.host,
-                &format!("transfer of {path}"),
-                deadline.saturating_duration_since(started).as_secs_f64(),
-            ),
-            PumpError::Read(e) if remote_is_reader => self.lost(op, path, &e),
-            PumpError::Write(e) if !remote_is_reader => self.lost(op, path, &e),
-            PumpError::Read(e) | PumpError::Write(e) => TransportError::Local {
-                host: self.host.clone(),
-                reason: e.to_string(),
-            },
-        }
-    }
-
-    fn lost(&self, op: &str, path: &str, e: &std::io::Error) -> TransportError {
-        TransportError::Remote {
-            host: self.host.clone(),
-            op: op.to_string(),
-            path: path.to_string(),
-            reason: format!("data connection lost: {e}"),
         }
     }
 

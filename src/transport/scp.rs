@@ -9,8 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use super::copy::{IoHooks, Pump, PumpError};
-use super::sftp::deadline_err;
+use super::copy::{CopySite, IoHooks, Pump};
 use super::ssh::{set_deadline, SshSession};
 use super::TransportError;
 
@@ -37,38 +36,9 @@ fn scp_msg_err(host: &str, op: &str, path: &str, msg: &str) -> TransportError {
     }
 }
 
-fn pump_err(
-    host: &str,
-    e: PumpError,
-    op: &str,
-    path: &str,
-    deadline: Instant,
-    started: Instant,
-    remote_is_reader: bool,
-) -> TransportError {
-    match e {
-        PumpError::Deadline => deadline_err(
-            host,
-            &format!("transfer of {path}"),
-            deadline.saturating_duration_since(started).as_secs_f64(),
-        ),
-        PumpError::Read(e) if remote_is_reader => TransportError::Remote {
-            host: host.to_string(),
-            op: op.to_string(),
-            path: path.to_string(),
-            reason: format!("connection lost: {e}"),
-        },
-        PumpError::Write(e) if !remote_is_reader => TransportError::Remote {
-            host: host.to_string(),
-            op: op.to_string(),
-            path: path.to_string(),
-            reason: format!("connection lost: {e}"),
-        },
-        PumpError::Read(e) | PumpError::Write(e) => TransportError::Local {
-            host: host.to_string(),
-            reason: e.to_string(),
-        },
-    }
+/// A failed read or write on the SCP channel: the session or the peer went away.
+fn lost(e: &std::io::Error) -> String {
+    format!("connection lost: {e}")
 }
 
 /// Send `size` bytes of `src` to `remote` with permission bits `mode`.
@@ -86,10 +56,10 @@ pub fn upload(
     let mut ch = session
         .scp_send(Path::new(remote), (mode & 0o777) as i32, size, None)
         .map_err(|e| scp_err(host, "send", remote, &e))?;
-    let started = Instant::now();
+    let site = CopySite::starting(host, "send", remote, false, pump);
     let sent = pump
         .copy(src, &mut ch, Some(size), IoHooks::ssh(&session))
-        .map_err(|e| pump_err(host, e, "send", remote, pump.deadline, started, false))?;
+        .map_err(|e| e.at(&site, lost))?;
     if sent != size {
         return Err(TransportError::Local {
             host: host.to_string(),
@@ -141,10 +111,10 @@ pub fn download(
         .scp_recv(Path::new(remote))
         .map_err(|e| scp_err(host, "receive", remote, &e))?;
     let size = stat.size();
-    let started = Instant::now();
+    let site = CopySite::starting(host, "receive", remote, true, pump);
     let got = pump
         .copy(&mut ch, dst, Some(size), IoHooks::ssh(&session))
-        .map_err(|e| pump_err(host, e, "receive", remote, pump.deadline, started, true))?;
+        .map_err(|e| e.at(&site, lost))?;
     if got != size {
         return Err(TransportError::Remote {
             host: host.to_string(),

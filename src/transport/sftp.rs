@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ssh2::{ErrorCode, FileStat, OpenFlags, OpenType, RenameFlags};
 
-use super::copy::{IoHooks, Pump, PumpError};
+use super::copy::{CopySite, IoHooks, Pump};
 use super::ssh::{set_deadline, SshSession};
 use super::TransportError;
 
@@ -71,27 +71,21 @@ pub(crate) fn remote_err(host: &str, op: &str, path: &str, e: &ssh2::Error) -> T
 }
 
 fn io_remote(host: &str, op: &str, path: &str, e: &std::io::Error) -> TransportError {
-    // ssh2's io::Error wraps the ssh2::Error; keep its words.
-    let text = e.to_string();
-    let reason = if text.contains("SFTP(4)") || text.contains("failure") {
-        format!("{text} (often a full disk or a read-only filesystem)")
-    } else {
-        text
-    };
     TransportError::Remote {
         host: host.to_string(),
         op: op.to_string(),
         path: path.to_string(),
-        reason,
+        reason: io_reason(e),
     }
 }
 
-pub(crate) fn deadline_err(host: &str, what: &str, secs: f64) -> TransportError {
-    TransportError::Timeout {
-        host: host.to_string(),
-        what: what.to_string(),
-        secs,
-        partial: String::new(),
+fn io_reason(e: &std::io::Error) -> String {
+    // ssh2's io::Error wraps the ssh2::Error; keep its words.
+    let text = e.to_string();
+    if text.contains("SFTP(4)") || text.contains("failure") {
+        format!("{text} (often a full disk or a read-only filesystem)")
+    } else {
+        text
     }
 }
 
@@ -197,10 +191,10 @@ impl Sftp {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let started = Instant::now();
+        let site = CopySite::starting(self.host(), "write", remote, false, pump);
         let sent = pump
             .copy(src, &mut file, None, IoHooks::ssh(&self.session))
-            .map_err(|e| self.pump_err(e, "write", remote, pump.deadline, started))?;
+            .map_err(|e| e.at(&site, io_reason))?;
         self.short_deadline();
         if let Some(m) = mode {
             let st = FileStat {
@@ -237,34 +231,11 @@ impl Sftp {
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| io_remote(self.host(), "seek", remote, &e))?;
         }
-        let started = Instant::now();
+        let site = CopySite::starting(self.host(), "read", remote, true, pump);
         let got = pump
             .copy(&mut file, dst, None, IoHooks::ssh(&self.session))
-            .map_err(|e| self.pump_err(e, "read", remote, pump.deadline, started))?;
+            .map_err(|e| e.at(&site, io_reason))?;
         Ok(got)
-    }
-
-    fn pump_err(
-        &self,
-        e: PumpError,
-        op: &str,
-        remote: &str,
-        deadline: Instant,
-        started: Instant,
-    ) -> TransportError {
-        match e {
-            PumpError::Deadline => deadline_err(
-                self.host(),
-                &format!("transfer of {remote}"),
-                deadline.saturating_duration_since(started).as_secs_f64(),
-            ),
-            PumpError::Read(e) if op == "read" => io_remote(self.host(), op, remote, &e),
-            PumpError::Write(e) if op == "write" => io_remote(self.host(), op, remote, &e),
-            PumpError::Read(e) | PumpError::Write(e) => TransportError::Local {
-                host: self.host().to_string(),
-                reason: e.to_string(),
-            },
-        }
     }
 
     /// Rename `from` to `to`, replacing `to`. Servers that speak SFTP v3 (OpenSSH) refuse

@@ -2,7 +2,7 @@
 //! FTP or FTPS, verified by checksum. Both take the same arguments; for `upload` `src` is
 //! local and `dest` remote, for `download` the other way round. The protocol is chosen from
 //! the task and the host, the host's SSH connection is opened only for the protocols that
-//! ride on it, and the copy itself is [`super::transfer`]'s.
+//! ride on it, and the copy itself is [`super`]'s.
 
 use std::fmt;
 use std::time::Duration;
@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use super::args::map_only;
-use super::transfer::{self, TransferEnv};
-use super::{ActionArgs, Env};
+use super::{self as transfer, TransferEnv};
+use crate::actions::args::map_only;
+use crate::actions::{ActionArgs, Env};
 use crate::playbook::values::{self, describe};
 use crate::report::TaskResult;
 use crate::value::parse_size;
