@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::template::Templates;
+use crate::jinja::Templates;
 use crate::value::Vars;
 use crate::Error;
 

@@ -109,8 +109,8 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jinja::Templates;
     use crate::report::Status;
-    use crate::template::Templates;
 
     #[test]
     fn passes_and_fails_with_message() {

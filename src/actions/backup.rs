@@ -4,7 +4,7 @@
 //! fetched, or refused by a sanity check: the stored file stays).
 //!
 //! Split in two so a bad file name or a missing store fails the host before any connection
-//! is opened: [`prepare`] (no I/O), then [`run`] on the open connection.
+//! is opened: [`prepare`] (no I/O), then `run` on the open connection.
 //!
 //! `backup: {}`: every argument is optional; what is not given comes from the run (`netorch backup
 //! --store ...`) or the host's variables (`backup_store`, `backup_path`).
@@ -292,7 +292,7 @@ mod tests {
     }
 
     use crate::backup::BackupSettings;
-    use crate::template::Templates;
+    use crate::jinja::Templates;
 
     fn prep(
         vars: serde_json::Value,

@@ -46,8 +46,8 @@ use serde::de::Deserializer;
 use crate::backup::BackupRun;
 use crate::device::profile::ProfileSet;
 use crate::device::{Connection, DeviceError};
+use crate::jinja::Templates;
 use crate::report::{CommandOutput, Status, TaskResult};
-use crate::template::Templates;
 use crate::value::Vars;
 
 /// What every action may look at: the host, its variables and how to render them.

@@ -82,8 +82,8 @@ fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jinja::Templates;
     use crate::report::Status;
-    use crate::template::Templates;
 
     #[test]
     fn renders_once_then_ok() {

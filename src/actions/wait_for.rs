@@ -179,8 +179,8 @@ fn wait_for_port(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jinja::Templates;
     use crate::report::Status;
-    use crate::template::Templates;
 
     #[test]
     fn open_and_closed_ports() {

@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn commands_are_sent_as_typed() {
-        let t = crate::template::Templates::new(Vec::new());
+        let t = crate::jinja::Templates::new(Vec::new());
         let vars = crate::value::Vars::new();
         for cmd in [
             "show version",

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use crate::error::{ExitCode, Result};
+use crate::jinja::Templates;
 use crate::source::suggest;
-use crate::template::Templates;
 use crate::vars::{host_context, resolve_vars};
 use crate::Error;
 

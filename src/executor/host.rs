@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::device::Connection;
+use crate::jinja::Templates;
 use crate::report::{Status, TaskResult};
-use crate::template::Templates;
 use crate::value::Vars;
 
 pub struct HostState {

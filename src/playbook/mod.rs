@@ -3,7 +3,7 @@
 //! - [`Playbook::load`] reads a playbook file, follows `import_playbook`, `import_tasks` and
 //!   `include_tasks` (relative to the including file, with cycle detection), and checks
 //!   every action's arguments, every template and file reference, and every `notify`.
-//! - Every error is a [`LoadError`] with file:line:column, what was found, what was
+//! - Every error is a [`LoadError`](crate::source::LoadError) with file:line:column, what was found, what was
 //!   expected, and the nearest valid key as a hint. Parsing never panics on any input.
 //! - `values` holds the shared value shapes, `task` the task keywords (each task's action
 //!   is parsed by [`crate::actions`], one file per kind), `positions` the line:column of
