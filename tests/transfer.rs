@@ -1019,3 +1019,45 @@ fn a_bad_copy_on_a_device_is_deleted() {
     assert!(listing.contains("decoy.bin"), "{listing}");
     assert!(!listing.contains("fw.bin"), "{listing}");
 }
+
+#[test]
+fn a_device_that_refuses_its_checksum_command_says_so() {
+    // netorch-sim's Junos has no `file checksum`: it answers "unknown command.", which must
+    // reach the user as the device's words, not as a missing file.
+    let sim = crate::util::sim::Sim::start(&[
+        "--count",
+        "1",
+        "--platform",
+        "juniper_junos",
+        "--password",
+        SIM_PASSWORD,
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("junos.tgz");
+    write_file(&src, 4096, 3);
+    let out = on_sim(&sim, "push")
+        .arg(&src)
+        .arg("/var/tmp/junos.tgz")
+        .args(["--json", "--protocol", "scp", "--verify", "md5"])
+        .output()
+        .unwrap();
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(msg.contains("unknown command"), "{msg}");
+    assert!(msg.contains("file checksum md5"), "{msg}");
+    assert!(!msg.contains("no such file"), "{msg}");
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = on_sim(&sim, "pull")
+        .arg("/var/tmp/junos.tgz")
+        .arg(work.path().join("back"))
+        .args(["--json", "--protocol", "scp", "--verify", "md5"])
+        .output()
+        .unwrap();
+    let r = only_result(&out);
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(msg.contains("unknown command"), "{msg}");
+    assert!(!msg.contains("no such file"), "{msg}");
+}

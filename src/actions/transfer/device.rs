@@ -45,6 +45,24 @@ pub fn parse_bytes_free(text: &str) -> Option<u64> {
         .and_then(|m| m.as_str().parse().ok())
 }
 
+/// Whether a device's complaint about a file command means the file is not there (as
+/// opposed to the command not being understood).
+fn says_file_missing(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "no such file",
+        "does not exist",
+        "could not resolve",
+        "cannot find",
+        "can't find",
+        "error opening",
+        "file not found",
+        "path not found",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
+}
+
 impl RemoteFiles for DeviceFiles<'_> {
     /// Whatever the task asked for, the device computes what its command computes.
     fn algo(&self, verify: Verify) -> Option<Algo> {
@@ -93,8 +111,20 @@ impl RemoteFiles for DeviceFiles<'_> {
             .saturating_duration_since(Instant::now())
             .max(Duration::from_secs(1));
         let output = match self.conn.run_command(&cmd, timeout) {
-            Ok(resp) if resp.failed.is_some() => return Ok(None),
-            Ok(resp) => resp.output,
+            Ok(resp) => match resp.failed {
+                Some(why) if says_file_missing(&why) || says_file_missing(&resp.output) => {
+                    return Ok(None)
+                }
+                // The device refused the command itself (not in its CLI, a syntax it does
+                // not take): its own words, not a "no such file" that sends users looking
+                // for a file that is there.
+                Some(why) => {
+                    return Err(TransferFailure::Message(format!(
+                        "the device refused its checksum command `{cmd}`: {why}"
+                    )))
+                }
+                None => resp.output,
+            },
             // The CLI session may have been closed by the device's idle timeout while a
             // long transfer ran on the SSH session: ask on an exec channel.
             Err(e) => match self.conn.session().exec(&cmd, timeout) {
@@ -172,6 +202,20 @@ impl RemoteFiles for DeviceFiles<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_file_is_told_from_a_refused_command() {
+        assert!(says_file_missing(
+            "%Error opening flash:/x.bin (No such file or directory)"
+        ));
+        assert!(says_file_missing(
+            "error: could not resolve file: /var/tmp/x"
+        ));
+        assert!(!says_file_missing("unknown command."));
+        assert!(!says_file_missing(
+            "% Invalid input detected at '^' marker."
+        ));
+    }
 
     #[test]
     fn free_space_parser() {
