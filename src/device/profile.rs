@@ -227,6 +227,8 @@ pub struct Mode {
     pub escalate_auth: bool,
     pub deescalate: Option<String>,
     pub base_prefix_min: Option<usize>,
+    /// The prompt regex has a `base` group (checked once: captures cost more than a match).
+    pub has_base_group: bool,
 }
 
 impl Mode {
@@ -238,13 +240,10 @@ impl Mode {
     /// The base of `line`, a prompt of this mode: the regex's `base` group when it has
     /// one, else the line without its mode marker and `(...)` suffixes ([`prompt_base`]).
     pub fn base_of<'a>(&self, line: &'a str) -> &'a str {
-        if let Some(b) = self
-            .prompt
-            .captures(line)
-            .and_then(|c| c.name("base"))
-            .map(|m| m.as_str())
-        {
-            return b;
+        if self.has_base_group {
+            if let Some(b) = self.prompt.captures(line).and_then(|c| c.name("base")) {
+                return b.as_str();
+            }
         }
         prompt_base(line)
     }
@@ -380,9 +379,11 @@ impl PlatformProfile {
         }
         let mut modes = Vec::new();
         for (name, m) in &spec.modes {
+            let prompt = re(&format!("modes.{name}.prompt"), &m.prompt)?;
             modes.push(Mode {
                 name: name.clone(),
-                prompt: re(&format!("modes.{name}.prompt"), &m.prompt)?,
+                has_base_group: prompt.capture_names().any(|n| n == Some("base")),
+                prompt,
                 prompt_excludes: m.prompt_excludes.clone(),
                 previous: m.previous.clone(),
                 escalate: m.escalate.clone(),
