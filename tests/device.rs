@@ -87,6 +87,18 @@ fn clock(platform: &str) -> String {
     }
 }
 
+/// Config lines that describe a loopback interface with `marker`.
+fn loopback_description(platform: &str, marker: &str) -> Vec<String> {
+    if platform == "juniper_junos" {
+        vec![format!("set interfaces lo0 description {marker}")]
+    } else {
+        vec![
+            "interface Loopback42".into(),
+            format!(" description {marker}"),
+        ]
+    }
+}
+
 fn settings_from(host: &str, mut vars: Map<String, Value>, extra: Value) -> ConnectionSettings {
     vars.insert("connect_timeout".into(), json!(5));
     vars.insert("command_timeout".into(), json!(10));
@@ -157,14 +169,7 @@ fn config_push_changes_the_running_config_and_saves() {
         let (sess, profile) = open(&sim, &host);
         let mut d = Driver::open(&sess, &profile, Some(&Secret::new("en4ble"))).unwrap();
         let marker = format!("netorch-{p}-42");
-        let lines: Vec<String> = if *p == "juniper_junos" {
-            vec![format!("set interfaces lo0 description {marker}")]
-        } else {
-            vec![
-                "interface Loopback42".into(),
-                format!(" description {marker}"),
-            ]
-        };
+        let lines = loopback_description(p, &marker);
         let before = d
             .send_command(profile.show_config.as_deref().unwrap())
             .unwrap();
@@ -639,14 +644,7 @@ fn every_prompt_variant_runs_a_command_and_a_config_push() {
             "{what}: {last:?}"
         );
         let marker = "netorch-prompt-variant";
-        let lines: Vec<String> = if *p == "juniper_junos" {
-            vec![format!("set interfaces lo0 description {marker}")]
-        } else {
-            vec![
-                "interface Loopback7".into(),
-                format!(" description {marker}"),
-            ]
-        };
+        let lines = loopback_description(p, marker);
         let r = d
             .send_config(&lines)
             .unwrap_or_else(|e| panic!("{what}: {e}"));
