@@ -87,6 +87,18 @@ fn clock(platform: &str) -> String {
     }
 }
 
+/// Config lines that describe a loopback interface with `marker`.
+fn loopback_description(platform: &str, marker: &str) -> Vec<String> {
+    if platform == "juniper_junos" {
+        vec![format!("set interfaces lo0 description {marker}")]
+    } else {
+        vec![
+            "interface Loopback42".into(),
+            format!(" description {marker}"),
+        ]
+    }
+}
+
 fn settings_from(host: &str, mut vars: Map<String, Value>, extra: Value) -> ConnectionSettings {
     vars.insert("connect_timeout".into(), json!(5));
     vars.insert("command_timeout".into(), json!(10));
@@ -157,14 +169,7 @@ fn config_push_changes_the_running_config_and_saves() {
         let (sess, profile) = open(&sim, &host);
         let mut d = Driver::open(&sess, &profile, Some(&Secret::new("en4ble"))).unwrap();
         let marker = format!("netorch-{p}-42");
-        let lines: Vec<String> = if *p == "juniper_junos" {
-            vec![format!("set interfaces lo0 description {marker}")]
-        } else {
-            vec![
-                "interface Loopback42".into(),
-                format!(" description {marker}"),
-            ]
-        };
+        let lines = loopback_description(p, &marker);
         let before = d
             .send_command(profile.show_config.as_deref().unwrap())
             .unwrap();
@@ -567,5 +572,92 @@ fn a_hostname_change_is_followed_by_the_prompt() {
         );
         let r = d.send_command(&clock(p)).unwrap();
         assert!(r.is_ok(), "{p}: {:?}", r.failed);
+    }
+}
+
+/// (device name, platform, `--prompt` styles): the prompts of third-party simulators and
+/// real gear that the profiles must accept (issue 11).
+const PROMPT_VARIANTS: &[(&str, &str, &str)] = &[
+    ("mx-1", "juniper_junos", "no-user"),
+    ("ex-vc-1.ams.example.net", "juniper_junos", "master"),
+    ("srx-1", "juniper_junos", "no-user,primary"),
+    ("n9k-1", "cisco_nxos", "user-exec"),
+    ("n9k-2", "cisco_nxos", "maint-mode"),
+    ("pe-1.ams.example.net", "cisco_iosxr", "rsp"),
+    (
+        "this-is-a-very-long-hostname.ams.example.net",
+        "cisco_ios",
+        "",
+    ),
+    ("dc1/rack-12/sw-3", "cisco_ios", ""),
+    ("leaf-1.dc1.example.net", "arista_eos", ""),
+];
+
+#[test]
+fn every_prompt_variant_runs_a_command_and_a_config_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("variants.yaml");
+    let mut hosts = Map::new();
+    for (name, platform, _) in PROMPT_VARIANTS {
+        hosts.insert(name.to_string(), json!({ "platform": platform }));
+    }
+    let doc = json!({ "all": { "hosts": hosts } });
+    std::fs::write(&inv, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    let mut args = vec!["--inventory".to_string(), inv.display().to_string()];
+    for (name, _, style) in PROMPT_VARIANTS {
+        if !style.is_empty() {
+            args.extend(["--prompt".to_string(), format!("{name}={style}")]);
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let sim = Sim::start(&args);
+    for (host, p, style) in PROMPT_VARIANTS {
+        let mut vars = sim.vars(host);
+        for (k, v) in [
+            ("platform", *p),
+            ("user", "admin"),
+            ("password", "admin"),
+            ("enable_secret", "en4ble"),
+        ] {
+            vars.insert(k.into(), json!(v));
+        }
+        let s = settings_from(host, vars, json!({}));
+        let sess =
+            SshSession::connect(&s, &SshOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let profile = ProfileSet::builtin().get(p).unwrap().clone();
+        let what = format!("{host} ({p}, prompt {style:?})");
+        let mut d = Driver::open(&sess, &profile, Some(&Secret::new("en4ble")))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let r = d
+            .send_command("show version")
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(r.is_ok(), "{what}: {:?}", r.failed);
+        assert!(!r.output.is_empty(), "{what}");
+        assert!(
+            !r.output.contains("{master") && !r.output.contains("{primary"),
+            "{what}: cluster line left in: {}",
+            r.output
+        );
+        let last = r.output.lines().last().unwrap_or_default();
+        assert!(
+            !last.ends_with('#') && !last.ends_with('>'),
+            "{what}: {last:?}"
+        );
+        let marker = "netorch-prompt-variant";
+        let lines = loopback_description(p, marker);
+        let r = d
+            .send_config(&lines)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(r.is_ok(), "{what}: {:?}\n{}", r.failed, r.output);
+        assert_eq!(d.current_mode(), profile.command_mode(), "{what}");
+        let show = profile.show_config.as_deref().unwrap();
+        let after = d
+            .send_command(show)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(after.output.contains(marker), "{what}: {}", after.output);
+        if let Some(saved) = d.save().unwrap_or_else(|e| panic!("{what}: {e}")) {
+            assert!(saved.is_ok(), "{what}: {:?}", saved.failed);
+        }
+        d.close();
     }
 }

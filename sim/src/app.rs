@@ -13,7 +13,7 @@ use clap::Parser;
 use russh::keys::PublicKey;
 use tokio::net::TcpListener;
 
-use crate::device::{Device, FailMode, Settings};
+use crate::device::{Device, FailMode, PromptStyle, Settings};
 use crate::lab::{self, DeviceSpec, Started};
 use crate::server::{self, Bound};
 
@@ -65,6 +65,12 @@ pub struct Opts {
     /// truncate-after:N, wrong-prompt, no-enable.
     #[arg(long = "fail")]
     pub fail: Vec<String>,
+    /// NAME=STYLE[,STYLE...]: the device's prompt departs from its platform's usual one.
+    /// STYLE one of no-user (Junos `host>`), master / primary (Junos `{master:0}` /
+    /// `{primary:node0}` line above the prompt), user-exec (land in `>`, e.g. NX-OS),
+    /// maint-mode (NX-OS `host(maint-mode)#`), rsp (IOS-XR `RP/0/RSP0/CPU0:host#`).
+    #[arg(long = "prompt")]
+    pub prompt: Vec<String>,
     /// Write a netorch inventory of the started devices here (an overlay with --inventory).
     #[arg(long)]
     pub inventory_out: Option<PathBuf>,
@@ -153,19 +159,34 @@ pub fn read_authorized_keys(path: &Path) -> Result<Vec<PublicKey>> {
     Ok(keys)
 }
 
-fn parse_fails(specs: &[String], devices: &[DeviceSpec]) -> Result<Vec<(String, FailMode)>> {
+/// `--FLAG NAME=VALUE` options: each names a started device and a value `parse` reads.
+fn per_device<T>(
+    flag: &str,
+    specs: &[String],
+    devices: &[DeviceSpec],
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<(String, T)>> {
     let mut out = Vec::new();
     for f in specs {
-        let Some((name, mode)) = f.split_once('=') else {
-            bail!("--fail {f:?}: expected NAME=MODE");
+        let Some((name, value)) = f.split_once('=') else {
+            bail!("--{flag} {f:?}: expected NAME=VALUE");
         };
         if !devices.iter().any(|d| d.name == name) {
-            bail!("--fail {f:?}: no device named {name:?}");
+            bail!("--{flag} {f:?}: no device named {name:?}");
         }
-        let mode = FailMode::parse(mode).map_err(|e| anyhow::anyhow!("--fail {f:?}: {e}"))?;
-        out.push((name.to_string(), mode));
+        let value = parse(value).map_err(|e| anyhow::anyhow!("--{flag} {f:?}: {e}"))?;
+        out.push((name.to_string(), value));
     }
     Ok(out)
+}
+
+/// The last value given for device `name`.
+fn for_device<T: Copy>(values: &[(String, T)], name: &str) -> Option<T> {
+    values
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| *v)
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -197,7 +218,8 @@ async fn run_async(opts: Opts) -> Result<()> {
     if specs.is_empty() {
         bail!("no devices to simulate (no host in the inventory has a device platform)");
     }
-    let fails = parse_fails(&opts.fail, &specs)?;
+    let fails = per_device("fail", &opts.fail, &specs, FailMode::parse)?;
+    let prompts = per_device("prompt", &opts.prompt, &specs, PromptStyle::parse)?;
     let mut authorized = Vec::new();
     for p in &opts.authorized_keys {
         authorized.extend(read_authorized_keys(p)?);
@@ -241,18 +263,11 @@ async fn run_async(opts: Opts) -> Result<()> {
             .await
             .with_context(|| format!("{}: cannot listen on {addr}", spec.name))?;
         let addr = listener.local_addr()?;
-        let fail = fails
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == spec.name)
-            .map(|(_, m)| *m);
-        let device = Arc::new(Device::new(
-            &spec.name,
-            spec.platform,
-            i,
-            fail,
-            settings.clone(),
-        ));
+        let fail = for_device(&fails, &spec.name);
+        let device = Arc::new(
+            Device::new(&spec.name, spec.platform, i, fail, settings.clone())
+                .with_prompt(for_device(&prompts, &spec.name).unwrap_or_default()),
+        );
         let key = server::host_key(opts.seed, &spec.name);
         public_keys.push(
             key.public_key()

@@ -665,3 +665,88 @@ fn eos_configuration_sessions_diff_commit_and_abort() {
     cmd(&mut sh, "abort");
     assert!(!cmd(&mut sh, "show running-config").contains("hostname gone"));
 }
+
+/// (platform, device name, --prompt styles, first prompt, config-mode prompt).
+const PROMPT_STYLES: &[(Platform, &str, &str, &str, &str)] = &[
+    (
+        Platform::JuniperJunos,
+        "junos-001",
+        "no-user",
+        "junos-001> ",
+        "\n[edit]\njunos-001# ",
+    ),
+    (
+        Platform::JuniperJunos,
+        "junos-001",
+        "master",
+        "{master:0}\nadmin@junos-001> ",
+        "\n{master:0}[edit]\nadmin@junos-001# ",
+    ),
+    (
+        Platform::JuniperJunos,
+        "srx-1",
+        "no-user,primary",
+        "{primary:node0}\nsrx-1> ",
+        "\n{primary:node0}[edit]\nsrx-1# ",
+    ),
+    (
+        Platform::CiscoNxos,
+        "nxos-001",
+        "maint-mode",
+        "nxos-001(maint-mode)# ",
+        "nxos-001(maint-mode)(config)# ",
+    ),
+    (
+        Platform::CiscoIosxr,
+        "pe-1.ams.example.net",
+        "rsp",
+        "RP/0/RSP0/CPU0:pe-1.ams.example.net#",
+        "RP/0/RSP0/CPU0:pe-1.ams.example.net(config)#",
+    ),
+    (
+        Platform::CiscoIos,
+        "this-is-a-very-long-hostname.example.net",
+        "",
+        "this-is-a-very-long-hostname.example.net>",
+        "this-is-a-very-long-(config)#",
+    ),
+];
+
+#[test]
+fn prompt_styles_show_the_real_world_variants() {
+    for (p, name, style, first, config) in PROMPT_STYLES {
+        let style = crate::device::PromptStyle::parse(style).unwrap();
+        let dev = Device::new(name, *p, 0, None, Arc::new(Settings::for_tests()));
+        let (mut sh, banner) = shell_on(Arc::new(dev.with_prompt(style)));
+        let banner = banner.replace("\r\n", "\n");
+        assert!(banner.ends_with(first), "{p:?} {banner:?}");
+        if sh.dev.platform.starts_unprivileged() {
+            enable(&mut sh);
+        }
+        let verb = if *p == Platform::JuniperJunos {
+            "configure"
+        } else {
+            "configure terminal"
+        };
+        let out = cmd(&mut sh, verb);
+        assert!(out.ends_with(config), "{p:?} {out:?}");
+    }
+}
+
+#[test]
+fn nxos_can_land_in_user_exec_and_enable() {
+    let style = crate::device::PromptStyle::parse("user-exec").unwrap();
+    let dev = Device::new(
+        "nxos-001",
+        Platform::CiscoNxos,
+        0,
+        None,
+        Arc::new(Settings::for_tests()),
+    );
+    let (mut sh, banner) = shell_on(Arc::new(dev.with_prompt(style)));
+    assert!(banner.ends_with("nxos-001> "), "{banner:?}");
+    let out = cmd(&mut sh, "enable");
+    assert!(out.ends_with("Password: "), "{out:?}");
+    let out = cmd(&mut sh, "en4ble");
+    assert!(out.ends_with("nxos-001# "), "{out:?}");
+}

@@ -58,6 +58,46 @@ impl FailMode {
     }
 }
 
+/// How a device's prompt departs from its platform's usual one (`--prompt NAME=STYLE,...`):
+/// the variants real gear and other simulators show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PromptStyle {
+    /// Junos: `host> ` instead of `user@host> `.
+    pub no_user: bool,
+    /// Junos: a routing-engine / cluster line above every prompt (`{master:0}`).
+    pub re_line: Option<&'static str>,
+    /// Sessions land in user exec (`host>`) and need `enable` (NX-OS).
+    pub user_exec: bool,
+    /// NX-OS maintenance mode: `host(maint-mode)#`.
+    pub maint_mode: bool,
+    /// IOS-XR on an RSP card: `RP/0/RSP0/CPU0:host#`.
+    pub rsp: bool,
+}
+
+impl PromptStyle {
+    /// A comma-separated list of no-user, master, primary, user-exec, maint-mode, rsp.
+    pub fn parse(text: &str) -> Result<PromptStyle, String> {
+        let mut s = PromptStyle::default();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "no-user" => s.no_user = true,
+                "master" => s.re_line = Some("{master:0}"),
+                "primary" => s.re_line = Some("{primary:node0}"),
+                "user-exec" => s.user_exec = true,
+                "maint-mode" => s.maint_mode = true,
+                "rsp" => s.rsp = true,
+                _ => {
+                    return Err(format!(
+                        "unknown prompt style {word:?}; expected no-user, master, primary, \
+                         user-exec, maint-mode or rsp"
+                    ))
+                }
+            }
+        }
+        Ok(s)
+    }
+}
+
 /// Settings shared by every device of one sim process.
 #[derive(Debug)]
 pub struct Settings {
@@ -114,6 +154,7 @@ pub struct Device {
     pub platform: Platform,
     pub index: usize,
     pub fail: Option<FailMode>,
+    pub prompt: PromptStyle,
     pub settings: Arc<Settings>,
     state: Mutex<DeviceState>,
 }
@@ -132,6 +173,7 @@ impl Device {
             platform,
             index,
             fail,
+            prompt: PromptStyle::default(),
             state: Mutex::new(DeviceState {
                 hostname: name.to_string(),
                 running: None,
@@ -143,6 +185,12 @@ impl Device {
             }),
             settings,
         }
+    }
+
+    /// The device with prompt style `prompt`.
+    pub fn with_prompt(mut self, prompt: PromptStyle) -> Device {
+        self.prompt = prompt;
+        self
     }
 
     /// Locks the state; a poisoned lock (a panicking session) still yields the data, since
@@ -248,5 +296,13 @@ mod tests {
         assert!(FailMode::parse("hang-after:0").is_err());
         assert!(FailMode::parse("drop-after:x").is_err());
         assert!(FailMode::parse("explode").is_err());
+    }
+
+    #[test]
+    fn prompt_styles_parse_and_reject_nonsense() {
+        let s = PromptStyle::parse("no-user,master").unwrap();
+        assert!(s.no_user && s.re_line == Some("{master:0}") && !s.rsp);
+        assert_eq!(PromptStyle::parse(""), Ok(PromptStyle::default()));
+        assert!(PromptStyle::parse("no-user,fancy").is_err());
     }
 }

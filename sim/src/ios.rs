@@ -137,7 +137,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (ShowHostname, _) => matches!(p, CiscoNxos | AristaEos),
         (ShowConfiguration, _) => p == CiscoIosxr,
         (TermNoTimestamp, _) => p == CiscoIosxr,
-        (Enable | Disable, _) => matches!(p, CiscoIos | AristaEos),
+        (Enable | Disable, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
         (WriteMemory, _) => matches!(p, CiscoIos | AristaEos),
         (CopyRunStart, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
         (Bash | ConfigureSession | ShowSessions | ShowSessionConfig, _) => p == AristaEos,

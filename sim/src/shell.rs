@@ -81,7 +81,7 @@ pub struct Shell {
 
 impl Shell {
     pub fn new(dev: Arc<Device>, user: &str) -> Shell {
-        let mode = if dev.platform.starts_unprivileged() {
+        let mode = if dev.platform.starts_unprivileged() || dev.prompt.user_exec {
             Mode::User
         } else {
             Mode::Priv
@@ -127,6 +127,9 @@ impl Shell {
             Platform::CiscoIos | Platform::CiscoIosxr => "\n".into(),
         };
         self.emit(&banner);
+        if let Some(re) = self.dev.prompt.re_line {
+            self.emit(&format!("\n{re}\n"));
+        }
         let p = self.prompt();
         self.emit(&p);
     }
@@ -273,23 +276,40 @@ impl Shell {
             return "\u{bb}\u{bb} ".into();
         }
         let host = self.dev.hostname();
+        let style = self.dev.prompt;
         match self.dev.platform {
-            Platform::JuniperJunos => match &self.mode {
-                Mode::Config(_) => format!("{}@{}# ", self.user, host),
-                _ => format!("{}@{}> ", self.user, host),
-            },
-            p => {
-                let prefix = if p == Platform::CiscoIosxr {
-                    "RP/0/RP0/CPU0:"
+            Platform::JuniperJunos => {
+                let user = if style.no_user {
+                    String::new()
                 } else {
-                    ""
+                    format!("{}@", self.user)
+                };
+                match &self.mode {
+                    Mode::Config(_) => format!("{user}{host}# "),
+                    _ => format!("{user}{host}> "),
+                }
+            }
+            p => {
+                let prefix = match p {
+                    Platform::CiscoIosxr if style.rsp => "RP/0/RSP0/CPU0:",
+                    Platform::CiscoIosxr => "RP/0/RP0/CPU0:",
+                    _ => "",
                 };
                 let space = if p == Platform::CiscoNxos { " " } else { "" };
+                let maint = if style.maint_mode { "(maint-mode)" } else { "" };
                 match &self.mode {
-                    Mode::User => format!("{prefix}{host}>{space}"),
-                    Mode::Priv => format!("{prefix}{host}#{space}"),
+                    Mode::User => format!("{prefix}{host}{maint}>{space}"),
+                    Mode::Priv => format!("{prefix}{host}{maint}#{space}"),
                     Mode::Config(path) => {
-                        format!("{prefix}{host}({})#{space}", self.config_label(path))
+                        // IOS shows at most 20 characters of the hostname in
+                        // configuration prompts.
+                        let host: String = if p == Platform::CiscoIos {
+                            host.chars().take(20).collect()
+                        } else {
+                            host
+                        };
+                        let label = self.config_label(path);
+                        format!("{prefix}{host}{maint}({label})#{space}")
                     }
                 }
             }
@@ -304,9 +324,12 @@ impl Shell {
         {
             return p;
         }
+        let re = self.dev.prompt.re_line.unwrap_or("");
         match &self.mode {
-            Mode::Config(path) if path.is_empty() => format!("\n[edit]\n{p}"),
-            Mode::Config(path) => format!("\n[edit {}]\n{p}", path.join(" ")),
+            Mode::Config(path) if path.is_empty() => format!("\n{re}[edit]\n{p}"),
+            Mode::Config(path) => format!("\n{re}[edit {}]\n{p}", path.join(" ")),
+            // A cluster line comes on a line of its own before every operational prompt.
+            _ if !re.is_empty() => format!("\n{re}\n{p}"),
             _ if had_output => format!("\n{p}"),
             _ => p,
         }

@@ -243,14 +243,27 @@ impl<S: CliStream> Channel<S> {
             })
     }
 
-    fn prompt_mode(&self, line: &str) -> Option<String> {
-        let m = self.profile.mode_of_prompt(line)?;
-        if let Some(base) = &self.learned {
-            if !line.trim_start().starts_with(base.as_str()) {
-                return None;
-            }
+    /// The mode of `line` if it is a prompt of this session (its base is the learned one),
+    /// learning the base from the first prompt seen.
+    fn prompt_mode(&self, line: &str) -> Option<(String, Option<String>)> {
+        let m = self
+            .profile
+            .mode_of_prompt_at(line, self.learned.as_deref())?;
+        let learn = match self.learned {
+            Some(_) => None,
+            None => Some(m.base_of(line).to_string()),
+        };
+        Some((m.name.clone(), learn))
+    }
+
+    /// Take a prompt: its mode is the session's, its base learned if none was.
+    fn accept_prompt(&mut self, mode: &str, learn: Option<String>) {
+        if learn.is_some() {
+            self.learned = learn;
         }
-        Some(m.name.clone())
+        if self.mode.as_deref() != Some(mode) {
+            self.mode = Some(mode.to_string());
+        }
     }
 
     /// Read until the last line is a prompt (any mode) or matches one of `expects`.
@@ -322,11 +335,8 @@ impl<S: CliStream> Channel<S> {
                     continue;
                 }
             }
-            if let Some(mode) = self.prompt_mode(&last) {
-                if self.learned.is_none() {
-                    self.learned = Some(prompt_base(&last));
-                }
-                self.mode = Some(mode.clone());
+            if let Some((mode, learn)) = self.prompt_mode(&last) {
+                self.accept_prompt(&mode, learn);
                 raw.truncate(line_start);
                 return Ok(ReadResult {
                     output: render(&raw),
@@ -346,12 +356,13 @@ impl<S: CliStream> Channel<S> {
     }
 
     /// Whether `line` is a prompt followed by the echo of `next`: the mode and the prompt.
-    fn echo_prompt(&self, line: &str, next: &str) -> Option<(String, String)> {
+    fn echo_prompt(&self, line: &str, next: &str) -> Option<(String, Option<String>, String)> {
         let prefix = line.trim_end().strip_suffix(next.trim())?;
         if prefix.trim().is_empty() {
             return None;
         }
-        Some((self.prompt_mode(prefix)?, prefix.to_string()))
+        let (mode, learn) = self.prompt_mode(prefix)?;
+        Some((mode, learn, prefix.to_string()))
     }
 
     /// Look for the line where the next pipelined command's answer starts (its prompt and
@@ -373,8 +384,8 @@ impl<S: CliStream> Channel<S> {
             };
             let line = render(&raw[at..end]);
             let line = line.trim_end_matches('\n');
-            if let Some((mode, prompt)) = self.echo_prompt(line, next) {
-                found = Some((at, mode, prompt));
+            if let Some((mode, learn, prompt)) = self.echo_prompt(line, next) {
+                found = Some((at, mode, learn, prompt));
                 break;
             }
             if end > line_start {
@@ -383,14 +394,11 @@ impl<S: CliStream> Channel<S> {
             }
             at = end;
         }
-        let Some((at, mode, prompt)) = found else {
+        let Some((at, mode, learn, prompt)) = found else {
             *scanned = line_start.max(*scanned);
             return None;
         };
-        if self.learned.is_none() {
-            self.learned = Some(prompt_base(&prompt));
-        }
-        self.mode = Some(mode.clone());
+        self.accept_prompt(&mode, learn);
         self.pending = raw.split_off(at);
         Some(ReadResult {
             output: render(raw),
@@ -522,17 +530,6 @@ impl<S: CliStream> Channel<S> {
     pub fn into_stream(self) -> S {
         self.stream
     }
-}
-
-/// The stable part of a prompt: without the mode marker and a `(config...)` suffix.
-fn prompt_base(prompt: &str) -> String {
-    let p = prompt.trim();
-    let p = p.trim_end_matches(['>', '#', '$', '%', ' ']);
-    let p = match p.find('(') {
-        Some(i) if i > 0 => &p[..i],
-        _ => p,
-    };
-    p.to_string()
 }
 
 #[cfg(test)]
@@ -760,6 +757,55 @@ pub(crate) mod tests {
         ));
     }
 
+    /// A device whose answer is read in two pieces, the first ending with `first` (a line
+    /// that looks like a prompt, without its newline yet).
+    fn split_answer(profile: &PlatformProfile, prompt: &str, first: &str, rest: &str) -> String {
+        let cmd = "show neighbors";
+        let answer = format!("{cmd}\r\n{first}");
+        let mut fake = Fake::new(prompt, {
+            let (answer, rest, prompt) = (answer.clone(), rest.to_string(), prompt.to_string());
+            move |line| {
+                Some(match line {
+                    "show neighbors" => format!("{answer}{rest}{prompt}"),
+                    _ => prompt.clone(),
+                })
+            }
+        });
+        fake.chunk = answer.len().max(prompt.len());
+        let mut ch = Channel::new(fake, "r1", profile);
+        ch.read_until(&[], T, "login").unwrap();
+        ch.send_command(cmd, T).unwrap()
+    }
+
+    #[test]
+    fn an_output_line_like_a_prompt_of_another_base_does_not_end_the_answer() {
+        // Learned `core-1`: `core-10#` is a neighbour's name, not this device's prompt.
+        let out = split_answer(&ios(), "core-1#", "core-10#", "\r\ncore-1-old>\r\n");
+        assert_eq!(out, "core-10#\ncore-1-old>");
+        // An output line ending in `%` on a one-mode generic profile.
+        let generic = ProfileSet::builtin().get("generic").unwrap().clone();
+        let out = split_answer(&generic, "fw1 % ", "fw1 CPU at 50%", "\r\ndone\r\n");
+        assert_eq!(out, "fw1 CPU at 50%\ndone");
+    }
+
+    #[test]
+    fn an_abbreviated_base_in_configuration_mode_is_still_the_prompt() {
+        let long = "this-is-a-very-long-hostname";
+        let fake = Fake::new(&format!("{long}#"), move |line| {
+            Some(match line {
+                "configure terminal" => format!("{line}\r\n{}(config)#", &long[..20]),
+                _ => format!("{line}\r\n{long}#"),
+            })
+        });
+        let mut ch = Channel::new(fake, "r1", &ios());
+        ch.read_until(&[], T, "login").unwrap();
+        assert_eq!(ch.learned_prompt(), Some(long));
+        ch.send_command("configure terminal", T).unwrap();
+        assert_eq!(ch.mode(), Some("configuration"));
+        ch.send_command("end", T).unwrap();
+        assert_eq!(ch.mode(), Some("privileged"));
+    }
+
     /// A device that answers typed-ahead lines one after the other, echoing each after
     /// the previous prompt (as IOS does), with the write's answers all queued at once.
     fn typeahead_device() -> Fake {
@@ -824,12 +870,5 @@ pub(crate) mod tests {
             let out = ch.send_command("show x", T).unwrap();
             proptest::prop_assert_eq!(out, "a 1\n  b 2\nc 3");
         }
-    }
-
-    #[test]
-    fn prompt_base_forms() {
-        assert_eq!(prompt_base("ios-001(config-if)#"), "ios-001");
-        assert_eq!(prompt_base("admin@junos-001> "), "admin@junos-001");
-        assert_eq!(prompt_base("RP/0/RP0/CPU0:xr-001#"), "RP/0/RP0/CPU0:xr-001");
     }
 }

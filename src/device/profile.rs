@@ -7,6 +7,12 @@
 //!
 //! Rust's `regex` has no look-around, so a prompt pattern can be narrowed with
 //! `prompt_excludes` (substrings that must not appear in the prompt line), as scrapli does.
+//!
+//! A prompt has a stable part, its *base* (`core-1`, `admin@core-1`,
+//! `RP/0/RSP0/CPU0:core-1`): the channel learns it from the first prompt and from then on
+//! a line is a prompt only if its base is that one ([`Mode::base_of`], [`Mode::base_fits`]),
+//! as Netmiko's `set_base_prompt` does. The mode regexes can then be tolerant of real-world
+//! variants without taking output lines for prompts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,6 +68,11 @@ pub struct ModeSpec {
     /// Command that goes back to `previous`.
     #[serde(default)]
     pub deescalate: Option<String>,
+    /// The device may shorten the prompt's base in this mode (IOS abbreviates long
+    /// hostnames in configuration modes): a base that is a prefix of the learned one, at
+    /// least this many characters long, still counts.
+    #[serde(default)]
+    pub base_prefix_min: Option<usize>,
 }
 
 /// An expected prompt and the answer to send (a line; `""` = just Enter).
@@ -215,12 +226,53 @@ pub struct Mode {
     pub escalate: Option<String>,
     pub escalate_auth: bool,
     pub deescalate: Option<String>,
+    pub base_prefix_min: Option<usize>,
+    /// The prompt regex has a `base` group (checked once: captures cost more than a match).
+    pub has_base_group: bool,
 }
 
 impl Mode {
     /// Does `line` (the last line of output) look like this mode's prompt?
     pub fn matches(&self, line: &str) -> bool {
         self.prompt.is_match(line) && !self.prompt_excludes.iter().any(|x| line.contains(x))
+    }
+
+    /// The base of `line`, a prompt of this mode: the regex's `base` group when it has
+    /// one, else the line without its mode marker and `(...)` suffixes ([`prompt_base`]).
+    pub fn base_of<'a>(&self, line: &'a str) -> &'a str {
+        if self.has_base_group {
+            if let Some(b) = self.prompt.captures(line).and_then(|c| c.name("base")) {
+                return b.as_str();
+            }
+        }
+        prompt_base(line)
+    }
+
+    /// Whether `seen` (a prompt's base in this mode) is the `learned` base: equal, or
+    /// abbreviated where the mode allows it (`base_prefix_min`).
+    pub fn base_fits(&self, seen: &str, learned: &str) -> bool {
+        if seen == learned {
+            return true;
+        }
+        match self.base_prefix_min {
+            Some(min) => {
+                !seen.is_empty()
+                    && learned.starts_with(seen)
+                    && seen.chars().count() >= min.min(learned.chars().count())
+            }
+            None => false,
+        }
+    }
+}
+
+/// The stable part of a prompt line: without the mode marker (`>`, `#`, `$`, `%`), trailing
+/// spaces and `(config...)`-style suffixes.
+pub fn prompt_base(prompt: &str) -> &str {
+    let p = prompt.trim();
+    let p = p.trim_end_matches(['>', '#', '$', '%', ' ']);
+    match p.find('(') {
+        Some(i) if i > 0 => &p[..i],
+        _ => p,
     }
 }
 
@@ -327,14 +379,17 @@ impl PlatformProfile {
         }
         let mut modes = Vec::new();
         for (name, m) in &spec.modes {
+            let prompt = re(&format!("modes.{name}.prompt"), &m.prompt)?;
             modes.push(Mode {
                 name: name.clone(),
-                prompt: re(&format!("modes.{name}.prompt"), &m.prompt)?,
+                has_base_group: prompt.capture_names().any(|n| n == Some("base")),
+                prompt,
                 prompt_excludes: m.prompt_excludes.clone(),
                 previous: m.previous.clone(),
                 escalate: m.escalate.clone(),
                 escalate_auth: m.escalate_auth,
                 deescalate: m.deescalate.clone(),
+                base_prefix_min: m.base_prefix_min,
             });
         }
         let names: Vec<&str> = spec.modes.keys().map(String::as_str).collect();
@@ -469,6 +524,15 @@ impl PlatformProfile {
     /// The mode whose prompt `line` is, trying modes in profile order.
     pub fn mode_of_prompt(&self, line: &str) -> Option<&Mode> {
         self.modes.iter().find(|m| m.matches(line))
+    }
+
+    /// [`PlatformProfile::mode_of_prompt`] for a session whose base is known: a line
+    /// that looks like a prompt but carries another base (`core-10#` for `core-1`, an
+    /// output line ending in `#`) is not one.
+    pub fn mode_of_prompt_at(&self, line: &str, learned: Option<&str>) -> Option<&Mode> {
+        self.modes.iter().find(|m| {
+            m.matches(line) && learned.is_none_or(|base| m.base_fits(m.base_of(line), base))
+        })
     }
 
     /// The mode commands run in: `default_mode`, else `privileged` if present, else the first.
@@ -741,6 +805,97 @@ mod tests {
         ("juniper_junos", "configuration", "admin@junos-001# ", true),
         ("juniper_junos", "configuration", "{master:0}[edit]", false),
         ("juniper_junos", "exec", "---(more 45%)---", false),
+        // Real-world variants (issue 11): hostnames with dots, slashes, long names.
+        ("cisco_ios", "privileged", "core-1.ams.example.net#", true),
+        ("cisco_ios", "privileged", "dc1/rack-12/sw-3#", true),
+        (
+            "cisco_ios",
+            "privileged",
+            "this-is-a-very-long-hostname-for-a-core-switch#",
+            true,
+        ),
+        ("cisco_ios", "exec", "core-1.ams.example.net>", true),
+        (
+            "cisco_ios",
+            "configuration",
+            "core-1(config-if-range)#",
+            true,
+        ),
+        ("cisco_ios", "privileged", "core-1(config-if-range)#", false),
+        (
+            "cisco_ios",
+            "configuration",
+            "this-is-a-very-long-(config)#",
+            true,
+        ),
+        ("cisco_ios", "configuration", "core-1(config-line)#", true),
+        ("cisco_nxos", "exec", "nxos-001> ", true),
+        ("cisco_nxos", "exec", "nxos-001# ", false),
+        ("cisco_nxos", "privileged", "nxos-001> ", false),
+        ("cisco_nxos", "privileged", "nxos-001(maint-mode)# ", true),
+        ("cisco_nxos", "exec", "nxos-001(maint-mode)> ", true),
+        (
+            "cisco_nxos",
+            "configuration",
+            "nxos-001(maint-mode)# ",
+            false,
+        ),
+        (
+            "cisco_nxos",
+            "configuration",
+            "nxos-001(maint-mode)(config)# ",
+            true,
+        ),
+        (
+            "cisco_nxos",
+            "configuration",
+            "nxos-001(maint-mode)(config-if)# ",
+            true,
+        ),
+        ("cisco_nxos", "privileged", "n9k.dc1.example.net# ", true),
+        (
+            "cisco_iosxr",
+            "privileged",
+            "RP/0/RSP0/CPU0:pe-1.ams.example.net#",
+            true,
+        ),
+        (
+            "cisco_iosxr",
+            "configuration",
+            "RP/0/RSP1/CPU0:edge(config-bgp-nbr)#",
+            true,
+        ),
+        ("cisco_iosxr", "privileged", "edge#", true),
+        (
+            "arista_eos",
+            "configuration",
+            "eos-001(config-s-change1)#",
+            true,
+        ),
+        (
+            "arista_eos",
+            "privileged",
+            "eos-001(config-s-change1)#",
+            false,
+        ),
+        ("arista_eos", "privileged", "leaf-1.dc1.example.net#", true),
+        ("juniper_junos", "exec", "junos-001> ", true),
+        ("juniper_junos", "configuration", "junos-001# ", true),
+        ("juniper_junos", "exec", "junos-001# ", false),
+        (
+            "juniper_junos",
+            "exec",
+            "admin@mx-1.ams.example.net> ",
+            true,
+        ),
+        ("juniper_junos", "exec", "{master:0}", false),
+        ("juniper_junos", "exec", "{primary:node0}", false),
+        (
+            "juniper_junos",
+            "configuration",
+            "{primary:node0}[edit]",
+            false,
+        ),
         ("linux", "shell", "root@web1:~# ", true),
         ("linux", "shell", "user@web1:/tmp$ ", true),
         ("generic", "exec", "core-sw> ", true),
@@ -758,6 +913,123 @@ mod tests {
                 .mode(mode)
                 .unwrap_or_else(|| panic!("{platform} has no mode {mode}"));
             assert_eq!(m.matches(line), *want, "{platform} {mode} {line:?}");
+        }
+    }
+
+    /// (platform, prompt line, base learned from it, mode).
+    const BASES: &[(&str, &str, &str, &str)] = &[
+        ("cisco_ios", "core-1#", "core-1", "privileged"),
+        ("cisco_ios", "core-1(config-if)#", "core-1", "configuration"),
+        ("cisco_ios", "sw1.ams/2>", "sw1.ams/2", "exec"),
+        ("cisco_nxos", "sw1(maint-mode)# ", "sw1", "privileged"),
+        (
+            "cisco_nxos",
+            "sw1(maint-mode)(config)# ",
+            "sw1",
+            "configuration",
+        ),
+        ("cisco_iosxr", "RP/0/RSP0/CPU0:pe1#", "pe1", "privileged"),
+        (
+            "cisco_iosxr",
+            "RP/0/RP1/CPU0:pe1(config)#",
+            "pe1",
+            "configuration",
+        ),
+        ("juniper_junos", "admin@mx1> ", "admin@mx1", "exec"),
+        ("juniper_junos", "mx1# ", "mx1", "configuration"),
+        (
+            "arista_eos",
+            "leaf1(config-s-s1)#",
+            "leaf1",
+            "configuration",
+        ),
+        ("generic", "fw1 % ", "fw1", "exec"),
+    ];
+
+    #[test]
+    fn the_base_of_each_prompt_form() {
+        let set = ProfileSet::builtin();
+        for (platform, line, base, mode) in BASES {
+            let p = set.get(platform).unwrap();
+            let m = p.mode_of_prompt(line).unwrap_or_else(|| panic!("{line:?}"));
+            assert_eq!(m.name, *mode, "{platform} {line:?}");
+            assert_eq!(m.base_of(line), *base, "{platform} {line:?}");
+            assert!(p.mode_of_prompt_at(line, Some(base)).is_some(), "{line:?}");
+        }
+    }
+
+    /// (platform, learned base, line, the mode it is a prompt of, if any).
+    const LEARNED: &[(&str, &str, &str, Option<&str>)] = &[
+        (
+            "cisco_ios",
+            "core-1",
+            "core-1(config)#",
+            Some("configuration"),
+        ),
+        ("cisco_ios", "core-1", "core-1#", Some("privileged")),
+        ("cisco_ios", "core-1", "core-10#", None),
+        ("cisco_ios", "core-1", "core-1-old#", None),
+        ("cisco_ios", "core-1", "core#", None),
+        ("cisco_ios", "core-1", "core-1-old(config)#", None),
+        (
+            "cisco_ios",
+            "this-is-a-very-long-hostname",
+            "this-is-a-very-long-(config-if)#",
+            Some("configuration"),
+        ),
+        (
+            "cisco_ios",
+            "this-is-a-very-long-hostname",
+            "this-is-a#",
+            None,
+        ),
+        (
+            "cisco_ios",
+            "this-is-a-very-long-hostname",
+            "this-is-a(config)#",
+            None,
+        ),
+        ("generic", "fw1", "fw1 CPU at 50%", None),
+        ("generic", "fw1", "fw1 % ", Some("exec")),
+        (
+            "cisco_iosxr",
+            "pe1",
+            "RP/0/RSP1/CPU0:pe1#",
+            Some("privileged"),
+        ),
+        ("cisco_iosxr", "pe1", "RP/0/RSP1/CPU0:pe10#", None),
+        (
+            "juniper_junos",
+            "admin@mx1",
+            "admin@mx1# ",
+            Some("configuration"),
+        ),
+        ("juniper_junos", "admin@mx1", "mx1# ", None),
+    ];
+
+    #[test]
+    fn a_learned_base_makes_prompts_precise() {
+        let set = ProfileSet::builtin();
+        for (platform, base, line, want) in LEARNED {
+            let p = set.get(platform).unwrap();
+            let got = p
+                .mode_of_prompt_at(line, Some(base))
+                .map(|m| m.name.as_str());
+            assert_eq!(got, *want, "{platform} learned {base:?}, line {line:?}");
+        }
+    }
+
+    #[test]
+    fn junos_cluster_lines_are_not_output() {
+        let set = ProfileSet::builtin();
+        let junos = set.get("juniper_junos").unwrap();
+        for l in [
+            "{master:0}",
+            "{master}",
+            "{primary:node0}",
+            "{secondary:node1}[edit]",
+        ] {
+            assert!(junos.output_strip.iter().any(|r| r.is_match(l)), "{l}");
         }
     }
 
