@@ -1,5 +1,6 @@
 //! Options and loading steps shared by several subcommands.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::inventory::{Inventory, Vars};
@@ -176,6 +177,30 @@ fn merge_mapping(out: &mut Vars, value: serde_json::Value, what: &str) -> Result
             format!("expected a mapping of variables, found {}", kind_of(&other)),
         ))),
     }
+}
+
+/// The exit status of a command whose reader closed the pipe (`netorch ... | head -1`):
+/// what a shell reports for a process ended by SIGPIPE (128 + 13), so scripts with
+/// `pipefail` see the same status as for any other tool.
+pub const CLOSED_PIPE_STATUS: i32 = 141;
+
+/// The path an error writing to stdout carries, so `main_entry` can tell a closed pipe
+/// apart from a failing file.
+pub const STDOUT_PATH: &str = "<stdout>";
+
+/// Write `text` to stdout. Rust ignores SIGPIPE and `print!` panics on a closed pipe; this
+/// returns the error instead, and `main_entry` ends quietly on it.
+pub fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(STDOUT_PATH, e))
+}
+
+/// Whether `e` is a write to stdout whose reader has gone.
+pub fn is_closed_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { path, source }
+        if path.as_os_str() == STDOUT_PATH && source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// A word for a JSON value's type, for messages.

@@ -313,7 +313,8 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 reporter.report_mut().backups = summaries;
                 let report = reporter.finish(cancel.load(Ordering::SeqCst));
                 if !json && !report.backups.is_empty() {
-                    print!("{}", crate::backup::summary_text(&report.backups));
+                    // A closed pipe here must not lose the run's own exit code.
+                    let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
                 report
             }
