@@ -393,3 +393,60 @@ fn exec_shows_each_host_and_follows_the_exit_code_contract() {
     let out = exec(&["--host-timeout", "soon", "show clock"]);
     assert_eq!(out.status.code(), Some(5));
 }
+
+/// `netorch ... | head -1`: the reader goes away and netorch ends quietly, with the status
+/// a shell shows for SIGPIPE (141) where the output is only a listing, and the run's own
+/// result for a run (which is never cut short by a closed pager).
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        "all:\n  hosts:\n    down-1:\n      host: 127.0.0.1\n      port: 1\n      user: x\n      platform: cisco_ios\n",
+    )
+    .unwrap();
+    let closed = |args: &[&str]| {
+        let mut child = netorch()
+            .current_dir(elsewhere.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before netorch has written anything, as `head` does once it has its lines.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    };
+    for args in [
+        &["completions", "bash"][..],
+        &["inventory", "list", "-i", "inv.yml"],
+        &["inventory", "graph", "-i", "inv.yml"],
+    ] {
+        let out = closed(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+    let out = closed(&["exec", "-i", "inv.yml", "show clock"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn help_lists_the_exit_code_contract() {
+    let out = netorch().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    for line in [
+        "  0    every host ok",
+        "  2    some host failed",
+        "  3    some host unreachable",
+        "  4    invalid input",
+        "  5    bad command-line options",
+        "  130  interrupted",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}
