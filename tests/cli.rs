@@ -32,28 +32,78 @@ fn check_passes_on_the_examples() {
     assert!(text.contains("ok: playbooks/site.yml (3 plays"), "{text}");
 }
 
+/// A pattern that matches nothing is an error for `check`; for `run` it is an error when no
+/// play has any host (a typo in a scheduled job must not report success), and a warning for
+/// one play of a run that has hosts. Typed from another folder, with typos.
 #[test]
-fn a_pattern_matching_nothing_is_an_error_for_check_and_a_warning_for_run() {
+fn a_pattern_matching_nothing_fails_check_and_a_run_on_no_host() {
     let dir = tempfile::tempdir().unwrap();
     let pb = dir.path().join("p.yml");
     std::fs::write(&pb, "- hosts: acces\n  tasks:\n    - debug: {msg: hi}\n").unwrap();
-    let out = example_env(&mut netorch())
-        .args(["check", "-i", "inventory"])
-        .arg(&pb)
-        .output()
-        .unwrap();
+    let inventory = root().join("inventory");
+    let netorch_in = |args: &[&str]| {
+        example_env(&mut netorch())
+            .current_dir(dir.path())
+            .args(args)
+            .arg("-i")
+            .arg(&inventory)
+            .output()
+            .unwrap()
+    };
+    let out = netorch_in(&["check", "p.yml"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("p.yml:1:"), "{err}");
     assert!(err.contains("matches no host"), "{err}");
     assert!(err.contains("did you mean `access`?"), "{err}");
-    let out = example_env(&mut netorch())
-        .args(["run", "-i", "inventory"])
-        .arg(&pb)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("warning: play"));
+
+    // `run` on a play whose pattern matches nothing: the same error, nothing runs.
+    let out = netorch_in(&["run", "p.yml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("p.yml:1:") && err.contains("did you mean `access`?"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("RECAP"));
+
+    // A --limit that names nothing: a bad option, with a suggestion, for every command
+    // that runs tasks.
+    let ok = dir.path().join("ok.yml");
+    std::fs::write(&ok, "- hosts: all\n  tasks:\n    - debug: {msg: hi}\n").unwrap();
+    for args in [
+        &["run", "ok.yml", "--limit", "core-ams-9"][..],
+        &["backup", "--store", "st", "--limit", "core-ams-9"],
+        &["push", "--limit", "core-ams-9", "ok.yml", "/tmp/x"],
+        &["pull", "--limit", "core-ams-9", "/tmp/x", "got"],
+        &["exec", "--limit", "core-ams-9", "show clock"],
+    ] {
+        let out = netorch_in(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("--limit `core-ams-9` matches no host in the inventory"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("did you mean `core-ams-1`?"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("st").exists(), "backup created its store");
+
+    // A limit that matches hosts, but none of the play's: the error names the play.
+    let out = netorch_in(&["run", "p.yml", "--limit", "core"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("leaves no host to run on"), "{err}");
+
+    // One play without hosts beside one with hosts: a warning, the run goes on.
+    let two = dir.path().join("two.yml");
+    std::fs::write(
+        &two,
+        "- hosts: acces\n  tasks:\n    - debug: {msg: hi}\n- hosts: core-ams-1\n  tasks:\n    - debug: {msg: there}\n",
+    )
+    .unwrap();
+    let out = netorch_in(&["run", "two.yml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("warning: play"), "{text}");
+    assert!(text.contains("there"), "{text}");
 }
 
 /// `-i` and `-e` may come after the subcommand word, as people type them; without any

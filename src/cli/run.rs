@@ -152,16 +152,24 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         backups,
         layout,
     } = req;
-    let plan = Plan::build(
-        &playbooks,
-        &inventory,
-        &PlanOptions {
-            limit,
-            tags,
-            skip_tags,
-            strict_patterns: false,
-        },
-    )?;
+    let mut plan_opts = PlanOptions {
+        limit,
+        tags,
+        skip_tags,
+        strict_patterns: false,
+    };
+    let plan = Plan::build(&playbooks, &inventory, &plan_opts)?;
+    if !plan.plays.is_empty() && plan.plays.iter().all(|p| p.hosts.is_empty()) {
+        // A run on no host at all is a typo (in --limit or `hosts:`), never a success: a
+        // scheduled job must not report ok for it. One play without hosts in a run that
+        // has some stays a warning.
+        if let Some(limit) = &plan_opts.limit {
+            return Err(no_host_for_limit(&inventory, limit, &plan.warnings));
+        }
+        plan_opts.strict_patterns = true;
+        Plan::build(&playbooks, &inventory, &plan_opts)?;
+        return Err(Error::Usage("no play matches any host".into()));
+    }
     let mut problems = super::platforms::unknown_platforms(&plan, &inventory, &profiles);
     match problems.len() {
         0 => {}
@@ -328,6 +336,41 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     }
     remember_failed(&report.failed_hosts());
     Ok(report)
+}
+
+/// The error for a `--limit` that leaves every play without hosts, with a "did you mean"
+/// for a term that names nothing in the inventory.
+pub(super) fn no_host_for_limit(
+    inventory: &crate::inventory::Inventory,
+    limit: &str,
+    plays: &[String],
+) -> Error {
+    let in_inventory = inventory
+        .select(limit)
+        .map(|h| !h.is_empty())
+        .unwrap_or(false);
+    if in_inventory {
+        return Error::Usage(format!(
+            "--limit `{limit}` leaves no host to run on:\n  {}",
+            plays.join("\n  ")
+        ));
+    }
+    let hint = inventory.unmatched_terms(limit).first().and_then(|t| {
+        let bare = t.trim_start_matches(['!', '&']);
+        crate::source::suggest(
+            bare,
+            inventory
+                .groups
+                .keys()
+                .chain(inventory.hosts.keys())
+                .map(String::as_str),
+        )
+        .map(|s| format!("; did you mean `{s}`?"))
+    });
+    Error::Usage(format!(
+        "--limit `{limit}` matches no host in the inventory{}",
+        hint.unwrap_or_default()
+    ))
 }
 
 /// `--rerun-failed` and `--limit @failed` read the failed hosts of the last run.
