@@ -500,3 +500,77 @@ fn help_lists_the_exit_code_contract() {
         assert!(text.contains(line), "{line}: {text}");
     }
 }
+
+/// The variables users expect from Ansible are there whichever name the inventory used,
+/// and `-e` takes `key=value`, a JSON/YAML mapping and `@file` (from the current folder),
+/// as ansible-playbook does; `key=[...]` stays a string, with a warning. No connection is
+/// needed: `debug` and `assert` run locally.
+#[test]
+fn expected_variables_and_every_extra_vars_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    w(
+        "inv.yml",
+        "all:\n  hosts:\n    r1: {host: 10.0.0.1, port: 2222, user: alice, platform: cisco_ios, password: Pw-Never-Shown-51}\n    r2: {ansible_host: 10.0.0.2, ansible_port: 22, ansible_user: bob, ansible_network_os: arista.eos.eos}\n  children:\n    core:\n      hosts:\n        r1:\n",
+    );
+    w("vars.yml", "site: ams\n");
+    w(
+        "p.yml",
+        r#"- hosts: all
+  tasks:
+    - name: Names
+      assert:
+        that:
+          - ansible_host == host
+          - ansible_port == port
+          - ansible_user == user
+          - ansible_password is not defined
+    - name: Show
+      debug:
+        msg: "{{ inventory_hostname }} {{ ansible_host }}:{{ ansible_port }} {{ ansible_user }} {{ ansible_network_os }} {{ platform }} [{{ group_names | join(',') }}] {{ ntp_servers | join(',') }} {{ site }} {{ mode }}"
+"#,
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.yml", "p.yml", "--json"])
+        .args(["-e", r#"{"ntp_servers": ["10.0.0.9"]}"#])
+        .args(["-e", "@vars.yml", "-e", "mode=[a,b]"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = |host: &str| {
+        doc["plays"][0]["tasks"][1]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == host)
+            .map(|r| r["data"]["debug"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        msg("r1"),
+        "r1 10.0.0.1:2222 alice cisco.ios.ios cisco_ios [core] 10.0.0.9 ams [a,b]"
+    );
+    assert_eq!(
+        msg("r2"),
+        "r2 10.0.0.2:22 bob arista.eos.eos arista_eos [] 10.0.0.9 ams [a,b]"
+    );
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains("`mode` is the string `[a,b]`, not a list"),
+        "{warnings}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Pw-Never-Shown-51"));
+
+    // A vars file that is not there names its path; it is bad input (exit 4).
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.yml", "p.yml", "-e", "@varz.yml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("varz.yml"), "{err}");
+}

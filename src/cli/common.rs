@@ -41,8 +41,13 @@ impl InventoryOpts {
         Inventory::load_with(&self.inventory, playbook_dirs)
     }
 
+    /// The extra vars; their warnings go to stderr (for the commands without a report).
     pub fn extra_vars(&self) -> Result<Vars> {
-        parse_extra_vars(&self.extra_vars)
+        let (vars, warnings) = parse_extra_vars_warn(&self.extra_vars)?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(vars)
     }
 }
 
@@ -127,10 +132,18 @@ fn parse_rate(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Parse `-e` arguments the way Ansible does: `@file` (YAML or JSON), an inline YAML/JSON
-/// mapping, or space-separated `key=value` pairs (values are strings).
+/// Parse `-e` arguments the way Ansible does: `@file` (YAML or JSON, relative to the current
+/// folder), an inline YAML/JSON mapping, or space-separated `key=value` pairs (values are
+/// strings).
 pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
+    parse_extra_vars_warn(items).map(|(vars, _)| vars)
+}
+
+/// [`parse_extra_vars`], with warnings about values that are probably not what the user
+/// meant (`key=[a, b]` is a string, as in Ansible, not a list).
+pub fn parse_extra_vars_warn(items: &[String]) -> Result<(Vars, Vec<String>)> {
     let mut out = Vars::new();
+    let mut warnings = Vec::new();
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
@@ -158,11 +171,21 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
                 if k.is_empty() {
                     return Err(Error::Usage(format!("--extra-vars: `{word}` has no key")));
                 }
+                let t = v.trim();
+                if (t.starts_with('[') && t.ends_with(']'))
+                    || (t.starts_with('{') && t.ends_with('}'))
+                {
+                    warnings.push(format!(
+                        "--extra-vars `{word}`: `{k}` is the string `{v}`, not a list or \
+                         mapping (key=value values are strings); give YAML/JSON for that: \
+                         -e '{{\"{k}\": {v}}}'"
+                    ));
+                }
                 out.insert(k.to_string(), serde_json::Value::from(v));
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 fn merge_mapping(out: &mut Vars, value: serde_json::Value, what: &str) -> Result<()> {
@@ -260,6 +283,10 @@ mod tests {
         assert_eq!(v["b"], "two words");
         assert_eq!(v["c"], json!([1, 2]));
         assert_eq!(v["from_file"], 1);
+        let (v, warnings) = parse_extra_vars_warn(&["servers=[10.0.0.1] site=ams".into()]).unwrap();
+        assert_eq!(v["servers"], "[10.0.0.1]");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("not a list"), "{warnings:?}");
         let e = parse_extra_vars(&["novalue".into()]).unwrap_err();
         assert!(e.to_string().contains("`novalue` is not key=value"), "{e}");
         assert_eq!(e.exit_code(), crate::ExitCode::BadOptions);

@@ -100,8 +100,9 @@ impl RunRequest {
     /// tags, diff, backups and layout are left for the caller to set.
     pub fn load(opts: &RunOpts, playbook_dirs: &[PathBuf], verbose: u8) -> Result<RunRequest> {
         let limit = resolve_limit(opts.limit.clone(), false)?;
-        let inventory = opts.inv.load(playbook_dirs)?;
-        let extra = opts.inv.extra_vars()?;
+        let mut inventory = opts.inv.load(playbook_dirs)?;
+        let (extra, warnings) = super::common::parse_extra_vars_warn(&opts.inv.extra_vars)?;
+        inventory.warnings.extend(warnings);
         let profiles = super::platforms::load_profiles(&opts.inv.inventory)?;
         Ok(RunRequest {
             playbooks: Vec::new(),
