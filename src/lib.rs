@@ -16,6 +16,7 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
 //! - [`schedule`]: the daemon: cron/interval jobs run as child processes, status, metrics.
 //! - [`error`]: the library's error type and the exit-code contract.
+//! - [`interrupt`]: the Ctrl-C flag that long waits check while they sleep.
 
 pub mod actions;
 pub mod backup;
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod device;
 pub mod error;
 pub mod executor;
+pub mod interrupt;
 pub mod inventory;
 pub mod playbook;
 pub mod report;

@@ -259,14 +259,14 @@ fn bad_options_exit_5_and_completions_print() {
 }
 
 #[test]
-fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
+fn ctrl_c_ends_a_pause_stops_new_work_prints_the_recap_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.yml");
     std::fs::write(&inv, "all:\n  hosts:\n    a:\n    b:\n").unwrap();
     let pb = dir.path().join("p.yml");
     std::fs::write(
         &pb,
-        "- hosts: all\n  tasks:\n    - name: nap\n      wait_for: {seconds: 2}\n    - name: never\n      debug: {msg: late}\n",
+        "- hosts: all\n  tasks:\n    - name: nap\n      wait_for: {seconds: 600}\n    - name: never\n      debug: {msg: late}\n",
     )
     .unwrap();
     let mut child = netorch()
@@ -308,7 +308,18 @@ fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
         .status()
         .unwrap();
     assert!(st.success());
-    let status = child.wait().unwrap();
+    // The pause ends at once, not after its ten minutes.
+    let interrupted_at = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if interrupted_at.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("Ctrl-C did not end the wait_for pause");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     let text = reader.join().unwrap();
     let out = std::process::Output {
         status,

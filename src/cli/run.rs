@@ -289,6 +289,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
                     cancel.store(true, Ordering::SeqCst);
+                    crate::interrupt::request();
                     let _ = tx.send(Event::Warning(
                         "interrupted: no new work is started; running tasks finish, then the \
                          sessions close (Ctrl-C again to quit at once)"
