@@ -650,3 +650,48 @@ fn sessions_close_when_the_host_has_nothing_more_to_do() {
         "while play 2 ran on ios-001, the other hosts' sessions should be closed"
     );
 }
+
+/// A loop's items each show their label with their pending lines (`--check --diff`) or
+/// their diff (`--diff`); the loop's own line carries neither.
+#[test]
+fn loop_items_show_their_label_pending_lines_and_diff() {
+    let sim = start("1", "cisco_ios", &[]);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        r#"
+- hosts: all
+  tasks:
+    - name: NTP loop
+      config:
+        lines:
+          - "ntp server {{ item }}"
+      loop: [10.9.9.1, 10.9.9.2]
+"#,
+    );
+    let out = run(&sim, &pb, &["--check", "--diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for ip in ["10.9.9.1", "10.9.9.2"] {
+        assert!(
+            text.contains(&format!(
+                "item {ip}: changed\n        would send:\n          ntp server {ip}\n"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("+ntp server {ip}")), "{text}");
+    }
+    let out = run(&sim, &pb, &["--diff"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for ip in ["10.9.9.1", "10.9.9.2"] {
+        let at = text
+            .find(&format!("item {ip}: changed\n"))
+            .unwrap_or_else(|| panic!("no item {ip}: {text}"));
+        assert!(
+            text[at..].contains(&format!("        +ntp server {ip}\n")),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("would send"), "{text}");
+}
