@@ -61,7 +61,10 @@ fn a_pattern_matching_nothing_fails_check_and_a_run_on_no_host() {
     let out = netorch_in(&["run", "p.yml"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
-    assert!(err.contains("p.yml:1:") && err.contains("did you mean `access`?"), "{err}");
+    assert!(
+        err.contains("p.yml:1:") && err.contains("did you mean `access`?"),
+        "{err}"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("RECAP"));
 
     // A --limit that names nothing: a bad option, with a suggestion, for every command
@@ -82,7 +85,10 @@ fn a_pattern_matching_nothing_fails_check_and_a_run_on_no_host() {
             err.contains("--limit `core-ams-9` matches no host in the inventory"),
             "{args:?}: {err}"
         );
-        assert!(err.contains("did you mean `core-ams-1`?"), "{args:?}: {err}");
+        assert!(
+            err.contains("did you mean `core-ams-1`?"),
+            "{args:?}: {err}"
+        );
     }
     assert!(!dir.path().join("st").exists(), "backup created its store");
 
@@ -388,6 +394,11 @@ fn exec_shows_each_host_and_follows_the_exit_code_contract() {
         "{text}"
     );
     assert!(text.contains("2 hosts, 1 with failures"), "{text}");
+    // The secret-bearing command was sent (and shown masked), not skipped.
+    assert!(
+        text.contains("\n  $ show running-config | include ********\n"),
+        "{text}"
+    );
     let out = exec(&[
         "--limit",
         "ios-001,down-1",
