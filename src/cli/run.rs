@@ -357,21 +357,13 @@ pub(super) fn no_host_for_limit(
             plays.join("\n  ")
         ));
     }
-    let hint = inventory.unmatched_terms(limit).first().and_then(|t| {
-        let bare = t.trim_start_matches(['!', '&']);
-        crate::source::suggest(
-            bare,
-            inventory
-                .groups
-                .keys()
-                .chain(inventory.hosts.keys())
-                .map(String::as_str),
-        )
-        .map(|s| format!("; did you mean `{s}`?"))
-    });
+    let hint = inventory
+        .unmatched_terms(limit)
+        .first()
+        .and_then(|t| crate::executor::plan::did_you_mean(inventory, t));
     Error::Usage(format!(
         "--limit `{limit}` matches no host in the inventory{}",
-        hint.unwrap_or_default()
+        hint.map(|h| format!("; {h}")).unwrap_or_default()
     ))
 }
 
