@@ -56,14 +56,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-
-    /// Connecting to or talking with a host failed (used by `exec`, which has no executor).
-    #[error(transparent)]
-    Transport(#[from] crate::transport::TransportError),
-
-    /// A device CLI session failed.
-    #[error(transparent)]
-    Device(#[from] crate::device::DeviceError),
 }
 
 impl Error {
@@ -78,8 +70,6 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) => ExitCode::BadOptions,
-            Error::Transport(_) => ExitCode::HostUnreachable,
-            Error::Device(_) => ExitCode::HostFailed,
             _ => ExitCode::InvalidInput,
         }
     }

@@ -13,6 +13,7 @@
 //!   file:line:col errors and "did you mean" hints. Every loader goes through it.
 //! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
 //! - [`error`]: the library's error type and the exit-code contract.
+//! - [`interrupt`]: the Ctrl-C flag that long waits check while they sleep.
 //! - [`jinja`]: the minijinja environment (strict undefined, network filters) for config
 //!   templates and `{{ }}` expressions.
 //!
@@ -44,6 +45,7 @@ pub mod device;
 pub mod error;
 pub mod executor;
 pub mod fs;
+pub mod interrupt;
 pub mod inventory;
 pub mod jinja;
 pub mod playbook;

@@ -31,6 +31,36 @@ pub fn host_context(
         let platform = crate::inventory::resolve_platform(&ctx);
         ctx.insert("platform".into(), Value::from(platform));
     }
+    // Templates written for Ansible ask for `ansible_host`, netorch's for `host`: whichever
+    // the inventory set, both name the value the connection uses (netorch's name first, as
+    // the transport reads them). Passwords are left alone: a secret gets no second name.
+    for &(own, ansible) in CONNECTION_ALIASES {
+        let value = [own, ansible]
+            .iter()
+            .filter_map(|n| ctx.get(*n))
+            .find(|v| !v.is_null())
+            .cloned();
+        if let Some(v) = value {
+            for n in [own, ansible] {
+                if ctx.get(n).is_none_or(Value::is_null) {
+                    ctx.insert(n.into(), v.clone());
+                }
+            }
+        }
+    }
+    if ctx.get("ansible_host").is_none_or(Value::is_null) {
+        ctx.insert("ansible_host".into(), Value::from(name));
+    }
+    if ctx.get("ansible_network_os").is_none_or(Value::is_null) {
+        let platform = ctx
+            .get("platform")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        ctx.insert(
+            "ansible_network_os".into(),
+            Value::from(network_os_of(platform)),
+        );
+    }
     ctx.insert("inventory_hostname".into(), Value::from(name));
     let short = name.split('.').next().unwrap_or(name);
     ctx.insert("inventory_hostname_short".into(), Value::from(short));
@@ -41,6 +71,29 @@ pub fn host_context(
         .collect();
     ctx.insert("group_names".into(), Value::Array(group_names));
     ctx
+}
+
+/// netorch's connection variables and Ansible's names for them (see transport/settings.rs).
+const CONNECTION_ALIASES: &[(&str, &str)] = &[
+    ("host", "ansible_host"),
+    ("port", "ansible_port"),
+    ("user", "ansible_user"),
+];
+
+/// Ansible's `ansible_network_os` for a netorch platform: the collection's name where Ansible
+/// has one, else the platform itself (a user profile, `linux`).
+fn network_os_of(platform: &str) -> String {
+    let fqcn = match platform {
+        "cisco_ios" => "cisco.ios.ios",
+        "cisco_nxos" => "cisco.nxos.nxos",
+        "cisco_iosxr" => "cisco.iosxr.iosxr",
+        "cisco_asa" => "cisco.asa.asa",
+        "arista_eos" => "arista.eos.eos",
+        "juniper_junos" => "junipernetworks.junos.junos",
+        "vyos" => "vyos.vyos.vyos",
+        other => other,
+    };
+    fqcn.to_string()
 }
 
 /// Variables whose templated value could not be rendered, with the reason. They are left
@@ -158,6 +211,32 @@ mod tests {
         assert_eq!(ctx["c"], "extra");
         assert_eq!(ctx["inventory_hostname_short"], "core-ams-1");
         assert_eq!(ctx["group_names"], json!(["core"]));
+    }
+
+    #[test]
+    fn connection_variables_answer_to_both_names() {
+        let ctx = host_context(
+            "r1",
+            &[],
+            &vars(json!({"ansible_host": "10.0.0.1", "port": 2222, "ansible_network_os": "eos"})),
+            &Vars::new(),
+            &vars(json!({"user": "from_extra"})),
+        );
+        assert_eq!(ctx["host"], "10.0.0.1");
+        assert_eq!(ctx["ansible_port"], 2222);
+        assert_eq!(ctx["ansible_user"], "from_extra");
+        assert_eq!(ctx["platform"], "arista_eos");
+        assert_eq!(ctx["ansible_network_os"], "eos");
+        let ctx = host_context(
+            "r2",
+            &[],
+            &vars(json!({"platform": "cisco_ios"})),
+            &Vars::new(),
+            &Vars::new(),
+        );
+        assert_eq!(ctx["ansible_host"], "r2");
+        assert_eq!(ctx["ansible_network_os"], "cisco.ios.ios");
+        assert!(!ctx.contains_key("host") && !ctx.contains_key("ansible_password"));
     }
 
     #[test]

@@ -484,3 +484,51 @@ fn kill_9_mid_run_leaves_a_consistent_store() {
     }
     assert!(git(&store, &["status", "--porcelain"]).trim().is_empty());
 }
+
+/// `backup --check` fetches and compares but writes nothing (no store folder, no `.git`),
+/// and its summary says what would change, agreeing with the per-host lines; on an
+/// existing store it commits nothing.
+#[test]
+fn check_writes_nothing_and_its_summary_agrees_with_the_hosts() {
+    let sim = Sim::start(&["--platform", "cisco_ios", "--count", "2"]);
+    let store = sim.dir.path().join("never-made");
+    let text = |args: &[&str]| {
+        netorch()
+            .current_dir(sim.dir.path())
+            .args(["backup", "-i"])
+            .arg(&sim.inventory)
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = text(&["--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!store.exists(), "--check created the store");
+    let changed_lines = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("changed"))
+        .count();
+    assert_eq!(changed_lines, 2, "{stdout}");
+    assert!(
+        stdout.contains("check mode, nothing stored: 2 would change, 0 unchanged"),
+        "{stdout}"
+    );
+
+    // A real run makes the store; a check after it commits nothing.
+    let out = backup(&sim, &store, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(commit_count(&store), 1);
+    let out = backup(&sim, &store, &["--check"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json_of(&out);
+    assert_eq!(doc["backups"][0]["commit"], Value::Null, "{doc:#}");
+    assert_eq!(commit_count(&store), 1);
+}

@@ -32,28 +32,84 @@ fn check_passes_on_the_examples() {
     assert!(text.contains("ok: playbooks/site.yml (3 plays"), "{text}");
 }
 
+/// A pattern that matches nothing is an error for `check`; for `run` it is an error when no
+/// play has any host (a typo in a scheduled job must not report success), and a warning for
+/// one play of a run that has hosts. Typed from another folder, with typos.
 #[test]
-fn a_pattern_matching_nothing_is_an_error_for_check_and_a_warning_for_run() {
+fn a_pattern_matching_nothing_fails_check_and_a_run_on_no_host() {
     let dir = tempfile::tempdir().unwrap();
     let pb = dir.path().join("p.yml");
     std::fs::write(&pb, "- hosts: acces\n  tasks:\n    - debug: {msg: hi}\n").unwrap();
-    let out = example_env(&mut netorch())
-        .args(["check", "-i", "inventory"])
-        .arg(&pb)
-        .output()
-        .unwrap();
+    let inventory = root().join("inventory");
+    let netorch_in = |args: &[&str]| {
+        example_env(&mut netorch())
+            .current_dir(dir.path())
+            .args(args)
+            .arg("-i")
+            .arg(&inventory)
+            .output()
+            .unwrap()
+    };
+    let out = netorch_in(&["check", "p.yml"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("p.yml:1:"), "{err}");
     assert!(err.contains("matches no host"), "{err}");
     assert!(err.contains("did you mean `access`?"), "{err}");
-    let out = example_env(&mut netorch())
-        .args(["run", "-i", "inventory"])
-        .arg(&pb)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("warning: play"));
+
+    // `run` on a play whose pattern matches nothing: the same error, nothing runs.
+    let out = netorch_in(&["run", "p.yml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("p.yml:1:") && err.contains("did you mean `access`?"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("RECAP"));
+
+    // A --limit that names nothing: a bad option, with a suggestion, for every command
+    // that runs tasks.
+    let ok = dir.path().join("ok.yml");
+    std::fs::write(&ok, "- hosts: all\n  tasks:\n    - debug: {msg: hi}\n").unwrap();
+    for args in [
+        &["run", "ok.yml", "--limit", "core-ams-9"][..],
+        &["backup", "--store", "st", "--limit", "core-ams-9"],
+        &["push", "--limit", "core-ams-9", "ok.yml", "/tmp/x"],
+        &["pull", "--limit", "core-ams-9", "/tmp/x", "got"],
+        &["exec", "--limit", "core-ams-9", "show clock"],
+    ] {
+        let out = netorch_in(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("--limit `core-ams-9` matches no host in the inventory"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("did you mean `core-ams-1`?"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!dir.path().join("st").exists(), "backup created its store");
+
+    // A limit that matches hosts, but none of the play's: the error names the play.
+    let out = netorch_in(&["run", "p.yml", "--limit", "core"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("leaves no host to run on"), "{err}");
+
+    // One play without hosts beside one with hosts: a warning, the run goes on.
+    let two = dir.path().join("two.yml");
+    std::fs::write(
+        &two,
+        "- hosts: acces\n  tasks:\n    - debug: {msg: hi}\n- hosts: core-ams-1\n  tasks:\n    - debug: {msg: there}\n",
+    )
+    .unwrap();
+    let out = netorch_in(&["run", "two.yml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("warning: play"), "{text}");
+    assert!(text.contains("there"), "{text}");
 }
 
 /// `-i` and `-e` may come after the subcommand word, as people type them; without any
@@ -209,14 +265,14 @@ fn bad_options_exit_5_and_completions_print() {
 }
 
 #[test]
-fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
+fn ctrl_c_ends_a_pause_stops_new_work_prints_the_recap_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.yml");
     std::fs::write(&inv, "all:\n  hosts:\n    a:\n    b:\n").unwrap();
     let pb = dir.path().join("p.yml");
     std::fs::write(
         &pb,
-        "- hosts: all\n  tasks:\n    - name: nap\n      wait_for: {seconds: 2}\n    - name: never\n      debug: {msg: late}\n",
+        "- hosts: all\n  tasks:\n    - name: nap\n      wait_for: {seconds: 600}\n    - name: never\n      debug: {msg: late}\n",
     )
     .unwrap();
     let mut child = netorch()
@@ -258,7 +314,18 @@ fn ctrl_c_stops_new_work_prints_the_recap_and_exits_130() {
         .status()
         .unwrap();
     assert!(st.success());
-    let status = child.wait().unwrap();
+    // The pause ends at once, not after its ten minutes.
+    let interrupted_at = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if interrupted_at.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("Ctrl-C did not end the wait_for pause");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     let text = reader.join().unwrap();
     let out = std::process::Output {
         status,
@@ -327,6 +394,11 @@ fn exec_shows_each_host_and_follows_the_exit_code_contract() {
         "{text}"
     );
     assert!(text.contains("2 hosts, 1 with failures"), "{text}");
+    // The secret-bearing command was sent (and shown masked), not skipped.
+    assert!(
+        text.contains("\n  $ show running-config | include ********\n"),
+        "{text}"
+    );
     let out = exec(&[
         "--limit",
         "ios-001,down-1",
@@ -392,4 +464,135 @@ fn exec_shows_each_host_and_follows_the_exit_code_contract() {
     );
     let out = exec(&["--host-timeout", "soon", "show clock"]);
     assert_eq!(out.status.code(), Some(5));
+}
+
+/// `netorch ... | head -1`: the reader goes away and netorch ends quietly, with the status
+/// a shell shows for SIGPIPE (141) where the output is only a listing, and the run's own
+/// result for a run (which is never cut short by a closed pager).
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let inv = elsewhere.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        "all:\n  hosts:\n    down-1:\n      host: 127.0.0.1\n      port: 1\n      user: x\n      platform: cisco_ios\n",
+    )
+    .unwrap();
+    let closed = |args: &[&str]| {
+        let mut child = netorch()
+            .current_dir(elsewhere.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before netorch has written anything, as `head` does once it has its lines.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    };
+    for args in [
+        &["completions", "bash"][..],
+        &["inventory", "list", "-i", "inv.yml"],
+        &["inventory", "graph", "-i", "inv.yml"],
+    ] {
+        let out = closed(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+    let out = closed(&["exec", "-i", "inv.yml", "show clock"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn help_lists_the_exit_code_contract() {
+    let out = netorch().arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    for line in [
+        "  0    every host ok",
+        "  2    some host failed",
+        "  3    some host unreachable",
+        "  4    invalid input",
+        "  5    bad command-line options",
+        "  130  interrupted",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+}
+
+/// The variables users expect from Ansible are there whichever name the inventory used,
+/// and `-e` takes `key=value`, a JSON/YAML mapping and `@file` (from the current folder),
+/// as ansible-playbook does; `key=[...]` stays a string, with a warning. No connection is
+/// needed: `debug` and `assert` run locally.
+#[test]
+fn expected_variables_and_every_extra_vars_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    w(
+        "inv.yml",
+        "all:\n  hosts:\n    r1: {host: 10.0.0.1, port: 2222, user: alice, platform: cisco_ios, password: Pw-Never-Shown-51}\n    r2: {ansible_host: 10.0.0.2, ansible_port: 22, ansible_user: bob, ansible_network_os: arista.eos.eos}\n  children:\n    core:\n      hosts:\n        r1:\n",
+    );
+    w("vars.yml", "site: ams\n");
+    w(
+        "p.yml",
+        r#"- hosts: all
+  tasks:
+    - name: Names
+      assert:
+        that:
+          - ansible_host == host
+          - ansible_port == port
+          - ansible_user == user
+          - ansible_password is not defined
+    - name: Show
+      debug:
+        msg: "{{ inventory_hostname }} {{ ansible_host }}:{{ ansible_port }} {{ ansible_user }} {{ ansible_network_os }} {{ platform }} [{{ group_names | join(',') }}] {{ ntp_servers | join(',') }} {{ site }} {{ mode }}"
+"#,
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.yml", "p.yml", "--json"])
+        .args(["-e", r#"{"ntp_servers": ["10.0.0.9"]}"#])
+        .args(["-e", "@vars.yml", "-e", "mode=[a,b]"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msg = |host: &str| {
+        doc["plays"][0]["tasks"][1]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == host)
+            .map(|r| r["data"]["debug"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        msg("r1"),
+        "r1 10.0.0.1:2222 alice cisco.ios.ios cisco_ios [core] 10.0.0.9 ams [a,b]"
+    );
+    assert_eq!(
+        msg("r2"),
+        "r2 10.0.0.2:22 bob arista.eos.eos arista_eos [] 10.0.0.9 ams [a,b]"
+    );
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains("`mode` is the string `[a,b]`, not a list"),
+        "{warnings}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Pw-Never-Shown-51"));
+
+    // A vars file that is not there names its path; it is bad input (exit 4).
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "-i", "inv.yml", "p.yml", "-e", "@varz.yml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("varz.yml"), "{err}");
 }

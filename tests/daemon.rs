@@ -345,3 +345,97 @@ fn missed_runs_are_replayed_only_when_asked() {
     assert_eq!(d.terminate(30), Some(0));
     assert!(dir.join("a/.git").exists() && !dir.join("b").exists());
 }
+
+/// `daemon --check` validates each job completely (its playbook and inventory exist and pass
+/// `check`, a backup's limit matches hosts); a failed job's log line carries the error
+/// itself, and the log has no colour codes when it is not a terminal.
+#[test]
+fn check_validates_every_job_and_the_log_tells_the_error_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("inv.yml"),
+        "all:\n  children:\n    access:\n      hosts:\n        a1: {host: 127.0.0.1, port: 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("typo.yml"),
+        "- hosts: acces\n  tasks:\n    - debug: {msg: hi}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("good.yml"),
+        "- hosts: all\n  tasks:\n    - debug: {msg: hi}\n",
+    )
+    .unwrap();
+    let jobs = |names: &[&str]| {
+        let mut s = String::from("jobs:\n");
+        for n in names {
+            s.push_str(match *n {
+                "typo" => "  - {name: typo, every: 1s, playbook: typo.yml, inventory: inv.yml}\n",
+                "gone" => "  - {name: gone, every: 1h, playbook: gone.yml, inventory: inv.yml}\n",
+                "good" => "  - {name: good, every: 1h, playbook: good.yml, inventory: inv.yml}\n",
+                _ => "  - {name: bk, every: 1h, backup: {store: st}, inventory: inv.yml, limit: acess}\n",
+            });
+        }
+        s
+    };
+    std::fs::write(d.join("s.yml"), jobs(&["typo", "gone", "good", "bk"])).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = netorch()
+        .current_dir(elsewhere.path())
+        .args(["daemon", "--check", "--config"])
+        .arg(d.join("s.yml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}{err}");
+    assert!(
+        err.contains("job `typo`") && err.contains("did you mean `access`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains("job `gone`") && err.contains("gone.yml: file not found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("job `bk`: --limit `acess` matches no host"),
+        "{err}"
+    );
+    assert!(text.starts_with("good: every 3600s"), "{text}");
+    assert!(!err.contains("job `good`"), "{err}");
+
+    // The daemon runs the typo job: it fails, and its log line says why.
+    std::fs::write(d.join("run.yml"), jobs(&["typo"])).unwrap();
+    let log = d.join("daemon.log");
+    let mut child = netorch()
+        .current_dir(d)
+        .args(["daemon", "--config", "run.yml", "--status-file", "st.json"])
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("job typo: end") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!text.contains('\x1b'), "colour codes in the log: {text:?}");
+    let end = text
+        .lines()
+        .find(|l| l.contains("job typo: end"))
+        .unwrap_or_else(|| panic!("no end line: {text}"));
+    assert!(
+        end.contains("end: failed")
+            && end.contains("host pattern `acces` matches no host")
+            && end.contains("did you mean `access`?"),
+        "{end}"
+    );
+}

@@ -87,6 +87,9 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WaitForArgs
 /// How often the port is probed.
 const PROBE_INTERVAL_MS: u64 = 250;
 
+/// Why a wait ended early.
+const INTERRUPTED: &str = "interrupted (Ctrl-C) while waiting";
+
 /// Ansible's `wait_for` default: five minutes.
 const DEFAULT_TIMEOUT_SECS: u64 = 300;
 
@@ -107,8 +110,11 @@ impl ActionArgs for WaitForArgs {
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         match self {
             WaitForArgs::Sleep(d) => {
-                std::thread::sleep(*d);
-                TaskResult::ok()
+                if crate::interrupt::sleep(*d) {
+                    TaskResult::ok()
+                } else {
+                    TaskResult::failed(INTERRUPTED)
+                }
             }
             WaitForArgs::Port {
                 port,
@@ -117,7 +123,9 @@ impl ActionArgs for WaitForArgs {
                 timeout,
                 delay,
             } => {
-                std::thread::sleep(delay.unwrap_or_default());
+                if !crate::interrupt::sleep(delay.unwrap_or_default()) {
+                    return TaskResult::failed(INTERRUPTED);
+                }
                 wait_for_port(
                     &env.ctx,
                     host.as_deref(),
@@ -172,7 +180,9 @@ fn wait_for_port(
                 if want_open { "open" } else { "closed" }
             ));
         }
-        std::thread::sleep(Duration::from_millis(PROBE_INTERVAL_MS));
+        if !crate::interrupt::sleep(Duration::from_millis(PROBE_INTERVAL_MS)) {
+            return TaskResult::failed(INTERRUPTED);
+        }
     }
 }
 

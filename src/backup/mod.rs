@@ -98,6 +98,9 @@ pub struct StoreSummary {
     /// The commit made, if anything changed.
     pub commit: Option<String>,
     pub changed: Vec<DeviceChange>,
+    /// Devices whose backup would change, from tasks in check mode (nothing stored).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_change: Vec<DeviceChange>,
     pub unchanged: usize,
     /// Milliseconds spent writing the commit.
     pub write_ms: u64,
@@ -117,9 +120,12 @@ struct Pending {
 }
 
 struct StoreWriter {
-    store: Mutex<Store>,
+    /// `None`: the store does not exist and the run only checks, so it is not created.
+    store: Mutex<Option<Store>>,
     /// path -> pending new version
     pending: Mutex<BTreeMap<String, Pending>>,
+    /// What check-mode tasks would have changed.
+    would_change: Mutex<Vec<DeviceChange>>,
     /// path -> host, for every file this run touched (changed or not): two hosts writing
     /// the same file would overwrite each other's backup.
     claimed: Mutex<BTreeMap<String, String>>,
@@ -153,19 +159,33 @@ impl BackupRun {
         &self.settings
     }
 
-    fn writer(&self, store: &Path) -> Result<Arc<StoreWriter>, String> {
+    fn writer(&self, store: &Path, check_mode: bool) -> Result<Arc<StoreWriter>, String> {
         let mut stores = lock(&self.stores);
         if let Some(w) = stores.get(store) {
+            let mut s = lock(&w.store);
+            if s.is_none() && !check_mode {
+                *s = Some(Store::open_or_init(store).map_err(|e| e.to_string())?);
+            }
+            drop(s);
             return Ok(Arc::clone(w));
         }
-        let s = Store::open_or_init(store).map_err(|e| e.to_string())?;
-        // Repair a working tree left behind by a process killed after its commit.
-        if let Err(e) = s.sync_worktree() {
-            tracing::warn!("{e}");
-        }
+        // A check writes nothing: a store that does not exist yet compares as empty.
+        let s = if check_mode && !Store::exists(store) {
+            None
+        } else {
+            let s = Store::open_or_init(store).map_err(|e| e.to_string())?;
+            // Repair a working tree left behind by a process killed after its commit.
+            if !check_mode {
+                if let Err(e) = s.sync_worktree() {
+                    tracing::warn!("{e}");
+                }
+            }
+            Some(s)
+        };
         let w = Arc::new(StoreWriter {
             store: Mutex::new(s),
             pending: Mutex::new(BTreeMap::new()),
+            would_change: Mutex::new(Vec::new()),
             claimed: Mutex::new(BTreeMap::new()),
             unchanged: Mutex::new(0),
         });
@@ -185,7 +205,7 @@ impl BackupRun {
         checks: Checks<'_>,
         check_mode: bool,
     ) -> Result<Outcome, String> {
-        let w = self.writer(store)?;
+        let w = self.writer(store, check_mode)?;
         {
             let mut claimed = lock(&w.claimed);
             match claimed.get(path) {
@@ -200,7 +220,10 @@ impl BackupRun {
                 }
             }
         }
-        let old = lock(&w.store).read(path).map_err(|e| e.to_string())?;
+        let old = match &*lock(&w.store) {
+            Some(s) => s.read(path).map_err(|e| e.to_string())?,
+            None => None,
+        };
         sanity::check(&text, old.as_deref(), checks.end_marker, checks.max_shrink)
             .map_err(|r| r.to_string())?;
         let old_text = old.clone().unwrap_or_default();
@@ -215,7 +238,15 @@ impl BackupRun {
             String::new()
         };
         let new = old.is_none();
-        if !check_mode {
+        if check_mode {
+            lock(&w.would_change).push(DeviceChange {
+                host: host.to_string(),
+                path: path.to_string(),
+                new,
+                added,
+                removed,
+            });
+        } else {
             lock(&w.pending).insert(
                 path.to_string(),
                 Pending {
@@ -257,10 +288,13 @@ impl BackupRun {
                     removed: e.removed,
                 })
                 .collect();
+            let mut would_change = std::mem::take(&mut *lock(&w.would_change));
+            would_change.sort_by(|a, b| a.path.cmp(&b.path));
             let mut summary = StoreSummary {
                 store: path.display().to_string(),
                 commit: None,
                 changed,
+                would_change,
                 unchanged,
                 write_ms: 0,
                 pushed: None,
@@ -274,7 +308,13 @@ impl BackupRun {
             let files: Vec<(String, String)> =
                 pending.into_iter().map(|(p, e)| (p, e.text)).collect();
             let t = std::time::Instant::now();
-            let store = lock(&w.store);
+            let guard = lock(&w.store);
+            let Some(store) = guard.as_ref() else {
+                // Unreachable: a store with pending files was opened by their submit.
+                summary.error = Some("internal: the store was never opened".into());
+                out.push(summary);
+                continue;
+            };
             match store.commit(&files, &message, &self.settings.author) {
                 Ok(c) => summary.commit = c,
                 Err(e) => summary.error = Some(e.to_string()),
@@ -327,24 +367,38 @@ pub fn summary_text(summaries: &[StoreSummary]) -> String {
                     s.unchanged,
                     s.write_ms
                 ));
-                for d in &s.changed {
-                    let what = if d.new { " (new)" } else { "" };
-                    out.push_str(&format!(
-                        "  {:<30} +{:<5} -{:<5} {}{what}\n",
-                        d.host, d.added, d.removed, d.path
-                    ));
-                }
+                device_lines(&mut out, &s.changed);
                 if let Some(p) = &s.pushed {
                     out.push_str(&format!("  pushed to {p}\n"));
                 }
             }
-            (None, None) => out.push_str(&format!(
+            (None, None) if s.would_change.is_empty() => out.push_str(&format!(
                 "BACKUP {}: no changes ({} unchanged)\n",
                 s.store, s.unchanged
             )),
+            (None, None) => {
+                out.push_str(&format!(
+                    "BACKUP {}: check mode, nothing stored: {} would change, {} unchanged\n",
+                    s.store,
+                    s.would_change.len(),
+                    s.unchanged
+                ));
+                device_lines(&mut out, &s.would_change);
+            }
         }
     }
     out
+}
+
+/// One line per device under a store's summary line.
+fn device_lines(out: &mut String, devices: &[DeviceChange]) {
+    for d in devices {
+        let what = if d.new { " (new)" } else { "" };
+        out.push_str(&format!(
+            "  {:<30} +{:<5} -{:<5} {}{what}\n",
+            d.host, d.added, d.removed, d.path
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -529,11 +583,13 @@ mod tests {
         assert!(matches!(o, Outcome::Changed { .. }));
         let s = run.finish();
         assert_eq!(s[0].commit, None);
-        assert!(Store::open(&store)
-            .unwrap()
-            .read("r1.cfg")
-            .unwrap()
-            .is_none());
+        assert!(!store.exists(), "a check created the store");
+        assert_eq!(s[0].would_change.len(), 1);
+        assert!(
+            summary_text(&s).contains("1 would change, 0 unchanged"),
+            "{}",
+            summary_text(&s)
+        );
     }
 
     #[test]

@@ -126,8 +126,13 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Open the store, creating the folder and the repository on first use.
+    /// Whether `root` already holds a store.
+    pub fn exists(root: &Path) -> bool {
+        root.join(".git").exists()
+    }
+
     pub fn open_or_init(root: &Path) -> Result<Store, BackupError> {
-        if root.join(".git").exists() {
+        if Store::exists(root) {
             return Store::open(root);
         }
         std::fs::create_dir_all(root).map_err(|e| BackupError::Io {

@@ -16,7 +16,7 @@ use crate::error::{ExitCode, Result};
 use crate::playbook::Playbook;
 use crate::Error;
 
-use super::common::RunOpts;
+use super::common::{print_out, RunOpts};
 use super::run::{execute, RunRequest};
 
 /// Environment variable naming the default store.
@@ -99,19 +99,23 @@ pub struct ReadArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The device (inventory name) or its file in the store.
     pub name: String,
     /// Revisions: a commit, `HEAD~2`, or N = the device's Nth earlier version.
     #[arg(num_args = 0..=2, value_name = "REV")]
     pub revs: Vec<String>,
+    /// The store folder.
     #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
     pub store: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The device (inventory name) or its file in the store.
     pub name: String,
     /// A commit, `HEAD~2`, or N = the device's Nth earlier version (default: the latest).
     pub rev: Option<String>,
+    /// The store folder.
     #[arg(long, value_name = "DIR", env = STORE_ENV, required = true)]
     pub store: PathBuf,
 }
@@ -215,22 +219,22 @@ fn log(a: &ReadArgs) -> Result<ExitCode> {
     let entries = store.log(&path).map_err(|e| Error::Usage(e.to_string()))?;
     if a.json {
         let doc = serde_json::json!({ "path": path, "commits": entries });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
-        );
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+        print_out(&format!("{text}\n"))?;
         return Ok(ExitCode::Ok);
     }
+    let mut text = String::new();
     for e in &entries {
         let when = chrono::DateTime::from_timestamp(e.time, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
         let short: String = e.commit.chars().take(10).collect();
-        println!(
-            "{short}  {when}  +{:<4} -{:<4} {}",
+        text.push_str(&format!(
+            "{short}  {when}  +{:<4} -{:<4} {}\n",
             e.added, e.removed, e.summary
-        );
+        ));
     }
+    print_out(&text)?;
     Ok(ExitCode::Ok)
 }
 
@@ -249,15 +253,12 @@ fn diff(a: &DiffArgs) -> Result<ExitCode> {
     };
     let old = read(&old_rev)?;
     let new = read(&new_rev)?;
-    print!(
-        "{}",
-        crate::backup::sanity::unified_diff(
-            &old,
-            &new,
-            &format!("{path}@{old_rev}"),
-            &format!("{path}@{new_rev}")
-        )
-    );
+    print_out(&crate::backup::sanity::unified_diff(
+        &old,
+        &new,
+        &format!("{path}@{old_rev}"),
+        &format!("{path}@{new_rev}"),
+    ))?;
     Ok(ExitCode::Ok)
 }
 
@@ -267,6 +268,6 @@ fn show(a: &ShowArgs) -> Result<ExitCode> {
     let text = store
         .read_at(&path, a.rev.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;
-    print!("{text}");
+    print_out(&text)?;
     Ok(ExitCode::Ok)
 }

@@ -75,9 +75,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
     }
     if !args.quiet {
-        for line in &summary {
-            println!("{line}");
+        let mut text = summary.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
         }
+        super::common::print_out(&text)?;
     }
     match errors.len() {
         0 => Ok(ExitCode::Ok),

@@ -1,5 +1,6 @@
 //! Options and loading steps shared by several subcommands.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::inventory::Inventory;
@@ -42,8 +43,13 @@ impl InventoryOpts {
         Inventory::load_with(&self.inventory, playbook_dirs)
     }
 
+    /// The extra vars; their warnings go to stderr (for the commands without a report).
     pub fn extra_vars(&self) -> Result<Vars> {
-        parse_extra_vars(&self.extra_vars)
+        let (vars, warnings) = parse_extra_vars_warn(&self.extra_vars)?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(vars)
     }
 }
 
@@ -128,10 +134,18 @@ fn parse_rate(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Parse `-e` arguments the way Ansible does: `@file` (YAML or JSON), an inline YAML/JSON
-/// mapping, or space-separated `key=value` pairs (values are strings).
+/// Parse `-e` arguments the way Ansible does: `@file` (YAML or JSON, relative to the current
+/// folder), an inline YAML/JSON mapping, or space-separated `key=value` pairs (values are
+/// strings).
 pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
+    parse_extra_vars_warn(items).map(|(vars, _)| vars)
+}
+
+/// [`parse_extra_vars`], with warnings about values that are probably not what the user
+/// meant (`key=[a, b]` is a string, as in Ansible, not a list).
+pub fn parse_extra_vars_warn(items: &[String]) -> Result<(Vars, Vec<String>)> {
     let mut out = Vars::new();
+    let mut warnings = Vec::new();
     for item in items {
         let item = item.trim();
         if let Some(file) = item.strip_prefix('@') {
@@ -159,11 +173,45 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Vars> {
                 if k.is_empty() {
                     return Err(Error::Usage(format!("--extra-vars: `{word}` has no key")));
                 }
+                let t = v.trim();
+                if (t.starts_with('[') && t.ends_with(']'))
+                    || (t.starts_with('{') && t.ends_with('}'))
+                {
+                    warnings.push(format!(
+                        "--extra-vars `{word}`: `{k}` is the string `{v}`, not a list or \
+                         mapping (key=value values are strings); give YAML/JSON for that: \
+                         -e '{{\"{k}\": {v}}}'"
+                    ));
+                }
                 out.insert(k.to_string(), serde_json::Value::from(v));
             }
         }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// The exit status of a command whose reader closed the pipe (`netorch ... | head -1`):
+/// what a shell reports for a process ended by SIGPIPE (128 + 13), so scripts with
+/// `pipefail` see the same status as for any other tool.
+pub const CLOSED_PIPE_STATUS: i32 = 141;
+
+/// The path an error writing to stdout carries, so `main_entry` can tell a closed pipe
+/// apart from a failing file.
+pub const STDOUT_PATH: &str = "<stdout>";
+
+/// Write `text` to stdout. Rust ignores SIGPIPE and `print!` panics on a closed pipe; this
+/// returns the error instead, and `main_entry` ends quietly on it.
+pub fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io(STDOUT_PATH, e))
+}
+
+/// Whether `e` is a write to stdout whose reader has gone.
+pub fn is_closed_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { path, source }
+        if path.as_os_str() == STDOUT_PATH && source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The folders holding the given playbook files (for their host_vars/, group_vars/ and
@@ -211,6 +259,10 @@ mod tests {
         assert_eq!(v["b"], "two words");
         assert_eq!(v["c"], json!([1, 2]));
         assert_eq!(v["from_file"], 1);
+        let (v, warnings) = parse_extra_vars_warn(&["servers=[10.0.0.1] site=ams".into()]).unwrap();
+        assert_eq!(v["servers"], "[10.0.0.1]");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("not a list"), "{warnings:?}");
         let e = parse_extra_vars(&["novalue".into()]).unwrap_err();
         assert!(e.to_string().contains("`novalue` is not key=value"), "{e}");
         assert_eq!(e.exit_code(), crate::ExitCode::BadOptions);

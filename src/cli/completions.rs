@@ -13,6 +13,9 @@ pub struct CompletionsArgs {
 
 pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "netorch", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "netorch", &mut script);
+    super::common::print_out(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::Ok)
 }

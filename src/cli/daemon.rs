@@ -2,13 +2,17 @@
 //! backups on a schedule until SIGTERM (see [`crate::schedule`]).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use crate::error::{ExitCode, Result};
 use crate::schedule::{self, DaemonOptions};
+use crate::source::LoadError;
 use crate::Error;
+
+use super::common::print_out;
+use super::{Cli, Command};
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
@@ -24,7 +28,8 @@ pub struct DaemonArgs {
     #[arg(long, value_name = "FILE")]
     pub status_file: Option<PathBuf>,
 
-    /// Only check the schedule and print each job's command and next run.
+    /// Only check the schedule: each job's playbook and inventory are loaded and validated
+    /// as `netorch check` does; prints each job's command and next run.
     #[arg(long)]
     pub check: bool,
 }
@@ -35,25 +40,7 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode> {
         sched.status_file = p;
     }
     if args.check {
-        let now = chrono::Utc::now();
-        for j in &sched.jobs {
-            let next = j
-                .when
-                .next_after(now)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_else(|| "never".into());
-            println!(
-                "{}: {}, next {next}: netorch {}",
-                j.name,
-                j.when.describe(),
-                j.args
-                    .iter()
-                    .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-        return Ok(ExitCode::Ok);
+        return check(&args.config, &sched);
     }
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the netorch executable: {e}")))?;
@@ -63,4 +50,71 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode> {
         exe,
     })?;
     Ok(ExitCode::Ok)
+}
+
+/// `daemon --check`: every job validated completely (its playbook and inventory exist and
+/// pass `check`, its limit matches hosts), so a typo fails now rather than at 3 a.m.
+fn check(config: &Path, sched: &schedule::Schedule) -> Result<ExitCode> {
+    let now = chrono::Utc::now();
+    let mut text = String::new();
+    let mut errors = Vec::new();
+    for j in &sched.jobs {
+        if let Err(e) = check_job(&j.args) {
+            errors.push(LoadError::file(
+                config,
+                format!("job `{}`: {}", j.name, e.to_string().replace('\n', "\n  ")),
+            ));
+            continue;
+        }
+        let next = j
+            .when
+            .next_after(now)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_else(|| "never".into());
+        text.push_str(&format!(
+            "{}: {}, next {next}: netorch {}\n",
+            j.name,
+            j.when.describe(),
+            j.args
+                .iter()
+                .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    print_out(&text)?;
+    match errors.len() {
+        0 => Ok(ExitCode::Ok),
+        1 => Err(Error::Load(errors.remove(0))),
+        _ => Err(Error::LoadMany(errors)),
+    }
+}
+
+/// Validate one job's command line the way its run would load it, without connecting.
+fn check_job(args: &[String]) -> Result<()> {
+    let cli =
+        Cli::try_parse_from(std::iter::once("netorch".to_string()).chain(args.iter().cloned()))
+            .map_err(|e| Error::Usage(e.to_string().trim().to_string()))?;
+    match cli.command {
+        Command::Run(a) => {
+            super::check::run(super::check::CheckArgs {
+                playbooks: a.playbooks,
+                inv: a.opts.inv,
+                limit: a.opts.limit,
+                quiet: true,
+            })?;
+        }
+        Command::Backup(b) => {
+            let req = super::run::RunRequest::load(&b.run.opts, &[], 0)?;
+            if let Some(limit) = &req.limit {
+                if req.inventory.select(limit)?.is_empty() {
+                    return Err(super::run::no_host_for_limit(&req.inventory, limit, &[]));
+                }
+            } else if req.inventory.hosts.is_empty() {
+                return Err(Error::Usage("the inventory has no host".into()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

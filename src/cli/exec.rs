@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use crate::error::{ExitCode, Result};
 use crate::report::Layout;
-use crate::Error;
 
 use super::common::{PlayOpts, RunOpts};
 use super::run::{execute, playbook_in_memory, RunRequest};
@@ -39,13 +38,6 @@ pub struct ExecArgs {
 
 pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
     let mut req = RunRequest::load(&args.opts, &[], verbose)?;
-    if let Some(limit) = &req.limit {
-        if req.inventory.select(limit)?.is_empty() {
-            return Err(Error::Usage(format!(
-                "--limit `{limit}` matches no host in the inventory"
-            )));
-        }
-    }
     let mut command = serde_json::Map::new();
     command.insert(
         "commands".into(),

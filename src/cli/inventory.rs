@@ -5,7 +5,7 @@ use crate::secret::{is_secret_var, MASK};
 use crate::source::suggest;
 use crate::Error;
 
-use super::common::InventoryOpts;
+use super::common::{print_out, InventoryOpts};
 
 #[derive(Debug, clap::Args)]
 pub struct InventoryArgs {
@@ -64,10 +64,8 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                         )
                     })
                     .collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
-                );
+                let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
+                print_out(&format!("{text}\n"))?;
                 return Ok(ExitCode::Ok);
             }
             let w_name = hosts.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
@@ -77,8 +75,8 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                 .max()
                 .unwrap_or(8)
                 .max(8);
-            println!(
-                "{:w_name$}  {:w_plat$}  {:22}  GROUPS",
+            let mut text = format!(
+                "{:w_name$}  {:w_plat$}  {:22}  GROUPS\n",
                 "HOST", "PLATFORM", "ADDRESS"
             );
             for h in &hosts {
@@ -88,15 +86,16 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                     .map(String::as_str)
                     .filter(|g| *g != "all" && *g != "ungrouped")
                     .collect();
-                println!(
-                    "{:w_name$}  {:w_plat$}  {:22}  {}",
+                text.push_str(&format!(
+                    "{:w_name$}  {:w_plat$}  {:22}  {}\n",
                     h.name,
                     h.platform(),
                     address(h),
                     groups.join(",")
-                );
+                ));
             }
-            println!("{} hosts", hosts.len());
+            text.push_str(&format!("{} hosts\n", hosts.len()));
+            print_out(&text)?;
         }
         InventoryCommand::Host { name } => {
             let Some(host) = inventory.hosts.get(&name) else {
@@ -125,9 +124,9 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                 .collect();
             vars.insert("group_names".into(), serde_json::json!(groups));
             let text = serde_yaml::to_string(&vars).unwrap_or_default();
-            print!("{text}");
+            print_out(&text)?;
         }
-        InventoryCommand::Graph => print!("{}", inventory.graph()),
+        InventoryCommand::Graph => print_out(&inventory.graph())?,
     }
     Ok(ExitCode::Ok)
 }

@@ -19,9 +19,27 @@ use clap::{Parser, Subcommand};
 
 use crate::error::ExitCode;
 
+/// The exit-code contract, shown by `netorch --help` (scripts and schedulers rely on it).
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    every host ok
+  2    some host failed
+  3    some host unreachable
+  4    invalid input (inventory, playbook, template, schedule, vars file)
+  5    bad command-line options
+  130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (`| head`)
+Any other status (101: a panic) is a defect in netorch: please report it.";
+
 /// netorch: run playbooks against network devices, back up configs into git, distribute files.
 #[derive(Debug, Parser)]
-#[command(name = "netorch", version, about, propagate_version = true)]
+#[command(
+    name = "netorch",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -92,6 +110,7 @@ pub fn main_entry() -> i32 {
     };
     match result {
         Ok(code) => code.code(),
+        Err(e) if common::is_closed_pipe(&e) => common::CLOSED_PIPE_STATUS,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code().code()
@@ -107,9 +126,64 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NETORCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour codes only for a person at a terminal: a daemon's log file or journal, and a
+    // job's captured stderr, must stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand, with the subcommand path, for the help checks.
+    fn all_args(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for a in cmd.get_arguments() {
+            out.push((path.to_string(), a.clone()));
+        }
+        for sub in cmd.get_subcommands() {
+            all_args(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_argument_has_help_that_speaks_to_users() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut args = Vec::new();
+        all_args(&cmd, "netorch", &mut args);
+        assert!(args.len() > 40, "{}", args.len());
+        let bad: Vec<String> = args
+            .iter()
+            .filter_map(|(path, a)| {
+                let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+                if help.trim().is_empty() {
+                    Some(format!("{path}: `{}` has no help", a.get_id()))
+                } else if help.to_lowercase().contains("clap") {
+                    Some(format!(
+                        "{path}: `{}` talks about the parser: {help}",
+                        a.get_id()
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn help_lists_the_exit_codes() {
+        let help = Cli::command().render_help().to_string();
+        for code in ["0 ", "2 ", "3 ", "4 ", "5 ", "130 "] {
+            assert!(help.contains(&format!("\n  {code}")), "{code}: {help}");
+        }
+    }
 }

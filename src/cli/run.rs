@@ -100,8 +100,9 @@ impl RunRequest {
     /// tags, diff, backups and layout are left for the caller to set.
     pub fn load(opts: &RunOpts, playbook_dirs: &[PathBuf], verbose: u8) -> Result<RunRequest> {
         let limit = resolve_limit(opts.limit.clone(), false)?;
-        let inventory = opts.inv.load(playbook_dirs)?;
-        let extra = opts.inv.extra_vars()?;
+        let mut inventory = opts.inv.load(playbook_dirs)?;
+        let (extra, warnings) = super::common::parse_extra_vars_warn(&opts.inv.extra_vars)?;
+        inventory.warnings.extend(warnings);
         let profiles = super::platforms::load_profiles(&opts.inv.inventory)?;
         Ok(RunRequest {
             playbooks: Vec::new(),
@@ -152,16 +153,24 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         backups,
         layout,
     } = req;
-    let plan = Plan::build(
-        &playbooks,
-        &inventory,
-        &PlanOptions {
-            limit,
-            tags,
-            skip_tags,
-            strict_patterns: false,
-        },
-    )?;
+    let mut plan_opts = PlanOptions {
+        limit,
+        tags,
+        skip_tags,
+        strict_patterns: false,
+    };
+    let plan = Plan::build(&playbooks, &inventory, &plan_opts)?;
+    if !plan.plays.is_empty() && plan.plays.iter().all(|p| p.hosts.is_empty()) {
+        // A run on no host at all is a typo (in --limit or `hosts:`), never a success: a
+        // scheduled job must not report ok for it. One play without hosts in a run that
+        // has some stays a warning.
+        if let Some(limit) = &plan_opts.limit {
+            return Err(no_host_for_limit(&inventory, limit, &plan.warnings));
+        }
+        plan_opts.strict_patterns = true;
+        Plan::build(&playbooks, &inventory, &plan_opts)?;
+        return Err(Error::Usage("no play matches any host".into()));
+    }
     let mut problems = super::platforms::unknown_platforms(&plan, &inventory, &profiles);
     match problems.len() {
         0 => {}
@@ -280,6 +289,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
                     cancel.store(true, Ordering::SeqCst);
+                    crate::interrupt::request();
                     let _ = tx.send(Event::Warning(
                         "interrupted: no new work is started; running tasks finish, then the \
                          sessions close (Ctrl-C again to quit at once)"
@@ -313,7 +323,8 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 reporter.report_mut().backups = summaries;
                 let report = reporter.finish(cancel.load(Ordering::SeqCst));
                 if !json && !report.backups.is_empty() {
-                    print!("{}", crate::backup::summary_text(&report.backups));
+                    // A closed pipe here must not lose the run's own exit code.
+                    let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
                 report
             }
@@ -327,6 +338,33 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     }
     remember_failed(&report.failed_hosts());
     Ok(report)
+}
+
+/// The error for a `--limit` that leaves every play without hosts, with a "did you mean"
+/// for a term that names nothing in the inventory.
+pub(super) fn no_host_for_limit(
+    inventory: &crate::inventory::Inventory,
+    limit: &str,
+    plays: &[String],
+) -> Error {
+    let in_inventory = inventory
+        .select(limit)
+        .map(|h| !h.is_empty())
+        .unwrap_or(false);
+    if in_inventory {
+        return Error::Usage(format!(
+            "--limit `{limit}` leaves no host to run on:\n  {}",
+            plays.join("\n  ")
+        ));
+    }
+    let hint = inventory
+        .unmatched_terms(limit)
+        .first()
+        .and_then(|t| crate::executor::plan::did_you_mean(inventory, t));
+    Error::Usage(format!(
+        "--limit `{limit}` matches no host in the inventory{}",
+        hint.map(|h| format!("; {h}")).unwrap_or_default()
+    ))
 }
 
 /// `--rerun-failed` and `--limit @failed` read the failed hosts of the last run.

@@ -71,13 +71,11 @@ pub fn run(args: TemplateArgs) -> Result<ExitCode> {
         &extra,
     );
     let (ctx, unresolved) = resolve_vars(&templates, &ctx);
-    templates
+    let out = templates
         .render_file(&name, &ctx)
-        .map(|out| {
-            print!("{out}");
-            ExitCode::Ok
-        })
-        .map_err(|e| explain_unresolved(e, &unresolved))
+        .map_err(|e| explain_unresolved(e, &unresolved))?;
+    super::common::print_out(&out)?;
+    Ok(ExitCode::Ok)
 }
 
 /// When a template fails on a variable that could not be rendered itself (say, an unset

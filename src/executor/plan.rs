@@ -86,18 +86,7 @@ impl<'a> Plan<'a> {
                         )
                     };
                     if opts.strict_patterns {
-                        let hint = unmatched.first().and_then(|t| {
-                            let bare = t.trim_start_matches(['!', '&']);
-                            suggest(
-                                bare,
-                                inventory
-                                    .groups
-                                    .keys()
-                                    .chain(inventory.hosts.keys())
-                                    .map(String::as_str),
-                            )
-                            .map(|s| format!("did you mean `{s}`?"))
-                        });
+                        let hint = unmatched.first().and_then(|t| did_you_mean(inventory, t));
                         errors.push(at_play(play, msg, hint));
                     } else {
                         warnings.push(format!("{} ({})", msg, play.source));
@@ -117,6 +106,21 @@ impl<'a> Plan<'a> {
             _ => Err(Error::LoadMany(errors)),
         }
     }
+}
+
+/// "did you mean `access`?" for a pattern term (`!acces`, `&acces`) that names no group or
+/// host in the inventory.
+pub fn did_you_mean(inventory: &Inventory, term: &str) -> Option<String> {
+    let bare = term.trim_start_matches(['!', '&']);
+    suggest(
+        bare,
+        inventory
+            .groups
+            .keys()
+            .chain(inventory.hosts.keys())
+            .map(String::as_str),
+    )
+    .map(|s| format!("did you mean `{s}`?"))
 }
 
 fn at_play(play: &Play, msg: String, hint: Option<String>) -> LoadError {

@@ -330,11 +330,38 @@ impl Reporter {
                 }
             }
         }
+        self.push_changes(&mut text, r, "      ");
+        // A loop's own result carries no lines: each item has its label, its pending lines
+        // in check mode and its diff, shown when there is something to show (or with -v).
+        for item in &r.items {
+            let mut changes = String::new();
+            self.push_changes(&mut changes, item, "        ");
+            if changes.is_empty() && self.opts.verbose == 0 {
+                continue;
+            }
+            let label = item.data.get("label").and_then(|l| l.as_str());
+            text.push_str(&format!(
+                "\n      item{}: {}{}",
+                label.map(|l| format!(" {l}")).unwrap_or_default(),
+                item.status.as_str(),
+                item.msg
+                    .as_deref()
+                    .filter(|_| self.opts.verbose > 0 || item.status.is_failure())
+                    .map(|m| format!(" {m}"))
+                    .unwrap_or_default()
+            ));
+            text.push_str(&changes);
+        }
+        self.line(&text);
+    }
+
+    /// The lines a change brings: what check mode would send, and the diff with `--diff`.
+    fn push_changes(&self, text: &mut String, r: &TaskResult, indent: &str) {
         if let Some(pending) = r.data.get("pending").and_then(|p| p.as_array()) {
             if !pending.is_empty() {
-                text.push_str("\n      would send:");
+                text.push_str(&format!("\n{indent}would send:"));
                 for l in pending {
-                    text.push_str("\n        ");
+                    text.push_str(&format!("\n{indent}  "));
                     text.push_str(l.as_str().unwrap_or_default());
                 }
             }
@@ -351,22 +378,12 @@ impl Reporter {
                     } else {
                         l.to_string()
                     };
-                    text.push_str("\n      ");
+                    text.push('\n');
+                    text.push_str(indent);
                     text.push_str(&painted);
                 }
             }
         }
-        for item in r.items.iter().filter(|_| self.opts.verbose > 0) {
-            text.push_str(&format!(
-                "\n      item: {}{}",
-                item.status.as_str(),
-                item.msg
-                    .as_deref()
-                    .map(|m| format!(" {m}"))
-                    .unwrap_or_default()
-            ));
-        }
-        self.line(&text);
     }
 
     /// [`Layout::Hosts`]: `host [platform] status (time)`, then each command and its whole

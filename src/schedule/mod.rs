@@ -451,13 +451,53 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         out.error = Some(format!("{} device(s) failed or unreachable", out.failed));
     }
     if out.result != "ok" && out.error.is_none() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        out.error = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.trim().to_string())
-            .or_else(|| Some(format!("exit status {:?}", output.status.code())));
+        out.error = Some(
+            error_of(&String::from_utf8_lossy(&output.stderr))
+                .unwrap_or_else(|| format!("exit status {:?}", output.status.code())),
+        );
     }
     out
+}
+
+/// The error a failed run printed, for its log line and status: its `error:` line and what
+/// follows (the hint), on one line, without the quoted source lines (`  1 | - hosts: x`);
+/// else its last line.
+fn error_of(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let picked = match lines.iter().rposition(|l| l.starts_with("error:")) {
+        Some(i) => &lines[i..],
+        None => &lines[lines.len().saturating_sub(1)..],
+    };
+    let is_quote = |l: &&&str| {
+        l.trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start()
+            .starts_with('|')
+    };
+    let text = picked
+        .iter()
+        .filter(|l| !is_quote(l))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_itself_is_kept_with_its_hint() {
+        let stderr = "warning: something\nerror: p.yml:1:3: play `x`: host pattern `acces` matches no host\n 1 | - hosts: acces\n   |   ^\n hint: did you mean `access`?\n";
+        assert_eq!(
+            error_of(stderr).as_deref(),
+            Some("p.yml:1:3: play `x`: host pattern `acces` matches no host; hint: did you mean `access`?")
+        );
+        assert_eq!(error_of("boom\n\n").as_deref(), Some("boom"));
+        assert_eq!(error_of(""), None);
+    }
 }
