@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::util::report::json_of;
 use crate::util::{netorch, sim::Sim};
 
 fn backup(sim: &Sim, store: &Path, args: &[&str]) -> Output {
@@ -22,16 +23,6 @@ fn backup(sim: &Sim, store: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -83,7 +74,7 @@ fn files_in(store: &Path) -> Vec<String> {
 
 #[test]
 fn thirty_devices_one_change_one_commit_naming_it() {
-    let sim = Sim::start(&["--count", "30", "--platform", "mixed"]);
+    let sim = Sim::with("mixed", 30).start();
     let store = sim.dir.path().join("store");
     let bare = sim.dir.path().join("remote.git");
     git(
@@ -244,7 +235,7 @@ fn thirty_devices_one_change_one_commit_naming_it() {
 /// Secrets are masked unless the user asks to keep them for restores.
 #[test]
 fn secrets_are_masked_by_default_and_kept_only_when_asked() {
-    let sim = Sim::start(&["--count", "1", "--platform", "cisco_ios"]);
+    let sim = Sim::with("cisco_ios", 1).start();
     let name = &sim.hosts[0].name;
     let masked = sim.dir.path().join("masked");
     let out = backup(&sim, &masked, &[]);
@@ -279,7 +270,7 @@ fn secrets_are_masked_by_default_and_kept_only_when_asked() {
 
 #[test]
 fn secrets_masked_and_bad_configs_refused_keeping_the_old_file() {
-    let sim = Sim::start(&["--count", "2", "--platform", "cisco_ios"]);
+    let sim = Sim::with("cisco_ios", 2).start();
     let store = sim.dir.path().join("store");
     let out = backup(&sim, &store, &["--mask-secrets"]);
     assert_eq!(
@@ -347,7 +338,7 @@ fn secrets_masked_and_bad_configs_refused_keeping_the_old_file() {
 
 #[test]
 fn hostile_device_names_are_refused() {
-    let sim = Sim::start(&["--count", "1", "--platform", "cisco_ios"]);
+    let sim = Sim::with("cisco_ios", 1).start();
     let vars = sim.vars(&sim.hosts[0].name);
     let conn = |extra: &str| {
         format!(
@@ -438,16 +429,9 @@ fn fsck_clean(store: &Path) {
 
 #[test]
 fn kill_9_mid_run_leaves_a_consistent_store() {
-    let sim = Sim::start(&[
-        "--count",
-        "30",
-        "--platform",
-        "cisco_ios",
-        "--config-lines",
-        "2000",
-        "--latency-ms",
-        "20",
-    ]);
+    let sim = Sim::with("cisco_ios", 30)
+        .args(&["--config-lines", "2000", "--latency-ms", "20"])
+        .start();
     let store: PathBuf = sim.dir.path().join("store");
     // Kill at several points: while fetching, and around the commit at the end.
     for delay_ms in [300u64, 700, 1100, 1500, 1900] {
@@ -490,7 +474,7 @@ fn kill_9_mid_run_leaves_a_consistent_store() {
 /// existing store it commits nothing.
 #[test]
 fn check_writes_nothing_and_its_summary_agrees_with_the_hosts() {
-    let sim = Sim::start(&["--platform", "cisco_ios", "--count", "2"]);
+    let sim = Sim::with("cisco_ios", 2).start();
     let store = sim.dir.path().join("never-made");
     let text = |args: &[&str]| {
         netorch()

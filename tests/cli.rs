@@ -343,16 +343,10 @@ fn ctrl_c_ends_a_pause_stops_new_work_prints_the_recap_and_exits_130() {
 /// JSON, JUnit), a deadline per host, and the exit codes of the contract.
 #[test]
 fn exec_shows_each_host_and_follows_the_exit_code_contract() {
-    let sim = crate::util::sim::Sim::start(&[
-        "--platform",
-        "cisco_ios",
-        "--count",
-        "2",
-        "--password",
-        "Pw-Secret-9931",
-        "--fail",
-        "ios-002=hang-after:3",
-    ]);
+    let sim = crate::util::sim::Sim::with("cisco_ios", 2)
+        .password("Pw-Secret-9931")
+        .args(&["--fail", "ios-002=hang-after:3"])
+        .start();
     let elsewhere = tempfile::tempdir().unwrap();
     let down = elsewhere.path().join("down.yml");
     std::fs::write(

@@ -139,16 +139,11 @@ fn free_port() -> u16 {
 
 #[test]
 fn every_two_seconds_commits_and_overlapping_runs_are_skipped() {
-    let fast = Sim::start(&["--count", "2", "--platform", "cisco_ios"]);
+    let fast = Sim::with("cisco_ios", 2).start();
     // Each command answers after 700 ms: one backup takes longer than its 1 s interval.
-    let slow = Sim::start(&[
-        "--count",
-        "1",
-        "--platform",
-        "cisco_ios",
-        "--latency-ms",
-        "700",
-    ]);
+    let slow = Sim::with("cisco_ios", 1)
+        .args(&["--latency-ms", "700"])
+        .start();
     let dir = fast.dir.path();
     let store = dir.join("store");
     let port = free_port();
@@ -238,16 +233,9 @@ fn every_two_seconds_commits_and_overlapping_runs_are_skipped() {
 
 #[test]
 fn sigterm_during_a_backup_leaves_a_consistent_store_and_exits_0() {
-    let sim = Sim::start(&[
-        "--count",
-        "20",
-        "--platform",
-        "cisco_ios",
-        "--latency-ms",
-        "150",
-        "--config-lines",
-        "1000",
-    ]);
+    let sim = Sim::with("cisco_ios", 20)
+        .args(&["--latency-ms", "150", "--config-lines", "1000"])
+        .start();
     let dir = sim.dir.path();
     let store = dir.join("store");
     // A 1 s grace period: the run is still going then, so it is interrupted (SIGINT, it
@@ -300,7 +288,7 @@ fn sigterm_during_a_backup_leaves_a_consistent_store_and_exits_0() {
 
 #[test]
 fn missed_runs_are_replayed_only_when_asked() {
-    let sim = Sim::start(&["--count", "1", "--platform", "cisco_ios"]);
+    let sim = Sim::with("cisco_ios", 1).start();
     let dir = sim.dir.path();
     // The last daemon ran both jobs three days ago; both missed a daily run since.
     let three_days_ago = std::time::SystemTime::now()

@@ -30,13 +30,7 @@ fn exec(inventory: &Path, args: &[&str], commands: &[String]) -> Output {
 
 /// Each host's result in exec's JSON (the run report: one play, one task), by host.
 fn exec_results(out: &Output) -> Map<String, Value> {
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let doc = crate::util::report::json_of(out);
     let tasks = doc["plays"][0]["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 1, "{doc:#}");
     tasks[0]["hosts"]
@@ -123,10 +117,7 @@ fn open(sim: &Sim, host: &str) -> (SshSession, netorch::device::PlatformProfile)
 }
 
 fn mixed(count: usize, extra: &[&str]) -> Sim {
-    let count = count.to_string();
-    let mut args = vec!["--platform", "mixed", "--count", count.as_str()];
-    args.extend_from_slice(extra);
-    Sim::start(&args)
+    Sim::with("mixed", count).args(extra).start()
 }
 
 #[test]
@@ -414,16 +405,14 @@ fn a_dropped_session_is_reported() {
 
 #[test]
 fn wrong_prompt_auth_fail_and_keyboard_interactive() {
-    let sim = Sim::start(&[
-        "--platform",
-        "cisco_ios",
-        "--count",
-        "3",
-        "--fail",
-        "ios-002=wrong-prompt",
-        "--fail",
-        "ios-003=auth-fail",
-    ]);
+    let sim = Sim::with("cisco_ios", 3)
+        .args(&[
+            "--fail",
+            "ios-002=wrong-prompt",
+            "--fail",
+            "ios-003=auth-fail",
+        ])
+        .start();
     // Keyboard-interactive only, as many devices offer.
     let out = exec(
         &sim.inventory,
@@ -462,7 +451,7 @@ fn wrong_prompt_auth_fail_and_keyboard_interactive() {
 
 #[test]
 fn unknown_platform_is_named_with_a_hint() {
-    let sim = Sim::start(&["--platform", "cisco_ios", "--count", "1"]);
+    let sim = Sim::with("cisco_ios", 1).start();
     // A second inventory on top of the sim's, as a lab overlay would be.
     let overlay = sim.dir.path().join("typo.yml");
     std::fs::write(

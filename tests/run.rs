@@ -7,24 +7,19 @@ use std::process::Output;
 
 use serde_json::Value;
 
+use crate::util::report::{json_of, results};
 use crate::util::{netorch, sim::Sim};
 
 const PASSWORD: &str = "Sim-Passw0rd-7731";
 const ENABLE: &str = "Sim-En4ble-9920";
 
 fn start(count: &str, platform: &str, extra: &[&str]) -> Sim {
-    let mut args = vec![
-        "--count",
-        count,
-        "--platform",
-        platform,
-        "--password",
-        PASSWORD,
-        "--enable-secret",
-        ENABLE,
-    ];
-    args.extend_from_slice(extra);
-    Sim::start(&args)
+    let count = count.parse().unwrap();
+    Sim::with(platform, count)
+        .password(PASSWORD)
+        .enable_secret(ENABLE)
+        .args(extra)
+        .start()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -43,28 +38,6 @@ fn run(sim: &Sim, playbook: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// Every host's result for the task named `task` in the JSON report.
-fn results<'a>(doc: &'a Value, task: &str) -> Vec<&'a Value> {
-    doc["plays"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["tasks"].as_array().unwrap())
-        .filter(|t| t["name"] == task)
-        .flat_map(|t| t["hosts"].as_array().unwrap())
-        .collect()
 }
 
 fn status_of<'a>(doc: &'a Value, task: &str, host: &str) -> &'a str {

@@ -5,38 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use serde_json::Value;
-
 use crate::util::netorch;
+use crate::util::report::{host_results, json_of, only_result};
+use crate::util::sim::Sim;
 use crate::util::sshd::{self, Sshd};
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// Every host result of every task, in order.
-fn host_results(doc: &Value) -> Vec<Value> {
-    doc["plays"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["tasks"].as_array().unwrap().clone())
-        .flat_map(|t| t["hosts"].as_array().unwrap().clone())
-        .collect()
-}
-
-fn only_result(out: &Output) -> Value {
-    let doc = json_of(out);
-    let r = host_results(&doc);
-    assert_eq!(r.len(), 1, "{doc:#}");
-    r[0].clone()
-}
 
 /// An inventory with `n` names for the same sshd, key auth as the current user.
 fn sshd_inventory(d: &Sshd, dir: &Path, n: usize, extra: &str) -> PathBuf {
@@ -85,15 +57,6 @@ fn run_json(dir: &Path, inv: &Path, pb: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-/// `netorch CMD -i <the sim's inventory>`, run from the sim's folder.
-fn on_sim(sim: &crate::util::sim::Sim, cmd: &str) -> std::process::Command {
-    let mut c = netorch();
-    c.current_dir(sim.dir.path())
-        .args([cmd, "-i"])
-        .arg(&sim.inventory);
-    c
 }
 
 fn upload_pb(src: &Path, dest: &Path, opts: &str) -> String {
@@ -572,19 +535,12 @@ const SIM_PASSWORD: &str = "Sim-Xfer-Passw0rd";
 
 #[test]
 fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
-    let sim = crate::util::sim::Sim::start(&[
-        "--count",
-        "50",
-        "--platform",
-        "cisco_ios",
-        "--password",
-        SIM_PASSWORD,
-    ]);
+    let sim = Sim::with("cisco_ios", 50).password(SIM_PASSWORD).start();
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("ios-image.bin");
     write_file(&src, 1 << 20, 9);
     let push = |extra: &[&str]| {
-        on_sim(&sim, "push")
+        sim.netorch("push")
             .arg(&src)
             .arg("flash:/ios-image.bin")
             .arg("--json")
@@ -617,7 +573,8 @@ fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
     }
     // Back from the devices over scp -f, into LOCAL_DIR/<host>/.
     let local = work.path().join("from-devices");
-    let out = on_sim(&sim, "pull")
+    let out = sim
+        .netorch("pull")
         .arg("flash:/ios-image.bin")
         .arg(&local)
         .args(["--json", "--limit", "*2*"])
@@ -638,7 +595,8 @@ fn scp_to_fifty_simulated_devices_verified_by_the_device_md5() {
     let big = work.path().join("huge.bin");
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(9_000_000_000).unwrap();
-    let out = on_sim(&sim, "push")
+    let out = sim
+        .netorch("push")
         .arg(&big)
         .arg("flash:/huge.bin")
         .args(["--json", "--limit", &sim.hosts[0].name, "--verify", "size"])
@@ -790,20 +748,13 @@ fn a_checksum_mismatch_fails_the_host_and_removes_the_bad_copy() {
 
 #[test]
 fn sftp_to_a_simulated_device_is_atomic_and_verified() {
-    let sim = crate::util::sim::Sim::start(&[
-        "--count",
-        "2",
-        "--platform",
-        "arista_eos",
-        "--password",
-        SIM_PASSWORD,
-    ]);
+    let sim = Sim::with("arista_eos", 2).password(SIM_PASSWORD).start();
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("eos.swi");
     // Small: the sim is a debug build, its ciphers are slow.
     write_file(&src, 300_000, 13);
     let push = || {
-        on_sim(&sim, "push")
+        sim.netorch("push")
             .arg(&src)
             .arg("flash:/eos.swi")
             .args(["--protocol", "sftp", "--json"])
@@ -825,7 +776,8 @@ fn sftp_to_a_simulated_device_is_atomic_and_verified() {
     );
     // And back over SFTP.
     let local = work.path().join("back");
-    let out = on_sim(&sim, "pull")
+    let out = sim
+        .netorch("pull")
         .arg("flash:/eos.swi")
         .arg(&local)
         .args(["--protocol", "sftp", "--json"])
@@ -969,17 +921,10 @@ fn a_wrong_size_over_scp_fails_and_leaves_the_old_file() {
 /// with a checksum pattern that cannot match the real digest.
 #[test]
 fn a_bad_copy_on_a_device_is_deleted() {
-    let sim = crate::util::sim::Sim::start(&[
-        "--count",
-        "1",
-        "--platform",
-        "cisco_ios",
-        "--password",
-        SIM_PASSWORD,
-    ]);
+    let sim = Sim::with("cisco_ios", 1).password(SIM_PASSWORD).start();
     let work = tempfile::tempdir().unwrap();
     let push = |src: &Path, dest: &str| {
-        on_sim(&sim, "push")
+        sim.netorch("push")
             .arg(src)
             .arg(dest)
             .arg("--json")
@@ -1014,7 +959,7 @@ fn a_bad_copy_on_a_device_is_deleted() {
         "{msg}"
     );
     std::fs::remove_dir_all(&pdir).unwrap();
-    let out = on_sim(&sim, "exec").arg("dir flash:").output().unwrap();
+    let out = sim.netorch("exec").arg("dir flash:").output().unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(listing.contains("decoy.bin"), "{listing}");
     assert!(!listing.contains("fw.bin"), "{listing}");
@@ -1024,18 +969,12 @@ fn a_bad_copy_on_a_device_is_deleted() {
 fn a_device_that_refuses_its_checksum_command_says_so() {
     // netorch-sim's Junos has no `file checksum`: it answers "unknown command.", which must
     // reach the user as the device's words, not as a missing file.
-    let sim = crate::util::sim::Sim::start(&[
-        "--count",
-        "1",
-        "--platform",
-        "juniper_junos",
-        "--password",
-        SIM_PASSWORD,
-    ]);
+    let sim = Sim::with("juniper_junos", 1).password(SIM_PASSWORD).start();
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("junos.tgz");
     write_file(&src, 4096, 3);
-    let out = on_sim(&sim, "push")
+    let out = sim
+        .netorch("push")
         .arg(&src)
         .arg("/var/tmp/junos.tgz")
         .args(["--json", "--protocol", "scp", "--verify", "md5"])
@@ -1049,7 +988,8 @@ fn a_device_that_refuses_its_checksum_command_says_so() {
     assert!(!msg.contains("no such file"), "{msg}");
     assert_eq!(out.status.code(), Some(2));
 
-    let out = on_sim(&sim, "pull")
+    let out = sim
+        .netorch("pull")
         .arg("/var/tmp/junos.tgz")
         .arg(work.path().join("back"))
         .args(["--json", "--protocol", "scp", "--verify", "md5"])

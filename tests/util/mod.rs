@@ -13,5 +13,6 @@ pub fn netorch() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_netorch"))
 }
 pub mod ftpd;
+pub mod report;
 pub mod sim;
 pub mod sshd;

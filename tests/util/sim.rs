@@ -96,6 +96,27 @@ impl Sim {
         }
     }
 
+    /// A builder for the usual options: `Sim::with("cisco_ios", 2).password(P).start()`.
+    pub fn with(platform: &str, count: usize) -> SimBuilder {
+        SimBuilder {
+            args: vec![
+                "--platform".into(),
+                platform.into(),
+                "--count".into(),
+                count.to_string(),
+            ],
+        }
+    }
+
+    /// `netorch CMD -i <this sim's inventory>`, run from the sim's folder.
+    pub fn netorch(&self, cmd: &str) -> Command {
+        let mut c = super::netorch();
+        c.current_dir(self.dir.path())
+            .args([cmd, "-i"])
+            .arg(&self.inventory);
+        c
+    }
+
     /// The variables of device `name`.
     pub fn vars(&self, name: &str) -> Map<String, Value> {
         self.hosts
@@ -104,6 +125,36 @@ impl Sim {
             .unwrap_or_else(|| panic!("no sim device {name}"))
             .vars
             .clone()
+    }
+}
+
+/// Options for [`Sim::with`], then [`SimBuilder::start`].
+pub struct SimBuilder {
+    args: Vec<String>,
+}
+
+impl SimBuilder {
+    pub fn password(self, pw: &str) -> Self {
+        self.arg("--password").arg(pw)
+    }
+
+    pub fn enable_secret(self, secret: &str) -> Self {
+        self.arg("--enable-secret").arg(secret)
+    }
+
+    /// Any other netorch-sim option (`--latency-ms`, `--fail`, `--prompt`, ...).
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+
+    pub fn args(self, more: &[&str]) -> Self {
+        more.iter().fold(self, |b, a| b.arg(a))
+    }
+
+    pub fn start(self) -> Sim {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        Sim::start(&args)
     }
 }
 
