@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::util::fsck_clean;
 use crate::util::report::json_of;
 use crate::util::{netorch, sim::Sim};
 
@@ -410,21 +411,6 @@ fn hostile_device_names_are_refused() {
     beside.sort();
     assert_eq!(beside, vec!["store".to_string()]);
     assert!(!sim.dir.path().join("outside").exists());
-}
-
-fn fsck_clean(store: &Path) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(store)
-        .args(["fsck", "--full", "--no-dangling"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "git fsck: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

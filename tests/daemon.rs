@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::util::fsck_clean;
 use crate::util::{netorch, sim::Sim};
 
 /// The daemon process, killed on Drop if a test fails before stopping it.
@@ -104,21 +105,6 @@ fn commits(store: &Path) -> usize {
         .trim()
         .parse()
         .unwrap_or(0)
-}
-
-fn fsck_clean(store: &Path) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(store)
-        .args(["fsck", "--full", "--no-dangling"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "git fsck: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn http_get(addr: &str, path: &str) -> String {
