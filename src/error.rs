@@ -34,7 +34,11 @@ pub enum Error {
     Load(#[from] LoadError),
 
     /// Several load errors found in one pass (e.g. `netorch check` over many files).
-    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    #[error(
+        "{}\n{} problems found",
+        .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        .0.len()
+    )]
     LoadMany(Vec<LoadError>),
 
     /// A host pattern that is malformed, or matches nothing where that is an error.

@@ -7,10 +7,12 @@
 //! `regex_search`, `to_yaml`, `to_json`, plus `env("NAME")` and Ansible's
 //! `lookup('env'|'file', ...)` for secrets kept outside the inventory.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
 use ipnet::IpNet;
+use minijinja::machinery::Instruction;
 use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
@@ -62,9 +64,22 @@ impl Templates {
         let tmpl = self
             .env
             .get_template(name)
-            .map_err(|e| template_error(&format!("template {name}"), &e, vars))?;
+            .map_err(|e| self.load_error(name, &e))?;
         tmpl.render(vars)
-            .map_err(|e| template_error(&format!("template {name}"), &e, vars))
+            .map_err(|e| template_error("template", &e, vars))
+    }
+
+    /// A template file that cannot be loaded: not found (where it was looked for), or
+    /// not compiled (at which line).
+    fn load_error(&self, name: &str, e: &minijinja::Error) -> Error {
+        if e.kind() != ErrorKind::TemplateNotFound {
+            return template_error("template", e, &Vars::new());
+        }
+        let looked: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
+        Error::Template {
+            context: "template".into(),
+            message: format!("`{name}` not found; looked in {}", looked.join(", ")),
+        }
     }
 
     /// Render a string (a templated value such as `dest: "{{ name }}.cfg"`). `what` names
@@ -88,6 +103,12 @@ impl Templates {
         let value = compiled
             .eval(vars)
             .map_err(|e| expr_error(what, &e, vars, expr))?;
+        // Strict undefined only fails when an undefined value is used; a value that *is*
+        // one would become `null` and reach a device as `none`.
+        if value.is_undefined() {
+            let e = minijinja::Error::new(ErrorKind::UndefinedError, "undefined value");
+            return Err(expr_error(what, &e, vars, expr));
+        }
         serde_json::to_value(&value).map_err(|e| Error::Template {
             context: what.to_string(),
             message: format!("the result of `{expr}` cannot be used as data: {e}"),
@@ -106,6 +127,244 @@ impl Templates {
             .map_err(|e| expr_error(what, &e, vars, expr))?;
         Ok(value.is_true())
     }
+}
+
+/// What a template uses, found without rendering it (for `netorch check`).
+#[derive(Debug, Default, Clone)]
+pub struct Inspection {
+    /// Top-level variables it reads and does not set itself; the engine's functions
+    /// (`range`, `lookup`...) are left out.
+    pub names: BTreeSet<String>,
+    /// Filters and tests it names that the engine does not have.
+    pub unknown: Vec<String>,
+    /// It includes, imports or extends another template, whose names `names` does not
+    /// list.
+    pub composed: bool,
+}
+
+impl Templates {
+    /// Compile a templated string once (validation renders it for every host) and list
+    /// what it uses: a syntax error, unknown filters and tests are found whatever the
+    /// variables hold.
+    pub fn compile<'e, 's>(
+        &'e self,
+        source: &'s str,
+        what: &str,
+    ) -> Result<(minijinja::Template<'e, 's>, Inspection), Error> {
+        let tmpl = self
+            .env
+            .template_from_str(source)
+            .map_err(|e| template_error(what, &e, &Vars::new()))?;
+        let insp = self.inspection(&tmpl, false);
+        Ok((tmpl, insp))
+    }
+
+    /// [`Templates::compile`] for an expression (`when:`, `that:`).
+    pub fn compile_expr<'e, 's>(
+        &'e self,
+        source: &'s str,
+        what: &str,
+    ) -> Result<(minijinja::Expression<'e, 's>, Inspection), Error> {
+        let expr = strip_braces(source);
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| expr_error(what, &e, &Vars::new(), expr))?;
+        // As the body of `{{ }}` the expression gives the same instructions, which only a
+        // template exposes.
+        let wrapped = format!("{{{{ {expr} }}}}");
+        let insp = match self.env.template_from_str(&wrapped) {
+            Ok(t) => self.inspection(&t, false),
+            Err(e) => return Err(expr_error(what, &e, &Vars::new(), expr)),
+        };
+        Ok((compiled, insp))
+    }
+
+    /// [`Templates::compile`] for a template file (minijinja keeps it compiled).
+    pub fn compile_file(
+        &self,
+        name: &str,
+    ) -> Result<(minijinja::Template<'_, '_>, Inspection), Error> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.load_error(name, &e))?;
+        let insp = self.inspection(&tmpl, true);
+        Ok((tmpl, insp))
+    }
+
+    fn inspection(&self, tmpl: &minijinja::Template<'_, '_>, file: bool) -> Inspection {
+        let globals: BTreeSet<&str> = self.env.globals().map(|(n, _)| n).collect();
+        let names = tmpl
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|n| !globals.contains(n.as_str()) && !is_builtin_name(n))
+            .collect();
+        let compiled = minijinja::machinery::get_compiled_template(tmpl);
+        let mut unknown = Vec::new();
+        for (line, i) in all_instructions(compiled) {
+            let missing = match i {
+                Instruction::ApplyFilter(name, ..) if !self.has_filter(name) => {
+                    format!("unknown filter `{name}`")
+                }
+                Instruction::PerformTest(name, ..) if !self.has_test(name) => {
+                    format!("unknown test `{name}`")
+                }
+                _ => continue,
+            };
+            let missing = match line {
+                Some(line) if file => format!("{} line {line}: {missing}", tmpl.name()),
+                _ => missing,
+            };
+            if !unknown.contains(&missing) {
+                unknown.push(missing);
+            }
+        }
+        let composed = all_instructions(compiled).any(|(_, i)| {
+            matches!(
+                i,
+                Instruction::Include(..) | Instruction::ExportLocals | Instruction::LoadBlocks
+            )
+        });
+        Inspection {
+            names,
+            unknown,
+            composed,
+        }
+    }
+
+    /// Whether the engine has a filter of this name; minijinja looks filters up only when
+    /// they run, so ask by running one on a value.
+    fn has_filter(&self, name: &str) -> bool {
+        self.known(&format!("none | {name}"), ErrorKind::UnknownFilter)
+    }
+
+    fn has_test(&self, name: &str) -> bool {
+        self.known(&format!("none is {name}"), ErrorKind::UnknownTest)
+    }
+
+    fn known(&self, expr: &str, missing: ErrorKind) -> bool {
+        match self.env.compile_expression(expr) {
+            Ok(e) => !matches!(e.eval(()), Err(err) if err.kind() == missing),
+            Err(_) => true,
+        }
+    }
+}
+
+/// A value only the run will have (a registered result, a fact, a loop item), standing in
+/// for it when a template is tried before the run: any attribute, item or method of it is
+/// another unknown, it iterates once, and it renders as nothing. What the template does
+/// with it cannot fail for real at check time; what it does with everything else can.
+#[derive(Debug)]
+struct Unknown;
+
+impl minijinja::value::Object for Unknown {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Iterable
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, _key: &Value) -> Option<Value> {
+        Some(Value::from_object(Unknown))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Iter(Box::new(std::iter::once(Value::from_object(Unknown))))
+    }
+
+    fn call_method(
+        self: &std::sync::Arc<Self>,
+        _state: &minijinja::State<'_, '_>,
+        _method: &str,
+        _args: &[Value],
+    ) -> Result<Value, minijinja::Error> {
+        Ok(Value::from_object(Unknown))
+    }
+
+    fn render(self: &std::sync::Arc<Self>, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+/// A host's variables as the template engine takes them, converted once and layered
+/// (task vars, loop items) without copying.
+pub fn context(vars: &Vars) -> Value {
+    Value::from_serialize(vars)
+}
+
+/// `layer` over `base`: the layer's names win.
+pub fn layered(layer: &Vars, base: &Value) -> Value {
+    if layer.is_empty() {
+        return base.clone();
+    }
+    minijinja::value::merge_maps([Value::from_serialize(layer), base.clone()])
+}
+
+/// The outcome of trying a template before the run, with some names standing for values
+/// only the run will have (see [`try_render`]).
+pub enum Tried {
+    /// The text, when it needs none of the unknown names.
+    Text(String),
+    /// It needs one, and nothing else that can be told now went wrong.
+    Unknown,
+    /// It fails: the minijinja error, for [`describe`].
+    Failed(minijinja::Error),
+}
+
+/// Render a compiled template in `ctx` with the `unknown` names standing for values only
+/// the run will have ([`Unknown`]). With unknowns, only an undefined variable is a
+/// failure (whatever the run brings, it stays undefined); other errors may come from the
+/// stand-ins.
+pub fn try_render(tmpl: &minijinja::Template<'_, '_>, ctx: &Value, unknown: &[&str]) -> Tried {
+    if unknown.is_empty() {
+        return match tmpl.render(ctx) {
+            Ok(s) => Tried::Text(s),
+            Err(e) => Tried::Failed(e),
+        };
+    }
+    let stand_ins: std::collections::BTreeMap<&str, Value> = unknown
+        .iter()
+        .map(|n| (*n, Value::from_object(Unknown)))
+        .collect();
+    let ctx = minijinja::value::merge_maps([Value::from(stand_ins), ctx.clone()]);
+    match tmpl.render(ctx) {
+        Ok(_) => Tried::Unknown,
+        Err(e) if e.kind() == ErrorKind::UndefinedError => Tried::Failed(e),
+        Err(_) => Tried::Unknown,
+    }
+}
+
+/// A minijinja error as netorch's: `what` names the field (an inline string) or
+/// "template" (a file); `vars` (with [`mark_unknown`] names) lists what is undefined;
+/// `expr` is the expression's source when it is one.
+pub fn describe(what: &str, e: &minijinja::Error, vars: &Vars, expr: Option<&str>) -> Error {
+    template_error_src(what, e, vars, expr.map(strip_braces))
+}
+
+/// Mark `names` in `vars` as known at run time, for the messages of [`describe`].
+pub fn mark_unknown(vars: &mut Vars, names: &[&str]) {
+    for n in names {
+        vars.insert((*n).to_string(), unknown_mark());
+    }
+}
+
+/// Every instruction of a compiled template (its blocks too), with its line.
+fn all_instructions<'a>(
+    compiled: &'a minijinja::machinery::CompiledTemplate<'_>,
+) -> impl Iterator<Item = (Option<usize>, &'a Instruction<'a>)> + 'a {
+    std::iter::once(&compiled.instructions)
+        .chain(compiled.blocks.values())
+        .flat_map(|ins| {
+            (0..ins.len()).filter_map(move |idx| {
+                let idx = u32::try_from(idx).ok()?;
+                Some((ins.get_line(idx), ins.get(idx)?))
+            })
+        })
+}
+
+/// What an [`Unknown`] is in the variables an error message looks at: any path under it
+/// counts as defined.
+fn unknown_mark() -> serde_json::Value {
+    serde_json::Value::String("\u{0}netorch: known at run time".into())
 }
 
 /// `{{ x }}` in a `when:` is a common Ansible habit; accept it.
@@ -166,9 +425,15 @@ fn expr_error(what: &str, e: &minijinja::Error, vars: &Vars, expr: &str) -> Erro
 
 fn template_error_src(what: &str, e: &minijinja::Error, vars: &Vars, src: Option<&str>) -> Error {
     let name = e.name().unwrap_or(what);
-    let place = match e.line() {
-        Some(line) => format!("{name} line {line}"),
-        None => name.to_string(),
+    // An inline string is named by `what`, which the error's context already shows; an
+    // expression has no lines to speak of.
+    let inline = name == what || name == "<expression>" || name == "<string>";
+    let one_line = e.template_source().is_some_and(|t| !t.contains('\n'));
+    let place = match (e.line(), inline) {
+        (_, true) if src.is_some() || one_line => String::new(),
+        (Some(line), true) => format!("line {line}"),
+        (Some(line), false) => format!("{name} line {line}"),
+        (None, _) => name.to_string(),
     };
     let message = match e.kind() {
         ErrorKind::UndefinedError => {
@@ -179,30 +444,38 @@ fn template_error_src(what: &str, e: &minijinja::Error, vars: &Vars, src: Option
                     .map(|t| undefined_names(t, vars))
                     .unwrap_or_default(),
             };
-            if missing.is_empty() {
-                format!("{place}: undefined variable or attribute")
+            let body = if missing.is_empty() {
+                "undefined variable or attribute".to_string()
             } else {
                 format!(
-                    "{place}: undefined variable {}",
+                    "undefined variable {}",
                     missing
                         .iter()
                         .map(|m| format!("`{m}`"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
-            }
+            };
+            placed(&place, &body)
         }
         ErrorKind::TemplateNotFound => format!("template `{name}` not found"),
         _ => {
             let detail = e.detail().unwrap_or("");
-            format!("{place}: {} {detail}", e.kind())
-                .trim_end()
-                .to_string()
+            let body = format!("{} {detail}", e.kind()).trim_end().to_string();
+            placed(&place, &body)
         }
     };
     Error::Template {
         context: what.to_string(),
         message,
+    }
+}
+
+fn placed(place: &str, body: &str) -> String {
+    if place.is_empty() {
+        body.to_string()
+    } else {
+        format!("{place}: {body}")
     }
 }
 
@@ -267,7 +540,11 @@ fn path_defined(path: &str, vars: &Vars) -> bool {
     let Some(mut cur) = vars.get(first) else {
         return false;
     };
+    let mark = unknown_mark();
     for p in parts {
+        if *cur == mark {
+            return true;
+        }
         match cur.get(p) {
             Some(next) => cur = next,
             None => return false,

@@ -555,7 +555,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 /// fixture folder so that imports and templates resolve.
 fn must_not_panic(text: &str) {
     let path = util::root().join("tests/fixtures/playbooks/fuzz.yml");
-    match Playbook::load_str(&path, text) {
+    match Playbook::load_str(&path, text, &[]) {
         Ok(_) | Err(Error::Load(_)) | Err(Error::LoadMany(_)) => {}
         Err(other) => panic!("unexpected error kind {other:?}"),
     }

@@ -15,8 +15,13 @@ fn fixture(name: &str) -> PathBuf {
     util::root().join("tests/fixtures/playbooks").join(name)
 }
 
+/// The project's inventory: templates and files are also looked up beside it.
+fn inventories() -> Vec<PathBuf> {
+    vec![util::root().join("inventory")]
+}
+
 fn site() -> Playbook {
-    match Playbook::load(&fixture("site.yml")) {
+    match Playbook::load_beside(&fixture("site.yml"), &inventories()) {
         Ok(p) => p,
         Err(e) => panic!("site.yml should load:\n{e}"),
     }
@@ -212,8 +217,8 @@ fn templates_resolve_from_the_playbook_folder_then_the_project() {
 }
 
 #[test]
-fn a_project_template_is_found_when_the_playbook_has_none() {
-    // The project's templates/ is the current folder's: the repository root here.
+fn a_template_beside_the_inventory_is_found_when_the_playbook_has_none() {
+    // Beside the inventory folder: the repository's templates/ here, whatever the cwd.
     let dir = tempfile::tempdir().unwrap();
     let pb_path = dir.path().join("p.yml");
     let project_tpl = std::fs::read_dir(util::root().join("templates"))
@@ -227,10 +232,20 @@ fn a_project_template_is_found_when_the_playbook_has_none() {
         format!("- hosts: all\n  tasks:\n    - config: {{template: {tpl}}}\n"),
     )
     .unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    assert_eq!(cwd, util::root(), "cargo runs tests from the package root");
-    let pb = Playbook::load(&pb_path).unwrap();
-    assert_eq!(pb.template_dirs().len(), 2);
+    assert!(
+        Playbook::load(&pb_path).is_err(),
+        "found without the inventory"
+    );
+    let pb = Playbook::load_beside(&pb_path, &inventories()).unwrap();
+    assert_eq!(
+        pb.template_dirs(),
+        &[
+            dir.path().join("templates"),
+            dir.path().to_path_buf(),
+            util::root().join("templates"),
+            util::root(),
+        ]
+    );
     assert!(pb
         .resolve_template(&tpl)
         .unwrap()
@@ -242,7 +257,7 @@ fn the_example_playbooks_load() {
     for name in ["site.yml", "backup.yml", "distribute.yml"] {
         let path: &Path = &util::root().join("playbooks").join(name);
         if path.exists() {
-            if let Err(e) = Playbook::load(path) {
+            if let Err(e) = Playbook::load_beside(path, &inventories()) {
                 panic!("{name}:\n{e}");
             }
         }

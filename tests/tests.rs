@@ -5,6 +5,7 @@
 mod util;
 
 mod backup;
+mod broken;
 mod cli;
 mod daemon;
 mod device;

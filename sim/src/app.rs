@@ -77,6 +77,10 @@ pub struct Opts {
     /// Write OpenSSH known_hosts lines for the devices here.
     #[arg(long)]
     pub known_hosts_out: Option<PathBuf>,
+    /// Append a line `NAME` here for every connection a device accepts (tests use it to
+    /// prove that a run touched no device).
+    #[arg(long)]
+    pub connection_log: Option<PathBuf>,
 }
 
 /// Where devices listen: one address (consecutive ports) or one address each.
@@ -313,6 +317,14 @@ async fn run_async(opts: Opts) -> Result<()> {
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
     }
     drop(started);
+    if let Some(p) = &opts.connection_log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .with_context(|| format!("cannot open {}", p.display()))?;
+        server::log_connections_to(file);
+    }
     let n = bound.len();
     for b in bound {
         server::spawn_listener(b);

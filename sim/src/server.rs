@@ -89,6 +89,25 @@ pub struct Bound {
     pub config: Arc<russh::server::Config>,
 }
 
+/// Where accepted connections are logged (`--connection-log`).
+static CONNECTION_LOG: std::sync::OnceLock<std::sync::Mutex<std::fs::File>> =
+    std::sync::OnceLock::new();
+
+pub fn log_connections_to(file: std::fs::File) {
+    let _ = CONNECTION_LOG.set(std::sync::Mutex::new(file));
+}
+
+fn log_connection(device: &str) {
+    use std::io::Write;
+    if let Some(log) = CONNECTION_LOG.get() {
+        let mut f = match log.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        let _ = writeln!(f, "{device}");
+    }
+}
+
 /// Serves a device until the process ends.
 pub fn spawn_listener(bound: Bound) {
     tokio::spawn(async move {
@@ -103,6 +122,7 @@ pub fn spawn_listener(bound: Bound) {
                     continue;
                 }
             };
+            log_connection(&bound.device.name);
             if bound.device.fail == Some(FailMode::Refuse) {
                 drop(sock);
                 continue;

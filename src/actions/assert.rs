@@ -5,7 +5,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::args::map_only;
-use super::{ActionArgs, ActionCtx, Env};
+use super::{ActionArgs, ActionCtx, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 
@@ -52,6 +52,17 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AssertArgs,
 }
 
 impl ActionArgs for AssertArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        let mut p: Vec<Probe<'_>> = self.that.iter().map(|t| Probe::expr("that", t)).collect();
+        p.extend(self.fail_msg.as_deref().map(|m| Probe::text("fail_msg", m)));
+        p.extend(
+            self.success_msg
+                .as_deref()
+                .map(|m| Probe::text("success_msg", m)),
+        );
+        p
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

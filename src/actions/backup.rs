@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::args::map_only;
-use super::{device_failure, ActionArgs, ActionCtx, Env};
+use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::backup::{
     normalize, safe_path, BackupRun, Checks, Outcome, Rules, DEFAULT_PATH_TEMPLATE,
 };
@@ -91,6 +91,17 @@ fn opt_shrink<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> 
 }
 
 impl ActionArgs for BackupArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        [
+            ("store", &self.store),
+            ("path", &self.path),
+            ("command", &self.command),
+        ]
+        .into_iter()
+        .filter_map(|(what, v)| v.as_deref().map(|s| Probe::text(what, s)))
+        .collect()
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

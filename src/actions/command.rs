@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{device_failure, ActionArgs, ActionCtx, Env};
+use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::device::Connection;
 use crate::playbook::values::{self, describe, STRINGS};
 use crate::report::{CommandOutput, Status, TaskResult};
@@ -152,6 +152,19 @@ pub fn is_read_only(cmd: &str) -> bool {
 }
 
 impl ActionArgs for CommandArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        let mut p: Vec<Probe<'_>> = self
+            .commands
+            .iter()
+            .map(|c| Probe::text("command", c))
+            .collect();
+        for e in &self.expect {
+            p.push(Probe::text("expect prompt", &e.prompt));
+            p.push(Probe::text("expect answer", &e.answer));
+        }
+        p
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

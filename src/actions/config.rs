@@ -19,7 +19,7 @@ use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, Seq
 use serde::Deserialize;
 
 use super::config_lines::{candidate_paths, pending, render, unified_diff};
-use super::{device_failure, ActionArgs, ActionCtx, Env};
+use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::device::profile::PlatformProfile;
 use crate::device::Connection;
 use crate::playbook::values::{self, describe, parse_bool, STRINGS};
@@ -229,6 +229,24 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ConfigArgs,
 type ResolveSrc<'a> = &'a dyn Fn(&str) -> Option<std::path::PathBuf>;
 
 impl ActionArgs for ConfigArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        match &self.source {
+            ConfigSource::Lines { lines, parents } => parents
+                .iter()
+                .map(|l| Probe::text("parents", l))
+                .chain(lines.iter().map(|l| Probe::text("lines", l)))
+                .collect(),
+            ConfigSource::Template(name) => vec![Probe::Template {
+                what: "template".into(),
+                name,
+            }],
+            ConfigSource::Src(name) => vec![Probe::LocalFile {
+                what: "src".into(),
+                name,
+            }],
+        }
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

@@ -5,7 +5,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::args::map_only;
-use super::{ActionArgs, Env};
+use super::{ActionArgs, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 
@@ -59,6 +59,13 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DebugArgs, 
 }
 
 impl ActionArgs for DebugArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        vec![match &self.what {
+            DebugWhat::Msg(m) => Probe::text("msg", m),
+            DebugWhat::Var(v) => Probe::expr("var", v),
+        }]
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

@@ -4,7 +4,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::args::map_only;
-use super::{ActionArgs, Env};
+use super::{ActionArgs, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 
@@ -20,6 +20,10 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FailArgs, D
 }
 
 impl ActionArgs for FailArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        self.msg.iter().map(|m| Probe::text("msg", m)).collect()
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

@@ -117,6 +117,40 @@ pub trait ActionArgs: Sized {
 
     /// Run on one host.
     fn run(&self, env: &mut Env<'_>) -> TaskResult;
+
+    /// Every templated field and named file, for validation before a run: what `run`
+    /// renders or opens must be listed here, or `check` cannot find its mistakes.
+    fn probes(&self) -> Vec<Probe<'_>>;
+}
+
+/// One field of an action that validation renders or resolves for each host before a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe<'a> {
+    /// A templated string (`lines`, `dest`); every name it uses must be defined.
+    Text { what: String, source: &'a str },
+    /// An expression (`that`, debug `var`): it must compile and name known filters and
+    /// tests; its names may be undefined (`x is defined`).
+    Expr { what: String, source: &'a str },
+    /// A template file's name (itself maybe templated), looked up in the template folders.
+    Template { what: String, name: &'a str },
+    /// A local file's name (itself maybe templated), looked up in the file folders.
+    LocalFile { what: String, name: &'a str },
+}
+
+impl<'a> Probe<'a> {
+    pub fn text(what: impl Into<String>, source: &'a str) -> Self {
+        Probe::Text {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub fn expr(what: impl Into<String>, source: &'a str) -> Self {
+        Probe::Expr {
+            what: what.into(),
+            source,
+        }
+    }
 }
 
 /// A device error as a task result: a dropped or hung session makes the host unreachable
@@ -202,6 +236,13 @@ macro_rules! action_table {
             pub fn run(&self, env: &mut Env<'_>) -> TaskResult {
                 match self {
                     $( Action::$variant(a) => a.run(env), )*
+                }
+            }
+
+            /// The fields validation looks at (see [`ActionArgs::probes`]).
+            pub fn probes(&self) -> Vec<Probe<'_>> {
+                match self {
+                    $( Action::$variant(a) => a.probes(), )*
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use serde::de::Deserializer;
 
-use super::{ActionArgs, ActionCtx, Env};
+use super::{ActionArgs, ActionCtx, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 use crate::value::Vars;
@@ -24,6 +24,16 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SetFactArgs
 }
 
 impl ActionArgs for SetFactArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        let mut p = Vec::new();
+        for (k, v) in &self.0 {
+            strings_in(v, &mut |s| {
+                p.push(Probe::text(format!("set_fact `{k}`"), s))
+            });
+        }
+        p
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }
@@ -50,6 +60,16 @@ fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
     let mut r = TaskResult::ok();
     r.data = serde_json::json!({ "facts": out });
     r
+}
+
+/// Every string in a value, nested ones included.
+fn strings_in<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a str)) {
+    match v {
+        serde_json::Value::String(s) => f(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings_in(x, f)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings_in(x, f)),
+        _ => {}
+    }
 }
 
 fn render_value(

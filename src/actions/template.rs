@@ -8,7 +8,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::args::map_only;
-use super::{ActionArgs, ActionCtx, Env};
+use super::{ActionArgs, ActionCtx, Env, Probe};
 use crate::fs::write_atomic;
 use crate::playbook::values;
 use crate::report::TaskResult;
@@ -29,6 +29,16 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TemplateArg
 }
 
 impl ActionArgs for TemplateArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        vec![
+            Probe::Template {
+                what: "src".into(),
+                name: &self.src,
+            },
+            Probe::text("dest", &self.dest),
+        ]
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

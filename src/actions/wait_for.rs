@@ -9,7 +9,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 
 use super::args::map_only;
-use super::{ActionArgs, ActionCtx, Env};
+use super::{ActionArgs, ActionCtx, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 
@@ -94,6 +94,13 @@ const INTERRUPTED: &str = "interrupted (Ctrl-C) while waiting";
 const DEFAULT_TIMEOUT_SECS: u64 = 300;
 
 impl ActionArgs for WaitForArgs {
+    fn probes(&self) -> Vec<Probe<'_>> {
+        match self {
+            WaitForArgs::Port { host: Some(h), .. } => vec![Probe::text("host", h)],
+            _ => Vec::new(),
+        }
+    }
+
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize(d)
     }

@@ -144,6 +144,7 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
     req.playbooks = vec![Playbook::load_str(
         Path::new("<netorch backup>"),
         BACKUP_PLAYBOOK,
+        &[],
     )?];
     let settings = BackupSettings {
         default_store: args.store.clone(),

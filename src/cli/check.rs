@@ -31,12 +31,12 @@ pub struct CheckArgs {
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let inventory = args.inv.load(&playbook_dirs(&args.playbooks))?;
-    args.inv.extra_vars()?;
+    let extra = args.inv.extra_vars()?;
     for w in &inventory.warnings {
         eprintln!("warning: {w}");
     }
     let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
-    let (playbooks, errors) = load_all(&args.playbooks);
+    let (playbooks, errors) = load_all(&args.playbooks, &args.inv.inventory);
     let mut errors = errors;
     let plan_opts = PlanOptions {
         limit: args.limit.clone(),
@@ -49,6 +49,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             Ok(plan) => {
                 let mut problems =
                     super::platforms::unknown_platforms(&plan, &inventory, &profiles);
+                if problems.is_empty() {
+                    problems = crate::executor::validate::validate(&plan, &inventory, &extra);
+                }
                 if problems.is_empty() {
                     let tasks: usize = plan.plays.iter().map(|p| p.tasks.len()).sum();
                     let mut hosts: Vec<&str> = plan
@@ -88,12 +91,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     }
 }
 
-/// Load every playbook, gathering every load error rather than stopping at the first.
-pub fn load_all(paths: &[PathBuf]) -> (Vec<Playbook>, Vec<LoadError>) {
+/// Load every playbook, gathering every load error rather than stopping at the first;
+/// templates and files are looked up beside the playbooks and the `inventories`.
+pub fn load_all(paths: &[PathBuf], inventories: &[PathBuf]) -> (Vec<Playbook>, Vec<LoadError>) {
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        match Playbook::load(path) {
+        match Playbook::load_beside(path, inventories) {
             Ok(pb) => playbooks.push(pb),
             Err(Error::Load(e)) => errors.push(e),
             Err(Error::LoadMany(mut es)) => errors.append(&mut es),

@@ -55,7 +55,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
     if args.rerun_failed {
         req.limit = resolve_limit(None, true)?;
     }
-    let (playbooks, mut errors) = load_all(&args.playbooks);
+    let (playbooks, mut errors) = load_all(&args.playbooks, &args.opts.inv.inventory);
     match errors.len() {
         0 => {}
         1 => return Err(Error::Load(errors.remove(0))),
@@ -130,7 +130,9 @@ impl RunRequest {
 pub fn playbook_in_memory(path: &Path, play: serde_json::Value) -> Result<Playbook> {
     let yaml = serde_yaml::to_string(&serde_json::Value::Array(vec![play]))
         .map_err(|e| Error::Usage(format!("internal: cannot build the playbook: {e}")))?;
-    Playbook::load_str(path, &yaml)
+    // A command's own playbook names local files as the user typed them: from the
+    // current folder, which `path` is in.
+    Playbook::load_str(path, &yaml, &[])
 }
 
 /// Plan, execute and report a run; writes the JUnit file and the failed-hosts list.
@@ -172,6 +174,10 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         return Err(Error::Usage("no play matches any host".into()));
     }
     let mut problems = super::platforms::unknown_platforms(&plan, &inventory, &profiles);
+    if problems.is_empty() {
+        // Everything a task would fail on that needs no device, before any connection.
+        problems = crate::executor::validate::validate(&plan, &inventory, &extra);
+    }
     match problems.len() {
         0 => {}
         1 => return Err(Error::Load(problems.remove(0))),

@@ -1,7 +1,7 @@
 //! `netorch template -i INV --host NAME FILE`: render a template for one host, to review
 //! what a config push would send.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{ExitCode, Result};
 use crate::jinja::Templates;
@@ -51,16 +51,21 @@ pub fn run(args: TemplateArgs) -> Result<ExitCode> {
             .unwrap_or_default();
         (vec![dir], name)
     } else {
-        (
-            vec![PathBuf::from("templates")],
-            args.file.to_string_lossy().into_owned(),
-        )
+        // A name typed on the command line: ./templates/, then where a run would look
+        // beside the inventory.
+        let mut dirs =
+            crate::playbook::search_dirs(Path::new("./netorch-template"), &args.inv.inventory)
+                .templates;
+        dirs.retain(|d| d != Path::new("."));
+        (dirs, args.file.to_string_lossy().into_owned())
     };
-    let templates = Templates::new(dirs);
+    let templates = Templates::new(dirs.clone());
     if templates.resolve(&name).is_none() {
+        let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         return Err(Error::Usage(format!(
-            "template `{}` not found (looked at the path and in ./templates/)",
-            args.file.display()
+            "template `{}` not found (looked at the path and in {})",
+            args.file.display(),
+            looked.join(", ")
         )));
     }
     let ctx = host_context(

@@ -19,6 +19,7 @@
 pub mod host;
 pub mod plan;
 pub mod task;
+pub mod validate;
 mod workers;
 
 use std::collections::{HashMap, HashSet};

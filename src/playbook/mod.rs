@@ -143,21 +143,27 @@ pub struct Playbook {
     pub path: PathBuf,
     pub plays: Vec<Play>,
     template_dirs: Vec<PathBuf>,
+    src_dirs: Vec<PathBuf>,
     base_dir: PathBuf,
-    project_dir: PathBuf,
 }
 
 impl Playbook {
     /// Load and validate a playbook file and everything it imports. Errors are
     /// `Error::Load` (one problem) or `Error::LoadMany` (several, in file order).
     pub fn load(path: &Path) -> crate::Result<Playbook> {
-        load::load(path, None)
+        load::load(path, None, &[])
     }
 
-    /// Like [`Playbook::load`] for text already in memory; `path` names it in messages
-    /// and is where relative imports and templates are looked up from.
-    pub fn load_str(path: &Path, text: &str) -> crate::Result<Playbook> {
-        load::load(path, Some(text))
+    /// [`Playbook::load`] for a run with these inventories: templates and files are also
+    /// looked up beside them (see [`search_dirs`]).
+    pub fn load_beside(path: &Path, inventories: &[PathBuf]) -> crate::Result<Playbook> {
+        load::load(path, None, inventories)
+    }
+
+    /// Like [`Playbook::load_beside`] for text already in memory; `path` names it in
+    /// messages and is where relative imports and templates are looked up from.
+    pub fn load_str(path: &Path, text: &str, inventories: &[PathBuf]) -> crate::Result<Playbook> {
+        load::load(path, Some(text), inventories)
     }
 
     /// The folder of the playbook file: relative `src:` paths start here.
@@ -165,8 +171,7 @@ impl Playbook {
         &self.base_dir
     }
 
-    /// Where templates are looked up, in order: the playbook's folder's `templates/`, then
-    /// the project's (the current folder's) `templates/`.
+    /// Where templates are looked up, in order (see [`search_dirs`]).
     pub fn template_dirs(&self) -> &[PathBuf] {
         &self.template_dirs
     }
@@ -177,10 +182,15 @@ impl Playbook {
         resolve_in(name, &self.template_dirs)
     }
 
-    /// The local file a `src:` (config `src`, `upload` `src`) refers to: relative to the
-    /// playbook's folder, then to the project (current) folder.
+    /// Where local files (config `src`, `upload` `src`) are looked up, in order.
+    pub fn src_dirs(&self) -> &[PathBuf] {
+        &self.src_dirs
+    }
+
+    /// The local file a `src:` (config `src`, `upload` `src`) refers to (see
+    /// [`search_dirs`]).
     pub fn resolve_src(&self, name: &str) -> Option<PathBuf> {
-        resolve_in(name, &[self.base_dir.clone(), self.project_dir.clone()])
+        resolve_in(name, &self.src_dirs)
     }
 
     /// Every tag used by any task, sorted.
@@ -193,25 +203,43 @@ impl Playbook {
     }
 }
 
-/// The template folders for a playbook at `playbook`, as [`Playbook::template_dirs`]; for
-/// code that needs the rule without loading the playbook.
-pub fn template_dirs_for(playbook: &Path) -> Vec<PathBuf> {
-    let base = playbook.parent().map(Path::to_path_buf).unwrap_or_default();
-    let project = std::env::current_dir().unwrap_or_default();
-    dirs_for(&base, &project)
+/// The folders a playbook's relative names are looked up in: the playbook's own folder,
+/// then a `templates/` (for templates) or `files/` (for files) folder in it, then the same
+/// beside each inventory (the folder an inventory file or folder sits in). Templates look
+/// in `templates/` first, files in the folder itself first. Never the current folder: a
+/// run from inside `playbooks/` finds exactly what a run from the project's root finds.
+pub struct SearchDirs {
+    pub templates: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,
 }
 
-fn dirs_for(base: &Path, project: &Path) -> Vec<PathBuf> {
-    let mut dirs = vec![base.join("templates")];
-    let proj = project.join("templates");
-    let same = match (dirs[0].canonicalize(), proj.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => dirs[0] == proj,
+pub fn search_dirs(playbook: &Path, inventories: &[PathBuf]) -> SearchDirs {
+    let folder = |p: &Path| match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     };
-    if !same {
-        dirs.push(proj);
+    let mut bases = vec![folder(playbook)];
+    bases.extend(inventories.iter().map(|i| folder(i)));
+    let mut dirs = SearchDirs {
+        templates: Vec::new(),
+        files: Vec::new(),
+    };
+    for base in &bases {
+        push_distinct(&mut dirs.templates, base.join("templates"));
+        push_distinct(&mut dirs.templates, base.clone());
+        push_distinct(&mut dirs.files, base.clone());
+        push_distinct(&mut dirs.files, base.join("files"));
     }
     dirs
+}
+
+/// Add `dir` unless it names a folder already in `dirs` (`playbooks/..` and `.` are one).
+fn push_distinct(dirs: &mut Vec<PathBuf>, dir: PathBuf) {
+    let key = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let k = key(&dir);
+    if !dirs.iter().any(|d| key(d) == k) {
+        dirs.push(dir);
+    }
 }
 
 fn resolve_in(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{self as transfer, TransferEnv};
 use crate::actions::args::map_only;
-use crate::actions::{ActionArgs, Env};
+use crate::actions::{ActionArgs, Env, Probe};
 use crate::playbook::values::{self, describe};
 use crate::report::TaskResult;
 use crate::value::parse_size;
@@ -212,6 +212,15 @@ impl ActionArgs for Upload {
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         copy(&self.0, true, env)
     }
+
+    fn probes(&self) -> Vec<Probe<'_>> {
+        let mut p = vec![Probe::LocalFile {
+            what: "src".into(),
+            name: &self.src,
+        }];
+        p.extend(self.0.remote_probes(false));
+        p
+    }
 }
 
 impl ActionArgs for Download {
@@ -225,6 +234,24 @@ impl ActionArgs for Download {
 
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         copy(&self.0, false, env)
+    }
+
+    fn probes(&self) -> Vec<Probe<'_>> {
+        self.0.remote_probes(true)
+    }
+}
+
+impl TransferArgs {
+    /// The fields rendered but not looked up locally: `dest` (and `src` and `root` of a
+    /// download).
+    fn remote_probes(&self, with_src: bool) -> Vec<Probe<'_>> {
+        let mut p = Vec::new();
+        if with_src {
+            p.push(Probe::text("src", &self.src));
+        }
+        p.push(Probe::text("dest", &self.dest));
+        p.extend(self.root.as_deref().map(|r| Probe::text("root", r)));
+        p
     }
 }
 

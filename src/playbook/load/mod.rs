@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
-use super::{dirs_for, is_templated, Location, Play, Playbook, Task};
+use super::{is_templated, search_dirs, Location, Play, Playbook, Task};
 use crate::actions::{Action, ConfigSource};
 use crate::source::{is_blank_yaml, read_source, suggest, LoadError};
 use crate::value::Vars;
@@ -44,15 +44,18 @@ struct Loader {
     errors: Vec<LoadError>,
 }
 
-pub(super) fn load(path: &Path, text: Option<&str>) -> crate::Result<Playbook> {
+pub(super) fn load(
+    path: &Path,
+    text: Option<&str>,
+    inventories: &[PathBuf],
+) -> crate::Result<Playbook> {
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let project_dir = std::env::current_dir().unwrap_or_default();
-    let template_dirs = dirs_for(&base_dir, &project_dir);
+    let dirs = search_dirs(path, inventories);
     let mut loader = Loader {
         stack: Vec::new(),
         root_dir: base_dir.clone(),
-        template_dirs: template_dirs.clone(),
-        src_dirs: vec![base_dir.clone(), project_dir.clone()],
+        template_dirs: dirs.templates.clone(),
+        src_dirs: dirs.files.clone(),
         errors: Vec::new(),
     };
     let plays = match text {
@@ -70,9 +73,9 @@ pub(super) fn load(path: &Path, text: Option<&str>) -> crate::Result<Playbook> {
         0 => Ok(Playbook {
             path: path.to_path_buf(),
             plays,
-            template_dirs,
+            template_dirs: dirs.templates,
+            src_dirs: dirs.files,
             base_dir,
-            project_dir,
         }),
         1 => Err(Error::Load(loader.errors.remove(0))),
         _ => Err(Error::LoadMany(loader.errors)),
@@ -412,6 +415,7 @@ impl Loader {
                 ConfigSource::Lines { .. } => return,
             },
             Action::Template(t) => (&t.src, "src", true),
+            Action::Upload(u) => (&u.src, "src", false),
             _ => return,
         };
         if is_templated(name) {
@@ -504,7 +508,7 @@ mod tests {
     fn play_vars_apply_merge_keys() {
         // Play vars used to keep `<<` as a variable name error; inventory vars merged it.
         let text = "- hosts: all\n  vars:\n    base: &base {ntp: 10.0.0.1, dns: 10.0.0.53}\n    site:\n      <<: *base\n      dns: 10.9.9.9\n  tasks: []\n- hosts: all\n  vars:\n    <<: *base\n    extra: 1\n  tasks: []\n";
-        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text, &[]).unwrap();
         let site = &pb.plays[0].vars["site"];
         assert_eq!(site["ntp"], "10.0.0.1");
         assert_eq!(site["dns"], "10.9.9.9");
@@ -515,7 +519,7 @@ mod tests {
     #[test]
     fn play_vars_refuse_duplicates_and_bad_names_at_their_line() {
         let load = |text: &str| {
-            crate::playbook::Playbook::load_str(Path::new("p.yml"), text)
+            crate::playbook::Playbook::load_str(Path::new("p.yml"), text, &[])
                 .unwrap_err()
                 .to_string()
         };
@@ -533,12 +537,13 @@ mod tests {
         // `{1,2}` used to be split at its comma here while `--limit` read it whole.
         let text =
             "- hosts: \"~r[0-9]{1,2}\"\n  tasks: []\n- hosts: [\"~sw{1,2}\", core]\n  tasks: []\n";
-        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text).unwrap();
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text, &[]).unwrap();
         assert_eq!(pb.plays[0].hosts, "~r[0-9]{1,2}");
         assert_eq!(pb.plays[1].hosts, "~sw{1,2},core");
         let e = crate::playbook::Playbook::load_str(
             Path::new("p.yml"),
             "- hosts: \"core:&\"\n  tasks: []\n",
+            &[],
         )
         .unwrap_err()
         .to_string();

@@ -1,0 +1,715 @@
+//! Validation before touch: everything a run would fail on that can be known without a
+//! device, found for every host of every play before the first connection opens.
+//! `netorch check` reports it; `run` (and `exec`, `push`, `pull`, `backup`) stops on it, so
+//! a mistake in the fifth task cannot leave four tasks applied.
+//!
+//! Each task's templated fields, conditions, loop, template files and local files are
+//! compiled once per play (syntax, unknown filters and tests). Then, for each host, the
+//! task is rendered as the run would render it: with the host's variables, the task's
+//! `vars`, each loop item, skipped where its `when` is false for that host. Names that
+//! only a `register`, `set_fact` or loop defines have no value before the run: they stand
+//! in as values that accept anything, so only what is undefined whatever the run brings
+//! is an error there.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use minijinja::value::Value as JValue;
+use minijinja::{Expression, Template};
+use serde_json::Value;
+
+use super::plan::{Plan, PlannedPlay};
+use crate::actions::{Action, Probe};
+use crate::inventory::Inventory;
+use crate::jinja::{self, Inspection, Templates, Tried};
+use crate::playbook::{is_templated, Loop, Playbook, Task};
+use crate::source::LoadError;
+use crate::value::Vars;
+
+/// How many items of one loop are rendered per host; the rest are rendered like these.
+const MAX_ITEMS_CHECKED: usize = 100;
+
+/// How many hosts a problem lists by name before it counts the rest.
+const HOSTS_NAMED: usize = 3;
+
+/// Every problem of `plan`, sorted by file and line; empty when the run may start.
+pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<LoadError> {
+    let runtime = runtime_names(plan);
+    let mut findings = Findings::default();
+    for planned in &plan.plays {
+        let templates = Templates::new(planned.playbook.template_dirs().to_vec());
+        let mut play = PlayCheck {
+            findings: &mut findings,
+            templates: &templates,
+            playbook: planned.playbook,
+            strs: HashMap::new(),
+            exprs: HashMap::new(),
+            files: HashMap::new(),
+            memo: HashMap::new(),
+            probes: HashMap::new(),
+            found_templates: HashMap::new(),
+            found_files: HashMap::new(),
+            play_hosts: planned.hosts.len(),
+        };
+        play.run(planned, inventory, extra, &runtime);
+    }
+    findings.into_errors()
+}
+
+/// Names a `register` or `set_fact` anywhere in the plan gives a value to during the run
+/// (facts outlive their play, as in Ansible).
+fn runtime_names(plan: &Plan<'_>) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for p in &plan.plays {
+        for t in p.play.all_tasks().chain(p.play.handlers.iter()) {
+            names.extend(t.register.iter().cloned());
+            if let Action::SetFact(f) = &t.action {
+                names.extend(f.0.keys().cloned());
+            }
+        }
+    }
+    names
+}
+
+/// One problem: where (the task), what, and on which hosts (none: whatever the host).
+struct Finding {
+    file: PathBuf,
+    line: usize,
+    column: usize,
+    message: String,
+    hosts: Vec<String>,
+    play_hosts: usize,
+}
+
+/// Keyed by file, line, column and message: sorted as reported, one entry per problem
+/// however many hosts have it.
+#[derive(Default)]
+struct Findings(BTreeMap<(PathBuf, usize, usize, String), Finding>);
+
+impl Findings {
+    fn report(&mut self, task: &Task, host: Option<(&str, usize)>, message: String) {
+        let loc = &task.location;
+        let message = format!("task `{}`: {message}", task.display_name());
+        let key = (loc.file.clone(), loc.line, loc.column, message.clone());
+        let f = self.0.entry(key).or_insert_with(|| Finding {
+            file: loc.file.clone(),
+            line: loc.line,
+            column: loc.column,
+            message,
+            hosts: Vec::new(),
+            play_hosts: 0,
+        });
+        if let Some((h, play_hosts)) = host {
+            if !f.hosts.iter().any(|x| x == h) {
+                f.hosts.push(h.to_string());
+            }
+            f.play_hosts = f.play_hosts.max(play_hosts);
+        }
+    }
+
+    fn into_errors(self) -> Vec<LoadError> {
+        let mut texts: HashMap<PathBuf, Option<String>> = HashMap::new();
+        self.0
+            .into_values()
+            .map(|f| {
+                let text = texts
+                    .entry(f.file.clone())
+                    .or_insert_with(|| std::fs::read_to_string(&f.file).ok());
+                let message = format!("{}{}", f.message, on_hosts(&f.hosts, f.play_hosts));
+                if f.line == 0 {
+                    LoadError::file(&f.file, message)
+                } else {
+                    LoadError::at(&f.file, text.as_deref(), f.line, f.column, message)
+                }
+            })
+            .collect()
+    }
+}
+
+/// ` (host r1)`, ` (hosts r1, r2 and 3 more)`, ` (all 12 hosts)`, or nothing for a problem
+/// of the task itself.
+fn on_hosts(hosts: &[String], play_hosts: usize) -> String {
+    match hosts.len() {
+        0 => String::new(),
+        1 => format!(" (host {})", hosts[0]),
+        n if n == play_hosts => format!(" (all {n} hosts)"),
+        n if n <= HOSTS_NAMED => format!(" (hosts {})", hosts.join(", ")),
+        n => format!(
+            " (hosts {} and {} more)",
+            hosts[..HOSTS_NAMED].join(", "),
+            n - HOSTS_NAMED
+        ),
+    }
+}
+
+/// A compiled string or expression, or `None` when it does not compile (reported once).
+type Compiled<T> = Option<(T, Inspection)>;
+
+/// One play: its templates compiled once, then every host.
+struct PlayCheck<'f, 't, 'p> {
+    findings: &'f mut Findings,
+    templates: &'t Templates,
+    playbook: &'p Playbook,
+    strs: HashMap<&'p str, Compiled<Template<'t, 'p>>>,
+    exprs: HashMap<&'p str, Compiled<Expression<'t, 'p>>>,
+    files: HashMap<PathBuf, Compiled<Template<'t, 't>>>,
+    /// Renders already done, by template and the values of the names it uses: hosts of a
+    /// group mostly share them, so a fleet costs about as many renders as it has groups.
+    memo: HashMap<(String, String), Result<Option<String>, String>>,
+    /// Each task's probes, listed once.
+    probes: HashMap<*const Task, Rc<Vec<Probe<'p>>>>,
+    /// Where a template or file name was found (the disk is asked once per name).
+    found_templates: HashMap<String, Option<PathBuf>>,
+    found_files: HashMap<String, Option<PathBuf>>,
+    play_hosts: usize,
+}
+
+/// What a task looks like to one host (one loop item): its variables, and the names whose
+/// values only the run will know.
+struct Scope<'a> {
+    host: &'a str,
+    /// The host's variables (inventory, play, extra; rendered).
+    base: &'a Vars,
+    /// Task vars and the loop item, over `base`.
+    layer: Vars,
+    ctx: JValue,
+    unknown: Rc<BTreeSet<String>>,
+    /// Variables whose own template failed, with the reason (left out of `base`).
+    unresolved: &'a [(String, crate::Error)],
+}
+
+impl Scope<'_> {
+    /// All variables as one map, for messages (an error is rare; a copy is fine then).
+    fn vars(&self) -> Vars {
+        let mut v = self.base.clone();
+        for (k, x) in &self.layer {
+            v.insert(k.clone(), x.clone());
+        }
+        let unknown: Vec<&str> = self.unknown.iter().map(String::as_str).collect();
+        jinja::mark_unknown(&mut v, &unknown);
+        v
+    }
+
+    fn with_layer(&self, layer: Vars, unknown: Rc<BTreeSet<String>>) -> Scope<'_> {
+        let ctx = jinja::layered(&layer, &self.ctx);
+        let mut merged = self.layer.clone();
+        merged.extend(layer);
+        Scope {
+            host: self.host,
+            base: self.base,
+            layer: merged,
+            ctx,
+            unknown,
+            unresolved: self.unresolved,
+        }
+    }
+
+    /// The names of `insp` that only the run gives a value to (they shadow a host
+    /// variable of the same name, as a fact or register does at run time).
+    fn runtime_only<'i>(&self, insp: &'i Inspection) -> Vec<&'i str> {
+        insp.names
+            .iter()
+            .filter(|n| self.unknown.contains(*n))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Add why a variable is missing, when its own template failed.
+    fn explain(&self, mut msg: String) -> String {
+        for (name, why) in self.unresolved {
+            if msg.contains(&format!("`{name}`")) {
+                msg.push_str(&format!("; `{name}` could not be rendered: {why}"));
+            }
+        }
+        msg
+    }
+}
+
+impl<'t, 'p> PlayCheck<'_, 't, 'p> {
+    fn run(
+        &mut self,
+        planned: &PlannedPlay<'p>,
+        inventory: &Inventory,
+        extra: &Vars,
+        runtime: &BTreeSet<String>,
+    ) {
+        let tasks: Vec<&'p Task> = planned
+            .tasks
+            .iter()
+            .copied()
+            .chain(planned.play.handlers.iter())
+            .collect();
+        for task in &tasks {
+            self.compile_task(task);
+        }
+        for name in &planned.hosts {
+            let Some(host) = inventory.hosts.get(name) else {
+                continue;
+            };
+            let ctx = crate::vars::host_context(
+                name,
+                &host.groups,
+                &host.vars,
+                &planned.play.vars,
+                extra,
+            );
+            let (base, unresolved) = crate::vars::resolve_vars(self.templates, &ctx);
+            let host_scope = Scope {
+                host: name,
+                base: &base,
+                layer: Vars::new(),
+                ctx: jinja::context(&base),
+                unknown: Rc::new(runtime.clone()),
+                unresolved: &unresolved,
+            };
+            for task in &tasks {
+                let scope = self.task_vars(task, &host_scope);
+                self.task(task, &scope);
+            }
+        }
+    }
+
+    /// Compile what does not depend on the host, once per task.
+    fn compile_task(&mut self, task: &'p Task) {
+        for (what, when) in [
+            ("when", &task.when),
+            ("changed_when", &task.changed_when),
+            ("failed_when", &task.failed_when),
+            ("until", &task.until),
+        ] {
+            for c in when.iter().flat_map(|w| w.conditions()) {
+                self.compile_expr(task, what, c);
+            }
+        }
+        if let Some(Loop::Expr(e)) = &task.loop_ {
+            self.compile_expr(task, "loop", e);
+        }
+        let mut texts: Vec<(String, &'p str)> = Vec::new();
+        for (k, v) in &task.vars {
+            strings_in(v, &mut |s| texts.push((format!("vars `{k}`"), s)));
+        }
+        if let Some(Loop::Items(items)) = &task.loop_ {
+            for item in items {
+                strings_in(item, &mut |s| texts.push(("loop item".into(), s)));
+            }
+        }
+        if let Some(label) = task.loop_control.as_ref().and_then(|c| c.label.as_deref()) {
+            texts.push(("loop_control label".into(), label));
+        }
+        let probes = task.action.probes();
+        for p in &probes {
+            match p {
+                Probe::Text { what, source } => texts.push((what.clone(), source)),
+                Probe::Expr { what, source } => self.compile_expr(task, what, source),
+                Probe::Template { what, name } | Probe::LocalFile { what, name } => {
+                    texts.push((what.clone(), name))
+                }
+            }
+        }
+        self.probes.insert(task as *const Task, Rc::new(probes));
+        for (what, src) in texts {
+            if !is_templated(src) || self.strs.contains_key(src) {
+                continue;
+            }
+            let compiled = self.templates.compile(src, &what);
+            let kept = self.keep(task, compiled, &what);
+            self.strs.insert(src, kept);
+        }
+    }
+
+    fn compile_expr(&mut self, task: &Task, what: &str, src: &'p str) {
+        if self.exprs.contains_key(src) {
+            return;
+        }
+        let what = format!("{what} `{}`", src.trim());
+        let compiled = self.templates.compile_expr(src, &what);
+        let kept = self.keep(task, compiled, &what);
+        self.exprs.insert(src, kept);
+    }
+
+    /// A compiled value, or its problems recorded against `task`; `what` names the field.
+    fn keep<T>(
+        &mut self,
+        task: &Task,
+        compiled: Result<(T, Inspection), crate::Error>,
+        what: &str,
+    ) -> Compiled<T> {
+        match compiled {
+            Ok((c, insp)) if insp.unknown.is_empty() => Some((c, insp)),
+            Ok((_, insp)) => {
+                for u in &insp.unknown {
+                    self.findings.report(task, None, format!("{what}: {u}"));
+                }
+                None
+            }
+            Err(e) => {
+                self.findings.report(task, None, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn fail(&mut self, task: &Task, scope: &Scope<'_>, message: String) {
+        let message = scope.explain(message);
+        self.findings
+            .report(task, Some((scope.host, self.play_hosts)), message);
+    }
+
+    /// The task's variables on a host: its `vars` rendered over the host's. A task var
+    /// that needs a runtime-only name becomes one itself.
+    fn task_vars<'s>(&mut self, task: &Task, host: &'s Scope<'s>) -> Scope<'s> {
+        if task.vars.is_empty() {
+            return host.with_layer(Vars::new(), Rc::clone(&host.unknown));
+        }
+        let mut layer = Vars::new();
+        let mut unknown = (*host.unknown).clone();
+        for (k, v) in &task.vars {
+            match self.value(task, host, v, &format!("vars `{k}`")) {
+                Some(Some(r)) => {
+                    layer.insert(k.clone(), r);
+                }
+                Some(None) | None => {
+                    unknown.insert(k.clone());
+                }
+            }
+        }
+        host.with_layer(layer, Rc::new(unknown))
+    }
+
+    /// Render a value as the run renders task vars and loop items: a string that is one
+    /// `{{ expression }}` keeps the expression's type, other strings become text.
+    /// `Some(None)`: known only at run time; `None`: failed (reported).
+    fn value(
+        &mut self,
+        task: &Task,
+        scope: &Scope<'_>,
+        v: &Value,
+        what: &str,
+    ) -> Option<Option<Value>> {
+        Some(match v {
+            Value::String(s) if is_templated(s) => {
+                let t = s.trim();
+                if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+                    // One expression: evaluated for its type, as the run does.
+                    let (tmpl, insp) = self.strs.get(s.as_str())?.as_ref()?;
+                    if !scope.runtime_only(insp).is_empty() {
+                        return match render_memo(&mut self.memo, s, tmpl, insp, scope, what) {
+                            Ok(_) => Some(None),
+                            Err(msg) => {
+                                self.fail(task, scope, msg);
+                                None
+                            }
+                        };
+                    }
+                    match self.templates.eval(t, &scope.vars(), what) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            self.fail(task, scope, e.to_string());
+                            return None;
+                        }
+                    }
+                } else {
+                    self.text(task, scope, s, what)?.map(Value::String)
+                }
+            }
+            Value::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a {
+                    match self.value(task, scope, x, what)? {
+                        Some(x) => out.push(x),
+                        None => return Some(None),
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            Value::Object(o) => {
+                let mut m = serde_json::Map::new();
+                for (k, x) in o {
+                    match self.value(task, scope, x, what)? {
+                        Some(x) => {
+                            m.insert(k.clone(), x);
+                        }
+                        None => return Some(None),
+                    }
+                }
+                Some(Value::Object(m))
+            }
+            other => Some(other.clone()),
+        })
+    }
+
+    /// The task on one host: its loop items (when known), each checked.
+    fn task(&mut self, task: &'p Task, scope: &Scope<'_>) {
+        let Some(l) = &task.loop_ else {
+            self.binding(task, scope);
+            return;
+        };
+        let control = task.loop_control.as_ref();
+        let loop_var = control.map_or("item", |c| c.loop_var.as_str());
+        let index_var = control.and_then(|c| c.index_var.as_deref());
+        let Some(items) = self.loop_items(task, l, scope) else {
+            // The items come from the run: check with the loop's names unknown.
+            let mut unknown = (*scope.unknown).clone();
+            unknown.insert(loop_var.to_string());
+            unknown.extend(index_var.map(str::to_string));
+            let inner = scope.with_layer(Vars::new(), Rc::new(unknown));
+            self.binding(task, &inner);
+            return;
+        };
+        for (i, item) in items.into_iter().take(MAX_ITEMS_CHECKED).enumerate() {
+            let mut layer = Vars::new();
+            let unknown = match item {
+                Some(item) => {
+                    layer.insert(loop_var.to_string(), item);
+                    Rc::clone(&scope.unknown)
+                }
+                None => {
+                    let mut u = (*scope.unknown).clone();
+                    u.insert(loop_var.to_string());
+                    Rc::new(u)
+                }
+            };
+            if let Some(iv) = index_var {
+                layer.insert(iv.to_string(), Value::from(i));
+            }
+            let inner = scope.with_layer(layer, unknown);
+            self.binding(task, &inner);
+        }
+    }
+
+    /// The loop's items on this host (`None` inside: an item only the run knows); `None`
+    /// when the list itself is known only at run time or cannot be had.
+    fn loop_items(
+        &mut self,
+        task: &Task,
+        l: &Loop,
+        scope: &Scope<'_>,
+    ) -> Option<Vec<Option<Value>>> {
+        match l {
+            Loop::Items(items) => Some(
+                items
+                    .iter()
+                    .map(|item| self.value(task, scope, item, "loop item").flatten())
+                    .collect(),
+            ),
+            Loop::Expr(expr) => {
+                let (compiled, insp) = self.exprs.get(expr.as_str())?.as_ref()?;
+                if !scope.runtime_only(insp).is_empty() {
+                    return None;
+                }
+                let result = compiled.eval(&scope.ctx);
+                let problem = match result {
+                    Ok(v) if v.is_undefined() => undefined_value(),
+                    Ok(v) => match serde_json::to_value(&v) {
+                        Ok(Value::Array(a)) => return Some(a.into_iter().map(Some).collect()),
+                        Ok(Value::Null) => return Some(Vec::new()),
+                        Ok(other) => {
+                            let msg = format!(
+                                "loop `{expr}` must give a list, got {}",
+                                crate::value::kind_of(&other)
+                            );
+                            self.fail(task, scope, msg);
+                            return None;
+                        }
+                        Err(e) => {
+                            self.fail(task, scope, format!("loop `{expr}`: {e}"));
+                            return None;
+                        }
+                    },
+                    Err(e) => e,
+                };
+                let e = jinja::describe("loop", &problem, &scope.vars(), Some(expr));
+                self.fail(task, scope, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The task with one set of variables (one loop item).
+    fn binding(&mut self, task: &'p Task, scope: &Scope<'_>) {
+        for cond in task.when.iter().flat_map(|w| w.conditions()) {
+            let Some((compiled, insp)) = self.exprs.get(cond.as_str()).and_then(Option::as_ref)
+            else {
+                return;
+            };
+            if !scope.runtime_only(insp).is_empty() {
+                // Whether the task runs here is decided at run time; its fields were
+                // compiled, but this host's values are not asked for.
+                return;
+            }
+            match compiled.eval(&scope.ctx) {
+                Ok(v) if v.is_true() => {}
+                Ok(_) => return,
+                Err(e) => {
+                    let e = jinja::describe("when", &e, &scope.vars(), Some(cond));
+                    self.fail(task, scope, format!("when `{cond}`: {e}"));
+                    return;
+                }
+            }
+        }
+        if let Some(label) = task.loop_control.as_ref().and_then(|c| c.label.as_deref()) {
+            self.text(task, scope, label, "loop_control label");
+        }
+        let probes = self
+            .probes
+            .get(&(task as *const Task))
+            .cloned()
+            .unwrap_or_default();
+        for probe in probes.iter() {
+            match probe {
+                Probe::Text { what, source } => {
+                    self.text(task, scope, source, what);
+                }
+                Probe::Expr { .. } => {}
+                Probe::Template { what, name } => {
+                    if let Some(Some(name)) = self.text(task, scope, name, what) {
+                        self.template_file(task, scope, &name);
+                    }
+                }
+                Probe::LocalFile { what, name } => {
+                    if let Some(Some(name)) = self.text(task, scope, name, what) {
+                        let playbook = self.playbook;
+                        let found = self
+                            .found_files
+                            .entry(name.clone())
+                            .or_insert_with(|| playbook.resolve_src(&name));
+                        if found.is_none() {
+                            let looked = shown_dirs(self.playbook.src_dirs());
+                            let msg =
+                                format!("{what}: file `{name}` not found; looked in {looked}");
+                            self.fail(task, scope, msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Render a string field as the run will: `Some(Some(text))`, `Some(None)` when only
+    /// the run can tell, `None` when it fails (reported).
+    fn text(
+        &mut self,
+        task: &Task,
+        scope: &Scope<'_>,
+        src: &str,
+        what: &str,
+    ) -> Option<Option<String>> {
+        if !is_templated(src) {
+            return Some(Some(src.to_string()));
+        }
+        // Compiled with the task; `None`: it did not compile (already reported).
+        let (tmpl, insp) = self.strs.get(src)?.as_ref()?;
+        match render_memo(&mut self.memo, src, tmpl, insp, scope, what) {
+            Ok(text) => Some(text),
+            Err(msg) => {
+                self.fail(task, scope, msg);
+                None
+            }
+        }
+    }
+
+    /// A template file: it must exist, compile, and render with this host's variables.
+    fn template_file(&mut self, task: &Task, scope: &Scope<'_>, name: &str) {
+        let templates = self.templates;
+        let found = self
+            .found_templates
+            .entry(name.to_string())
+            .or_insert_with(|| templates.resolve(name))
+            .clone();
+        let Some(path) = found else {
+            let looked = shown_dirs(self.templates.dirs());
+            self.fail(
+                task,
+                scope,
+                format!("template `{name}` not found; looked in {looked}"),
+            );
+            return;
+        };
+        if !self.files.contains_key(&path) {
+            let compiled = self.templates.compile_file(name);
+            let kept = self.keep(task, compiled, "template");
+            self.files.insert(path.clone(), kept);
+        }
+        let Some((tmpl, insp)) = self.files.get(&path).and_then(Option::as_ref) else {
+            return;
+        };
+        let id = format!("\u{0}file:{}", path.display());
+        if let Err(msg) = render_memo(&mut self.memo, &id, tmpl, insp, scope, "template") {
+            self.fail(task, scope, msg);
+        }
+    }
+}
+
+/// [`render_field`], remembered by `id` and the values of the names the template uses.
+/// A template that includes or imports another may use names its own text does not show:
+/// it is always rendered.
+fn render_memo(
+    memo: &mut HashMap<(String, String), Result<Option<String>, String>>,
+    id: &str,
+    tmpl: &Template<'_, '_>,
+    insp: &Inspection,
+    scope: &Scope<'_>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    if insp.composed {
+        return render_field(tmpl, insp, scope, what);
+    }
+    let mut key = String::new();
+    for name in &insp.names {
+        key.push_str(name);
+        key.push('=');
+        if scope.unknown.contains(name) {
+            key.push('?');
+        } else if let Some(v) = scope.layer.get(name).or_else(|| scope.base.get(name)) {
+            key.push_str(&v.to_string());
+        }
+        key.push('\u{0}');
+    }
+    memo.entry((format!("{what}\u{0}{id}"), key))
+        .or_insert_with(|| render_field(tmpl, insp, scope, what))
+        .clone()
+}
+
+/// Render a compiled field in a scope: the text, `None` when only the run can tell, or
+/// the message of its failure.
+fn render_field(
+    tmpl: &Template<'_, '_>,
+    insp: &Inspection,
+    scope: &Scope<'_>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    match jinja::try_render(tmpl, &scope.ctx, &scope.runtime_only(insp)) {
+        Tried::Text(s) => Ok(Some(s)),
+        Tried::Unknown => Ok(None),
+        Tried::Failed(e) => Err(jinja::describe(what, &e, &scope.vars(), None).to_string()),
+    }
+}
+
+fn undefined_value() -> minijinja::Error {
+    minijinja::Error::new(minijinja::ErrorKind::UndefinedError, "undefined value")
+}
+
+fn shown_dirs(dirs: &[PathBuf]) -> String {
+    dirs.iter()
+        .map(|d| {
+            let s = d.display().to_string();
+            if s.is_empty() {
+                ".".to_string()
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every string in a value, nested ones included.
+fn strings_in<'a>(v: &'a Value, f: &mut dyn FnMut(&'a str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| strings_in(x, f)),
+        Value::Object(o) => o.values().for_each(|x| strings_in(x, f)),
+        _ => {}
+    }
+}
