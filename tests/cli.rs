@@ -32,6 +32,34 @@ fn check_passes_on_the_examples() {
     assert!(text.contains("ok: playbooks/site.yml (3 plays"), "{text}");
 }
 
+/// The README's tour from inside `playbooks/`: templates and files are found beside the
+/// playbooks and the inventory, never through the current folder.
+#[test]
+fn the_tour_works_the_same_from_inside_playbooks() {
+    let names = ["site.yml", "backup.yml", "distribute.yml"];
+    let from_root = example_env(&mut netorch())
+        .args(["check", "-i", "inventory"])
+        .args(names.iter().map(|n| format!("playbooks/{n}")))
+        .output()
+        .unwrap();
+    let from_playbooks = example_env(&mut netorch())
+        .current_dir(root().join("playbooks"))
+        .args(["check", "-i", "../inventory"])
+        .args(names)
+        .output()
+        .unwrap();
+    for out in [&from_root, &from_playbooks] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let root_text = String::from_utf8_lossy(&from_root.stdout).replace("playbooks/", "");
+    assert_eq!(String::from_utf8_lossy(&from_playbooks.stdout), root_text);
+}
+
 /// A pattern that matches nothing is an error for `check`; for `run` it is an error when no
 /// play has any host (a typo in a scheduled job must not report success), and a warning for
 /// one play of a run that has hosts. Typed from another folder, with typos.
