@@ -143,6 +143,9 @@ fn on_hosts(hosts: &[String], play_hosts: usize) -> String {
     }
 }
 
+/// A remembered render of a template file: its number, the values of its names.
+type MemoKey = (usize, String);
+
 /// A compiled string or expression, or `None` when it does not compile (reported once).
 type Compiled<T> = Option<(T, Inspection)>;
 
@@ -153,10 +156,11 @@ struct PlayCheck<'f, 't, 'p> {
     playbook: &'p Playbook,
     strs: HashMap<&'p str, Compiled<Template<'t, 'p>>>,
     exprs: HashMap<&'p str, Compiled<Expression<'t, 'p>>>,
-    files: HashMap<PathBuf, Compiled<Template<'t, 't>>>,
-    /// Renders already done, by template and the values of the names it uses: hosts of a
+    /// Template files, compiled, with a number that names them in `memo`.
+    files: HashMap<PathBuf, (usize, Compiled<Template<'t, 't>>)>,
+    /// Template files already rendered, by the values of the names they use: hosts of a
     /// group mostly share them, so a fleet costs about as many renders as it has groups.
-    memo: HashMap<(String, String), Result<Option<String>, String>>,
+    memo: HashMap<MemoKey, Result<Option<String>, String>>,
     /// Each task's probes, listed once.
     probes: HashMap<*const Task, Rc<Vec<Probe<'p>>>>,
     /// Where a template or file name was found (the disk is asked once per name).
@@ -264,8 +268,12 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 unresolved: &unresolved,
             };
             for task in &tasks {
-                let scope = self.task_vars(task, &host_scope);
-                self.task(task, &scope);
+                if task.vars.is_empty() {
+                    self.task(task, &host_scope);
+                } else {
+                    let scope = self.task_vars(task, &host_scope);
+                    self.task(task, &scope);
+                }
             }
         }
     }
@@ -359,9 +367,6 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
     /// The task's variables on a host: its `vars` rendered over the host's. A task var
     /// that needs a runtime-only name becomes one itself.
     fn task_vars<'s>(&mut self, task: &Task, host: &'s Scope<'s>) -> Scope<'s> {
-        if task.vars.is_empty() {
-            return host.with_layer(Vars::new(), Rc::clone(&host.unknown));
-        }
         let mut layer = Vars::new();
         let mut unknown = (*host.unknown).clone();
         for (k, v) in &task.vars {
@@ -394,7 +399,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                     // One expression: evaluated for its type, as the run does.
                     let (tmpl, insp) = self.strs.get(s.as_str())?.as_ref()?;
                     if !scope.runtime_only(insp).is_empty() {
-                        return match render_memo(&mut self.memo, s, tmpl, insp, scope, what) {
+                        return match render_field(tmpl, insp, scope, what) {
                             Ok(_) => Some(None),
                             Err(msg) => {
                                 self.fail(task, scope, msg);
@@ -569,12 +574,15 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 }
                 Probe::LocalFile { what, name } => {
                     if let Some(Some(name)) = self.text(task, scope, name, what) {
-                        let playbook = self.playbook;
-                        let found = self
-                            .found_files
-                            .entry(name.clone())
-                            .or_insert_with(|| playbook.resolve_src(&name));
-                        if found.is_none() {
+                        let found = match self.found_files.get(&name) {
+                            Some(f) => f.is_some(),
+                            None => {
+                                let f = self.playbook.resolve_src(&name);
+                                self.found_files.insert(name.clone(), f.clone());
+                                f.is_some()
+                            }
+                        };
+                        if !found {
                             let looked = shown_dirs(self.playbook.src_dirs());
                             let msg =
                                 format!("{what}: file `{name}` not found; looked in {looked}");
@@ -600,7 +608,8 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         }
         // Compiled with the task; `None`: it did not compile (already reported).
         let (tmpl, insp) = self.strs.get(src)?.as_ref()?;
-        match render_memo(&mut self.memo, src, tmpl, insp, scope, what) {
+        // An inline string renders faster than its values could be looked up in a memo.
+        match render_field(tmpl, insp, scope, what) {
             Ok(text) => Some(text),
             Err(msg) => {
                 self.fail(task, scope, msg);
@@ -611,12 +620,14 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
 
     /// A template file: it must exist, compile, and render with this host's variables.
     fn template_file(&mut self, task: &Task, scope: &Scope<'_>, name: &str) {
-        let templates = self.templates;
-        let found = self
-            .found_templates
-            .entry(name.to_string())
-            .or_insert_with(|| templates.resolve(name))
-            .clone();
+        let found = match self.found_templates.get(name) {
+            Some(f) => f.clone(),
+            None => {
+                let f = self.templates.resolve(name);
+                self.found_templates.insert(name.to_string(), f.clone());
+                f
+            }
+        };
         let Some(path) = found else {
             let looked = shown_dirs(self.templates.dirs());
             self.fail(
@@ -629,13 +640,13 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         if !self.files.contains_key(&path) {
             let compiled = self.templates.compile_file(name);
             let kept = self.keep(task, compiled, "template");
-            self.files.insert(path.clone(), kept);
+            let id = self.files.len();
+            self.files.insert(path.clone(), (id, kept));
         }
-        let Some((tmpl, insp)) = self.files.get(&path).and_then(Option::as_ref) else {
+        let Some((id, Some((tmpl, insp)))) = self.files.get(&path) else {
             return;
         };
-        let id = format!("\u{0}file:{}", path.display());
-        if let Err(msg) = render_memo(&mut self.memo, &id, tmpl, insp, scope, "template") {
+        if let Err(msg) = render_memo(&mut self.memo, *id, tmpl, insp, scope, "template") {
             self.fail(task, scope, msg);
         }
     }
@@ -645,8 +656,8 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
 /// A template that includes or imports another may use names its own text does not show:
 /// it is always rendered.
 fn render_memo(
-    memo: &mut HashMap<(String, String), Result<Option<String>, String>>,
-    id: &str,
+    memo: &mut HashMap<MemoKey, Result<Option<String>, String>>,
+    id: usize,
     tmpl: &Template<'_, '_>,
     insp: &Inspection,
     scope: &Scope<'_>,
@@ -666,7 +677,7 @@ fn render_memo(
         }
         key.push('\u{0}');
     }
-    memo.entry((format!("{what}\u{0}{id}"), key))
+    memo.entry((id, key))
         .or_insert_with(|| render_field(tmpl, insp, scope, what))
         .clone()
 }
