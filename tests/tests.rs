@@ -12,5 +12,6 @@ mod inventory;
 mod malformed;
 mod playbook;
 mod run;
+mod seal;
 mod ssh;
 mod transfer;

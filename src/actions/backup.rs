@@ -146,7 +146,7 @@ pub fn prepare(
     let fail = |e: crate::Error| TaskResult::failed(e.to_string());
     let settings = run.settings();
     let store = match (&args.store, var_str(ctx, STORE_VAR)) {
-        (Some(s), _) => PathBuf::from(ctx.render(s, "backup store").map_err(fail)?),
+        (Some(s), _) => PathBuf::from(ctx.render_line(s, "backup store").map_err(fail)?),
         (None, Some(s)) => PathBuf::from(s),
         (None, None) => match &settings.default_store {
             Some(s) => s.clone(),
@@ -166,17 +166,17 @@ pub fn prepare(
         .unwrap_or(DEFAULT_PATH_TEMPLATE);
     // `{{ name }}` is the host's name in path templates unless the inventory defines `name`.
     let rendered = if ctx.vars.contains_key("name") {
-        ctx.render(template, "backup path")
+        ctx.render_line(template, "backup path")
     } else {
         let mut vars = ctx.vars.clone();
         vars.insert("name".into(), Value::from(ctx.host));
-        ctx.templates.render_str(template, &vars, "backup path")
+        ctx.templates.render_line(template, &vars, "backup path")
     }
     .map_err(fail)?;
     let path = safe_path(&rendered)
         .map_err(|e| TaskResult::failed(format!("host `{}`: {e}", ctx.host)))?;
     let command = match &args.command {
-        Some(c) => Some(ctx.render(c, "backup command").map_err(fail)?),
+        Some(c) => Some(ctx.render_line(c, "backup command").map_err(fail)?),
         None => None,
     };
     Ok(Prepared {

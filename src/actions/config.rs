@@ -422,7 +422,7 @@ fn wanted_lines(
         ConfigSource::Lines { lines, parents } => {
             let render_all = |v: &[String], what: &str| -> Result<Vec<String>, String> {
                 v.iter()
-                    .map(|l| ctx.render(l, what).map_err(|e| e.to_string()))
+                    .map(|l| ctx.render_line(l, what).map_err(|e| e.to_string()))
                     .collect()
             };
             Ok((
@@ -432,14 +432,14 @@ fn wanted_lines(
         }
         ConfigSource::Template(name) => ctx
             .templates
-            .render_file(name, ctx.vars)
+            .render_file_lines(name, ctx.vars)
             .map(|t| (text_lines(t), Vec::new()))
             .map_err(|e| e.to_string()),
         ConfigSource::Src(name) => {
             let path = resolve_src(name).ok_or_else(|| format!("config src `{name}` not found"))?;
             let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
             ctx.templates
-                .render_str(&text, ctx.vars, &path.display().to_string())
+                .render_lines_named(&text, ctx.vars, &path.display().to_string(), "config line")
                 .map(|t| (text_lines(t), Vec::new()))
                 .map_err(|e| e.to_string())
         }

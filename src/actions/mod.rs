@@ -67,6 +67,12 @@ impl ActionCtx<'_> {
     pub fn render(&self, s: &str, what: &str) -> Result<String, crate::Error> {
         self.templates.render_str(s, self.vars, what)
     }
+
+    /// Render a string that goes out as one line (a command, a config line, an answer, a
+    /// path): a variable's value may not bring a line break with it.
+    pub fn render_line(&self, s: &str, what: &str) -> Result<String, crate::Error> {
+        self.templates.render_line(s, self.vars, what)
+    }
 }
 
 /// The host's connection, opened on first use. The executor implements it so that the

@@ -43,7 +43,7 @@ impl ActionArgs for TemplateArgs {
 }
 
 fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
-    let dest = match ctx.render(&args.dest, "template dest") {
+    let dest = match ctx.render_line(&args.dest, "template dest") {
         Ok(d) => d,
         Err(e) => return TaskResult::failed(e.to_string()),
     };

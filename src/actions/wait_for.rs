@@ -146,7 +146,7 @@ fn wait_for_port(
     timeout: Duration,
 ) -> TaskResult {
     let host = match host {
-        Some(h) => match ctx.render(h, "wait_for host") {
+        Some(h) => match ctx.render_line(h, "wait_for host") {
             Ok(h) => h,
             Err(e) => return TaskResult::failed(e.to_string()),
         },

@@ -1,0 +1,122 @@
+//! Issue 12, "no injection" and "secrets stay secret": values that try to smuggle a second
+//! command, a template or a terminal escape, and secrets that must not reach any output,
+//! backup or child process. Each test drives netorch against real parts started here.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::{json, Value};
+
+use crate::util::report::{host_results, json_of};
+use crate::util::{netorch, sim::Sim};
+
+const PASSWORD: &str = "Seal-Passw0rd-5521";
+const ENABLE: &str = "Seal-En4ble-6632";
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// An inventory of the sim's devices under other names and with more host variables:
+/// `hosts` maps a new name to (sim device, extra vars).
+fn inventory(sim: &Sim, file: &str, hosts: &[(&str, &str, Value)]) -> PathBuf {
+    let mut out = serde_json::Map::new();
+    for (name, device, extra) in hosts {
+        let mut vars = sim.vars(device);
+        if let Some(o) = extra.as_object() {
+            for (k, v) in o {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        out.insert(name.to_string(), Value::Object(vars));
+    }
+    let doc = json!({"all": {"hosts": out}});
+    write(sim.dir.path(), file, &serde_yaml::to_string(&doc).unwrap())
+}
+
+fn run(sim: &Sim, inv: &Path, playbook: &Path, args: &[&str]) -> Output {
+    netorch()
+        .current_dir(sim.dir.path())
+        .arg("run")
+        .arg("-i")
+        .arg(inv)
+        .arg(playbook)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ios(n: usize) -> Sim {
+    Sim::with("cisco_ios", n)
+        .password(PASSWORD)
+        .enable_secret(ENABLE)
+        .start()
+}
+
+#[test]
+fn a_variable_cannot_smuggle_a_second_command_or_config_line() {
+    let sim = ios(1);
+    let dev = sim.hosts[0].name.clone();
+    let inv = inventory(
+        &sim,
+        "inv.yaml",
+        &[(
+            "r1",
+            &dev,
+            json!({"intf": "Gi1/0/1\nshow version", "desc": "uplink\r\nusername evil privilege 15 secret x",
+                   "dir": "flash:\nshow version"}),
+        )],
+    );
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        r#"
+- name: Injection
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Show
+      command: "show interface {{ intf }}"
+      ignore_errors: true
+    - name: Push
+      config:
+        lines: ["description {{ desc }}"]
+        parents: ["interface Gi1/0/2"]
+      ignore_errors: true
+    - name: Written on two lines by the author
+      command: |
+        show clock
+        show users
+    - name: Readback
+      command: show running-config
+"#,
+    );
+    let out = run(&sim, &inv, &pb, &["--json"]);
+    let doc = json_of(&out);
+    let results = host_results(&doc);
+    let show = &results[0];
+    assert_eq!(show["status"], "failed", "{show:#}");
+    let msg = show["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("`intf`") && msg.contains("line break"),
+        "{msg}"
+    );
+    assert!(
+        !show.to_string().contains("Cisco IOS Software"),
+        "show version ran: {show:#}"
+    );
+    let push = &results[1];
+    assert_eq!(push["status"], "failed", "{push:#}");
+    assert!(
+        push["msg"].as_str().unwrap_or_default().contains("`desc`"),
+        "{push:#}"
+    );
+    assert_eq!(results[2]["status"], "ok", "{:#}", results[2]);
+    let running = results[3].to_string();
+    assert!(!running.contains("username evil"), "{running}");
+}
