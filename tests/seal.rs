@@ -120,3 +120,59 @@ fn a_variable_cannot_smuggle_a_second_command_or_config_line() {
     let running = results[3].to_string();
     assert!(!running.contains("username evil"), "{running}");
 }
+
+#[test]
+fn values_from_variables_env_and_files_are_rendered_once() {
+    let sim = ios(1);
+    let dev = sim.hosts[0].name.clone();
+    let canary = write(sim.dir.path(), "canary.txt", "CANARY-7f3e");
+    let smuggled = format!("{{{{ lookup('file', '{}') }}}}", canary.display());
+    let note = write(sim.dir.path(), "note.txt", &smuggled);
+    let inv = inventory(
+        &sim,
+        "inv.yaml",
+        &[(
+            "{{7-6}}",
+            &dev,
+            json!({"from_file": format!("{{{{ lookup('file', '{}') }}}}", note.display())}),
+        )],
+    );
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        r#"
+- name: Once
+  hosts: all
+  vars:
+    from_env: "{{ lookup('env', 'SEAL_NOTE') }}"
+    chained: "{{ from_env }}"
+  tasks:
+    - name: Show
+      debug:
+        msg: "name={{ inventory_hostname }} env={{ from_env }} chain={{ chained }} file={{ from_file }}"
+"#,
+    );
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .env("SEAL_NOTE", &smuggled)
+        .args(["run", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &host_results(&doc)[0];
+    assert_eq!(r["status"], "ok", "{r:#}");
+    let all = doc.to_string();
+    assert!(
+        !all.contains("CANARY-7f3e"),
+        "a value was rendered twice: {all}"
+    );
+    let msg = r["data"]["debug"].as_str().unwrap_or_default();
+    assert_eq!(
+        msg,
+        format!("name={{{{7-6}}}} env={smuggled} chain={smuggled} file={smuggled}"),
+        "{r:#}"
+    );
+}
