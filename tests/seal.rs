@@ -176,3 +176,116 @@ fn values_from_variables_env_and_files_are_rendered_once() {
         "{r:#}"
     );
 }
+
+/// Config lines that hold a secret, in IOS syntax, and the secret each holds.
+const IOS_SECRET_LINES: &[(&str, &str)] = &[
+    ("snmp-server community Comm-Seal-1 RO", "Comm-Seal-1"),
+    (
+        "snmp-server user mon v3grp v3 auth sha Auth-Seal-2 priv aes 128 Priv-Seal-3",
+        "Auth-Seal-2",
+    ),
+    ("ntp authentication-key 1 md5 Ntp-Seal-4 7", "Ntp-Seal-4"),
+    ("tacacs-server key Tac-Seal-5", "Tac-Seal-5"),
+    (
+        "crypto isakmp key Ike-Seal-6 address 192.0.2.1",
+        "Ike-Seal-6",
+    ),
+    (
+        "username ops privilege 15 secret 0 User-Seal-7",
+        "User-Seal-7",
+    ),
+];
+
+fn secret_push_playbook(dir: &Path) -> PathBuf {
+    let lines: Vec<String> = IOS_SECRET_LINES
+        .iter()
+        .map(|(l, _)| format!("          - \"{l}\""))
+        .collect();
+    write(
+        dir,
+        "secrets.yml",
+        &format!(
+            r#"
+- name: Secrets
+  hosts: all
+  tasks:
+    - name: Push
+      config:
+        lines:
+{}
+          - "snmp-server location rack-{{{{ password }}}}"
+    - name: Backup
+      backup:
+        store: store
+"#,
+            lines.join("\n")
+        ),
+    )
+}
+
+#[test]
+fn backups_and_diffs_mask_what_the_platform_stores_and_the_run_secrets() {
+    let sim = ios(1);
+    let pb = secret_push_playbook(sim.dir.path());
+    let out = run(&sim, &sim.inventory, &pb, &["--diff"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = std::fs::read_to_string(
+        sim.dir
+            .path()
+            .join("store")
+            .join(format!("{}.cfg", sim.hosts[0].name)),
+    )
+    .unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in IOS_SECRET_LINES
+        .iter()
+        .map(|(_, s)| *s)
+        .chain(["Priv-Seal-3", PASSWORD])
+    {
+        assert!(!stored.contains(secret), "{secret} stored:\n{stored}");
+        assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+    }
+    assert!(
+        stored.contains("snmp-server community ******** RO"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("snmp-server location rack-********"),
+        "{stored}"
+    );
+    // The diff still shows which lines changed.
+    assert!(
+        shown.contains("+snmp-server community ******** RO"),
+        "{shown}"
+    );
+
+    // --show-secrets reveals the platform's secrets for one run; the inventory's stay masked.
+    let pb = write(
+        sim.dir.path(),
+        "more.yml",
+        r#"
+- name: More
+  hosts: all
+  tasks:
+    - name: Push
+      config:
+        lines: ["snmp-server community Comm-Seal-8 RW", "snmp-server contact {{ password }}"]
+"#,
+    );
+    let out = run(&sim, &sim.inventory, &pb, &["--diff", "--show-secrets"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("+snmp-server community Comm-Seal-8 RW"),
+        "{shown}"
+    );
+    assert!(!shown.contains(PASSWORD), "{shown}");
+}

@@ -208,7 +208,7 @@ fn run(
         return TaskResult::failed(format!("`{}`: {f}; the old backup is kept", resp.command));
     }
     let profile = conn.profile();
-    let text = normalize(
+    let mut text = normalize(
         &resp.output,
         Rules {
             strip: &profile.backup_strip,
@@ -216,6 +216,11 @@ fn run(
             mask_secrets: prep.mask_secrets,
         },
     );
+    if prep.mask_secrets {
+        // The run's own secrets too (an inventory password in a config line), as in its
+        // output: the profile's patterns only know the line kinds of its platform.
+        text = backups.redact(&text);
+    }
     // A device platform's config ends with its marker whichever command printed it; a shell
     // host's files (a custom `command:` on a profile without `show_config`) have none.
     let end_marker = match profile.show_config {
@@ -263,7 +268,13 @@ fn run(
             }
             r.data = data;
             if ctx.diff {
-                r.diff = Some(diff);
+                // Stored with secrets (`mask_secrets: false`) or not, a diff on the
+                // terminal masks them unless the run asks to see them.
+                r.diff = Some(if ctx.show_secrets {
+                    diff
+                } else {
+                    crate::backup::normalize::mask_diff(&diff, &profile.secret_patterns)
+                });
             }
             r
         }
@@ -308,6 +319,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            show_secrets: false,
             verbose: 0,
         };
         prepare(&ctx, &args, &BackupRun::new(settings)).map_err(|r| r.msg.unwrap_or_default())

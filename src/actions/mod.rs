@@ -58,6 +58,9 @@ pub struct ActionCtx<'a> {
     pub templates: &'a Templates,
     pub check_mode: bool,
     pub diff: bool,
+    /// `--show-secrets`: config text (diffs, lines sent) is shown as the device has it,
+    /// without the platform's secret patterns masked.
+    pub show_secrets: bool,
     /// The run's `-v` count.
     pub verbose: u8,
 }

@@ -104,6 +104,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: true,
+            show_secrets: false,
             verbose: 0,
         };
         let dest = dir.path().join("out/{{ inventory_hostname }}.cfg");

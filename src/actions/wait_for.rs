@@ -207,6 +207,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            show_secrets: false,
             verbose: 0,
         };
         let up = Duration::from_secs(2);

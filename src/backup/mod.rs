@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use regex::Regex;
 use serde::Serialize;
 
+use crate::secret::Redactor;
+
 pub use normalize::{normalize, Rules};
 pub use sanity::{check, safe_path, Refusal, DEFAULT_MAX_SHRINK};
 pub use store::{Author, BackupError, LogEntry, Store};
@@ -136,6 +138,9 @@ struct StoreWriter {
 pub struct BackupRun {
     settings: BackupSettings,
     stores: Mutex<BTreeMap<PathBuf, Arc<StoreWriter>>>,
+    /// The run's secret values (inventory, extra and rendered variables): masked in every
+    /// stored config, as in the run's output, when secrets are masked.
+    redactor: Mutex<Redactor>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,7 +157,21 @@ impl BackupRun {
         BackupRun {
             settings,
             stores: Mutex::new(BTreeMap::new()),
+            redactor: Mutex::new(Redactor::new()),
         }
+    }
+
+    /// Secret values to mask in configs from now on.
+    pub fn add_secrets<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let mut r = lock(&self.redactor);
+        for v in values {
+            r.add(v);
+        }
+    }
+
+    /// `text` with every registered secret value masked.
+    pub fn redact(&self, text: &str) -> String {
+        lock(&self.redactor).redact(text).into_owned()
     }
 
     pub fn settings(&self) -> &BackupSettings {

@@ -32,6 +32,7 @@ pub struct PlayShared {
     pub ssh: SshOptions,
     pub check: bool,
     pub diff: bool,
+    pub show_secrets: bool,
     pub limiter: Option<Arc<RateLimiter>>,
     /// The play's default per-task timeout.
     pub timeout: Option<Duration>,
@@ -352,6 +353,7 @@ fn run_action(
             templates: &shared.templates,
             check_mode: check,
             diff: shared.diff,
+            show_secrets: shared.show_secrets,
             verbose: shared.verbose,
         },
         command_timeout: task.timeout.or(shared.timeout),
