@@ -8,6 +8,7 @@ use std::process::Output;
 use serde_json::{json, Value};
 
 use crate::util::report::{host_results, json_of};
+use crate::util::sshd::{self, Sshd};
 use crate::util::{netorch, sim::Sim};
 
 const PASSWORD: &str = "Seal-Passw0rd-5521";
@@ -288,4 +289,72 @@ fn backups_and_diffs_mask_what_the_platform_stores_and_the_run_secrets() {
         "{shown}"
     );
     assert!(!shown.contains(PASSWORD), "{shown}");
+}
+
+/// A Linux host on the test sshd, reached with the test key.
+fn sshd_inventory(d: &Sshd, dir: &Path, extra: &str) -> PathBuf {
+    let inv = format!(
+        "all:\n  vars:\n    host: 127.0.0.1\n    port: {}\n    user: {}\n    private_key_file: {}\n    known_hosts_file: {}\n    auth_methods: [publickey]\n    platform: linux\n{extra}  hosts:\n    h0:\n",
+        d.port,
+        sshd::current_user(),
+        d.client_key.display(),
+        d.known_hosts_file().display(),
+    );
+    write(dir, "inventory.yml", &inv)
+}
+
+#[test]
+fn exec_output_reaches_the_terminal_with_control_characters_escaped() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), "");
+    // Window title, clear screen, clipboard (OSC 52), a C1 CSI and a carriage return.
+    let cmd = r"printf 'a\033]0;pwned\007b\033[2Jc\033]52;c;aGk=\007d\302\233e\rf\n'";
+    let exec = netorch()
+        .current_dir(work.path())
+        .args(["exec", "-v", "-i"])
+        .arg(&inv)
+        .arg(cmd)
+        .output()
+        .unwrap();
+    let pb = write(
+        work.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - command: \"{}\"\n",
+            cmd.replace('\\', "\\\\")
+        ),
+    );
+    let run = netorch()
+        .current_dir(work.path())
+        .args(["run", "-vv", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    for (what, out) in [("exec", &exec), ("run", &run)] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        let text = String::from_utf8_lossy(&all);
+        assert!(
+            !text.contains(['\x1b', '\x07', '\u{9b}', '\r']),
+            "{what}: raw control characters reached the terminal: {text:?}"
+        );
+        assert!(text.contains(r"a\x1b]0;pwned\x07b"), "{what}: {text}");
+    }
+    // The JSON report keeps the output as data.
+    let json = netorch()
+        .current_dir(work.path())
+        .args(["exec", "--json", "-i"])
+        .arg(&inv)
+        .arg(cmd)
+        .output()
+        .unwrap();
+    let doc = json_of(&json);
+    assert!(doc.to_string().contains("\\u001b]0;pwned"), "{doc}");
 }

@@ -209,8 +209,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     let ssh = SshOptions {
         host_key_checking,
         verbose: (verbose >= 2).then(|| {
-            Arc::new(|host: &str, msg: &str| tracing::info!("{host}: {msg}"))
-                as Arc<dyn Fn(&str, &str) + Send + Sync>
+            Arc::new(|host: &str, msg: &str| {
+                tracing::info!("{host}: {}", crate::terminal::escape(msg))
+            }) as Arc<dyn Fn(&str, &str) + Send + Sync>
         }),
     };
     let backups = backups.or_else(|| {
