@@ -358,3 +358,67 @@ fn exec_output_reaches_the_terminal_with_control_characters_escaped() {
     let doc = json_of(&json);
     assert!(doc.to_string().contains("\\u001b]0;pwned"), "{doc}");
 }
+
+#[test]
+fn host_names_are_checked_at_load_and_rerun_failed_matches_them_exactly() {
+    let sim = ios(2);
+    let (a, b) = (sim.hosts[0].name.clone(), sim.hosts[1].name.clone());
+    let conn = |dev: &str| serde_json::to_string(&Value::Object(sim.vars(dev))).unwrap();
+    // A host name a pattern would misread: refused with the file and the line.
+    let bad = write(
+        sim.dir.path(),
+        "bad.yaml",
+        &format!(
+            "all:\n  hosts:\n    good: {}\n    \"sw*\": {}\n",
+            conn(&a),
+            conn(&b)
+        ),
+    );
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .args(["inventory", "list", "-i"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("bad.yaml") && err.contains(":4") && err.contains("`sw*`"),
+        "{err}"
+    );
+
+    // A host that is also the name of a group: the group's hosts are not "the failed host".
+    let inv = write(
+        sim.dir.path(),
+        "inv.yaml",
+        &format!(
+            "all:\n  hosts:\n    dist: {}\n  children:\n    dist:\n      hosts:\n        d2: {}\n",
+            conn(&a),
+            conn(&b)
+        ),
+    );
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: Maybe fail\n      fail: { msg: boom }\n      when: inventory_hostname == 'dist' and not (again | default(false))\n",
+    );
+    let first = run(&sim, &inv, &pb, &["--json"]);
+    assert_eq!(
+        first.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let rerun = run(
+        &sim,
+        &inv,
+        &pb,
+        &["--json", "--rerun-failed", "-e", "again=true"],
+    );
+    let doc = json_of(&rerun);
+    let hosts: Vec<String> = host_results(&doc)
+        .iter()
+        .map(|r| r["host"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(hosts, vec!["dist"], "{doc:#}");
+}

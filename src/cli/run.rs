@@ -407,7 +407,9 @@ fn resolve_limit(limit: Option<String>, rerun_failed: bool) -> Result<Option<Str
             "--rerun-failed: {FAILED_HOSTS_FILE} is empty"
         )));
     }
-    Ok(Some(hosts.join(",")))
+    // Exact names (`=host`): a recorded name is never read as a group, glob or regex.
+    let exact: Vec<String> = hosts.iter().map(|h| format!("={h}")).collect();
+    Ok(Some(exact.join(",")))
 }
 
 fn remember_failed(hosts: &[String]) {
