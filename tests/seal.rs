@@ -23,6 +23,14 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// An inventory of the sim's devices under other names and with more host variables:
 /// `hosts` maps a new name to (sim device, extra vars).
 fn inventory(sim: &Sim, file: &str, hosts: &[(&str, &str, Value)]) -> PathBuf {
@@ -421,4 +429,54 @@ fn host_names_are_checked_at_load_and_rerun_failed_matches_them_exactly() {
         .map(|r| r["host"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(hosts, vec!["dist"], "{doc:#}");
+}
+
+#[test]
+fn backup_store_is_private_and_links_in_its_working_tree_are_not_followed() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let sim = ios(1);
+    let dev = sim.hosts[0].name.clone();
+    let store = sim.dir.path().join("store");
+    let backup = || {
+        netorch()
+            .current_dir(sim.dir.path())
+            .args(["backup", "-i"])
+            .arg(&sim.inventory)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap()
+    };
+    let out = backup();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let cfg = store.join(format!("{dev}.cfg"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&store), mode(&cfg)), (0o700, 0o600));
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&store)
+        .args(["status", "--porcelain"])
+        .output()
+        .unwrap();
+    assert!(
+        status.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    // The device file becomes a link to a file of the user's; the device changes.
+    let victim = sim.dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::remove_file(&cfg).unwrap();
+    symlink(&victim, &cfg).unwrap();
+    let pb = write(
+        sim.dir.path(),
+        "change.yml",
+        "- hosts: all\n  tasks:\n    - config: { lines: ['snmp-server location seal-lab'] }\n",
+    );
+    let out = run(&sim, &sim.inventory, &pb, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = backup();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::read_to_string(&cfg).unwrap().contains("seal-lab"));
 }

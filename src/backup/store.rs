@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
+use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature, Tree};
 
 /// The branch a new store starts on.
@@ -66,6 +66,12 @@ pub enum BackupError {
     },
     #[error("backup store {}: another netorch process has held the store's lock for {LOCK_WAIT_SECS} s", .0.display())]
     Locked(PathBuf),
+    #[error("backup store {}: the working tree was not refreshed at {}: {reason} (the backups are committed; remove what is in the way)", store.display(), path.display())]
+    UnsafeWorktree {
+        store: PathBuf,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// The commit author.
@@ -135,10 +141,22 @@ impl Store {
         if Store::exists(root) {
             return Store::open(root);
         }
+        let created = !root.exists();
         std::fs::create_dir_all(root).map_err(|e| BackupError::Io {
             path: root.to_path_buf(),
             source: e,
         })?;
+        if created {
+            // Only its owner reads a new store: configs name every address, user and
+            // (unless masked) secret of the network.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| BackupError::Io {
+                    path: root.to_path_buf(),
+                    source: e,
+                },
+            )?;
+        }
         // Create the repository beside, then move its `.git` into place in one rename: a
         // process killed during creation leaves no half-made `.git` behind.
         let staging = root.join(".netorch-init");
@@ -300,7 +318,11 @@ impl Store {
             .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
             .map_err(|e| git(&self.root, "commit", e))?;
         let t_commit = t0.elapsed();
-        self.sync_worktree()?;
+        // The commit is complete whatever happens to the working tree, which is only for
+        // browsing: a refusal is reported, not turned into a failed backup.
+        if let Err(e) = self.sync_worktree() {
+            tracing::warn!("{e}");
+        }
         tracing::debug!(
             "store {}: {} file(s): blobs {:?}, trees+commit {:?}, working tree {:?}",
             self.root.display(),
@@ -313,15 +335,92 @@ impl Store {
     }
 
     /// Make the working tree and index match HEAD (for people who browse the folder).
+    ///
+    /// Written file by file rather than by a git checkout, so that nothing in the working
+    /// tree can redirect a write: a folder on the way that is a symbolic link is refused
+    /// (it would put a device's config anywhere the link points), and a file is replaced
+    /// by an atomic rename, which replaces a symbolic link instead of following it.
+    /// Folders are created 0700 and files 0600: configs are sensitive even masked.
     pub fn sync_worktree(&self) -> Result<(), BackupError> {
-        if self.head_tree()?.is_none() {
+        let Some(tree) = self.head_tree()? else {
             return Ok(());
+        };
+        let mut files: Vec<(String, Oid)> = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                if let Some(n) = e.name() {
+                    files.push((format!("{dir}{n}"), e.id()));
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| git(&self.root, "list files", e))?;
+        let mut first_refusal = None;
+        for (path, id) in files {
+            let blob = self
+                .repo
+                .find_blob(id)
+                .map_err(|e| git(&self.root, &format!("read {path}"), e))?;
+            if let Err(e) = self.write_worktree_file(&path, blob.content()) {
+                first_refusal.get_or_insert(e);
+            }
         }
-        let mut co = CheckoutBuilder::new();
-        co.force();
-        self.repo
-            .checkout_head(Some(&mut co))
-            .map_err(|e| git(&self.root, "update the working tree", e))
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|e| git(&self.root, "update the index", e))?;
+        index
+            .read_tree(&tree)
+            .and_then(|()| index.write())
+            .map_err(|e| git(&self.root, "update the index", e))?;
+        match first_refusal {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Write one working-tree file (`rel` uses `/`, as git does) without following links.
+    fn write_worktree_file(&self, rel: &str, content: &[u8]) -> Result<(), BackupError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let refuse = |path: &Path, reason: &str| BackupError::UnsafeWorktree {
+            store: self.root.clone(),
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let io = |path: &Path, e: std::io::Error| BackupError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let mut parts: Vec<&str> = rel.split('/').collect();
+        let Some(name) = parts.pop() else {
+            return Ok(());
+        };
+        let mut dir = self.root.clone();
+        for part in parts {
+            dir.push(part);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(refuse(&dir, "a symbolic link is in the way of a folder"))
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(refuse(&dir, "a file is in the way of a folder")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| io(&dir, e))?,
+                Err(e) => return Err(io(&dir, e)),
+            }
+        }
+        let target = dir.join(name);
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.is_dir() => return Err(refuse(&target, "a folder is in the way of a file")),
+            // Unchanged files are left alone (their modification time stays meaningful).
+            Ok(m) if m.is_file() && std::fs::read(&target).is_ok_and(|old| old == content) => {
+                return Ok(())
+            }
+            _ => {}
+        }
+        crate::fs::write_atomic(&target, content).map_err(|e| io(&target, e))
     }
 
     /// Resolve a revision: a git revision (`HEAD~2`, a hash, a tag), or `-N` / `N` (N < 1000)
@@ -609,6 +708,57 @@ mod tests {
         let mut f = s.files().unwrap();
         f.sort();
         assert_eq!(f, vec!["ams/r2.cfg".to_string(), "r1.cfg".to_string()]);
+    }
+
+    #[test]
+    fn working_tree_is_private_and_never_written_through_a_link() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("victim"), "precious\n").unwrap();
+        let s = Store::open_or_init(&root).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        s.commit(
+            &files(&[("ams/r1.cfg", "a\n"), ("r2.cfg", "b\n")]),
+            "1",
+            &Author::default(),
+        )
+        .unwrap();
+        assert_eq!(mode(&root.join("ams")), 0o700);
+        assert_eq!(mode(&root.join("ams/r1.cfg")), 0o600);
+        assert_eq!(mode(&root.join("r2.cfg")), 0o600);
+        // Someone with write access to the working tree plants links.
+        std::fs::remove_dir_all(root.join("ams")).unwrap();
+        symlink(&outside, root.join("ams")).unwrap();
+        std::fs::remove_file(root.join("r2.cfg")).unwrap();
+        symlink(outside.join("victim"), root.join("r2.cfg")).unwrap();
+        s.commit(
+            &files(&[("ams/r1.cfg", "evil\n"), ("r2.cfg", "evil\n")]),
+            "2",
+            &Author::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(outside.join("victim")).unwrap(),
+            "precious\n"
+        );
+        assert!(!outside.join("r1.cfg").exists());
+        // The file link was replaced by the file; the folder link was refused, loudly.
+        assert!(!std::fs::symlink_metadata(root.join("r2.cfg"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(root.join("r2.cfg")).unwrap(),
+            "evil\n"
+        );
+        let e = s.sync_worktree().unwrap_err().to_string();
+        assert!(e.contains("symbolic link") && e.contains("ams"), "{e}");
+        // What is stored is untouched by the working tree.
+        assert_eq!(s.read("ams/r1.cfg").unwrap().as_deref(), Some("evil\n"));
     }
 
     #[test]
