@@ -63,6 +63,45 @@ pub fn is_secret_var(name: &str) -> bool {
     .any(|s| n.contains(s))
 }
 
+/// Where a URL's credentials are: the scheme, the user info (`user:token`) and what
+/// follows the `@`; `None` for a URL without credentials.
+fn split_userinfo(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    Some((scheme, &rest[..at], &rest[at + 1..]))
+}
+
+/// The credentials of a URL (`https://user:token@host/...`): the user name and the
+/// password, either possibly empty.
+pub fn url_credentials(url: &str) -> Option<(&str, &str)> {
+    let (_, userinfo, _) = split_userinfo(url)?;
+    Some(userinfo.split_once(':').unwrap_or((userinfo, "")))
+}
+
+/// `url` without its credentials: for a child's command line (they go another way).
+pub fn url_without_credentials(url: &str) -> String {
+    match split_userinfo(url) {
+        Some((scheme, _, host)) => format!("{scheme}://{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// `url` as it may be shown: the password (or a lone user name, which is often a token)
+/// replaced by [`MASK`].
+pub fn redact_url(url: &str) -> String {
+    match (split_userinfo(url), url_credentials(url)) {
+        (Some((scheme, _, host)), Some((user, pass))) => {
+            if pass.is_empty() {
+                format!("{scheme}://{MASK}@{host}")
+            } else {
+                format!("{scheme}://{user}:{MASK}@{host}")
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Masks every registered secret value in text. Cheap to clone and share.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
@@ -126,6 +165,26 @@ mod tests {
             r.redact("pw abcdef and abc and x"),
             "pw ******** and ******** and x"
         );
+    }
+
+    #[test]
+    fn url_credentials_are_found_shown_masked_and_taken_out() {
+        let u = "https://bot:ghp_T0ken@git.example.net:8443/net/backups.git";
+        assert_eq!(url_credentials(u), Some(("bot", "ghp_T0ken")));
+        assert_eq!(
+            redact_url(u),
+            "https://bot:********@git.example.net:8443/net/backups.git"
+        );
+        assert_eq!(
+            url_without_credentials(u),
+            "https://git.example.net:8443/net/backups.git"
+        );
+        let t = "https://ghp_OnlyT0ken@host/r.git";
+        assert_eq!(redact_url(t), "https://********@host/r.git");
+        for plain in ["https://host/a@b", "/srv/store.git", "git@host:net/b.git"] {
+            assert_eq!(url_credentials(plain), None, "{plain}");
+            assert_eq!(redact_url(plain), plain);
+        }
     }
 
     #[test]

@@ -480,3 +480,137 @@ fn backup_store_is_private_and_links_in_its_working_tree_are_not_followed() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     assert!(std::fs::read_to_string(&cfg).unwrap().contains("seal-lab"));
 }
+
+/// A `git` first on PATH that records its command line and the credentials it was given,
+/// then fails or succeeds as `tests/seal-git-ok` says.
+fn fake_git(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("git.log");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"argv: $*\" >> {log}\nprintf '%s\\n' \"env: $NETORCH_GIT_USERNAME $NETORCH_GIT_PASSWORD\" >> {log}\n\
+         if [ -e {ok} ]; then exit 0; fi\necho \"fatal: unable to access '$5': Could not connect\" >&2\nexit 128\n",
+        log = log.display(),
+        ok = dir.join("git-ok").display()
+    );
+    let git = bin.join("git");
+    std::fs::write(&git, script).unwrap();
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn push_url_credentials_are_never_shown_nor_on_a_command_line_and_failed_pushes_retry() {
+    const TOKEN: &str = "ghp_SealT0ken4242";
+    let sim = ios(1);
+    let dir = sim.dir.path();
+    let bin = fake_git(dir);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let url = format!("https://bot:{TOKEN}@127.0.0.1:9/net/backups.git");
+    let backup = |extra: &[&str]| {
+        netorch()
+            .current_dir(dir)
+            .env("PATH", &path)
+            .args(["backup", "-i"])
+            .arg(&sim.inventory)
+            .args(["--store", "store", "--push", &url])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let log = || std::fs::read_to_string(dir.join("git.log")).unwrap_or_default();
+    let first = backup(&["--json"]);
+    let second = backup(&[]);
+    for out in [&first, &second] {
+        let all = text(out);
+        assert_ne!(out.status.code(), Some(0), "{all}");
+        assert!(!all.contains(TOKEN), "{all}");
+        assert!(
+            all.contains("https://bot:********@127.0.0.1:9/net/backups.git"),
+            "{all}"
+        );
+    }
+    // Nothing changed in the second run, yet the failed push was tried again.
+    let argv: Vec<String> = log()
+        .lines()
+        .filter(|l| l.starts_with("argv:"))
+        .map(String::from)
+        .collect();
+    assert_eq!(argv.len(), 2, "{}", log());
+    for a in &argv {
+        assert!(!a.contains(TOKEN), "{a}");
+        assert!(a.contains("https://127.0.0.1:9/net/backups.git"), "{a}");
+    }
+    assert!(log().contains(&format!("env: bot {TOKEN}")), "{}", log());
+    // Once a push succeeds, an unchanged run does not push again.
+    std::fs::write(dir.join("git-ok"), "").unwrap();
+    assert_eq!(backup(&[]).status.code(), Some(0));
+    assert_eq!(backup(&[]).status.code(), Some(0));
+    assert_eq!(
+        log().lines().filter(|l| l.starts_with("argv:")).count(),
+        3,
+        "{}",
+        log()
+    );
+}
+
+#[test]
+fn daemon_jobs_get_extra_vars_and_push_urls_outside_their_command_line() {
+    const SECRET: &str = "Daemon-Seal-Secret-77";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "inv.yml",
+        "all:\n  hosts:\n    a1: {host: 127.0.0.1, port: 1}\n",
+    );
+    write(
+        d,
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - debug: {msg: hi}\n",
+    );
+    write(
+        d,
+        "s.yml",
+        &format!(
+            "jobs:\n  - {{name: play, every: 1h, playbook: pb.yml, inventory: inv.yml, extra_vars: {{api_token: {SECRET}}}}}\n\
+             \x20 - {{name: bk, every: 1h, backup: {{store: st, push: 'https://bot:{SECRET}@127.0.0.1:9/b.git'}}, inventory: inv.yml}}\n"
+        ),
+    );
+    let out = netorch()
+        .current_dir(d)
+        .args(["daemon", "--check", "--config", "s.yml"])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(SECRET), "{all}");
+    assert!(all.contains("NETORCH_EXTRA_VARS=********"), "{all}");
+    assert!(
+        all.contains("NETORCH_BACKUP_PUSH=https://bot:********@127.0.0.1:9/b.git"),
+        "{all}"
+    );
+    // The child reads them from its environment, as the daemon gives them.
+    let out = netorch()
+        .current_dir(d)
+        .env("NETORCH_EXTRA_VARS", format!("{{\"who\": \"{SECRET}\"}}"))
+        .args(["run", "-i", "inv.yml", "--json"])
+        .arg(write(
+            d,
+            "who.yml",
+            "- hosts: all\n  tasks:\n    - debug: {msg: '{{ who | length }}'}\n",
+        ))
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert_eq!(
+        host_results(&doc)[0]["data"]["debug"],
+        SECRET.len().to_string(),
+        "{doc}"
+    );
+}

@@ -26,6 +26,14 @@ pub const BRANCH: &str = "main";
 pub const DEFAULT_AUTHOR_NAME: &str = "netorch";
 pub const DEFAULT_AUTHOR_EMAIL: &str = "netorch@localhost";
 
+/// A git credential helper that answers from `NETORCH_GIT_USERNAME`/`NETORCH_GIT_PASSWORD`.
+const GIT_ENV_CREDENTIAL_HELPER: &str = "credential.helper=!f() { test \"$1\" = get && \
+     printf 'username=%s\\npassword=%s\\n' \"$NETORCH_GIT_USERNAME\" \"$NETORCH_GIT_PASSWORD\"; }; f";
+
+/// Written in `.git` before a push and removed after it succeeded: a push that failed is
+/// tried again by the next run, even when that run changes nothing.
+const PUSH_PENDING: &str = "netorch-push-pending";
+
 /// How long to wait for another netorch process to finish committing to the same store.
 const LOCK_WAIT_SECS: u64 = 120;
 
@@ -525,11 +533,26 @@ impl Store {
         let local = url.starts_with("file://")
             || (!url.contains("://") && !url.split('/').next().unwrap_or("").contains(':'));
         if !local {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(&self.root)
-                .args(["push", "--quiet", url, &format!("{name}:{name}")])
+            let mut cmd = std::process::Command::new("git");
+            cmd.arg("-C").arg(&self.root);
+            let mut redactor = crate::secret::Redactor::new();
+            if let Some((user, pass)) = crate::secret::url_credentials(url) {
+                // Credentials in the URL reach git through its environment and a helper
+                // that reads it: never on its command line (any local user can read that),
+                // and never saved by the operator's own credential helpers (the empty value
+                // clears their list).
+                cmd.args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
+                    .env("NETORCH_GIT_USERNAME", user)
+                    .env("NETORCH_GIT_PASSWORD", pass);
+                redactor.add(if pass.is_empty() { user } else { pass });
+            }
+            let shown = crate::secret::redact_url(url);
+            let out = cmd
+                .args(["push", "--quiet"])
+                .arg(crate::secret::url_without_credentials(url))
+                .arg(format!("{name}:{name}"))
                 .env("GIT_TERMINAL_PROMPT", "0")
+                .env_remove("NETORCH_BACKUP_PUSH")
                 .stdin(std::process::Stdio::null())
                 .output()
                 .map_err(|e| BackupError::Io {
@@ -537,10 +560,11 @@ impl Store {
                     source: e,
                 })?;
             if !out.status.success() {
+                let reason = String::from_utf8_lossy(&out.stderr).trim().to_string();
                 return Err(BackupError::Push {
                     store: self.root.clone(),
-                    url: url.to_string(),
-                    reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    url: shown,
+                    reason: redactor.redact(&reason).into_owned(),
                 });
             }
             return Ok(());
@@ -553,6 +577,27 @@ impl Store {
         remote
             .push(&[refspec.as_str()], None)
             .map_err(|e| git(&self.root, &format!("push to {url}"), e))
+    }
+
+    /// A push failed (or was cut short) since the last one that succeeded.
+    pub fn push_pending(&self) -> bool {
+        self.repo.path().join(PUSH_PENDING).exists()
+    }
+
+    /// Push to `url` now if there is something to push: a new `commit`, or an earlier push
+    /// that did not finish.
+    pub fn push_if_needed(&self, url: &str, committed: bool) -> Result<bool, BackupError> {
+        if !committed && !self.push_pending() {
+            return Ok(false);
+        }
+        let marker = self.repo.path().join(PUSH_PENDING);
+        std::fs::write(&marker, b"").map_err(|e| BackupError::Io {
+            path: marker.clone(),
+            source: e,
+        })?;
+        self.push(url)?;
+        let _ = std::fs::remove_file(&marker);
+        Ok(true)
     }
 
     /// Take the store's lock (waiting for another process) and clear stale git lock files.
@@ -759,6 +804,30 @@ mod tests {
         assert!(e.contains("symbolic link") && e.contains("ams"), "{e}");
         // What is stored is untouched by the working tree.
         assert_eq!(s.read("ams/r1.cfg").unwrap().as_deref(), Some("evil\n"));
+    }
+
+    #[test]
+    fn git_gets_url_credentials_from_the_environment_helper() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("git")
+            .args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
+            .args(["credential", "fill"])
+            .env("NETORCH_GIT_USERNAME", "bot")
+            .env("NETORCH_GIT_PASSWORD", "t0k'en$x")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"protocol=https\nhost=git.example.net\n\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("username=bot\npassword=t0k'en$x\n"), "{text}");
     }
 
     #[test]
