@@ -614,3 +614,45 @@ fn daemon_jobs_get_extra_vars_and_push_urls_outside_their_command_line() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_revoked_host_key_is_refused_even_in_accept_new_and_cert_authorities_are_reported() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let kh = work.path().join("known_hosts");
+    let key = d.known_hosts_line.split_once(' ').unwrap().1;
+    let inv_for = |marker: &str| {
+        std::fs::write(&kh, format!("{marker}\n")).unwrap();
+        let inv = sshd_inventory(&d, work.path(), "    host_key_checking: accept-new\n");
+        // Point the host at this test's own known_hosts file.
+        let text = std::fs::read_to_string(&inv).unwrap();
+        let text = text.replace(
+            &format!("known_hosts_file: {}", d.known_hosts_file().display()),
+            &format!("known_hosts_file: {}", kh.display()),
+        );
+        std::fs::write(&inv, text).unwrap();
+        inv
+    };
+    let exec = |inv: &Path| {
+        netorch()
+            .current_dir(work.path())
+            .args(["exec", "-i"])
+            .arg(inv)
+            .arg("true")
+            .output()
+            .unwrap()
+    };
+    let inv = inv_for(&format!("@revoked [127.0.0.1]:{} {key}", d.port));
+    let out = exec(&inv);
+    let all = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("REVOKED"), "{all}");
+    // Nothing was recorded for the revoked key.
+    assert_eq!(std::fs::read_to_string(&kh).unwrap().lines().count(), 1);
+
+    let inv = inv_for(&format!("@cert-authority [127.0.0.1]:* {key}"));
+    let out = exec(&inv);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("@cert-authority is not supported"), "{all}");
+}
