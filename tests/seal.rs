@@ -656,3 +656,55 @@ fn a_revoked_host_key_is_refused_even_in_accept_new_and_cert_authorities_are_rep
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("@cert-authority is not supported"), "{all}");
 }
+
+#[test]
+fn a_jump_host_never_sees_the_device_password() {
+    let bastion = Sshd::start("");
+    let sim = ios(1);
+    let dev = sim.hosts[0].name.clone();
+    let kh = sim.dir.path().join("both_known_hosts");
+    std::fs::write(
+        &kh,
+        format!(
+            "{}{}\n",
+            std::fs::read_to_string(&sim.known_hosts).unwrap(),
+            bastion.known_hosts_line
+        ),
+    )
+    .unwrap();
+    let inv = inventory(
+        &sim,
+        "jump.yaml",
+        &[(
+            "r1",
+            &dev,
+            json!({
+                "known_hosts_file": kh.display().to_string(),
+                "ssh_jump": format!("{}@127.0.0.1:{}", sshd::current_user(), bastion.port),
+                "private_key_file": bastion.client_key.display().to_string(),
+                // Password first: the bastion would be offered the device's password first.
+                "auth_methods": ["password", "publickey"],
+            }),
+        )],
+    );
+    let out = netorch()
+        .current_dir(sim.dir.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("show clock")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out),
+        bastion.log()
+    );
+    let log = bastion.log();
+    assert!(log.contains("Accepted publickey"), "{log}");
+    assert!(
+        !log.contains("password"),
+        "the bastion was offered a password:\n{log}"
+    );
+}
