@@ -708,3 +708,74 @@ fn a_jump_host_never_sees_the_device_password() {
         "the bastion was offered a password:\n{log}"
     );
 }
+
+#[test]
+fn ftp_passwords_stay_out_of_logs_pasv_cannot_redirect_and_ssh_passwords_are_not_reused() {
+    let Some(f) = crate::util::ftpd::Ftpd::start_with(false, "127.0.0.2") else {
+        eprintln!("skipped: needs root for the FTP test account");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let src = write(work.path(), "cfg.txt", "hostname r1\n");
+    let pb = write(
+        work.path(),
+        "up.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - upload: {{ src: {}, dest: \"{}/{{{{ inventory_hostname }}}}.txt\", protocol: ftp, verify: size }}\n",
+            src.display(),
+            f.root.display()
+        ),
+    );
+    let inv = write(
+        work.path(),
+        "inv.yml",
+        &format!("all:\n  vars:\n{}  hosts:\n    f1:\n    f2:\n", f.vars()),
+    );
+    let out = netorch()
+        .current_dir(work.path())
+        .env("NETORCH_LOG", "trace")
+        .args(["run", "--json", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let all = text(&out);
+    // The server's passive replies name 127.0.0.2; the data went to 127.0.0.1 anyway.
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(f.root.join("f1.txt").exists() && f.root.join("f2.txt").exists());
+    assert!(!all.contains(sshd::TEST_PASSWORD), "{all}");
+    assert_eq!(
+        all.matches("plain FTP sends the password in clear").count(),
+        1,
+        "{all}"
+    );
+
+    // Only `password:` (the SSH one): FTP logs in without it, and is refused.
+    let ssh_only = write(
+        work.path(),
+        "ssh-only.yml",
+        &f.vars().replace("ftp_password:", "password:"),
+    );
+    let inv = write(
+        work.path(),
+        "inv2.yml",
+        &format!(
+            "all:\n  vars:\n{}  hosts:\n    f3:\n",
+            std::fs::read_to_string(&ssh_only).unwrap()
+        ),
+    );
+    let out = netorch()
+        .current_dir(work.path())
+        .args(["run", "--json", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let r = &host_results(&json_of(&out))[0];
+    assert_ne!(r["status"], "changed", "{r:#}");
+    assert!(
+        r["msg"].as_str().unwrap_or_default().contains("login"),
+        "{r:#}"
+    );
+    assert!(!f.root.join("f3.txt").exists());
+}
