@@ -4,7 +4,7 @@
 //! `templates/`, then the project's), strict undefined (a missing variable is an error that
 //! names the variable, the template and the line, never an empty string pushed to a device),
 //! and the filters network engineers reach for: `ipaddr`, `nthhost`, `regex_replace`,
-//! `regex_search`, `to_yaml`, `to_json`, plus `env("NAME")` and Ansible's
+//! `regex_search`, `to_yaml`, `to_json`, `b64encode`/`b64decode`, plus `env("NAME")` and Ansible's
 //! `lookup('env'|'file', ...)` for secrets kept outside the inventory.
 
 use std::net::IpAddr;
@@ -425,8 +425,21 @@ fn register_filters(env: &mut Environment<'static>) {
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_nice_yaml", to_yaml);
     env.add_filter("to_json", to_json);
+    env.add_filter("b64encode", |s: String| {
+        data_encoding::BASE64.encode(s.as_bytes())
+    });
+    env.add_filter("b64decode", b64decode);
     env.add_function("env", env_var);
     env.add_function("lookup", lookup);
+}
+
+/// Ansible's `b64decode`: standard base64 (padding optional) to UTF-8 text.
+fn b64decode(s: String) -> Result<String, minijinja::Error> {
+    let t = s.trim().trim_end_matches('=');
+    let bytes = data_encoding::BASE64_NOPAD
+        .decode(t.as_bytes())
+        .map_err(|e| invalid(format!("b64decode: not base64: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8 text"))
 }
 
 fn invalid(msg: impl Into<String>) -> minijinja::Error {

@@ -779,3 +779,57 @@ fn ftp_passwords_stay_out_of_logs_pasv_cannot_redirect_and_ssh_passwords_are_not
     );
     assert!(!f.root.join("f3.txt").exists());
 }
+
+#[test]
+fn load_errors_and_template_previews_do_not_echo_secrets() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    // A duplicate key on a line that holds a password: the error quotes the line.
+    let bad = write(
+        d,
+        "bad.yml",
+        "all:\n  hosts:\n    r1:\n      password: Load-Secret-1\n      password: Load-Secret-2\n",
+    );
+    let out = netorch()
+        .current_dir(d)
+        .args(["inventory", "list", "-i"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("password: ********"), "{all}");
+    assert!(!all.contains("Load-Secret"), "{all}");
+
+    let inv = write(
+        d,
+        "inv.yml",
+        "all:\n  hosts:\n    r1:\n      platform: cisco_ios\n      password: Tmpl-Secret-3\n      snmp_community: Tmpl-Comm-4\n",
+    );
+    write(
+        d,
+        "templates/base.j2",
+        "username admin secret 0 {{ password | upper }}\nsnmp-server community {{ snmp_community }} RO\nsnmp-server user u g v3 auth sha Tmpl-Auth-5 priv aes 128 Tmpl-Priv-6\nhostname {{ inventory_hostname }}\n",
+    );
+    let template = |extra: &[&str]| {
+        netorch()
+            .current_dir(d)
+            .args(["template", "-i"])
+            .arg(&inv)
+            .args(["--host", "r1", "base.j2"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = template(&[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    for s in ["TMPL-SECRET-3", "Tmpl-Comm-4", "Tmpl-Auth-5", "Tmpl-Priv-6"] {
+        assert!(!all.contains(s), "{s}: {all}");
+    }
+    assert!(all.contains("hostname r1"), "{all}");
+    let shown = text(&template(&["--show-secrets"]));
+    for s in ["TMPL-SECRET-3", "Tmpl-Comm-4", "Tmpl-Auth-5"] {
+        assert!(shown.contains(s), "{s}: {shown}");
+    }
+}
