@@ -833,3 +833,153 @@ fn load_errors_and_template_previews_do_not_echo_secrets() {
         assert!(shown.contains(s), "{s}: {shown}");
     }
 }
+
+/// Item 14: distinctive secrets in every secret-bearing variable and config line, a run
+/// (with -vv, --json, --junit, --diff), a backup and an exec; none of them in any output,
+/// backup file or commit message.
+#[test]
+fn no_output_of_a_full_run_holds_any_secret() {
+    const COMMUNITY: &str = "Grep-Comm-1001";
+    const TOKEN: &str = "Grep-Token-1002";
+    const EXTRA: &str = "Grep-Extra-1003";
+    let sim = ios(2);
+    let dir = sim.dir.path();
+    let hosts: Vec<(String, String)> = sim
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("r{i}"), h.name.clone()))
+        .collect();
+    let extra = json!({"snmp_community": COMMUNITY, "api_token": TOKEN});
+    let entries: Vec<(&str, &str, Value)> = hosts
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_str(), extra.clone()))
+        .collect();
+    let inv = inventory(&sim, "inv.yaml", &entries);
+    let lines: Vec<String> = IOS_SECRET_LINES
+        .iter()
+        .map(|(l, _)| format!("          - \"{l}\""))
+        .collect();
+    let pb = write(
+        dir,
+        "all.yml",
+        &format!(
+            r#"
+- name: Everything
+  hosts: all
+  tasks:
+    - name: Push
+      config:
+        lines:
+{}
+          - "snmp-server community {{{{ snmp_community }}}} RO"
+          - "snmp-server location {{{{ password | upper }}}}"
+          - "snmp-server contact {{{{ api_token | b64encode }}}}"
+    - name: Show
+      command: show running-config
+      register: run
+    - name: Say
+      debug:
+        msg: "{{{{ password }}}} {{{{ enable_secret }}}} {{{{ vault_secret }}}} {{{{ run.stdout_lines | length }}}}"
+    - name: Fail on purpose
+      command: "show {{{{ password }}}}"
+      ignore_errors: true
+    - name: Backup
+      backup: {{ store: store }}
+"#,
+            lines.join("\n")
+        ),
+    );
+    let junit = dir.join("junit.xml");
+    let run_out = netorch()
+        .current_dir(dir)
+        .args(["run", "-vv", "--diff", "--json", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .arg("--junit")
+        .arg(&junit)
+        .args(["-e", &format!("vault_secret={EXTRA}")])
+        .output()
+        .unwrap();
+    assert_eq!(run_out.status.code(), Some(0), "{}", text(&run_out));
+    let exec_out = netorch()
+        .current_dir(dir)
+        .args(["exec", "-vv", "-i"])
+        .arg(&inv)
+        .arg("show running-config")
+        .output()
+        .unwrap();
+    assert_eq!(exec_out.status.code(), Some(0), "{}", text(&exec_out));
+    let backup_out = netorch()
+        .current_dir(dir)
+        .args(["backup", "-vv", "--json", "--diff", "-i"])
+        .arg(&inv)
+        .args(["--store", "store2"])
+        .output()
+        .unwrap();
+    assert_eq!(backup_out.status.code(), Some(0), "{}", text(&backup_out));
+    let log = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir.join("store"))
+        .args(["log", "-p", "--all"])
+        .output()
+        .unwrap();
+    let mut everything = vec![
+        ("run", text(&run_out)),
+        ("exec", text(&exec_out)),
+        ("backup", text(&backup_out)),
+        ("junit", std::fs::read_to_string(&junit).unwrap()),
+        ("git log", String::from_utf8_lossy(&log.stdout).into_owned()),
+    ];
+    for store in ["store", "store2"] {
+        for e in std::fs::read_dir(dir.join(store)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                everything.push(("backup file", std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    let mut secrets: Vec<String> = IOS_SECRET_LINES
+        .iter()
+        .map(|(_, s)| s.to_string())
+        .collect();
+    secrets.extend(
+        ["Priv-Seal-3", PASSWORD, ENABLE, COMMUNITY, TOKEN, EXTRA]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    secrets.push(PASSWORD.to_uppercase());
+    secrets.push(data_encoding_b64(TOKEN));
+    for (what, out) in &everything {
+        for s in &secrets {
+            assert!(!out.contains(s.as_str()), "{s} in {what}:\n{out}");
+        }
+    }
+    // The run did what it says: the config is there, masked, in the backup.
+    assert!(
+        everything
+            .iter()
+            .any(|(w, o)| *w == "backup file" && o.contains("snmp-server community ******** RO")),
+        "{everything:?}"
+    );
+}
+
+/// Standard base64, as the `b64encode` filter writes it.
+fn data_encoding_b64(s: &str) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

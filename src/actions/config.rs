@@ -244,45 +244,9 @@ impl ActionArgs for ConfigArgs {
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         let resolve_src = env.resolve_src;
         match env.connect() {
-            Ok((conn, ctx, timeout)) => {
-                let mut r = run(conn, ctx, self, timeout, resolve_src);
-                if !ctx.show_secrets {
-                    mask_result(&mut r, &conn.profile().secret_patterns);
-                }
-                r
-            }
+            Ok((conn, ctx, timeout)) => run(conn, ctx, self, timeout, resolve_src),
             Err(r) => r,
         }
-    }
-}
-
-/// Mask the platform's secrets (SNMP communities, keys, hashes) in the lines sent, the
-/// device's answers and messages, as backups are masked. Diffs are masked before they are
-/// made ([`shown`]): their `+`/`-` prefixes would hide the lines from the patterns.
-fn mask_result(r: &mut TaskResult, patterns: &[regex::Regex]) {
-    use crate::backup::normalize::mask_text;
-    if patterns.is_empty() {
-        return;
-    }
-    for c in &mut r.commands {
-        c.command = mask_text(&c.command, patterns);
-        c.output = mask_text(&c.output, patterns);
-        if let Some(e) = &mut c.error {
-            *e = mask_text(e, patterns);
-        }
-    }
-    if let Some(m) = &mut r.msg {
-        *m = mask_text(m, patterns);
-    }
-    mask_json(&mut r.data, patterns);
-}
-
-fn mask_json(v: &mut serde_json::Value, patterns: &[regex::Regex]) {
-    match v {
-        serde_json::Value::String(s) => *s = crate::backup::normalize::mask_text(s, patterns),
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| mask_json(x, patterns)),
-        serde_json::Value::Object(o) => o.values_mut().for_each(|x| mask_json(x, patterns)),
-        _ => {}
     }
 }
 

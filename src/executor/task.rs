@@ -56,6 +56,12 @@ pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> Task
     state.absorb(&r, task.register.as_deref(), &task.notify);
     if task.no_log {
         r.censor();
+    } else if !shared.show_secrets {
+        // What the host's platform stores as secrets (communities, keys, hashes) is masked
+        // in what is reported, after `register:` kept the device's text as it is.
+        if let Some(conn) = &state.conn {
+            r.mask_lines(&conn.profile().secret_patterns);
+        }
     }
     r
 }

@@ -142,6 +142,31 @@ impl TaskResult {
         self.map_strings(&|s: &str| r.redact(s));
     }
 
+    /// Mask what `patterns` (a platform's `secret_patterns`) match on every line of every
+    /// string: the configs, answers and messages a device sent. Diffs are masked line by
+    /// line after their `+`/`-`/` ` prefix.
+    pub fn mask_lines(&mut self, patterns: &[regex::Regex]) {
+        use crate::backup::normalize::{mask_diff, mask_text};
+        if patterns.is_empty() {
+            return;
+        }
+        let mut items = std::mem::take(&mut self.items);
+        let diff = self.diff.take();
+        self.map_strings(&|s: &str| {
+            let masked = mask_text(s, patterns);
+            if masked == s {
+                std::borrow::Cow::Borrowed(s)
+            } else {
+                std::borrow::Cow::Owned(masked)
+            }
+        });
+        self.diff = diff.map(|d| mask_diff(&d, patterns));
+        for item in &mut items {
+            item.mask_lines(patterns);
+        }
+        self.items = items;
+    }
+
     /// The result as a terminal may show it: control characters escaped in every string.
     pub fn terminal_safe(&self) -> TaskResult {
         let mut out = self.clone();
