@@ -261,11 +261,29 @@ fn mask_value(v: &Value) -> Value {
 }
 
 /// Every secret value in `vars` (values under secret-looking names, nested ones too), for
-/// registering rendered variables with the Redactor.
+/// registering rendered variables with the Redactor. Rendered values are final (never
+/// rendered again), so one that holds `{{` is a secret like any other.
 pub fn secret_values_of(vars: &Vars) -> Vec<String> {
     let mut out = indexmap::IndexSet::new();
     collect_secrets(vars, &mut out);
+    for (k, v) in vars {
+        if is_secret_var(k) {
+            collect_templated(v, &mut out);
+        }
+    }
     out.into_iter().collect()
+}
+
+/// The strings holding `{{` that [`collect_leaves`] leaves out of raw inventory values.
+fn collect_templated(v: &Value, out: &mut indexmap::IndexSet<String>) {
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            out.insert(s.clone());
+        }
+        Value::Object(m) => m.values().for_each(|x| collect_templated(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| collect_templated(x, out)),
+        _ => {}
+    }
 }
 
 fn collect_secrets(vars: &Vars, out: &mut indexmap::IndexSet<String>) {
@@ -317,6 +335,12 @@ mod tests {
         let mut found = secret_values_of(vars.as_object().unwrap());
         found.sort();
         assert_eq!(found, vec!["En-3", "Local-Pw-2", "Tac-Pw-1"]);
+        // A rendered secret that happens to hold `{{` (from an environment variable).
+        let vars = json!({"password": "pw{{x}}y"});
+        assert_eq!(
+            secret_values_of(vars.as_object().unwrap()),
+            vec!["pw{{x}}y"]
+        );
         assert_eq!(platform_from_network_os("ios_xe"), "cisco_ios");
         assert_eq!(platform_from_network_os("cisco.iosxr.iosxr"), "cisco_iosxr");
     }
