@@ -136,7 +136,7 @@ impl Inventory {
             .map(|h| &h.vars)
             .chain(self.groups.values().map(|g| &g.vars))
         {
-            collect_secrets(vars, &mut out);
+            collect_secrets(vars, false, &mut out);
         }
         out.into_iter().collect()
     }
@@ -265,57 +265,42 @@ fn mask_value(v: &Value) -> Value {
 /// rendered again), so one that holds `{{` is a secret like any other.
 pub fn secret_values_of(vars: &Vars) -> Vec<String> {
     let mut out = indexmap::IndexSet::new();
-    collect_secrets(vars, &mut out);
-    for (k, v) in vars {
-        if is_secret_var(k) {
-            collect_templated(v, &mut out);
-        }
-    }
+    collect_secrets(vars, true, &mut out);
     out.into_iter().collect()
 }
 
-/// The strings holding `{{` that [`collect_leaves`] leaves out of raw inventory values.
-fn collect_templated(v: &Value, out: &mut indexmap::IndexSet<String>) {
-    match v {
-        Value::String(s) if s.contains("{{") => {
-            out.insert(s.clone());
-        }
-        Value::Object(m) => m.values().for_each(|x| collect_templated(x, out)),
-        Value::Array(a) => a.iter().for_each(|x| collect_templated(x, out)),
-        _ => {}
-    }
-}
-
-fn collect_secrets(vars: &Vars, out: &mut indexmap::IndexSet<String>) {
+/// `rendered`: the values are final, so one holding `{{` is a secret too; in raw inventory
+/// values it is a template, not a secret.
+fn collect_secrets(vars: &Vars, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     for (k, v) in vars {
         if is_secret_var(k) {
-            collect_leaves(v, out);
+            collect_leaves(v, rendered, out);
         } else {
-            collect_nested(v, out);
+            collect_nested(v, rendered, out);
         }
     }
 }
 
 /// Look for secret-named keys inside a non-secret value.
-fn collect_nested(v: &Value, out: &mut indexmap::IndexSet<String>) {
+fn collect_nested(v: &Value, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     match v {
-        Value::Object(m) => collect_secrets(m, out),
-        Value::Array(a) => a.iter().for_each(|x| collect_nested(x, out)),
+        Value::Object(m) => collect_secrets(m, rendered, out),
+        Value::Array(a) => a.iter().for_each(|x| collect_nested(x, rendered, out)),
         _ => {}
     }
 }
 
 /// Every scalar under a secret-named key is a secret.
-fn collect_leaves(v: &Value, out: &mut indexmap::IndexSet<String>) {
+fn collect_leaves(v: &Value, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     match v {
-        Value::String(s) if !s.is_empty() && !s.contains("{{") => {
+        Value::String(s) if !s.is_empty() && (rendered || !s.contains("{{")) => {
             out.insert(s.clone());
         }
         Value::Number(n) => {
             out.insert(n.to_string());
         }
-        Value::Object(m) => m.values().for_each(|x| collect_leaves(x, out)),
-        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_leaves(x, rendered, out)),
+        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, rendered, out)),
         _ => {}
     }
 }
