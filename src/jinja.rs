@@ -4,7 +4,7 @@
 //! `templates/`, then the project's), strict undefined (a missing variable is an error that
 //! names the variable, the template and the line, never an empty string pushed to a device),
 //! and the filters network engineers reach for: `ipaddr`, `nthhost`, `regex_replace`,
-//! `regex_search`, `to_yaml`, `to_json`, plus `env("NAME")` and Ansible's
+//! `regex_search`, `to_yaml`, `to_json`, `b64encode`/`b64decode`, plus `env("NAME")` and Ansible's
 //! `lookup('env'|'file', ...)` for secrets kept outside the inventory.
 
 use std::collections::BTreeSet;
@@ -22,8 +22,15 @@ use crate::Error;
 /// The template engine of a run.
 pub struct Templates {
     env: Environment<'static>,
+    /// The same environment whose `{{ }}` output may not hold a line break: for text sent
+    /// to a device or used as a path as one line ([`Templates::render_line`]).
+    line_env: Environment<'static>,
     dirs: Vec<PathBuf>,
 }
+
+/// The error detail the one-line formatter gives; [`Templates::render_line`] turns it into
+/// a message that names the variable.
+const LINE_BREAK: &str = "an expression produced a line break";
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,7 +52,25 @@ impl Templates {
         let loader_dirs = dirs.clone();
         env.set_loader(move |name| load_template(&loader_dirs, name));
         register_filters(&mut env);
-        Templates { env, dirs }
+        let mut line_env = env.clone();
+        line_env.set_formatter(|out, state, value| {
+            let text = match value.as_str() {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(value.to_string()),
+            };
+            if text.contains(['\r', '\n']) {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    LINE_BREAK,
+                ));
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
+        Templates {
+            env,
+            line_env,
+            dirs,
+        }
     }
 
     /// The folders searched for templates, in order.
@@ -82,6 +107,24 @@ impl Templates {
         }
     }
 
+    /// Render the template file `name` whose every line is sent to a device as a config
+    /// line: a value that brings a line break with it is refused, as in
+    /// [`Templates::render_line`]; the template's own lines and loops are kept.
+    pub fn render_file_lines(&self, name: &str, vars: &Vars) -> Result<String, Error> {
+        let what = format!("template {name}");
+        let tmpl = self
+            .line_env
+            .get_template(name)
+            .map_err(|e| template_error(&what, &e, vars))?;
+        tmpl.render(vars).map_err(|e| {
+            if is_line_break(&e) {
+                line_break_error("config line", &e, tmpl.source(), vars)
+            } else {
+                template_error(&what, &e, vars)
+            }
+        })
+    }
+
     /// Render a string (a templated value such as `dest: "{{ name }}.cfg"`). `what` names
     /// where the string came from for error messages.
     pub fn render_str(&self, source: &str, vars: &Vars, what: &str) -> Result<String, Error> {
@@ -91,6 +134,37 @@ impl Templates {
         self.env
             .render_named_str(what, source, vars)
             .map_err(|e| template_error(what, &e, vars))
+    }
+
+    /// Render a string that is sent or used as one line (a command, a config line, a path):
+    /// like [`Templates::render_str`], but a value that brings a `\r` or `\n` with it is
+    /// refused, naming the variable. Line breaks the author wrote in the source itself are
+    /// kept: only text that came from a variable must not smuggle in a second command.
+    pub fn render_line(&self, source: &str, vars: &Vars, what: &str) -> Result<String, Error> {
+        self.render_lines_named(source, vars, what, what)
+    }
+
+    /// [`Templates::render_line`] for a text of several config lines named `name` (a `src:`
+    /// file): each `{{ }}` must stay on its line.
+    pub fn render_lines_named(
+        &self,
+        source: &str,
+        vars: &Vars,
+        name: &str,
+        kind: &str,
+    ) -> Result<String, Error> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(source.to_string());
+        }
+        self.line_env
+            .render_named_str(name, source, vars)
+            .map_err(|e| {
+                if is_line_break(&e) {
+                    line_break_error(kind, &e, source, vars)
+                } else {
+                    template_error(name, &e, vars)
+                }
+            })
     }
 
     /// Evaluate an expression (`when:`, `assert: that:`) to a value.
@@ -479,6 +553,73 @@ fn placed(place: &str, body: &str) -> String {
     }
 }
 
+fn is_line_break(e: &minijinja::Error) -> bool {
+    e.kind() == ErrorKind::InvalidOperation && e.detail() == Some(LINE_BREAK)
+}
+
+/// The error for a one-line field whose rendered value holds a line break: the variables
+/// of `source` that hold one are named, their values are not (they may be secrets).
+fn line_break_error(what: &str, e: &minijinja::Error, source: &str, vars: &Vars) -> Error {
+    // In a template file, the line the expression is on.
+    let source = match e.line() {
+        Some(n) if source.lines().nth(1).is_some() => source
+            .lines()
+            .nth(n.saturating_sub(1))
+            .unwrap_or(source)
+            .trim(),
+        _ => source,
+    };
+    let place = match (e.name(), e.line()) {
+        (Some(name), Some(line)) if name != what => format!("{name} line {line}: "),
+        _ => String::new(),
+    };
+    let env = Environment::new();
+    let mut names: Vec<String> = env
+        .template_from_str(source)
+        .map(|t| t.undeclared_variables(true))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| lookup_path(n, vars).is_some_and(holds_line_break))
+        .collect();
+    names.sort();
+    let culprit = match names.as_slice() {
+        [] => "an expression in it produces a line break".to_string(),
+        [one] => format!("the value of `{one}` holds a line break"),
+        many => format!(
+            "the values of {} hold line breaks",
+            many.iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Error::Template {
+        context: what.to_string(),
+        message: format!(
+            "{place}`{source}`: {culprit}; a {what} is one line, and a line break would make the \
+             device run a second command, so it is refused"
+        ),
+    }
+}
+
+fn lookup_path<'a>(path: &str, vars: &'a Vars) -> Option<&'a serde_json::Value> {
+    let mut parts = path.split('.');
+    let mut cur = vars.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.get(p)?;
+    }
+    Some(cur)
+}
+
+fn holds_line_break(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains(['\r', '\n']),
+        serde_json::Value::Array(a) => a.iter().any(holds_line_break),
+        serde_json::Value::Object(o) => o.values().any(holds_line_break),
+        _ => false,
+    }
+}
+
 /// Names referenced by `src` that the context does not define (dotted paths checked too).
 fn undefined_names(src: &str, vars: &Vars) -> Vec<String> {
     let env = Environment::new();
@@ -561,8 +702,21 @@ fn register_filters(env: &mut Environment<'static>) {
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_nice_yaml", to_yaml);
     env.add_filter("to_json", to_json);
+    env.add_filter("b64encode", |s: String| {
+        data_encoding::BASE64.encode(s.as_bytes())
+    });
+    env.add_filter("b64decode", b64decode);
     env.add_function("env", env_var);
     env.add_function("lookup", lookup);
+}
+
+/// Ansible's `b64decode`: standard base64 (padding optional) to UTF-8 text.
+fn b64decode(s: String) -> Result<String, minijinja::Error> {
+    let t = s.trim().trim_end_matches('=');
+    let bytes = data_encoding::BASE64_NOPAD
+        .decode(t.as_bytes())
+        .map_err(|e| invalid(format!("b64decode: not base64: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8 text"))
 }
 
 fn invalid(msg: impl Into<String>) -> minijinja::Error {
@@ -779,6 +933,67 @@ mod tests {
 
     fn render(src: &str, v: serde_json::Value) -> Result<String, Error> {
         Templates::new(vec![]).render_str(src, &vars(v), "test")
+    }
+
+    #[test]
+    fn one_line_fields_refuse_line_breaks_from_values() {
+        let t = Templates::new(vec![]);
+        let v = vars(
+            json!({"port": "Gi1/0/1\nshow version", "cr": "a\rb", "ok": "Gi1/0/2",
+            "nested": {"p": "x\ny"}}),
+        );
+        let e = t
+            .render_line("show interface {{ port }}", &v, "command")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`port`") && e.contains("line break"), "{e}");
+        assert!(!e.contains("show version"), "the value is not quoted: {e}");
+        for src in ["{{ cr }}", "{{ nested.p }}", "{{ ok ~ '\n' ~ ok }}"] {
+            assert!(t.render_line(src, &v, "config line").is_err(), "{src}");
+        }
+        let e = t
+            .render_line("x {{ nested.p }}", &v, "dest")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`nested.p`"), "{e}");
+        assert_eq!(
+            t.render_line("show interface {{ ok }}", &v, "command")
+                .unwrap(),
+            "show interface Gi1/0/2"
+        );
+        // What the author wrote on several lines stays several lines.
+        assert_eq!(
+            t.render_line("show a\nshow {{ ok }}\n", &v, "command")
+                .unwrap(),
+            "show a\nshow Gi1/0/2\n"
+        );
+        // The plain renderer (debug messages, template files to review) is unchanged.
+        assert_eq!(
+            t.render_str("{{ port }}", &v, "msg").unwrap(),
+            "Gi1/0/1\nshow version"
+        );
+    }
+
+    #[test]
+    fn config_template_files_keep_loops_but_refuse_smuggled_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("ntp.j2"),
+            "{% for s in servers %}\nntp server {{ s }}\n{% endfor %}\n",
+        )
+        .unwrap();
+        let t = Templates::new(vec![dir.path().to_path_buf()]);
+        let ok = vars(json!({"servers": ["10.0.0.1", "10.0.0.2"]}));
+        assert_eq!(
+            t.render_file_lines("ntp.j2", &ok).unwrap(),
+            "ntp server 10.0.0.1\nntp server 10.0.0.2\n"
+        );
+        let bad = vars(json!({"servers": ["10.0.0.1\nusername x privilege 15"]}));
+        let e = t.render_file_lines("ntp.j2", &bad).unwrap_err().to_string();
+        assert!(
+            e.contains("ntp.j2 line 2") && e.contains("line break"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`source`]: reading user files (size cap, UTF-8, YAML) into typed values with
 //!   file:line:col errors and "did you mean" hints. Every loader goes through it.
 //! - [`secret`]: the `Secret` type and the `Redactor` that masks secrets in any output.
+//! - [`terminal`]: control characters from devices never reach the user's terminal.
 //! - [`error`]: the library's error type and the exit-code contract.
 //! - [`interrupt`]: the Ctrl-C flag that long waits check while they sleep.
 //! - [`jinja`]: the minijinja environment (strict undefined, network filters) for config
@@ -53,6 +54,7 @@ pub mod report;
 pub mod schedule;
 pub mod secret;
 pub mod source;
+pub mod terminal;
 
 pub mod transport;
 pub mod value;

@@ -63,6 +63,67 @@ pub fn is_secret_var(name: &str) -> bool {
     .any(|s| n.contains(s))
 }
 
+/// Where a URL's credentials are: the scheme, the user info (`user:token`) and what
+/// follows the `@`; `None` for a URL without credentials.
+fn split_userinfo(url: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    Some((scheme, &rest[..at], &rest[at + 1..]))
+}
+
+/// The credentials of a URL (`https://user:token@host/...`): the user name and the
+/// password, either possibly empty.
+pub fn url_credentials(url: &str) -> Option<(&str, &str)> {
+    let (_, userinfo, _) = split_userinfo(url)?;
+    Some(userinfo.split_once(':').unwrap_or((userinfo, "")))
+}
+
+/// `url` without its credentials: for a child's command line (they go another way).
+pub fn url_without_credentials(url: &str) -> String {
+    match split_userinfo(url) {
+        Some((scheme, _, host)) => format!("{scheme}://{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// `url` as it may be shown: the password (or a lone user name, which is often a token)
+/// replaced by [`MASK`].
+pub fn redact_url(url: &str) -> String {
+    match (split_userinfo(url), url_credentials(url)) {
+        (Some((scheme, _, host)), Some((user, pass))) => {
+            if pass.is_empty() {
+                format!("{scheme}://{MASK}@{host}")
+            } else {
+                format!("{scheme}://{user}:{MASK}@{host}")
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A line of a YAML or INI file as an error message may quote it: the value of every
+/// secret-looking key (`password: x`, `ansible_password=x`, `{secret: "x"}`) masked.
+pub fn mask_assignments(line: &str) -> std::borrow::Cow<'_, str> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"([A-Za-z_][A-Za-z0-9_]*)(["']?\s*[:=]\s*)("[^"]*"?|'[^']*'?|[^\s,}\]#]+)"#,
+        )
+        .ok()
+    });
+    let Some(re) = re else {
+        return std::borrow::Cow::Borrowed(line);
+    };
+    re.replace_all(line, |c: &regex::Captures<'_>| {
+        if is_secret_var(&c[1]) {
+            format!("{}{}{MASK}", &c[1], &c[2])
+        } else {
+            c[0].to_string()
+        }
+    })
+}
+
 /// Masks every registered secret value in text. Cheap to clone and share.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
@@ -75,13 +136,29 @@ impl Redactor {
         Self::default()
     }
 
-    /// Register a secret value. Values shorter than 3 characters are not masked: masking
-    /// every "a" in output would make it unreadable and hide nothing.
+    /// Register a secret value, and the forms a template filter turns it into (`| upper`,
+    /// `| lower`, `| b64encode`, `| urlencode`): a transformed secret is still the secret.
+    /// Values shorter than 3 characters are not masked: masking every "a" in output would
+    /// make it unreadable and hide nothing.
     pub fn add(&mut self, value: &str) {
-        if value.chars().count() < 3 || self.values.iter().any(|v| v == value) {
+        if value.chars().count() < 3 {
             return;
         }
-        self.values.push(value.to_string());
+        let b64 = data_encoding::BASE64.encode(value.as_bytes());
+        let forms = [
+            value.to_string(),
+            value.to_uppercase(),
+            value.to_lowercase(),
+            b64.trim_end_matches('=').to_string(),
+            b64.clone(),
+            data_encoding::BASE64URL_NOPAD.encode(value.as_bytes()),
+            urlencode(value),
+        ];
+        for form in forms {
+            if form.chars().count() >= 3 && !self.values.contains(&form) {
+                self.values.push(form);
+            }
+        }
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
@@ -102,6 +179,20 @@ impl Redactor {
         }
         std::borrow::Cow::Owned(out)
     }
+}
+
+/// Percent-encoding as minijinja's `urlencode` does it (unreserved characters kept).
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -126,6 +217,66 @@ mod tests {
             r.redact("pw abcdef and abc and x"),
             "pw ******** and ******** and x"
         );
+    }
+
+    #[test]
+    fn url_credentials_are_found_shown_masked_and_taken_out() {
+        let u = "https://bot:ghp_T0ken@git.example.net:8443/net/backups.git";
+        assert_eq!(url_credentials(u), Some(("bot", "ghp_T0ken")));
+        assert_eq!(
+            redact_url(u),
+            "https://bot:********@git.example.net:8443/net/backups.git"
+        );
+        assert_eq!(
+            url_without_credentials(u),
+            "https://git.example.net:8443/net/backups.git"
+        );
+        let t = "https://ghp_OnlyT0ken@host/r.git";
+        assert_eq!(redact_url(t), "https://********@host/r.git");
+        for plain in ["https://host/a@b", "/srv/store.git", "git@host:net/b.git"] {
+            assert_eq!(url_credentials(plain), None, "{plain}");
+            assert_eq!(redact_url(plain), plain);
+        }
+    }
+
+    #[test]
+    fn filtered_forms_of_a_secret_are_masked_too() {
+        let mut r = Redactor::new();
+        r.add("Hunter2 pw!");
+        let t = crate::jinja::Templates::new(Vec::new());
+        let vars: crate::value::Vars =
+            serde_json::from_value(serde_json::json!({"pw": "Hunter2 pw!"})).unwrap();
+        for expr in [
+            "{{ pw | upper }}",
+            "{{ pw | lower }}",
+            "{{ pw | b64encode }}",
+            "{{ pw | urlencode }}",
+        ] {
+            let shown = t.render_str(expr, &vars, "t").unwrap();
+            assert_eq!(r.redact(&shown), MASK, "{expr} -> {shown}");
+        }
+    }
+
+    #[test]
+    fn assignments_of_secrets_are_masked_in_quoted_lines() {
+        for (line, want) in [
+            ("    password: Hunter2", "    password: ********"),
+            (
+                "r1 ansible_host=10.0.0.1 ansible_password=Hunter2 x=1",
+                "r1 ansible_host=10.0.0.1 ansible_password=******** x=1",
+            ),
+            (
+                "  - {user: ops, password: \"Hun ter2\", key: k}",
+                "  - {user: ops, password: ********, key: k}",
+            ),
+            (
+                "enable_secret: 'Hunter2' # comment",
+                "enable_secret: ******** # comment",
+            ),
+            ("hostname: r1", "hostname: r1"),
+        ] {
+            assert_eq!(mask_assignments(line), want, "{line}");
+        }
     }
 
     #[test]

@@ -82,6 +82,8 @@ impl fmt::Display for LoadError {
         write!(f, "{}: {}", self.location(), self.message)?;
         if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
             // Tabs would misplace the caret; show them as one space each.
+            // The quoted line may assign a secret (`password: ...`): never echo it.
+            let snippet = crate::secret::mask_assignments(snippet);
             let shown: String = snippet
                 .chars()
                 .take(160)

@@ -8,10 +8,6 @@ use crate::jinja::Templates;
 use crate::value::Vars;
 use crate::Error;
 
-/// How many passes of rendering a chain of vars-referencing-vars gets before it is called a
-/// loop (`a: "{{ b }}"`, `b: "{{ a }}"`).
-const MAX_RESOLVE_PASSES: usize = 10;
-
 /// A host's context before rendering: `inventory` vars < `play` vars < `extra` vars (extra
 /// vars always win, as in Ansible), plus the magic names.
 pub fn host_context(
@@ -101,42 +97,64 @@ fn network_os_of(platform: &str) -> String {
 /// this reason to that error.
 pub type Unresolved = Vec<(String, Error)>;
 
-/// Render every templated string in `ctx` against `ctx` itself, until nothing changes.
+/// Render every templated variable in `ctx` exactly once, each after the variables it
+/// refers to (`a: "{{ b }}"` sees `b`'s rendered value, as Ansible's lazy templating does).
+///
+/// What a render produces is data: a value read from the environment or a file, or the
+/// rendered value of another variable, is never rendered again, so text such as
+/// `{{ lookup('file', '/etc/shadow') }}` inside an environment variable stays that text.
+/// The magic names (`inventory_hostname`, ...) and a connection address that is the host's
+/// name are data too: a host name is never a template.
 pub fn resolve_vars(templates: &Templates, ctx: &Vars) -> (Vars, Unresolved) {
     let mut current = ctx.clone();
     let mut failed: Unresolved = Vec::new();
-    for _ in 0..MAX_RESOLVE_PASSES {
-        let mut changed = false;
-        failed.clear();
-        let snapshot = current.clone();
-        for (key, value) in current.iter_mut() {
-            if !contains_template(value) {
-                continue;
-            }
-            match render_value(templates, value, &snapshot, key) {
-                Ok(v) => {
-                    if &v != value {
-                        *value = v;
-                        changed = true;
-                    }
-                }
-                Err(e) => failed.push((key.clone(), e)),
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    for (key, _) in &failed {
-        current.shift_remove(key);
-    }
-    // Whatever still holds a template after all passes refers to itself in a loop.
-    let looping: Vec<String> = current
+    let host = ctx.get("inventory_hostname").and_then(Value::as_str);
+    let mut pending: Vec<(String, Vec<String>)> = ctx
         .iter()
-        .filter(|(_, v)| contains_template(v))
-        .map(|(k, _)| k.clone())
+        .filter(|(k, v)| {
+            let is_name = host.is_some() && v.as_str() == host;
+            !MAGIC_NAMES.contains(&k.as_str()) && !is_name && contains_template(v)
+        })
+        .map(|(k, v)| {
+            let mut refs = Vec::new();
+            referenced_names(v, &mut refs);
+            (k.clone(), refs)
+        })
         .collect();
-    for key in looping {
+    loop {
+        let waiting: Vec<String> = pending.iter().map(|(k, _)| k.clone()).collect();
+        let ready = pending.iter().position(|(key, refs)| {
+            !refs
+                .iter()
+                .any(|r| r == key || waiting.iter().any(|w| w == r))
+        });
+        let Some(i) = ready else { break };
+        let (key, refs) = pending.remove(i);
+        let Some(raw) = current.get(&key).cloned() else {
+            continue;
+        };
+        if let Some((bad, _)) = failed.iter().find(|(f, _)| refs.contains(f)) {
+            let e = Error::Template {
+                context: format!("variable `{key}`"),
+                message: format!("undefined variable `{bad}` (it could not be rendered)"),
+            };
+            current.shift_remove(&key);
+            failed.push((key, e));
+            continue;
+        }
+        match render_value(templates, &raw, &current, &key) {
+            Ok(v) => {
+                current.insert(key, v);
+            }
+            Err(e) => {
+                // Left out, so a use of it fails as undefined and names this reason.
+                current.shift_remove(&key);
+                failed.push((key, e));
+            }
+        }
+    }
+    // What is left refers to itself, directly or through others.
+    for (key, _) in pending {
         current.shift_remove(&key);
         failed.push((
             key.clone(),
@@ -147,6 +165,32 @@ pub fn resolve_vars(templates: &Templates, ctx: &Vars) -> (Vars, Unresolved) {
         ));
     }
     (current, failed)
+}
+
+/// Set by netorch from the inventory, never rendered.
+const MAGIC_NAMES: &[&str] = &[
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+];
+
+/// The top-level variable names the templates in `v` refer to.
+fn referenced_names(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") => {
+            let env = minijinja::Environment::new();
+            if let Ok(t) = env.template_from_str(s) {
+                for n in t.undeclared_variables(false) {
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| referenced_names(x, out)),
+        Value::Object(o) => o.values().for_each(|x| referenced_names(x, out)),
+        _ => {}
+    }
 }
 
 fn contains_template(v: &Value) -> bool {
@@ -263,5 +307,46 @@ mod tests {
             .iter()
             .any(|(k, e)| k == "pw" && e.to_string().contains("NETORCH_SURELY_UNSET_PW")));
         assert!(names.contains(&"x") && names.contains(&"y"), "{names:?}");
+    }
+
+    #[test]
+    fn rendered_once_results_are_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let canary = dir.path().join("canary");
+        std::fs::write(&canary, "CANARY-CONTENT").unwrap();
+        let smuggled = format!("{{{{ lookup('file', '{}') }}}}", canary.display());
+        let file = dir.path().join("note");
+        std::fs::write(&file, &smuggled).unwrap();
+        let t = Templates::new(vec![]);
+        let ctx = vars(json!({
+            "inventory_hostname": "{{ 7 * 6 }}",
+            "inventory_hostname_short": "{{ 7 * 6 }}",
+            "ansible_host": "{{ 7 * 6 }}",
+            "from_file": format!("{{{{ lookup('file', '{}') }}}}", file.display()),
+            "chain": "{{ from_file }}",
+            "a": "{{ b }}-a",
+            "b": "{{ c }}-b",
+            "c": "{{ 1 + 1 }}",
+            "bad": "{{ env('NETORCH_SURELY_UNSET_SEAL') }}",
+            "uses_bad": "{{ bad }}",
+        }));
+        let (out, failed) = resolve_vars(&t, &ctx);
+        assert_eq!(out["from_file"], smuggled.as_str());
+        assert_eq!(out["chain"], smuggled.as_str());
+        assert_eq!(out["inventory_hostname"], "{{ 7 * 6 }}");
+        assert_eq!(out["ansible_host"], "{{ 7 * 6 }}");
+        assert_eq!(out["a"], "2-b-a");
+        let names: Vec<&str> = failed.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(
+            names.contains(&"bad") && names.contains(&"uses_bad"),
+            "{names:?}"
+        );
+        let why = failed
+            .iter()
+            .find(|(k, _)| k == "uses_bad")
+            .unwrap()
+            .1
+            .to_string();
+        assert!(why.contains("`bad`"), "{why}");
     }
 }

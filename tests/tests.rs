@@ -13,5 +13,6 @@ mod inventory;
 mod malformed;
 mod playbook;
 mod run;
+mod seal;
 mod ssh;
 mod transfer;

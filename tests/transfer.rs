@@ -504,7 +504,7 @@ fn ftps_verifies_the_server_certificate() {
     std::fs::write(
         &inv,
         format!(
-            "all:\n  vars:\n    host: 127.0.0.1\n    user: {}\n    password: {}\n    ftp_port: {}\n  hosts:\n    f1:\n",
+            "all:\n  vars:\n    host: 127.0.0.1\n    user: {}\n    ftp_password: {}\n    ftp_port: {}\n  hosts:\n    f1:\n",
             f.user,
             crate::util::sshd::TEST_PASSWORD,
             f.port

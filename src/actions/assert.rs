@@ -136,6 +136,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            show_secrets: false,
             verbose: 0,
         };
         let ok = run(&ctx, &["n == 2".into(), "name == 'r1'".into()], None, None);

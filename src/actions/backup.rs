@@ -157,7 +157,7 @@ pub fn prepare(
     let fail = |e: crate::Error| TaskResult::failed(e.to_string());
     let settings = run.settings();
     let store = match (&args.store, var_str(ctx, STORE_VAR)) {
-        (Some(s), _) => PathBuf::from(ctx.render(s, "backup store").map_err(fail)?),
+        (Some(s), _) => PathBuf::from(ctx.render_line(s, "backup store").map_err(fail)?),
         (None, Some(s)) => PathBuf::from(s),
         (None, None) => match &settings.default_store {
             Some(s) => s.clone(),
@@ -177,17 +177,17 @@ pub fn prepare(
         .unwrap_or(DEFAULT_PATH_TEMPLATE);
     // `{{ name }}` is the host's name in path templates unless the inventory defines `name`.
     let rendered = if ctx.vars.contains_key("name") {
-        ctx.render(template, "backup path")
+        ctx.render_line(template, "backup path")
     } else {
         let mut vars = ctx.vars.clone();
         vars.insert("name".into(), Value::from(ctx.host));
-        ctx.templates.render_str(template, &vars, "backup path")
+        ctx.templates.render_line(template, &vars, "backup path")
     }
     .map_err(fail)?;
     let path = safe_path(&rendered)
         .map_err(|e| TaskResult::failed(format!("host `{}`: {e}", ctx.host)))?;
     let command = match &args.command {
-        Some(c) => Some(ctx.render(c, "backup command").map_err(fail)?),
+        Some(c) => Some(ctx.render_line(c, "backup command").map_err(fail)?),
         None => None,
     };
     Ok(Prepared {
@@ -219,7 +219,7 @@ fn run(
         return TaskResult::failed(format!("`{}`: {f}; the old backup is kept", resp.command));
     }
     let profile = conn.profile();
-    let text = normalize(
+    let mut text = normalize(
         &resp.output,
         Rules {
             strip: &profile.backup_strip,
@@ -227,6 +227,11 @@ fn run(
             mask_secrets: prep.mask_secrets,
         },
     );
+    if prep.mask_secrets {
+        // The run's own secrets too (an inventory password in a config line), as in its
+        // output: the profile's patterns only know the line kinds of its platform.
+        text = backups.redact(&text);
+    }
     // A device platform's config ends with its marker whichever command printed it; a shell
     // host's files (a custom `command:` on a profile without `show_config`) have none.
     let end_marker = match profile.show_config {
@@ -274,7 +279,13 @@ fn run(
             }
             r.data = data;
             if ctx.diff {
-                r.diff = Some(diff);
+                // Stored with secrets (`mask_secrets: false`) or not, a diff on the
+                // terminal masks them unless the run asks to see them.
+                r.diff = Some(if ctx.show_secrets {
+                    diff
+                } else {
+                    crate::backup::normalize::mask_diff(&diff, &profile.secret_patterns)
+                });
             }
             r
         }
@@ -319,6 +330,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            show_secrets: false,
             verbose: 0,
         };
         prepare(&ctx, &args, &BackupRun::new(settings)).map_err(|r| r.msg.unwrap_or_default())

@@ -194,7 +194,7 @@ fn run(
         .map(|e| {
             Ok((
                 ctx.render(&e.prompt, "expect prompt")?,
-                ctx.render(&e.answer, "expect answer")?,
+                ctx.render_line(&e.answer, "expect answer")?,
             ))
         })
         .collect::<Result<Vec<_>, crate::Error>>()
@@ -204,7 +204,7 @@ fn run(
     };
     let mut result = TaskResult::ok();
     for raw in &args.commands {
-        let cmd = match ctx.render(raw, "command") {
+        let cmd = match ctx.render_line(raw, "command") {
             Ok(c) => c,
             Err(e) => return TaskResult::failed(e.to_string()),
         };

@@ -268,6 +268,15 @@ impl ActionArgs for ConfigArgs {
     }
 }
 
+/// Config text as a diff shows it: the platform's secrets masked unless `--show-secrets`.
+fn shown(ctx: &ActionCtx<'_>, patterns: &[regex::Regex], text: &str) -> String {
+    if ctx.show_secrets {
+        text.to_string()
+    } else {
+        crate::backup::normalize::mask_text(text, patterns)
+    }
+}
+
 fn run(
     conn: &mut Connection,
     ctx: &ActionCtx<'_>,
@@ -320,9 +329,10 @@ fn run(
                 predicted.push('\n');
                 predicted.push_str(l);
             }
+            let patterns = &conn.profile().secret_patterns;
             r.diff = Some(unified_diff(
-                &before,
-                &predicted,
+                &shown(ctx, patterns, &before),
+                &shown(ctx, patterns, &predicted),
                 "running-config",
                 "running-config (predicted)",
             ));
@@ -364,9 +374,10 @@ fn run(
         let (before, after) = (normalize(profile, &before), normalize(profile, &after));
         let changed = before != after;
         if changed {
+            let patterns = &profile.secret_patterns;
             r.diff = Some(unified_diff(
-                &before,
-                &after,
+                &shown(ctx, patterns, &before),
+                &shown(ctx, patterns, &after),
                 "running-config (before)",
                 "running-config (after)",
             ));
@@ -440,7 +451,7 @@ fn wanted_lines(
         ConfigSource::Lines { lines, parents } => {
             let render_all = |v: &[String], what: &str| -> Result<Vec<String>, String> {
                 v.iter()
-                    .map(|l| ctx.render(l, what).map_err(|e| e.to_string()))
+                    .map(|l| ctx.render_line(l, what).map_err(|e| e.to_string()))
                     .collect()
             };
             Ok((
@@ -450,14 +461,14 @@ fn wanted_lines(
         }
         ConfigSource::Template(name) => ctx
             .templates
-            .render_file(name, ctx.vars)
+            .render_file_lines(name, ctx.vars)
             .map(|t| (text_lines(t), Vec::new()))
             .map_err(|e| e.to_string()),
         ConfigSource::Src(name) => {
             let path = resolve_src(name).ok_or_else(|| format!("config src `{name}` not found"))?;
             let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
             ctx.templates
-                .render_str(&text, ctx.vars, &path.display().to_string())
+                .render_lines_named(&text, ctx.vars, &path.display().to_string(), "config line")
                 .map(|t| (text_lines(t), Vec::new()))
                 .map_err(|e| e.to_string())
         }

@@ -58,6 +58,9 @@ pub struct ActionCtx<'a> {
     pub templates: &'a Templates,
     pub check_mode: bool,
     pub diff: bool,
+    /// `--show-secrets`: config text (diffs, lines sent) is shown as the device has it,
+    /// without the platform's secret patterns masked.
+    pub show_secrets: bool,
     /// The run's `-v` count.
     pub verbose: u8,
 }
@@ -66,6 +69,12 @@ impl ActionCtx<'_> {
     /// Render a templated string in this host's context; `what` names it for errors.
     pub fn render(&self, s: &str, what: &str) -> Result<String, crate::Error> {
         self.templates.render_str(s, self.vars, what)
+    }
+
+    /// Render a string that goes out as one line (a command, a config line, an answer, a
+    /// path): a variable's value may not bring a line break with it.
+    pub fn render_line(&self, s: &str, what: &str) -> Result<String, crate::Error> {
+        self.templates.render_line(s, self.vars, what)
     }
 }
 

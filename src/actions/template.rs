@@ -53,7 +53,7 @@ impl ActionArgs for TemplateArgs {
 }
 
 fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
-    let dest = match ctx.render(&args.dest, "template dest") {
+    let dest = match ctx.render_line(&args.dest, "template dest") {
         Ok(d) => d,
         Err(e) => return TaskResult::failed(e.to_string()),
     };
@@ -114,6 +114,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: true,
+            show_secrets: false,
             verbose: 0,
         };
         let dest = dir.path().join("out/{{ inventory_hostname }}.cfg");

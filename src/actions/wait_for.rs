@@ -153,7 +153,7 @@ fn wait_for_port(
     timeout: Duration,
 ) -> TaskResult {
     let host = match host {
-        Some(h) => match ctx.render(h, "wait_for host") {
+        Some(h) => match ctx.render_line(h, "wait_for host") {
             Ok(h) => h,
             Err(e) => return TaskResult::failed(e.to_string()),
         },
@@ -214,6 +214,7 @@ mod tests {
             templates: &t,
             check_mode: false,
             diff: false,
+            show_secrets: false,
             verbose: 0,
         };
         let up = Duration::from_secs(2);

@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use regex::Regex;
 use serde::Serialize;
 
+use crate::secret::Redactor;
+
 pub use normalize::{normalize, Rules};
 pub use sanity::{check, safe_path, Refusal, DEFAULT_MAX_SHRINK};
 pub use store::{Author, BackupError, LogEntry, Store};
@@ -130,12 +132,17 @@ struct StoreWriter {
     /// the same file would overwrite each other's backup.
     claimed: Mutex<BTreeMap<String, String>>,
     unchanged: Mutex<usize>,
+    /// A task outside check mode used this store (only then may the run push it).
+    live: std::sync::atomic::AtomicBool,
 }
 
 /// The single writer of one run: gathers configs from all hosts, commits once per store.
 pub struct BackupRun {
     settings: BackupSettings,
     stores: Mutex<BTreeMap<PathBuf, Arc<StoreWriter>>>,
+    /// The run's secret values (inventory, extra and rendered variables): masked in every
+    /// stored config, as in the run's output, when secrets are masked.
+    redactor: Mutex<Redactor>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,7 +159,21 @@ impl BackupRun {
         BackupRun {
             settings,
             stores: Mutex::new(BTreeMap::new()),
+            redactor: Mutex::new(Redactor::new()),
         }
+    }
+
+    /// Secret values to mask in configs from now on.
+    pub fn add_secrets<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let mut r = lock(&self.redactor);
+        for v in values {
+            r.add(v);
+        }
+    }
+
+    /// `text` with every registered secret value masked.
+    pub fn redact(&self, text: &str) -> String {
+        lock(&self.redactor).redact(text).into_owned()
     }
 
     pub fn settings(&self) -> &BackupSettings {
@@ -188,6 +209,7 @@ impl BackupRun {
             would_change: Mutex::new(Vec::new()),
             claimed: Mutex::new(BTreeMap::new()),
             unchanged: Mutex::new(0),
+            live: std::sync::atomic::AtomicBool::new(false),
         });
         stores.insert(store.to_path_buf(), Arc::clone(&w));
         Ok(w)
@@ -206,6 +228,9 @@ impl BackupRun {
         check_mode: bool,
     ) -> Result<Outcome, String> {
         let w = self.writer(store, check_mode)?;
+        if !check_mode {
+            w.live.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         {
             let mut claimed = lock(&w.claimed);
             match claimed.get(path) {
@@ -301,6 +326,17 @@ impl BackupRun {
                 error: None,
             };
             if pending.is_empty() {
+                // Nothing to commit; a push an earlier run could not make is made now.
+                let live = w.live.load(std::sync::atomic::Ordering::Relaxed);
+                if let (Some(url), Some(store), true) =
+                    (&self.settings.push, &*lock(&w.store), live)
+                {
+                    match store.push_if_needed(url, false) {
+                        Ok(true) => summary.pushed = Some(crate::secret::redact_url(url)),
+                        Ok(false) => {}
+                        Err(e) => summary.error = Some(e.to_string()),
+                    }
+                }
                 out.push(summary);
                 continue;
             }
@@ -320,10 +356,13 @@ impl BackupRun {
                 Err(e) => summary.error = Some(e.to_string()),
             }
             summary.write_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
-            if let (Some(url), Some(_)) = (&self.settings.push, &summary.commit) {
-                match store.push(url) {
-                    Ok(()) => summary.pushed = Some(url.clone()),
-                    Err(e) => summary.error = Some(e.to_string()),
+            if let Some(url) = &self.settings.push {
+                if summary.error.is_none() {
+                    match store.push_if_needed(url, summary.commit.is_some()) {
+                        Ok(true) => summary.pushed = Some(crate::secret::redact_url(url)),
+                        Ok(false) => {}
+                        Err(e) => summary.error = Some(e.to_string()),
+                    }
                 }
             }
             out.push(summary);

@@ -46,22 +46,68 @@ pub fn normalize(raw: &str, rules: Rules<'_>) -> String {
     s
 }
 
-/// Replace the secret part of `line` with [`MASK`] for every pattern that matches.
-fn mask_line(line: &str, patterns: &[Regex]) -> String {
+/// Replace the secret parts of `line` with [`MASK`] for every pattern that matches: each
+/// capture group that took part (SNMPv3 lines hold two keys), or the whole match for a
+/// pattern without groups.
+pub fn mask_line(line: &str, patterns: &[Regex]) -> String {
     let mut line = line.to_string();
     for re in patterns {
         // Collect first: the replacement changes the offsets of later matches.
-        let spans: Vec<(usize, usize)> = re
-            .captures_iter(&line)
-            .filter_map(|c| c.get(1).or_else(|| c.get(0)))
-            .map(|m| (m.start(), m.end()))
-            .filter(|(s, e)| s < e)
-            .collect();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for c in re.captures_iter(&line) {
+            let groups: Vec<_> = c.iter().skip(1).flatten().collect();
+            let parts = if groups.is_empty() {
+                c.get(0).into_iter().collect()
+            } else {
+                groups
+            };
+            spans.extend(parts.iter().map(|m| (m.start(), m.end())));
+        }
+        spans.retain(|(s, e)| s < e);
+        spans.sort_unstable();
+        spans.dedup_by(|later, earlier| later.0 < earlier.1);
         for (s, e) in spans.into_iter().rev() {
             line.replace_range(s..e, MASK);
         }
     }
     line
+}
+
+/// A unified diff with the secrets of its `+`, `-` and context lines masked (the patterns
+/// are anchored at the start of a config line, after the diff's one-character prefix).
+pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
+    if patterns.is_empty() {
+        return diff.to_string();
+    }
+    let mut out = String::with_capacity(diff.len());
+    for piece in diff.split_inclusive('\n') {
+        let body = piece.trim_end_matches(['\n', '\r']);
+        let header = body.starts_with("+++ ") || body.starts_with("--- ") || body.starts_with("@@");
+        match body.chars().next() {
+            Some(c @ ('+' | '-' | ' ')) if !header => {
+                out.push(c);
+                out.push_str(&mask_line(&body[1..], patterns));
+            }
+            _ => out.push_str(body),
+        }
+        out.push_str(&piece[body.len()..]);
+    }
+    out
+}
+
+/// Every line of `text` with its secrets masked (the profile's `secret_patterns`), line
+/// endings kept; for diffs and previews of configs that are not stored.
+pub fn mask_text(text: &str, patterns: &[Regex]) -> String {
+    if patterns.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let body = piece.trim_end_matches(['\n', '\r']);
+        out.push_str(&mask_line(body, patterns));
+        out.push_str(&piece[body.len()..]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +139,27 @@ mod tests {
         assert_eq!(normalize(a, rules), "hostname r1\nend\n");
         assert_eq!(normalize(a, rules), normalize(b, rules));
         assert_eq!(normalize("\n \r\n", rules), "");
+    }
+
+    #[test]
+    fn diffs_and_texts_mask_each_line() {
+        let (_, secrets, _) = ios_rules(true);
+        let diff = "--- a/r1.cfg\n+++ b/r1.cfg\n@@ -1,2 +1,2 @@\n hostname r1\n-snmp-server community old1 RO\n+snmp-server community new2 RO\n";
+        let masked = mask_diff(diff, &secrets);
+        assert!(
+            !masked.contains("old1") && !masked.contains("new2"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("\n+snmp-server community ******** RO\n"),
+            "{masked}"
+        );
+        assert!(masked.starts_with("--- a/r1.cfg\n+++ b/r1.cfg\n@@ -1,2 +1,2 @@\n hostname r1\n"));
+        let text = "enable secret 5 $1$x$y\r\nhostname r1\n";
+        assert_eq!(
+            mask_text(text, &secrets),
+            "enable secret 5 ********\r\nhostname r1\n"
+        );
     }
 
     #[test]

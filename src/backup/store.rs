@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::build::{CheckoutBuilder, TreeUpdateBuilder};
+use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature, Tree};
 
 /// The branch a new store starts on.
@@ -25,6 +25,14 @@ pub const BRANCH: &str = "main";
 /// Default commit author.
 pub const DEFAULT_AUTHOR_NAME: &str = "netorch";
 pub const DEFAULT_AUTHOR_EMAIL: &str = "netorch@localhost";
+
+/// A git credential helper that answers from `NETORCH_GIT_USERNAME`/`NETORCH_GIT_PASSWORD`.
+const GIT_ENV_CREDENTIAL_HELPER: &str = "credential.helper=!f() { test \"$1\" = get && \
+     printf 'username=%s\\npassword=%s\\n' \"$NETORCH_GIT_USERNAME\" \"$NETORCH_GIT_PASSWORD\"; }; f";
+
+/// Written in `.git` before a push and removed after it succeeded: a push that failed is
+/// tried again by the next run, even when that run changes nothing.
+const PUSH_PENDING: &str = "netorch-push-pending";
 
 /// How long to wait for another netorch process to finish committing to the same store.
 const LOCK_WAIT_SECS: u64 = 120;
@@ -66,6 +74,12 @@ pub enum BackupError {
     },
     #[error("backup store {}: another netorch process has held the store's lock for {LOCK_WAIT_SECS} s", .0.display())]
     Locked(PathBuf),
+    #[error("backup store {}: the working tree was not refreshed at {}: {reason} (the backups are committed; remove what is in the way)", store.display(), path.display())]
+    UnsafeWorktree {
+        store: PathBuf,
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 /// The commit author.
@@ -135,10 +149,22 @@ impl Store {
         if Store::exists(root) {
             return Store::open(root);
         }
+        let created = !root.exists();
         std::fs::create_dir_all(root).map_err(|e| BackupError::Io {
             path: root.to_path_buf(),
             source: e,
         })?;
+        if created {
+            // Only its owner reads a new store: configs name every address, user and
+            // (unless masked) secret of the network.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700)).map_err(
+                |e| BackupError::Io {
+                    path: root.to_path_buf(),
+                    source: e,
+                },
+            )?;
+        }
         // Create the repository beside, then move its `.git` into place in one rename: a
         // process killed during creation leaves no half-made `.git` behind.
         let staging = root.join(".netorch-init");
@@ -300,7 +326,11 @@ impl Store {
             .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
             .map_err(|e| git(&self.root, "commit", e))?;
         let t_commit = t0.elapsed();
-        self.sync_worktree()?;
+        // The commit is complete whatever happens to the working tree, which is only for
+        // browsing: a refusal is reported, not turned into a failed backup.
+        if let Err(e) = self.sync_worktree() {
+            tracing::warn!("{e}");
+        }
         tracing::debug!(
             "store {}: {} file(s): blobs {:?}, trees+commit {:?}, working tree {:?}",
             self.root.display(),
@@ -313,15 +343,92 @@ impl Store {
     }
 
     /// Make the working tree and index match HEAD (for people who browse the folder).
+    ///
+    /// Written file by file rather than by a git checkout, so that nothing in the working
+    /// tree can redirect a write: a folder on the way that is a symbolic link is refused
+    /// (it would put a device's config anywhere the link points), and a file is replaced
+    /// by an atomic rename, which replaces a symbolic link instead of following it.
+    /// Folders are created 0700 and files 0600: configs are sensitive even masked.
     pub fn sync_worktree(&self) -> Result<(), BackupError> {
-        if self.head_tree()?.is_none() {
+        let Some(tree) = self.head_tree()? else {
             return Ok(());
+        };
+        let mut files: Vec<(String, Oid)> = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                if let Some(n) = e.name() {
+                    files.push((format!("{dir}{n}"), e.id()));
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| git(&self.root, "list files", e))?;
+        let mut first_refusal = None;
+        for (path, id) in files {
+            let blob = self
+                .repo
+                .find_blob(id)
+                .map_err(|e| git(&self.root, &format!("read {path}"), e))?;
+            if let Err(e) = self.write_worktree_file(&path, blob.content()) {
+                first_refusal.get_or_insert(e);
+            }
         }
-        let mut co = CheckoutBuilder::new();
-        co.force();
-        self.repo
-            .checkout_head(Some(&mut co))
-            .map_err(|e| git(&self.root, "update the working tree", e))
+        let mut index = self
+            .repo
+            .index()
+            .map_err(|e| git(&self.root, "update the index", e))?;
+        index
+            .read_tree(&tree)
+            .and_then(|()| index.write())
+            .map_err(|e| git(&self.root, "update the index", e))?;
+        match first_refusal {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Write one working-tree file (`rel` uses `/`, as git does) without following links.
+    fn write_worktree_file(&self, rel: &str, content: &[u8]) -> Result<(), BackupError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let refuse = |path: &Path, reason: &str| BackupError::UnsafeWorktree {
+            store: self.root.clone(),
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let io = |path: &Path, e: std::io::Error| BackupError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        };
+        let mut parts: Vec<&str> = rel.split('/').collect();
+        let Some(name) = parts.pop() else {
+            return Ok(());
+        };
+        let mut dir = self.root.clone();
+        for part in parts {
+            dir.push(part);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(refuse(&dir, "a symbolic link is in the way of a folder"))
+                }
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(refuse(&dir, "a file is in the way of a folder")),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| io(&dir, e))?,
+                Err(e) => return Err(io(&dir, e)),
+            }
+        }
+        let target = dir.join(name);
+        match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.is_dir() => return Err(refuse(&target, "a folder is in the way of a file")),
+            // Unchanged files are left alone (their modification time stays meaningful).
+            Ok(m) if m.is_file() && std::fs::read(&target).is_ok_and(|old| old == content) => {
+                return Ok(())
+            }
+            _ => {}
+        }
+        crate::fs::write_atomic(&target, content).map_err(|e| io(&target, e))
     }
 
     /// Resolve a revision: a git revision (`HEAD~2`, a hash, a tag), or `-N` / `N` (N < 1000)
@@ -426,11 +533,26 @@ impl Store {
         let local = url.starts_with("file://")
             || (!url.contains("://") && !url.split('/').next().unwrap_or("").contains(':'));
         if !local {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(&self.root)
-                .args(["push", "--quiet", url, &format!("{name}:{name}")])
+            let mut cmd = std::process::Command::new("git");
+            cmd.arg("-C").arg(&self.root);
+            let mut redactor = crate::secret::Redactor::new();
+            if let Some((user, pass)) = crate::secret::url_credentials(url) {
+                // Credentials in the URL reach git through its environment and a helper
+                // that reads it: never on its command line (any local user can read that),
+                // and never saved by the operator's own credential helpers (the empty value
+                // clears their list).
+                cmd.args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
+                    .env("NETORCH_GIT_USERNAME", user)
+                    .env("NETORCH_GIT_PASSWORD", pass);
+                redactor.add(if pass.is_empty() { user } else { pass });
+            }
+            let shown = crate::secret::redact_url(url);
+            let out = cmd
+                .args(["push", "--quiet"])
+                .arg(crate::secret::url_without_credentials(url))
+                .arg(format!("{name}:{name}"))
                 .env("GIT_TERMINAL_PROMPT", "0")
+                .env_remove("NETORCH_BACKUP_PUSH")
                 .stdin(std::process::Stdio::null())
                 .output()
                 .map_err(|e| BackupError::Io {
@@ -438,10 +560,11 @@ impl Store {
                     source: e,
                 })?;
             if !out.status.success() {
+                let reason = String::from_utf8_lossy(&out.stderr).trim().to_string();
                 return Err(BackupError::Push {
                     store: self.root.clone(),
-                    url: url.to_string(),
-                    reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    url: shown,
+                    reason: redactor.redact(&reason).into_owned(),
                 });
             }
             return Ok(());
@@ -454,6 +577,27 @@ impl Store {
         remote
             .push(&[refspec.as_str()], None)
             .map_err(|e| git(&self.root, &format!("push to {url}"), e))
+    }
+
+    /// A push failed (or was cut short) since the last one that succeeded.
+    pub fn push_pending(&self) -> bool {
+        self.repo.path().join(PUSH_PENDING).exists()
+    }
+
+    /// Push to `url` now if there is something to push: a new `commit`, or an earlier push
+    /// that did not finish.
+    pub fn push_if_needed(&self, url: &str, committed: bool) -> Result<bool, BackupError> {
+        if !committed && !self.push_pending() {
+            return Ok(false);
+        }
+        let marker = self.repo.path().join(PUSH_PENDING);
+        std::fs::write(&marker, b"").map_err(|e| BackupError::Io {
+            path: marker.clone(),
+            source: e,
+        })?;
+        self.push(url)?;
+        let _ = std::fs::remove_file(&marker);
+        Ok(true)
     }
 
     /// Take the store's lock (waiting for another process) and clear stale git lock files.
@@ -609,6 +753,81 @@ mod tests {
         let mut f = s.files().unwrap();
         f.sort();
         assert_eq!(f, vec!["ams/r2.cfg".to_string(), "r1.cfg".to_string()]);
+    }
+
+    #[test]
+    fn working_tree_is_private_and_never_written_through_a_link() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("victim"), "precious\n").unwrap();
+        let s = Store::open_or_init(&root).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        s.commit(
+            &files(&[("ams/r1.cfg", "a\n"), ("r2.cfg", "b\n")]),
+            "1",
+            &Author::default(),
+        )
+        .unwrap();
+        assert_eq!(mode(&root.join("ams")), 0o700);
+        assert_eq!(mode(&root.join("ams/r1.cfg")), 0o600);
+        assert_eq!(mode(&root.join("r2.cfg")), 0o600);
+        // Someone with write access to the working tree plants links.
+        std::fs::remove_dir_all(root.join("ams")).unwrap();
+        symlink(&outside, root.join("ams")).unwrap();
+        std::fs::remove_file(root.join("r2.cfg")).unwrap();
+        symlink(outside.join("victim"), root.join("r2.cfg")).unwrap();
+        s.commit(
+            &files(&[("ams/r1.cfg", "evil\n"), ("r2.cfg", "evil\n")]),
+            "2",
+            &Author::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(outside.join("victim")).unwrap(),
+            "precious\n"
+        );
+        assert!(!outside.join("r1.cfg").exists());
+        // The file link was replaced by the file; the folder link was refused, loudly.
+        assert!(!std::fs::symlink_metadata(root.join("r2.cfg"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(root.join("r2.cfg")).unwrap(),
+            "evil\n"
+        );
+        let e = s.sync_worktree().unwrap_err().to_string();
+        assert!(e.contains("symbolic link") && e.contains("ams"), "{e}");
+        // What is stored is untouched by the working tree.
+        assert_eq!(s.read("ams/r1.cfg").unwrap().as_deref(), Some("evil\n"));
+    }
+
+    #[test]
+    fn git_gets_url_credentials_from_the_environment_helper() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("git")
+            .args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
+            .args(["credential", "fill"])
+            .env("NETORCH_GIT_USERNAME", "bot")
+            .env("NETORCH_GIT_PASSWORD", "t0k'en$x")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"protocol=https\nhost=git.example.net\n\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("username=bot\npassword=t0k'en$x\n"), "{text}");
     }
 
     #[test]

@@ -66,8 +66,15 @@ pub struct BackupRunArgs {
     #[arg(long, value_name = "AUTHOR", env = "NETORCH_BACKUP_AUTHOR")]
     pub author: Option<String>,
 
-    /// Push the store to this git remote (URL or path) after each commit.
-    #[arg(long, value_name = "URL")]
+    /// Push the store to this git remote (URL or path) after each commit, and at the next
+    /// run after a push that failed. Credentials in the URL (`https://user:token@...`) go
+    /// to git through its environment, never its command line, and are never shown.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "NETORCH_BACKUP_PUSH",
+        hide_env_values = true
+    )]
     pub push: Option<String>,
 
     /// Show each changed device's diff.

@@ -28,7 +28,16 @@ pub struct InventoryOpts {
     pub inventory: Vec<PathBuf>,
 
     /// Extra variables (win over everything): `key=value ...`, YAML/JSON `{...}`, or `@file.yml`.
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS", global = true)]
+    /// (`NETORCH_EXTRA_VARS` when none is given: how the daemon passes a job's extra vars
+    /// without putting them on a command line.)
+    #[arg(
+        short = 'e',
+        long = "extra-vars",
+        value_name = "VARS",
+        global = true,
+        env = "NETORCH_EXTRA_VARS",
+        hide_env_values = true
+    )]
     pub extra_vars: Vec<String>,
 }
 

@@ -71,10 +71,12 @@ fn check(config: &Path, sched: &schedule::Schedule) -> Result<ExitCode> {
             .next_after(now)
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_else(|| "never".into());
+        let env = j.shown_env();
         text.push_str(&format!(
-            "{}: {}, next {next}: netorch {}\n",
+            "{}: {}, next {next}: {env}{}netorch {}\n",
             j.name,
             j.when.describe(),
+            if env.is_empty() { "" } else { " " },
             j.args
                 .iter()
                 .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))

@@ -126,6 +126,12 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NETORCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // The FTP library traces every control command it sends, `PASS <password>` included:
+    // its control channel is never logged below debug, whatever NETORCH_LOG asks.
+    let filter = match "suppaftp::sync_ftp::control=debug".parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    };
     // Colour codes only for a person at a terminal: a daemon's log file or journal, and a
     // job's captured stderr, must stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())

@@ -48,6 +48,12 @@ pub struct RunArgs {
     /// Show config diffs.
     #[arg(short = 'D', long)]
     pub diff: bool,
+
+    /// Show the secrets in config diffs and in the config lines sent (SNMP communities,
+    /// keys, password hashes) for this run; they are masked by default. The inventory's
+    /// passwords stay masked.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
@@ -65,6 +71,7 @@ pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
     req.tags = args.tags;
     req.skip_tags = args.skip_tags;
     req.diff = args.diff;
+    req.show_secrets = args.show_secrets;
     let report = execute(req)?;
     Ok(report.exit_code())
 }
@@ -83,6 +90,8 @@ pub struct RunRequest {
     pub forks: usize,
     pub check: bool,
     pub diff: bool,
+    /// `--show-secrets`: config text is not masked by the platform's secret patterns.
+    pub show_secrets: bool,
     pub json: bool,
     pub junit: Option<PathBuf>,
     pub host_key_checking: Option<HostKeyChecking>,
@@ -115,6 +124,7 @@ impl RunRequest {
             forks: opts.forks as usize,
             check: opts.check,
             diff: false,
+            show_secrets: false,
             json: opts.json,
             junit: opts.junit.clone(),
             host_key_checking: opts.host_key_checking,
@@ -148,6 +158,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         forks,
         check,
         diff,
+        show_secrets,
         json,
         junit,
         host_key_checking,
@@ -184,14 +195,15 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         _ => return Err(Error::LoadMany(problems)),
     }
 
-    let mut redactor = Redactor::new();
-    for s in inventory.secret_values() {
-        redactor.add(&s);
-    }
+    let mut secrets = inventory.secret_values();
     for (k, v) in &extra {
         if let (true, Some(s)) = (is_secret_var(k), v.as_str()) {
-            redactor.add(s);
+            secrets.push(s.to_string());
         }
+    }
+    let mut redactor = Redactor::new();
+    for s in &secrets {
+        redactor.add(s);
     }
     let max_forks = plan
         .plays
@@ -203,8 +215,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     let ssh = SshOptions {
         host_key_checking,
         verbose: (verbose >= 2).then(|| {
-            Arc::new(|host: &str, msg: &str| tracing::info!("{host}: {msg}"))
-                as Arc<dyn Fn(&str, &str) + Send + Sync>
+            Arc::new(|host: &str, msg: &str| {
+                tracing::info!("{host}: {}", crate::terminal::escape(msg))
+            }) as Arc<dyn Fn(&str, &str) + Send + Sync>
         }),
     };
     let backups = backups.or_else(|| {
@@ -214,11 +227,15 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
             ))
         })
     });
+    if let Some(b) = &backups {
+        b.add_secrets(secrets.iter().map(String::as_str));
+    }
     let opts = RunOptions {
         backups: backups.clone(),
         forks,
         check,
         diff,
+        show_secrets,
         extra_vars: extra,
         ssh,
         verbose,
@@ -396,7 +413,9 @@ fn resolve_limit(limit: Option<String>, rerun_failed: bool) -> Result<Option<Str
             "--rerun-failed: {FAILED_HOSTS_FILE} is empty"
         )));
     }
-    Ok(Some(hosts.join(",")))
+    // Exact names (`=host`): a recorded name is never read as a group, glob or regex.
+    let exact: Vec<String> = hosts.iter().map(|h| format!("={h}")).collect();
+    Ok(Some(exact.join(",")))
 }
 
 fn remember_failed(hosts: &[String]) {

@@ -22,6 +22,11 @@ pub struct TemplateArgs {
 
     /// The template: a path, or a name inside ./templates/.
     pub file: PathBuf,
+
+    /// Print the secrets the rendered text holds (the host's passwords and other secret
+    /// variables, and what its platform's secret patterns match); masked by default.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 pub fn run(args: TemplateArgs) -> Result<ExitCode> {
@@ -79,6 +84,21 @@ pub fn run(args: TemplateArgs) -> Result<ExitCode> {
     let out = templates
         .render_file(&name, &ctx)
         .map_err(|e| explain_unresolved(e, &unresolved))?;
+    let out = if args.show_secrets {
+        out
+    } else {
+        let mut redactor = crate::secret::Redactor::new();
+        for s in crate::inventory::secret_values_of(&ctx) {
+            redactor.add(&s);
+        }
+        let profiles = super::platforms::load_profiles(&args.inv.inventory)?;
+        let patterns = profiles
+            .get(&host.platform())
+            .map(|p| p.secret_patterns.clone())
+            .unwrap_or_default();
+        let masked = crate::backup::normalize::mask_text(&out, &patterns);
+        redactor.redact(&masked).into_owned()
+    };
     super::common::print_out(&out)?;
     Ok(ExitCode::Ok)
 }

@@ -116,7 +116,7 @@ pub fn render(bytes: &[u8]) -> String {
                     cursor += 1;
                 }
             }
-            c if c.is_control() => {}
+            c if crate::terminal::is_unsafe(c) => {}
             c => {
                 put(&mut line, cursor, c);
                 cursor += 1;

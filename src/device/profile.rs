@@ -194,7 +194,8 @@ pub struct PlatformProfileSpec {
     pub show_config: Option<String>,
     #[serde(default)]
     pub backup: BackupSpec,
-    /// Regexes whose first capture group is a secret to mask (in backups and output).
+    /// Regexes whose capture groups (or whole match, without groups) are secrets to mask in
+    /// backups, diffs and output.
     #[serde(default)]
     pub secret_patterns: Vec<String>,
     /// File checksum command; `{path}` is replaced (e.g. `verify /md5 {path}`).
@@ -1167,5 +1168,237 @@ mod tests {
         let e = ProfileSet::load_dir(dir.path()).unwrap_err();
         assert_eq!(e.line, Some(7), "{e}");
         assert!(e.message.contains("did you mean `exec`"), "{e}");
+    }
+}
+
+/// What each built-in platform stores that is secret, line kind by line kind, and how a
+/// backup or a diff shows it (`¤` stands for the mask).
+#[cfg(test)]
+mod secret_tests {
+    use super::ProfileSet;
+    use crate::backup::normalize::mask_line;
+
+    const M: &str = crate::secret::MASK;
+
+    fn check(platform: &str, table: &[(&str, &str)]) {
+        let set = ProfileSet::builtin();
+        let Some(p) = set.get(platform) else {
+            panic!("no built-in profile {platform}");
+        };
+        let mut wrong = Vec::new();
+        for (line, want) in table {
+            let want = want.replace('¤', M);
+            let got = mask_line(line, &p.secret_patterns);
+            if got != want {
+                wrong.push(format!("  {line}\n    got:  {got}\n    want: {want}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{platform}:\n{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn cisco_ios() {
+        check(
+            "cisco_ios",
+            &[
+                (
+                    "enable secret 9 $9$nhEmQVczB7dqsO$X.HsgL6x1il0",
+                    "enable secret 9 ¤",
+                ),
+                ("enable password 7 0822455D0A16", "enable password 7 ¤"),
+                (
+                    "enable secret level 5 5 $1$abc$def",
+                    "enable secret level 5 5 ¤",
+                ),
+                (
+                    "username admin privilege 15 secret 9 $9$xyz",
+                    "username admin privilege 15 secret 9 ¤",
+                ),
+                (
+                    "username bob password 0 Pl4inText",
+                    "username bob password 0 ¤",
+                ),
+                (
+                    "snmp-server community Publ1cC0mm RO 10",
+                    "snmp-server community ¤ RO 10",
+                ),
+                (
+                    "snmp-server host 10.0.0.9 version 2c TrapC0mm",
+                    "snmp-server host 10.0.0.9 version 2c ¤",
+                ),
+                (
+                    "snmp-server user mon v3grp v3 auth sha AuthK3y priv aes 128 PrivK3y",
+                    "snmp-server user mon v3grp v3 auth sha ¤ priv aes 128 ¤",
+                ),
+                (
+                    " ip ospf message-digest-key 1 md5 7 0822455D0A16",
+                    " ip ospf message-digest-key 1 md5 7 ¤",
+                ),
+                (
+                    " ip ospf authentication-key 7 1234ABCD",
+                    " ip ospf authentication-key 7 ¤",
+                ),
+                (
+                    " neighbor 10.0.0.2 password 7 BgpK3y99",
+                    " neighbor 10.0.0.2 password 7 ¤",
+                ),
+                (
+                    "ntp authentication-key 1 md5 NtpK3y 7",
+                    "ntp authentication-key 1 md5 ¤ 7",
+                ),
+                (
+                    "crypto isakmp key IkeK3y address 192.0.2.1",
+                    "crypto isakmp key ¤ address 192.0.2.1",
+                ),
+                (
+                    "tacacs-server host 10.1.1.1 key 7 TacK3y",
+                    "tacacs-server host 10.1.1.1 key 7 ¤",
+                ),
+                ("tacacs-server key TacK3y2", "tacacs-server key ¤"),
+                ("radius-server key 7 RadK3y", "radius-server key 7 ¤"),
+                (" key 7 TacServerK3y", " key 7 ¤"),
+                (" key-string 7 070C285F4D06", " key-string 7 ¤"),
+                (" key-string Cha1nK3y", " key-string ¤"),
+                (" password 7 LineP4ss", " password 7 ¤"),
+                // Not secrets: left alone.
+                ("key chain OSPF-KEYS", "key chain OSPF-KEYS"),
+                (" key 1", " key 1"),
+                ("hostname r1", "hostname r1"),
+                (
+                    "interface GigabitEthernet1/0/1",
+                    "interface GigabitEthernet1/0/1",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn cisco_iosxr() {
+        check(
+            "cisco_iosxr",
+            &[
+                (" secret 10 $6$abc$def", " secret 10 ¤"),
+                (" password encrypted 13061E010803", " password encrypted ¤"),
+                ("snmp-server community Publ1c RO", "snmp-server community ¤ RO"),
+                (
+                    "snmp-server user mon grp v3 auth sha encrypted AuthK priv aes 128 encrypted PrivK",
+                    "snmp-server user mon grp v3 auth sha encrypted ¤ priv aes 128 encrypted ¤",
+                ),
+                ("  message-digest-key 1 md5 encrypted 0822455D0A16", "  message-digest-key 1 md5 encrypted ¤"),
+                ("ntp authentication-key 1 md5 encrypted NtpK", "ntp authentication-key 1 md5 encrypted ¤"),
+                ("  key-string password encrypted 0822455D", "  key-string password encrypted ¤"),
+                (" key 7 TacK3y", " key 7 ¤"),
+                ("hostname xr1", "hostname xr1"),
+            ],
+        );
+    }
+
+    #[test]
+    fn juniper_junos() {
+        check(
+            "juniper_junos",
+            &[
+                (
+                    "        encrypted-password \"$6$salt$hashhash\"; ## SECRET-DATA",
+                    "        encrypted-password \"¤\"; ## SECRET-DATA",
+                ),
+                (
+                    "    secret \"$9$dkmfQ3nCtOB\"; ## SECRET-DATA",
+                    "    secret \"¤\"; ## SECRET-DATA",
+                ),
+                (
+                    "    authentication-key \"$9$abc\";",
+                    "    authentication-key \"¤\";",
+                ),
+                ("  authentication-key PlainK3y;", "  authentication-key ¤;"),
+                ("    community Publ1c {", "    community ¤ {"),
+                (
+                    "set snmp community Publ1c authorization read-only",
+                    "set snmp community ¤ authorization read-only",
+                ),
+                (
+                    "set system root-authentication encrypted-password \"$1$abc$def\"",
+                    "set system root-authentication encrypted-password \"¤\"",
+                ),
+                ("    privacy-key \"$9$pk\";", "    privacy-key \"¤\";"),
+                (
+                    "    pre-shared-key ascii-text \"$9$ike\";",
+                    "    pre-shared-key ascii-text \"¤\";",
+                ),
+                (
+                    "    description \"uses $9$abcd\";",
+                    "    description \"uses ¤\";",
+                ),
+                ("    host-name vmx1;", "    host-name vmx1;"),
+            ],
+        );
+    }
+
+    #[test]
+    fn arista_eos() {
+        check(
+            "arista_eos",
+            &[
+                (
+                    "enable password sha512 $6$abc$def",
+                    "enable password sha512 ¤",
+                ),
+                (
+                    "aaa root secret sha512 $6$root$hash",
+                    "aaa root secret sha512 ¤",
+                ),
+                (
+                    "username admin privilege 15 role network-admin secret sha512 $6$u$h",
+                    "username admin privilege 15 role network-admin secret sha512 ¤",
+                ),
+                (
+                    "snmp-server community Publ1c ro",
+                    "snmp-server community ¤ ro",
+                ),
+                (
+                    "snmp-server user mon grp v3 localized 0000 auth sha AuthK priv aes PrivK",
+                    "snmp-server user mon grp v3 localized 0000 auth sha ¤ priv aes ¤",
+                ),
+                (
+                    "   neighbor 10.0.0.2 password 7 BgpK3y==",
+                    "   neighbor 10.0.0.2 password 7 ¤",
+                ),
+                (
+                    "   ip ospf message-digest-key 1 md5 7 OspfK",
+                    "   ip ospf message-digest-key 1 md5 7 ¤",
+                ),
+                (
+                    "ntp authentication-key 1 md5 7 NtpK",
+                    "ntp authentication-key 1 md5 7 ¤",
+                ),
+                (
+                    "tacacs-server host 10.1.1.1 key 7 TacK",
+                    "tacacs-server host 10.1.1.1 key 7 ¤",
+                ),
+                ("radius-server key 7 RadK", "radius-server key 7 ¤"),
+                ("hostname eos1", "hostname eos1"),
+            ],
+        );
+    }
+
+    #[test]
+    fn cisco_nxos() {
+        check(
+            "cisco_nxos",
+            &[
+                ("username admin password 5 $5$abc$def role network-admin", "username admin password 5 ¤ role network-admin"),
+                (
+                    "snmp-server user admin network-admin auth md5 0xAuthK priv 0xPrivK localizedkey",
+                    "snmp-server user admin network-admin auth md5 ¤ priv ¤ localizedkey",
+                ),
+                ("snmp-server community Publ1c group network-operator", "snmp-server community ¤ group network-operator"),
+                ("    ip ospf message-digest-key 1 md5 3 OspfK", "    ip ospf message-digest-key 1 md5 3 ¤"),
+                ("    password 3 BgpK3y", "    password 3 ¤"),
+                ("ntp authentication-key 1 md5 NtpK 7", "ntp authentication-key 1 md5 ¤ 7"),
+                ("tacacs-server host 10.1.1.1 key 7 \"TacK\"", "tacacs-server host 10.1.1.1 key 7 \"¤\""),
+                ("  key-string 7 070C285F", "  key-string 7 ¤"),
+                ("hostname nx1", "hostname nx1"),
+            ],
+        );
     }
 }

@@ -55,6 +55,8 @@ pub struct RunOptions {
     pub forks: usize,
     pub check: bool,
     pub diff: bool,
+    /// Show the secrets of config text (diffs, lines sent) instead of masking them.
+    pub show_secrets: bool,
     pub extra_vars: Vars,
     pub ssh: SshOptions,
     pub verbose: u8,
@@ -161,6 +163,9 @@ impl Executor {
             let (base, unresolved) = crate::vars::resolve_vars(&templates, &ctx);
             let secrets = crate::inventory::secret_values_of(&base);
             if !secrets.is_empty() {
+                if let Some(b) = &self.opts.backups {
+                    b.add_secrets(secrets.iter().map(String::as_str));
+                }
                 let _ = self.events.send(Event::Secrets(secrets));
             }
             st.base = base;
@@ -179,6 +184,7 @@ impl Executor {
             ssh: self.opts.ssh.clone(),
             check: play.check_mode.unwrap_or(self.opts.check),
             diff: self.opts.diff,
+            show_secrets: self.opts.show_secrets,
             limiter: play.connect_rate.and_then(RateLimiter::new).map(Arc::new),
             timeout: play.timeout,
             verbose: self.opts.verbose,

@@ -32,6 +32,7 @@ pub struct PlayShared {
     pub ssh: SshOptions,
     pub check: bool,
     pub diff: bool,
+    pub show_secrets: bool,
     pub limiter: Option<Arc<RateLimiter>>,
     /// The play's default per-task timeout.
     pub timeout: Option<Duration>,
@@ -55,6 +56,12 @@ pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> Task
     state.absorb(&r, task.register.as_deref(), &task.notify);
     if task.no_log {
         r.censor();
+    } else if !shared.show_secrets {
+        // What the host's platform stores as secrets (communities, keys, hashes) is masked
+        // in what is reported, after `register:` kept the device's text as it is.
+        if let Some(conn) = &state.conn {
+            r.mask_lines(&conn.profile().secret_patterns);
+        }
     }
     r
 }
@@ -352,6 +359,7 @@ fn run_action(
             templates: &shared.templates,
             check_mode: check,
             diff: shared.diff,
+            show_secrets: shared.show_secrets,
             verbose: shared.verbose,
         },
         command_timeout: task.timeout.or(shared.timeout),

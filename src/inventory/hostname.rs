@@ -27,7 +27,51 @@ pub(crate) fn parse_host_entry(entry: &str) -> Result<HostEntry, String> {
     } else {
         vec![name.to_string()]
     };
+    for n in &names {
+        check_host_name(n)?;
+    }
     Ok(HostEntry { names, port })
+}
+
+/// A host name must stay one unambiguous name everywhere it is used: in patterns and
+/// `--limit`, in `.netorch/last-failed`, as a file name (backups, downloads) and on the
+/// terminal. `Err` says why not, in words.
+pub(crate) fn check_host_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty host name".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "{name:?} holds the control character {c:?}; a host name is printable"
+        ));
+    }
+    if name.contains(char::is_whitespace) {
+        return Err(format!("`{name}` holds a space; a host name is one word"));
+    }
+    if name == "." || name == ".." {
+        return Err(format!("`{name}` is not a host name (it names a folder)"));
+    }
+    if let Some(c) = name.chars().find(|c| matches!(c, '/' | '\\')) {
+        return Err(format!(
+            "`{name}` holds `{c}`; a host name is also a file name and may not hold a path"
+        ));
+    }
+    let ipv6 = name.parse::<std::net::Ipv6Addr>().is_ok();
+    if let Some(c) = name
+        .chars()
+        .find(|&c| matches!(c, ',' | '!' | '&' | '*' | '?' | '[' | ']' | '~') || c == ':' && !ipv6)
+    {
+        return Err(format!(
+            "`{name}` holds `{c}`, which host patterns read as syntax (`,` `:` separate, `!` \
+             `&` combine, `*` `?` `[]` match, `~` starts a regex)"
+        ));
+    }
+    if let Some(c) = name.chars().next().filter(|c| matches!(c, '@' | '=')) {
+        return Err(format!(
+            "`{name}` starts with `{c}`, which host patterns read as syntax (`@file`, `=host`)"
+        ));
+    }
+    Ok(())
 }
 
 /// Split a trailing `:port` from an entry. IPv6 addresses (several colons) keep their
@@ -214,5 +258,42 @@ mod tests {
             let e = parse_host_entry(entry).unwrap_err();
             assert!(e.contains(why), "{entry}: {e}");
         }
+    }
+
+    #[test]
+    fn names_that_patterns_files_or_terminals_would_misread_are_refused() {
+        for (name, why) in [
+            ("r1\x1b]0;x\x07", "control character"),
+            ("r1\nr2", "control character"),
+            ("a b", "space"),
+            (".", "folder"),
+            ("..", "folder"),
+            ("../evil", "path"),
+            ("a\\b", "path"),
+            ("a,b", "`,`"),
+            ("core!x", "`!`"),
+            ("a&b", "`&`"),
+            ("sw*", "`*`"),
+            ("sw?", "`?`"),
+            ("~re", "`~`"),
+            ("@file", "starts with `@`"),
+            ("=r1", "starts with `=`"),
+        ] {
+            let e = check_host_name(name).unwrap_err();
+            assert!(e.contains(why), "{name:?}: {e}");
+        }
+        for name in [
+            "r1",
+            "core-ams-1.example.net",
+            "10.0.0.1",
+            "2001:db8::1",
+            "r_1",
+            "{{7-6}}",
+        ] {
+            assert_eq!(check_host_name(name), Ok(()), "{name}");
+        }
+        // Ranges expand first; each name is then checked.
+        assert!(parse_host_entry("sw[1:2]").is_ok());
+        assert!(parse_host_entry("a b[1:2]").is_err());
     }
 }

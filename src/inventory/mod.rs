@@ -136,7 +136,7 @@ impl Inventory {
             .map(|h| &h.vars)
             .chain(self.groups.values().map(|g| &g.vars))
         {
-            collect_secrets(vars, &mut out);
+            collect_secrets(vars, false, &mut out);
         }
         out.into_iter().collect()
     }
@@ -261,43 +261,46 @@ fn mask_value(v: &Value) -> Value {
 }
 
 /// Every secret value in `vars` (values under secret-looking names, nested ones too), for
-/// registering rendered variables with the Redactor.
+/// registering rendered variables with the Redactor. Rendered values are final (never
+/// rendered again), so one that holds `{{` is a secret like any other.
 pub fn secret_values_of(vars: &Vars) -> Vec<String> {
     let mut out = indexmap::IndexSet::new();
-    collect_secrets(vars, &mut out);
+    collect_secrets(vars, true, &mut out);
     out.into_iter().collect()
 }
 
-fn collect_secrets(vars: &Vars, out: &mut indexmap::IndexSet<String>) {
+/// `rendered`: the values are final, so one holding `{{` is a secret too; in raw inventory
+/// values it is a template, not a secret.
+fn collect_secrets(vars: &Vars, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     for (k, v) in vars {
         if is_secret_var(k) {
-            collect_leaves(v, out);
+            collect_leaves(v, rendered, out);
         } else {
-            collect_nested(v, out);
+            collect_nested(v, rendered, out);
         }
     }
 }
 
 /// Look for secret-named keys inside a non-secret value.
-fn collect_nested(v: &Value, out: &mut indexmap::IndexSet<String>) {
+fn collect_nested(v: &Value, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     match v {
-        Value::Object(m) => collect_secrets(m, out),
-        Value::Array(a) => a.iter().for_each(|x| collect_nested(x, out)),
+        Value::Object(m) => collect_secrets(m, rendered, out),
+        Value::Array(a) => a.iter().for_each(|x| collect_nested(x, rendered, out)),
         _ => {}
     }
 }
 
 /// Every scalar under a secret-named key is a secret.
-fn collect_leaves(v: &Value, out: &mut indexmap::IndexSet<String>) {
+fn collect_leaves(v: &Value, rendered: bool, out: &mut indexmap::IndexSet<String>) {
     match v {
-        Value::String(s) if !s.is_empty() && !s.contains("{{") => {
+        Value::String(s) if !s.is_empty() && (rendered || !s.contains("{{")) => {
             out.insert(s.clone());
         }
         Value::Number(n) => {
             out.insert(n.to_string());
         }
-        Value::Object(m) => m.values().for_each(|x| collect_leaves(x, out)),
-        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_leaves(x, rendered, out)),
+        Value::Array(a) => a.iter().for_each(|x| collect_leaves(x, rendered, out)),
         _ => {}
     }
 }
@@ -317,6 +320,12 @@ mod tests {
         let mut found = secret_values_of(vars.as_object().unwrap());
         found.sort();
         assert_eq!(found, vec!["En-3", "Local-Pw-2", "Tac-Pw-1"]);
+        // A rendered secret that happens to hold `{{` (from an environment variable).
+        let vars = json!({"password": "pw{{x}}y"});
+        assert_eq!(
+            secret_values_of(vars.as_object().unwrap()),
+            vec!["pw{{x}}y"]
+        );
         assert_eq!(platform_from_network_os("ios_xe"), "cisco_ios");
         assert_eq!(platform_from_network_os("cisco.iosxr.iosxr"), "cisco_iosxr");
     }

@@ -1,7 +1,8 @@
 //! Host patterns, as Ansible reads them: `all`, `*`, group and host names, globs (`core-*`),
 //! `~regex` (matched from the start of the name), subscripts (`core[0]`, `core[1:2]`),
 //! `a:b` / `a,b` union, `a:&b` intersection, `a:!b` exclusion, `@file` (one pattern per
-//! line, as `--limit @file` uses it).
+//! line, as `--limit @file` uses it), and netorch's `=name`: exactly the host of that name,
+//! never a group, glob or regex (`--rerun-failed` selects the hosts it recorded with it).
 //!
 //! Terms are applied in Ansible's order whatever their position: unions, then
 //! intersections, then exclusions (`!b:a` is `a` minus `b`). A pattern of only `&`/`!` terms
@@ -25,6 +26,8 @@ enum Op {
 enum Matcher {
     All,
     Exact(String),
+    /// `=name`: the host of that name only.
+    Host(String),
     Glob(glob::Pattern),
     Regex(Regex),
 }
@@ -140,6 +143,11 @@ impl Inventory {
                     hit[h] = true;
                 }
             }
+            Matcher::Host(name) => {
+                if let Some(h) = self.hosts.get_index_of(name) {
+                    hit[h] = true;
+                }
+            }
             Matcher::Glob(_) | Matcher::Regex(_) => {
                 for (g, name) in self.groups.keys().enumerate() {
                     if matches(&t.matcher, name) {
@@ -181,6 +189,7 @@ impl Inventory {
         match &t.matcher {
             Matcher::All => true,
             Matcher::Exact(name) => self.groups.contains_key(name) || self.hosts.contains_key(name),
+            Matcher::Host(name) => self.hosts.contains_key(name),
             m => {
                 self.groups.keys().any(|g| matches(m, g))
                     || self.hosts.keys().any(|h| matches(m, h))
@@ -192,7 +201,7 @@ impl Inventory {
 fn matches(m: &Matcher, name: &str) -> bool {
     match m {
         Matcher::All => true,
-        Matcher::Exact(n) => n == name,
+        Matcher::Exact(n) | Matcher::Host(n) => n == name,
         Matcher::Glob(p) => p.matches(name),
         Matcher::Regex(r) => r.is_match(name),
     }
@@ -253,8 +262,10 @@ fn parse_text(text: &str) -> Result<Vec<Term>, String> {
         if piece.is_empty() {
             return Err("empty term (two separators in a row, or one at an end)".into());
         }
-        // A bare IPv6 address is one host name, not `:`-separated terms.
-        let parts = if piece.parse::<std::net::Ipv6Addr>().is_ok() {
+        // A bare IPv6 address is one host name, not `:`-separated terms; so is an exact
+        // `=name` (an IPv6 host name holds colons).
+        let exact = piece.trim_start_matches(['!', '&']).starts_with('=');
+        let parts = if exact || piece.parse::<std::net::Ipv6Addr>().is_ok() {
             vec![piece]
         } else {
             split_top(piece, ':')
@@ -304,6 +315,17 @@ fn parse_term(text: &str) -> Result<Term, String> {
                 format!(" after `{text}`")
             }
         ));
+    }
+    if let Some(name) = body.strip_prefix('=') {
+        if name.is_empty() {
+            return Err("`=` must be followed by a host name".into());
+        }
+        return Ok(Term {
+            text: text.to_string(),
+            op,
+            matcher: Matcher::Host(name.to_string()),
+            subscript: None,
+        });
     }
     if let Some(re) = body.strip_prefix('~') {
         if re.is_empty() {
@@ -428,6 +450,23 @@ mod tests {
             .iter()
             .map(|h| h.name.as_str())
             .collect()
+    }
+
+    #[test]
+    fn exact_host_terms_never_match_groups_or_globs() {
+        let mut b = Builder::new();
+        let g = b.group("r1");
+        b.host("r1", None);
+        b.host("r1a", Some(g));
+        b.host("2001:db8::1", None);
+        let inv = b.finish(&[], &[], &[]).unwrap();
+        // A group wins over a host of the same name in Ansible's patterns; `=` does not.
+        assert_eq!(names(&inv, "r1"), vec!["r1a"]);
+        assert_eq!(names(&inv, "=r1"), vec!["r1"]);
+        assert_eq!(names(&inv, "=r1,=2001:db8::1"), vec!["r1", "2001:db8::1"]);
+        assert_eq!(names(&inv, "all:!=r1"), vec!["r1a", "2001:db8::1"]);
+        assert!(names(&inv, "=r*").is_empty());
+        assert!(inv.select("=").is_err());
     }
 
     #[test]

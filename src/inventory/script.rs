@@ -109,6 +109,9 @@ pub(crate) fn load_json(
                     let Value::String(name) = h else {
                         return Err(bad("hosts", &Value::Array(vec![h])));
                     };
+                    super::hostname::check_host_name(&name).map_err(|why| {
+                        LoadError::file(path, format!("group `{group}`: host {why}"))
+                    })?;
                     b.host(&name, Some(g));
                     seen.insert(name);
                 }

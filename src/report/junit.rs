@@ -114,7 +114,7 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\n' | '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
+            c if crate::terminal::is_unsafe(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -125,6 +125,12 @@ pub fn escape(s: &str) -> String {
 mod tests {
     use super::super::result::*;
     use super::*;
+
+    #[test]
+    fn terminal_controls_never_reach_the_file() {
+        let e = escape("a\u{1b}]0;t\u{7}b\u{9b}2Jc\u{7f}d\n");
+        assert_eq!(e, "a\u{FFFD}]0;t\u{FFFD}b\u{FFFD}2Jc\u{FFFD}d\n");
+    }
 
     #[test]
     fn junit_parses_and_counts() {

@@ -212,9 +212,14 @@ impl Reporter {
             } => {
                 let mut result = *result;
                 result.redact(&self.redactor);
-                match self.opts.layout {
-                    Layout::Tasks => self.print_result(&host, &result),
-                    Layout::Hosts => self.print_host_block(&host, &result),
+                if self.human() {
+                    // Device text is escaped for the terminal only; JSON keeps it as data
+                    // (and JSON escapes control characters itself).
+                    let shown = result.terminal_safe();
+                    match self.opts.layout {
+                        Layout::Tasks => self.print_result(&host, &shown),
+                        Layout::Hosts => self.print_host_block(&host, &shown),
+                    }
                 }
                 if let Some(pb) = &self.progress {
                     pb.inc(1);
@@ -264,15 +269,16 @@ impl Reporter {
             }
             Event::Warning(w) => {
                 let w = self.redactor.redact(&w).into_owned();
+                let safe = crate::terminal::escape(&w);
                 if self.human() {
                     let text = if self.color {
-                        format!("\x1b[35mwarning:\x1b[0m {w}")
+                        format!("\x1b[35mwarning:\x1b[0m {safe}")
                     } else {
-                        format!("warning: {w}")
+                        format!("warning: {safe}")
                     };
                     self.line(&text);
                 } else {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {safe}");
                 }
                 self.report.warnings.push(w);
             }

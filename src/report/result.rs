@@ -139,8 +139,45 @@ impl TaskResult {
         if r.is_empty() {
             return;
         }
+        self.map_strings(&|s: &str| r.redact(s));
+    }
+
+    /// Mask what `patterns` (a platform's `secret_patterns`) match on every line of every
+    /// string: the configs, answers and messages a device sent. Diffs are masked line by
+    /// line after their `+`/`-`/` ` prefix.
+    pub fn mask_lines(&mut self, patterns: &[regex::Regex]) {
+        use crate::backup::normalize::{mask_diff, mask_text};
+        if patterns.is_empty() {
+            return;
+        }
+        let mut items = std::mem::take(&mut self.items);
+        let diff = self.diff.take();
+        self.map_strings(&|s: &str| {
+            let masked = mask_text(s, patterns);
+            if masked == s {
+                std::borrow::Cow::Borrowed(s)
+            } else {
+                std::borrow::Cow::Owned(masked)
+            }
+        });
+        self.diff = diff.map(|d| mask_diff(&d, patterns));
+        for item in &mut items {
+            item.mask_lines(patterns);
+        }
+        self.items = items;
+    }
+
+    /// The result as a terminal may show it: control characters escaped in every string.
+    pub fn terminal_safe(&self) -> TaskResult {
+        let mut out = self.clone();
+        out.map_strings(&crate::terminal::escape);
+        out
+    }
+
+    /// Apply `f` to every string of the result (messages, commands, outputs, diff, data).
+    fn map_strings(&mut self, f: &dyn for<'s> Fn(&'s str) -> std::borrow::Cow<'s, str>) {
         let fix = |s: &mut String| {
-            if let std::borrow::Cow::Owned(o) = r.redact(s) {
+            if let std::borrow::Cow::Owned(o) = f(s) {
                 *s = o;
             }
         };
@@ -157,9 +194,9 @@ impl TaskResult {
                 fix(e);
             }
         }
-        redact_json(&mut self.data, r);
+        map_json(&mut self.data, f);
         for item in &mut self.items {
-            item.redact(r);
+            item.map_strings(f);
         }
     }
 
@@ -176,15 +213,15 @@ impl TaskResult {
     }
 }
 
-fn redact_json(v: &mut serde_json::Value, r: &Redactor) {
+fn map_json(v: &mut serde_json::Value, f: &dyn for<'s> Fn(&'s str) -> std::borrow::Cow<'s, str>) {
     match v {
         serde_json::Value::String(s) => {
-            if let std::borrow::Cow::Owned(o) = r.redact(s) {
+            if let std::borrow::Cow::Owned(o) = f(s) {
                 *s = o;
             }
         }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_json(x, r)),
-        serde_json::Value::Object(o) => o.values_mut().for_each(|x| redact_json(x, r)),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| map_json(x, f)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| map_json(x, f)),
         _ => {}
     }
 }

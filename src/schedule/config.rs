@@ -123,7 +123,35 @@ pub struct Job {
     pub jitter: Duration,
     pub catch_up: bool,
     pub kind: &'static str,
+    /// The child's command line: never a secret (any local user can read it).
     pub args: Vec<String>,
+    /// Secrets for the child (extra vars, a push URL with credentials), given through its
+    /// environment; only the daemon's user can read that.
+    pub env: Vec<(String, String)>,
+}
+
+/// The environment variable the child reads its extra vars from (`-e`).
+pub const EXTRA_VARS_ENV: &str = "NETORCH_EXTRA_VARS";
+/// The environment variable the child reads its push URL from (`backup --push`).
+pub const PUSH_ENV: &str = "NETORCH_BACKUP_PUSH";
+
+impl Job {
+    /// The job's environment as `daemon --check` shows it: names only, values masked (a
+    /// push URL keeps its host and path).
+    pub fn shown_env(&self) -> String {
+        self.env
+            .iter()
+            .map(|(k, v)| {
+                let shown = if k == PUSH_ENV {
+                    crate::secret::redact_url(v)
+                } else {
+                    crate::secret::MASK.to_string()
+                };
+                format!("{k}={shown}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +222,7 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             }
         };
         let mut args: Vec<String>;
+        let mut env: Vec<(String, String)> = Vec::new();
         let kind = match (&j.playbook, &j.backup) {
             (Some(pb), None) => {
                 args = vec!["run".into(), rel(pb)];
@@ -217,7 +246,7 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
                     args.extend(["--author".into(), a.clone()]);
                 }
                 if let Some(p) = &b.push {
-                    args.extend(["--push".into(), p.clone()]);
+                    env.push((PUSH_ENV.to_string(), p.clone()));
                 }
                 "backup"
             }
@@ -239,10 +268,10 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             args.extend(["--forks".into(), f.to_string()]);
         }
         if let Some(ev) = &j.extra_vars {
-            args.extend([
-                "-e".into(),
+            env.push((
+                EXTRA_VARS_ENV.to_string(),
                 serde_json::Value::Object(ev.clone()).to_string(),
-            ]);
+            ));
         }
         args.push("--json".into());
         jobs.push(Job {
@@ -252,6 +281,7 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             catch_up: j.catch_up,
             kind,
             args,
+            env,
         });
     }
     Ok(Schedule {

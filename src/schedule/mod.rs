@@ -399,7 +399,11 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
     };
     tracing::info!("job {}: start ({})", job.name, job.kind);
     let mut cmd = tokio::process::Command::new(&shared.exe);
+    // Only the job's own secrets: none inherited from the daemon's environment.
     cmd.args(&job.args)
+        .env_remove(config::EXTRA_VARS_ENV)
+        .env_remove(config::PUSH_ENV)
+        .envs(job.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -11,13 +11,17 @@
 //! | variable | meaning | default |
 //! | --- | --- | --- |
 //! | `ftp_port` | control port | 21 |
-//! | `ftp_user`, `ftp_password` | login | the host's SSH `user` / `password` |
+//! | `ftp_user`, `ftp_password` | login | the host's SSH `user`; no password (the SSH password is never sent in clear over FTP) |
 //! | `ftp_passive` | passive data connections (false: active) | true |
 //! | `ftps` | `explicit` for AUTH TLS (also `true`), `false`/`none` for plain | plain |
 //! | `ftps_ca_file` | trust this CA (PEM) in addition to the system's | |
 //! | `ftps_verify` | `false` skips certificate verification (explicitly insecure) | true |
 //!
-//! Transfers are binary (TYPE I); resume uses REST; rename uses RNFR/RNTO.
+//! Transfers are binary (TYPE I); resume uses REST; rename uses RNFR/RNTO. A passive-mode
+//! reply is trusted for its port only: the data connection goes to the control
+//! connection's address (a server, or whoever tampers with its replies, cannot point it
+//! at another machine). Plain FTP with a password warns once per run: the password
+//! crosses the network in clear.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -124,10 +128,8 @@ impl FtpSettings {
                 .map(|c| c.user.clone())
                 .unwrap_or_else(|| "anonymous".into()),
         };
-        let password = match text(host, vars, "ftp_password")? {
-            Some(p) => Some(Secret::new(p)),
-            None => cred.and_then(|c| c.password.clone()),
-        };
+        // Never the SSH password: FTP may send it in clear, and it is another service's.
+        let password = text(host, vars, "ftp_password")?.map(Secret::new);
         let passive = bool_var(host, "ftp_passive", vars)?.unwrap_or(true);
         let explicit =
             match vars.get("ftps") {
@@ -180,6 +182,17 @@ impl FtpSettings {
         } else {
             format!("{}:{}", self.address, self.port)
         }
+    }
+}
+
+/// One warning per run (process) about passwords sent over plain FTP, not one per host.
+fn warn_plain_ftp_once(host: &str) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "{host}: logging in over plain FTP sends the password in clear (set `ftps: explicit` \
+             to protect it); this is said once per run"
+        );
     }
 }
 
@@ -259,7 +272,9 @@ impl FtpClient {
         let mut ftp = NativeTlsFtpStream::connect_with_stream(tcp)
             .map_err(|e| fail("greeting", reason_of(&e), true))?;
         let (ct, io) = (s.connect_timeout, s.io_timeout);
+        let control_ip = sock.ip();
         ftp = ftp.passive_stream_builder(move |addr| {
+            let addr = SocketAddr::new(control_ip, addr.port());
             let t = TcpStream::connect_timeout(&addr, ct).map_err(FtpError::ConnectionError)?;
             let _ = t.set_read_timeout(Some(io));
             let _ = t.set_write_timeout(Some(io));
@@ -303,6 +318,9 @@ impl FtpClient {
                     }
                     fail("TLS", r, true)
                 })?;
+        }
+        if s.tls.is_none() && s.password.as_ref().is_some_and(|p| !p.is_empty()) {
+            warn_plain_ftp_once(&s.host_name);
         }
         let password = s
             .password

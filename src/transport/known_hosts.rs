@@ -4,6 +4,11 @@
 //! The file is fed to libssh2 one line at a time: its own file reader stops at the first
 //! line it cannot parse (a key type it does not know, a `@cert-authority` marker), which
 //! would silently hide every entry after it.
+//!
+//! libssh2 knows neither marker, so netorch reads them itself: a key on a `@revoked` line
+//! that may apply to the host is refused in every mode but `off` (accept-new included);
+//! `@cert-authority` lines are not supported (host certificates are not checked) and a
+//! line that may apply is reported, so nobody believes their CA protects the connection.
 
 use std::io::Write;
 use std::path::Path;
@@ -126,10 +131,29 @@ pub fn check(
         reason,
     };
     let text = read_cached(file).map_err(|e| file_err(e.to_string()))?;
+    let name = known_name(t.address, t.port);
+    match markers(text.as_str(), &name, t.address, key) {
+        Marker::Revoked(line) => {
+            return Err(TransportError::HostKeyRevoked {
+                host: t.host.into(),
+                addr: t.addr.into(),
+                key_type,
+                got,
+                file: file.display().to_string(),
+                line,
+            })
+        }
+        Marker::CertAuthority(line) => tracing::warn!(
+            host = t.host,
+            "{} line {line}: @cert-authority is not supported (netorch does not check host \
+             certificates); the host's own key is checked against the plain entries instead",
+            file.display()
+        ),
+        Marker::None => {}
+    }
     let mut kh = session
         .known_hosts()
         .map_err(|e| file_err(format!("libssh2: {e}")))?;
-    let name = known_name(t.address, t.port);
     for line in text.lines() {
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') || !may_match(l, &name, t.address) {
@@ -176,6 +200,45 @@ pub fn check(
         }),
         CheckResult::Failure => Err(file_err("libssh2 could not check the key".into())),
     }
+}
+
+/// What the `@` marker lines of a known_hosts file say about a host and its key.
+#[derive(Debug, PartialEq, Eq)]
+enum Marker {
+    None,
+    /// The key is on a `@revoked` line (1-based) that may apply to the host.
+    Revoked(usize),
+    /// A `@cert-authority` line (1-based) may apply to the host.
+    CertAuthority(usize),
+}
+
+fn markers(text: &str, name: &str, address: &str, key: &[u8]) -> Marker {
+    let mut ca = None;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        let Some(rest) = l.strip_prefix('@') else {
+            continue;
+        };
+        if !may_match(l, name, address) {
+            continue;
+        }
+        let mut fields = rest.split_whitespace();
+        match (fields.next(), fields.next(), fields.next(), fields.next()) {
+            (Some("revoked"), Some(_hosts), Some(_kind), Some(blob)) => {
+                let revoked = data_encoding::BASE64
+                    .decode(blob.as_bytes())
+                    .is_ok_and(|b| b == key);
+                if revoked {
+                    return Marker::Revoked(i + 1);
+                }
+            }
+            (Some("cert-authority"), ..) => {
+                ca.get_or_insert(i + 1);
+            }
+            _ => {}
+        }
+    }
+    ca.map_or(Marker::None, Marker::CertAuthority)
 }
 
 /// The fingerprint and line number of the entry that disagrees with `key`: each line is
@@ -281,6 +344,37 @@ mod filter_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revoked_and_cert_authority_markers() {
+        let key = b"the-host-key-blob";
+        let b64 = data_encoding::BASE64.encode(key);
+        let other = data_encoding::BASE64.encode(b"another-key");
+        let text = format!(
+            "# comment\n@cert-authority *.example.net ssh-ed25519 {other}\n\
+             @revoked [10.0.0.1]:2222 ssh-ed25519 {b64}\n10.0.0.9 ssh-ed25519 {b64}\n"
+        );
+        assert_eq!(
+            markers(&text, "[10.0.0.1]:2222", "10.0.0.1", key),
+            Marker::Revoked(3)
+        );
+        // Another host's revocation does not apply; another key is not revoked.
+        assert_eq!(
+            markers(&text, "[10.0.0.2]:2222", "10.0.0.2", key),
+            Marker::CertAuthority(2)
+        );
+        assert_eq!(
+            markers(&text, "[10.0.0.1]:2222", "10.0.0.1", b"another-key"),
+            Marker::CertAuthority(2)
+        );
+        assert_eq!(
+            markers("10.0.0.1 ssh-ed25519 AAAA\n", "10.0.0.1", "10.0.0.1", key),
+            Marker::None
+        );
+        // A revocation for any host (a pattern) applies to every host.
+        let any = format!("@revoked * ssh-ed25519 {b64}\n");
+        assert_eq!(markers(&any, "r9", "r9", key), Marker::Revoked(1));
+    }
 
     #[test]
     fn fingerprint_matches_openssh() {

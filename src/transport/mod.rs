@@ -94,6 +94,16 @@ pub enum TransportError {
         key: Box<HostKeyInfo>,
     },
 
+    #[error("{host} ({addr}): the server's {key_type} key {got} is REVOKED ({file} line {line}: @revoked); refusing to connect")]
+    HostKeyRevoked {
+        host: String,
+        addr: String,
+        key_type: String,
+        got: String,
+        file: String,
+        line: usize,
+    },
+
     #[error("{host} ({addr}): unknown host key ({} {}), not in {}; with strict host key checking netorch refuses unknown keys\n hint: set `host_key_checking: accept-new` (or --host-key-checking accept-new) to record it on first use, or add it yourself: ssh-keyscan -p {} {} >> {}", .key.key_type, .key.got, .key.file, .key.port, .key.address, .key.file)]
     UnknownHostKey {
         host: String,

@@ -108,6 +108,12 @@ fn make_certs(d: &Path) {
 impl Ftpd {
     /// Start vsftpd; `None` when the test account cannot be made (not root).
     pub fn start(tls: bool) -> Option<Ftpd> {
+        Ftpd::start_with(tls, "127.0.0.1")
+    }
+
+    /// [`Ftpd::start`] with passive-mode replies naming `pasv_address` (a hostile or
+    /// misconfigured server names another machine than itself).
+    pub fn start_with(tls: bool, pasv_address: &str) -> Option<Ftpd> {
         let user = sshd::password_user()?.to_string();
         // vsftpd enters the account's home before `local_root`; the account was made
         // without one.
@@ -138,7 +144,7 @@ impl Ftpd {
                  anonymous_enable=NO\nlocal_enable=YES\nwrite_enable=YES\nlocal_umask=022\n\
                  local_root={root}\nchroot_local_user=NO\npam_service_name=vsftpd\n\
                  secure_chroot_dir={d}/empty\nseccomp_sandbox=NO\nisolate=NO\nisolate_network=NO\n\
-                 pasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv_hi}\npasv_address=127.0.0.1\n\
+                 pasv_enable=YES\npasv_min_port={pasv}\npasv_max_port={pasv_hi}\npasv_address={pasv_address}\n\
                  port_enable=YES\nconnect_from_port_20=NO\nxferlog_enable=NO\nuse_localtime=NO\n\
                  max_clients=200\nmax_per_ip=200\n",
                 root = root.display(),
@@ -193,7 +199,7 @@ impl Ftpd {
     /// Inventory variables for this server (FTP login with the test account).
     pub fn vars(&self) -> String {
         let mut v = format!(
-            "    host: 127.0.0.1\n    user: {}\n    password: {}\n    ftp_port: {}\n",
+            "    host: 127.0.0.1\n    user: {}\n    ftp_password: {}\n    ftp_port: {}\n",
             self.user,
             sshd::TEST_PASSWORD,
             self.port

@@ -179,16 +179,16 @@ pub fn run(
     task_timeout: Option<Duration>,
     env: &TransferEnv<'_>,
 ) -> TaskResult {
-    let src = match ctx.render(&args.src, "src") {
+    let src = match ctx.render_line(&args.src, "src") {
         Ok(s) => s,
         Err(e) => return TaskResult::failed(e.to_string()),
     };
-    let dest = match ctx.render(&args.dest, "dest") {
+    let dest = match ctx.render_line(&args.dest, "dest") {
         Ok(s) => s,
         Err(e) => return TaskResult::failed(e.to_string()),
     };
     let root = match &args.root {
-        Some(r) => match ctx.render(r, "root") {
+        Some(r) => match ctx.render_line(r, "root") {
             Ok(s) => Some(s),
             Err(e) => return TaskResult::failed(e.to_string()),
         },

@@ -97,7 +97,7 @@ pub const DEFAULT_AUTH_METHODS: &[AuthMethod] = &[
 ];
 
 /// One credential set (user + password and/or key).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
     /// Shown in verbose output to say which set worked (never contains a secret).
     pub label: String,

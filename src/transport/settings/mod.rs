@@ -21,6 +21,8 @@
 //! | `ssh_legacy: true` | also offer SHA-1 kex, ssh-rsa/ssh-dss, CBC/3DES, hmac-sha1/md5 | off |
 //! | `ssh_kex`, `ssh_hostkeys`, `ssh_ciphers`, `ssh_macs` | algorithm lists: replace the defaults, or append with `+name` | modern only |
 //! | `ssh_jump` | `[user@]host[:port]` or a list of them (bastions, in order) | |
+//! | `ssh_jump_user`, `ssh_jump_password`, `ssh_jump_private_key_file`, `ssh_jump_private_key_passphrase` | the bastions' own credentials (a `user@` in `ssh_jump` wins for its hop) | the host's user and keys, never its password |
+//! | `ssh_jump_use_host_credentials: true` | bastions get every credential of the host, passwords included | off |
 //! | `connect_timeout` (`ansible_connect_timeout`) | TCP connect and SSH handshake, each | 10 s |
 //! | `command_timeout` (`ansible_command_timeout`) | per command | 30 s |
 //! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
@@ -83,6 +85,8 @@ pub struct ConnectionSettings {
     pub agent_socket: Option<PathBuf>,
     pub algorithms: Algorithms,
     pub jumps: Vec<JumpHost>,
+    /// What the bastions authenticate with (see the `ssh_jump_*` variables).
+    pub jump_credentials: Vec<Credential>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
     /// `None`: no keepalives.
@@ -119,6 +123,11 @@ pub const CONNECTION_VARS: &[&str] = &[
     "ssh_macs",
     "ssh_legacy",
     "ssh_jump",
+    "ssh_jump_user",
+    "ssh_jump_password",
+    "ssh_jump_private_key_file",
+    "ssh_jump_private_key_passphrase",
+    "ssh_jump_use_host_credentials",
     "connect_timeout",
     "command_timeout",
     "keepalive_interval",
@@ -192,7 +201,7 @@ impl ConnectionSettings {
                 let Value::Object(map) = item else {
                     return Err(r.err(
                         "credentials",
-                        format!("item {i}: expected a mapping with user/password/private_key_file, got {}", show(item)),
+                        format!("item {i}: expected a mapping with user/password/private_key_file, got {}", kind_of(item)),
                     ));
                 };
                 for k in map.keys() {
@@ -263,6 +272,48 @@ impl ConnectionSettings {
             });
         }
         credentials.extend(extra);
+
+        let jump_user = r.non_empty(&["ssh_jump_user"])?;
+        let jump_password = r.string(&["ssh_jump_password"])?.map(Secret::new);
+        let jump_key = r
+            .non_empty(&["ssh_jump_private_key_file"])?
+            .map(|p| expand_home(&p));
+        let jump_credentials = if r.bool("ssh_jump_use_host_credentials")? == Some(true) {
+            credentials.clone()
+        } else if jump_password.is_some() || jump_key.is_some() {
+            let u = jump_user
+                .clone()
+                .or_else(|| user.clone())
+                .or_else(fallback_user)
+                .ok_or_else(|| r.err("ssh_jump_user", "no user for the jump hosts"))?;
+            vec![Credential {
+                label: format!("ssh_jump ({u})"),
+                user: u,
+                password: jump_password,
+                private_key_file: jump_key,
+                private_key_passphrase: r
+                    .string(&["ssh_jump_private_key_passphrase"])?
+                    .map(Secret::new),
+            }]
+        } else {
+            // The host's users and keys (and the agent), without its passwords: a bastion
+            // is another machine, and the device's password is not its to see.
+            let mut out: Vec<Credential> = Vec::new();
+            for c in &credentials {
+                let mut c = c.clone();
+                c.password = None;
+                if let Some(u) = &jump_user {
+                    c.user = u.clone();
+                }
+                if !out
+                    .iter()
+                    .any(|o| o.user == c.user && o.private_key_file == c.private_key_file)
+                {
+                    out.push(c);
+                }
+            }
+            out
+        };
 
         let auth_methods = match r.list("auth_methods")? {
             None => DEFAULT_AUTH_METHODS.to_vec(),
@@ -364,6 +415,7 @@ impl ConnectionSettings {
             agent_socket,
             algorithms,
             jumps,
+            jump_credentials,
             connect_timeout,
             command_timeout,
             keepalive_interval,
@@ -471,6 +523,52 @@ mod tests {
             assert!(msg.contains("edge-7"), "{v}: {msg}");
             assert!(msg.contains(&format!("`{var}`")), "{v}: {msg}");
         }
+    }
+
+    #[test]
+    fn jump_hosts_never_get_the_device_password_unless_asked() {
+        let base = json!({"user": "ops", "password": "dev-pw", "private_key_file": "/k/id",
+            "credentials": [{"user": "alt", "password": "alt-pw"}], "ssh_jump": "bastion"});
+        let s = ConnectionSettings::from_vars("r1", &vars(base.clone())).unwrap();
+        assert!(s.credentials.iter().any(|c| c.password.is_some()));
+        assert!(
+            s.jump_credentials.iter().all(|c| c.password.is_none()),
+            "{:?}",
+            s.jump_credentials
+        );
+        assert_eq!(s.jump_credentials[0].user, "ops");
+        assert_eq!(
+            s.jump_credentials[0].private_key_file.as_deref(),
+            Some(std::path::Path::new("/k/id"))
+        );
+        let mut own = base.clone();
+        own["ssh_jump_user"] = json!("jumper");
+        own["ssh_jump_password"] = json!("jump-pw");
+        let s = ConnectionSettings::from_vars("r1", &vars(own)).unwrap();
+        assert_eq!(s.jump_credentials.len(), 1);
+        assert_eq!(s.jump_credentials[0].user, "jumper");
+        assert_eq!(
+            s.jump_credentials[0].password.as_ref().map(|p| p.expose()),
+            Some("jump-pw")
+        );
+        let mut same = base;
+        same["ssh_jump_use_host_credentials"] = json!(true);
+        let s = ConnectionSettings::from_vars("r1", &vars(same)).unwrap();
+        assert_eq!(s.jump_credentials, s.credentials);
+    }
+
+    #[test]
+    fn a_bad_credentials_item_is_not_echoed() {
+        let e = ConnectionSettings::from_vars(
+            "r1",
+            &vars(json!({"user": "u", "credentials": ["Hunter2-Secret"]})),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("credentials") && !e.contains("Hunter2-Secret"),
+            "{e}"
+        );
     }
 
     #[test]

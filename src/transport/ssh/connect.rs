@@ -15,10 +15,15 @@ pub(super) fn connect_chain(
             reason: "nothing to connect to".into(),
         });
     };
-    // Credential sets, with the bastion's user when it names one, grouped by user.
-    let creds: Vec<Credential> = ctx
-        .settings
-        .credentials
+    // Credential sets, with the bastion's user when it names one, grouped by user. A
+    // bastion gets the jump credentials: never the device's password unless the inventory
+    // says so (`ssh_jump_use_host_credentials`).
+    let own = if target.bastion {
+        &ctx.settings.jump_credentials
+    } else {
+        &ctx.settings.credentials
+    };
+    let creds: Vec<Credential> = own
         .iter()
         .map(|c| {
             let mut c = c.clone();

@@ -134,6 +134,8 @@ struct Endpoint {
     port: u16,
     /// A bastion's own `user@`, replacing the credentials' users.
     user: Option<String>,
+    /// A jump host: authenticated with the host's jump credentials, not its own.
+    bastion: bool,
 }
 
 impl Endpoint {
@@ -174,6 +176,7 @@ impl SshSession {
                 address: j.host.clone(),
                 port: j.port,
                 user: j.user.clone(),
+                bastion: true,
             })
             .collect();
         chain.push(Endpoint {
@@ -181,6 +184,7 @@ impl SshSession {
             address: settings.address.clone(),
             port: settings.port,
             user: None,
+            bastion: false,
         });
         let mut ctx = Ctx {
             settings,
