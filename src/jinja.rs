@@ -220,13 +220,15 @@ impl Templates {
     /// Compile a templated string once (validation renders it for every host) and list
     /// what it uses: a syntax error, unknown filters and tests are found whatever the
     /// variables hold.
+    /// `lines`: it renders one line (or config lines): a value may not bring a line break.
     pub fn compile<'e, 's>(
         &'e self,
         source: &'s str,
         what: &str,
+        lines: bool,
     ) -> Result<(minijinja::Template<'e, 's>, Inspection), Error> {
-        let tmpl = self
-            .env
+        let env = if lines { &self.line_env } else { &self.env };
+        let tmpl = env
             .template_from_str(source)
             .map_err(|e| template_error(what, &e, &Vars::new()))?;
         let insp = self.inspection(&tmpl, false);
@@ -258,9 +260,10 @@ impl Templates {
     pub fn compile_file(
         &self,
         name: &str,
+        lines: bool,
     ) -> Result<(minijinja::Template<'_, '_>, Inspection), Error> {
-        let tmpl = self
-            .env
+        let env = if lines { &self.line_env } else { &self.env };
+        let tmpl = env
             .get_template(name)
             .map_err(|e| self.load_error(name, &e))?;
         let insp = self.inspection(&tmpl, true);
@@ -412,6 +415,16 @@ pub fn try_render(tmpl: &minijinja::Template<'_, '_>, ctx: &Value, unknown: &[&s
 /// `expr` is the expression's source when it is one.
 pub fn describe(what: &str, e: &minijinja::Error, vars: &Vars, expr: Option<&str>) -> Error {
     template_error_src(what, e, vars, expr.map(strip_braces))
+}
+
+/// A render of `source` that failed, as netorch's error: a value's line break names the
+/// variable that brought it (as the run says it), anything else as [`describe`].
+pub fn describe_render(what: &str, e: &minijinja::Error, source: &str, vars: &Vars) -> Error {
+    if is_line_break(e) {
+        line_break_error(what, e, source, vars)
+    } else {
+        template_error(what, e, vars)
+    }
 }
 
 /// Mark `names` in `vars` as known at run time, for the messages of [`describe`].
@@ -570,7 +583,9 @@ fn line_break_error(what: &str, e: &minijinja::Error, source: &str, vars: &Vars)
         _ => source,
     };
     let place = match (e.name(), e.line()) {
-        (Some(name), Some(line)) if name != what => format!("{name} line {line}: "),
+        (Some(name), Some(line)) if name != what && name != "<string>" => {
+            format!("{name} line {line}: ")
+        }
         _ => String::new(),
     };
     let env = Environment::new();

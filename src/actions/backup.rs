@@ -98,7 +98,7 @@ impl ActionArgs for BackupArgs {
             ("command", &self.command),
         ]
         .into_iter()
-        .filter_map(|(what, v)| v.as_deref().map(|s| Probe::text(what, s)))
+        .filter_map(|(what, v)| v.as_deref().map(|s| Probe::line(what, s)))
         .collect()
     }
 

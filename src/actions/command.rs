@@ -156,11 +156,11 @@ impl ActionArgs for CommandArgs {
         let mut p: Vec<Probe<'_>> = self
             .commands
             .iter()
-            .map(|c| Probe::text("command", c))
+            .map(|c| Probe::line("command", c))
             .collect();
         for e in &self.expect {
             p.push(Probe::text("expect prompt", &e.prompt));
-            p.push(Probe::text("expect answer", &e.answer));
+            p.push(Probe::line("expect answer", &e.answer));
         }
         p
     }

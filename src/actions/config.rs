@@ -233,12 +233,13 @@ impl ActionArgs for ConfigArgs {
         match &self.source {
             ConfigSource::Lines { lines, parents } => parents
                 .iter()
-                .map(|l| Probe::text("parents", l))
-                .chain(lines.iter().map(|l| Probe::text("lines", l)))
+                .map(|l| Probe::line("parents", l))
+                .chain(lines.iter().map(|l| Probe::line("lines", l)))
                 .collect(),
             ConfigSource::Template(name) => vec![Probe::Template {
                 what: "template".into(),
                 name,
+                lines: true,
             }],
             ConfigSource::Src(name) => vec![Probe::LocalFile {
                 what: "src".into(),

@@ -135,13 +135,21 @@ pub trait ActionArgs: Sized {
 /// One field of an action that validation renders or resolves for each host before a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Probe<'a> {
-    /// A templated string (`lines`, `dest`); every name it uses must be defined.
+    /// A templated string (`msg`); every name it uses must be defined.
     Text { what: String, source: &'a str },
+    /// A templated string sent or used as one line (a command, a config line, a path): as
+    /// [`Probe::Text`], and a value may not bring a line break into it.
+    Line { what: String, source: &'a str },
     /// An expression (`that`, debug `var`): it must compile and name known filters and
     /// tests; its names may be undefined (`x is defined`).
     Expr { what: String, source: &'a str },
-    /// A template file's name (itself maybe templated), looked up in the template folders.
-    Template { what: String, name: &'a str },
+    /// A template file's name (itself maybe templated), looked up in the template folders;
+    /// `lines`: its output is config lines, each of which a value may not break.
+    Template {
+        what: String,
+        name: &'a str,
+        lines: bool,
+    },
     /// A local file's name (itself maybe templated), looked up in the file folders.
     LocalFile { what: String, name: &'a str },
 }
@@ -149,6 +157,13 @@ pub enum Probe<'a> {
 impl<'a> Probe<'a> {
     pub fn text(what: impl Into<String>, source: &'a str) -> Self {
         Probe::Text {
+            what: what.into(),
+            source,
+        }
+    }
+
+    pub fn line(what: impl Into<String>, source: &'a str) -> Self {
+        Probe::Line {
             what: what.into(),
             source,
         }

@@ -34,8 +34,9 @@ impl ActionArgs for TemplateArgs {
             Probe::Template {
                 what: "src".into(),
                 name: &self.src,
+                lines: false,
             },
-            Probe::text("dest", &self.dest),
+            Probe::line("dest", &self.dest),
         ]
     }
 

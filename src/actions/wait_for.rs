@@ -96,7 +96,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 300;
 impl ActionArgs for WaitForArgs {
     fn probes(&self) -> Vec<Probe<'_>> {
         match self {
-            WaitForArgs::Port { host: Some(h), .. } => vec![Probe::text("host", h)],
+            WaitForArgs::Port { host: Some(h), .. } => vec![Probe::line("host", h)],
             _ => Vec::new(),
         }
     }

@@ -154,10 +154,11 @@ struct PlayCheck<'f, 't, 'p> {
     findings: &'f mut Findings,
     templates: &'t Templates,
     playbook: &'p Playbook,
-    strs: HashMap<&'p str, Compiled<Template<'t, 'p>>>,
+    /// Compiled strings, by source and whether they render one line.
+    strs: HashMap<(&'p str, bool), Compiled<Template<'t, 'p>>>,
     exprs: HashMap<&'p str, Compiled<Expression<'t, 'p>>>,
     /// Template files, compiled, with a number that names them in `memo`.
-    files: HashMap<PathBuf, (usize, Compiled<Template<'t, 't>>)>,
+    files: HashMap<(PathBuf, bool), (usize, Compiled<Template<'t, 't>>)>,
     /// Template files already rendered, by the values of the names they use: hosts of a
     /// group mostly share them, so a fleet costs about as many renders as it has groups.
     memo: HashMap<MemoKey, Result<Option<String>, String>>,
@@ -293,36 +294,39 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         if let Some(Loop::Expr(e)) = &task.loop_ {
             self.compile_expr(task, "loop", e);
         }
-        let mut texts: Vec<(String, &'p str)> = Vec::new();
+        // (what, source, renders one line)
+        let mut texts: Vec<(String, &'p str, bool)> = Vec::new();
         for (k, v) in &task.vars {
-            strings_in(v, &mut |s| texts.push((format!("vars `{k}`"), s)));
+            strings_in(v, &mut |s| texts.push((format!("vars `{k}`"), s, false)));
         }
         if let Some(Loop::Items(items)) = &task.loop_ {
             for item in items {
-                strings_in(item, &mut |s| texts.push(("loop item".into(), s)));
+                strings_in(item, &mut |s| texts.push(("loop item".into(), s, false)));
             }
         }
         if let Some(label) = task.loop_control.as_ref().and_then(|c| c.label.as_deref()) {
-            texts.push(("loop_control label".into(), label));
+            texts.push(("loop_control label".into(), label, false));
         }
         let probes = task.action.probes();
         for p in &probes {
             match p {
-                Probe::Text { what, source } => texts.push((what.clone(), source)),
+                Probe::Text { what, source } => texts.push((what.clone(), source, false)),
+                Probe::Line { what, source } => texts.push((what.clone(), source, true)),
                 Probe::Expr { what, source } => self.compile_expr(task, what, source),
-                Probe::Template { what, name } | Probe::LocalFile { what, name } => {
-                    texts.push((what.clone(), name))
+                // A name is a path: one line.
+                Probe::Template { what, name, .. } | Probe::LocalFile { what, name } => {
+                    texts.push((what.clone(), name, true))
                 }
             }
         }
         self.probes.insert(task as *const Task, Rc::new(probes));
-        for (what, src) in texts {
-            if !is_templated(src) || self.strs.contains_key(src) {
+        for (what, src, lines) in texts {
+            if !is_templated(src) || self.strs.contains_key(&(src, lines)) {
                 continue;
             }
-            let compiled = self.templates.compile(src, &what);
+            let compiled = self.templates.compile(src, &what, lines);
             let kept = self.keep(task, compiled, &what);
-            self.strs.insert(src, kept);
+            self.strs.insert((src, lines), kept);
         }
     }
 
@@ -397,7 +401,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 let t = s.trim();
                 if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
                     // One expression: evaluated for its type, as the run does.
-                    let (tmpl, insp) = self.strs.get(s.as_str())?.as_ref()?;
+                    let (tmpl, insp) = self.strs.get(&(s.as_str(), false))?.as_ref()?;
                     if !scope.runtime_only(insp).is_empty() {
                         return match render_field(tmpl, insp, scope, what) {
                             Ok(_) => Some(None),
@@ -415,7 +419,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                         }
                     }
                 } else {
-                    self.text(task, scope, s, what)?.map(Value::String)
+                    self.text(task, scope, s, what, false)?.map(Value::String)
                 }
             }
             Value::Array(a) => {
@@ -554,7 +558,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
             }
         }
         if let Some(label) = task.loop_control.as_ref().and_then(|c| c.label.as_deref()) {
-            self.text(task, scope, label, "loop_control label");
+            self.text(task, scope, label, "loop_control label", false);
         }
         let probes = self
             .probes
@@ -564,16 +568,19 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         for probe in probes.iter() {
             match probe {
                 Probe::Text { what, source } => {
-                    self.text(task, scope, source, what);
+                    self.text(task, scope, source, what, false);
+                }
+                Probe::Line { what, source } => {
+                    self.text(task, scope, source, what, true);
                 }
                 Probe::Expr { .. } => {}
-                Probe::Template { what, name } => {
-                    if let Some(Some(name)) = self.text(task, scope, name, what) {
-                        self.template_file(task, scope, &name);
+                Probe::Template { what, name, lines } => {
+                    if let Some(Some(name)) = self.text(task, scope, name, what, true) {
+                        self.template_file(task, scope, &name, *lines);
                     }
                 }
                 Probe::LocalFile { what, name } => {
-                    if let Some(Some(name)) = self.text(task, scope, name, what) {
+                    if let Some(Some(name)) = self.text(task, scope, name, what, true) {
                         let found = match self.found_files.get(&name) {
                             Some(f) => f.is_some(),
                             None => {
@@ -602,12 +609,13 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         scope: &Scope<'_>,
         src: &str,
         what: &str,
+        lines: bool,
     ) -> Option<Option<String>> {
         if !is_templated(src) {
             return Some(Some(src.to_string()));
         }
         // Compiled with the task; `None`: it did not compile (already reported).
-        let (tmpl, insp) = self.strs.get(src)?.as_ref()?;
+        let (tmpl, insp) = self.strs.get(&(src, lines))?.as_ref()?;
         // An inline string renders faster than its values could be looked up in a memo.
         match render_field(tmpl, insp, scope, what) {
             Ok(text) => Some(text),
@@ -619,7 +627,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
     }
 
     /// A template file: it must exist, compile, and render with this host's variables.
-    fn template_file(&mut self, task: &Task, scope: &Scope<'_>, name: &str) {
+    fn template_file(&mut self, task: &Task, scope: &Scope<'_>, name: &str, lines: bool) {
         let found = match self.found_templates.get(name) {
             Some(f) => f.clone(),
             None => {
@@ -637,13 +645,14 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
             );
             return;
         };
-        if !self.files.contains_key(&path) {
-            let compiled = self.templates.compile_file(name);
+        let key = (path, lines);
+        if !self.files.contains_key(&key) {
+            let compiled = self.templates.compile_file(name, lines);
             let kept = self.keep(task, compiled, "template");
             let id = self.files.len();
-            self.files.insert(path.clone(), (id, kept));
+            self.files.insert(key.clone(), (id, kept));
         }
-        let Some((id, Some((tmpl, insp)))) = self.files.get(&path) else {
+        let Some((id, Some((tmpl, insp)))) = self.files.get(&key) else {
             return;
         };
         if let Err(msg) = render_memo(&mut self.memo, *id, tmpl, insp, scope, "template") {
@@ -693,7 +702,9 @@ fn render_field(
     match jinja::try_render(tmpl, &scope.ctx, &scope.runtime_only(insp)) {
         Tried::Text(s) => Ok(Some(s)),
         Tried::Unknown => Ok(None),
-        Tried::Failed(e) => Err(jinja::describe(what, &e, &scope.vars(), None).to_string()),
+        Tried::Failed(e) => {
+            Err(jinja::describe_render(what, &e, tmpl.source(), &scope.vars()).to_string())
+        }
     }
 }
 

@@ -247,10 +247,10 @@ impl TransferArgs {
     fn remote_probes(&self, with_src: bool) -> Vec<Probe<'_>> {
         let mut p = Vec::new();
         if with_src {
-            p.push(Probe::text("src", &self.src));
+            p.push(Probe::line("src", &self.src));
         }
-        p.push(Probe::text("dest", &self.dest));
-        p.extend(self.root.as_deref().map(|r| Probe::text("root", r)));
+        p.push(Probe::line("dest", &self.dest));
+        p.extend(self.root.as_deref().map(|r| Probe::line("root", r)));
         p
     }
 }
