@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod daemon;
 mod device;
+mod faults;
 mod inventory;
 mod malformed;
 mod playbook;

@@ -14,6 +14,7 @@ use crate::value::boolean::{bool_of_int, BOOL_EXPECTED};
 use crate::value::duration::{from_secs, DURATION_EXPECTED};
 use crate::value::yaml::VarsSeed;
 use crate::value::Vars;
+use crate::value::{parse_size, SIZE_EXPECTED};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
@@ -238,6 +239,33 @@ pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>,
 /// A required duration field.
 pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     d.deserialize_any(DurationVisitor)
+}
+
+/// A byte count (`max_output: 1MiB`, `512k`, `1048576`), read by [`crate::value::size`].
+pub fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(SIZE_EXPECTED)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| found(SIZE_EXPECTED, de::Unexpected::Signed(v)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+            Err(found(SIZE_EXPECTED, de::Unexpected::Float(v)))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<u64, E> {
+            Err(found(SIZE_EXPECTED, de::Unexpected::Bool(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            parse_size(v).ok_or_else(|| found(SIZE_EXPECTED, de::Unexpected::Str(v)))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 // ---------------------------------------------------------------------------------------
