@@ -64,6 +64,27 @@ const TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "retries_u32_max.yml",
+        &[
+            "retries_u32_max.yml:6:16: ",
+            "retries must be at most 10000, found 4294967295",
+        ],
+    ),
+    (
+        "forks_huge.yml",
+        &[
+            "forks_huge.yml:2:10: ",
+            "forks must be from 1 to 10000, found 99999999999",
+        ],
+    ),
+    (
+        "forks_u64_max.yml",
+        &[
+            "forks_u64_max.yml:2:10: ",
+            "forks must be from 1 to 10000, found 18446744073709551615",
+        ],
+    ),
+    (
         "bad_host_pattern.yml",
         &[
             "bad_host_pattern.yml:2:10: ",

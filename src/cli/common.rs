@@ -66,7 +66,7 @@ pub struct RunOpts {
     pub limit: Option<String>,
 
     /// How many hosts are worked on at once.
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::executor::MAX_FORKS)))]
     pub forks: u32,
 
     /// Change nothing: show what would change.

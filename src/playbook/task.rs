@@ -508,7 +508,7 @@ fn keyword<'de, A: MapAccess<'de>>(b: &mut Builder, k: &str, map: &mut A) -> Res
         "register" => b.register = Some(map.next_value_seed(Ident)?),
         "loop" | "with_items" | "with_list" => b.loop_ = Some(map.next_value_seed(LoopSeed)?),
         "loop_control" => b.loop_control = Some(map.next_value()?),
-        "retries" => b.retries = Some(map.next_value_seed(Count)?),
+        "retries" => b.retries = Some(map.next_value_seed(Retries)?),
         "delay" => b.delay = Some(map.next_value_seed(DurationSeed)?),
         "timeout" => b.timeout = Some(map.next_value_seed(DurationSeed)?),
         "max_output" => b.max_output = Some(map.next_value_seed(SizeSeed)?),
@@ -540,7 +540,14 @@ macro_rules! fn_seed {
 }
 
 fn_seed!(Ident, String, values::identifier);
-fn_seed!(Count, u32, values::count);
+fn_seed!(Retries, u32, retries);
+
+/// `retries`, bounded: `until` with 4294967295 retries and no delay never ends.
+fn retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let max = crate::executor::MAX_RETRIES;
+    let n = values::bounded_count(d, "retries", 0, u64::from(max))?;
+    Ok(u32::try_from(n).unwrap_or(max))
+}
 fn_seed!(DurationSeed, Duration, values::duration);
 fn_seed!(SizeSeed, u64, values::size);
 fn_seed!(Bool, bool, values::boolish);

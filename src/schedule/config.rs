@@ -63,11 +63,18 @@ pub struct JobSpec {
     pub inventory: String,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub limit: Option<String>,
-    #[serde(default, deserialize_with = "values::opt_count")]
+    #[serde(default, deserialize_with = "job_forks")]
     pub forks: Option<u32>,
     /// Extra variables (`-e`), as a mapping.
     #[serde(default)]
     pub extra_vars: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A job's `forks`, within what `run --forks` takes (checked here, not when the job runs).
+fn job_forks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let max = crate::executor::MAX_FORKS;
+    let n = values::bounded_count(d, "forks", 1, u64::from(max))?;
+    Ok(Some(u32::try_from(n).unwrap_or(max)))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,5 +354,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("needs `cron"), "{e}");
+    }
+
+    #[test]
+    fn forks_are_bounded_where_they_are_written() {
+        let e = load_str(
+            "jobs:\n  - name: x\n    every: 1m\n    playbook: a.yml\n    inventory: i\n    forks: 99999999999\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":6:"), "{e}");
+        assert!(
+            e.contains("forks must be from 1 to 10000, found 99999999999"),
+            "{e}"
+        );
     }
 }
