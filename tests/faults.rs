@@ -242,3 +242,58 @@ fn a_device_whose_prompt_never_comes_is_a_clear_per_host_error() {
     assert!(msg.contains("ios-002"), "{msg}");
     assert!(msg.contains("prompt"), "{msg}");
 }
+
+/// An executable `#!/bin/sh` script in `dir`.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = write(dir, name, &format!("#!/bin/sh\n{body}"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn inventory_scripts_that_never_close_their_pipes_or_never_stop_printing_are_stopped() {
+    let work = tempfile::tempdir().unwrap();
+    script(
+        work.path(),
+        "lingers.sh",
+        "sleep 75 &\necho '{\"core\": [\"r1\"]}'\n",
+    );
+    script(work.path(), "endless.sh", "exec yes '{}'\n");
+    let t = Instant::now();
+    let (out, _) = measured(
+        work.path(),
+        &[
+            "inventory".as_ref(),
+            "list".as_ref(),
+            "-i".as_ref(),
+            "lingers.sh".as_ref(),
+            "--inventory-timeout".as_ref(),
+            "2s".as_ref(),
+        ],
+    );
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("lingers.sh --list` did not finish within 2 s and was stopped"),
+        "{err}"
+    );
+
+    let (out, rss_kb) = measured(
+        work.path(),
+        &[
+            "inventory".as_ref(),
+            "list".as_ref(),
+            "-i".as_ref(),
+            "endless.sh".as_ref(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("printed more than 64 MiB and was stopped"),
+        "{err}"
+    );
+    assert!(rss_kb < PEAK_RSS_LIMIT_KB, "peak RSS {rss_kb} KiB");
+}

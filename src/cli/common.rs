@@ -30,6 +30,21 @@ pub struct InventoryOpts {
     /// Extra variables (win over everything): `key=value ...`, YAML/JSON `{...}`, or `@file.yml`.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS", global = true)]
     pub extra_vars: Vec<String>,
+
+    /// How long a dynamic inventory script may take, reading its output included (`60`,
+    /// `10s`, `2m`); it is stopped, with anything it started, when time is up.
+    #[arg(long, value_name = "DURATION", env = "NETORCH_INVENTORY_TIMEOUT", global = true, value_parser = inventory_timeout)]
+    pub inventory_timeout: Option<std::time::Duration>,
+}
+
+fn inventory_timeout(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match crate::value::parse_duration(s) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "expected {} (more than 0)",
+            crate::value::duration::DURATION_EXPECTED
+        )),
+    }
 }
 
 impl InventoryOpts {
@@ -40,7 +55,14 @@ impl InventoryOpts {
                 "no inventory: give one with -i FILE|DIR (or set NETORCH_INVENTORY)".into(),
             ));
         }
-        Inventory::load_with(&self.inventory, playbook_dirs)
+        let mut opts = crate::inventory::LoadOptions {
+            playbook_dirs: playbook_dirs.to_vec(),
+            ..Default::default()
+        };
+        if let Some(t) = self.inventory_timeout {
+            opts.script_timeout = t;
+        }
+        Inventory::load_opts(&self.inventory, &opts)
     }
 
     /// The extra vars; their warnings go to stderr (for the commands without a report).
