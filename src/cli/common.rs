@@ -176,6 +176,8 @@ pub fn parse_extra_vars_warn(items: &[String]) -> Result<(Vars, Vec<String>)> {
             let VarsFromYaml(vars) = parse_yaml(path, &text, "a mapping of variables")?;
             out.extend(vars);
         } else if item.starts_with('{') {
+            crate::source::check_nesting(Path::new("--extra-vars"), item)
+                .map_err(|e| Error::Usage(format!("--extra-vars: {}", e.message)))?;
             let VarsFromYaml(vars) = serde_yaml::from_str(item).map_err(|e| {
                 Error::Usage(format!(
                     "--extra-vars `{item}`: not a valid YAML/JSON mapping: {e}"
