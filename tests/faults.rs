@@ -297,3 +297,158 @@ fn inventory_scripts_that_never_close_their_pipes_or_never_stop_printing_are_sto
     );
     assert!(rss_kb < PEAK_RSS_LIMIT_KB, "peak RSS {rss_kb} KiB");
 }
+
+/// A file that keeps growing (about 6 MB/s) until the returned flag is set.
+fn growing_file(
+    path: &Path,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(&vec![b'g'; 1 << 20]).unwrap();
+    let flag = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'g'; 64 << 10];
+        while !flag.load(Ordering::Relaxed) {
+            let _ = f.write_all(&chunk);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    (stop, writer)
+}
+
+fn run_pb(dir: &Path, inv: &Path, body: &str) -> (serde_json::Value, Duration) {
+    let pb = write(dir, "pb.yml", body);
+    let t = Instant::now();
+    let out = netorch()
+        .current_dir(dir)
+        .arg("run")
+        .arg("-i")
+        .arg(inv)
+        .arg(&pb)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    let doc = json_of(&out);
+    let r = host_results(&doc);
+    assert_eq!(r.len(), 1, "{doc:#}");
+    (r[0].clone(), took)
+}
+
+fn download_pb(src: &Path, dest: &Path, opts: &str, timeout: u64) -> String {
+    format!(
+        "- hosts: all\n  tasks:\n    - name: pull\n      timeout: {timeout}\n      download: {{ src: \"{}\", dest: \"{}\"{opts} }}\n",
+        src.display(),
+        dest.display()
+    )
+}
+
+#[test]
+fn sftp_downloads_stop_at_the_reported_size_and_refuse_endless_files() {
+    use std::sync::atomic::Ordering;
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+
+    // A device file never ends: refused by name, at once.
+    let dest = work.path().join("zero");
+    let (r, took) = run_pb(
+        work.path(),
+        &inv,
+        &download_pb(Path::new("/dev/zero"), &dest, "", 20),
+    );
+    assert_eq!(r["status"], "failed", "{r:#}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(msg.contains("/dev/zero is not a regular file"), "{msg}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert!(!dest.exists());
+    assert!(!work.path().join(".zero.netorch-part").exists());
+
+    // A file growing faster than the (capped) download reads it: the download stops at
+    // the size the server gave, instead of reading until the timeout.
+    let remote = tempfile::tempdir().unwrap();
+    let src = remote.path().join("growing.log");
+    let (stop, writer) = growing_file(&src);
+    let dest = work.path().join("growing.log");
+    let (r, took) = run_pb(
+        work.path(),
+        &inv,
+        &download_pb(&src, &dest, ", verify: size, bandwidth: 1M", 20),
+    );
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(r["status"], "changed", "{r:#}");
+    let size = r["data"]["size"].as_u64().unwrap();
+    assert_eq!(r["data"]["received_bytes"], size, "{r:#}");
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), size);
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn a_download_that_times_out_removes_its_partial_file_unless_resuming() {
+    let d = Sshd::start("");
+    let work = tempfile::tempdir().unwrap();
+    let inv = sshd_inventory(&d, work.path(), 1, "");
+    let remote = tempfile::tempdir().unwrap();
+    let src = remote.path().join("big.bin");
+    std::fs::write(&src, vec![b'b'; 4 << 20]).unwrap();
+    let dest = work.path().join("big.bin");
+    let part = work.path().join(".big.bin.netorch-part");
+    for (opts, kept) in [("", false), (", resume: true", true)] {
+        let (r, took) = run_pb(
+            work.path(),
+            &inv,
+            &download_pb(
+                &src,
+                &dest,
+                &format!(", verify: size, bandwidth: 512k{opts}"),
+                3,
+            ),
+        );
+        assert_eq!(r["status"], "failed", "{r:#}");
+        let msg = r["msg"].as_str().unwrap();
+        assert!(msg.contains("timed out"), "{msg}");
+        assert!(took < Duration::from_secs(15), "{took:?}");
+        assert!(!dest.exists());
+        assert_eq!(part.exists(), kept, "{opts}: {msg}");
+    }
+}
+
+#[test]
+fn ftp_downloads_stop_at_the_reported_size() {
+    use std::sync::atomic::Ordering;
+    let Some(f) = crate::util::ftpd::Ftpd::start(false) else {
+        eprintln!("skipped: needs root for the FTP test account");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let inv = write(
+        work.path(),
+        "ftp.yml",
+        &format!("all:\n  vars:\n{}  hosts:\n    f1:\n", f.vars()),
+    );
+    let src = f.root.join("growing.log");
+    let (stop, writer) = growing_file(&src);
+    let dest = work.path().join("growing.log");
+    let (r, took) = run_pb(
+        work.path(),
+        &inv,
+        &download_pb(
+            &src,
+            &dest,
+            ", protocol: ftp, verify: size, bandwidth: 1M",
+            20,
+        ),
+    );
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert_eq!(r["status"], "changed", "{r:#}");
+    let size = r["data"]["size"].as_u64().unwrap();
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), size);
+    assert!(took < Duration::from_secs(15), "{took:?}");
+}
