@@ -413,3 +413,61 @@ fn check_validates_every_job_and_the_log_tells_the_error_plainly() {
         "{end}"
     );
 }
+
+/// A run that hangs is killed at the job's timeout (with everything it started) and
+/// recorded as `timed_out`; the next ticks run again. A damaged status file left by the
+/// last daemon is copied aside and reported, not silently dropped.
+#[test]
+fn a_hung_run_is_killed_at_its_timeout_and_a_damaged_status_is_kept_aside() {
+    // The device answers its login and on_open commands, then never again.
+    let sim = Sim::with("cisco_ios", 1)
+        .args(&["--fail", "ios-001=hang-after:4"])
+        .start();
+    let dir = sim.dir.path();
+    std::fs::write(
+        dir.join("pb.yml"),
+        "- hosts: all\n  tasks:\n    - name: v\n      command: show version\n      timeout: 60\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("netorch-status.json"), "{\"jobs\": {\"half").unwrap();
+    let schedule = format!(
+        "jobs:\n  - name: hangs\n    every: 1s\n    timeout: 2s\n    playbook: pb.yml\n    inventory: {}\n",
+        sim.inventory.display()
+    );
+    let t = Instant::now();
+    let mut d = Daemon::start(dir, &schedule, &[]);
+    let st = d.wait_for(40, "two timed-out runs", |s| {
+        s["jobs"]["hangs"]["failures"].as_u64() >= Some(2)
+    });
+    assert!(t.elapsed() < Duration::from_secs(40), "{:?}", t.elapsed());
+    let last = &st["jobs"]["hangs"]["last_run"];
+    assert_eq!(last["result"], "timed_out", "{st}");
+    assert_eq!(
+        last["error"], "did not finish within 2s (the job's timeout) and was killed",
+        "{st}"
+    );
+    assert!(last["duration_ms"].as_u64().unwrap() < 10_000, "{st}");
+    assert_eq!(d.terminate(30), Some(0));
+
+    let aside: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("netorch-status.json.corrupt-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read_to_string(&aside[0]).unwrap(),
+        "{\"jobs\": {\"half"
+    );
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    assert!(
+        log.contains("netorch-status.json is damaged") && log.contains("kept a copy as"),
+        "{log}"
+    );
+    assert!(log.contains("job hangs: end: timed_out"), "{log}");
+}
