@@ -471,3 +471,46 @@ fn a_hung_run_is_killed_at_its_timeout_and_a_damaged_status_is_kept_aside() {
     );
     assert!(log.contains("job hangs: end: timed_out"), "{log}");
 }
+
+/// The daemon raises its soft open-file limit to the hard one (runs, pipes and HTTP
+/// clients all take descriptors).
+#[test]
+fn the_daemon_raises_its_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("schedule.yml");
+    std::fs::write(
+        &cfg,
+        "jobs:\n  - {name: idle, every: 1h, playbook: pb.yml, inventory: inv.yml}\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new("prlimit")
+        .arg("--nofile=256:4096")
+        .arg(env!("CARGO_BIN_EXE_netorch"))
+        .args(["daemon", "--config"])
+        .arg(&cfg)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // prlimit execs netorch in the same process; wait until the daemon serves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums, ["4096", "4096"], "{line}");
+}

@@ -151,6 +151,11 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
     {
         std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
     }
+    // Runs, their pipes and HTTP clients all take descriptors.
+    match http::raise_fd_limit() {
+        Ok(n) => tracing::debug!("open-file limit: {n}"),
+        Err(e) => tracing::warn!("{e}"),
+    }
     let (running_tx, mut running_rx) = watch::channel(0usize);
     let shared = Arc::new(Shared {
         status: Arc::new(Mutex::new(st)),
@@ -167,6 +172,12 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
                 .await
                 .map_err(|e| crate::Error::Usage(format!("--listen {addr}: {e}")))?;
             tracing::info!("serving /status and /metrics on http://{addr}");
+            if !http::is_loopback(&addr) {
+                tracing::warn!(
+                    "--listen {addr} is reachable from other machines: /status and /metrics \
+                     have no authentication; listen on 127.0.0.1 behind a proxy, or firewall it"
+                );
+            }
             Some(tokio::spawn(http::serve(l, Arc::clone(&shared.status))))
         }
         None => None,
