@@ -40,6 +40,11 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// Steps (minijinja instructions) one render may take: a loop body of a few lines costs
+/// tens of steps per item, so this leaves room for loops over 100,000 items, and stops
+/// nested ones over `range(100000)` within seconds.
+pub const TEMPLATE_FUEL: u64 = 10_000_000;
+
 impl Templates {
     /// An engine that loads templates from `dirs`, first match wins.
     pub fn new(dirs: Vec<PathBuf>) -> Self {
@@ -49,6 +54,9 @@ impl Templates {
         env.set_keep_trailing_newline(true);
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        // Bounds the work of one render: nested loops over range(100000) would otherwise
+        // run for hours and fill memory with output.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         let loader_dirs = dirs.clone();
         env.set_loader(move |name| load_template(&loader_dirs, name));
         register_filters(&mut env);
@@ -546,6 +554,13 @@ fn template_error_src(what: &str, e: &minijinja::Error, vars: &Vars, src: Option
             placed(&place, &body)
         }
         ErrorKind::TemplateNotFound => format!("template `{name}` not found"),
+        ErrorKind::OutOfFuel => placed(
+            &place,
+            &format!(
+                "stopped after {TEMPLATE_FUEL} steps; netorch bounds the work of one render \
+                 (loops nested too deep or over too much?)"
+            ),
+        ),
         _ => {
             let detail = e.detail().unwrap_or("");
             let body = format!("{} {detail}", e.kind()).trim_end().to_string();
@@ -1009,6 +1024,18 @@ mod tests {
             e.contains("ntp.j2 line 2") && e.contains("line break"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn runaway_loops_run_out_of_fuel_with_the_template_named() {
+        let src =
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}";
+        let e = Templates::new(vec![])
+            .render_str(src, &vars(json!({})), "task \"Push\" lines")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("task \"Push\" lines"), "{e}");
+        assert!(e.contains("stopped after 10000000 steps"), "{e}");
     }
 
     #[test]

@@ -105,23 +105,136 @@ impl fmt::Display for LoadError {
 
 /// Read a user file as UTF-8 text, refusing files over [`MAX_SOURCE_BYTES`].
 pub fn read_source(path: &Path) -> Result<String, LoadError> {
+    let bytes = read_bounded(path, MAX_SOURCE_BYTES)?;
+    decode_utf8(path, bytes)
+}
+
+/// Read at most `max` bytes of a regular file; more is an error. The limit is on the
+/// bytes read, not on the size the file system reports: `/dev/zero` reports 0 and never
+/// ends, a FIFO reports nothing and may never be written to, so anything but a regular
+/// file is refused before it is opened.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
-    if meta.is_dir() {
-        return Err(LoadError::file(path, "is a directory, expected a file"));
-    }
-    if meta.len() > MAX_SOURCE_BYTES {
+    if !meta.is_file() {
         return Err(LoadError::file(
             path,
+            format!("is {}, expected a regular file", file_kind(&meta)),
+        ));
+    }
+    let too_big = |size: String| {
+        LoadError::file(
+            path,
             format!(
-                "file is {:.1} MB; netorch reads at most {} MB from an input file",
-                meta.len() as f64 / 1_000_000.0,
-                MAX_SOURCE_BYTES / (1024 * 1024)
+                "file is {size}; netorch reads at most {} MB from an input file",
+                max / (1024 * 1024)
             ),
         )
-        .with_hint("is this the right path? playbooks and inventories are small text files"));
+        .with_hint("is this the right path? playbooks and inventories are small text files")
+    };
+    if meta.len() > max {
+        return Err(too_big(format!(
+            "{:.1} MB",
+            meta.len() as f64 / 1_000_000.0
+        )));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
-    decode_utf8(path, bytes)
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, &e))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, &e))?;
+    if bytes.len() as u64 > max {
+        // It grew while being read, or reported less than it holds.
+        return Err(too_big("larger than it said".to_string()));
+    }
+    Ok(bytes)
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The deepest nesting of `[` and `{` accepted, as serde_yaml's own recursion limit.
+pub const MAX_NESTING: usize = 128;
+
+/// Refuse YAML or JSON text whose flow collections (`[`, `{`) nest deeper than
+/// [`MAX_NESTING`], before any parser sees it: the YAML parser's cost grows with the square
+/// of the depth (100,000 levels took over a minute) before its recursion limit stops it.
+/// Brackets inside quoted strings and comments do not count.
+pub fn check_nesting(path: &Path, text: &str) -> Result<(), LoadError> {
+    let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let mut prev = b'\n';
+    let mut escaped = false;
+    for &c in text.as_bytes() {
+        col += 1;
+        if c == b'\n' {
+            line += 1;
+            col = 0;
+            comment = false;
+            prev = c;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some(q) => {
+                if q == b'"' && c == b'\\' && !escaped {
+                    escaped = true;
+                    continue;
+                }
+                if c == q && !escaped {
+                    quote = None;
+                }
+                escaped = false;
+            }
+            None => match c {
+                b'#' if prev.is_ascii_whitespace() => comment = true,
+                b'\'' | b'"'
+                    if matches!(prev, b' ' | b'\t' | b'\n' | b'[' | b'{' | b',' | b':') =>
+                {
+                    quote = Some(c)
+                }
+                // `''` inside single quotes is a quote: the string goes on.
+                b'\'' if prev == b'\'' => quote = Some(c),
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Err(LoadError::at(
+                            path,
+                            Some(text),
+                            line,
+                            col,
+                            format!(
+                                "the document nests deeper than netorch accepts ({MAX_NESTING} levels of `[` and `{{`)"
+                            ),
+                        ));
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        prev = c;
+    }
+    Ok(())
 }
 
 /// Decode bytes as UTF-8, pointing at the first invalid byte.
@@ -171,6 +284,7 @@ pub fn parse_yaml<T: DeserializeOwned>(
             format!("the file is empty; expected {expected}"),
         ));
     }
+    check_nesting(path, text)?;
     serde_yaml::from_str(text).map_err(|e| yaml_error(path, text, &e))
 }
 
@@ -313,6 +427,53 @@ mod tests {
         let e = decode_utf8(Path::new("u.yml"), b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
         assert_eq!((e.line, e.column), (Some(2), Some(4)));
         assert!(e.message.contains("0xff"));
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let p = Path::new("d.yml");
+        let ok = format!(
+            "a: {}1{}\n",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert!(check_nesting(p, &ok).is_ok());
+        let deep = format!("a: 1\nb: {}\n", "[".repeat(100_000));
+        let e = check_nesting(p, &deep).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(4 + MAX_NESTING)));
+        assert!(
+            e.message.contains("nests deeper than netorch accepts"),
+            "{e}"
+        );
+        // Quoted or commented brackets are text.
+        let quoted = format!("a: \"{0}\"\nb: '{0}'\n# {0}\nc: x{0}\n", "[".repeat(1000));
+        assert!(
+            check_nesting(p, &quoted).is_err(),
+            "a plain scalar's brackets count"
+        );
+        let quoted = format!("a: \"\\\"{0}\"\nb: 'it''s {0}'\n# {0}\n", "[".repeat(1000));
+        assert!(check_nesting(p, &quoted).is_ok());
+    }
+
+    #[test]
+    fn special_files_are_refused_and_reads_are_bounded() {
+        let e = read_source(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.message, "is a character device, expected a regular file");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let st = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = read_source(&fifo).unwrap_err();
+        assert_eq!(e.message, "is a FIFO (named pipe), expected a regular file");
+        let e = read_source(dir.path()).unwrap_err();
+        assert_eq!(e.message, "is a directory, expected a regular file");
+        let f = dir.path().join("big");
+        std::fs::write(&f, vec![b'a'; 2000]).unwrap();
+        assert_eq!(read_bounded(&f, 2000).unwrap().len(), 2000);
+        assert!(read_bounded(&f, 1999).is_err());
     }
 
     #[test]

@@ -413,3 +413,104 @@ fn check_validates_every_job_and_the_log_tells_the_error_plainly() {
         "{end}"
     );
 }
+
+/// A run that hangs is killed at the job's timeout (with everything it started) and
+/// recorded as `timed_out`; the next ticks run again. A damaged status file left by the
+/// last daemon is copied aside and reported, not silently dropped.
+#[test]
+fn a_hung_run_is_killed_at_its_timeout_and_a_damaged_status_is_kept_aside() {
+    // The device answers its login and on_open commands, then never again.
+    let sim = Sim::with("cisco_ios", 1)
+        .args(&["--fail", "ios-001=hang-after:4"])
+        .start();
+    let dir = sim.dir.path();
+    std::fs::write(
+        dir.join("pb.yml"),
+        "- hosts: all\n  tasks:\n    - name: v\n      command: show version\n      timeout: 60\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("netorch-status.json"), "{\"jobs\": {\"half").unwrap();
+    let schedule = format!(
+        "jobs:\n  - name: hangs\n    every: 1s\n    timeout: 2s\n    playbook: pb.yml\n    inventory: {}\n",
+        sim.inventory.display()
+    );
+    let t = Instant::now();
+    let mut d = Daemon::start(dir, &schedule, &[]);
+    let st = d.wait_for(40, "two timed-out runs", |s| {
+        s["jobs"]["hangs"]["failures"].as_u64() >= Some(2)
+    });
+    assert!(t.elapsed() < Duration::from_secs(40), "{:?}", t.elapsed());
+    let last = &st["jobs"]["hangs"]["last_run"];
+    assert_eq!(last["result"], "timed_out", "{st}");
+    assert_eq!(
+        last["error"], "did not finish within 2s (the job's timeout) and was killed",
+        "{st}"
+    );
+    assert!(last["duration_ms"].as_u64().unwrap() < 10_000, "{st}");
+    assert_eq!(d.terminate(30), Some(0));
+
+    let aside: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("netorch-status.json.corrupt-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read_to_string(&aside[0]).unwrap(),
+        "{\"jobs\": {\"half"
+    );
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    assert!(
+        log.contains("netorch-status.json is damaged") && log.contains("kept a copy as"),
+        "{log}"
+    );
+    assert!(log.contains("job hangs: end: timed_out"), "{log}");
+}
+
+/// The daemon raises its soft open-file limit to the hard one (runs, pipes and HTTP
+/// clients all take descriptors).
+#[test]
+fn the_daemon_raises_its_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("schedule.yml");
+    std::fs::write(
+        &cfg,
+        "jobs:\n  - {name: idle, every: 1h, playbook: pb.yml, inventory: inv.yml}\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new("prlimit")
+        .arg("--nofile=256:4096")
+        .arg(env!("CARGO_BIN_EXE_netorch"))
+        .args(["daemon", "--config"])
+        .arg(&cfg)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // prlimit execs netorch in the same process; wait until the daemon serves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the daemon did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums, ["4096", "4096"], "{line}");
+}

@@ -347,6 +347,80 @@ fn dynamic_inventory_timeout_stops_the_script() {
 }
 
 #[test]
+fn dynamic_inventory_timeout_also_bounds_its_pipes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Prints a whole inventory and exits, but its background job keeps stdout open.
+    let s = script(
+        dir.path(),
+        "lingers.sh",
+        "sleep 75 &\necho '{\"core\": [\"r1\"]}'\n",
+    );
+    let opts = LoadOptions {
+        script_timeout: Duration::from_millis(500),
+        ..LoadOptions::default()
+    };
+    let start = Instant::now();
+    let msg = Inventory::load_opts(&[s], &opts).unwrap_err().to_string();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        msg.contains("lingers.sh --list` did not finish within 0.5 s"),
+        "{msg}"
+    );
+    assert!(msg.contains("kept its output open"), "{msg}");
+}
+
+#[test]
+fn dynamic_inventory_output_is_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = script(dir.path(), "endless.sh", "exec yes '{}'\n");
+    let start = Instant::now();
+    let msg = Inventory::load(&[s]).unwrap_err().to_string();
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        msg.contains("endless.sh --list` printed more than 64 MiB and was stopped"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bare_inventory_name_runs_the_file_here_never_one_found_through_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    script(&bin, "inv.sh", "echo '{\"evil\": [\"from-path\"]}'\n");
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    script(&here, "inv.sh", "echo '{\"core\": [\"from-here\"]}'\n");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = crate::util::netorch()
+        .current_dir(&here)
+        .env("PATH", path)
+        .args(["inventory", "list", "-i", "inv.sh", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("from-here"), "{text}");
+    assert!(!text.contains("from-path"), "{text}");
+}
+
+#[test]
 fn executable_yaml_file_is_still_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("hosts.yml");

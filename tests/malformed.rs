@@ -64,6 +64,27 @@ const TABLE: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "retries_u32_max.yml",
+        &[
+            "retries_u32_max.yml:6:16: ",
+            "retries must be at most 10000, found 4294967295",
+        ],
+    ),
+    (
+        "forks_huge.yml",
+        &[
+            "forks_huge.yml:2:10: ",
+            "forks must be from 1 to 10000, found 99999999999",
+        ],
+    ),
+    (
+        "forks_u64_max.yml",
+        &[
+            "forks_u64_max.yml:2:10: ",
+            "forks must be from 1 to 10000, found 18446744073709551615",
+        ],
+    ),
+    (
         "bad_host_pattern.yml",
         &[
             "bad_host_pattern.yml:2:10: ",
@@ -365,9 +386,107 @@ fn ten_thousand_deep_nesting_is_refused() {
         std::fs::write(&path, text).unwrap();
         let msg = load_error(&path);
         assert!(msg.contains(&format!("{name}:3:")), "{msg}");
-        assert!(msg.contains("recursion limit exceeded"), "{msg}");
         assert!(msg.contains("nests deeper than netorch accepts"), "{msg}");
     }
+}
+
+#[test]
+fn a_hundred_thousand_deep_flow_nesting_is_refused_before_parsing() {
+    // The YAML parser's cost grows with the square of the depth: this took over a minute.
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    for name in ["play.yml", "vars.yml"] {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("- hosts: all\n  vars:\n    deep: {}\n", "[".repeat(100_000)),
+        )
+        .unwrap();
+        let msg = load_error(&path);
+        assert!(
+            msg.contains(&format!("{name}:3:{}: ", 11 + 128)),
+            "{}",
+            &msg[..200.min(msg.len())]
+        );
+        assert!(
+            msg.contains("nests deeper than netorch accepts (128 levels"),
+            "{msg}"
+        );
+    }
+    // An inventory and a vars file loaded by the CLI, too.
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        format!("all:\n  vars:\n    deep: {}\n", "{a: ".repeat(100_000)),
+    )
+    .unwrap();
+    let out = util::netorch()
+        .args(["inventory", "list", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("inv.yml:3:"), "{err}");
+    assert!(err.contains("nests deeper than netorch accepts"), "{err}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn special_files_are_refused_not_read_until_memory_runs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("inv.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (inv, kind) in [
+        (Path::new("/dev/zero"), "a character device"),
+        (fifo.as_path(), "a FIFO (named pipe)"),
+    ] {
+        let out = util::netorch()
+            .args(["inventory", "list", "-i"])
+            .arg(inv)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{}: is {kind}, expected a regular file",
+                inv.display()
+            )),
+            "{err}"
+        );
+    }
+    // lookup('file') in a template reads through the same check.
+    let inv = dir.path().join("inv.yml");
+    std::fs::write(&inv, "all:\n  hosts:\n    r1:\n").unwrap();
+    let pb = dir.path().join("pb.yml");
+    std::fs::write(
+        &pb,
+        "- hosts: all\n  tasks:\n    - debug: {msg: \"{{ lookup('file', '/dev/zero') }}\"}\n",
+    )
+    .unwrap();
+    let out = util::netorch()
+        .arg("run")
+        .arg("-i")
+        .arg(&inv)
+        .arg(&pb)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("/dev/zero: is a character device, expected a regular file"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod broken;
 mod cli;
 mod daemon;
 mod device;
+mod faults;
 mod inventory;
 mod malformed;
 mod playbook;

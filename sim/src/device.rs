@@ -26,6 +26,9 @@ pub enum FailMode {
     /// Send only the first half of the Nth command's answer, then close the connection
     /// (a backup that must not be taken for a whole config).
     TruncateAfter(usize),
+    /// From the Nth command of a connection on, answer with output that never ends (and
+    /// never a prompt): a chatty device that must not exhaust the client's memory.
+    FloodAfter(usize),
     /// A prompt without the hostname, in odd characters.
     WrongPrompt,
     /// `enable` always fails.
@@ -44,6 +47,7 @@ impl FailMode {
             Some(("drop-after", n)) => Ok(FailMode::DropAfter(count(n)?)),
             Some(("hang-after", n)) => Ok(FailMode::HangAfter(count(n)?)),
             Some(("truncate-after", n)) => Ok(FailMode::TruncateAfter(count(n)?)),
+            Some(("flood-after", n)) => Ok(FailMode::FloodAfter(count(n)?)),
             _ => match text {
                 "refuse" => Ok(FailMode::Refuse),
                 "auth-fail" => Ok(FailMode::AuthFail),
@@ -51,7 +55,7 @@ impl FailMode {
                 "no-enable" => Ok(FailMode::NoEnable),
                 _ => Err(format!(
                     "unknown fail mode {text:?}; expected refuse, auth-fail, drop-after:N, \
-                     hang-after:N, truncate-after:N, wrong-prompt or no-enable"
+                     hang-after:N, truncate-after:N, flood-after:N, wrong-prompt or no-enable"
                 )),
             },
         }
@@ -289,6 +293,10 @@ mod tests {
         assert_eq!(FailMode::parse("refuse"), Ok(FailMode::Refuse));
         assert_eq!(FailMode::parse("drop-after:3"), Ok(FailMode::DropAfter(3)));
         assert_eq!(FailMode::parse("hang-after:1"), Ok(FailMode::HangAfter(1)));
+        assert_eq!(
+            FailMode::parse("flood-after:2"),
+            Ok(FailMode::FloodAfter(2))
+        );
         assert_eq!(
             FailMode::parse("truncate-after:2"),
             Ok(FailMode::TruncateAfter(2))

@@ -167,6 +167,7 @@ impl ConnShared {
             Some(FailMode::DropAfter(k)) if n >= k => Fault::Drop,
             Some(FailMode::HangAfter(k)) if n >= k => Fault::Hang,
             Some(FailMode::TruncateAfter(k)) if n >= k => Fault::Truncate,
+            Some(FailMode::FloodAfter(k)) if n >= k => Fault::Flood,
             _ => Fault::None,
         }
     }
@@ -197,6 +198,18 @@ enum Fault {
     Drop,
     Hang,
     Truncate,
+    Flood,
+}
+
+/// Send the same lines until the client goes away; `data` waits for the channel window,
+/// so a client that stops reading stops the flood.
+async fn flood(handle: &Handle, channel: ChannelId) {
+    let chunk = "flood: the device keeps talking and never shows a prompt\r\n".repeat(512);
+    while handle
+        .data(channel, chunk.clone().into_bytes())
+        .await
+        .is_ok()
+    {}
 }
 
 struct Conn {
@@ -428,6 +441,7 @@ impl russh::server::Handler for Conn {
                     return;
                 }
                 Fault::Hang => return,
+                Fault::Flood => return flood(&handle, channel).await,
                 Fault::None | Fault::Truncate => {}
             }
             let delay = shared.delay();
@@ -558,6 +572,7 @@ async fn run_shell(
                     buf.clear();
                     break;
                 }
+                Fault::Flood => return flood(&handle, channel).await,
                 Fault::None | Fault::Truncate => {}
             }
             let delay = shared.delay();

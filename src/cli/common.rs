@@ -39,6 +39,21 @@ pub struct InventoryOpts {
         hide_env_values = true
     )]
     pub extra_vars: Vec<String>,
+
+    /// How long a dynamic inventory script may take, reading its output included (`60`,
+    /// `10s`, `2m`); it is stopped, with anything it started, when time is up.
+    #[arg(long, value_name = "DURATION", env = "NETORCH_INVENTORY_TIMEOUT", global = true, value_parser = inventory_timeout)]
+    pub inventory_timeout: Option<std::time::Duration>,
+}
+
+fn inventory_timeout(s: &str) -> std::result::Result<std::time::Duration, String> {
+    match crate::value::parse_duration(s) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "expected {} (more than 0)",
+            crate::value::duration::DURATION_EXPECTED
+        )),
+    }
 }
 
 impl InventoryOpts {
@@ -49,7 +64,14 @@ impl InventoryOpts {
                 "no inventory: give one with -i FILE|DIR (or set NETORCH_INVENTORY)".into(),
             ));
         }
-        Inventory::load_with(&self.inventory, playbook_dirs)
+        let mut opts = crate::inventory::LoadOptions {
+            playbook_dirs: playbook_dirs.to_vec(),
+            ..Default::default()
+        };
+        if let Some(t) = self.inventory_timeout {
+            opts.script_timeout = t;
+        }
+        Inventory::load_opts(&self.inventory, &opts)
     }
 
     /// The extra vars; their warnings go to stderr (for the commands without a report).
@@ -75,7 +97,7 @@ pub struct RunOpts {
     pub limit: Option<String>,
 
     /// How many hosts are worked on at once.
-    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    #[arg(short, long, default_value_t = crate::executor::DEFAULT_FORKS, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::executor::MAX_FORKS)))]
     pub forks: u32,
 
     /// Change nothing: show what would change.
@@ -163,6 +185,8 @@ pub fn parse_extra_vars_warn(items: &[String]) -> Result<(Vars, Vec<String>)> {
             let VarsFromYaml(vars) = parse_yaml(path, &text, "a mapping of variables")?;
             out.extend(vars);
         } else if item.starts_with('{') {
+            crate::source::check_nesting(Path::new("--extra-vars"), item)
+                .map_err(|e| Error::Usage(format!("--extra-vars: {}", e.message)))?;
             let VarsFromYaml(vars) = serde_yaml::from_str(item).map_err(|e| {
                 Error::Usage(format!(
                     "--extra-vars `{item}`: not a valid YAML/JSON mapping: {e}"

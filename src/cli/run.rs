@@ -273,7 +273,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     // plus the ones abandoned by host_timeout until ssh2 gives up on them.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .max_blocking_threads(max_forks + 64)
+        .max_blocking_threads(max_forks.saturating_add(64))
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;

@@ -19,6 +19,7 @@ use regex::Regex;
 
 use super::profile::PlatformProfile;
 use super::DeviceError;
+use crate::transport::capture::{Capped, DEFAULT_MAX_OUTPUT};
 
 /// The bytes of an interactive session.
 pub trait CliStream {
@@ -169,6 +170,8 @@ pub struct Channel<S: CliStream> {
     write_timeout: Duration,
     /// Bytes already read that belong to the next command's answer (pipelined sends).
     pending: Vec<u8>,
+    /// The most output one read keeps (head and tail): see [`crate::transport::capture`].
+    max_output: u64,
 }
 
 impl<S: CliStream> Channel<S> {
@@ -186,7 +189,13 @@ impl<S: CliStream> Channel<S> {
             mode: None,
             write_timeout: Duration::from_secs(10),
             pending: Vec::new(),
+            max_output: DEFAULT_MAX_OUTPUT,
         }
+    }
+
+    /// The most output each command keeps (the task's or the host's `max_output`).
+    pub fn set_max_output(&mut self, cap: u64) {
+        self.max_output = cap;
     }
 
     pub fn host(&self) -> &str {
@@ -290,8 +299,7 @@ impl<S: CliStream> Channel<S> {
         what: &str,
     ) -> Result<ReadResult, DeviceError> {
         let deadline = Instant::now() + timeout;
-        let mut raw: Vec<u8> = std::mem::take(&mut self.pending);
-        raw.reserve(4096);
+        let mut raw = Capped::with_bytes(std::mem::take(&mut self.pending), self.max_output);
         let mut line_start = 0usize;
         // Where the first line not yet checked for `next`'s echo starts.
         let mut scanned = 0usize;
@@ -301,7 +309,7 @@ impl<S: CliStream> Channel<S> {
         // for every command.
         let mut buf = [0u8; 32 * 1024];
         loop {
-            let old_len = if have_pending { 0 } else { raw.len() };
+            let mut old_len = if have_pending { 0 } else { raw.len() };
             if have_pending {
                 have_pending = false;
             } else {
@@ -310,9 +318,13 @@ impl<S: CliStream> Channel<S> {
                     return Err(self.timeout(what, timeout, &raw));
                 }
                 let n = self.read_some(&mut buf, left, timeout, what, &raw)?;
-                raw.extend_from_slice(&buf[..n]);
+                if let Some(cut) = raw.extend(&buf[..n]) {
+                    old_len = cut.shift(old_len);
+                    line_start = cut.shift(line_start);
+                    scanned = cut.shift(scanned);
+                }
             }
-            if let Some(i) = raw[old_len..].iter().rposition(|b| *b == b'\n') {
+            if let Some(i) = raw.bytes()[old_len..].iter().rposition(|b| *b == b'\n') {
                 line_start = old_len + i + 1;
             }
             if let Some(next) = next {
@@ -321,7 +333,7 @@ impl<S: CliStream> Channel<S> {
                 }
             }
             let tail_from = line_start.max(raw.len().saturating_sub(TAIL_BYTES));
-            let tail = render(&raw[tail_from..]);
+            let tail = render(&raw.bytes()[tail_from..]);
             let last = tail.rsplit('\n').next().unwrap_or("").to_string();
             if last.trim().is_empty() {
                 continue;
@@ -339,7 +351,7 @@ impl<S: CliStream> Channel<S> {
                 self.accept_prompt(&mode, learn);
                 raw.truncate(line_start);
                 return Ok(ReadResult {
-                    output: render(&raw),
+                    output: raw.text_with(render),
                     last_line: last,
                     stop: Stop::Prompt(mode),
                 });
@@ -347,7 +359,7 @@ impl<S: CliStream> Channel<S> {
             if let Some(i) = expects.iter().position(|r| r.is_match(&last)) {
                 raw.truncate(line_start);
                 return Ok(ReadResult {
-                    output: render(&raw),
+                    output: raw.text_with(render),
                     last_line: last,
                     stop: Stop::Expect(i),
                 });
@@ -370,7 +382,7 @@ impl<S: CliStream> Channel<S> {
     /// everything from that line on goes back to `pending` and the answer so far is returned.
     fn split_at_echo(
         &mut self,
-        raw: &mut Vec<u8>,
+        raw: &mut Capped,
         scanned: &mut usize,
         line_start: usize,
         next: &str,
@@ -378,11 +390,11 @@ impl<S: CliStream> Channel<S> {
         let mut at = *scanned;
         let mut found = None;
         while at < raw.len() {
-            let end = match raw[at..].iter().position(|b| *b == b'\n') {
+            let end = match raw.bytes()[at..].iter().position(|b| *b == b'\n') {
                 Some(i) => at + i + 1,
                 None => raw.len(),
             };
-            let line = render(&raw[at..end]);
+            let line = render(&raw.bytes()[at..end]);
             let line = line.trim_end_matches('\n');
             if let Some((mode, learn, prompt)) = self.echo_prompt(line, next) {
                 found = Some((at, mode, learn, prompt));
@@ -401,7 +413,7 @@ impl<S: CliStream> Channel<S> {
         self.accept_prompt(&mode, learn);
         self.pending = raw.split_off(at);
         Some(ReadResult {
-            output: render(raw),
+            output: raw.text_with(render),
             last_line: prompt,
             stop: Stop::Prompt(mode),
         })
@@ -414,13 +426,13 @@ impl<S: CliStream> Channel<S> {
         left: Duration,
         timeout: Duration,
         what: &str,
-        raw: &[u8],
+        raw: &Capped,
     ) -> Result<usize, DeviceError> {
         match self.stream.read_timeout(buf, left) {
             Ok(0) => Err(DeviceError::Closed {
                 host: self.host.clone(),
                 what: what.to_string(),
-                partial: render(raw).trim().to_string(),
+                partial: raw.text_with(render).trim().to_string(),
                 reason: "the device closed the session".into(),
             }),
             Ok(n) => Ok(n),
@@ -428,18 +440,18 @@ impl<S: CliStream> Channel<S> {
             Err(e) => Err(DeviceError::Closed {
                 host: self.host.clone(),
                 what: what.to_string(),
-                partial: render(raw).trim().to_string(),
+                partial: raw.text_with(render).trim().to_string(),
                 reason: e.to_string(),
             }),
         }
     }
 
-    fn timeout(&self, what: &str, timeout: Duration, raw: &[u8]) -> DeviceError {
+    fn timeout(&self, what: &str, timeout: Duration, raw: &Capped) -> DeviceError {
         DeviceError::Timeout {
             host: self.host.clone(),
             what: what.to_string(),
             secs: timeout.as_secs_f64(),
-            partial: render(raw).trim().to_string(),
+            partial: raw.text_with(render).trim().to_string(),
         }
     }
 

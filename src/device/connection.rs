@@ -83,6 +83,16 @@ impl Connection {
         self.session.warnings()
     }
 
+    /// The most output each command of the current task keeps: the task's `max_output`,
+    /// or (`None`) the host's.
+    pub fn set_max_output(&mut self, cap: Option<u64>) {
+        self.session.set_max_output(cap);
+        let cap = self.session.max_output();
+        if let Some(d) = &mut self.cli {
+            d.set_max_output(cap);
+        }
+    }
+
     pub fn is_cli(&self) -> bool {
         self.cli.is_some()
     }

@@ -15,6 +15,7 @@ use super::channel::{Channel, CliStream, SshShell, Stop};
 use super::profile::PlatformProfile;
 use super::{elapsed_ms, DeviceError, Response};
 use crate::secret::Secret;
+use crate::transport::capture::DEFAULT_MAX_OUTPUT;
 use crate::transport::ssh::{DEFAULT_PTY_COLS, DEFAULT_PTY_ROWS};
 use crate::transport::SshSession;
 
@@ -61,6 +62,7 @@ impl Driver<SshShell> {
             profile,
             enable,
             session.command_timeout(),
+            session.max_output(),
         )
     }
 }
@@ -74,7 +76,14 @@ impl<S: CliStream> Driver<S> {
         enable: Option<&Secret>,
         timeout: Duration,
     ) -> Result<Driver<S>, DeviceError> {
-        Driver::open_stream_shared(stream, host, Arc::new(profile.clone()), enable, timeout)
+        Driver::open_stream_shared(
+            stream,
+            host,
+            Arc::new(profile.clone()),
+            enable,
+            timeout,
+            DEFAULT_MAX_OUTPUT,
+        )
     }
 
     fn open_stream_shared(
@@ -83,8 +92,10 @@ impl<S: CliStream> Driver<S> {
         profile: Arc<PlatformProfile>,
         enable: Option<&Secret>,
         timeout: Duration,
+        max_output: u64,
     ) -> Result<Driver<S>, DeviceError> {
         let mut channel = Channel::with_profile(stream, host, Arc::clone(&profile));
+        channel.set_max_output(max_output);
         match channel.read_until(&[], timeout, "waiting for the first prompt") {
             Ok(_) => {}
             Err(DeviceError::Timeout { partial, secs, .. }) => {
@@ -141,6 +152,11 @@ impl<S: CliStream> Driver<S> {
 
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// The most output each command keeps (see [`crate::transport::capture`]).
+    pub fn set_max_output(&mut self, cap: u64) {
+        self.channel.set_max_output(cap);
     }
 
     fn path(&self, from: &str, to: &str) -> Option<Vec<Step>> {

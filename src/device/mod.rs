@@ -104,7 +104,11 @@ fn partial_text(p: &str) -> String {
     if p.trim().is_empty() {
         String::new()
     } else {
-        format!("; output so far:\n{p}")
+        // The whole (capped) output is in the result; a message shows its end.
+        format!(
+            "; output so far:\n{}",
+            crate::transport::capture::excerpt(p)
+        )
     }
 }
 

@@ -49,6 +49,13 @@ use workers::{Deadlines, Outcome, Workers};
 /// Default number of hosts worked on at once.
 pub const DEFAULT_FORKS: u32 = 50;
 
+/// The most hosts worked on at once: each fork is a blocking thread and a connection, and
+/// a number past this is a typo, not a plan.
+pub const MAX_FORKS: u32 = 10_000;
+
+/// The most retries an `until` loop may ask for: beyond it a task can run for ever.
+pub const MAX_RETRIES: u32 = 10_000;
+
 /// Run-wide settings.
 #[derive(Clone)]
 pub struct RunOptions {

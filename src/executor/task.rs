@@ -351,7 +351,12 @@ fn run_action(
             finished: p.finished,
         });
     };
-    let mut connector = HostConnector { state, shared, ctx };
+    let mut connector = HostConnector {
+        state,
+        shared,
+        ctx,
+        max_output: task.max_output,
+    };
     let mut env = Env {
         ctx: ActionCtx {
             host: &host,
@@ -379,6 +384,9 @@ struct HostConnector<'a> {
     state: &'a mut HostState,
     shared: &'a PlayShared,
     ctx: &'a Vars,
+    /// The task's `max_output`; the connection outlives the task, so it is set on every
+    /// hand-out (`None` puts the host's back).
+    max_output: Option<u64>,
 }
 
 impl Connector for HostConnector<'_> {
@@ -413,9 +421,11 @@ impl Connector for HostConnector<'_> {
             }
             state.conn = Some(conn);
         }
-        state
+        let conn = state
             .conn
             .as_mut()
-            .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))
+            .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))?;
+        conn.set_max_output(self.max_output);
+        Ok(conn)
     }
 }

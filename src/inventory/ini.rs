@@ -220,7 +220,9 @@ pub(crate) fn ini_value(v: &str) -> Value {
             }
         }
     }
-    if v.starts_with('[') || v.starts_with('{') {
+    // Too deep to be a list or a mapping anyone meant: kept as text, not parsed.
+    let shallow = crate::source::check_nesting(std::path::Path::new(""), v).is_ok();
+    if shallow && (v.starts_with('[') || v.starts_with('{')) {
         if let Ok(YamlAsJson(j)) = serde_yaml::from_str::<YamlAsJson>(v) {
             return j;
         }

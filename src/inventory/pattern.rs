@@ -230,7 +230,8 @@ fn parse(pattern: &str) -> Result<Vec<Term>, Error> {
     let trimmed = pattern.trim();
     let expanded;
     let text = if let Some(file) = trimmed.strip_prefix('@') {
-        let content = std::fs::read_to_string(Path::new(file)).map_err(|e| Error::io(file, e))?;
+        // Bounded and regular files only: `--limit @/dev/zero` must not read for ever.
+        let content = crate::source::read_source(Path::new(file))?;
         let lines: Vec<&str> = content
             .lines()
             .map(str::trim)
@@ -583,10 +584,12 @@ mod tests {
         assert_eq!(got, ["core-ams-1", "sw-fra-1"]);
         let got = inv.select_with_limit("all", Some(&pat)).unwrap();
         assert_eq!(got.len(), 2);
-        assert!(matches!(
-            inv.select("@/nonexistent/x"),
-            Err(Error::Io { .. })
-        ));
+        assert!(matches!(inv.select("@/nonexistent/x"), Err(Error::Load(_))));
+        let e = inv.select("@/dev/zero").unwrap_err().to_string();
+        assert!(
+            e.contains("is a character device, expected a regular file"),
+            "{e}"
+        );
     }
 
     #[test]

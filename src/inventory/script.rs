@@ -9,6 +9,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexSet;
@@ -16,11 +17,16 @@ use serde_json::Value;
 
 use super::builder::{Builder, Origin};
 use crate::source::LoadError;
+use crate::transport::capture::Capped;
 use crate::value::kind_of;
 use crate::value::Vars;
 
-/// Output beyond this is a runaway script, not an inventory.
-const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
+/// Output beyond this is a runaway script, not an inventory (100,000 hosts with their
+/// variables fit in a fraction of it).
+const MAX_OUTPUT_BYTES: u64 = 64 << 20;
+
+/// How much of a script's stderr is kept (its head and its end).
+const STDERR_KEPT: u64 = 64 << 10;
 
 /// Linux's "text file busy".
 const ETXTBSY: i32 = 26;
@@ -215,12 +221,24 @@ pub(crate) fn parse_json(path: &Path, text: &str, args: &str) -> Result<Value, L
 }
 
 /// Run the script with `args`; its stdout, or an error with the exit status and stderr.
+///
+/// The timeout bounds the whole run, reading the pipes included: a script that exits but
+/// leaves a child holding its stdout (`sleep 75 &`) is stopped at the deadline, not
+/// waited for. Its output is capped at [`MAX_OUTPUT_BYTES`] (the script is stopped as soon
+/// as it passes the cap); only the end of its stderr is kept.
 fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<String, LoadError> {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
 
     let shown = format!("{} {}", path.display(), args.join(" "));
+    // A bare name (`-i inv.sh`) is the file in the current folder: Command would look
+    // it up through PATH and could run some other program of that name.
+    let program = if path.components().count() == 1 && path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    };
     let spawn = || {
-        Command::new(path)
+        Command::new(&program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -250,60 +268,104 @@ fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<String, LoadErro
                      inventory, remove its executable bit (chmod -x)",
         )
     })?;
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+    let (tx, rx) = mpsc::channel::<Piped>();
+    if let Some(out) = child.stdout.take() {
+        let tx = tx.clone();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
-            if let Some(p) = pipe {
-                let _ = p.take(MAX_OUTPUT_BYTES + 1).read_to_end(&mut buf);
+            let r = out.take(MAX_OUTPUT_BYTES + 1).read_to_end(&mut buf);
+            let _ = tx.send(Piped::Stdout(buf, r.err()));
+        });
+    } else {
+        let _ = tx.send(Piped::Stdout(Vec::new(), None));
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            // Drained to the end (a script blocked on a full stderr pipe would look hung),
+            // keeping its head and tail.
+            let mut kept = Capped::new(STDERR_KEPT);
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                kept.extend(&buf[..n]);
             }
-            buf
-        })
-    };
-    let stdout = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
+            let _ = tx.send(Piped::Stderr(kept.text()));
+        });
+    } else {
+        let _ = tx.send(Piped::Stderr(String::new()));
+    }
+    drop(tx);
 
     let deadline = Instant::now() + timeout;
+    let stopped = |child: &mut std::process::Child, why: String| {
+        kill_group(child);
+        LoadError::file(path, why)
+    };
+    let late = || {
+        format!(
+            "the dynamic inventory `{shown}` did not finish within {} s and was stopped",
+            timeout.as_secs_f64()
+        )
+    };
+    let (mut out, mut err) = (None, None);
+    while out.is_none() || err.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Piped::Stdout(buf, e)) => {
+                if buf.len() as u64 > MAX_OUTPUT_BYTES {
+                    return Err(stopped(
+                        &mut child,
+                        format!(
+                            "`{shown}` printed more than {} MiB and was stopped",
+                            MAX_OUTPUT_BYTES >> 20
+                        ),
+                    ));
+                }
+                if let Some(e) = e {
+                    return Err(stopped(&mut child, format!("reading `{shown}`: {e}")));
+                }
+                out = Some(buf);
+            }
+            Ok(Piped::Stderr(text)) => err = Some(text),
+            // Both readers are gone without a word: nothing more will come.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let still = if matches!(child.try_wait(), Ok(Some(_))) {
+                    format!(
+                        "{}: the script exited but something it started kept its output \
+                         open (a background job?)",
+                        late()
+                    )
+                } else {
+                    late()
+                };
+                return Err(stopped(&mut child, still));
+            }
+        }
+    }
+    // Both pipes are closed: the script is exiting, if it has not already.
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group(&mut child);
-                return Err(LoadError::file(
-                    path,
-                    format!(
-                        "the dynamic inventory `{shown}` did not finish within {} s and was stopped",
-                        timeout.as_secs_f64()
-                    ),
-                ));
-            }
+            Ok(None) if Instant::now() >= deadline => return Err(stopped(&mut child, late())),
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => {
-                kill_group(&mut child);
-                return Err(LoadError::file(path, format!("waiting for `{shown}`: {e}")));
+                return Err(stopped(&mut child, format!("waiting for `{shown}`: {e}")));
             }
         }
     };
-    // The script is done; its pipes close unless it left children behind holding them.
-    let out = stdout.join().unwrap_or_default();
-    let err = stderr.join().unwrap_or_default();
+    let out = out.unwrap_or_default();
+    let err = err.unwrap_or_default();
     if !status.success() {
         let how = match (status.code(), status.signal()) {
             (Some(c), _) => format!("exit code {c}"),
             (None, Some(s)) => format!("signal {s}"),
             _ => "an unknown status".to_string(),
         };
-        let stderr = String::from_utf8_lossy(&err);
-        let lines: Vec<&str> = stderr.trim_end().lines().collect();
+        let lines: Vec<&str> = err.trim_end().lines().collect();
         let tail = &lines[lines.len().saturating_sub(MAX_STDERR_LINES)..];
         let detail = if tail.is_empty() {
             " and printed nothing on stderr".to_string()
@@ -315,15 +377,6 @@ fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<String, LoadErro
             format!("the dynamic inventory `{shown}` failed with {how}{detail}"),
         ));
     }
-    if out.len() as u64 > MAX_OUTPUT_BYTES {
-        return Err(LoadError::file(
-            path,
-            format!(
-                "`{shown}` printed more than {} MB",
-                MAX_OUTPUT_BYTES / (1024 * 1024)
-            ),
-        ));
-    }
     String::from_utf8(out).map_err(|e| {
         LoadError::file(
             path,
@@ -333,6 +386,13 @@ fn run(path: &Path, args: &[&str], timeout: Duration) -> Result<String, LoadErro
             ),
         )
     })
+}
+
+/// What a pipe reader thread hands back.
+enum Piped {
+    /// Up to `MAX_OUTPUT_BYTES + 1` bytes, and the read error if one ended it.
+    Stdout(Vec<u8>, Option<std::io::Error>),
+    Stderr(String),
 }
 
 /// Stop the script and anything it started (it leads its own process group).

@@ -32,6 +32,7 @@ pub(crate) fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
     if is_blank_yaml(&text) {
         return Ok(Vars::new());
     }
+    crate::source::check_nesting(path, &text)?;
     serde_yaml::from_str::<VarsFromYaml>(&text)
         .map(|v| v.0)
         .map_err(|e| yaml_error(path, &text, &e))

@@ -85,6 +85,8 @@ pub struct Task {
     pub failed_when: Option<When>,
     pub tags: Vec<String>,
     pub timeout: Option<Duration>,
+    /// Output kept per command (`None`: the host's `max_output`).
+    pub max_output: Option<u64>,
     /// `Some(true)`: always check mode; `Some(false)`: never, even under `--check`.
     pub check_mode: Option<bool>,
     pub no_log: bool,
@@ -252,6 +254,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "failed_when",
     "tags",
     "timeout",
+    "max_output",
     "check_mode",
     "no_log",
     "notify",
@@ -393,6 +396,7 @@ struct Builder {
     failed_when: Option<Vec<String>>,
     tags: Vec<String>,
     timeout: Option<Duration>,
+    max_output: Option<u64>,
     check_mode: Option<bool>,
     no_log: bool,
     notify: Vec<String>,
@@ -504,9 +508,10 @@ fn keyword<'de, A: MapAccess<'de>>(b: &mut Builder, k: &str, map: &mut A) -> Res
         "register" => b.register = Some(map.next_value_seed(Ident)?),
         "loop" | "with_items" | "with_list" => b.loop_ = Some(map.next_value_seed(LoopSeed)?),
         "loop_control" => b.loop_control = Some(map.next_value()?),
-        "retries" => b.retries = Some(map.next_value_seed(Count)?),
+        "retries" => b.retries = Some(map.next_value_seed(Retries)?),
         "delay" => b.delay = Some(map.next_value_seed(DurationSeed)?),
         "timeout" => b.timeout = Some(map.next_value_seed(DurationSeed)?),
+        "max_output" => b.max_output = Some(map.next_value_seed(SizeSeed)?),
         "ignore_errors" => b.ignore_errors = map.next_value_seed(Bool)?,
         "no_log" => b.no_log = map.next_value_seed(Bool)?,
         "check_mode" => b.check_mode = Some(map.next_value_seed(Bool)?),
@@ -535,8 +540,16 @@ macro_rules! fn_seed {
 }
 
 fn_seed!(Ident, String, values::identifier);
-fn_seed!(Count, u32, values::count);
+fn_seed!(Retries, u32, retries);
+
+/// `retries`, bounded: `until` with 4294967295 retries and no delay never ends.
+fn retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let max = crate::executor::MAX_RETRIES;
+    let n = values::bounded_count(d, "retries", 0, u64::from(max))?;
+    Ok(u32::try_from(n).unwrap_or(max))
+}
 fn_seed!(DurationSeed, Duration, values::duration);
+fn_seed!(SizeSeed, u64, values::size);
 fn_seed!(Bool, bool, values::boolish);
 fn_seed!(VarsSeed, Vars, values::vars);
 
@@ -676,6 +689,7 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
         failed_when: b.failed_when.map(When),
         tags: b.tags,
         timeout: b.timeout,
+        max_output: b.max_output,
         check_mode: b.check_mode,
         no_log: b.no_log,
         notify: b.notify,

@@ -14,6 +14,7 @@ use crate::value::boolean::{bool_of_int, BOOL_EXPECTED};
 use crate::value::duration::{from_secs, DURATION_EXPECTED};
 use crate::value::yaml::VarsSeed;
 use crate::value::Vars;
+use crate::value::{parse_size, SIZE_EXPECTED};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
@@ -88,6 +89,54 @@ pub fn opt_count<'de, D: Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<Opt
 }
 
 struct CountVisitor<T>(PhantomData<T>);
+
+/// A whole number from `min` to `max`; `name` names it in the message. The bound is
+/// checked inside the visitor so that the error points at the value.
+pub fn bounded_count<'de, D: Deserializer<'de>>(
+    d: D,
+    name: &'static str,
+    min: u64,
+    max: u64,
+) -> Result<u64, D::Error> {
+    struct V {
+        name: &'static str,
+        min: u64,
+        max: u64,
+    }
+    impl Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            if (self.min..=self.max).contains(&v) {
+                return Ok(v);
+            }
+            let (name, min, max) = (self.name, self.min, self.max);
+            Err(E::custom(if min == 0 {
+                format!("{name} must be at most {max}, found {v}")
+            } else {
+                format!("{name} must be from {min} to {max}, found {v}")
+            }))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            CountVisitor::<u64>(PhantomData).visit_i64(v)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+            Err(found("a whole number", de::Unexpected::Float(v)))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<u64, E> {
+            Err(found("a whole number", de::Unexpected::Bool(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            match v.trim().parse::<u64>() {
+                Ok(u) => self.visit_u64(u),
+                Err(_) => Err(found("a whole number", de::Unexpected::Str(v))),
+            }
+        }
+    }
+    d.deserialize_any(V { name, min, max })
+}
 
 impl<T: TryFrom<u64>> Visitor<'_> for CountVisitor<T> {
     type Value = T;
@@ -238,6 +287,33 @@ pub fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>,
 /// A required duration field.
 pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     d.deserialize_any(DurationVisitor)
+}
+
+/// A byte count (`max_output: 1MiB`, `512k`, `1048576`), read by [`crate::value::size`].
+pub fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(SIZE_EXPECTED)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| found(SIZE_EXPECTED, de::Unexpected::Signed(v)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+            Err(found(SIZE_EXPECTED, de::Unexpected::Float(v)))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<u64, E> {
+            Err(found(SIZE_EXPECTED, de::Unexpected::Bool(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            parse_size(v).ok_or_else(|| found(SIZE_EXPECTED, de::Unexpected::Str(v)))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ use crate::source::{parse_yaml, read_source, LoadError};
 /// Default time in-flight jobs get to finish after SIGTERM.
 pub const DEFAULT_GRACE_SECS: u64 = 60;
 
+/// The longest default run time limit (a job's `timeout:` may say more).
+pub const MAX_DEFAULT_TIMEOUT_SECS: u64 = 3600;
+/// The shortest default run time limit: a job every few seconds still gets time to
+/// connect.
+pub const MIN_DEFAULT_TIMEOUT_SECS: u64 = 60;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
@@ -55,6 +61,10 @@ pub struct JobSpec {
     /// Run once at start when a scheduled run was missed while the daemon was down.
     #[serde(default, deserialize_with = "values::boolish")]
     pub catch_up: bool,
+    /// How long one run may take before it is killed (default: the time between two
+    /// runs, at most [`MAX_DEFAULT_TIMEOUT_SECS`]).
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    pub timeout: Option<Duration>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub playbook: Option<String>,
     #[serde(default)]
@@ -63,11 +73,18 @@ pub struct JobSpec {
     pub inventory: String,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub limit: Option<String>,
-    #[serde(default, deserialize_with = "values::opt_count")]
+    #[serde(default, deserialize_with = "job_forks")]
     pub forks: Option<u32>,
     /// Extra variables (`-e`), as a mapping.
     #[serde(default)]
     pub extra_vars: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A job's `forks`, within what `run --forks` takes (checked here, not when the job runs).
+fn job_forks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let max = crate::executor::MAX_FORKS;
+    let n = values::bounded_count(d, "forks", 1, u64::from(max))?;
+    Ok(Some(u32::try_from(n).unwrap_or(max)))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +124,25 @@ impl When {
         }
     }
 
+    /// A run's time limit when the job sets none: until the next run is due (a run that
+    /// outlives it would only make the next one skip), at most an hour, at least a minute.
+    pub fn default_timeout(&self) -> Duration {
+        let gap = match self {
+            When::Every(d) => Some(*d),
+            When::Cron(..) => {
+                let now = chrono::Utc::now();
+                self.next_after(now)
+                    .and_then(|a| Some((a, self.next_after(a)?)))
+                    .and_then(|(a, b)| (b - a).to_std().ok())
+            }
+        };
+        gap.unwrap_or(Duration::from_secs(MAX_DEFAULT_TIMEOUT_SECS))
+            .clamp(
+                Duration::from_secs(MIN_DEFAULT_TIMEOUT_SECS),
+                Duration::from_secs(MAX_DEFAULT_TIMEOUT_SECS),
+            )
+    }
+
     pub fn describe(&self) -> String {
         match self {
             When::Cron(_, s) => format!("cron {s}"),
@@ -121,6 +157,9 @@ pub struct Job {
     pub name: String,
     pub when: When,
     pub jitter: Duration,
+    /// A run still going after this is killed (with everything it started) and recorded
+    /// as `timed_out`, so the next ticks run again.
+    pub timeout: Duration,
     pub catch_up: bool,
     pub kind: &'static str,
     /// The child's command line: never a secret (any local user can read it).
@@ -274,8 +313,19 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             ));
         }
         args.push("--json".into());
+        let timeout = match j.timeout {
+            Some(t) if t.is_zero() => {
+                return Err(at(
+                    &name_at,
+                    format!("job `{}`: `timeout` must be more than 0", j.name),
+                ))
+            }
+            Some(t) => t,
+            None => when.default_timeout(),
+        };
         jobs.push(Job {
             name: j.name.clone(),
+            timeout,
             when,
             jitter: j.jitter.unwrap_or_default(),
             catch_up: j.catch_up,
@@ -354,6 +404,9 @@ mod tests {
         assert_eq!(&p.args[..2], &["run".to_string(), p.args[1].clone()]);
         assert!(p.args.contains(&"/abs/inv".to_string()));
         assert!(matches!(p.when, When::Every(d) if d == Duration::from_secs(600)));
+        // No timeout given: until the next run is due, between a minute and an hour.
+        assert_eq!(p.timeout, Duration::from_secs(600));
+        assert_eq!(b.timeout, Duration::from_secs(60));
         assert_eq!(s.grace, Duration::from_secs(DEFAULT_GRACE_SECS));
     }
 
@@ -377,5 +430,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("needs `cron"), "{e}");
+    }
+
+    #[test]
+    fn job_timeouts() {
+        let s = load_str(
+            "jobs:\n  - name: a\n    every: 24h\n    playbook: a.yml\n    inventory: i\n  - name: b\n    every: 1m\n    timeout: 5s\n    playbook: a.yml\n    inventory: i\n",
+        )
+        .unwrap();
+        assert_eq!(s.jobs[0].timeout, Duration::from_secs(3600));
+        assert_eq!(s.jobs[1].timeout, Duration::from_secs(5));
+        let e = load_str(
+            "jobs:\n  - name: x\n    every: 1m\n    timeout: 0\n    playbook: a\n    inventory: i\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`timeout` must be more than 0"), "{e}");
+    }
+
+    #[test]
+    fn forks_are_bounded_where_they_are_written() {
+        let e = load_str(
+            "jobs:\n  - name: x\n    every: 1m\n    playbook: a.yml\n    inventory: i\n    forks: 99999999999\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(":6:"), "{e}");
+        assert!(
+            e.contains("forks must be from 1 to 10000, found 99999999999"),
+            "{e}"
+        );
     }
 }

@@ -37,6 +37,14 @@ use status::{counts_from_report, DaemonStatus, JobStatus, RunOutcome};
 /// before SIGKILL.
 const CANCEL_WAIT: Duration = Duration::from_secs(20);
 
+/// The most of a run's JSON report kept (beyond it the report is not read, the run's
+/// exit code still counts).
+const MAX_REPORT_BYTES: u64 = 64 << 20;
+/// The most of a run's stderr kept (its head and its end).
+const MAX_STDERR_BYTES: u64 = 256 << 10;
+/// How long a finished run's pipes may stay open (held by something it left behind).
+const PIPE_LINGER: Duration = Duration::from_secs(2);
+
 /// How late a tick may fire and still count as on time; later ones (the machine slept)
 /// are dropped rather than replayed.
 const LATE_TOLERANCE_SECS: i64 = 5;
@@ -111,9 +119,7 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
         .map_err(|e| crate::Error::Usage(format!("cannot watch SIGINT: {e}")))?;
 
     // What the last daemon knew survives a restart (last runs, successes).
-    let previous: Option<DaemonStatus> = std::fs::read_to_string(&schedule.status_file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let previous = previous_status(&schedule.status_file);
     let now = Utc::now();
     let mut st = DaemonStatus {
         netorch_version: env!("CARGO_PKG_VERSION").into(),
@@ -145,6 +151,11 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
     {
         std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
     }
+    // Runs, their pipes and HTTP clients all take descriptors.
+    match http::raise_fd_limit() {
+        Ok(n) => tracing::debug!("open-file limit: {n}"),
+        Err(e) => tracing::warn!("{e}"),
+    }
     let (running_tx, mut running_rx) = watch::channel(0usize);
     let shared = Arc::new(Shared {
         status: Arc::new(Mutex::new(st)),
@@ -161,6 +172,12 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
                 .await
                 .map_err(|e| crate::Error::Usage(format!("--listen {addr}: {e}")))?;
             tracing::info!("serving /status and /metrics on http://{addr}");
+            if !http::is_loopback(&addr) {
+                tracing::warn!(
+                    "--listen {addr} is reachable from other machines: /status and /metrics \
+                     have no authentication; listen on 127.0.0.1 behind a proxy, or firewall it"
+                );
+            }
             Some(tokio::spawn(http::serve(l, Arc::clone(&shared.status))))
         }
         None => None,
@@ -254,6 +271,68 @@ fn signal(pid: u32, sig: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// The status the last daemon left. A file that cannot be read as one is not dropped in
+/// silence: it is copied aside (`<file>.corrupt-<time>`) for whoever wants to know what
+/// happened, and the log says so; the daemon starts afresh.
+fn previous_status(path: &std::path::Path) -> Option<DaemonStatus> {
+    let bytes = match crate::source::read_bounded(path, MAX_REPORT_BYTES) {
+        Ok(b) => b,
+        Err(_) if !path.exists() => return None,
+        Err(e) => {
+            tracing::warn!("cannot read the previous status: {e}; starting afresh");
+            return None;
+        }
+    };
+    let why = match serde_json::from_slice::<DaemonStatus>(&bytes) {
+        Ok(st) => return Some(st),
+        Err(e) => e,
+    };
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".corrupt-{stamp}"));
+    let aside = PathBuf::from(aside);
+    match std::fs::copy(path, &aside) {
+        Ok(_) => tracing::warn!(
+            "the status file {} is damaged ({why}); kept a copy as {} and starting afresh",
+            path.display(),
+            aside.display()
+        ),
+        Err(e) => tracing::warn!(
+            "the status file {} is damaged ({why}) and cannot be copied aside ({e}); \
+             starting afresh",
+            path.display()
+        ),
+    }
+    None
+}
+
+/// SIGKILL to a run's whole process group.
+fn kill_group(pgid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Read a pipe to its end, keeping at most `cap` bytes (head and tail).
+async fn capture(mut pipe: impl tokio::io::AsyncRead + Unpin, cap: u64) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = crate::transport::capture::Capped::new(cap);
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend(&buf[..n]);
+    }
+    if kept.dropped() > 0 {
+        kept.text().into_bytes()
+    } else {
+        kept.bytes().to_vec()
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -409,25 +488,71 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let child = match cmd.spawn() {
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
             out.error = Some(format!("cannot start {}: {e}", shared.exe.display()));
             return out;
         }
     };
-    if let Some(pid) = child.id() {
+    let pid = child.id();
+    if let Some(pid) = pid {
         lock(&shared.children).insert(job.name.clone(), pid);
     }
-    let result = child.wait_with_output().await;
+    // Both pipes are drained as the run goes (a child blocked on a full pipe would look
+    // hung) and kept within a cap: a run's report is large but bounded, its stderr only
+    // matters for its last lines.
+    let stdout = child
+        .stdout
+        .take()
+        .map(|p| tokio::spawn(capture(p, MAX_REPORT_BYTES)));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|p| tokio::spawn(capture(p, MAX_STDERR_BYTES)));
+    let status = match tokio::time::timeout(job.timeout, child.wait()).await {
+        Ok(s) => s,
+        Err(_) => {
+            // Everything the run started goes with it: it leads its own process group.
+            if let Some(pid) = pid {
+                kill_group(pid);
+            }
+            let _ = child.kill().await;
+            lock(&shared.children).remove(&job.name);
+            out.duration_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+            out.result = "timed_out".into();
+            out.error = Some(format!(
+                "did not finish within {}s (the job's timeout) and was killed",
+                job.timeout.as_secs_f64()
+            ));
+            return out;
+        }
+    };
     lock(&shared.children).remove(&job.name);
     out.duration_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let output = match result {
-        Ok(o) => o,
+    let status = match status {
+        Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("waiting for the run: {e}"));
             return out;
         }
+    };
+    // The run is over; its pipes close unless something it left behind holds them, and
+    // that is not waited for.
+    let collect = |h: Option<tokio::task::JoinHandle<Vec<u8>>>| async move {
+        match h {
+            Some(h) => tokio::time::timeout(PIPE_LINGER, h)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    };
+    let output = std::process::Output {
+        status,
+        stdout: collect(stdout).await,
+        stderr: collect(stderr).await,
     };
     out.exit_code = output.status.code();
     if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&output.stdout) {

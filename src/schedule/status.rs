@@ -13,7 +13,8 @@ pub struct RunOutcome {
     /// Seconds since the epoch, for metrics.
     pub started_unix: i64,
     pub duration_ms: u64,
-    /// `ok`, `failed` (some host failed or the run could not start) or `cancelled`.
+    /// `ok`, `failed` (some host failed or the run could not start), `cancelled`, or
+    /// `timed_out` (killed after the job's timeout).
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,

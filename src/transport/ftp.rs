@@ -237,6 +237,12 @@ fn status_of(e: &FtpError) -> Option<Status> {
     }
 }
 
+/// True when the data connection has nothing more to give (the server closed it).
+fn at_end(stream: &mut impl std::io::Read) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(stream.read(&mut probe), Ok(0))
+}
+
 impl FtpClient {
     /// Connect, upgrade to TLS when asked, log in, switch to binary.
     pub fn connect(s: &FtpSettings) -> Result<FtpClient, TransportError> {
@@ -435,6 +441,7 @@ impl FtpClient {
         remote: &str,
         dst: &mut dyn Write,
         offset: u64,
+        limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransportError> {
         if offset > 0 {
@@ -446,7 +453,13 @@ impl FtpClient {
             .retr_as_stream(remote)
             .map_err(|e| self.remote("retrieve", remote, &e))?;
         let site = CopySite::starting(&self.host, "retrieve", remote, true, pump);
-        match pump.copy(&mut stream, dst, None, FTP_HOOKS) {
+        match pump.copy(&mut stream, dst, limit, FTP_HOOKS) {
+            Ok(n) if limit.is_some_and(|l| n >= l) && !at_end(&mut stream) => {
+                // More than the size the server gave (a file that keeps growing): the
+                // transfer is aborted, not read until the deadline.
+                let _ = self.ftp.abort(stream);
+                Ok(n)
+            }
             Ok(n) => {
                 stream
                     .finish()

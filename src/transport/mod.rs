@@ -5,9 +5,11 @@
 //!   PTY shells for the device layer).
 //! - [`sftp`], [`scp`], [`ftp`]: file transfer (SFTP and SCP over the host's SSH session,
 //!   FTP/FTPS on their own connection), all streaming through [`copy::Pump`].
+//! - [`capture`]: output kept from a peer, capped at `max_output` (head and tail).
 //! - `known_hosts`, `jump`, `probe`: host-key checking, the bastion relay, and reading the
 //!   server's algorithm offer when negotiation fails.
 
+pub mod capture;
 pub mod copy;
 pub mod ftp;
 mod jump;
@@ -137,7 +139,7 @@ pub enum TransportError {
     },
 
     /// A command or read did not finish in time; `partial` is what arrived before.
-    #[error("{host}: {what} timed out after {secs:.1}s{}", if partial.is_empty() { String::new() } else { format!("; output so far:\n{partial}") })]
+    #[error("{host}: {what} timed out after {secs:.1}s{}", if partial.is_empty() { String::new() } else { format!("; output so far:\n{}", capture::excerpt(partial)) })]
     Timeout {
         host: String,
         what: String,

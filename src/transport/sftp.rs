@@ -27,6 +27,9 @@ const FX_FILE_ALREADY_EXISTS: i32 = 11;
 pub struct RemoteStat {
     pub size: u64,
     pub is_dir: bool,
+    /// Neither a regular file nor a folder (a device, FIFO or socket): its size means
+    /// nothing and reading it may never end.
+    pub is_special: bool,
     pub mode: Option<u32>,
 }
 
@@ -124,6 +127,7 @@ impl Sftp {
             Ok(st) => Ok(Some(RemoteStat {
                 size: st.size.unwrap_or(0),
                 is_dir: st.is_dir(),
+                is_special: !st.is_dir() && !st.is_file(),
                 mode: st.perm.map(|p| p & 0o7777),
             })),
             Err(e) if e.code() == ErrorCode::SFTP(FX_NO_SUCH_FILE) => Ok(None),
@@ -220,6 +224,7 @@ impl Sftp {
         remote: &str,
         dst: &mut dyn Write,
         offset: u64,
+        limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransportError> {
         self.short_deadline();
@@ -233,7 +238,7 @@ impl Sftp {
         }
         let site = CopySite::starting(self.host(), "read", remote, true, pump);
         let got = pump
-            .copy(&mut file, dst, None, IoHooks::ssh(&self.session))
+            .copy(&mut file, dst, limit, IoHooks::ssh(&self.session))
             .map_err(|e| e.at(&site, io_reason))?;
         Ok(got)
     }

@@ -3,7 +3,7 @@
 //!
 //! - [`duration`]: `30`, `2.5`, `"500ms"`, `"10s"`, `"5m"`, `"2h"`.
 //! - [`boolean`]: `true`/`false` and the spellings Ansible users write (`yes`, `on`, `1` ...).
-//! - [`size`]: byte counts such as `500K` or `10M` (powers of 1024).
+//! - [`size`]: byte counts such as `500K`, `10M` or `1MiB` (powers of 1024).
 //! - [`kind`]: how a value's type is named in messages (`a list`, `string "x"`).
 //! - [`yaml`]: YAML read straight into JSON values: merge keys applied, duplicate keys
 //!   refused, number keys made text, tags dropped (`!vault` refused).
@@ -22,7 +22,7 @@ pub mod yaml;
 pub use boolean::{bool_of, parse_bool};
 pub use duration::{duration_of, parse_duration};
 pub use kind::{describe, kind_of, show};
-pub use size::parse_size;
+pub use size::{parse_size, size_of, SIZE_EXPECTED};
 pub use yaml::{VarsFromYaml, YamlAsJson};
 
 /// Variables by name, as every loader produces them and every task sees them; insertion

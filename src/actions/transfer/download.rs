@@ -173,7 +173,18 @@ pub(super) fn download(
         deadline: job.deadline,
     };
     // The pump's buffer is large already: write straight to the file.
-    let got = remote.fetch(src, &mut file, offset, &mut pump)?;
+    let limit = remote_size.map(|n| n.saturating_sub(offset));
+    let got = match remote.fetch(src, &mut file, offset, limit, &mut pump) {
+        Ok(n) => n,
+        Err(e) => {
+            // A partial file is only worth keeping for a resume.
+            drop(file);
+            if !(job.args.resume && remote.can_resume()) {
+                let _ = std::fs::remove_file(&part);
+            }
+            return Err(e);
+        }
+    };
     meter.finish();
     let _ = file.sync_all();
     drop(file);

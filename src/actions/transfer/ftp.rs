@@ -61,7 +61,9 @@ impl RemoteFiles for FtpFiles {
             bandwidth: None,
             deadline,
         };
-        match self.client.download(path, &mut hasher, 0, &mut pump) {
+        // Read back no more than the server says the file holds (it may keep growing).
+        let limit = self.client.size(path).ok().flatten();
+        match self.client.download(path, &mut hasher, 0, limit, &mut pump) {
             Ok(_) => Ok(Some(hasher.finish())),
             Err(TransportError::Remote { reason, .. }) if reason.contains("no such file") => {
                 Ok(None)
@@ -113,9 +115,10 @@ impl RemoteFiles for FtpFiles {
         path: &str,
         dst: &mut dyn Write,
         offset: u64,
+        limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        Ok(self.client.download(path, dst, offset, pump)?)
+        Ok(self.client.download(path, dst, offset, limit, pump)?)
     }
 
     fn close(self: Box<Self>) {

@@ -130,12 +130,15 @@ pub(super) trait RemoteFiles {
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure>;
 
-    /// Read `path` from byte `offset` into `dst`. Returns the bytes received.
+    /// Read `path` from byte `offset` into `dst`, at most `limit` bytes (what the server
+    /// said is left: a file that keeps growing must not be read until the deadline).
+    /// Returns the bytes received.
     fn fetch(
         &mut self,
         path: &str,
         dst: &mut dyn Write,
         offset: u64,
+        limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure>;
 

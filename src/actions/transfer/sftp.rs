@@ -75,6 +75,12 @@ impl RemoteFiles for SftpFiles<'_> {
     fn size(&mut self, path: &str) -> Result<RemoteSize, TransferFailure> {
         Ok(match self.channel()?.stat(path)? {
             Some(st) if st.is_dir => RemoteSize::Dir,
+            Some(st) if st.is_special => {
+                return Err(TransferFailure::Message(format!(
+                    "{path} is not a regular file (a device, FIFO or socket); transfers \
+                     take regular files"
+                )))
+            }
             Some(st) => RemoteSize::Known(st.size),
             None => RemoteSize::Absent,
         })
@@ -150,9 +156,10 @@ impl RemoteFiles for SftpFiles<'_> {
         path: &str,
         dst: &mut dyn Write,
         offset: u64,
+        limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        Ok(self.channel()?.download(path, dst, offset, pump)?)
+        Ok(self.channel()?.download(path, dst, offset, limit, pump)?)
     }
 
     fn set_mode(&mut self, path: &str, mode: u32) -> Result<(), TransferFailure> {

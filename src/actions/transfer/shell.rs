@@ -214,6 +214,8 @@ impl RemoteFiles for ShellFiles<'_> {
         path: &str,
         dst: &mut dyn Write,
         _offset: u64,
+        // SCP announces the size itself and reads exactly that much.
+        _limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
         Ok(scp::download(self.conn.session(), path, dst, pump)?)

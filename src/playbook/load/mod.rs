@@ -11,7 +11,7 @@ use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
 use super::{is_templated, search_dirs, Location, Play, Playbook, Task};
 use crate::actions::{Action, ConfigSource};
-use crate::source::{is_blank_yaml, read_source, suggest, LoadError};
+use crate::source::{check_nesting, is_blank_yaml, read_source, suggest, LoadError};
 use crate::value::Vars;
 use crate::Error;
 
@@ -141,6 +141,7 @@ impl Loader {
                 "the file is empty; expected a list of plays",
             ));
         }
+        check_nesting(path, text)?;
         let file: PlaybookFile =
             serde_yaml::from_str(text).map_err(|e| parse_error(path, text, &e))?;
         let tree = positions::parse(text);
@@ -368,6 +369,11 @@ impl Loader {
         };
         if let Err(e) = self.enter(&target, Some(at)) {
             self.errors.push(e);
+            return;
+        }
+        if let Err(e) = check_nesting(&target, &sub_text) {
+            self.errors.push(e);
+            self.stack.pop();
             return;
         }
         let parsed = if is_blank_yaml(&sub_text) {

@@ -60,11 +60,9 @@ pub(super) struct PlaySpec {
 }
 
 fn forks<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let n: usize = values::count(d)?;
-    if n == 0 {
-        return Err(de::Error::custom("forks must be at least 1"));
-    }
-    Ok(Some(n))
+    let max = u64::from(crate::executor::MAX_FORKS);
+    let n = values::bounded_count(d, "forks", 1, max)?;
+    Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
 /// A host pattern: a string, or a list joined with `,` (Ansible accepts both).

@@ -27,6 +27,7 @@
 //! | `command_timeout` (`ansible_command_timeout`) | per command | 30 s |
 //! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
 //! | `transfer_timeout` | a whole upload or download (read by the transfer action) | 3600 s |
+//! | `max_output` | output kept per command (head and tail; a task's `max_output` wins) | 16 MiB |
 //!
 //! Durations and booleans are read by [`crate::value`]: seconds (`10`, `2.5`) or a
 //! string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"2h"`).
@@ -36,6 +37,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::capture::{DEFAULT_MAX_OUTPUT, MIN_MAX_OUTPUT};
 use super::TransportError;
 use crate::secret::Secret;
 use crate::value::Vars;
@@ -91,6 +93,8 @@ pub struct ConnectionSettings {
     pub command_timeout: Duration,
     /// `None`: no keepalives.
     pub keepalive_interval: Option<Duration>,
+    /// Output kept per command (see [`crate::transport::capture`]).
+    pub max_output: u64,
 }
 
 /// Variables this module reads (for "did you mean" hints elsewhere and documentation).
@@ -132,6 +136,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "command_timeout",
     "keepalive_interval",
     "transfer_timeout",
+    "max_output",
 ];
 
 pub use crate::inventory::platform_from_network_os;
@@ -401,6 +406,7 @@ impl ConnectionSettings {
             Duration::from_secs(DEFAULT_KEEPALIVE_SECS),
             true,
         )?;
+        let max_output = r.size("max_output", DEFAULT_MAX_OUTPUT, MIN_MAX_OUTPUT)?;
 
         Ok(ConnectionSettings {
             host_name: host_name.to_string(),
@@ -419,6 +425,7 @@ impl ConnectionSettings {
             connect_timeout,
             command_timeout,
             keepalive_interval,
+            max_output,
         })
     }
 

@@ -11,7 +11,7 @@ use super::TransportError;
 use crate::value::boolean::BOOL_EXPECTED;
 use crate::value::duration::DURATION_EXPECTED;
 use crate::value::Vars;
-use crate::value::{bool_of, duration_of, kind_of, show};
+use crate::value::{bool_of, duration_of, kind_of, show, size_of, SIZE_EXPECTED};
 
 pub(super) struct Reader<'a> {
     pub(super) host: &'a str,
@@ -64,6 +64,22 @@ impl Reader<'_> {
             };
         }
         Ok(Some(d))
+    }
+
+    /// A byte count, at least `min` (a smaller one is raised to it: below it the value
+    /// would only break things).
+    pub(super) fn size(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+    ) -> Result<u64, TransportError> {
+        let Some((n, v)) = self.first(&[name]) else {
+            return Ok(default);
+        };
+        let size = size_of(v)
+            .ok_or_else(|| self.err(n, format!("expected {SIZE_EXPECTED}, got {}", show(v))))?;
+        Ok(size.max(min))
     }
 
     pub(super) fn list(&self, name: &'static str) -> Result<Option<Vec<String>>, TransportError> {

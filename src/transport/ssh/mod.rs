@@ -14,12 +14,14 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ssh2::{ErrorCode, KeyboardInteractivePrompt, MethodType, Prompt, Session};
 
+use super::capture::Capped;
 use super::jump::{spawn_relay, HopStream};
 use super::known_hosts::{self, Target};
 use super::settings::{
@@ -90,6 +92,9 @@ pub struct SshSession {
     credential: String,
     warnings: Vec<String>,
     command_timeout: Duration,
+    /// The host's `max_output`, and the cap in force for the current task.
+    default_max_output: u64,
+    max_output: AtomicU64,
     abort: AbortHandle,
     _keepalive: Option<mpsc::Sender<()>>,
 }
@@ -215,6 +220,8 @@ impl SshSession {
             credential: c.credential,
             warnings: ctx.warnings,
             command_timeout: settings.command_timeout,
+            default_max_output: settings.max_output,
+            max_output: AtomicU64::new(settings.max_output),
             abort,
             _keepalive: keepalive,
         })
@@ -251,6 +258,18 @@ impl SshSession {
         self.command_timeout
     }
 
+    /// The most output a command keeps (stdout and stderr each): the task's `max_output`
+    /// if one was set with [`SshSession::set_max_output`], else the host's.
+    pub fn max_output(&self) -> u64 {
+        self.max_output.load(Ordering::Relaxed)
+    }
+
+    /// The cap for the commands of one task; `None`: the host's `max_output`.
+    pub fn set_max_output(&self, cap: Option<u64>) {
+        self.max_output
+            .store(cap.unwrap_or(self.default_max_output), Ordering::Relaxed);
+    }
+
     /// The underlying ssh2 session, for SFTP/SCP and the device channel.
     pub fn session(&self) -> &Session {
         &self.session
@@ -270,7 +289,8 @@ impl SshSession {
             .channel_session()
             .map_err(|e| self.session_err(&what, e))?;
         ch.exec(cmd).map_err(|e| self.session_err(&what, e))?;
-        let mut stdout = Vec::new();
+        let cap = self.max_output();
+        let mut stdout = Capped::new(cap);
         self.read_until_eof(
             &mut ch.stream(0),
             &mut stdout,
@@ -279,7 +299,7 @@ impl SshSession {
             &what,
             None,
         )?;
-        let mut stderr = Vec::new();
+        let mut stderr = Capped::new(cap);
         self.read_until_eof(
             &mut ch.stderr(),
             &mut stderr,
@@ -292,8 +312,8 @@ impl SshSession {
         let _ = ch.wait_close();
         let exit_status = ch.exit_status().map_err(|e| self.session_err(&what, e))?;
         Ok(ExecOutput {
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            stdout: stdout.text(),
+            stderr: stderr.text(),
             exit_status,
         })
     }
@@ -301,11 +321,11 @@ impl SshSession {
     fn read_until_eof(
         &self,
         r: &mut impl Read,
-        out: &mut Vec<u8>,
+        out: &mut Capped,
         deadline: Instant,
         timeout: Duration,
         what: &str,
-        stdout_if_stderr: Option<&[u8]>,
+        stdout_if_stderr: Option<&Capped>,
     ) -> Result<(), TransportError> {
         let mut buf = [0u8; 16 * 1024];
         loop {
@@ -314,7 +334,9 @@ impl SshSession {
             }
             match r.read(&mut buf) {
                 Ok(0) => return Ok(()),
-                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Ok(n) => {
+                    out.extend(&buf[..n]);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                     return Err(self.timeout_err(what, timeout, stdout_if_stderr.unwrap_or(out)));
                 }
@@ -329,18 +351,18 @@ impl SshSession {
         }
     }
 
-    fn timeout_err(&self, what: &str, timeout: Duration, partial: &[u8]) -> TransportError {
+    fn timeout_err(&self, what: &str, timeout: Duration, partial: &Capped) -> TransportError {
         TransportError::Timeout {
             host: self.host.clone(),
             what: what.to_string(),
             secs: timeout.as_secs_f64(),
-            partial: String::from_utf8_lossy(partial).into_owned(),
+            partial: partial.text(),
         }
     }
 
     fn session_err(&self, what: &str, e: ssh2::Error) -> TransportError {
         if e.code() == ErrorCode::Session(LIBSSH2_ERROR_TIMEOUT) {
-            return self.timeout_err(what, Duration::ZERO, &[]);
+            return self.timeout_err(what, Duration::ZERO, &Capped::new(0));
         }
         TransportError::Session {
             host: self.host.clone(),
