@@ -481,11 +481,12 @@ fn special_files_are_refused_not_read_until_memory_runs_out() {
         .arg("--json")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    // Validation renders the message before the run, so the run is refused (exit 4).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        text.contains("/dev/zero: is a character device, expected a regular file"),
-        "{text}"
+        err.contains("/dev/zero: is a character device, expected a regular file"),
+        "{err}"
     );
 }
 

@@ -105,29 +105,57 @@ fn a_variable_cannot_smuggle_a_second_command_or_config_line() {
       command: show running-config
 "#,
     );
+    // Validation renders every field before the run: nothing is sent at all.
+    let out = run(&sim, &inv, &pb, &["--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("`intf`") && err.contains("`desc`") && err.contains("line break"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("show version"),
+        "the value is not quoted: {err}"
+    );
+    assert!(out.stdout.is_empty(), "a refused run reports no host");
+
+    // A value known only at run time (a registered output of several lines) is refused
+    // by the task that would send it; the author's own two lines still go as two.
+    let pb = write(
+        sim.dir.path(),
+        "pb2.yml",
+        r#"
+- name: Injection at run time
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Version
+      command: show version
+      register: ver
+    - name: Show
+      command: "show interface {{ ver.stdout }}"
+      ignore_errors: true
+    - name: Written on two lines by the author
+      command: |
+        show clock
+        show users
+"#,
+    );
     let out = run(&sim, &inv, &pb, &["--json"]);
     let doc = json_of(&out);
     let results = host_results(&doc);
-    let show = &results[0];
+    let show = &results[1];
     assert_eq!(show["status"], "failed", "{show:#}");
     let msg = show["msg"].as_str().unwrap_or_default();
     assert!(
-        msg.contains("`intf`") && msg.contains("line break"),
+        msg.contains("`ver.stdout`") && msg.contains("line break"),
         "{msg}"
     );
     assert!(
-        !show.to_string().contains("Cisco IOS Software"),
-        "show version ran: {show:#}"
-    );
-    let push = &results[1];
-    assert_eq!(push["status"], "failed", "{push:#}");
-    assert!(
-        push["msg"].as_str().unwrap_or_default().contains("`desc`"),
-        "{push:#}"
+        show["commands"].as_array().is_none_or(Vec::is_empty),
+        "{show:#}"
     );
     assert_eq!(results[2]["status"], "ok", "{:#}", results[2]);
-    let running = results[3].to_string();
-    assert!(!running.contains("username evil"), "{running}");
 }
 
 #[test]

@@ -16,6 +16,7 @@
 //! notified, or it failed), not at the end of the run: memory then follows the hosts at
 //! work, not every host the run has touched.
 
+pub mod budget;
 pub mod host;
 pub mod plan;
 pub mod task;
@@ -82,11 +83,14 @@ pub struct Executor {
     needed_later: HashSet<String>,
     /// Sessions being closed in the background (awaited at the end of the run).
     closing: JoinSet<()>,
+    /// What all results of the run may keep of device output, together.
+    budget: Arc<budget::OutputBudget>,
 }
 
 impl Executor {
     pub fn new(opts: RunOptions, events: UnboundedSender<Event>, cancel: Arc<AtomicBool>) -> Self {
         Executor {
+            budget: Arc::new(budget::OutputBudget::for_forks(opts.forks)),
             opts,
             events,
             cancel,
@@ -197,6 +201,7 @@ impl Executor {
             verbose: self.opts.verbose,
             events: self.events.clone(),
             backups: self.opts.backups.clone(),
+            budget: Arc::clone(&self.budget),
         });
         let tasks: Vec<Arc<Task>> = planned
             .tasks

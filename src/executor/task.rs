@@ -40,12 +40,14 @@ pub struct PlayShared {
     pub events: UnboundedSender<Event>,
     /// The run's backup writer (the `backup` action hands configs to it).
     pub backups: Option<Arc<crate::backup::BackupRun>>,
+    pub budget: Arc<super::budget::OutputBudget>,
 }
 
 /// Run `task` on `state` and record its effects on the host (facts, register, notify, failure).
 pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> TaskResult {
     let started = Instant::now();
     let mut r = run_inner(state, task, shared);
+    shared.budget.charge(&mut r);
     r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if r.status == Status::Failed && task.ignore_errors {
         r.ignored = true;
