@@ -514,3 +514,69 @@ fn the_daemon_raises_its_open_file_limit() {
     let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     assert_eq!(nums, ["4096", "4096"], "{line}");
 }
+
+/// Issue 12: a daemon whose jobs carry secrets (the device password, an extra var, a
+/// token in the push URL) shows none of them in its log, its status file, `/status`,
+/// `/metrics`, the backup store or its commit messages.
+#[test]
+fn no_daemon_output_holds_a_secret() {
+    const PW: &str = "Daemon-Pw-Secret-5151";
+    const TOKEN: &str = "Daemon-Token-Secret-5252";
+    const EXTRA: &str = "Daemon-Extra-Secret-5353";
+    let sim = Sim::with("cisco_ios", 1).password(PW).start();
+    let dir = sim.dir.path();
+    let store = dir.join("store");
+    std::fs::write(
+        dir.join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: {msg: \"token {{ api_token }}\"}\n    - command: show version\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let schedule = format!(
+        "jobs:\n\
+         \x20 - name: bk\n    every: 2s\n    backup: {{ store: {store}, push: 'https://bot:{TOKEN}@127.0.0.1:9/b.git' }}\n    inventory: {inv}\n\
+         \x20 - name: play\n    every: 2s\n    playbook: pb.yml\n    inventory: {inv}\n    extra_vars: {{ api_token: {EXTRA} }}\n",
+        store = store.display(),
+        inv = sim.inventory.display(),
+    );
+    let mut d = Daemon::start(dir, &schedule, &["--listen", &addr, "-vv"]);
+    let st = d.wait_for(60, "both jobs to run once", |s| {
+        s["jobs"]["bk"]["last_run"]["result"].is_string()
+            && s["jobs"]["play"]["last_run"]["result"].is_string()
+    });
+    let status = http_get(&addr, "/status");
+    let metrics = http_get(&addr, "/metrics");
+    assert_eq!(d.terminate(60), Some(0));
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    let status_file = std::fs::read_to_string(dir.join("netorch-status.json")).unwrap();
+    let git_log = Command::new("git")
+        .arg("-C")
+        .arg(&store)
+        .args(["log", "-p", "--all"])
+        .output()
+        .unwrap();
+    let mut stored = String::new();
+    for e in std::fs::read_dir(&store).unwrap().flatten() {
+        if e.path().is_file() {
+            stored.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    let everything = [
+        ("daemon log", log.as_str()),
+        ("status file", status_file.as_str()),
+        ("/status", status.as_str()),
+        ("/metrics", metrics.as_str()),
+        ("store files", stored.as_str()),
+        ("git log -p", &String::from_utf8_lossy(&git_log.stdout)),
+    ];
+    for (name, text) in everything {
+        for secret in [PW, TOKEN, EXTRA] {
+            assert!(!text.contains(secret), "{secret} in the {name}: {text}");
+        }
+    }
+    // The jobs did run: the secrets had somewhere to leak to.
+    assert!(log.contains("job play: end"), "{log}");
+    assert!(st["jobs"]["bk"]["last_run"].is_object(), "{st}");
+    assert!(commits(&store) >= 1);
+}
