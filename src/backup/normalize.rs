@@ -6,9 +6,44 @@
 //! Normalising is what keeps the store quiet: the same device config must give the same
 //! bytes on every run, or every run would be a commit.
 
-use regex::Regex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use regex::{Regex, RegexSet};
 
 use crate::secret::MASK;
+
+/// One pass over a line tells whether any pattern matches it, instead of one pass per
+/// pattern: every line of every output goes through masking. Sets are built once per
+/// list of patterns and found again by the patterns' text (never by address, which a
+/// later list could reuse).
+fn set_for(patterns: &[Regex]) -> Option<Arc<RegexSet>> {
+    static SETS: OnceLock<Mutex<HashMap<Vec<String>, Arc<RegexSet>>>> = OnceLock::new();
+    let key: Vec<String> = patterns.iter().map(|r| r.as_str().to_string()).collect();
+    let sets = SETS.get_or_init(Default::default);
+    let mut sets = match sets.lock() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
+    };
+    if let Some(s) = sets.get(&key) {
+        return Some(Arc::clone(s));
+    }
+    let set = Arc::new(RegexSet::new(&key).ok()?);
+    sets.insert(key, Arc::clone(&set));
+    Some(set)
+}
+
+/// [`mask_line_cow`] with the set of `patterns` at hand.
+fn mask_line_with<'a>(
+    line: &'a str,
+    patterns: &[Regex],
+    set: Option<&RegexSet>,
+) -> std::borrow::Cow<'a, str> {
+    match set {
+        Some(set) if !set.is_match(line) => std::borrow::Cow::Borrowed(line),
+        _ => mask_line_cow(line, patterns),
+    }
+}
 
 /// How to normalise one config.
 #[derive(Debug, Clone, Copy)]
@@ -50,8 +85,21 @@ pub fn normalize(raw: &str, rules: Rules<'_>) -> String {
 /// capture group that took part (SNMPv3 lines hold two keys), or the whole match for a
 /// pattern without groups.
 pub fn mask_line(line: &str, patterns: &[Regex]) -> String {
+    mask_line_cow(line, patterns).into_owned()
+}
+
+/// [`mask_line`] without a copy of a line that holds no secret (most lines).
+fn mask_line_cow<'a>(line: &'a str, patterns: &[Regex]) -> std::borrow::Cow<'a, str> {
+    if !patterns.iter().any(|re| re.is_match(line)) {
+        return std::borrow::Cow::Borrowed(line);
+    }
     let mut line = line.to_string();
     for re in patterns {
+        // Most lines hold no secret: a match test (literal prefilter, no captures) is far
+        // cheaper than looking for captures, and this runs on every line of every output.
+        if !re.is_match(&line) {
+            continue;
+        }
         // Collect first: the replacement changes the offsets of later matches.
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for c in re.captures_iter(&line) {
@@ -70,7 +118,7 @@ pub fn mask_line(line: &str, patterns: &[Regex]) -> String {
             line.replace_range(s..e, MASK);
         }
     }
-    line
+    std::borrow::Cow::Owned(line)
 }
 
 /// A unified diff with the secrets of its `+`, `-` and context lines masked (the patterns
@@ -79,6 +127,7 @@ pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
     if patterns.is_empty() {
         return diff.to_string();
     }
+    let set = set_for(patterns);
     let mut out = String::with_capacity(diff.len());
     for piece in diff.split_inclusive('\n') {
         let body = piece.trim_end_matches(['\n', '\r']);
@@ -86,7 +135,7 @@ pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
         match body.chars().next() {
             Some(c @ ('+' | '-' | ' ')) if !header => {
                 out.push(c);
-                out.push_str(&mask_line(&body[1..], patterns));
+                out.push_str(&mask_line_with(&body[1..], patterns, set.as_deref()));
             }
             _ => out.push_str(body),
         }
@@ -101,10 +150,11 @@ pub fn mask_text(text: &str, patterns: &[Regex]) -> String {
     if patterns.is_empty() {
         return text.to_string();
     }
+    let set = set_for(patterns);
     let mut out = String::with_capacity(text.len());
     for piece in text.split_inclusive('\n') {
         let body = piece.trim_end_matches(['\n', '\r']);
-        out.push_str(&mask_line(body, patterns));
+        out.push_str(&mask_line_with(body, patterns, set.as_deref()));
         out.push_str(&piece[body.len()..]);
     }
     out
