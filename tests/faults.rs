@@ -9,29 +9,11 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::util::report::{host_results, json_of};
-use crate::util::sshd::{self, Sshd};
+use crate::util::sshd::{sshd_inventory, Sshd};
 use crate::util::{netorch, sim::Sim};
 
 /// Peak RSS the fault runs must stay under, in KiB.
 const PEAK_RSS_LIMIT_KB: u64 = 200 * 1024;
-
-/// An inventory with `n` names for the same sshd (key auth as the current user).
-fn sshd_inventory(d: &Sshd, dir: &Path, n: usize, extra: &str) -> PathBuf {
-    let mut hosts = String::new();
-    for i in 0..n {
-        hosts.push_str(&format!("    h{i}:\n"));
-    }
-    let inv = format!(
-        "all:\n  vars:\n    host: 127.0.0.1\n    port: {}\n    user: {}\n    private_key_file: {}\n    known_hosts_file: {}\n    auth_methods: [publickey]\n{extra}  hosts:\n{hosts}",
-        d.port,
-        sshd::current_user(),
-        d.client_key.display(),
-        d.known_hosts_file().display(),
-    );
-    let p = dir.join("inventory.yml");
-    std::fs::write(&p, inv).unwrap();
-    p
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

@@ -8,25 +8,7 @@ use std::process::Output;
 use crate::util::netorch;
 use crate::util::report::{host_results, json_of, only_result};
 use crate::util::sim::Sim;
-use crate::util::sshd::{self, Sshd};
-
-/// An inventory with `n` names for the same sshd, key auth as the current user.
-fn sshd_inventory(d: &Sshd, dir: &Path, n: usize, extra: &str) -> PathBuf {
-    let mut hosts = String::new();
-    for i in 0..n {
-        hosts.push_str(&format!("    h{i}:\n"));
-    }
-    let inv = format!(
-        "all:\n  vars:\n    host: 127.0.0.1\n    port: {}\n    user: {}\n    private_key_file: {}\n    known_hosts_file: {}\n    auth_methods: [publickey]\n{extra}  hosts:\n{hosts}",
-        d.port,
-        sshd::current_user(),
-        d.client_key.display(),
-        d.known_hosts_file().display(),
-    );
-    let p = dir.join("inventory.yml");
-    std::fs::write(&p, inv).unwrap();
-    p
-}
+use crate::util::sshd::{self, sshd_inventory, Sshd};
 
 fn write_file(path: &Path, len: usize, seed: u8) {
     let mut data = Vec::with_capacity(len);

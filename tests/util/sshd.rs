@@ -219,3 +219,22 @@ impl Drop for Sshd {
         let _ = self.child.wait();
     }
 }
+
+/// An inventory with `n` names (`h0`, `h1`, ...) for the same sshd, key auth as the
+/// current user; `extra` is more `all.vars` lines (indented by four spaces).
+pub fn sshd_inventory(d: &Sshd, dir: &Path, n: usize, extra: &str) -> PathBuf {
+    let mut hosts = String::new();
+    for i in 0..n {
+        hosts.push_str(&format!("    h{i}:\n"));
+    }
+    let inv = format!(
+        "all:\n  vars:\n    host: 127.0.0.1\n    port: {}\n    user: {}\n    private_key_file: {}\n    known_hosts_file: {}\n    auth_methods: [publickey]\n{extra}  hosts:\n{hosts}",
+        d.port,
+        current_user(),
+        d.client_key.display(),
+        d.known_hosts_file().display(),
+    );
+    let p = dir.join("inventory.yml");
+    std::fs::write(&p, inv).unwrap();
+    p
+}
