@@ -287,8 +287,9 @@ impl SshSession {
         let mut ch = self
             .session
             .channel_session()
-            .map_err(|e| self.session_err(&what, e))?;
-        ch.exec(cmd).map_err(|e| self.session_err(&what, e))?;
+            .map_err(|e| self.session_err(&what, timeout, e))?;
+        ch.exec(cmd)
+            .map_err(|e| self.session_err(&what, timeout, e))?;
         let cap = self.max_output();
         let mut stdout = Capped::new(cap);
         self.read_until_eof(
@@ -310,7 +311,9 @@ impl SshSession {
         )?;
         set_deadline(&self.session, deadline);
         let _ = ch.wait_close();
-        let exit_status = ch.exit_status().map_err(|e| self.session_err(&what, e))?;
+        let exit_status = ch
+            .exit_status()
+            .map_err(|e| self.session_err(&what, timeout, e))?;
         Ok(ExecOutput {
             stdout: stdout.text(),
             stderr: stderr.text(),
@@ -360,9 +363,10 @@ impl SshSession {
         }
     }
 
-    fn session_err(&self, what: &str, e: ssh2::Error) -> TransportError {
+    /// `limit`: the time the step had (a libssh2 timeout means it all passed).
+    fn session_err(&self, what: &str, limit: Duration, e: ssh2::Error) -> TransportError {
         if e.code() == ErrorCode::Session(LIBSSH2_ERROR_TIMEOUT) {
-            return self.timeout_err(what, Duration::ZERO, &Capped::new(0));
+            return self.timeout_err(what, limit, &Capped::new(0));
         }
         TransportError::Session {
             host: self.host.clone(),
@@ -378,10 +382,11 @@ impl SshSession {
         let mut ch = self
             .session
             .channel_session()
-            .map_err(|e| self.session_err(what, e))?;
+            .map_err(|e| self.session_err(what, self.command_timeout, e))?;
         ch.request_pty("vt100", None, Some((cols, rows, 0, 0)))
-            .map_err(|e| self.session_err("requesting a PTY", e))?;
-        ch.shell().map_err(|e| self.session_err(what, e))?;
+            .map_err(|e| self.session_err("requesting a PTY", self.command_timeout, e))?;
+        ch.shell()
+            .map_err(|e| self.session_err(what, self.command_timeout, e))?;
         Ok(ch)
     }
 
@@ -392,7 +397,7 @@ impl SshSession {
         self.session
             .keepalive_send()
             .map(|_| ())
-            .map_err(|e| self.session_err("keepalive", e))
+            .map_err(|e| self.session_err("keepalive", self.command_timeout, e))
     }
 }
 
