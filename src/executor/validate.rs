@@ -11,7 +11,7 @@
 //! in as values that accept anything, so only what is undefined whatever the run brings
 //! is an error there.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::rc::Rc;
 
@@ -47,6 +47,8 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
             exprs: HashMap::new(),
             files: HashMap::new(),
             memo: HashMap::new(),
+            runaway: HashSet::new(),
+            runaway_files: HashSet::new(),
             probes: HashMap::new(),
             found_templates: HashMap::new(),
             found_files: HashMap::new(),
@@ -161,7 +163,10 @@ struct PlayCheck<'f, 't, 'p> {
     files: HashMap<(PathBuf, bool), (usize, Compiled<Template<'t, 't>>)>,
     /// Template files already rendered, by the values of the names they use: hosts of a
     /// group mostly share them, so a fleet costs about as many renders as it has groups.
-    memo: HashMap<MemoKey, Result<Option<String>, String>>,
+    memo: HashMap<MemoKey, Result<Option<String>, Failure>>,
+    /// Strings (by address) and template files (by number) that ran out of fuel.
+    runaway: HashSet<usize>,
+    runaway_files: HashSet<usize>,
     /// Each task's probes, listed once.
     probes: HashMap<*const Task, Rc<Vec<Probe<'p>>>>,
     /// Where a template or file name was found (the disk is asked once per name).
@@ -405,8 +410,8 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                     if !scope.runtime_only(insp).is_empty() {
                         return match render_field(tmpl, insp, scope, what) {
                             Ok(_) => Some(None),
-                            Err(msg) => {
-                                self.fail(task, scope, msg);
+                            Err(f) => {
+                                self.fail(task, scope, f.message);
                                 None
                             }
                         };
@@ -615,12 +620,23 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
             return Some(Some(src.to_string()));
         }
         // Compiled with the task; `None`: it did not compile (already reported).
+        let id = src.as_ptr() as usize;
+        if self.runaway.contains(&id) {
+            return None;
+        }
         let (tmpl, insp) = self.strs.get(&(src, lines))?.as_ref()?;
         // An inline string renders faster than its values could be looked up in a memo.
         match render_field(tmpl, insp, scope, what) {
             Ok(text) => Some(text),
-            Err(msg) => {
-                self.fail(task, scope, msg);
+            Err(f) if f.runaway => {
+                // Told once for the task: trying it on every other host would cost each
+                // of them the whole fuel again.
+                self.runaway.insert(id);
+                self.findings.report(task, None, f.message);
+                None
+            }
+            Err(f) => {
+                self.fail(task, scope, f.message);
                 None
             }
         }
@@ -655,8 +671,17 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         let Some((id, Some((tmpl, insp)))) = self.files.get(&key) else {
             return;
         };
-        if let Err(msg) = render_memo(&mut self.memo, *id, tmpl, insp, scope, "template") {
-            self.fail(task, scope, msg);
+        let id = *id;
+        if self.runaway_files.contains(&id) {
+            return;
+        }
+        match render_memo(&mut self.memo, id, tmpl, insp, scope, "template") {
+            Ok(_) => {}
+            Err(f) if f.runaway => {
+                self.runaway_files.insert(id);
+                self.findings.report(task, None, f.message);
+            }
+            Err(f) => self.fail(task, scope, f.message),
         }
     }
 }
@@ -665,13 +690,13 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
 /// A template that includes or imports another may use names its own text does not show:
 /// it is always rendered.
 fn render_memo(
-    memo: &mut HashMap<MemoKey, Result<Option<String>, String>>,
+    memo: &mut HashMap<MemoKey, Result<Option<String>, Failure>>,
     id: usize,
     tmpl: &Template<'_, '_>,
     insp: &Inspection,
     scope: &Scope<'_>,
     what: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Failure> {
     if insp.composed {
         return render_field(tmpl, insp, scope, what);
     }
@@ -698,14 +723,22 @@ fn render_field(
     insp: &Inspection,
     scope: &Scope<'_>,
     what: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Failure> {
     match jinja::try_render(tmpl, &scope.ctx, &scope.runtime_only(insp)) {
         Tried::Text(s) => Ok(Some(s)),
         Tried::Unknown => Ok(None),
-        Tried::Failed(e) => {
-            Err(jinja::describe_render(what, &e, tmpl.source(), &scope.vars()).to_string())
-        }
+        Tried::Failed(e) => Err(Failure {
+            message: jinja::describe_render(what, &e, tmpl.source(), &scope.vars()).to_string(),
+            runaway: e.kind() == minijinja::ErrorKind::OutOfFuel,
+        }),
     }
+}
+
+/// Why a field failed; `runaway`: it ran out of fuel, and would on every host again.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+    runaway: bool,
 }
 
 fn undefined_value() -> minijinja::Error {
