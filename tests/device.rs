@@ -525,7 +525,7 @@ fn linux_hosts_use_the_exec_channel() {
     let s = settings_from("web1", vars, json!({}));
     assert_eq!(s.platform, "linux");
     let profiles = ProfileSet::builtin();
-    let mut dev = Connection::open(&s, &profiles, &SshOptions::default(), None).unwrap();
+    let mut dev = Connection::open(&s, &profiles, &SshOptions::default(), None, None).unwrap();
     assert!(!dev.is_cli());
     let r = dev
         .run_command("printf 'a\\nb\\n'", Duration::from_secs(5))

@@ -434,3 +434,27 @@ fn ftp_downloads_stop_at_the_reported_size() {
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), size);
     assert!(took < Duration::from_secs(15), "{took:?}");
 }
+
+/// A device that floods while the session is being opened (here during `enable`) holds
+/// the task only as long as the task's `timeout`, not the host's 30 s `command_timeout`.
+#[test]
+fn a_device_that_floods_while_opening_is_bounded_by_the_task_timeout() {
+    let sim = Sim::with("cisco_ios", 1)
+        .password("pw")
+        .args(&["--fail", "ios-001=flood-after:3"])
+        .start();
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: version\n      command: show version\n      timeout: 2\n      max_output: 64k\n",
+    );
+    let t = Instant::now();
+    let out = sim.netorch("run").arg(&pb).arg("--json").output().unwrap();
+    let took = t.elapsed();
+    let doc = json_of(&out);
+    let r = &host_results(&doc)[0];
+    assert_ne!(r["status"], "ok", "{r:#}");
+    assert!(took < Duration::from_secs(15), "took {took:?}: {r:#}");
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("2.0s"), "{msg}");
+}

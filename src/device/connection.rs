@@ -43,25 +43,35 @@ impl Connection {
         profiles: &ProfileSet,
         ssh: &SshOptions,
         limiter: Option<&RateLimiter>,
+        timeout: Option<Duration>,
     ) -> Result<Connection, DeviceError> {
         let profile = profiles.resolve(&settings.host_name, &settings.platform)?;
         if let Some(l) = limiter {
             l.wait();
         }
         let session = SshSession::connect(settings, ssh)?;
-        Connection::on_session(session, profile, settings.enable_secret.as_ref())
+        Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
     }
 
     /// Open the platform's command layer on an already authenticated session: the CLI
     /// driver for PTY platforms, nothing more for exec-channel hosts.
+    /// `timeout`: the step time of opening (the first task's `timeout`), default the
+    /// session's `command_timeout`.
     pub fn on_session(
         session: SshSession,
         profile: Arc<PlatformProfile>,
         enable: Option<&Secret>,
+        timeout: Option<Duration>,
     ) -> Result<Connection, DeviceError> {
+        let t = timeout.unwrap_or(session.command_timeout());
         let cli = match profile.session {
             Session::Exec => None,
-            Session::Pty => Some(Driver::open_shared(&session, Arc::clone(&profile), enable)?),
+            Session::Pty => Some(Driver::open_shared(
+                &session,
+                Arc::clone(&profile),
+                enable,
+                t,
+            )?),
         };
         Ok(Connection {
             cli,
@@ -90,6 +100,17 @@ impl Connection {
         let cap = self.session.max_output();
         if let Some(d) = &mut self.cli {
             d.set_max_output(cap);
+        }
+    }
+
+    /// The default step time of the current task's CLI work (mode changes, config
+    /// entry and exit, save): the task's `timeout`, or (`None`) the host's
+    /// `command_timeout`. A device that floods while changing mode then holds a task only
+    /// as long as the task allows.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        let t = timeout.unwrap_or(self.session.command_timeout());
+        if let Some(d) = &mut self.cli {
+            d.set_timeout(t);
         }
     }
 

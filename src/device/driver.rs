@@ -44,15 +44,23 @@ impl Driver<SshShell> {
         profile: &PlatformProfile,
         enable: Option<&Secret>,
     ) -> Result<Driver<SshShell>, DeviceError> {
-        Driver::open_shared(session, Arc::new(profile.clone()), enable)
+        Driver::open_shared(
+            session,
+            Arc::new(profile.clone()),
+            enable,
+            session.command_timeout(),
+        )
     }
 
     /// [`Driver::open`] with a profile shared with other sessions (see
     /// [`super::ProfileSet::shared`]).
+    /// `timeout` bounds each step of opening (first prompt, set-up commands, enable) and
+    /// is the driver's default afterwards.
     pub fn open_shared(
         session: &SshSession,
         profile: Arc<PlatformProfile>,
         enable: Option<&Secret>,
+        timeout: Duration,
     ) -> Result<Driver<SshShell>, DeviceError> {
         let ch = session.open_shell(DEFAULT_PTY_COLS, DEFAULT_PTY_ROWS)?;
         let shell = SshShell::new(session.session().clone(), ch);
@@ -61,7 +69,7 @@ impl Driver<SshShell> {
             session.host(),
             profile,
             enable,
-            session.command_timeout(),
+            timeout,
             session.max_output(),
         )
     }

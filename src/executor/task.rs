@@ -358,6 +358,7 @@ fn run_action(
         shared,
         ctx,
         max_output: task.max_output,
+        timeout: task.timeout.or(shared.timeout),
     };
     let mut env = Env {
         ctx: ActionCtx {
@@ -389,6 +390,9 @@ struct HostConnector<'a> {
     /// The task's `max_output`; the connection outlives the task, so it is set on every
     /// hand-out (`None` puts the host's back).
     max_output: Option<u64>,
+    /// The task's `timeout` (else the play's), the same way: it bounds opening and the
+    /// CLI's mode changes too.
+    timeout: Option<Duration>,
 }
 
 impl Connector for HostConnector<'_> {
@@ -411,6 +415,7 @@ impl Connector for HostConnector<'_> {
                 &shared.profiles,
                 &shared.ssh,
                 shared.limiter.as_deref(),
+                self.timeout,
             )
             .map_err(|e| device_failure(&e))?;
             for w in conn.warnings() {
@@ -428,6 +433,7 @@ impl Connector for HostConnector<'_> {
             .as_mut()
             .ok_or_else(|| TaskResult::failed("internal: connection missing after open"))?;
         conn.set_max_output(self.max_output);
+        conn.set_timeout(self.timeout);
         Ok(conn)
     }
 }
