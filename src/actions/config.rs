@@ -270,7 +270,11 @@ impl ActionArgs for ConfigArgs {
 }
 
 /// Config text as a diff shows it: the platform's secrets masked unless `--show-secrets`.
-fn shown(ctx: &ActionCtx<'_>, patterns: &[regex::Regex], text: &str) -> String {
+fn shown(
+    ctx: &ActionCtx<'_>,
+    patterns: &crate::backup::normalize::SecretPatterns,
+    text: &str,
+) -> String {
     if ctx.show_secrets {
         text.to_string()
     } else {

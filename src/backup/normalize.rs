@@ -6,42 +6,39 @@
 //! Normalising is what keeps the store quiet: the same device config must give the same
 //! bytes on every run, or every run would be a commit.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use regex::{Regex, RegexSet};
 
 use crate::secret::MASK;
 
-/// One pass over a line tells whether any pattern matches it, instead of one pass per
-/// pattern: every line of every output goes through masking. Sets are built once per
-/// list of patterns and found again by the patterns' text (never by address, which a
-/// later list could reuse).
-fn set_for(patterns: &[Regex]) -> Option<Arc<RegexSet>> {
-    static SETS: OnceLock<Mutex<HashMap<Vec<String>, Arc<RegexSet>>>> = OnceLock::new();
-    let key: Vec<String> = patterns.iter().map(|r| r.as_str().to_string()).collect();
-    let sets = SETS.get_or_init(Default::default);
-    let mut sets = match sets.lock() {
-        Ok(s) => s,
-        Err(p) => p.into_inner(),
-    };
-    if let Some(s) = sets.get(&key) {
-        return Some(Arc::clone(s));
-    }
-    let set = Arc::new(RegexSet::new(&key).ok()?);
-    sets.insert(key, Arc::clone(&set));
-    Some(set)
+/// A platform's `secret_patterns`, compiled once with a set that tells in one pass over
+/// a line whether any of them applies: every line of every output goes through masking,
+/// and most lines hold no secret.
+#[derive(Debug, Clone, Default)]
+pub struct SecretPatterns {
+    list: Vec<Regex>,
+    /// `None` when the patterns are too big for one set: each is then tried on its own.
+    any: Option<RegexSet>,
 }
 
-/// [`mask_line_cow`] with the set of `patterns` at hand.
-fn mask_line_with<'a>(
-    line: &'a str,
-    patterns: &[Regex],
-    set: Option<&RegexSet>,
-) -> std::borrow::Cow<'a, str> {
-    match set {
-        Some(set) if !set.is_match(line) => std::borrow::Cow::Borrowed(line),
-        _ => mask_line_cow(line, patterns),
+impl SecretPatterns {
+    pub fn new(list: Vec<Regex>) -> SecretPatterns {
+        let any = RegexSet::new(list.iter().map(Regex::as_str)).ok();
+        SecretPatterns { list, any }
+    }
+
+    pub fn list(&self) -> &[Regex] {
+        &self.list
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn any_match(&self, line: &str) -> bool {
+        match &self.any {
+            Some(set) => set.is_match(line),
+            None => self.list.iter().any(|re| re.is_match(line)),
+        }
     }
 }
 
@@ -51,7 +48,7 @@ pub struct Rules<'a> {
     /// Lines matching any of these are volatile and dropped.
     pub strip: &'a [Regex],
     /// Masked when `mask_secrets` is true: the first capture group (or the whole match).
-    pub secret_patterns: &'a [Regex],
+    pub secret_patterns: &'a SecretPatterns,
     pub mask_secrets: bool,
 }
 
@@ -84,19 +81,19 @@ pub fn normalize(raw: &str, rules: Rules<'_>) -> String {
 /// Replace the secret parts of `line` with [`MASK`] for every pattern that matches: each
 /// capture group that took part (SNMPv3 lines hold two keys), or the whole match for a
 /// pattern without groups.
-pub fn mask_line(line: &str, patterns: &[Regex]) -> String {
+pub fn mask_line(line: &str, patterns: &SecretPatterns) -> String {
     mask_line_cow(line, patterns).into_owned()
 }
 
 /// [`mask_line`] without a copy of a line that holds no secret (most lines).
-fn mask_line_cow<'a>(line: &'a str, patterns: &[Regex]) -> std::borrow::Cow<'a, str> {
-    if !patterns.iter().any(|re| re.is_match(line)) {
+fn mask_line_cow<'a>(line: &'a str, patterns: &SecretPatterns) -> std::borrow::Cow<'a, str> {
+    if !patterns.any_match(line) {
         return std::borrow::Cow::Borrowed(line);
     }
     let mut line = line.to_string();
-    for re in patterns {
-        // Most lines hold no secret: a match test (literal prefilter, no captures) is far
-        // cheaper than looking for captures, and this runs on every line of every output.
+    for re in patterns.list() {
+        // A match test (literal prefilter, no captures) is far cheaper than looking for
+        // captures, and only a pattern or two of the list applies to a line.
         if !re.is_match(&line) {
             continue;
         }
@@ -123,11 +120,10 @@ fn mask_line_cow<'a>(line: &'a str, patterns: &[Regex]) -> std::borrow::Cow<'a, 
 
 /// A unified diff with the secrets of its `+`, `-` and context lines masked (the patterns
 /// are anchored at the start of a config line, after the diff's one-character prefix).
-pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
+pub fn mask_diff(diff: &str, patterns: &SecretPatterns) -> String {
     if patterns.is_empty() {
         return diff.to_string();
     }
-    let set = set_for(patterns);
     let mut out = String::with_capacity(diff.len());
     for piece in diff.split_inclusive('\n') {
         let body = piece.trim_end_matches(['\n', '\r']);
@@ -135,7 +131,7 @@ pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
         match body.chars().next() {
             Some(c @ ('+' | '-' | ' ')) if !header => {
                 out.push(c);
-                out.push_str(&mask_line_with(&body[1..], patterns, set.as_deref()));
+                out.push_str(&mask_line_cow(&body[1..], patterns));
             }
             _ => out.push_str(body),
         }
@@ -146,15 +142,14 @@ pub fn mask_diff(diff: &str, patterns: &[Regex]) -> String {
 
 /// Every line of `text` with its secrets masked (the profile's `secret_patterns`), line
 /// endings kept; for diffs and previews of configs that are not stored.
-pub fn mask_text(text: &str, patterns: &[Regex]) -> String {
+pub fn mask_text(text: &str, patterns: &SecretPatterns) -> String {
     if patterns.is_empty() {
         return text.to_string();
     }
-    let set = set_for(patterns);
     let mut out = String::with_capacity(text.len());
     for piece in text.split_inclusive('\n') {
         let body = piece.trim_end_matches(['\n', '\r']);
-        out.push_str(&mask_line_with(body, patterns, set.as_deref()));
+        out.push_str(&mask_line_cow(body, patterns));
         out.push_str(&piece[body.len()..]);
     }
     out
@@ -164,7 +159,7 @@ pub fn mask_text(text: &str, patterns: &[Regex]) -> String {
 mod tests {
     use super::*;
 
-    fn ios_rules(mask: bool) -> (Vec<Regex>, Vec<Regex>, bool) {
+    fn ios_rules(mask: bool) -> (Vec<Regex>, SecretPatterns, bool) {
         let strip = vec![
             Regex::new(r"^! Last configuration change").unwrap(),
             Regex::new(r"^ntp clock-period").unwrap(),
@@ -173,7 +168,7 @@ mod tests {
             Regex::new(r"^\s*enable (?:secret|password)(?: \d+)? (\S+)").unwrap(),
             Regex::new(r"^\s*snmp-server community (\S+)").unwrap(),
         ];
-        (strip, secrets, mask)
+        (strip, SecretPatterns::new(secrets), mask)
     }
 
     #[test]
@@ -242,5 +237,23 @@ mod tests {
             },
         );
         assert!(plain.contains("s3cr3t"));
+    }
+
+    #[test]
+    fn the_one_pass_set_and_each_pattern_alone_mask_the_same() {
+        let (_, with_set, _) = ios_rules(true);
+        assert!(with_set.any.is_some());
+        let alone = SecretPatterns {
+            list: with_set.list.clone(),
+            any: None,
+        };
+        let text = "hostname r1\nenable secret 5 $1$abc\nsnmp-server community public RO\n";
+        let masked = mask_text(text, &with_set);
+        assert_eq!(masked, mask_text(text, &alone));
+        assert!(
+            !masked.contains("public") && !masked.contains("$1$abc"),
+            "{masked}"
+        );
+        assert!(masked.starts_with("hostname r1\n"), "{masked}");
     }
 }

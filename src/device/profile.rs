@@ -14,6 +14,7 @@
 //! as Netmiko's `set_base_prompt` does. The mode regexes can then be tolerant of real-world
 //! variants without taking output lines for prompts.
 
+use crate::backup::normalize::SecretPatterns;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -336,7 +337,7 @@ pub struct PlatformProfile {
     pub show_config: Option<String>,
     pub backup_strip: Vec<Regex>,
     pub backup_end_marker: Option<Regex>,
-    pub secret_patterns: Vec<Regex>,
+    pub secret_patterns: SecretPatterns,
     pub checksum: Option<String>,
     pub checksum_pattern: Option<Regex>,
     pub free_space: Option<String>,
@@ -505,7 +506,7 @@ impl PlatformProfile {
                 Some(m) => Some(re("backup.end_marker", m)?),
                 None => None,
             },
-            secret_patterns: res("secret_patterns", &spec.secret_patterns)?,
+            secret_patterns: SecretPatterns::new(res("secret_patterns", &spec.secret_patterns)?),
             checksum: spec.checksum.clone(),
             checksum_pattern: match &spec.checksum_pattern {
                 Some(p) => Some(re("checksum_pattern", p)?),

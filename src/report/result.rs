@@ -145,7 +145,7 @@ impl TaskResult {
     /// Mask what `patterns` (a platform's `secret_patterns`) match on every line of every
     /// string: the configs, answers and messages a device sent. Diffs are masked line by
     /// line after their `+`/`-`/` ` prefix.
-    pub fn mask_lines(&mut self, patterns: &[regex::Regex]) {
+    pub fn mask_lines(&mut self, patterns: &crate::backup::normalize::SecretPatterns) {
         use crate::backup::normalize::{mask_diff, mask_text};
         if patterns.is_empty() {
             return;
