@@ -462,6 +462,13 @@ fn unknown_mark() -> serde_json::Value {
     serde_json::Value::String("\u{0}netorch: known at run time".into())
 }
 
+/// Whether `s` is one `{{ expression }}` and nothing else: such a value keeps the
+/// expression's type (a list stays a list), as in Ansible; anything else renders as text.
+pub fn is_single_expression(s: &str) -> bool {
+    let t = s.trim();
+    t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1
+}
+
 /// `{{ x }}` in a `when:` is a common Ansible habit; accept it.
 fn strip_braces(expr: &str) -> &str {
     let t = expr.trim();

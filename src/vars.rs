@@ -208,10 +208,7 @@ fn render_value(templates: &Templates, v: &Value, ctx: &Vars, key: &str) -> Resu
             let what = format!("variable `{key}`");
             // A value that is exactly one expression keeps its type (a list stays a list).
             let trimmed = s.trim();
-            if trimmed.starts_with("{{")
-                && trimmed.ends_with("}}")
-                && trimmed.matches("{{").count() == 1
-            {
+            if crate::jinja::is_single_expression(trimmed) {
                 return templates.eval(trimmed, ctx, &what);
             }
             templates.render_str(s, ctx, &what).map(Value::String)

@@ -82,7 +82,7 @@ fn render_value(
         Value::String(s) => {
             let t = s.trim();
             let what = format!("set_fact {key}");
-            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+            if crate::jinja::is_single_expression(t) {
                 ctx.templates.eval(t, ctx.vars, &what)?
             } else {
                 Value::String(ctx.render(s, &what)?)

@@ -64,8 +64,7 @@ impl HostState {
                     Value::String(s) if s.contains("{{") => {
                         let what = format!("task var `{k}`");
                         let t = s.trim();
-                        if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1
-                        {
+                        if crate::jinja::is_single_expression(t) {
                             templates.eval(t, &snapshot, &what)?
                         } else {
                             Value::String(templates.render_str(s, &snapshot, &what)?)

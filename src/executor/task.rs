@@ -196,7 +196,7 @@ fn render_json(v: &Value, ctx: &Vars, shared: &PlayShared) -> Result<Value, Stri
     match v {
         Value::String(s) if s.contains("{{") => {
             let t = s.trim();
-            if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+            if crate::jinja::is_single_expression(t) {
                 shared
                     .templates
                     .eval(t, ctx, "loop item")

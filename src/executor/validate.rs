@@ -253,6 +253,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         for task in &tasks {
             self.compile_task(task);
         }
+        let runtime = Rc::new(runtime.clone());
         for name in &planned.hosts {
             let Some(host) = inventory.hosts.get(name) else {
                 continue;
@@ -270,7 +271,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 base: &base,
                 layer: Vars::new(),
                 ctx: jinja::context(&base),
-                unknown: Rc::new(runtime.clone()),
+                unknown: Rc::clone(&runtime),
                 unresolved: &unresolved,
             };
             for task in &tasks {
@@ -404,7 +405,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         Some(match v {
             Value::String(s) if is_templated(s) => {
                 let t = s.trim();
-                if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
+                if crate::jinja::is_single_expression(t) {
                     // One expression: evaluated for its type, as the run does.
                     let (tmpl, insp) = self.strs.get(&(s.as_str(), false))?.as_ref()?;
                     if !scope.runtime_only(insp).is_empty() {
