@@ -32,6 +32,8 @@
 //!   channel, the mode-graph driver, platform profiles as data.
 //! - [`transport`]: bytes and files over the wire (SSH, SFTP, SCP, FTP/FTPS, host keys,
 //!   connection settings read from host variables).
+//! - [`config`]: the config model: a platform's config as a tree, remediation between two
+//!   configs, the prediction of a change (previews, replace, compliance, rollback).
 //! - [`backup`]: config backups into a git store (normalise, sanity checks, one writer).
 //!
 //! Output and entry points:
@@ -42,6 +44,7 @@
 pub mod actions;
 pub mod backup;
 pub mod cli;
+pub mod config;
 pub mod device;
 pub mod error;
 pub mod executor;

@@ -212,6 +212,10 @@ pub struct PlatformProfileSpec {
     /// failed verification on a target that cannot rename is removed with it.
     #[serde(default)]
     pub delete: Option<String>,
+    /// How the configuration is written, for the config model (previews, remediation,
+    /// compliance, rollback).
+    #[serde(default)]
+    pub syntax: crate::config::SyntaxSpec,
 }
 
 fn default_session() -> Session {
@@ -342,6 +346,7 @@ pub struct PlatformProfile {
     pub checksum_pattern: Option<Regex>,
     pub free_space: Option<String>,
     pub delete: Option<String>,
+    pub syntax: crate::config::Syntax,
     /// Where it came from (`builtin` or a file path).
     pub origin: String,
 }
@@ -478,6 +483,14 @@ impl PlatformProfile {
                 "the command must contain `{path}`".into(),
             ));
         }
+        let backup_strip = res("backup.strip", &spec.backup.strip)?;
+        let syntax = crate::config::Syntax::compile(&spec.syntax, &backup_strip).map_err(|p| {
+            ProfileProblem {
+                field: p.field,
+                value: Some(p.value),
+                message: p.message,
+            }
+        })?;
         Ok(PlatformProfile {
             name: spec.name.clone(),
             description: spec.description.clone(),
@@ -501,7 +514,8 @@ impl PlatformProfile {
             output_strip: res("output_strip", &spec.output_strip)?,
             pager,
             show_config: spec.show_config.clone(),
-            backup_strip: res("backup.strip", &spec.backup.strip)?,
+            backup_strip,
+            syntax,
             backup_end_marker: match &spec.backup.end_marker {
                 Some(m) => Some(re("backup.end_marker", m)?),
                 None => None,

@@ -1,0 +1,460 @@
+//! The config tree: statements with their children, in the device's order, read from the
+//! text a device prints (`show running-config`, `show configuration`) or an engineer writes
+//! (a rendered template, `set` lines). Comments, headers and `end` stay in the tree as
+//! trivia, so that a tree renders back to the same text and a prediction differs from the
+//! running config only where the change is.
+
+use super::syntax::{Style, Syntax};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Statement,
+    /// A multi-line unit (banner, certificate): `line` holds all of its lines.
+    Literal,
+    /// A comment, header or `end`: kept for rendering, never compared or changed.
+    Trivia,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The statement with runs of spaces collapsed (Junos: without `;` or `{`).
+    pub line: String,
+    pub kind: Kind,
+    pub children: Vec<Node>,
+    /// The line as read, to render an unchanged node exactly; None for a node the model
+    /// wrote.
+    pub raw: Option<String>,
+}
+
+impl Node {
+    pub fn new(line: impl Into<String>) -> Node {
+        Node {
+            line: line.into(),
+            kind: Kind::Statement,
+            children: Vec::new(),
+            raw: None,
+        }
+    }
+
+    fn trivia(raw: &str) -> Node {
+        Node {
+            line: raw.trim().to_string(),
+            kind: Kind::Trivia,
+            children: Vec::new(),
+            raw: Some(raw.to_string()),
+        }
+    }
+
+    pub fn is_config(&self) -> bool {
+        self.kind != Kind::Trivia
+    }
+
+    pub fn is_section(&self) -> bool {
+        self.children.iter().any(Node::is_config)
+    }
+
+    /// The configuration children (no trivia).
+    pub fn statements(&self) -> impl Iterator<Item = &Node> {
+        self.children.iter().filter(|n| n.is_config())
+    }
+}
+
+/// Runs of whitespace as one space.
+pub fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// A parsed configuration: the top-level nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+/// Why text is not a configuration of the platform: the line (1-based) and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl Tree {
+    /// Reads a config in the platform's style. Braces-style text made of `set` lines is
+    /// read as such.
+    pub fn parse(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
+        match syn.style {
+            Style::Indent => Ok(parse_indent(text, syn)),
+            Style::Braces => {
+                let first = text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !syn.is_trivia(l));
+                if first.is_some_and(|l| l.starts_with("set ") || l.starts_with("delete ")) {
+                    parse_set(text, syn)
+                } else {
+                    parse_braces(text, syn)
+                }
+            }
+        }
+    }
+
+    /// The text of the tree: unchanged nodes as read, new ones in the platform's layout.
+    pub fn render(&self, syn: &Syntax) -> String {
+        let mut out = String::new();
+        render_nodes(&self.nodes, 0, syn, &mut out);
+        out
+    }
+
+    /// Every configuration statement as its path (parents, then the line).
+    pub fn paths(&self) -> Vec<Vec<String>> {
+        fn walk(nodes: &[Node], prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            for n in nodes.iter().filter(|n| n.is_config()) {
+                prefix.push(n.line.clone());
+                out.push(prefix.clone());
+                walk(&n.children, prefix, out);
+                prefix.pop();
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.nodes, &mut Vec::new(), &mut out);
+        out
+    }
+}
+
+fn parse_indent(text: &str, syn: &Syntax) -> Tree {
+    let mut roots: Vec<Node> = Vec::new();
+    // The open sections, innermost last, with their indentation.
+    let mut stack: Vec<(usize, Node)> = Vec::new();
+    fn close_to(stack: &mut Vec<(usize, Node)>, roots: &mut Vec<Node>, indent: usize) {
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            if let Some((_, node)) = stack.pop() {
+                match stack.last_mut() {
+                    Some((_, parent)) => parent.children.push(node),
+                    None => roots.push(node),
+                }
+            }
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let raw = lines[i].trim_end();
+        i += 1;
+        let content = raw.trim_start();
+        if content.is_empty() {
+            // A blank line is not structure; dropping it keeps a template's spacing from
+            // closing the section it sits in.
+            continue;
+        }
+        let indent = raw.len() - content.len();
+        close_to(&mut stack, &mut roots, indent);
+        if syn.is_trivia(content) {
+            let node = Node::trivia(raw);
+            match stack.last_mut() {
+                Some((_, parent)) => parent.children.push(node),
+                None => roots.push(node),
+            }
+            continue;
+        }
+        if let Some(lit) = syn.literals.iter().find(|l| l.start.is_match(content)) {
+            let mut block = vec![raw.to_string()];
+            let end_re = lit.end.clone();
+            // Without an end pattern, the block ends where its delimiter comes back.
+            let delim = lit
+                .start
+                .find(content)
+                .map(|m| content[m.end()..].trim().to_string())
+                .map(|rest| {
+                    if rest.starts_with("^C") {
+                        "^C".to_string()
+                    } else {
+                        rest.chars().next().map(String::from).unwrap_or_default()
+                    }
+                })
+                .unwrap_or_default();
+            let closed_on_first = end_re.is_none()
+                && !delim.is_empty()
+                && content
+                    .find(delim.as_str())
+                    .is_some_and(|first| content[first + delim.len()..].contains(delim.as_str()));
+            if !closed_on_first && (end_re.is_some() || !delim.is_empty()) {
+                while i < lines.len() {
+                    let l = lines[i].trim_end();
+                    i += 1;
+                    block.push(l.to_string());
+                    let done = match &end_re {
+                        Some(re) => re.is_match(l.trim()),
+                        None => l.contains(delim.as_str()),
+                    };
+                    if done {
+                        break;
+                    }
+                }
+            }
+            stack.push((
+                indent,
+                Node {
+                    line: block
+                        .iter()
+                        .map(|l| l.trim_end())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    kind: super::tree::Kind::Literal,
+                    children: Vec::new(),
+                    raw: Some(block.join("\n")),
+                },
+            ));
+            continue;
+        }
+        stack.push((
+            indent,
+            Node {
+                line: collapse(content),
+                kind: Kind::Statement,
+                children: Vec::new(),
+                raw: Some(raw.to_string()),
+            },
+        ));
+    }
+    close_to(&mut stack, &mut roots, 0);
+    Tree { nodes: roots }
+}
+
+fn parse_braces(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
+    let mut roots: Vec<Node> = Vec::new();
+    let mut stack: Vec<(usize, Node)> = Vec::new();
+    let push = |stack: &mut Vec<(usize, Node)>, roots: &mut Vec<Node>, node: Node| match stack
+        .last_mut()
+    {
+        Some((_, parent)) => parent.children.push(node),
+        None => roots.push(node),
+    };
+    for (no, raw) in text.lines().enumerate() {
+        let raw = raw.trim_end();
+        let t = raw.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if syn.is_trivia(t) || t.starts_with("/*") {
+            push(&mut stack, &mut roots, Node::trivia(raw));
+            continue;
+        }
+        if t == "}" {
+            match stack.pop() {
+                Some((_, node)) => push(&mut stack, &mut roots, node),
+                None => {
+                    return Err(ParseError {
+                        line: no + 1,
+                        message: "`}` without an open block".into(),
+                    })
+                }
+            }
+            continue;
+        }
+        if let Some(head) = t.strip_suffix('{') {
+            stack.push((
+                no + 1,
+                Node {
+                    line: collapse(head),
+                    kind: Kind::Statement,
+                    children: Vec::new(),
+                    raw: Some(raw.to_string()),
+                },
+            ));
+            continue;
+        }
+        // `statement; ## comment`: the statement is what comes before the `;`.
+        let stmt = match t.find(';') {
+            Some(at) => &t[..at],
+            None => t,
+        };
+        // `members [ v10 v20 ];` is one statement per value, as `set` lines write it.
+        if let (Some(open), true) = (stmt.find(" [ "), stmt.ends_with(']')) {
+            let key = &stmt[..open];
+            let values = stmt[open + 3..stmt.len() - 1].split_whitespace();
+            for v in values {
+                push(&mut stack, &mut roots, Node::new(format!("{key} {v}")));
+            }
+            continue;
+        }
+        push(
+            &mut stack,
+            &mut roots,
+            Node {
+                line: collapse(stmt),
+                kind: Kind::Statement,
+                children: Vec::new(),
+                raw: Some(raw.to_string()),
+            },
+        );
+    }
+    if let Some((line, node)) = stack.last() {
+        return Err(ParseError {
+            line: *line,
+            message: format!("block `{}` is not closed with `}}`", node.line),
+        });
+    }
+    Ok(Tree { nodes: roots })
+}
+
+/// Splits a `set` line's words, keeping `"quoted strings"` whole (quotes included, as the
+/// brace form prints them).
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Groups the words of a `set` path into statements: `unit 0` and `host-name r1` are one
+/// statement each, as the device nests them.
+pub fn segments(words: &[String], syn: &Syntax) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if i + 1 < words.len() && syn.value_keywords.iter().any(|k| *k == words[i]) {
+            out.push(format!("{} {}", words[i], words[i + 1]));
+            i += 2;
+        } else {
+            out.push(words[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The statements of `words` as the tree holds them: each level matches an existing child
+/// when one is a prefix of the remaining words (a statement read from braces may span
+/// several words), else the profile's keyword pairs decide.
+pub fn resolve(nodes: &[Node], words: &[String], syn: &Syntax) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = nodes;
+    let mut i = 0;
+    while i < words.len() {
+        let found = cur.iter().filter(|n| n.is_config()).find_map(|n| {
+            let n_words: Vec<&str> = n.line.split(' ').collect();
+            let take = n_words.len();
+            (i + take <= words.len()
+                && n_words.iter().zip(&words[i..i + take]).all(|(a, b)| *a == b))
+            .then_some((n, take))
+        });
+        match found {
+            Some((n, take)) => {
+                out.push(n.line.clone());
+                cur = &n.children;
+                i += take;
+            }
+            None => {
+                out.extend(segments(&words[i..], syn));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn parse_set(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
+    let mut tree = Tree::default();
+    for (no, raw) in text.lines().enumerate() {
+        let t = raw.trim();
+        if t.is_empty() || syn.is_trivia(t) {
+            continue;
+        }
+        let w = words(t);
+        if w.first().map(String::as_str) != Some("set") || w.len() < 2 {
+            return Err(ParseError {
+                line: no + 1,
+                message: format!(
+                    "expected a `set ...` line (the whole intended configuration), found `{t}`"
+                ),
+            });
+        }
+        let segs = resolve(&tree.nodes, &w[1..], syn);
+        let mut cur = &mut tree.nodes;
+        for seg in segs {
+            let at = match cur.iter().position(|n| n.is_config() && n.line == seg) {
+                Some(at) => at,
+                None => {
+                    cur.push(Node::new(seg));
+                    cur.len() - 1
+                }
+            };
+            cur = &mut cur[at].children;
+        }
+    }
+    Ok(tree)
+}
+
+fn render_nodes(nodes: &[Node], depth: usize, syn: &Syntax, out: &mut String) {
+    let pad = " ".repeat(depth * syn.indent);
+    for n in nodes {
+        match syn.style {
+            Style::Indent => {
+                match &n.raw {
+                    Some(raw) => out.push_str(raw),
+                    None if n.kind == Kind::Literal => out.push_str(&n.line),
+                    None => {
+                        out.push_str(&pad);
+                        out.push_str(&n.line);
+                    }
+                }
+                out.push('\n');
+                render_nodes(&n.children, depth + 1, syn, out);
+            }
+            Style::Braces => {
+                if n.kind == Kind::Trivia {
+                    out.push_str(n.raw.as_deref().unwrap_or(&n.line));
+                    out.push('\n');
+                    continue;
+                }
+                if n.children.is_empty() {
+                    match &n.raw {
+                        Some(raw) if !raw.trim_end().ends_with('{') => out.push_str(raw),
+                        _ => {
+                            out.push_str(&pad);
+                            out.push_str(&n.line);
+                            out.push(';');
+                        }
+                    }
+                    out.push('\n');
+                } else {
+                    out.push_str(&pad);
+                    out.push_str(&n.line);
+                    out.push_str(" {\n");
+                    render_nodes(&n.children, depth + 1, syn, out);
+                    out.push_str(&pad);
+                    out.push_str("}\n");
+                }
+            }
+        }
+    }
+}
