@@ -5,6 +5,7 @@ mod backup;
 mod check;
 mod common;
 mod completions;
+mod config;
 mod daemon;
 mod exec;
 mod inventory;
@@ -69,6 +70,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Fetch a file from many hosts into LOCAL_DIR/<host>/.
     Pull(push::PullArgs),
+    /// Work with configs offline: `remediate` prints the commands from one config to another.
+    Config(config::ConfigArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -106,6 +109,7 @@ pub fn main_entry() -> i32 {
         Command::Daemon(args) => daemon::run(args),
         Command::Push(args) => push::push(args, cli.verbose),
         Command::Pull(args) => push::pull(args, cli.verbose),
+        Command::Config(args) => config::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {
