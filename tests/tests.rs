@@ -7,6 +7,7 @@ mod util;
 mod backup;
 mod broken;
 mod cli;
+mod config_state;
 mod daemon;
 mod device;
 mod faults;

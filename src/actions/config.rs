@@ -20,16 +20,34 @@ use serde::Deserialize;
 
 use super::config_lines::{candidate_paths, pending, render, unified_diff};
 use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
+use crate::config::{remediate, render_commands, Command, Scope, Tree};
 use crate::device::profile::PlatformProfile;
 use crate::device::Connection;
 use crate::playbook::values::{self, describe, parse_bool, STRINGS};
 use crate::report::{CommandOutput, Status, TaskResult};
+use crate::secret::MASK;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigArgs {
     pub source: ConfigSource,
     pub save: SaveWhen,
     pub diff_against: Option<DiffAgainst>,
+    pub mode: ConfigMode,
+    /// `mode: replace`: top-level sections (glob patterns) to converge; empty = all.
+    pub scope: Vec<String>,
+    /// `mode: replace`: statements (regexes) left alone on both sides.
+    pub ignore: Vec<String>,
+}
+
+/// How the wanted lines meet the running config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigMode {
+    /// Send the lines the running config lacks; remove nothing.
+    #[default]
+    Merge,
+    /// The lines are the intended config (within `scope`): remove what is not in it too.
+    Replace,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +119,15 @@ struct Spec {
     parents: Option<Vec<String>>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     template: Option<String>,
+    /// `mode: replace` reads better with `intended: file.j2`; the same as `template`.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    intended: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_keyword")]
+    mode: Option<ConfigMode>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    scope: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    ignore: Option<Vec<String>>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     src: Option<String>,
     #[serde(default, deserialize_with = "save_when")]
@@ -113,7 +140,23 @@ fn opt_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D
     values::strings(d).map(Some)
 }
 
-fn check(s: Spec) -> Result<ConfigArgs, String> {
+fn check(mut s: Spec) -> Result<ConfigArgs, String> {
+    if let Some(i) = s.intended.take() {
+        if s.template.is_some() {
+            return Err(
+                "config takes `intended` or `template`, not both (they are the same)".into(),
+            );
+        }
+        s.template = Some(i);
+    }
+    let mode = s.mode.unwrap_or_default();
+    if mode == ConfigMode::Merge && (s.scope.is_some() || s.ignore.is_some()) {
+        return Err("config `scope` and `ignore` only go with `mode: replace`".into());
+    }
+    let scope = s.scope.take().unwrap_or_default();
+    let ignore = s.ignore.take().unwrap_or_default();
+    // Caught here, with the task's line, rather than on every host.
+    crate::config::Scope::new(&scope, &ignore)?;
     let given: Vec<&str> = [
         s.lines.as_ref().map(|_| "lines"),
         s.template.as_ref().map(|_| "template"),
@@ -154,14 +197,25 @@ fn check(s: Spec) -> Result<ConfigArgs, String> {
     if has_parents && !matches!(source, ConfigSource::Lines { .. }) {
         return Err("config `parents` only goes with `lines`".into());
     }
+    if mode == ConfigMode::Replace {
+        if let ConfigSource::Lines { parents, .. } = &source {
+            if !parents.is_empty() {
+                return Err("`mode: replace` takes the whole intended config (`template`, `intended`, `src` or `lines`), not `parents`; use `scope` to limit it to sections".into());
+            }
+        }
+    }
     Ok(ConfigArgs {
         source,
         save: s.save,
         diff_against: s.diff_against,
+        mode,
+        scope,
+        ignore,
     })
 }
 
-const EXPECTED: &str = "config lines, or a mapping with `lines`, `template` or `src`";
+const EXPECTED: &str =
+    "config lines, or a mapping with `lines`, `template` (or `intended`) or `src`";
 
 struct ConfigVisitor;
 
@@ -214,6 +268,10 @@ fn lines<E: de::Error>(lines: Vec<String>) -> Result<ConfigArgs, E> {
         lines: Some(lines),
         parents: None,
         template: None,
+        intended: None,
+        mode: None,
+        scope: None,
+        ignore: None,
         src: None,
         save: SaveWhen::Never,
         diff_against: None,
@@ -227,6 +285,13 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ConfigArgs,
 
 /// Finds the file a `src:` names, relative to the playbook.
 type ResolveSrc<'a> = &'a dyn Fn(&str) -> Option<std::path::PathBuf>;
+
+/// What a config task uses of its [`Env`] besides the connection.
+struct RunEnv<'e, 'a> {
+    ctx: &'e ActionCtx<'a>,
+    resolve_src: ResolveSrc<'e>,
+    rollback: Option<&'e crate::config::record::Recorder>,
+}
 
 impl ActionArgs for ConfigArgs {
     fn probes(&self) -> Vec<Probe<'_>> {
@@ -262,8 +327,18 @@ impl ActionArgs for ConfigArgs {
 
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         let resolve_src = env.resolve_src;
+        let rollback = env.rollback;
         match env.connect() {
-            Ok((conn, ctx, timeout)) => run(conn, ctx, self, timeout, resolve_src),
+            Ok((conn, ctx, timeout)) => run(
+                conn,
+                RunEnv {
+                    ctx,
+                    resolve_src,
+                    rollback,
+                },
+                self,
+                timeout,
+            ),
             Err(r) => r,
         }
     }
@@ -284,12 +359,12 @@ fn shown(
 
 fn run(
     conn: &mut Connection,
-    ctx: &ActionCtx<'_>,
+    env: RunEnv<'_, '_>,
     args: &ConfigArgs,
     timeout: Duration,
-    resolve_src: ResolveSrc<'_>,
 ) -> TaskResult {
-    let (lines, parents) = match wanted_lines(ctx, args, resolve_src) {
+    let ctx = env.ctx;
+    let (lines, parents) = match wanted_lines(ctx, args, env.resolve_src) {
         Ok(v) => v,
         Err(msg) => return TaskResult::failed(msg),
     };
@@ -300,56 +375,96 @@ fn run(
         },
         Err(e) => return device_failure(&e),
     };
-    // Junos-style `set`/`delete` lines are matched against the `display set` form.
-    let set_style = !lines.is_empty()
-        && parents.is_empty()
-        && lines.iter().all(|l| {
-            let t = l.trim_start();
-            t.starts_with("set ") || t.starts_with("delete ")
-        });
-    let compare = if set_style {
-        match set_form(conn, timeout) {
-            Ok(text) => text,
-            Err(r) => return r,
+    let profile = conn.profile().clone();
+    let syn = &profile.syntax;
+    let mut running = match Tree::parse(&before, syn) {
+        Ok(t) => t,
+        Err(e) => {
+            return TaskResult::failed(format!(
+                "the running config does not read as {}: {e}",
+                profile.name
+            ))
         }
-    } else {
-        before.clone()
     };
-    let todo = pending(&compare, &candidate_paths(&lines, &parents));
-    let todo_lines = render(&todo);
     let mut r = TaskResult::ok();
-    if todo.is_empty() {
+    let commands: Vec<Command> = match args.mode {
+        ConfigMode::Merge => {
+            // Junos-style `set`/`delete` lines are matched against the `display set` form.
+            let set_style = !lines.is_empty()
+                && parents.is_empty()
+                && lines.iter().all(|l| {
+                    let t = l.trim_start();
+                    t.starts_with("set ") || t.starts_with("delete ")
+                });
+            let compare = if set_style {
+                match set_form(conn, timeout) {
+                    Ok(text) => text,
+                    Err(r) => return r,
+                }
+            } else {
+                before.clone()
+            };
+            pending(&compare, &candidate_paths(&lines, &parents))
+        }
+        ConfigMode::Replace => match replace_plan(&before, &running, &lines, args, &profile) {
+            Ok((cmds, skipped)) => {
+                if !skipped.is_empty() {
+                    r.data["not_restored"] = serde_json::json!(skipped);
+                }
+                cmds
+            }
+            Err(msg) => return TaskResult::failed(msg),
+        },
+    };
+    if commands.is_empty() {
         return r;
     }
+    let todo_lines = match args.mode {
+        ConfigMode::Merge => render(&commands),
+        ConfigMode::Replace => render_commands(&commands, syn),
+    };
+    let patterns = &profile.secret_patterns;
+    let shown_lines: Vec<String> = todo_lines.iter().map(|l| shown(ctx, patterns, l)).collect();
     if ctx.check_mode {
-        r.data = serde_json::json!({ "pending": todo_lines });
+        r.data["pending"] = serde_json::json!(shown_lines);
         r.status = Status::Changed;
         r.msg = Some(format!(
             "{} line(s) would be sent (check mode)",
             todo_lines.len()
         ));
         if ctx.diff {
-            let mut predicted = before.clone();
-            for l in &todo_lines {
-                predicted.push('\n');
-                predicted.push_str(l);
-            }
-            let patterns = &conn.profile().secret_patterns;
+            // The prediction: the running config with the commands applied as the device
+            // applies them, each new line in its place.
+            let current = normalize(&profile, &running.render(syn));
+            running.apply(&commands, syn);
             r.diff = Some(unified_diff(
-                &shown(ctx, patterns, &before),
-                &shown(ctx, patterns, &predicted),
+                &shown(ctx, patterns, &current),
+                &shown(ctx, patterns, &normalize(&profile, &running.render(syn))),
                 "running-config",
                 "running-config (predicted)",
             ));
         }
         return r;
     }
-    let to_send = with_exits(&todo_lines);
+    if let Some(rec) = env.rollback {
+        let masked = crate::backup::normalize::mask_text(&before, patterns);
+        if let Err(e) = rec.record(ctx.host, &masked) {
+            // No way back, no change: a half-safe change is what this record prevents.
+            return TaskResult::failed(format!(
+                "keeping the config before the change in {}: {e}; nothing was sent",
+                rec.dir().display()
+            ));
+        }
+    }
+    let to_send = match syn.style {
+        crate::config::Style::Indent => with_exits(&todo_lines),
+        crate::config::Style::Braces => todo_lines.clone(),
+    };
     match conn.send_config(&to_send, timeout) {
         Ok(resp) => {
             let failed = resp.failed.clone();
             r.commands.push(CommandOutput {
-                command: to_send.join("\n"),
+                command: shown(ctx, patterns, &to_send.join("\n")),
                 output: resp.output,
                 exit_status: None,
                 error: failed.clone(),
@@ -375,11 +490,12 @@ fn run(
             },
             Err(e) => return device_failure(&e),
         };
-        let profile = conn.profile();
-        let (before, after) = (normalize(profile, &before), normalize(profile, &after));
+        let (before, after) = (
+            config_view(&profile, &before),
+            config_view(&profile, &after),
+        );
         let changed = before != after;
         if changed {
-            let patterns = &profile.secret_patterns;
             r.diff = Some(unified_diff(
                 &shown(ctx, patterns, &before),
                 &shown(ctx, patterns, &after),
@@ -392,7 +508,10 @@ fn run(
         true
     };
     r.status = if changed { Status::Changed } else { Status::Ok };
-    r.data = serde_json::json!({ "sent": to_send });
+    r.data["sent"] = serde_json::json!(to_send
+        .iter()
+        .map(|l| shown(ctx, patterns, l))
+        .collect::<Vec<_>>());
     let save = match args.save {
         SaveWhen::Always => true,
         SaveWhen::WhenChanged => changed,
@@ -420,6 +539,49 @@ fn run(
         }
     }
     r
+}
+
+/// `mode: replace`: the remediation from the running config to the intended lines, within
+/// the task's scope; and the commands left out because they hold a masked secret (an
+/// intended config read from a backup or rollback record).
+fn replace_plan(
+    before: &str,
+    running: &Tree,
+    lines: &[String],
+    args: &ConfigArgs,
+    profile: &PlatformProfile,
+) -> Result<(Vec<Command>, Vec<String>), String> {
+    let syn = &profile.syntax;
+    let intended_text = lines.join("\n");
+    let intended = Tree::parse(&intended_text, syn)
+        .map_err(|e| format!("the intended config does not read as {}: {e}", profile.name))?;
+    let scope = Scope::new(&args.scope, &args.ignore)?;
+    let masked = intended_text.contains(MASK);
+    // Secrets masked on one side are compared masked on both, so that an unchanged secret
+    // is not taken for a change (or, worse, for a line to remove).
+    let masked_running;
+    let running = if masked {
+        let text = crate::backup::normalize::mask_text(before, &profile.secret_patterns);
+        masked_running = Tree::parse(&text, syn)
+            .map_err(|e| format!("the running config does not read as {}: {e}", profile.name))?;
+        &masked_running
+    } else {
+        running
+    };
+    if !intended.nodes.iter().any(|n| n.is_config()) {
+        return Err(
+            "the intended config is empty: replacing with it would remove the whole config \
+             in scope; refusing (check the template or file)"
+                .into(),
+        );
+    }
+    let plan = remediate(running, &intended, syn, &scope);
+    let (skipped, commands): (Vec<Command>, Vec<Command>) = plan
+        .commands
+        .into_iter()
+        .partition(|c| c.iter().any(|l| l.contains(MASK)));
+    let skipped = skipped.iter().map(|c| c.join(" > ")).collect::<Vec<_>>();
+    Ok((commands, skipped))
 }
 
 /// The configuration as `set` lines (`show configuration | display set` on Junos).
@@ -464,13 +626,23 @@ fn wanted_lines(
                 render_all(parents, "config parent")?,
             ))
         }
-        ConfigSource::Template(name) => ctx
-            .templates
-            .render_file_lines(name, ctx.vars)
-            .map(|t| (text_lines(t), Vec::new()))
-            .map_err(|e| e.to_string()),
+        ConfigSource::Template(name) => {
+            // The name may be templated (`{{ inventory_hostname }}.j2`), as validation
+            // renders it.
+            let name = ctx
+                .render_line(name, "config template name")
+                .map_err(|e| e.to_string())?;
+            ctx.templates
+                .render_file_lines(&name, ctx.vars)
+                .map(|t| (text_lines(t), Vec::new()))
+                .map_err(|e| e.to_string())
+        }
         ConfigSource::Src(name) => {
-            let path = resolve_src(name).ok_or_else(|| format!("config src `{name}` not found"))?;
+            let name = ctx
+                .render_line(name, "config src name")
+                .map_err(|e| e.to_string())?;
+            let path =
+                resolve_src(&name).ok_or_else(|| format!("config src `{name}` not found"))?;
             let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
             ctx.templates
                 .render_lines_named(&text, ctx.vars, &path.display().to_string(), "config line")
@@ -502,6 +674,15 @@ fn with_exits(lines: &[String]) -> Vec<String> {
         prev = Some(d);
     }
     out
+}
+
+/// The config as the model reads it (blank lines dropped), without volatile lines: the
+/// text diffs compare, so that a real diff and a predicted one look alike.
+fn config_view(profile: &PlatformProfile, config: &str) -> String {
+    match Tree::parse(config, &profile.syntax) {
+        Ok(t) => normalize(profile, &t.render(&profile.syntax)),
+        Err(_) => normalize(profile, config),
+    }
 }
 
 /// The config without the platform's volatile lines, for change detection and diffs.

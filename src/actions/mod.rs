@@ -100,6 +100,8 @@ pub struct Env<'a> {
     pub progress: &'a dyn Fn(transfer::Progress),
     /// The run's backup writer (`None` outside runs that may back up).
     pub backups: Option<&'a BackupRun>,
+    /// Where `config` keeps a host's config before changing it.
+    pub rollback: Option<&'a crate::config::record::Recorder>,
     pub profiles: &'a ProfileSet,
 }
 

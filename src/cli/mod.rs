@@ -11,6 +11,7 @@ mod exec;
 mod inventory;
 mod platforms;
 mod push;
+mod rollback;
 pub mod run;
 mod template;
 
@@ -70,6 +71,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Fetch a file from many hosts into LOCAL_DIR/<host>/.
     Pull(push::PullArgs),
+    /// Bring hosts back to the config they had before a run changed it.
+    Rollback(rollback::RollbackArgs),
     /// Work with configs offline: `remediate` prints the commands from one config to another.
     Config(config::ConfigArgs),
     /// Print shell completions.
@@ -110,6 +113,7 @@ pub fn main_entry() -> i32 {
         Command::Push(args) => push::push(args, cli.verbose),
         Command::Pull(args) => push::pull(args, cli.verbose),
         Command::Config(args) => config::run(args),
+        Command::Rollback(args) => rollback::run(args, cli.verbose),
         Command::Completions(args) => completions::run(args),
     };
     match result {

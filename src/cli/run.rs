@@ -230,7 +230,13 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     if let Some(b) = &backups {
         b.add_secrets(secrets.iter().map(String::as_str));
     }
+    let rollback = (!check && has_config_tasks(&plan)).then(|| {
+        Arc::new(crate::config::record::Recorder::new(std::path::Path::new(
+            crate::config::record::ROLLBACK_DIR,
+        )))
+    });
     let opts = RunOptions {
+        rollback: rollback.clone(),
         backups: backups.clone(),
         forks,
         check,
@@ -344,7 +350,16 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         match printer.await {
             Ok(mut reporter) => {
                 reporter.report_mut().backups = summaries;
+                reporter.report_mut().rollback_run = rollback
+                    .as_ref()
+                    .filter(|r| r.any())
+                    .map(|r| r.run_id().to_string());
                 let report = reporter.finish(cancel.load(Ordering::SeqCst));
+                if let (false, Some(id)) = (json, &report.rollback_run) {
+                    let _ = super::common::print_out(&format!(
+                        "config before the change kept: netorch rollback --run {id} (-i ...)\n"
+                    ));
+                }
                 if !json && !report.backups.is_empty() {
                     // A closed pipe here must not lose the run's own exit code.
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
@@ -429,6 +444,16 @@ fn remember_failed(hosts: &[String]) {
     if let Err(e) = crate::fs::write_atomic(path, text.as_bytes()) {
         eprintln!("warning: could not record the failed hosts in {FAILED_HOSTS_FILE}: {e}");
     }
+}
+
+fn has_config_tasks(plan: &Plan<'_>) -> bool {
+    plan.plays.iter().any(|p| {
+        p.tasks
+            .iter()
+            .copied()
+            .chain(p.play.handlers.iter())
+            .any(|t| matches!(t.action, Action::Config(_)))
+    })
 }
 
 fn has_backup_tasks(plan: &Plan<'_>) -> bool {

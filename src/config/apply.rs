@@ -41,7 +41,9 @@ impl Tree {
 }
 
 fn position_of(siblings: &[Node], line: &str) -> Option<usize> {
-    siblings.iter().position(|n| n.is_config() && n.line == line)
+    siblings
+        .iter()
+        .position(|n| n.is_config() && n.line == line)
 }
 
 /// Where a new block goes: after the last sibling of its kind (same first word) and the

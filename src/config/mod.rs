@@ -8,6 +8,7 @@
 //! `netorch compliance` and `netorch rollback`.
 
 mod apply;
+pub mod record;
 mod remediate;
 mod syntax;
 mod tree;

@@ -221,11 +221,17 @@ fn level_numbered(
 ) {
     let in_intended: HashSet<&str> = intended.iter().map(|n| n.line.as_str()).collect();
     let in_running: HashSet<&str> = running.iter().map(|n| n.line.as_str()).collect();
-    for r in running.iter().filter(|r| !in_intended.contains(r.line.as_str())) {
+    for r in running
+        .iter()
+        .filter(|r| !in_intended.contains(r.line.as_str()))
+    {
         record(&mut out.extra, path, r);
         groups.push((0, vec![negation(path, r, syn)]));
     }
-    for i in intended.iter().filter(|i| !in_running.contains(i.line.as_str())) {
+    for i in intended
+        .iter()
+        .filter(|i| !in_running.contains(i.line.as_str()))
+    {
         record(&mut out.missing, path, i);
         let mut cmds = Vec::new();
         add_subtree(path, i, syn, &mut cmds);
@@ -329,9 +335,9 @@ pub fn equivalent(a: &Tree, b: &Tree, syn: &Syntax) -> bool {
         let index: HashMap<&str, &Node> = b.iter().map(|n| (n.line.as_str(), *n)).collect();
         index.len() == b.len()
             && a.iter().all(|x| {
-                index.get(x.line.as_str()).is_some_and(|y| {
-                    same(&x.children, &y.children, syn.is_ordered(&x.line), syn)
-                })
+                index
+                    .get(x.line.as_str())
+                    .is_some_and(|y| same(&x.children, &y.children, syn.is_ordered(&x.line), syn))
             })
     }
     same(&a.nodes, &b.nodes, false, syn)

@@ -173,7 +173,10 @@ impl Syntax {
         let braces = spec.style == Style::Braces;
         Ok(Syntax {
             style: spec.style,
-            indent: spec.indent.unwrap_or(if braces { 4 } else { 1 }).clamp(1, 8),
+            indent: spec
+                .indent
+                .unwrap_or(if braces { 4 } else { 1 })
+                .clamp(1, 8),
             comments: if spec.comments.is_empty() {
                 vec![if braces { "#".into() } else { "!".into() }]
             } else {
@@ -209,7 +212,11 @@ impl Syntax {
                 .map(|l| {
                     Ok(Literal {
                         start: re("literals.start", &l.start)?,
-                        end: l.end.as_deref().map(|e| re("literals.end", e)).transpose()?,
+                        end: l
+                            .end
+                            .as_deref()
+                            .map(|e| re("literals.end", e))
+                            .transpose()?,
                     })
                 })
                 .collect::<Result<_, _>>()?,
@@ -233,7 +240,10 @@ impl Syntax {
     /// Whether the line is a comment or not configuration at all.
     pub fn is_trivia(&self, trimmed: &str) -> bool {
         trimmed.is_empty()
-            || self.comments.iter().any(|c| trimmed.starts_with(c.as_str()))
+            || self
+                .comments
+                .iter()
+                .any(|c| trimmed.starts_with(c.as_str()))
             || self.ignore.iter().any(|re| re.is_match(trimmed))
     }
 

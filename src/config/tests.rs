@@ -69,8 +69,11 @@ fn parse_and_render_round_trip_keeps_every_line() {
 
 fn remediation_lines(platform: &str, running: &str, intended: &str, scope: &[&str]) -> Vec<String> {
     let syn = syntax(platform);
-    let scope = Scope::new(&scope.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &[])
-        .unwrap_or_default();
+    let scope = Scope::new(
+        &scope.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &[],
+    )
+    .unwrap_or_default();
     match plan(running, intended, &syn, &scope) {
         Ok(p) => {
             let want = Tree::parse(intended, &syn).unwrap_or_default();
@@ -140,7 +143,8 @@ ntp server 10.0.0.9
 #[test]
 fn numbered_acl_entries_change_one_by_one() {
     let running = "ip access-list extended E\n 10 permit tcp any any eq 22\n 20 deny ip any any\n";
-    let intended = "ip access-list extended E\n 10 permit tcp any any eq 443\n 20 deny ip any any\n";
+    let intended =
+        "ip access-list extended E\n 10 permit tcp any any eq 443\n 20 deny ip any any\n";
     assert_eq!(
         remediation_lines("cisco_ios", running, intended, &[]),
         vec![
@@ -239,7 +243,10 @@ set interfaces ge-0/0/1 description \"to core\"
 fn junos_unclosed_block_names_its_line() {
     let syn = syntax("juniper_junos");
     match Tree::parse("system {\n    host-name j1;\n", &syn) {
-        Err(e) => assert_eq!(e.to_string(), "line 1: block `system` is not closed with `}`"),
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "line 1: block `system` is not closed with `}`"
+        ),
         Ok(t) => panic!("parsed {t:?}"),
     }
 }
@@ -307,10 +314,19 @@ mod property {
                         if !used.insert(e) {
                             continue;
                         }
-                        let rule = ["permit tcp any any eq 22", "permit icmp any any", "deny udp any any", "deny ip any any"][e];
+                        let rule = [
+                            "permit tcp any any eq 22",
+                            "permit icmp any any",
+                            "deny udp any any",
+                            "deny ip any any",
+                        ][e];
                         // Numbers follow the entry, so a reorder renumbers; a device lists
                         // numbered entries in number order.
-                        lines.push(if numbered { ((e + 1) * 10 + k, format!(" {} {rule}\n", (e + 1) * 10 + k)) } else { (k, format!(" {rule}\n")) });
+                        lines.push(if numbered {
+                            ((e + 1) * 10 + k, format!(" {} {rule}\n", (e + 1) * 10 + k))
+                        } else {
+                            (k, format!(" {rule}\n"))
+                        });
                     }
                     if numbered {
                         lines.sort();

@@ -364,7 +364,10 @@ pub fn resolve(nodes: &[Node], words: &[String], syn: &Syntax) -> Vec<String> {
             let n_words: Vec<&str> = n.line.split(' ').collect();
             let take = n_words.len();
             (i + take <= words.len()
-                && n_words.iter().zip(&words[i..i + take]).all(|(a, b)| *a == b))
+                && n_words
+                    .iter()
+                    .zip(&words[i..i + take])
+                    .all(|(a, b)| *a == b))
             .then_some((n, take))
         });
         match found {

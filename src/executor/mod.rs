@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub profiles: Arc<ProfileSet>,
     /// The run's backup writer, shared by every host's `backup` tasks.
     pub backups: Option<Arc<crate::backup::BackupRun>>,
+    /// Keeps each host's config before `config` changes it (absent in check mode).
+    pub rollback: Option<Arc<crate::config::record::Recorder>>,
 }
 
 /// The executor of one run.
@@ -201,6 +203,7 @@ impl Executor {
             verbose: self.opts.verbose,
             events: self.events.clone(),
             backups: self.opts.backups.clone(),
+            rollback: self.opts.rollback.clone(),
             budget: Arc::clone(&self.budget),
         });
         let tasks: Vec<Arc<Task>> = planned

@@ -40,6 +40,7 @@ pub struct PlayShared {
     pub events: UnboundedSender<Event>,
     /// The run's backup writer (the `backup` action hands configs to it).
     pub backups: Option<Arc<crate::backup::BackupRun>>,
+    pub rollback: Option<Arc<crate::config::record::Recorder>>,
     pub budget: Arc<super::budget::OutputBudget>,
 }
 
@@ -376,6 +377,7 @@ fn run_action(
         resolve_src: &resolve_src,
         progress: &progress,
         backups: shared.backups.as_deref(),
+        rollback: shared.rollback.as_deref(),
         profiles: &shared.profiles,
     };
     task.action.run(&mut env)

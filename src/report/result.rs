@@ -292,6 +292,10 @@ pub struct RunReport {
     /// What the backup writer committed, per store (runs with `backup` tasks).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<crate::backup::StoreSummary>,
+    /// The run id under which `config` tasks recorded each host's config before changing
+    /// it (`netorch rollback --run ID`); absent when nothing was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_run: Option<String>,
 }
 
 impl RunReport {
@@ -307,6 +311,7 @@ impl RunReport {
             warnings: Vec::new(),
             interrupted: false,
             backups: Vec::new(),
+            rollback_run: None,
         }
     }
 

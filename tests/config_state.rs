@@ -1,0 +1,268 @@
+//! The config model against the simulator: previews equal the real change, `mode:
+//! replace` converges a scope and removes what is not intended, rollback brings back the
+//! config a run changed.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::util::report::{json_of, results};
+use crate::util::{netorch, sim::Sim};
+
+fn start(platform: &str) -> Sim {
+    Sim::with(platform, 2).start()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(sim: &Sim, playbook: &Path, args: &[&str]) -> Output {
+    netorch()
+        .current_dir(sim.dir.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg(playbook)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The changed lines of a unified diff (headers dropped), in order.
+fn body(diff: &str) -> Vec<String> {
+    diff.lines()
+        .filter(|l| !l.starts_with("---") && !l.starts_with("+++"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Each host's diff, by host.
+fn diffs(doc: &Value, task: &str) -> std::collections::BTreeMap<String, String> {
+    results(doc, task)
+        .iter()
+        .map(|r| {
+            (
+                r["host"].as_str().unwrap_or_default().to_string(),
+                r["diff"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn show_run(sim: &Sim, host: &str, command: &str) -> String {
+    let out = sim
+        .netorch("exec")
+        .args(["--limit", host, "--json", command])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &results(&doc, command)[0];
+    r["commands"][0]["output"].as_str().unwrap().to_string()
+}
+
+/// `--check --diff` predicts the running config the change leads to, line for line: the
+/// same diff as the real change shows afterwards.
+fn preview_is_the_real_change(platform: &str, tasks: &str) {
+    let sim = start(platform);
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        &format!("- name: Change\n  hosts: all\n  tasks:\n{tasks}"),
+    );
+    let check = run(&sim, &pb, &["--check", "--diff", "--json"]);
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    let predicted = diffs(&json_of(&check), "Change it");
+    assert_eq!(predicted.len(), 2);
+    assert!(predicted.values().all(|d| !d.is_empty()), "{predicted:?}");
+    let real = run(&sim, &pb, &["--diff", "--json"]);
+    assert_eq!(real.status.code(), Some(0), "{real:?}");
+    let actual = diffs(&json_of(&real), "Change it");
+    assert_eq!(predicted.len(), actual.len());
+    for (host, p) in &predicted {
+        let a = &actual[host];
+        assert_eq!(body(p), body(a), "{platform}: predicted\n{p}\nreal\n{a}");
+    }
+}
+
+#[test]
+fn ios_preview_puts_new_lines_in_their_place() {
+    preview_is_the_real_change(
+        "cisco_ios",
+        r#"    - name: Change it
+      config:
+        lines:
+          - interface GigabitEthernet0/2
+          - " description to-core"
+          - interface Loopback42
+          - " ip address 10.42.0.1 255.255.255.255"
+          - ntp server 10.9.9.9
+          - hostname preview-{{ inventory_hostname }}
+"#,
+    );
+}
+
+#[test]
+fn eos_preview_puts_new_lines_in_their_place() {
+    preview_is_the_real_change(
+        "arista_eos",
+        r#"    - name: Change it
+      config:
+        lines: [description to-core, mtu 9000]
+        parents: [interface Ethernet2]
+"#,
+    );
+}
+
+#[test]
+fn junos_preview_puts_new_lines_in_their_block() {
+    preview_is_the_real_change(
+        "juniper_junos",
+        r#"    - name: Change it
+      config:
+        lines:
+          - set system ntp server 10.9.9.9
+          - set interfaces ge-0/0/1 description "to core"
+          - set system host-name preview-{{ inventory_hostname }}
+"#,
+    );
+}
+
+/// `mode: replace` with a scope: the section becomes what is intended, lines not intended
+/// are removed, nothing outside the scope is touched, and a second run changes nothing.
+#[test]
+fn replace_converges_a_scope_and_is_idempotent() {
+    for (platform, iface, intended) in [
+        (
+            "cisco_ios",
+            "interface GigabitEthernet1/0/1",
+            "interface GigabitEthernet1/0/1\n description managed by netorch\n ip address 10.77.0.1 255.255.255.0\n",
+        ),
+        (
+            "arista_eos",
+            "interface Ethernet1",
+            "interface Ethernet1\n   description managed by netorch\n   mtu 9000\n",
+        ),
+    ] {
+        let sim = start(platform);
+        let host = sim.hosts[0].name.clone();
+        let before = show_run(&sim, &host, "show running-config");
+        write(sim.dir.path(), "intended.cfg", intended);
+        let pb = write(
+            sim.dir.path(),
+            "p.yml",
+            &format!(
+                "- name: Replace\n  hosts: all\n  tasks:\n    - name: Converge\n      config:\n        mode: replace\n        src: intended.cfg\n        scope: ['{iface}']\n"
+            ),
+        );
+        let out = run(&sim, &pb, &["--json"]);
+        assert_eq!(out.status.code(), Some(0), "{platform}: {out:?}");
+        let doc = json_of(&out);
+        for r in results(&doc, "Converge") {
+            assert_eq!(r["status"], "changed", "{platform}: {r}");
+        }
+        assert!(doc["rollback_run"].is_string(), "{doc}");
+        let after = show_run(&sim, &host, "show running-config");
+        let block: Vec<&str> = after
+            .lines()
+            .skip_while(|l| *l != iface)
+            .take_while(|l| *l == iface || l.starts_with(' '))
+            .collect();
+        let want: Vec<&str> = intended.lines().collect();
+        assert_eq!(block, want, "{platform}:\n{after}");
+        // Outside the scope nothing moved.
+        let outside = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.starts_with(' ') && !l.starts_with('!') && !l.starts_with("Current configuration"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(outside(&before), outside(&after), "{platform}");
+        let again = run(&sim, &pb, &["--json"]);
+        for r in results(&json_of(&again), "Converge") {
+            assert_eq!(r["status"], "ok", "{platform}: second run {r}");
+        }
+    }
+}
+
+/// A run that changed devices keeps their configs; `netorch rollback --run ID` brings them
+/// back, and `--check` only shows what it would send.
+#[test]
+fn rollback_restores_what_a_run_changed() {
+    for platform in ["cisco_ios", "juniper_junos"] {
+        let sim = start(platform);
+        let host = sim.hosts[0].name.clone();
+        // Junos orders statements by its schema, the simulator by arrival: the set form,
+        // sorted, is the config either way.
+        let show = if platform == "juniper_junos" {
+            "show configuration | display set"
+        } else {
+            "show running-config"
+        };
+        let strip = |t: &str| -> std::collections::BTreeSet<String> {
+            t.lines()
+                .filter(|l| {
+                    !l.starts_with("## Last")
+                        && !l.starts_with("! Last")
+                        && !l.starts_with("! NVRAM")
+                        && !l.starts_with("Current configuration")
+                })
+                .map(str::to_string)
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let before = strip(&show_run(&sim, &host, show));
+        let lines = if platform == "juniper_junos" {
+            "[set system ntp server 10.9.9.9, set system host-name changed-by-run, delete system syslog]"
+        } else {
+            "[ntp server 10.9.9.9, hostname changed-by-run, no ip domain lookup]"
+        };
+        let pb = write(
+            sim.dir.path(),
+            "p.yml",
+            &format!("- name: Change\n  hosts: all\n  tasks:\n    - name: Change it\n      config: {lines}\n"),
+        );
+        let out = run(&sim, &pb, &["--json"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let doc = json_of(&out);
+        let id = doc["rollback_run"].as_str().unwrap().to_string();
+        assert_ne!(strip(&show_run(&sim, &host, show)), before);
+        // The record is private and holds no secret.
+        let rec = sim
+            .dir
+            .path()
+            .join(".netorch/rollback")
+            .join(&id)
+            .join(format!("{host}.cfg"));
+        let text = std::fs::read_to_string(&rec).unwrap();
+        for l in text.lines().filter(|l| {
+            l.starts_with("enable secret")
+                || l.starts_with("username ")
+                || l.contains("encrypted-password")
+        }) {
+            assert!(l.contains("********"), "{l}");
+        }
+        let check = sim
+            .netorch("rollback")
+            .current_dir(sim.dir.path())
+            .args(["--run", &id, "--check", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(0), "{check:?}");
+        assert_ne!(
+            strip(&show_run(&sim, &host, show)),
+            before,
+            "--check changed the device"
+        );
+        let back = sim
+            .netorch("rollback")
+            .current_dir(sim.dir.path())
+            .args(["--run", &id])
+            .output()
+            .unwrap();
+        assert_eq!(back.status.code(), Some(0), "{back:?}");
+        assert_eq!(strip(&show_run(&sim, &host, show)), before, "{platform}");
+    }
+}
