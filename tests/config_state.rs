@@ -266,3 +266,86 @@ fn rollback_restores_what_a_run_changed() {
         assert_eq!(strip(&show_run(&sim, &host, show)), before, "{platform}");
     }
 }
+
+/// `netorch compliance`: live and from a backup store, the same verdicts; exit 0 only when
+/// every host is compliant; JSON and JUnit carry one entry per host.
+#[test]
+fn compliance_live_and_from_a_backup_store() {
+    // Not the default `admin`: the password is masked wherever it appears, the user name
+    // in the config included.
+    let sim = Sim::with("cisco_ios", 2)
+        .password("Compl-Passw0rd-4417")
+        .start();
+    let dir = sim.dir.path().join("intended");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The intended configs are what the devices run now (secrets come masked, and are
+    // compared masked).
+    for h in &sim.hosts {
+        std::fs::write(
+            dir.join(format!("{}.cfg", h.name)),
+            show_run(&sim, &h.name, "show running-config"),
+        )
+        .unwrap();
+    }
+    let compliance = |running: &str, extra: &[&str]| -> Output {
+        sim.netorch("compliance")
+            .args(["--intended", "intended", "--running", running])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = compliance("live", &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 compliant, 0 not compliant"));
+    // Drift on one device: a line added, one removed.
+    let drifted = sim.hosts[1].name.clone();
+    let pb = write(
+        sim.dir.path(),
+        "drift.yml",
+        &format!("- name: Drift\n  hosts: {drifted}\n  tasks:\n    - name: Drift it\n      config: [ntp server 10.9.9.9, no ip ssh version 2]\n"),
+    );
+    assert_eq!(run(&sim, &pb, &[]).status.code(), Some(0));
+    let store = sim.dir.path().join("store");
+    let b = sim
+        .netorch("backup")
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(b.status.code(), Some(0), "{b:?}");
+    for running in ["live", store.to_str().unwrap()] {
+        let junit = sim.dir.path().join("c.xml");
+        let out = compliance(running, &["--json", "--junit", junit.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{running}: {out:?}");
+        let doc = json_of(&out);
+        let hosts = doc["hosts"].as_array().unwrap();
+        assert_eq!(hosts.len(), 2);
+        for h in hosts {
+            if h["host"] == drifted.as_str() {
+                assert_eq!(h["status"], "not_compliant", "{running}: {h}");
+                assert_eq!(
+                    h["missing"],
+                    serde_json::json!(["ip ssh version 2"]),
+                    "{running}"
+                );
+                assert_eq!(
+                    h["extra"],
+                    serde_json::json!(["ntp server 10.9.9.9"]),
+                    "{running}"
+                );
+                assert_eq!(
+                    h["remediation"],
+                    serde_json::json!(["no ntp server 10.9.9.9", "ip ssh version 2"]),
+                    "{running}"
+                );
+            } else {
+                assert_eq!(h["status"], "compliant", "{running}: {h}");
+            }
+        }
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    }
+    // Ignoring the drift's lines makes the fleet compliant again.
+    let out = compliance("live", &["--ignore", "^ntp server", "--ignore", "^ip ssh"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}

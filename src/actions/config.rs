@@ -407,10 +407,12 @@ fn run(
             pending(&compare, &candidate_paths(&lines, &parents))
         }
         ConfigMode::Replace => match replace_plan(&before, &running, &lines, args, &profile) {
-            Ok((cmds, skipped)) => {
+            Ok((cmds, skipped, diff)) => {
                 if !skipped.is_empty() {
                     r.data["not_restored"] = serde_json::json!(skipped);
                 }
+                r.data["missing"] = serde_json::json!(diff.missing);
+                r.data["extra"] = serde_json::json!(diff.extra);
                 cmds
             }
             Err(msg) => return TaskResult::failed(msg),
@@ -550,12 +552,13 @@ fn replace_plan(
     lines: &[String],
     args: &ConfigArgs,
     profile: &PlatformProfile,
-) -> Result<(Vec<Command>, Vec<String>), String> {
+) -> Result<(Vec<Command>, Vec<String>, Differences), String> {
     let syn = &profile.syntax;
     let intended_text = lines.join("\n");
     let intended = Tree::parse(&intended_text, syn)
         .map_err(|e| format!("the intended config does not read as {}: {e}", profile.name))?;
-    let scope = Scope::new(&args.scope, &args.ignore)?;
+    let mut scope = Scope::new(&args.scope, &args.ignore)?;
+    scope.ignore.extend(syn.unmanaged.iter().cloned());
     let masked = intended_text.contains(MASK);
     // Secrets masked on one side are compared masked on both, so that an unchanged secret
     // is not taken for a change (or, worse, for a line to remove).
@@ -576,12 +579,28 @@ fn replace_plan(
         );
     }
     let plan = remediate(running, &intended, syn, &scope);
+    let paths = |v: &[Vec<String>]| -> Vec<String> {
+        v.iter()
+            .map(|p| crate::backup::normalize::mask_text(&p.join(" > "), &profile.secret_patterns))
+            .collect()
+    };
+    let diff = Differences {
+        missing: paths(&plan.missing),
+        extra: paths(&plan.extra),
+    };
     let (skipped, commands): (Vec<Command>, Vec<Command>) = plan
         .commands
         .into_iter()
         .partition(|c| c.iter().any(|l| l.contains(MASK)));
     let skipped = skipped.iter().map(|c| c.join(" > ")).collect::<Vec<_>>();
-    Ok((commands, skipped))
+    Ok((commands, skipped, diff))
+}
+
+/// What `mode: replace` found, for the result (and `netorch compliance`): statements of
+/// the intended config the device lacks, and statements it has that are not intended.
+struct Differences {
+    missing: Vec<String>,
+    extra: Vec<String>,
 }
 
 /// The configuration as `set` lines (`show configuration | display set` on Junos).

@@ -5,6 +5,7 @@ mod backup;
 mod check;
 mod common;
 mod completions;
+mod compliance;
 mod config;
 mod daemon;
 mod exec;
@@ -71,6 +72,8 @@ pub enum Command {
     Push(push::PushArgs),
     /// Fetch a file from many hosts into LOCAL_DIR/<host>/.
     Pull(push::PullArgs),
+    /// Compare each host's intended config with its running config (live or backed up).
+    Compliance(compliance::ComplianceArgs),
     /// Bring hosts back to the config they had before a run changed it.
     Rollback(rollback::RollbackArgs),
     /// Work with configs offline: `remediate` prints the commands from one config to another.
@@ -114,6 +117,7 @@ pub fn main_entry() -> i32 {
         Command::Pull(args) => push::pull(args, cli.verbose),
         Command::Config(args) => config::run(args),
         Command::Rollback(args) => rollback::run(args, cli.verbose),
+        Command::Compliance(args) => compliance::run(args, cli.verbose),
         Command::Completions(args) => completions::run(args),
     };
     match result {

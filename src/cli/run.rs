@@ -254,7 +254,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
             .flat_map(|p| p.hosts.iter())
             .filter_map(|h| Some((h.clone(), inventory.hosts.get(h)?.platform())))
             .collect(),
-        Layout::Tasks => Default::default(),
+        Layout::Tasks | Layout::Quiet => Default::default(),
     };
     let report_opts = ReportOptions {
         verbose,

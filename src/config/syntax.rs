@@ -93,6 +93,10 @@ pub struct SyntaxSpec {
     /// Ordering weights of top-level changes.
     #[serde(default)]
     pub ordering: Vec<WeightSpec>,
+    /// Regexes of statements the device manages itself (`ntp clock-period`, license
+    /// lines): never removed by a replace, never a compliance difference.
+    #[serde(default)]
+    pub unmanaged: Vec<String>,
     /// Braces style: keywords whose next word belongs to the same statement (`unit 0`,
     /// `host-name r1`), to read `set` lines into the tree.
     #[serde(default)]
@@ -121,6 +125,7 @@ pub struct Syntax {
     pub literals: Vec<Literal>,
     pub ordering: Vec<(Regex, i32)>,
     pub value_keywords: Vec<String>,
+    pub unmanaged: Vec<Regex>,
 }
 
 impl Default for Syntax {
@@ -139,6 +144,7 @@ impl Default for Syntax {
             literals: Vec::new(),
             ordering: Vec::new(),
             value_keywords: Vec::new(),
+            unmanaged: Vec::new(),
         }
     }
 }
@@ -226,6 +232,7 @@ impl Syntax {
                 .map(|w| Ok((re("ordering.match", &w.pattern)?, w.weight)))
                 .collect::<Result<_, _>>()?,
             value_keywords: spec.value_keywords.clone(),
+            unmanaged: all("unmanaged", &spec.unmanaged)?,
         })
     }
 

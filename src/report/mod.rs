@@ -63,6 +63,8 @@ pub enum Layout {
     /// A block per host and task result: `host [platform] status (time)`, then each command
     /// and its whole output; a summary line at the end (`exec`).
     Hosts,
+    /// Nothing printed: the command shows the returned report its own way (`compliance`).
+    Quiet,
 }
 
 /// How the run is shown.
@@ -119,7 +121,7 @@ impl Reporter {
     }
 
     fn human(&self) -> bool {
-        !self.opts.json
+        !self.opts.json && self.opts.layout != Layout::Quiet
     }
 
     /// Play and task headers and per-task lines (not in the per-host layout).
@@ -219,6 +221,7 @@ impl Reporter {
                     match self.opts.layout {
                         Layout::Tasks => self.print_result(&host, &shown),
                         Layout::Hosts => self.print_host_block(&host, &shown),
+                        Layout::Quiet => {}
                     }
                 }
                 if let Some(pb) = &self.progress {
@@ -519,7 +522,8 @@ impl Reporter {
                 task.name = self.redactor.redact(&task.name).into_owned();
             }
         }
-        if self.opts.json {
+        if self.opts.layout == Layout::Quiet {
+        } else if self.opts.json {
             let doc = serde_json::to_string_pretty(&self.report).unwrap_or_else(|_| "{}".into());
             let doc = self.redactor.redact(&doc).into_owned();
             let _ = writeln!(self.out, "{doc}");
@@ -527,6 +531,7 @@ impl Reporter {
             let recap = match self.opts.layout {
                 Layout::Tasks => self.recap(),
                 Layout::Hosts => format!("{}\n", self.summary()),
+                Layout::Quiet => String::new(),
             };
             let _ = write!(self.out, "{recap}");
         }
