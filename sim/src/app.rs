@@ -81,6 +81,15 @@ pub struct Opts {
     /// prove that a run touched no device).
     #[arg(long)]
     pub connection_log: Option<PathBuf>,
+    /// Milliseconds one minute of a device revert timer lasts (Junos and IOS-XR `commit
+    /// confirmed`, EOS `commit timer`, IOS `configure terminal revert timer`); timers in
+    /// seconds scale by N/60. 600 makes a 1-minute timer fire after 0.6 s.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timer_scale_ms: u64,
+    /// Start device NAME from DIR/NAME.cfg when that file exists (running and startup config,
+    /// hostname included): indented text on Cisco and Arista, braces or `set` lines on Junos.
+    #[arg(long)]
+    pub config_dir: Option<PathBuf>,
 }
 
 /// Where devices listen: one address (consecutive ports) or one address each.
@@ -238,7 +247,13 @@ async fn run_async(opts: Opts) -> Result<()> {
         seed: opts.seed,
         config_lines: opts.config_lines,
         started: SystemTime::now(),
+        timer_scale_ms: opts.timer_scale_ms,
     });
+    if let Some(dir) = &opts.config_dir {
+        if !dir.is_dir() {
+            bail!("--config-dir {}: not a directory", dir.display());
+        }
+    }
 
     let mut bound = Vec::with_capacity(specs.len());
     let mut public_keys = Vec::with_capacity(specs.len());
@@ -272,6 +287,16 @@ async fn run_async(opts: Opts) -> Result<()> {
             Device::new(&spec.name, spec.platform, i, fail, settings.clone())
                 .with_prompt(for_device(&prompts, &spec.name).unwrap_or_default()),
         );
+        if let Some(dir) = &opts.config_dir {
+            let path = dir.join(format!("{}.cfg", spec.name));
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let tree = crate::content::parse_config(spec.platform, &text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                device.set_initial_config(tree);
+            }
+        }
         let key = server::host_key(opts.seed, &spec.name);
         public_keys.push(
             key.public_key()

@@ -53,6 +53,9 @@ pub enum Confirm {
     JunosExit,
     /// IOS-XR `end` with uncommitted changes.
     XrEnd,
+    /// IOS `configure replace FILE` without `force`; the file's config waits in
+    /// [`Shell::replace`].
+    ConfigReplace,
 }
 
 /// The session's state; see the module docs.
@@ -70,6 +73,8 @@ pub struct Shell {
     pub(crate) candidate: Option<Vec<Node>>,
     /// EOS `configure session NAME`.
     pub(crate) session: Option<String>,
+    /// IOS `configure replace` waiting for its Y: the new config and the revert timer (minutes).
+    pub(crate) replace: Option<(Vec<Node>, Option<u64>)>,
     line: String,
     last_cr: bool,
     esc: u8,
@@ -96,6 +101,7 @@ impl Shell {
             xr_timestamp: true,
             candidate: None,
             session: None,
+            replace: None,
             line: String::new(),
             last_cr: false,
             esc: 0,
