@@ -804,6 +804,11 @@ fn junos_commit_confirmed_rolls_back_unless_confirmed() {
         crate::device::hostname_in(Platform::JuniperJunos, &dev.startup()).as_deref()
             == Some("cc-junos")
     );
+    // The session's untouched candidate rolled back too.
+    assert_eq!(
+        cmd(&mut sh, "show | compare"),
+        "show | compare\n\n[edit]\nadmin@cc-junos# "
+    );
     // The rollback was a commit of its own: rollback 1 is the unconfirmed configuration.
     cmd(&mut sh, "rollback 1");
     assert!(cmd(&mut sh, "show | compare").contains("+  server 10.9.9.9;"));

@@ -188,6 +188,11 @@ pub struct DeviceState {
     /// A confirmed-commit / revert timer waiting for its confirmation.
     pub pending_revert: Option<PendingRevert>,
     next_revert_id: u64,
+    /// How many reverts fired, and the configuration the last one threw away: a session
+    /// whose candidate is still that configuration follows the revert (on Junos the
+    /// candidate is shared and rolls back with the running config).
+    pub reverts: u64,
+    pub reverted_from: Vec<Node>,
 }
 
 /// One simulated device.
@@ -227,6 +232,8 @@ impl Device {
                 history: Vec::new(),
                 pending_revert: None,
                 next_revert_id: 1,
+                reverts: 0,
+                reverted_from: Vec::new(),
             }),
             settings,
         }
@@ -385,10 +392,12 @@ impl Device {
             return false;
         };
         let now = SystemTime::now();
+        let unconfirmed = st.running.clone().unwrap_or(current);
+        st.reverts += 1;
+        st.reverted_from = unconfirmed.clone();
         if self.platform.commit_based() {
             // Junos records the automatic rollback as a commit of its own, so `rollback 1`
             // afterwards brings the unconfirmed configuration back.
-            let unconfirmed = st.running.clone().unwrap_or(current);
             st.history.insert(0, unconfirmed);
             st.history.truncate(49);
             st.startup = Some(p.restore.clone());

@@ -2,6 +2,11 @@
 //! privileged / config mode graph, keyword abbreviations and the block-structured running
 //! config; they differ in prompts, error texts, save commands (IOS-XR commits a candidate)
 //! and the layout of their show output, which is handled here per platform.
+//!
+//! Confirmed changes: IOS `configure terminal revert timer N` / `configure confirm` /
+//! `configure replace flash:FILE [force] [revert trigger timer N]`, EOS `commit timer
+//! HH:MM:SS` in a session / `configure session NAME commit`, IOS-XR `commit confirmed
+//! [SECONDS | minutes N]` / `commit`. The timers themselves live in `device`.
 
 use crate::clock::Civil;
 use crate::content;

@@ -1,7 +1,8 @@
 //! The Junos CLI: operational mode (`admin@host>`), configuration mode (`admin@host#` with
 //! `[edit ...]` banners) editing a candidate with `set` / `delete`, `show | compare`, `commit`
-//! (`check`, `and-quit`), `rollback N`; and the configuration as a statement tree rendered with
-//! braces or as `set` commands.
+//! (`check`, `and-quit`, `comment`, `confirmed [N]`: rolled back after N minutes unless a
+//! later commit confirms it), `rollback N`; and the configuration as a statement tree rendered
+//! with braces or as `set` commands, and read back from either (`--config-dir`).
 
 use crate::clock::Civil;
 use crate::content;
