@@ -212,6 +212,26 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// Checks `--config-dir` and warns on stderr about `.cfg` files that name no device: a typo
+/// would otherwise start that device from the default config without a word.
+fn warn_unused_config_files(dir: &Path, specs: &[DeviceSpec]) -> Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("--config-dir {}: cannot read the directory", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(device) = name.to_str().and_then(|n| n.strip_suffix(".cfg")) else {
+            continue;
+        };
+        if !specs.iter().any(|s| s.name == device) {
+            eprintln!(
+                "netorch-sim: --config-dir: {} names no simulated device",
+                entry.path().display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the simulator (blocking) until SIGTERM or SIGINT.
 pub fn run(opts: Opts) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -250,9 +270,7 @@ async fn run_async(opts: Opts) -> Result<()> {
         timer_scale_ms: opts.timer_scale_ms,
     });
     if let Some(dir) = &opts.config_dir {
-        if !dir.is_dir() {
-            bail!("--config-dir {}: not a directory", dir.display());
-        }
+        warn_unused_config_files(dir, &specs)?;
     }
 
     let mut bound = Vec::with_capacity(specs.len());

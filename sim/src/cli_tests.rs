@@ -871,7 +871,16 @@ fn eos_commit_timer_reverts_unless_the_session_is_committed() {
     // Abort reverts at once; bad timers are rejected.
     cmd(&mut sh, "configure session nt3");
     cmd(&mut sh, "ntp server 10.7.7.7");
-    assert!(cmd(&mut sh, "commit timer 1:99:00").contains("% Invalid input"));
+    for bad in [
+        "1:99:00",
+        "24:00:01",
+        "0:00:00",
+        "5124095576030431:00:00",
+        "1:2",
+    ] {
+        let out = cmd(&mut sh, &format!("commit timer {bad}"));
+        assert!(out.contains("% Invalid input"), "{bad}: {out}");
+    }
     cmd(&mut sh, "commit timer 01:00:00");
     cmd(&mut sh, "configure session nt3 abort");
     assert!(!cmd(&mut sh, "show running-config").contains("10.7.7.7"));

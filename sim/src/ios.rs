@@ -1605,7 +1605,7 @@ fn parse_hms(text: &str) -> Option<u64> {
     let [h, m, s] = parts[..] else {
         return None;
     };
-    let total = h * 3600 + m * 60 + s;
+    let total = h.saturating_mul(3600).saturating_add(m * 60 + s);
     (m < 60 && s < 60 && (1..=86_400).contains(&total)).then_some(total)
 }
 
