@@ -813,13 +813,34 @@ fn junos_commit_confirmed_rolls_back_unless_confirmed() {
     cmd(&mut sh, "rollback 1");
     assert!(cmd(&mut sh, "show | compare").contains("+  server 10.9.9.9;"));
     cmd(&mut sh, "rollback 0");
+    let log = cmd(&mut sh, "run show system commit");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines[1].starts_with("0   ") && lines[1].ends_with(" by root via other"),
+        "{log}"
+    );
+    assert_eq!(
+        lines[2], "    automatic rollback: commit not confirmed",
+        "{log}"
+    );
+    assert!(
+        lines[3].starts_with("1   ")
+            && lines[3].ends_with(" by admin via cli commit confirmed, rollback in 1mins"),
+        "{log}"
+    );
+    assert!(lines[4].starts_with("2   "), "{log}");
     // A plain commit confirms; bare `commit confirmed` means 10 minutes.
     cmd(&mut sh, "set system ntp server 10.8.8.8");
     let out = cmd(&mut sh, "commit confirmed");
     assert!(out.contains("rolled back in 10 minutes"), "{out}");
-    let out = cmd(&mut sh, "commit");
+    let out = cmd(&mut sh, "commit comment \"looks good\"");
     assert!(out.contains("commit complete"), "{out}");
     assert!(dev.pending_revert().is_none());
+    let log = cmd(&mut sh, "run show system commit");
+    assert!(
+        log.contains(" by admin via cli\n    looks good\n1   "),
+        "{log}"
+    );
     cmd(&mut sh, "set system ntp server 10.7.7.7");
     cmd(&mut sh, "commit confirmed 1");
     let out = cmd(&mut sh, "commit and-quit");

@@ -171,6 +171,18 @@ pub struct PendingRevert {
     pub user: String,
 }
 
+/// One line of Junos `show system commit`.
+#[derive(Clone, Debug)]
+pub struct CommitRecord {
+    pub at: SystemTime,
+    pub user: String,
+    /// `cli`, or `other` for the device's own commits (an automatic rollback).
+    pub via: &'static str,
+    /// After `via`: `commit confirmed, rollback in 5mins`.
+    pub note: String,
+    pub comment: Option<String>,
+}
+
 /// State that lives as long as the process, shared by all sessions to the device.
 #[derive(Debug)]
 pub struct DeviceState {
@@ -185,6 +197,9 @@ pub struct DeviceState {
     pub saved_at: SystemTime,
     /// Previously committed configurations, newest first (Junos `rollback N`).
     pub history: Vec<Vec<Node>>,
+    /// Who committed what, newest first: entry N describes `rollback N` (0: the running
+    /// config). Shorter than `history` + 1 when the oldest configs predate the log.
+    pub commit_log: Vec<CommitRecord>,
     /// A confirmed-commit / revert timer waiting for its confirmation.
     pub pending_revert: Option<PendingRevert>,
     next_revert_id: u64,
@@ -230,6 +245,7 @@ impl Device {
                 changed_by: "admin".into(),
                 saved_at: started,
                 history: Vec::new(),
+                commit_log: Vec::new(),
                 pending_revert: None,
                 next_revert_id: 1,
                 reverts: 0,
@@ -307,10 +323,26 @@ impl Device {
 
     /// Replaces the running config wholesale (a commit), keeping the previous one for rollback.
     pub fn commit(&self, user: &str, new: Vec<Node>) {
+        self.commit_noted(user, new, String::new(), None);
+    }
+
+    /// [`Device::commit`] with what `show system commit` says about it.
+    pub fn commit_noted(&self, user: &str, new: Vec<Node>, note: String, comment: Option<String>) {
         let previous = self.running();
         let mut st = self.state();
         st.history.insert(0, previous);
         st.history.truncate(49);
+        st.commit_log.insert(
+            0,
+            CommitRecord {
+                at: SystemTime::now(),
+                user: user.to_string(),
+                via: "cli",
+                note,
+                comment,
+            },
+        );
+        st.commit_log.truncate(50);
         st.running = Some(new);
         st.changed_at = SystemTime::now();
         st.changed_by = user.to_string();
@@ -401,6 +433,17 @@ impl Device {
             // afterwards brings the unconfirmed configuration back.
             st.history.insert(0, unconfirmed);
             st.history.truncate(49);
+            st.commit_log.insert(
+                0,
+                CommitRecord {
+                    at: now,
+                    user: "root".into(),
+                    via: "other",
+                    note: String::new(),
+                    comment: Some("automatic rollback: commit not confirmed".into()),
+                },
+            );
+            st.commit_log.truncate(50);
             st.startup = Some(p.restore.clone());
             st.saved_at = now;
         }

@@ -449,6 +449,7 @@ enum Op {
     ShowRoute,
     ShowChassis,
     ShowClock,
+    ShowCommit,
     ScreenLength,
     ScreenWidth,
     CompleteOnSpace,
@@ -482,6 +483,7 @@ static OPS: &[Spec<Op>] = &[
         Args::None,
     ),
     op(&["show", "system", "clock"], Op::ShowClock, Args::None),
+    op(&["show", "system", "commit"], Op::ShowCommit, Args::None),
     op(
         &["set", "cli", "screen-length"],
         Op::ScreenLength,
@@ -595,6 +597,7 @@ impl Shell {
                 content::token(&host, "serial", 12).to_uppercase()
             ),
             Op::ShowClock => content::show_clock(self.dev.platform),
+            Op::ShowCommit => self.junos_commit_list(),
             Op::ScreenLength => match args[0].parse::<usize>() {
                 Ok(n) => {
                     self.page_len = n.saturating_sub(1);
@@ -864,7 +867,12 @@ impl Shell {
                     "configuration check succeeds".into()
                 } else {
                     let previous = self.dev.running();
-                    self.dev.commit(&user, cand.clone());
+                    let note = match opts.confirmed {
+                        Some(m) => format!("commit confirmed, rollback in {m}mins"),
+                        None => String::new(),
+                    };
+                    self.dev
+                        .commit_noted(&user, cand.clone(), note, opts.comment.clone());
                     self.junos_sync_hostname(&cand);
                     let mut out = String::new();
                     match opts.confirmed {
@@ -960,6 +968,39 @@ impl Shell {
         self.finish(&out);
     }
 
+    /// `show system commit`: one line per stored configuration, newest (0) first; the
+    /// configurations older than the log (the factory one) show the boot time.
+    fn junos_commit_list(&self) -> String {
+        let st = self.dev.state();
+        let mut out = Vec::new();
+        for n in 0..=st.history.len() {
+            let line = match st.commit_log.get(n) {
+                Some(r) => {
+                    let mut l = format!(
+                        "{n:<4}{} by {} via {}",
+                        Civil::from_system(r.at).iso(),
+                        r.user,
+                        r.via
+                    );
+                    if !r.note.is_empty() {
+                        l.push(' ');
+                        l.push_str(&r.note);
+                    }
+                    if let Some(c) = &r.comment {
+                        l.push_str(&format!("\n    {c}"));
+                    }
+                    l
+                }
+                None => format!(
+                    "{n:<4}{} by root via other",
+                    Civil::from_system(self.dev.settings.started).iso()
+                ),
+            };
+            out.push(line);
+        }
+        out.join("\n")
+    }
+
     fn junos_sync_hostname(&self, tree: &[Node]) {
         if let Some(sys) = subtree(tree, &["system".to_string()]) {
             if let Some(h) = sys.iter().find_map(|n| n.line.strip_prefix("host-name ")) {
@@ -986,6 +1027,7 @@ struct CommitOptions {
     and_quit: bool,
     /// `confirmed [minutes]`: roll back unless confirmed within this many minutes.
     confirmed: Option<u64>,
+    comment: Option<String>,
 }
 
 /// Parses the words after `commit`: `check`, `and-quit`, `comment TEXT`, `confirmed [1..65535]`
@@ -1005,8 +1047,9 @@ fn parse_commit_options(rest: &[String]) -> Result<CommitOptions, (usize, String
             Some("and-quit") => o.and_quit = true,
             Some("comment") => {
                 i += 1;
-                if i >= rest.len() {
-                    return Err((word + 1, "syntax error, expecting <data>.".into()));
+                match rest.get(i) {
+                    Some(c) => o.comment = Some(c.clone()),
+                    None => return Err((word + 1, "syntax error, expecting <data>.".into())),
                 }
             }
             Some("confirmed") => {
