@@ -387,12 +387,13 @@ impl Device {
     ) {
         // A century is "never" for a simulator and keeps the deadline representable.
         let deadline = Instant::now() + after.min(Duration::from_secs(100 * 365 * 86_400));
-        let id = {
+        let (id, replaced) = {
             let mut st = self.state();
             let id = st.next_revert_id;
             st.next_revert_id += 1;
-            let restore = match st.pending_revert.take() {
-                Some(old) => old.restore,
+            let replaced = st.pending_revert.take();
+            let restore = match &replaced {
+                Some(old) => old.restore.clone(),
                 None => restore,
             };
             st.pending_revert = Some(PendingRevert {
@@ -402,14 +403,21 @@ impl Device {
                 session,
                 user: user.to_string(),
             });
-            id
+            (id, replaced)
         };
+        if let Some(old) = replaced {
+            unschedule(self, old.id);
+        }
         schedule(deadline, self.clone(), id);
     }
 
-    /// Confirms the pending change, if any: its timer will do nothing.
+    /// Confirms the pending change, if any: its timer is cancelled.
     pub fn confirm_revert(&self) -> Option<PendingRevert> {
-        self.state().pending_revert.take()
+        let taken = self.state().pending_revert.take();
+        if let Some(p) = &taken {
+            unschedule(self, p.id);
+        }
+        taken
     }
 
     pub fn pending_revert(&self) -> Option<PendingRevert> {
@@ -453,6 +461,8 @@ impl Device {
         st.running = Some(p.restore);
         st.changed_at = now;
         st.changed_by = p.user;
+        drop(st);
+        unschedule(self, id);
         true
     }
 }
@@ -473,9 +483,9 @@ pub fn hostname_in(platform: Platform, tree: &[Node]) -> Option<String> {
         .map(|h| h.trim().to_string())
 }
 
-/// The timers of every device's pending revert, served by one thread: a handful of entries at
-/// most, so a list is enough. A confirmed or re-armed entry stays until its deadline and then
-/// finds its id gone.
+/// The timers of every device's pending revert, served by one thread: one entry per pending
+/// change, so a list is enough even for a thousand devices. An entry that fires after its
+/// change was confirmed (a race with `unschedule`) finds its id gone and does nothing.
 struct Timers {
     due: Mutex<Vec<(Instant, Arc<Device>, u64)>>,
     wake: Condvar,
@@ -484,10 +494,13 @@ struct Timers {
 fn timers() -> &'static Timers {
     static T: OnceLock<Timers> = OnceLock::new();
     T.get_or_init(|| {
-        std::thread::Builder::new()
+        if let Err(e) = std::thread::Builder::new()
             .name("revert-timers".into())
             .spawn(run_timers)
-            .ok();
+        {
+            // The sim keeps serving; only the automatic rollbacks are lost.
+            eprintln!("netorch-sim: cannot start the revert timer thread: {e}");
+        }
         Timers {
             due: Mutex::new(Vec::new()),
             wake: Condvar::new(),
@@ -502,6 +515,16 @@ fn schedule(deadline: Instant, dev: Arc<Device>, id: u64) {
         Err(p) => p.into_inner().push((deadline, dev, id)),
     }
     t.wake.notify_all();
+}
+
+/// Drops the timer of `dev`'s change `id` (confirmed, re-armed or already reverted).
+fn unschedule(dev: &Device, id: u64) {
+    let t = timers();
+    let mut due = match t.due.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    due.retain(|(_, d, i)| !(*i == id && std::ptr::eq(Arc::as_ptr(d), dev)));
 }
 
 fn run_timers() {
@@ -571,6 +594,56 @@ mod tests {
         assert!(FailMode::parse("hang-after:0").is_err());
         assert!(FailMode::parse("drop-after:x").is_err());
         assert!(FailMode::parse("explode").is_err());
+    }
+
+    fn scheduled(dev: &Arc<Device>) -> usize {
+        let t = timers();
+        let due = t.due.lock().unwrap();
+        due.iter().filter(|(_, d, _)| Arc::ptr_eq(d, dev)).count()
+    }
+
+    #[test]
+    fn revert_timers_fire_once_and_confirming_cancels_them() {
+        let mut settings = Settings::for_tests();
+        settings.timer_scale_ms = 120;
+        let dev = Arc::new(Device::new(
+            "timer-unit",
+            Platform::JuniperJunos,
+            0,
+            None,
+            Arc::new(settings),
+        ));
+        assert_eq!(dev.settings.timer_seconds(30), Duration::from_millis(60));
+        let before = dev.running();
+        dev.commit("admin", Vec::new());
+        dev.arm_revert(
+            before.clone(),
+            dev.settings.timer_minutes(1000),
+            None,
+            "admin",
+        );
+        // Re-arming replaces the timer but keeps the first restore point.
+        dev.arm_revert(Vec::new(), dev.settings.timer_minutes(1000), None, "admin");
+        assert_eq!(scheduled(&dev), 1);
+        assert!(dev.confirm_revert().is_some());
+        assert_eq!(scheduled(&dev), 0);
+        assert!(dev.confirm_revert().is_none());
+        // 0.5 minutes = 60 ms here.
+        dev.arm_revert(
+            before.clone(),
+            dev.settings.timer_seconds(30),
+            None,
+            "admin",
+        );
+        let start = Instant::now();
+        while dev.pending_revert().is_some() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(dev.running(), before);
+        assert_eq!(dev.startup(), before);
+        assert_eq!(dev.hostname(), "timer-unit");
+        assert_eq!(scheduled(&dev), 0);
+        assert_eq!(dev.state().history[0], Vec::<Node>::new());
     }
 
     #[test]

@@ -1206,6 +1206,7 @@ impl Shell {
             if is("force") {
                 force = true;
             } else if is("list") || is("ignorecase") || is("nolock") {
+                // Accepted for scripts that pass them; they change nothing in the sim.
             } else if w.len() >= 2 && is("time") {
                 match number(i + 1) {
                     Some(m) => timer = Some(m),
