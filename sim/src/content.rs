@@ -77,10 +77,13 @@ pub fn default_config(dev: &Device) -> Vec<Node> {
 /// with `end` as their `show running-config` does, whether or not the file had one.
 pub fn parse_config(platform: Platform, text: &str) -> Result<Vec<Node>, String> {
     if platform == Platform::JuniperJunos {
+        // The first statement tells the format: a brace file can hold a `set` keyword
+        // deeper down (`community set X;`).
         let is_set = text
             .lines()
             .map(str::trim)
-            .any(|l| l.starts_with("set ") || l.starts_with("deactivate "));
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with("set ") || l.starts_with("deactivate "));
         return if is_set {
             Ok(junos::tree_from_set_lines(text))
         } else {
