@@ -976,6 +976,17 @@ fn ios_revert_timer_needs_an_archive_path_and_configure_confirm() {
     assert!(out.ends_with("cc-ios#") && !out.contains('%'), "{out:?}");
     pause_ms(500);
     assert!(cmd(&mut sh, "show running-config").contains("snmp-server location confirmed"));
+    // `configure revert timer N` arms the same way; `configure revert now` reverts at once.
+    let out = cmd(&mut sh, "configure revert timer 1");
+    assert!(out.ends_with("cc-ios(config)#"), "{out:?}");
+    cmd(&mut sh, "snmp-server contact reverted-now");
+    cmd(&mut sh, "end");
+    assert_eq!(
+        cmd(&mut sh, "configure revert now"),
+        "configure revert now\ncc-ios#"
+    );
+    assert!(!cmd(&mut sh, "show running-config").contains("reverted-now"));
+    assert!(cmd(&mut sh, "configure revert now").contains("% No Rollback Confirmed Change pending"));
     // Bad timers, then no archive path.
     assert!(cmd(&mut sh, "configure terminal revert timer 0").contains("% Invalid input"));
     assert!(cmd(&mut sh, "configure terminal revert").contains("% Incomplete command."));
@@ -1078,6 +1089,13 @@ fn config_files_parse_and_render_back() {
     assert!(String::from_utf8(out)
         .unwrap()
         .contains("hostname from-file"));
+
+    let eos = "! Command: show running-config\n! device: leaf1 (vEOS-lab, EOS-4.28.3M)\n!\nhostname leaf1\n!\ninterface Ethernet1\n   description x\n";
+    let tree = crate::content::parse_config(Platform::AristaEos, eos).unwrap();
+    let lines: Vec<&str> = tree.iter().map(|n| n.line.as_str()).collect();
+    assert_eq!(lines, ["hostname leaf1", "!", "interface Ethernet1", "end"]);
+    let nxos = crate::content::parse_config(Platform::CiscoNxos, "hostname n1\n").unwrap();
+    assert_eq!(nxos.len(), 1, "NX-OS configs have no end");
 
     let braces = "## Last commit: 2026-11-25 09:00:00 UTC by admin\nversion 21.4R3.15;\nsystem {\n    host-name fw-file;\n    root-authentication {\n        encrypted-password \"$6$abc\"; ## SECRET-DATA\n    }\n    /* managed */\n    services {\n        ssh;\n    }\n}\ninterfaces {\n    ge-0/0/0 {\n        description \"uplink to core\";\n        unit 0 {\n            family inet {\n                address 10.0.0.1/24;\n            }\n        }\n    }\n}\nvlans {\n    v10 {\n        vlan-id 10;\n    }\n}";
     let tree = crate::content::parse_config(Platform::JuniperJunos, braces).unwrap();
