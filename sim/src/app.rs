@@ -81,6 +81,15 @@ pub struct Opts {
     /// prove that a run touched no device).
     #[arg(long)]
     pub connection_log: Option<PathBuf>,
+    /// Milliseconds one minute of a device revert timer lasts (Junos and IOS-XR `commit
+    /// confirmed`, EOS `commit timer`, IOS `configure terminal revert timer`); timers in
+    /// seconds scale by N/60. 600 makes a 1-minute timer fire after 0.6 s.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timer_scale_ms: u64,
+    /// Start device NAME from DIR/NAME.cfg when that file exists (running and startup config,
+    /// hostname included): indented text on Cisco and Arista, braces or `set` lines on Junos.
+    #[arg(long)]
+    pub config_dir: Option<PathBuf>,
 }
 
 /// Where devices listen: one address (consecutive ports) or one address each.
@@ -203,6 +212,26 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// Checks `--config-dir` and warns on stderr about `.cfg` files that name no device: a typo
+/// would otherwise start that device from the default config without a word.
+fn warn_unused_config_files(dir: &Path, specs: &[DeviceSpec]) -> Result<()> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("--config-dir {}: cannot read the directory", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(device) = name.to_str().and_then(|n| n.strip_suffix(".cfg")) else {
+            continue;
+        };
+        if !specs.iter().any(|s| s.name == device) {
+            eprintln!(
+                "netorch-sim: --config-dir: {} names no simulated device",
+                entry.path().display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the simulator (blocking) until SIGTERM or SIGINT.
 pub fn run(opts: Opts) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -238,7 +267,11 @@ async fn run_async(opts: Opts) -> Result<()> {
         seed: opts.seed,
         config_lines: opts.config_lines,
         started: SystemTime::now(),
+        timer_scale_ms: opts.timer_scale_ms,
     });
+    if let Some(dir) = &opts.config_dir {
+        warn_unused_config_files(dir, &specs)?;
+    }
 
     let mut bound = Vec::with_capacity(specs.len());
     let mut public_keys = Vec::with_capacity(specs.len());
@@ -272,6 +305,16 @@ async fn run_async(opts: Opts) -> Result<()> {
             Device::new(&spec.name, spec.platform, i, fail, settings.clone())
                 .with_prompt(for_device(&prompts, &spec.name).unwrap_or_default()),
         );
+        if let Some(dir) = &opts.config_dir {
+            let path = dir.join(format!("{}.cfg", spec.name));
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let tree = crate::content::parse_config(spec.platform, &text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                device.set_initial_config(tree);
+            }
+        }
         let key = server::host_key(opts.seed, &spec.name);
         public_keys.push(
             key.public_key()

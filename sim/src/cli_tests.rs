@@ -750,3 +750,389 @@ fn nxos_can_land_in_user_exec_and_enable() {
     let out = cmd(&mut sh, "en4ble");
     assert!(out.ends_with("nxos-001# "), "{out:?}");
 }
+
+/// A device whose revert timers run at `scale_ms` per minute, named apart from the other
+/// tests' devices (the flash store is keyed by name).
+fn fast_device(p: Platform, name: &str, scale_ms: u64) -> Arc<Device> {
+    let mut settings = Settings::for_tests();
+    settings.timer_scale_ms = scale_ms;
+    Arc::new(Device::new(name, p, 0, None, Arc::new(settings)))
+}
+
+/// Runs `line` until its output satisfies `done`, for up to 5 s; returns the last output.
+fn poll(sh: &mut Shell, line: &str, done: impl Fn(&str) -> bool) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let out = cmd(sh, line);
+        if done(&out) || start.elapsed() > std::time::Duration::from_secs(5) {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn pause_ms(ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+#[test]
+fn junos_commit_confirmed_rolls_back_unless_confirmed() {
+    // One minute lasts 300 ms.
+    let dev = fast_device(Platform::JuniperJunos, "cc-junos", 300);
+    let (mut sh, _) = shell_on(dev.clone());
+    cmd(&mut sh, "set cli screen-length 0");
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "set system ntp server 10.9.9.9");
+    cmd(&mut sh, "set system host-name cc-new");
+    let out = cmd(&mut sh, "commit confirmed 1");
+    assert!(
+        out.contains(
+            "commit confirmed will be automatically rolled back in 1 minutes unless confirmed\ncommit complete\n\n[edit]\nadmin@cc-new# "
+        ),
+        "{out:?}"
+    );
+    let conf = cmd(&mut sh, "run show configuration | display set");
+    assert!(conf.contains("set system ntp server 10.9.9.9"), "{conf}");
+    // Nobody confirms: the previous configuration (and hostname) come back.
+    let conf = poll(&mut sh, "run show configuration | display set", |o| {
+        !o.contains("10.9.9.9")
+    });
+    assert!(!conf.contains("10.9.9.9"), "{conf}");
+    assert!(conf.contains("set system host-name cc-junos"), "{conf}");
+    assert_eq!(dev.hostname(), "cc-junos");
+    assert!(
+        crate::device::hostname_in(Platform::JuniperJunos, &dev.startup()).as_deref()
+            == Some("cc-junos")
+    );
+    // The session's untouched candidate rolled back too.
+    assert_eq!(
+        cmd(&mut sh, "show | compare"),
+        "show | compare\n\n[edit]\nadmin@cc-junos# "
+    );
+    // The rollback was a commit of its own: rollback 1 is the unconfirmed configuration.
+    cmd(&mut sh, "rollback 1");
+    assert!(cmd(&mut sh, "show | compare").contains("+  server 10.9.9.9;"));
+    cmd(&mut sh, "rollback 0");
+    let log = cmd(&mut sh, "run show system commit");
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines[1].starts_with("0   ") && lines[1].ends_with(" by root via other"),
+        "{log}"
+    );
+    assert_eq!(
+        lines[2], "    automatic rollback: commit not confirmed",
+        "{log}"
+    );
+    assert!(
+        lines[3].starts_with("1   ")
+            && lines[3].ends_with(" by admin via cli commit confirmed, rollback in 1mins"),
+        "{log}"
+    );
+    assert!(lines[4].starts_with("2   "), "{log}");
+    // A plain commit confirms; bare `commit confirmed` means 10 minutes.
+    cmd(&mut sh, "set system ntp server 10.8.8.8");
+    let out = cmd(&mut sh, "commit confirmed");
+    assert!(out.contains("rolled back in 10 minutes"), "{out}");
+    let out = cmd(&mut sh, "commit comment \"looks good\"");
+    assert!(out.contains("commit complete"), "{out}");
+    assert!(dev.pending_revert().is_none());
+    let log = cmd(&mut sh, "run show system commit");
+    assert!(
+        log.contains(" by admin via cli\n    looks good\n1   "),
+        "{log}"
+    );
+    cmd(&mut sh, "set system ntp server 10.7.7.7");
+    cmd(&mut sh, "commit confirmed 1");
+    let out = cmd(&mut sh, "commit and-quit");
+    assert!(out.contains("Exiting configuration mode"), "{out}");
+    pause_ms(500);
+    let conf = cmd(&mut sh, "show configuration | display set");
+    assert!(
+        conf.contains("server 10.8.8.8") && conf.contains("server 10.7.7.7"),
+        "{conf}"
+    );
+    // Bad forms.
+    cmd(&mut sh, "configure");
+    let out = cmd(&mut sh, "commit confirmed 0");
+    assert!(out.contains("not within range (1..65535)"), "{out}");
+    let out = cmd(&mut sh, "commit confirmed 5 and-quit");
+    assert!(out.contains("syntax error."), "{out}");
+    assert!(dev.pending_revert().is_none());
+}
+
+#[test]
+fn eos_commit_timer_reverts_unless_the_session_is_committed() {
+    // One minute lasts 600 ms: `commit timer 00:01:00` fires after 0.6 s.
+    let dev = fast_device(Platform::AristaEos, "cc-eos", 600);
+    let (mut sh, _) = shell_on(dev.clone());
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "configure session nt1");
+    cmd(&mut sh, "ntp server 10.9.9.9");
+    let out = cmd(&mut sh, "commit timer 00:01:00");
+    assert!(out.ends_with("cc-eos#"), "{out:?}");
+    assert!(cmd(&mut sh, "show running-config").contains("ntp server 10.9.9.9"));
+    let sessions = cmd(&mut sh, "show configuration sessions");
+    assert!(sessions.contains("nt1") && sessions.contains("pendingCommitTimer"));
+    let run = poll(&mut sh, "show running-config", |o| !o.contains("10.9.9.9"));
+    assert!(!run.contains("10.9.9.9"), "{run}");
+    let out = cmd(&mut sh, "configure session nt1 commit");
+    assert!(
+        out.contains("% Session nt1 has no pending commit timer"),
+        "{out}"
+    );
+    // Confirmed in time: the change stays.
+    cmd(&mut sh, "configure session nt2");
+    cmd(&mut sh, "ntp server 10.8.8.8");
+    cmd(&mut sh, "commit timer 0:01:00");
+    let out = cmd(&mut sh, "configure session nt2 commit");
+    assert!(out.ends_with("cc-eos#"), "{out:?}");
+    pause_ms(800);
+    assert!(cmd(&mut sh, "show running-config").contains("ntp server 10.8.8.8"));
+    // Abort reverts at once; bad timers are rejected.
+    cmd(&mut sh, "configure session nt3");
+    cmd(&mut sh, "ntp server 10.7.7.7");
+    for bad in [
+        "1:99:00",
+        "24:00:01",
+        "0:00:00",
+        "5124095576030431:00:00",
+        "1:2",
+    ] {
+        let out = cmd(&mut sh, &format!("commit timer {bad}"));
+        assert!(out.contains("% Invalid input"), "{bad}: {out}");
+    }
+    cmd(&mut sh, "commit timer 01:00:00");
+    cmd(&mut sh, "configure session nt3 abort");
+    assert!(!cmd(&mut sh, "show running-config").contains("10.7.7.7"));
+}
+
+#[test]
+fn iosxr_commit_confirmed_reverts_unless_confirmed() {
+    // 30 seconds last 300 ms.
+    let dev = fast_device(Platform::CiscoIosxr, "cc-xr", 600);
+    let (mut sh, _) = shell_on(dev.clone());
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "terminal exec prompt no-timestamp");
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "hostname cc-xr-new");
+    let out = cmd(&mut sh, "commit confirmed 10");
+    assert!(
+        out.contains("% Invalid input detected at '^' marker."),
+        "{out}"
+    );
+    let out = cmd(&mut sh, "commit confirmed 30");
+    assert!(out.ends_with("RP/0/RP0/CPU0:cc-xr-new(config)#"), "{out:?}");
+    cmd(&mut sh, "end");
+    let run = poll(&mut sh, "show running-config", |o| !o.contains("cc-xr-new"));
+    assert!(run.contains("hostname cc-xr\n"), "{run}");
+    assert!(cmd(&mut sh, "").ends_with("RP/0/RP0/CPU0:cc-xr#"));
+    // A later commit with nothing to commit confirms the trial.
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "domain name confirmed.example");
+    cmd(&mut sh, "commit confirmed minutes 1");
+    cmd(&mut sh, "end");
+    cmd(&mut sh, "configure");
+    let out = cmd(&mut sh, "commit");
+    assert!(
+        out.contains("% Confirming commit for trial session."),
+        "{out}"
+    );
+    let out = cmd(&mut sh, "commit");
+    assert!(
+        out.contains("% No configuration changes to commit."),
+        "{out}"
+    );
+    cmd(&mut sh, "end");
+    pause_ms(800);
+    assert!(cmd(&mut sh, "show running-config").contains("domain name confirmed.example"));
+}
+
+#[test]
+fn ios_revert_timer_needs_an_archive_path_and_configure_confirm() {
+    let dev = fast_device(Platform::CiscoIos, "cc-ios", 300);
+    let (mut sh, _) = shell_on(dev.clone());
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    assert!(
+        cmd(&mut sh, "show running-config").contains("archive\n path flash:archive\n maximum 14\n")
+    );
+    let out = cmd(&mut sh, "configure terminal revert timer 1");
+    assert!(out.contains("Enter configuration commands"), "{out}");
+    assert!(out.ends_with("cc-ios(config)#"), "{out:?}");
+    cmd(&mut sh, "hostname cc-ios-new");
+    cmd(&mut sh, "end");
+    let run = poll(&mut sh, "show running-config", |o| {
+        !o.contains("cc-ios-new")
+    });
+    assert!(run.contains("hostname cc-ios\n"), "{run}");
+    assert!(cmd(&mut sh, "").ends_with("cc-ios#"));
+    assert!(cmd(&mut sh, "configure confirm").contains("% No Rollback Confirmed Change pending"));
+    // Confirmed in time: the change stays.
+    cmd(&mut sh, "configure terminal revert timer 1");
+    cmd(&mut sh, "snmp-server location confirmed");
+    cmd(&mut sh, "end");
+    let out = cmd(&mut sh, "configure confirm");
+    assert!(out.ends_with("cc-ios#") && !out.contains('%'), "{out:?}");
+    pause_ms(500);
+    assert!(cmd(&mut sh, "show running-config").contains("snmp-server location confirmed"));
+    // `configure revert timer N` arms the same way; `configure revert now` reverts at once.
+    let out = cmd(&mut sh, "configure revert timer 1");
+    assert!(out.ends_with("cc-ios(config)#"), "{out:?}");
+    cmd(&mut sh, "snmp-server contact reverted-now");
+    cmd(&mut sh, "end");
+    assert_eq!(
+        cmd(&mut sh, "configure revert now"),
+        "configure revert now\ncc-ios#"
+    );
+    assert!(!cmd(&mut sh, "show running-config").contains("reverted-now"));
+    assert!(cmd(&mut sh, "configure revert now").contains("% No Rollback Confirmed Change pending"));
+    // Bad timers, then no archive path.
+    assert!(cmd(&mut sh, "configure terminal revert timer 0").contains("% Invalid input"));
+    assert!(cmd(&mut sh, "configure terminal revert").contains("% Incomplete command."));
+    cmd(&mut sh, "configure terminal");
+    cmd(&mut sh, "no archive");
+    cmd(&mut sh, "end");
+    let out = cmd(&mut sh, "configure terminal revert timer 5");
+    assert!(out.contains("% Archive path not set"), "{out}");
+    assert!(out.ends_with("cc-ios#"), "{out:?}");
+    assert!(dev.pending_revert().is_none());
+}
+
+fn put_flash(device: &str, name: &str, text: &str) {
+    let mut f = crate::flash::Incoming::new(text.len() as u64);
+    f.push(text.as_bytes());
+    crate::flash::put(device, name, f.finish());
+}
+
+#[test]
+fn ios_configure_replace_asks_replaces_and_can_revert() {
+    let dev = fast_device(Platform::CiscoIos, "cr-ios", 300);
+    let (mut sh, _) = shell_on(dev.clone());
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    let shown = cmd(&mut sh, "show running-config");
+    // Without the echoed command and the prompt: a saved `show running-config`.
+    let lines: Vec<&str> = shown.lines().collect();
+    let original = lines[1..lines.len() - 1].join("\n");
+    put_flash(
+        "cr-ios",
+        "flash:/new.cfg",
+        "Building configuration...\n\nCurrent configuration : 80 bytes\n!\nhostname cr-new\n!\ninterface Loopback0\n ip address 10.0.0.1 255.255.255.255\n!\narchive\n path flash:archive\n!\nend\n",
+    );
+    let out = cmd(&mut sh, "configure replace flash:missing.cfg");
+    assert!(
+        out.contains("%Error opening flash:missing.cfg (No such file or directory)"),
+        "{out}"
+    );
+    let out = cmd(&mut sh, "configure replace flash:new.cfg");
+    assert!(
+        out.ends_with("configuration. Enter Y if you are sure you want to proceed. ? [no]: "),
+        "{out:?}"
+    );
+    assert!(out.contains("This will apply all necessary additions and deletions\nto replace the current running configuration with the\n"));
+    let out = cmd(&mut sh, "n");
+    assert!(out.ends_with("cr-ios#"), "{out:?}");
+    cmd(&mut sh, "configure replace flash:new.cfg");
+    let out = cmd(&mut sh, "y");
+    assert!(
+        out.contains("Total number of passes: 1\nRollback Done"),
+        "{out}"
+    );
+    assert!(out.ends_with("cr-new#"), "{out:?}");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(run.contains("!\nhostname cr-new\n!\ninterface Loopback0\n ip address 10.0.0.1 255.255.255.255\n!\narchive\n path flash:archive\n!\nend\n"), "{run}");
+    assert!(!run.contains("GigabitEthernet"), "{run}");
+    // Back to the original with force and a revert timer: it reverts to cr-new unless
+    // confirmed.
+    put_flash("cr-ios", "flash:/orig.cfg", &original);
+    let out = cmd(
+        &mut sh,
+        "configure replace flash:orig.cfg force revert trigger timer 1",
+    );
+    assert!(out.contains("Rollback Done"), "{out}");
+    assert!(cmd(&mut sh, "show running-config").contains("GigabitEthernet1/0/1"));
+    let run = poll(&mut sh, "show running-config", |o| {
+        o.contains("hostname cr-new")
+    });
+    assert!(
+        run.contains("hostname cr-new") && !run.contains("GigabitEthernet"),
+        "{run}"
+    );
+    cmd(&mut sh, "configure replace flash:orig.cfg force time 1");
+    cmd(&mut sh, "configure confirm");
+    pause_ms(500);
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("hostname cr-ios") && run.contains("GigabitEthernet1/0/1"),
+        "{run}"
+    );
+}
+
+#[test]
+fn config_files_parse_and_render_back() {
+    let ios = "!\nversion 17.3\nhostname from-file\n!\ninterface Loopback0\n description x\n!\nline vty 0 4\n login local";
+    let tree = crate::content::parse_config(Platform::CiscoIos, ios).unwrap();
+    let dev = device(Platform::CiscoIos, None);
+    dev.set_initial_config(tree);
+    assert_eq!(dev.hostname(), "from-file");
+    let mut sh = Shell::new(dev.clone(), "admin");
+    let (out, _) = sh.exec("show running-config", false);
+    let out = String::from_utf8(out).unwrap();
+    let body = out.split_once("! NVRAM config last updated").unwrap().1;
+    assert!(
+        body.ends_with("\n!\nversion 17.3\nhostname from-file\n!\ninterface Loopback0\n description x\n!\nline vty 0 4\n login local\nend\n"),
+        "{out}"
+    );
+    assert!(out.starts_with("Building configuration...\n\nCurrent configuration : "));
+    let (out, _) = sh.exec("show startup-config", false);
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("hostname from-file"));
+
+    let eos = "! Command: show running-config\n! device: leaf1 (vEOS-lab, EOS-4.28.3M)\n!\nhostname leaf1\n!\ninterface Ethernet1\n   description x\n";
+    let tree = crate::content::parse_config(Platform::AristaEos, eos).unwrap();
+    let lines: Vec<&str> = tree.iter().map(|n| n.line.as_str()).collect();
+    assert_eq!(lines, ["hostname leaf1", "!", "interface Ethernet1", "end"]);
+    let nxos = crate::content::parse_config(Platform::CiscoNxos, "hostname n1\n").unwrap();
+    assert_eq!(nxos.len(), 1, "NX-OS configs have no end");
+
+    let braces = "## Last commit: 2026-11-25 09:00:00 UTC by admin\nversion 21.4R3.15;\nsystem {\n    host-name fw-file;\n    root-authentication {\n        encrypted-password \"$6$abc\"; ## SECRET-DATA\n    }\n    /* managed */\n    services {\n        ssh;\n    }\n}\ninterfaces {\n    ge-0/0/0 {\n        description \"uplink to core\";\n        unit 0 {\n            family inet {\n                address 10.0.0.1/24;\n            }\n        }\n    }\n}\nvlans {\n    v10 {\n        vlan-id 10;\n    }\n}";
+    let tree = crate::content::parse_config(Platform::JuniperJunos, braces).unwrap();
+    let mut lines = Vec::new();
+    crate::junos::render_braces(&tree, 0, &mut lines);
+    let expected: Vec<&str> = braces
+        .lines()
+        .filter(|l| !l.starts_with("##") && !l.contains("/*"))
+        .collect();
+    assert_eq!(lines, expected);
+    let dev = device(Platform::JuniperJunos, None);
+    dev.set_initial_config(tree);
+    assert_eq!(dev.hostname(), "fw-file");
+    let mut sh = Shell::new(dev, "admin");
+    let (out, _) = sh.exec("show configuration | display set", false);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("set interfaces ge-0/0/0 unit 0 family inet address 10.0.0.1/24"),
+        "{out}"
+    );
+    let set = crate::content::parse_config(
+        Platform::JuniperJunos,
+        "set system host-name fw-set\nset system services ssh\n",
+    )
+    .unwrap();
+    assert_eq!(
+        crate::device::hostname_in(Platform::JuniperJunos, &set).as_deref(),
+        Some("fw-set")
+    );
+    for bad in [
+        "system {\n host-name x;\n",
+        "system {\n host-name x\n}",
+        "}",
+    ] {
+        assert!(
+            crate::content::parse_config(Platform::JuniperJunos, bad).is_err(),
+            "{bad}"
+        );
+    }
+}

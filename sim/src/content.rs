@@ -70,6 +70,52 @@ pub fn default_config(dev: &Device) -> Vec<Node> {
     }
 }
 
+/// A starting configuration read from a file (`--config-dir`): Junos as braces or `set`
+/// lines, the others as indented text. The header lines a saved `show running-config` starts
+/// with (`Building configuration...`, `Current configuration : N bytes`, leading `!`
+/// comments) are dropped since the sim prints its own; Cisco IOS, EOS and IOS-XR configs end
+/// with `end` as their `show running-config` does, whether or not the file had one.
+pub fn parse_config(platform: Platform, text: &str) -> Result<Vec<Node>, String> {
+    if platform == Platform::JuniperJunos {
+        // The first statement tells the format: a brace file can hold a `set` keyword
+        // deeper down (`community set X;`).
+        let is_set = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .is_some_and(|l| l.starts_with("set ") || l.starts_with("deactivate "));
+        return if is_set {
+            Ok(junos::tree_from_set_lines(text))
+        } else {
+            junos::tree_from_braces(text)
+        };
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| {
+        let t = l.trim();
+        t.is_empty()
+            || t.starts_with('!')
+            || t.starts_with("Building configuration")
+            || t.starts_with("Current configuration")
+            || (t.starts_with("Using ") && t.contains(" out of "))
+    };
+    let start = lines.iter().position(|l| !header(l)).unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map_or(start, |i| i + 1)
+        .max(start);
+    let mut tree = parse_indented(&lines[start..end].join("\n"));
+    let ends_with_end = matches!(
+        platform,
+        Platform::CiscoIos | Platform::AristaEos | Platform::CiscoIosxr
+    );
+    if ends_with_end && tree.last().is_none_or(|n| n.line != "end") {
+        tree.push(Node::leaf("end"));
+    }
+    Ok(tree)
+}
+
 fn ios_default(host: &str, a: usize, b: usize, target: usize) -> String {
     let enable = token(host, "enable", 43);
     let user = token(host, "user", 43);
@@ -96,6 +142,10 @@ ip domain name lab.example.net
 ip name-server 192.0.2.53
 !
 login on-success log
+!
+archive
+ path flash:archive
+ maximum 14
 !
 username admin privilege 15 secret 9 $9${u1}${u2}
 !

@@ -2,9 +2,14 @@
 //! outlives sessions (running and startup configuration, commit history). Configurations
 //! start as `None` ("factory default") and are generated from the platform template when
 //! first read, so 1,000 idle devices cost almost nothing.
+//!
+//! It also keeps the one pending confirmed change a device may have (Junos `commit
+//! confirmed`, EOS `commit timer`, IOS-XR `commit confirmed`, IOS `configure terminal revert
+//! timer`): the configuration to go back to and a deadline. One process-wide timer thread
+//! reverts it when nobody confirmed in time, whether or not a session is connected.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use russh::keys::PublicKey;
 
@@ -116,6 +121,8 @@ pub struct Settings {
     pub config_lines: usize,
     /// When the process started: the devices' "boot" and default last-change time.
     pub started: SystemTime,
+    /// How many milliseconds one minute of a device's revert timer lasts (60000: real time).
+    pub timer_scale_ms: u64,
 }
 
 impl Settings {
@@ -131,8 +138,49 @@ impl Settings {
             seed: 0,
             config_lines: 0,
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_600_000),
+            timer_scale_ms: 60_000,
         }
     }
+
+    /// How long a device timer of `minutes` runs at this process's time scale.
+    pub fn timer_minutes(&self, minutes: u64) -> Duration {
+        Duration::from_millis(minutes.saturating_mul(self.timer_scale_ms))
+    }
+
+    /// How long a device timer of `seconds` runs at this process's time scale.
+    pub fn timer_seconds(&self, seconds: u64) -> Duration {
+        Duration::from_micros(
+            seconds
+                .saturating_mul(self.timer_scale_ms)
+                .saturating_mul(1000)
+                / 60,
+        )
+    }
+}
+
+/// A change applied with a revert timer and not confirmed yet.
+#[derive(Clone, Debug)]
+pub struct PendingRevert {
+    /// Tells a stale timer (confirmed, or re-armed since) from the current one.
+    pub id: u64,
+    /// The running configuration the device goes back to.
+    pub restore: Vec<Node>,
+    pub deadline: Instant,
+    /// The EOS session whose `commit timer` armed it.
+    pub session: Option<String>,
+    pub user: String,
+}
+
+/// One line of Junos `show system commit`.
+#[derive(Clone, Debug)]
+pub struct CommitRecord {
+    pub at: SystemTime,
+    pub user: String,
+    /// `cli`, or `other` for the device's own commits (an automatic rollback).
+    pub via: &'static str,
+    /// After `via`: `commit confirmed, rollback in 5mins`.
+    pub note: String,
+    pub comment: Option<String>,
 }
 
 /// State that lives as long as the process, shared by all sessions to the device.
@@ -149,6 +197,17 @@ pub struct DeviceState {
     pub saved_at: SystemTime,
     /// Previously committed configurations, newest first (Junos `rollback N`).
     pub history: Vec<Vec<Node>>,
+    /// Who committed what, newest first: entry N describes `rollback N` (0: the running
+    /// config). Shorter than `history` + 1 when the oldest configs predate the log.
+    pub commit_log: Vec<CommitRecord>,
+    /// A confirmed-commit / revert timer waiting for its confirmation.
+    pub pending_revert: Option<PendingRevert>,
+    next_revert_id: u64,
+    /// How many reverts fired, and the configuration the last one threw away: a session
+    /// whose candidate is still that configuration follows the revert (on Junos the
+    /// candidate is shared and rolls back with the running config).
+    pub reverts: u64,
+    pub reverted_from: Vec<Node>,
 }
 
 /// One simulated device.
@@ -186,6 +245,11 @@ impl Device {
                 changed_by: "admin".into(),
                 saved_at: started,
                 history: Vec::new(),
+                commit_log: Vec::new(),
+                pending_revert: None,
+                next_revert_id: 1,
+                reverts: 0,
+                reverted_from: Vec::new(),
             }),
             settings,
         }
@@ -259,10 +323,26 @@ impl Device {
 
     /// Replaces the running config wholesale (a commit), keeping the previous one for rollback.
     pub fn commit(&self, user: &str, new: Vec<Node>) {
+        self.commit_noted(user, new, String::new(), None);
+    }
+
+    /// [`Device::commit`] with what `show system commit` says about it.
+    pub fn commit_noted(&self, user: &str, new: Vec<Node>, note: String, comment: Option<String>) {
         let previous = self.running();
         let mut st = self.state();
         st.history.insert(0, previous);
         st.history.truncate(49);
+        st.commit_log.insert(
+            0,
+            CommitRecord {
+                at: SystemTime::now(),
+                user: user.to_string(),
+                via: "cli",
+                note,
+                comment,
+            },
+        );
+        st.commit_log.truncate(50);
         st.running = Some(new);
         st.changed_at = SystemTime::now();
         st.changed_by = user.to_string();
@@ -281,6 +361,216 @@ impl Device {
 
     pub fn hostname(&self) -> String {
         self.state().hostname.clone()
+    }
+
+    /// Makes `config` the device's running and startup configuration (`--config-dir`), and
+    /// takes its hostname.
+    pub fn set_initial_config(&self, config: Vec<Node>) {
+        let host = hostname_in(self.platform, &config);
+        let mut st = self.state();
+        st.startup = Some(config.clone());
+        st.running = Some(config);
+        if let Some(h) = host {
+            st.hostname = h;
+        }
+    }
+
+    /// Arms (or re-arms) the device's revert timer: unless [`Device::confirm_revert`] is
+    /// called within `after`, the running config goes back to `restore`. When a revert is
+    /// already pending, its restore point is kept: everything unconfirmed goes.
+    pub fn arm_revert(
+        self: &Arc<Self>,
+        restore: Vec<Node>,
+        after: Duration,
+        session: Option<String>,
+        user: &str,
+    ) {
+        // A century is "never" for a simulator and keeps the deadline representable.
+        let deadline = Instant::now() + after.min(Duration::from_secs(100 * 365 * 86_400));
+        let (id, replaced) = {
+            let mut st = self.state();
+            let id = st.next_revert_id;
+            st.next_revert_id += 1;
+            let replaced = st.pending_revert.take();
+            let restore = match &replaced {
+                Some(old) => old.restore.clone(),
+                None => restore,
+            };
+            st.pending_revert = Some(PendingRevert {
+                id,
+                restore,
+                deadline,
+                session,
+                user: user.to_string(),
+            });
+            (id, replaced)
+        };
+        if let Some(old) = replaced {
+            unschedule(self, old.id);
+        }
+        schedule(deadline, self.clone(), id);
+    }
+
+    /// Confirms the pending change, if any: its timer is cancelled.
+    pub fn confirm_revert(&self) -> Option<PendingRevert> {
+        let taken = self.state().pending_revert.take();
+        if let Some(p) = &taken {
+            unschedule(self, p.id);
+        }
+        taken
+    }
+
+    pub fn pending_revert(&self) -> Option<PendingRevert> {
+        self.state().pending_revert.clone()
+    }
+
+    /// Reverts the pending change now (its timer ran out, or EOS `configure session X
+    /// abort`). Does nothing unless `id` is still the pending one.
+    pub fn expire_revert(&self, id: u64) -> bool {
+        let current = self.running();
+        let mut st = self.state();
+        let Some(p) = st.pending_revert.take_if(|p| p.id == id) else {
+            return false;
+        };
+        let now = SystemTime::now();
+        let unconfirmed = st.running.clone().unwrap_or(current);
+        st.reverts += 1;
+        st.reverted_from = unconfirmed.clone();
+        if self.platform.commit_based() {
+            // Junos records the automatic rollback as a commit of its own, so `rollback 1`
+            // afterwards brings the unconfirmed configuration back.
+            st.history.insert(0, unconfirmed);
+            st.history.truncate(49);
+            st.commit_log.insert(
+                0,
+                CommitRecord {
+                    at: now,
+                    user: "root".into(),
+                    via: "other",
+                    note: String::new(),
+                    comment: Some("automatic rollback: commit not confirmed".into()),
+                },
+            );
+            st.commit_log.truncate(50);
+            st.startup = Some(p.restore.clone());
+            st.saved_at = now;
+        }
+        if let Some(h) = hostname_in(self.platform, &p.restore) {
+            st.hostname = h;
+        }
+        st.running = Some(p.restore);
+        st.changed_at = now;
+        st.changed_by = p.user;
+        drop(st);
+        unschedule(self, id);
+        true
+    }
+}
+
+/// The hostname a configuration sets: `hostname X` (Cisco, Arista) or `system { host-name X;
+/// }` (Junos).
+pub fn hostname_in(platform: Platform, tree: &[Node]) -> Option<String> {
+    if platform == Platform::JuniperJunos {
+        let system = tree.iter().find(|n| n.line == "system")?;
+        return system
+            .children
+            .iter()
+            .find_map(|n| n.line.strip_prefix("host-name "))
+            .map(|h| h.trim().trim_matches('"').to_string());
+    }
+    tree.iter()
+        .find_map(|n| n.line.strip_prefix("hostname "))
+        .map(|h| h.trim().to_string())
+}
+
+/// The timers of every device's pending revert, served by one thread: one entry per pending
+/// change, so a list is enough even for a thousand devices. An entry that fires after its
+/// change was confirmed (a race with `unschedule`) finds its id gone and does nothing.
+struct Timers {
+    due: Mutex<Vec<(Instant, Arc<Device>, u64)>>,
+    wake: Condvar,
+}
+
+fn timers() -> &'static Timers {
+    static T: OnceLock<Timers> = OnceLock::new();
+    T.get_or_init(|| {
+        if let Err(e) = std::thread::Builder::new()
+            .name("revert-timers".into())
+            .spawn(run_timers)
+        {
+            // The sim keeps serving; only the automatic rollbacks are lost.
+            eprintln!("netorch-sim: cannot start the revert timer thread: {e}");
+        }
+        Timers {
+            due: Mutex::new(Vec::new()),
+            wake: Condvar::new(),
+        }
+    })
+}
+
+fn schedule(deadline: Instant, dev: Arc<Device>, id: u64) {
+    let t = timers();
+    match t.due.lock() {
+        Ok(mut g) => g.push((deadline, dev, id)),
+        Err(p) => p.into_inner().push((deadline, dev, id)),
+    }
+    t.wake.notify_all();
+}
+
+/// Drops the timer of `dev`'s change `id` (confirmed, re-armed or already reverted).
+fn unschedule(dev: &Device, id: u64) {
+    let t = timers();
+    let mut due = match t.due.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    due.retain(|(_, d, i)| !(*i == id && std::ptr::eq(Arc::as_ptr(d), dev)));
+}
+
+fn run_timers() {
+    let t = timers();
+    let mut due = match t.due.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    loop {
+        let now = Instant::now();
+        let expired: Vec<(Arc<Device>, u64)> = {
+            let mut out = Vec::new();
+            due.retain(|(at, dev, id)| {
+                if *at <= now {
+                    out.push((dev.clone(), *id));
+                    false
+                } else {
+                    true
+                }
+            });
+            out
+        };
+        if !expired.is_empty() {
+            // Device locks are taken without the timer list held, so sessions that arm a
+            // timer while holding nothing else never wait on a revert in progress.
+            drop(due);
+            for (dev, id) in expired {
+                dev.expire_revert(id);
+            }
+            due = match t.due.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            continue;
+        }
+        let next = due.iter().map(|(at, _, _)| *at).min();
+        due = match next {
+            Some(at) => match t.wake.wait_timeout(due, at.saturating_duration_since(now)) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            },
+            None => match t.wake.wait(due) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            },
+        };
     }
 }
 
@@ -304,6 +594,56 @@ mod tests {
         assert!(FailMode::parse("hang-after:0").is_err());
         assert!(FailMode::parse("drop-after:x").is_err());
         assert!(FailMode::parse("explode").is_err());
+    }
+
+    fn scheduled(dev: &Arc<Device>) -> usize {
+        let t = timers();
+        let due = t.due.lock().unwrap();
+        due.iter().filter(|(_, d, _)| Arc::ptr_eq(d, dev)).count()
+    }
+
+    #[test]
+    fn revert_timers_fire_once_and_confirming_cancels_them() {
+        let mut settings = Settings::for_tests();
+        settings.timer_scale_ms = 120;
+        let dev = Arc::new(Device::new(
+            "timer-unit",
+            Platform::JuniperJunos,
+            0,
+            None,
+            Arc::new(settings),
+        ));
+        assert_eq!(dev.settings.timer_seconds(30), Duration::from_millis(60));
+        let before = dev.running();
+        dev.commit("admin", Vec::new());
+        dev.arm_revert(
+            before.clone(),
+            dev.settings.timer_minutes(1000),
+            None,
+            "admin",
+        );
+        // Re-arming replaces the timer but keeps the first restore point.
+        dev.arm_revert(Vec::new(), dev.settings.timer_minutes(1000), None, "admin");
+        assert_eq!(scheduled(&dev), 1);
+        assert!(dev.confirm_revert().is_some());
+        assert_eq!(scheduled(&dev), 0);
+        assert!(dev.confirm_revert().is_none());
+        // 0.5 minutes = 60 ms here.
+        dev.arm_revert(
+            before.clone(),
+            dev.settings.timer_seconds(30),
+            None,
+            "admin",
+        );
+        let start = Instant::now();
+        while dev.pending_revert().is_some() && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(dev.running(), before);
+        assert_eq!(dev.startup(), before);
+        assert_eq!(dev.hostname(), "timer-unit");
+        assert_eq!(scheduled(&dev), 0);
+        assert_eq!(dev.state().history[0], Vec::<Node>::new());
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! privileged / config mode graph, keyword abbreviations and the block-structured running
 //! config; they differ in prompts, error texts, save commands (IOS-XR commits a candidate)
 //! and the layout of their show output, which is handled here per platform.
+//!
+//! Confirmed changes: IOS `configure terminal revert timer N` / `configure confirm` /
+//! `configure replace flash:FILE [force] [revert trigger timer N]`, EOS `commit timer
+//! HH:MM:SS` in a session / `configure session NAME commit`, IOS-XR `commit confirmed
+//! [SECONDS | minutes N]` / `commit`. The timers themselves live in `device`.
 
 use crate::clock::Civil;
 use crate::content;
@@ -34,6 +39,9 @@ enum Cmd {
     Disable,
     ConfigureTerminal,
     ConfigureSession,
+    ConfigureConfirm,
+    ConfigureReplace,
+    ConfigureRevert,
     ShowSessions,
     ShowSessionConfig,
     WriteMemory,
@@ -95,8 +103,16 @@ static SPECS: &[Spec<Cmd>] = &[
     ),
     spec(&["enable"], Enable, Args::Optional),
     spec(&["disable"], Disable, Args::None),
-    spec(&["configure", "terminal"], ConfigureTerminal, Args::None),
+    // IOS: `configure terminal revert timer N`.
+    spec(
+        &["configure", "terminal"],
+        ConfigureTerminal,
+        Args::Optional,
+    ),
     spec(&["configure", "session"], ConfigureSession, Args::Required),
+    spec(&["configure", "confirm"], ConfigureConfirm, Args::None),
+    spec(&["configure", "replace"], ConfigureReplace, Args::Required),
+    spec(&["configure", "revert"], ConfigureRevert, Args::Required),
     spec(
         &["show", "configuration", "sessions"],
         ShowSessions,
@@ -141,6 +157,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (WriteMemory, _) => matches!(p, CiscoIos | AristaEos),
         (CopyRunStart, _) => matches!(p, CiscoIos | AristaEos | CiscoNxos),
         (Bash | ConfigureSession | ShowSessions | ShowSessionConfig, _) => p == AristaEos,
+        (ConfigureConfirm | ConfigureReplace | ConfigureRevert, _) => p == CiscoIos,
         (Exit, w) if w[0] == "quit" => p == CiscoIos,
         (Ssh, w) if w[0] == "send" => p == CiscoIos,
         _ => true,
@@ -157,6 +174,9 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
             | Dir
             | Bash
             | ConfigureSession
+            | ConfigureConfirm
+            | ConfigureReplace
+            | ConfigureRevert
             | ShowSessions
             | ShowSessionConfig
     );
@@ -485,6 +505,7 @@ fn submode_label(p: Platform, depth: usize, line: &str) -> Option<String> {
             }),
             "username" if p == CiscoIosxr && w.len() == 2 => Some("config-un".into()),
             "ntp" if p == CiscoIosxr && w.len() == 1 => Some("config-ntp".into()),
+            "archive" if p == CiscoIos && w.len() == 1 => Some("config-archive".into()),
             _ => None,
         };
     }
@@ -757,6 +778,12 @@ impl Shell {
                 if !interactive {
                     return Some("% Configuration mode is not available on exec channels".into());
                 }
+                if !args.is_empty() {
+                    if p != Platform::CiscoIos {
+                        return Some(self.ios_invalid(line, 2, interactive));
+                    }
+                    return Some(self.ios_revert_timer(args, 2, line, interactive));
+                }
                 self.mode = Mode::Config(Vec::new());
                 if p.commit_based() {
                     self.candidate = Some(self.dev.running());
@@ -766,6 +793,33 @@ impl Shell {
                         "Enter configuration commands, one per line.  End with CNTL/Z.".into()
                     }
                     _ => String::new(),
+                }
+            }
+            ConfigureSession if args.len() > 1 => {
+                let name = &args[0];
+                let action = args[1].to_ascii_lowercase();
+                let pending = self
+                    .dev
+                    .pending_revert()
+                    .filter(|r| r.session.as_deref() == Some(name.as_str()));
+                if args.len() > 2 {
+                    return Some(self.ios_invalid(line, 4, interactive));
+                }
+                if action.len() >= 2 && "commit".starts_with(&action) {
+                    match pending {
+                        Some(_) => {
+                            self.dev.confirm_revert();
+                            String::new()
+                        }
+                        None => format!("% Session {name} has no pending commit timer"),
+                    }
+                } else if action.len() >= 2 && "abort".starts_with(&action) {
+                    if let Some(r) = pending {
+                        self.dev.expire_revert(r.id);
+                    }
+                    String::new()
+                } else {
+                    return Some(self.ios_invalid(line, 3, interactive));
                 }
             }
             ConfigureSession => {
@@ -788,6 +842,11 @@ impl Shell {
                 if let Some(name) = &self.session {
                     out.push(format!("* {name:<16} pending       {:<10} vty3", self.user));
                 }
+                if let Some(r) = self.dev.pending_revert() {
+                    if let Some(name) = r.session {
+                        out.push(format!("  {name:<16} pendingCommitTimer {:<10}", r.user));
+                    }
+                }
                 out.join("\n")
             }
             ShowSessionConfig => {
@@ -801,6 +860,29 @@ impl Shell {
                     body.join("\n")
                 }
             }
+            ConfigureConfirm => match self.dev.confirm_revert() {
+                Some(_) => String::new(),
+                None => "% No Rollback Confirmed Change pending".into(),
+            },
+            ConfigureRevert => {
+                if args[0].len() >= 2 && "now".starts_with(&args[0].to_ascii_lowercase()) {
+                    return Some(match self.dev.pending_revert() {
+                        Some(r) => {
+                            self.dev.expire_revert(r.id);
+                            String::new()
+                        }
+                        None => "% No Rollback Confirmed Change pending".into(),
+                    });
+                }
+                if !interactive {
+                    return Some("% Configuration mode is not available on exec channels".into());
+                }
+                let all: Vec<String> = std::iter::once("revert".to_string())
+                    .chain(args.iter().cloned())
+                    .collect();
+                return Some(self.ios_revert_timer(&all, 1, line, interactive));
+            }
+            ConfigureReplace => return self.ios_configure_replace(args, line, interactive),
             WriteMemory => {
                 self.dev.save();
                 match p {
@@ -1026,7 +1108,9 @@ impl Shell {
             Confirm::XrEnd => {
                 let a = answer.to_ascii_lowercase();
                 if a.starts_with('y') {
-                    self.xr_commit();
+                    if self.xr_commit() {
+                        self.dev.confirm_revert();
+                    }
                     self.mode = Mode::Priv;
                     self.candidate = None;
                 } else if a.starts_with('n') {
@@ -1035,8 +1119,161 @@ impl Shell {
                 }
                 self.finish("");
             }
+            Confirm::ConfigReplace => {
+                let a = answer.to_ascii_lowercase();
+                let pending = self.replace.take();
+                let out = match pending {
+                    Some((tree, timer)) if a == "y" || a == "yes" => self.ios_replace(tree, timer),
+                    _ => String::new(),
+                };
+                self.finish(&out);
+            }
             Confirm::JunosExit => self.finish(""),
         }
+    }
+
+    /// `revert timer N` after `configure terminal` (words from `first`, the index of
+    /// `revert` in the line): checks the archive path, arms the revert to the current running
+    /// config and enters configuration mode.
+    fn ios_revert_timer(
+        &mut self,
+        args: &[String],
+        first: usize,
+        line: &str,
+        interactive: bool,
+    ) -> String {
+        let kw = |i: usize, word: &str| {
+            args.get(i)
+                .is_some_and(|a| !a.is_empty() && word.starts_with(&a.to_ascii_lowercase()))
+        };
+        if !kw(0, "revert") {
+            return self.ios_invalid(line, first, interactive);
+        }
+        if args.len() < 2 {
+            return self.ios_incomplete(line, interactive);
+        }
+        if !kw(1, "timer") {
+            return self.ios_invalid(line, first + 1, interactive);
+        }
+        let Some(n) = args.get(2) else {
+            return self.ios_incomplete(line, interactive);
+        };
+        let minutes = match n.parse::<u64>() {
+            Ok(m) if (1..=120).contains(&m) && args.len() == 3 => m,
+            Ok(m) if (1..=120).contains(&m) => {
+                return self.ios_invalid(line, first + 3, interactive)
+            }
+            _ => return self.ios_invalid(line, first + 2, interactive),
+        };
+        let running = self.dev.running();
+        let has_path = running
+            .iter()
+            .any(|n| n.line == "archive" && n.children.iter().any(|c| c.line.starts_with("path ")));
+        if !has_path {
+            return "% Archive path not set".into();
+        }
+        let user = self.user.clone();
+        self.dev.arm_revert(
+            running,
+            self.dev.settings.timer_minutes(minutes),
+            None,
+            &user,
+        );
+        self.mode = Mode::Config(Vec::new());
+        "Enter configuration commands, one per line.  End with CNTL/Z.".into()
+    }
+
+    /// `configure replace flash:FILE [force] [revert trigger [error] timer N | time N]
+    /// [list] [ignorecase] [nolock]`.
+    fn ios_configure_replace(
+        &mut self,
+        args: &[String],
+        line: &str,
+        interactive: bool,
+    ) -> Option<String> {
+        let file = &args[0];
+        let mut force = false;
+        let mut timer = None;
+        let mut i = 1;
+        let word = |i: usize| args.get(i).map(|a| a.to_ascii_lowercase());
+        let number = |i: usize| {
+            args.get(i)
+                .and_then(|a| a.parse::<u64>().ok())
+                .filter(|m| (1..=120).contains(m))
+        };
+        while let Some(w) = word(i) {
+            let is = |k: &str| !w.is_empty() && k.starts_with(w.as_str());
+            if is("force") {
+                force = true;
+            } else if is("list") || is("ignorecase") || is("nolock") {
+                // Accepted for scripts that pass them; they change nothing in the sim.
+            } else if w.len() >= 2 && is("time") {
+                match number(i + 1) {
+                    Some(m) => timer = Some(m),
+                    None => return Some(self.ios_invalid(line, i + 3, interactive)),
+                }
+                i += 1;
+            } else if w.len() >= 2 && is("revert") {
+                if !word(i + 1).is_some_and(|t| !t.is_empty() && "trigger".starts_with(&t)) {
+                    return Some(self.ios_invalid(line, i + 3, interactive));
+                }
+                i += 2;
+                if word(i).is_some_and(|t| !t.is_empty() && "error".starts_with(&t)) {
+                    i += 1;
+                }
+                if word(i).is_some_and(|t| t.len() >= 2 && "timer".starts_with(&t)) {
+                    match number(i + 1) {
+                        Some(m) => timer = Some(m),
+                        None => return Some(self.ios_invalid(line, i + 3, interactive)),
+                    }
+                    i += 1;
+                } else {
+                    continue;
+                }
+            } else {
+                return Some(self.ios_invalid(line, i + 2, interactive));
+            }
+            i += 1;
+        }
+        let stored =
+            crate::flash::normalize(file).and_then(|p| crate::flash::get(&self.dev.name, &p));
+        let Some(stored) = stored else {
+            return Some(format!("%Error opening {file} (No such file or directory)"));
+        };
+        let Some(bytes) = stored.content else {
+            return Some(format!("%Error opening {file} (File too large)"));
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let tree = match content::parse_config(Platform::CiscoIos, &text) {
+            Ok(t) => t,
+            Err(e) => return Some(format!("%Error parsing {file} ({e})")),
+        };
+        if force || !interactive {
+            return Some(self.ios_replace(tree, timer));
+        }
+        self.replace = Some((tree, timer));
+        self.ask(
+            Confirm::ConfigReplace,
+            "This will apply all necessary additions and deletions\nto replace the current running configuration with the\ncontents of the specified configuration file, which is\nassumed to be a complete configuration, not a partial\nconfiguration. Enter Y if you are sure you want to proceed. ? [no]: ",
+        );
+        None
+    }
+
+    /// Makes `tree` the running config (`configure replace`), with a revert timer if asked.
+    fn ios_replace(&mut self, tree: Vec<Node>, timer: Option<u64>) -> String {
+        let user = self.user.clone();
+        let previous = self.dev.running();
+        self.dev.modify_running(&user, |t| *t = tree.clone());
+        self.sync_hostname(&tree);
+        if let Some(minutes) = timer {
+            self.dev.arm_revert(
+                previous,
+                self.dev.settings.timer_minutes(minutes),
+                None,
+                &user,
+            );
+        }
+        "Total number of passes: 1\nRollback Done".into()
     }
 
     fn xr_commit(&mut self) -> bool {
@@ -1052,8 +1289,8 @@ impl Shell {
     }
 
     fn sync_hostname(&self, tree: &[Node]) {
-        if let Some(h) = tree.iter().find_map(|n| n.line.strip_prefix("hostname ")) {
-            self.dev.state().hostname = h.trim().to_string();
+        if let Some(h) = crate::device::hostname_in(self.dev.platform, tree) {
+            self.dev.state().hostname = h;
         }
     }
 
@@ -1176,9 +1413,32 @@ impl Shell {
                 return;
             }
             "commit" if p == Platform::CiscoIosxr => {
+                let confirmed = match xr_confirmed(&words[1..]) {
+                    Ok(c) => c,
+                    Err(i) => {
+                        let o = self.ios_invalid(line, i + 1, true);
+                        self.finish(&o);
+                        return;
+                    }
+                };
+                let previous = self.dev.running();
+                let pending = self.dev.pending_revert().is_some();
                 let out = if self.xr_commit() {
                     self.candidate = Some(self.dev.running());
+                    match confirmed {
+                        Some(after) => {
+                            let user = self.user.clone();
+                            let after = self.dev.settings.timer_seconds(after);
+                            self.dev.arm_revert(previous, after, None, &user);
+                        }
+                        None => {
+                            self.dev.confirm_revert();
+                        }
+                    }
                     String::new()
+                } else if pending && confirmed.is_none() {
+                    self.dev.confirm_revert();
+                    "% Confirming commit for trial session.".into()
                 } else {
                     "% No configuration changes to commit.".into()
                 };
@@ -1193,10 +1453,47 @@ impl Shell {
                 return;
             }
             "commit" if self.session.is_some() => {
+                let timer = match words.get(1) {
+                    None => None,
+                    Some(w) if !w.is_empty() && "timer".starts_with(&w.to_ascii_lowercase()) => {
+                        match words.get(2).map(|t| parse_hms(t)) {
+                            None => {
+                                let o = self.ios_incomplete(line, true);
+                                self.finish(&o);
+                                return;
+                            }
+                            Some(Some(secs)) if words.len() == 3 => Some(secs),
+                            Some(_) => {
+                                let o = self.ios_invalid(line, 2, true);
+                                self.finish(&o);
+                                return;
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        let o = self.ios_invalid(line, 1, true);
+                        self.finish(&o);
+                        return;
+                    }
+                };
+                let user = self.user.clone();
+                let previous = self.dev.running();
                 if let Some(cand) = self.candidate.take() {
-                    self.dev
-                        .modify_running(&self.user.clone(), |t| *t = cand.clone());
+                    self.dev.modify_running(&user, |t| *t = cand.clone());
                     self.sync_hostname(&cand);
+                }
+                let name = self.session.clone();
+                match timer {
+                    Some(secs) => {
+                        let after = self.dev.settings.timer_seconds(secs);
+                        self.dev.arm_revert(previous, after, name, &user);
+                    }
+                    None => {
+                        // Committing the pending session again confirms it.
+                        if self.dev.pending_revert().is_some_and(|r| r.session == name) {
+                            self.dev.confirm_revert();
+                        }
+                    }
                 }
                 self.session = None;
                 self.mode = Mode::Priv;
@@ -1297,6 +1594,45 @@ impl Shell {
         } else {
             self.dev.modify_running(user, change);
         }
+    }
+}
+
+/// EOS `commit timer HH:MM:SS` as seconds (1 s to 24 h).
+fn parse_hms(text: &str) -> Option<u64> {
+    let parts: Vec<u64> = text
+        .split(':')
+        .map(|p| p.parse::<u64>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    let [h, m, s] = parts[..] else {
+        return None;
+    };
+    let total = h.saturating_mul(3600).saturating_add(m * 60 + s);
+    (m < 60 && s < 60 && (1..=86_400).contains(&total)).then_some(total)
+}
+
+/// The words after IOS-XR `commit`: nothing, or `confirmed [SECONDS]` (30..65535, default
+/// 60) or `confirmed minutes N` (1..65535). Ok(Some(seconds)) for a confirmed commit; Err
+/// with the index of the offending word.
+fn xr_confirmed(words: &[&str]) -> Result<Option<u64>, usize> {
+    let Some(first) = words.first() else {
+        return Ok(None);
+    };
+    let is = |w: &str, k: &str| !w.is_empty() && k.starts_with(&w.to_ascii_lowercase());
+    if !is(first, "confirmed") {
+        return Err(0);
+    }
+    match words[1..] {
+        [] => Ok(Some(60)),
+        [n] => match n.parse::<u64>() {
+            Ok(s) if (30..=65535).contains(&s) => Ok(Some(s)),
+            _ => Err(1),
+        },
+        [m, n] if is(m, "minutes") => match n.parse::<u64>() {
+            Ok(x) if (1..=65535).contains(&x) => Ok(Some(x * 60)),
+            _ => Err(2),
+        },
+        [_, ..] if !is(words[1], "minutes") => Err(1),
+        _ => Err(3),
     }
 }
 

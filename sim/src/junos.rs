@@ -1,7 +1,8 @@
 //! The Junos CLI: operational mode (`admin@host>`), configuration mode (`admin@host#` with
 //! `[edit ...]` banners) editing a candidate with `set` / `delete`, `show | compare`, `commit`
-//! (`check`, `and-quit`), `rollback N`; and the configuration as a statement tree rendered with
-//! braces or as `set` commands.
+//! (`check`, `and-quit`, `comment`, `confirmed [N]`: rolled back after N minutes unless a
+//! later commit confirms it), `rollback N`; and the configuration as a statement tree rendered
+//! with braces or as `set` commands, and read back from either (`--config-dir`).
 
 use crate::clock::Civil;
 use crate::content;
@@ -234,6 +235,126 @@ pub fn tree_from_set_lines(text: &str) -> Vec<Node> {
     tree
 }
 
+/// Builds a tree from the brace layout of `show configuration` (a saved config file): each
+/// statement keeps its text as written, so it renders back the same. Comments (`#` to the end
+/// of the line, `/* ... */`) are dropped.
+pub fn tree_from_braces(text: &str) -> Result<Vec<Node>, String> {
+    // The bottom entry holds the top-level statements.
+    let mut stack: Vec<Node> = vec![Node::leaf("")];
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut line = 1usize;
+    let mut chars = text.chars().peekable();
+    let flush = |cur: &mut String, words: &mut Vec<String>| {
+        if !cur.is_empty() {
+            words.push(std::mem::take(cur));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                cur.push('"');
+                loop {
+                    match chars.next() {
+                        None => return Err(format!("line {line}: unterminated quoted string")),
+                        Some('\\') => {
+                            cur.push('\\');
+                            if let Some(n) = chars.next() {
+                                cur.push(n);
+                            }
+                        }
+                        Some('"') => {
+                            cur.push('"');
+                            break;
+                        }
+                        Some(ch) => {
+                            if ch == '\n' {
+                                line += 1;
+                            }
+                            cur.push(ch);
+                        }
+                    }
+                }
+            }
+            '#' if cur.is_empty() => {
+                for ch in chars.by_ref() {
+                    if ch == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+            }
+            '/' if cur.is_empty() && chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                loop {
+                    match chars.next() {
+                        None => return Err(format!("line {line}: unterminated comment")),
+                        Some('/') if prev == '*' => break,
+                        Some(ch) => {
+                            if ch == '\n' {
+                                line += 1;
+                            }
+                            prev = ch;
+                        }
+                    }
+                }
+            }
+            ';' => {
+                flush(&mut cur, &mut words);
+                if !words.is_empty() {
+                    let leaf = Node::leaf(std::mem::take(&mut words).join(" "));
+                    if let Some(parent) = stack.last_mut() {
+                        parent.children.push(leaf);
+                    }
+                }
+            }
+            '{' => {
+                flush(&mut cur, &mut words);
+                if words.is_empty() {
+                    return Err(format!("line {line}: '{{' without a statement"));
+                }
+                stack.push(Node::leaf(std::mem::take(&mut words).join(" ")));
+            }
+            '}' => {
+                flush(&mut cur, &mut words);
+                if !words.is_empty() {
+                    return Err(format!(
+                        "line {line}: missing ';' after {:?}",
+                        words.join(" ")
+                    ));
+                }
+                if stack.len() < 2 {
+                    return Err(format!("line {line}: unbalanced '}}'"));
+                }
+                if let Some(done) = stack.pop() {
+                    if let Some(parent) = stack.last_mut() {
+                        parent.children.push(done);
+                    }
+                }
+            }
+            c if c.is_whitespace() => {
+                if c == '\n' {
+                    line += 1;
+                }
+                flush(&mut cur, &mut words);
+            }
+            c => cur.push(c),
+        }
+    }
+    flush(&mut cur, &mut words);
+    if !words.is_empty() {
+        return Err(format!(
+            "missing ';' after {:?} at the end",
+            words.join(" ")
+        ));
+    }
+    if stack.len() != 1 {
+        return Err(format!("{} unclosed '{{' at the end", stack.len() - 1));
+    }
+    Ok(stack.pop().map(|root| root.children).unwrap_or_default())
+}
+
 /// The brace layout of `show configuration`.
 pub fn render_braces(nodes: &[Node], depth: usize, out: &mut Vec<String>) {
     for n in nodes {
@@ -328,6 +449,7 @@ enum Op {
     ShowRoute,
     ShowChassis,
     ShowClock,
+    ShowCommit,
     ScreenLength,
     ScreenWidth,
     CompleteOnSpace,
@@ -361,6 +483,7 @@ static OPS: &[Spec<Op>] = &[
         Args::None,
     ),
     op(&["show", "system", "clock"], Op::ShowClock, Args::None),
+    op(&["show", "system", "commit"], Op::ShowCommit, Args::None),
     op(
         &["set", "cli", "screen-length"],
         Op::ScreenLength,
@@ -474,6 +597,7 @@ impl Shell {
                 content::token(&host, "serial", 12).to_uppercase()
             ),
             Op::ShowClock => content::show_clock(self.dev.platform),
+            Op::ShowCommit => self.junos_commit_list(),
             Op::ScreenLength => match args[0].parse::<usize>() {
                 Ok(n) => {
                     self.page_len = n.saturating_sub(1);
@@ -730,20 +854,49 @@ impl Shell {
             }
             "compare" => compare(&self.dev.running(), &self.candidate_or_running()),
             "commit" => {
-                let opt = rest.first().map(String::as_str).unwrap_or("");
-                let cand = self.candidate_or_running();
-                if opt == "check" {
-                    "configuration check succeeds".into()
-                } else {
-                    self.dev.commit(&user, cand.clone());
-                    self.junos_sync_hostname(&cand);
-                    if opt == "and-quit" {
-                        self.mode = Mode::Priv;
-                        self.candidate = None;
-                        self.finish("commit complete\nExiting configuration mode");
+                let opts = match parse_commit_options(&rest) {
+                    Ok(o) => o,
+                    Err((word, msg)) => {
+                        let o = self.junos_error(line, word, &msg, true);
+                        self.finish(&o);
                         return;
                     }
-                    "commit complete".into()
+                };
+                let cand = self.candidate_or_running();
+                if opts.check {
+                    "configuration check succeeds".into()
+                } else {
+                    let previous = self.dev.running();
+                    let note = match opts.confirmed {
+                        Some(m) => format!("commit confirmed, rollback in {m}mins"),
+                        None => String::new(),
+                    };
+                    self.dev
+                        .commit_noted(&user, cand.clone(), note, opts.comment.clone());
+                    self.junos_sync_hostname(&cand);
+                    let mut out = String::new();
+                    match opts.confirmed {
+                        Some(minutes) => {
+                            let after = self.dev.settings.timer_minutes(minutes);
+                            self.dev.arm_revert(previous, after, None, &user);
+                            out.push_str(&format!(
+                                "commit confirmed will be automatically rolled back in {minutes} minutes unless confirmed\n"
+                            ));
+                        }
+                        // Any plain commit confirms a pending `commit confirmed`.
+                        None => {
+                            self.dev.confirm_revert();
+                        }
+                    }
+                    out.push_str("commit complete");
+                    if opts.and_quit {
+                        self.mode = Mode::Priv;
+                        self.candidate = None;
+                        out.push_str("\nExiting configuration mode");
+                        self.finish(&out);
+                        return;
+                    }
+                    out
                 }
             }
             "rollback" => {
@@ -815,6 +968,39 @@ impl Shell {
         self.finish(&out);
     }
 
+    /// `show system commit`: one line per stored configuration, newest (0) first; the
+    /// configurations older than the log (the factory one) show the boot time.
+    fn junos_commit_list(&self) -> String {
+        let st = self.dev.state();
+        let mut out = Vec::new();
+        for n in 0..=st.history.len() {
+            let line = match st.commit_log.get(n) {
+                Some(r) => {
+                    let mut l = format!(
+                        "{n:<4}{} by {} via {}",
+                        Civil::from_system(r.at).iso(),
+                        r.user,
+                        r.via
+                    );
+                    if !r.note.is_empty() {
+                        l.push(' ');
+                        l.push_str(&r.note);
+                    }
+                    if let Some(c) = &r.comment {
+                        l.push_str(&format!("\n    {c}"));
+                    }
+                    l
+                }
+                None => format!(
+                    "{n:<4}{} by root via other",
+                    Civil::from_system(self.dev.settings.started).iso()
+                ),
+            };
+            out.push(line);
+        }
+        out.join("\n")
+    }
+
     fn junos_sync_hostname(&self, tree: &[Node]) {
         if let Some(sys) = subtree(tree, &["system".to_string()]) {
             if let Some(h) = sys.iter().find_map(|n| n.line.strip_prefix("host-name ")) {
@@ -832,6 +1018,76 @@ impl Shell {
             self.finish("");
         }
     }
+}
+
+/// What `commit ...` asked for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct CommitOptions {
+    check: bool,
+    and_quit: bool,
+    /// `confirmed [minutes]`: roll back unless confirmed within this many minutes.
+    confirmed: Option<u64>,
+    comment: Option<String>,
+}
+
+/// Parses the words after `commit`: `check`, `and-quit`, `comment TEXT`, `confirmed [1..65535]`
+/// (10 minutes when bare), `synchronize`. Err carries the word index (from `commit`, for the
+/// caret) and the message.
+fn parse_commit_options(rest: &[String]) -> Result<CommitOptions, (usize, String)> {
+    let mut o = CommitOptions::default();
+    let mut i = 0;
+    while i < rest.len() {
+        let word = i + 1;
+        let kw = crate::ios::expand_unique(
+            &rest[i],
+            &["check", "and-quit", "comment", "confirmed", "synchronize"],
+        );
+        match kw.as_deref() {
+            Some("check") => o.check = true,
+            Some("and-quit") => o.and_quit = true,
+            Some("comment") => {
+                i += 1;
+                match rest.get(i) {
+                    Some(c) => o.comment = Some(c.clone()),
+                    None => return Err((word + 1, "syntax error, expecting <data>.".into())),
+                }
+            }
+            Some("confirmed") => {
+                let mut minutes = 10;
+                if let Some(n) = rest
+                    .get(i + 1)
+                    .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+                {
+                    minutes = match n.parse::<u64>() {
+                        Ok(m) if (1..=65535).contains(&m) => m,
+                        _ => {
+                            return Err((
+                                word + 1,
+                                format!("error: value {n} is not within range (1..65535)"),
+                            ))
+                        }
+                    };
+                    i += 1;
+                }
+                o.confirmed = Some(minutes);
+            }
+            Some(_) => {}
+            None => return Err((word, "syntax error.".into())),
+        }
+        i += 1;
+    }
+    // `and-quit` and `check` stand alone on Junos: neither combines with `confirmed`.
+    if o.confirmed.is_some() && (o.and_quit || o.check) {
+        let at = rest
+            .iter()
+            .position(|w| {
+                let w = w.as_str();
+                "and-quit".starts_with(w) || "check".starts_with(w)
+            })
+            .map_or(rest.len(), |p| p + 1);
+        return Err((at, "syntax error.".into()));
+    }
+    Ok(o)
 }
 
 /// `| match X`, `| except X`, `| count`, `| no-more`, `| display set` (handled by callers).

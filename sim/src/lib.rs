@@ -7,7 +7,9 @@
 //! - `server`: SSH (russh) listeners, auth, channels, latency and fault injection.
 //! - `shell`: one CLI session as a byte-level state machine (echo, pager, prompts, matcher).
 //! - `ios` (IOS, EOS, NX-OS, IOS-XR) and `junos`: the vendor command sets.
-//! - `device`: per-device state that outlives sessions (running/startup config, history).
+//! - `device`: per-device state that outlives sessions (running/startup config, history), and
+//!   the revert timers of confirmed commits (Junos / IOS-XR `commit confirmed`, EOS `commit
+//!   timer`, IOS `configure terminal revert timer`), scaled by `--timer-scale-ms`.
 //! - `flash`, `scp` and `sftp`: each device's in-memory flash: filesystem, SCP and SFTP
 //!   uploads and downloads into it, and the CLI commands that read it (dir, checksums, delete).
 //! - `client`: a small russh client for the sim's tests and the load tool.

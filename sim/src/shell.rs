@@ -53,6 +53,9 @@ pub enum Confirm {
     JunosExit,
     /// IOS-XR `end` with uncommitted changes.
     XrEnd,
+    /// IOS `configure replace FILE` without `force`; the file's config waits in
+    /// [`Shell::replace`].
+    ConfigReplace,
 }
 
 /// The session's state; see the module docs.
@@ -70,6 +73,10 @@ pub struct Shell {
     pub(crate) candidate: Option<Vec<Node>>,
     /// EOS `configure session NAME`.
     pub(crate) session: Option<String>,
+    /// IOS `configure replace` waiting for its Y: the new config and the revert timer (minutes).
+    pub(crate) replace: Option<(Vec<Node>, Option<u64>)>,
+    /// The device's revert count this session has caught up with.
+    reverts_seen: u64,
     line: String,
     last_cr: bool,
     esc: u8,
@@ -96,6 +103,8 @@ impl Shell {
             xr_timestamp: true,
             candidate: None,
             session: None,
+            replace: None,
+            reverts_seen: 0,
             line: String::new(),
             last_cr: false,
             esc: 0,
@@ -243,9 +252,26 @@ impl Shell {
 
     /// Answers one command line (from [`Shell::feed`]): output, then the next prompt.
     pub fn run(&mut self, line: &str) {
+        self.follow_revert();
         match self.dev.platform {
             Platform::JuniperJunos => self.junos_run(line),
             _ => self.ios_run(line),
+        }
+    }
+
+    /// After a revert timer fired, a candidate without edits of its own (still the
+    /// configuration the revert threw away) becomes the running config again, so leaving
+    /// configuration mode does not report uncommitted changes that nobody made.
+    fn follow_revert(&mut self) {
+        let st = self.dev.state();
+        if st.reverts == self.reverts_seen {
+            return;
+        }
+        self.reverts_seen = st.reverts;
+        let stale = self.candidate.as_ref() == Some(&st.reverted_from) && self.session.is_none();
+        drop(st);
+        if stale {
+            self.candidate = Some(self.dev.running());
         }
     }
 

@@ -391,3 +391,127 @@ async fn inventory_mode_serves_device_hosts_and_writes_an_overlay() {
     let out = t.cmd("show version", "edge-ams-1>", T).await.unwrap();
     assert!(out.contains("edge-ams-1 uptime is"), "{out}");
 }
+
+/// Runs `command` on exec channels until the output satisfies `done` (up to 5 s).
+async fn poll_exec(sim: &Sim, name: &str, command: &str, done: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let h = client::login(sim.addr(name), "admin", "admin", Some(sim.key(name)))
+            .await
+            .unwrap();
+        let (out, _) = client::exec(&h, command).await.unwrap();
+        if done(&out) || start.elapsed() > Duration::from_secs(5) {
+            return out;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn config_dir_starts_devices_and_revert_timers_fire_without_a_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    std::fs::create_dir(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("ios-001.cfg"),
+        "hostname edge-from-file\n!\ninterface Loopback7\n description from file\n!\narchive\n path flash:archive\n",
+    )
+    .unwrap();
+    std::fs::write(
+        cfg.join("junos-001.cfg"),
+        "system {\n    host-name fw-from-file;\n    services {\n        ssh;\n    }\n}\n",
+    )
+    .unwrap();
+    // mixed, 3 devices: ios-001, eos-001 (no file: the default config), junos-001.
+    let sim = Sim::start_in(
+        dir,
+        &[
+            "--count",
+            "3",
+            "--platform",
+            "mixed",
+            "--config-dir",
+            "cfg",
+            "--timer-scale-ms",
+            "600",
+        ],
+    );
+    let h = client::login(
+        sim.addr("eos-001"),
+        "admin",
+        "admin",
+        Some(sim.key("eos-001")),
+    )
+    .await
+    .unwrap();
+    let (out, _) = client::exec(&h, "show running-config").await.unwrap();
+    assert!(out.contains("hostname eos-001"), "{out}");
+
+    // IOS: the file's config, then a revert timer that fires after the session is gone.
+    let (mut t, h) = shell(&sim, "ios-001").await;
+    t.read_until("edge-from-file>", T).await.unwrap();
+    t.cmd("enable", "Password: ", T).await.unwrap();
+    t.cmd("en4ble", "edge-from-file#", T).await.unwrap();
+    t.cmd("terminal length 0", "edge-from-file#", T)
+        .await
+        .unwrap();
+    let run = t
+        .cmd("show running-config", "edge-from-file#", T)
+        .await
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert!(
+        run.contains("!\nhostname edge-from-file\n!\ninterface Loopback7\n description from file\n!\narchive\n path flash:archive\nend\n"),
+        "{run}"
+    );
+    t.cmd("configure terminal revert timer 1", "(config)#", T)
+        .await
+        .unwrap();
+    t.cmd("hostname edge-changed", "edge-changed(config)#", T)
+        .await
+        .unwrap();
+    t.cmd("end", "edge-changed#", T).await.unwrap();
+    drop(t);
+    drop(h);
+    let run = poll_exec(&sim, "ios-001", "show running-config", |o| {
+        o.contains("hostname edge-from-file")
+    })
+    .await;
+    assert!(run.contains("hostname edge-from-file"), "{run}");
+
+    // Junos: braces file, then `commit confirmed 1` left unconfirmed.
+    let (mut t, h) = shell(&sim, "junos-001").await;
+    let p = "admin@fw-from-file> ";
+    t.read_until(p, T).await.unwrap();
+    t.cmd("set cli screen-length 0", p, T).await.unwrap();
+    let conf = t
+        .cmd("show configuration", p, T)
+        .await
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert!(
+        conf.contains(
+            "system {\n    host-name fw-from-file;\n    services {\n        ssh;\n    }\n}"
+        ),
+        "{conf}"
+    );
+    t.cmd("configure", "# ", T).await.unwrap();
+    t.cmd("set system ntp server 10.9.9.9", "# ", T)
+        .await
+        .unwrap();
+    let out = t.cmd("commit confirmed 1", "# ", T).await.unwrap();
+    assert!(
+        out.contains("commit confirmed will be automatically rolled back in 1 minutes unless confirmed\r\ncommit complete"),
+        "{out}"
+    );
+    drop(t);
+    drop(h);
+    let set = poll_exec(&sim, "junos-001", "show configuration | display set", |o| {
+        !o.contains("10.9.9.9")
+    })
+    .await;
+    assert!(
+        !set.contains("10.9.9.9") && set.contains("set system host-name fw-from-file"),
+        "{set}"
+    );
+}
