@@ -349,3 +349,109 @@ fn compliance_live_and_from_a_backup_store() {
     let out = compliance("live", &["--ignore", "^ntp server", "--ignore", "^ip ssh"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// A play's `confirm:`: changes go in under the device's revert timer; a host whose checks
+/// pass gets the confirmation and keeps the change, a host whose checks fail is left to
+/// its device, which rolls the change back when the timer runs out.
+#[test]
+fn commit_confirm_keeps_checked_changes_and_lets_the_others_roll_back() {
+    for (platform, line, show) in [
+        ("cisco_ios", "ntp server 10.9.9.9", "show running-config"),
+        ("arista_eos", "ntp server 10.9.9.9", "show running-config"),
+        (
+            "juniper_junos",
+            "set system ntp server 10.9.9.9",
+            "show configuration | display set",
+        ),
+        ("cisco_iosxr", "ntp server 10.9.9.9", "show running-config"),
+    ] {
+        // One device minute lasts 1.5 s.
+        let sim = Sim::with(platform, 2)
+            .args(&["--timer-scale-ms", "1500"])
+            .start();
+        let (good, bad) = (sim.hosts[0].name.clone(), sim.hosts[1].name.clone());
+        let pb = write(
+            sim.dir.path(),
+            "p.yml",
+            &format!(
+                r#"- name: Careful change
+  hosts: all
+  confirm: {{timeout: 1m, after: [Check]}}
+  tasks:
+    - name: Change it
+      config: ["{line}"]
+    - name: Check
+      fail: {{msg: the check failed}}
+      when: inventory_hostname == "{bad}"
+"#
+            ),
+        );
+        let out = run(&sim, &pb, &["--json"]);
+        assert_eq!(out.status.code(), Some(2), "{platform}: {out:?}");
+        let doc = json_of(&out);
+        let confirm = results(&doc, "confirm the change");
+        assert_eq!(
+            confirm.len(),
+            1,
+            "{platform}: only the checked host is confirmed: {doc}"
+        );
+        assert_eq!(confirm[0]["host"], good.as_str());
+        assert_eq!(
+            confirm[0]["status"], "changed",
+            "{platform}: {}",
+            confirm[0]
+        );
+        let has = |host: &str| show_run(&sim, host, show).contains("10.9.9.9");
+        for r in results(&doc, "Change it") {
+            assert_eq!(r["status"], "changed", "{platform}: {r}");
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while has(&bad) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{platform}: {bad} kept an unconfirmed change"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        // The unconfirmed change is gone; the confirmed one outlives the timer.
+        std::thread::sleep(std::time::Duration::from_millis(1600));
+        assert!(
+            has(&good),
+            "{platform}: the confirmed change was rolled back"
+        );
+    }
+}
+
+/// `confirm:` on a platform without a revert timer refuses the change before sending it,
+/// and a typo in `after` is an error of the playbook.
+#[test]
+fn commit_confirm_refuses_what_it_cannot_protect() {
+    let sim = Sim::with("cisco_nxos", 1).start();
+    let host = sim.hosts[0].name.clone();
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        "- name: Careful change\n  hosts: all\n  confirm: {timeout: 2m}\n  tasks:\n    - name: Change it\n      config: [ntp server 10.9.9.9]\n",
+    );
+    let out = run(&sim, &pb, &["--json"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let doc = json_of(&out);
+    let r = &results(&doc, "Change it")[0];
+    assert!(
+        r["msg"].as_str().unwrap().contains("no revert timer"),
+        "{r}"
+    );
+    assert!(!show_run(&sim, &host, "show running-config").contains("10.9.9.9"));
+    let typo = write(
+        sim.dir.path(),
+        "typo.yml",
+        "- name: Careful change\n  hosts: all\n  confirm: {timeout: 2m, after: [Chek]}\n  tasks:\n    - name: Check\n      command: show version\n",
+    );
+    let out = run(&sim, &typo, &[]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("typo.yml:3") && err.contains("did you mean `Check`?"),
+        "{err}"
+    );
+}

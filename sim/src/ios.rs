@@ -337,6 +337,24 @@ pub fn apply_set(siblings: &mut Vec<Node>, line: &str) -> bool {
             return true;
         }
     }
+    // Numbered entries (ACLs) are listed in number order, as the devices keep them.
+    let seq = |l: &str| l.split(' ').next().and_then(|w| w.parse::<u64>().ok());
+    if let Some(n) = seq(line) {
+        let entries: Vec<&Node> = siblings.iter().filter(|s| !s.is_separator()).collect();
+        if !entries.is_empty() && entries.iter().all(|s| seq(&s.line).is_some()) {
+            let at = siblings
+                .iter()
+                .position(|s| seq(&s.line).is_some_and(|m| m > n))
+                .unwrap_or_else(|| {
+                    siblings
+                        .iter()
+                        .rposition(|s| !s.is_separator())
+                        .map_or(siblings.len(), |i| i + 1)
+                });
+            siblings.insert(at, Node::leaf(line));
+            return true;
+        }
+    }
     // Devices list a block's description first, whatever order it was typed in.
     if line.starts_with("description ") {
         siblings.insert(0, Node::leaf(line));

@@ -291,6 +291,58 @@ struct RunEnv<'e, 'a> {
     ctx: &'e ActionCtx<'a>,
     resolve_src: ResolveSrc<'e>,
     rollback: Option<&'e crate::config::record::Recorder>,
+    confirm: Option<Duration>,
+}
+
+/// A change under the device's revert timer: how to enter and commit, and how to confirm.
+struct ConfirmPlan {
+    enter: Option<String>,
+    commit: Option<String>,
+    confirm: Vec<String>,
+    mode: String,
+}
+
+/// The profile's commit-confirm commands for a timer of `d`, or why there are none.
+fn confirm_plan(profile: &PlatformProfile, d: Duration) -> Result<ConfirmPlan, String> {
+    static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let Some(spec) = profile.config.as_ref().and_then(|c| c.confirm.as_ref()) else {
+        return Err(format!(
+            "{} has no revert timer (no `config.confirm` in its profile): the play's `confirm:` \
+             cannot protect this change, so nothing was sent",
+            profile.name
+        ));
+    };
+    let secs = d.as_secs().max(1);
+    let (min, max) = (
+        spec.min_seconds.unwrap_or(1),
+        spec.max_seconds.unwrap_or(u64::MAX),
+    );
+    if secs < min || secs > max {
+        return Err(format!(
+            "confirm timeout {secs}s is outside what {} takes ({min}s to {max}s); nothing was sent",
+            profile.name
+        ));
+    }
+    let session = format!(
+        "netorch-{}-{}",
+        std::process::id(),
+        SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let fill = |c: &str| {
+        c.replace("{minutes}", &secs.div_ceil(60).to_string())
+            .replace("{seconds}", &secs.to_string())
+            .replace(
+                "{hms}",
+                &format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+            )
+            .replace("{session}", &session)
+    };
+    Ok(ConfirmPlan {
+        enter: spec.enter.as_deref().map(fill),
+        commit: spec.commit.as_deref().map(fill),
+        confirm: spec.confirm.iter().map(|c| fill(c)).collect(),
+        mode: spec.confirm_mode.clone(),
+    })
 }
 
 impl ActionArgs for ConfigArgs {
@@ -328,6 +380,7 @@ impl ActionArgs for ConfigArgs {
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
         let resolve_src = env.resolve_src;
         let rollback = env.rollback;
+        let confirm = env.confirm;
         match env.connect() {
             Ok((conn, ctx, timeout)) => run(
                 conn,
@@ -335,6 +388,7 @@ impl ActionArgs for ConfigArgs {
                     ctx,
                     resolve_src,
                     rollback,
+                    confirm,
                 },
                 self,
                 timeout,
@@ -448,6 +502,11 @@ fn run(
         }
         return r;
     }
+    let confirm = match env.confirm.map(|d| (d, confirm_plan(&profile, d))) {
+        None => None,
+        Some((d, Ok(plan))) => Some((d, plan)),
+        Some((_, Err(msg))) => return TaskResult::failed(msg),
+    };
     if let Some(rec) = env.rollback {
         let masked = crate::backup::normalize::mask_text(&before, patterns);
         if let Err(e) = rec.record(ctx.host, &masked) {
@@ -462,7 +521,11 @@ fn run(
         crate::config::Style::Indent => with_exits(&todo_lines),
         crate::config::Style::Braces => todo_lines.clone(),
     };
-    match conn.send_config(&to_send, timeout) {
+    let (enter, commit) = match &confirm {
+        Some((_, p)) => (p.enter.as_deref(), p.commit.as_deref()),
+        None => (None, None),
+    };
+    match conn.send_config_with(&to_send, enter, commit, timeout) {
         Ok(resp) => {
             let failed = resp.failed.clone();
             r.commands.push(CommandOutput {
@@ -519,6 +582,22 @@ fn run(
         SaveWhen::WhenChanged => changed,
         SaveWhen::Never => false,
     };
+    if let Some((d, plan)) = &confirm {
+        // Saved only once confirmed: a change the device rolls back must not survive in
+        // the startup config.
+        r.data["facts"] = serde_json::json!({
+            crate::actions::confirm::PENDING_FACT: {
+                "mode": plan.mode,
+                "commands": plan.confirm,
+                "save": save,
+            }
+        });
+        r.msg = Some(format!(
+            "applied under a revert timer of {}s: the device rolls it back unless the play confirms it",
+            d.as_secs()
+        ));
+        return r;
+    }
     if save {
         match conn.save(timeout) {
             Ok(Some(resp)) => {

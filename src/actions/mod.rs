@@ -18,6 +18,7 @@ pub mod backup;
 pub mod command;
 pub mod config;
 pub mod config_lines;
+pub mod confirm;
 pub mod debug;
 pub mod fail;
 pub mod keys;
@@ -102,6 +103,9 @@ pub struct Env<'a> {
     pub backups: Option<&'a BackupRun>,
     /// Where `config` keeps a host's config before changing it.
     pub rollback: Option<&'a crate::config::record::Recorder>,
+    /// The play's `confirm:` timer: `config` applies changes under the device's revert
+    /// timer, and a later `confirm` task confirms them.
+    pub confirm: Option<Duration>,
     pub profiles: &'a ProfileSet,
 }
 
@@ -278,6 +282,7 @@ macro_rules! action_table {
 action_table! {
     Command = "command" => command::CommandArgs,
     Config = "config" => config::ConfigArgs,
+    Confirm = "confirm" => confirm::ConfirmArgs,
     Template = "template" => template::TemplateArgs,
     Backup = "backup" => backup::BackupArgs,
     Upload = "upload" => transfer::Upload,

@@ -169,6 +169,48 @@ impl Connection {
         }
     }
 
+    /// [`Connection::send_config`] with another way into config mode and another commit
+    /// (a change under a revert timer).
+    pub fn send_config_with(
+        &mut self,
+        lines: &[String],
+        enter: Option<&str>,
+        commit: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        match &mut self.cli {
+            Some(d) => {
+                d.set_timeout(timeout);
+                d.send_config_with(lines, enter, commit)
+            }
+            None => Err(DeviceError::Unsupported {
+                host: self.session.host().to_string(),
+                platform: self.profile.name.clone(),
+                what: "config mode (an exec-channel host has none)".into(),
+            }),
+        }
+    }
+
+    /// Commands sent in a given CLI mode (confirming a change), then back.
+    pub fn send_in_mode(
+        &mut self,
+        mode: &str,
+        commands: &[String],
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        match &mut self.cli {
+            Some(d) => {
+                d.set_timeout(timeout);
+                d.send_in_mode(mode, commands)
+            }
+            None => Err(DeviceError::Unsupported {
+                host: self.session.host().to_string(),
+                platform: self.profile.name.clone(),
+                what: "CLI modes (an exec-channel host has none)".into(),
+            }),
+        }
+    }
+
     /// Save the running config to startup; `None` when the platform has nothing to save
     /// (commit platforms persist on commit).
     pub fn save(&mut self, timeout: Duration) -> Result<Option<Response>, DeviceError> {

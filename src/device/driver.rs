@@ -244,6 +244,70 @@ impl<S: CliStream> Driver<S> {
         Ok(())
     }
 
+    /// Enters `mode` with `command` from the mode before it (its `previous`), checking
+    /// that the prompt says so.
+    fn enter_mode_with(&mut self, mode: &str, command: &str) -> Result<(), DeviceError> {
+        if self.channel.mode() == Some(mode) {
+            // A change entered with a timer must not land in a session opened without one.
+            if let Some(m) = self.command_mode() {
+                self.acquire_mode(&m)?;
+            }
+        }
+        if let Some(prev) = self.profile.mode(mode).and_then(|m| m.previous.clone()) {
+            self.acquire_mode(&prev)?;
+        }
+        let here = self.channel.mode().unwrap_or_default().to_string();
+        let out = self.channel.send_command(command, self.timeout)?;
+        let now = self.channel.mode().unwrap_or_default();
+        if now != mode {
+            return Err(DeviceError::ModeChange {
+                host: self.host.clone(),
+                command: command.to_string(),
+                from: here,
+                to: mode.to_string(),
+                prompt: now.to_string(),
+                output: out,
+            });
+        }
+        Ok(())
+    }
+
+    /// Commands sent in `mode` (a confirmation), stopping at the first the device
+    /// rejects; then back to the command mode.
+    pub fn send_in_mode(
+        &mut self,
+        mode: &str,
+        commands: &[String],
+    ) -> Result<Response, DeviceError> {
+        let t = Instant::now();
+        self.acquire_mode(mode)?;
+        let mut outputs = Vec::new();
+        let mut failed = None;
+        for c in commands {
+            let out = self.channel.send_command(c, self.timeout)?;
+            if let Some(f) = self.profile.failure_in(&out) {
+                failed = Some(format!("`{c}` was rejected: {f}"));
+            }
+            if !out.is_empty() {
+                outputs.push(out);
+            }
+            if failed.is_some() {
+                break;
+            }
+        }
+        if let Some(m) = self.command_mode() {
+            self.acquire_mode(&m)?;
+        }
+        Ok(Response {
+            command: commands.join("\n"),
+            output: outputs.join("\n"),
+            failed,
+            exit_status: None,
+            stderr: String::new(),
+            elapsed_ms: elapsed_ms(t),
+        })
+    }
+
     fn escalate_with_secret(&mut self, step: &Step) -> Result<(), DeviceError> {
         let what = format!("`{}`", step.command);
         let Some(pw_prompt) = self.profile.enable_prompt.clone() else {
@@ -370,15 +434,33 @@ impl<S: CliStream> Driver<S> {
     /// in `failed`), commit on commit platforms (abort on failure), and return to the
     /// command mode.
     pub fn send_config(&mut self, lines: &[String]) -> Result<Response, DeviceError> {
+        self.send_config_with(lines, None, None)
+    }
+
+    /// [`Driver::send_config`] entering config mode with `enter` instead of the mode's own
+    /// command (IOS `configure terminal revert timer 5`, EOS `configure session X`), and
+    /// committing with `commit` instead of the profile's (`commit confirmed 5`).
+    pub fn send_config_with(
+        &mut self,
+        lines: &[String],
+        enter: Option<&str>,
+        commit: Option<&str>,
+    ) -> Result<Response, DeviceError> {
         let t = Instant::now();
-        let Some(cfg) = self.profile.config.clone() else {
+        let Some(mut cfg) = self.profile.config.clone() else {
             return Err(DeviceError::Unsupported {
                 host: self.host.clone(),
                 platform: self.profile.name.clone(),
                 what: "configuration".into(),
             });
         };
-        self.acquire_mode(&cfg.mode)?;
+        if let Some(c) = commit {
+            cfg.commit = Some(c.to_string());
+        }
+        match enter {
+            Some(enter) => self.enter_mode_with(&cfg.mode, enter)?,
+            None => self.acquire_mode(&cfg.mode)?,
+        }
         let mut outputs: Vec<String> = Vec::new();
         let mut failed = None;
         // A hostname change changes the prompt (at once, or at commit): from that line on,

@@ -119,6 +119,33 @@ pub struct ConfigSpec {
     /// Persists the running config (IOS `write memory`); commit platforms need none.
     #[serde(default)]
     pub save: Option<SaveSpec>,
+    /// How a change is applied under the device's own revert timer and confirmed (a
+    /// play's `confirm:`); absent: the platform has no revert timer.
+    #[serde(default)]
+    pub confirm: Option<ConfirmSpec>,
+}
+
+/// Commit-confirm: `{minutes}`, `{seconds}`, `{hms}` (HH:MM:SS) and `{session}` are
+/// replaced in every command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSpec {
+    /// Enters config mode with the timer armed (IOS `configure terminal revert timer
+    /// {minutes}`, EOS `configure session {session}`).
+    #[serde(default)]
+    pub enter: Option<String>,
+    /// Commits with the timer armed (Junos `commit confirmed {minutes}`).
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// The commands that confirm, sent in `confirm_mode`.
+    pub confirm: Vec<String>,
+    /// The mode the confirmation is typed in.
+    pub confirm_mode: String,
+    /// The shortest and longest timer the device takes, in seconds.
+    #[serde(default)]
+    pub min_seconds: Option<u64>,
+    #[serde(default)]
+    pub max_seconds: Option<u64>,
 }
 
 fn yes() -> bool {

@@ -204,6 +204,7 @@ impl Executor {
             events: self.events.clone(),
             backups: self.opts.backups.clone(),
             rollback: self.opts.rollback.clone(),
+            confirm: play.confirm.as_ref().map(|c| c.timeout),
             budget: Arc::clone(&self.budget),
         });
         let tasks: Vec<Arc<Task>> = planned

@@ -41,6 +41,8 @@ pub struct PlayShared {
     /// The run's backup writer (the `backup` action hands configs to it).
     pub backups: Option<Arc<crate::backup::BackupRun>>,
     pub rollback: Option<Arc<crate::config::record::Recorder>>,
+    /// The play's `confirm:` timer.
+    pub confirm: Option<Duration>,
     pub budget: Arc<super::budget::OutputBudget>,
 }
 
@@ -378,6 +380,7 @@ fn run_action(
         progress: &progress,
         backups: shared.backups.as_deref(),
         rollback: shared.rollback.as_deref(),
+        confirm: shared.confirm,
         profiles: &shared.profiles,
     };
     task.action.run(&mut env)

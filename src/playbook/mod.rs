@@ -91,7 +91,18 @@ pub struct Play {
     pub host_timeout: Option<Duration>,
     /// New connections per second, at most.
     pub connect_rate: Option<f64>,
+    /// Commit-confirm: changes under the devices' revert timers, confirmed after checks.
+    pub confirm: Option<PlayConfirm>,
     pub source: Location,
+}
+
+/// A play's `confirm: {timeout, after}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayConfirm {
+    /// How long a device waits for the confirmation before it rolls the change back.
+    pub timeout: Duration,
+    /// The tasks that check the change: the confirmation follows the last of them.
+    pub after: Vec<String>,
 }
 
 impl Play {

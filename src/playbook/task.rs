@@ -101,6 +101,35 @@ pub struct Task {
     pub location: Location,
 }
 
+/// The task a play's `confirm:` adds after its checks. Tagged `always`, so that a run
+/// limited by `--tags` still confirms what it changed.
+pub fn confirm_task(location: Location) -> Task {
+    Task {
+        name: Some("confirm the change".into()),
+        when: None,
+        register: None,
+        loop_: None,
+        loop_control: None,
+        until: None,
+        retries: None,
+        delay: None,
+        ignore_errors: false,
+        changed_when: None,
+        failed_when: None,
+        tags: vec!["always".into()],
+        timeout: None,
+        max_output: None,
+        check_mode: None,
+        no_log: false,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        vars: Vars::new(),
+        action: Action::Confirm(crate::actions::confirm::ConfirmArgs::default()),
+        action_key: "confirm".into(),
+        location,
+    }
+}
+
 impl Task {
     /// The name for reports: the task's name, else a summary of its action.
     pub fn display_name(&self) -> String {

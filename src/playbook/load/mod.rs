@@ -222,9 +222,53 @@ impl Loader {
             out
         };
         let handlers = section(self, spec.handlers.0, "handlers", true, &mut notifies);
-        let pre_tasks = section(self, spec.pre_tasks.0, "pre_tasks", false, &mut notifies);
-        let tasks = section(self, spec.tasks.0, "tasks", false, &mut notifies);
-        let post_tasks = section(self, spec.post_tasks.0, "post_tasks", false, &mut notifies);
+        let mut pre_tasks = section(self, spec.pre_tasks.0, "pre_tasks", false, &mut notifies);
+        let mut tasks = section(self, spec.tasks.0, "tasks", false, &mut notifies);
+        let mut post_tasks = section(self, spec.post_tasks.0, "post_tasks", false, &mut notifies);
+        let confirm = spec.confirm.map(|c| crate::playbook::PlayConfirm {
+            timeout: c.timeout,
+            after: c.after,
+        });
+        if let Some(c) = &confirm {
+            let at_node = node.and_then(|n| n.get("confirm"));
+            let location = Self::location(path, at_node.or(node));
+            for name in &c.after {
+                let known = pre_tasks
+                    .iter()
+                    .chain(&tasks)
+                    .chain(&post_tasks)
+                    .any(|t| t.name.as_deref() == Some(name.as_str()));
+                if !known {
+                    let mut e = self.at(path, text, at_node, node);
+                    e.message = format!(
+                        "confirm `after`: no task of this play is named `{name}`; the confirmation follows the tasks that check the change"
+                    );
+                    let names = pre_tasks
+                        .iter()
+                        .chain(&tasks)
+                        .chain(&post_tasks)
+                        .filter_map(|t| t.name.as_deref());
+                    if let Some(s) = suggest(name, names) {
+                        e.hint = Some(format!("did you mean `{s}`?"));
+                    }
+                    self.errors.push(e);
+                }
+            }
+            // After the last checking task in run order; with none named, at the end.
+            let is_check = |t: &Task| t.name.as_ref().is_some_and(|n| c.after.contains(n));
+            let task = crate::playbook::task::confirm_task(location);
+            if c.after.is_empty() {
+                post_tasks.push(task);
+            } else if let Some(i) = post_tasks.iter().rposition(is_check) {
+                post_tasks.insert(i + 1, task);
+            } else if let Some(i) = tasks.iter().rposition(is_check) {
+                tasks.insert(i + 1, task);
+            } else if let Some(i) = pre_tasks.iter().rposition(is_check) {
+                pre_tasks.insert(i + 1, task);
+            } else {
+                post_tasks.push(task);
+            }
+        }
 
         let known: HashSet<&str> = handlers
             .iter()
@@ -288,6 +332,7 @@ impl Loader {
             timeout: spec.timeout,
             host_timeout: spec.host_timeout,
             connect_rate: spec.connect_rate,
+            confirm,
             source: Self::location(path, node),
         }
     }

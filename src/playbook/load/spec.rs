@@ -57,6 +57,8 @@ pub(super) struct PlaySpec {
     pub(super) host_timeout: Option<Duration>,
     #[serde(default, deserialize_with = "values::positive_number")]
     pub(super) connect_rate: Option<f64>,
+    #[serde(default)]
+    pub(super) confirm: Option<ConfirmSpec>,
 }
 
 fn forks<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
@@ -259,4 +261,14 @@ impl<'de> Deserialize<'de> for PlaybookFile {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A play's `confirm:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfirmSpec {
+    #[serde(deserialize_with = "values::duration")]
+    pub(super) timeout: std::time::Duration,
+    #[serde(default, deserialize_with = "values::strings")]
+    pub(super) after: Vec<String>,
 }
