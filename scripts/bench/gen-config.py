@@ -212,7 +212,7 @@ class Model:
                 o += [f" {l}" for l in body]
                 bang()
         o += [f"logging host {h}" for h in self.logging]
-        o += ["snmp-server community N0tReal-RO RO 99", "snmp-server location AMS DC1 row 4",
+        o += ["snmp-server group NMS-RO v3 priv access 99", "snmp-server location AMS DC1 row 4",
               "snmp-server contact noc@example.net"]
         bang()
         o.append("banner motd ^C")
