@@ -63,12 +63,14 @@ def main():
                     help="the command line printed under the table")
     args = ap.parse_args()
     sizes = [int(x) for x in args.lines.split(",") if x]
-    rows, missing = [], None
+    rows, missing, notes = [], None, []
     with tempfile.TemporaryDirectory(prefix="netorch-cfgbench-") as tmp:
         for n in sizes:
             d = Path(tmp) / str(n)
-            subprocess.run([sys.executable, str(HERE / "gen-config.py"), "--lines", str(n),
-                            "--seed", str(args.seed), "--out", str(d)], check=True)
+            gen = subprocess.run([sys.executable, str(HERE / "gen-config.py"), "--lines", str(n),
+                                  "--seed", str(args.seed), "--out", str(d)],
+                                 check=True, stderr=subprocess.PIPE, text=True)
+            notes.append(gen.stderr.strip())
             running = (d / "running.cfg").read_text()
             intended = (d / "intended.cfg").read_text()
             files = ["--running", str(d / "running.cfg"), "--intended", str(d / "intended.cfg")]
@@ -107,6 +109,10 @@ def main():
         ratio = f"{hpr / npr:.1f}x" if npr else "n/a"
         print(f"| {rl} | {il} | {hin:.1f} | {hpr:.1f} | {f'{npr:.1f}' if npr else 'missing'} | {ratio} | {hc}"
               f" | {nc if nc is not None else 'missing'} |")
+    print("\nhier_config process / netorch: whole-process wall times of both (Python start and imports"
+          " included for hier_config, process start for netorch).")
+    for note in notes:
+        print(f"\n{note}")
     print(f"\nCommand: `{args.command}`")
     if missing:
         print(f"\nnetorch figures missing: {missing}")
