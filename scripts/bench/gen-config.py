@@ -131,7 +131,7 @@ class Model:
 
         self.neighbors = {}
         for i in range(n_nbr):
-            addr = ip(10, 255, i // 250, i % 250 + 1)
+            addr = ip(10, 250, i // 250, i % 250 + 1)
             self.neighbors[addr] = (64512 + i, f"peer-{i} {r.choice(['transit', 'customer', 'ix'])}",
                                     f"RM-PEER-{i % n_rm}-IN")
         self.statics = [f"ip route {ip(10, 100 + i // 250, i % 250, 0)} 255.255.255.0 {ip(10, 11, r.randrange(1, 48), 2)}"
@@ -212,7 +212,7 @@ class Model:
                 o += [f" {l}" for l in body]
                 bang()
         o += [f"logging host {h}" for h in self.logging]
-        o += ["snmp-server group NMS-RO v3 priv access 99", "snmp-server location AMS DC1 row 4",
+        o += ["snmp-server group NMS-RO v3 priv", "snmp-server location AMS DC1 row 4",
               "snmp-server contact noc@example.net"]
         bang()
         o.append("banner motd ^C")
