@@ -92,7 +92,9 @@ def main():
                 if missing is None:
                     ms, out, err, rc = wall(netorch)
                     if ms is None:
-                        missing = f"`{' '.join(netorch[:3])}` failed (exit {rc}): {err.strip().splitlines()[-1] if err.strip() else 'no message'}"
+                        lines = [l for l in err.strip().splitlines() if l.strip()]
+                        first = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "no message")
+                        missing = f"`{' '.join(netorch[:3])}` failed (exit {rc}): {first.strip()}"
                     else:
                         net_proc.append(ms)
                         net_count = count_lines(out)
