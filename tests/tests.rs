@@ -8,6 +8,7 @@ mod backup;
 mod broken;
 mod cli;
 mod config_state;
+mod corpus;
 mod daemon;
 mod device;
 mod faults;

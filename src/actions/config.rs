@@ -634,10 +634,9 @@ fn replace_plan(
 ) -> Result<(Vec<Command>, Vec<String>, Differences), String> {
     let syn = &profile.syntax;
     let intended_text = lines.join("\n");
-    let intended = Tree::parse(&intended_text, syn)
+    let intended = Tree::parse_guided(&intended_text, syn, Some(running))
         .map_err(|e| format!("the intended config does not read as {}: {e}", profile.name))?;
-    let mut scope = Scope::new(&args.scope, &args.ignore)?;
-    scope.ignore.extend(syn.unmanaged.iter().cloned());
+    let scope = Scope::new(&args.scope, &args.ignore)?;
     let masked = intended_text.contains(MASK);
     // Secrets masked on one side are compared masked on both, so that an unchanged secret
     // is not taken for a change (or, worse, for a line to remove).

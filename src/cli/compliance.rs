@@ -268,22 +268,21 @@ fn from_store(args: &ComplianceArgs, intended: &Path, store: &Path) -> Result<Ve
         // The store holds configs masked: the intended side is compared masked too.
         let mask = |t: &str| crate::backup::normalize::mask_text(t, &profile.secret_patterns);
         let syn = &profile.syntax;
-        let (run_tree, want) = match (
-            Tree::parse(&mask(&running), syn),
-            Tree::parse(&mask(&text), syn),
-        ) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) => {
+        let run_tree = match Tree::parse(&mask(&running), syn) {
+            Ok(t) => t,
+            Err(e) => {
                 out.push(failed(format!("backup of `{}`: {e}", host.name)));
                 continue;
             }
-            (_, Err(e)) => {
+        };
+        let want = match Tree::parse_guided(&mask(&text), syn, Some(&run_tree)) {
+            Ok(t) => t,
+            Err(e) => {
                 out.push(failed(format!("{}: {e}", path.display())));
                 continue;
             }
         };
-        let mut scope = Scope::new(&args.scope, &args.ignore).map_err(Error::Usage)?;
-        scope.ignore.extend(syn.unmanaged.iter().cloned());
+        let scope = Scope::new(&args.scope, &args.ignore).map_err(Error::Usage)?;
         let plan = remediate(&run_tree, &want, syn, &scope);
         let paths = |v: &[Vec<String>]| v.iter().map(|p| p.join(" > ")).collect::<Vec<_>>();
         out.push(HostCompliance {

@@ -86,9 +86,13 @@ pub fn profile_named(
 }
 
 /// Reads and parses one config file; a parse error names the file and line.
-pub fn read_tree(path: &Path, profile: &PlatformProfile) -> Result<(String, Tree)> {
+pub fn read_tree(
+    path: &Path,
+    profile: &PlatformProfile,
+    guide: Option<&Tree>,
+) -> Result<(String, Tree)> {
     let text = read_source(path)?;
-    let tree = Tree::parse(&text, &profile.syntax).map_err(|e| {
+    let tree = Tree::parse_guided(&text, &profile.syntax, guide).map_err(|e| {
         LoadError::at(
             path,
             Some(&text),
@@ -109,8 +113,8 @@ fn remediate_files(args: RemediateArgs) -> Result<ExitCode> {
     let profile = profile_named(&profiles, &args.platform)?;
     let syn = &profile.syntax;
     let scope = Scope::new(&args.scope, &args.ignore).map_err(Error::Usage)?;
-    let (_, mut running) = read_tree(&args.running, &profile)?;
-    let (_, intended) = read_tree(&args.intended, &profile)?;
+    let (_, mut running) = read_tree(&args.running, &profile, None)?;
+    let (_, intended) = read_tree(&args.intended, &profile, Some(&running))?;
     let plan = remediate(&running, &intended, syn, &scope);
     // The diff compares renderings of both trees, so blank lines are not a difference.
     let running_text = running.render(syn);

@@ -7,8 +7,9 @@
 use super::syntax::{Style, Syntax};
 use super::tree::{resolve, words, Kind, Node, Tree};
 
-/// One command as typed: the sections to enter, then the command (indent style); or one
-/// `set`/`delete` line with no parents (braces style).
+/// One command: the sections to enter, then the command (indent style). Braces style:
+/// `set`/`delete` then the statements of the path (from a remediation, already grouped
+/// the way the tree holds them), or one `set ...`/`delete ...` line as typed.
 pub type Command = Vec<String>;
 
 impl Tree {
@@ -19,16 +20,16 @@ impl Tree {
                 continue;
             };
             match syn.style {
-                Style::Braces => apply_braces(&mut self.nodes, last, syn),
+                Style::Braces => apply_braces(&mut self.nodes, cmd, syn),
                 Style::Indent => {
                     // A section line followed by its children opens (or creates) the block.
                     let opens = commands
                         .get(i + 1)
                         .is_some_and(|next| next.len() > cmd.len() && next.starts_with(cmd));
                     if opens {
-                        children_or_create(&mut self.nodes, cmd, syn);
+                        children_or_create(&mut self.nodes, cmd);
                     } else {
-                        let siblings = children_or_create(&mut self.nodes, parents, syn);
+                        let siblings = children_or_create(&mut self.nodes, parents);
                         match syn.negated(last) {
                             Some(what) => apply_no(siblings, what, last, syn),
                             None => apply_set(siblings, last, syn),
@@ -69,22 +70,18 @@ fn insert_position(siblings: &[Node], line: &str) -> (usize, bool) {
     }
 }
 
-fn children_or_create<'a>(
-    nodes: &'a mut Vec<Node>,
-    path: &[String],
-    syn: &Syntax,
-) -> &'a mut Vec<Node> {
+fn children_or_create<'a>(nodes: &'a mut Vec<Node>, path: &[String]) -> &'a mut Vec<Node> {
     let mut cur = nodes;
     for p in path {
         let at = match position_of(cur, p) {
             Some(i) => i,
             None => {
                 let (at, separate) = insert_position(cur, p);
+                // The new block's separator is a copy of its neighbour's, indentation and
+                // all (a `!` at the left margin would close every open section).
+                let sep = separate.then(|| cur[at - 1].clone());
                 cur.insert(at, Node::new(p.clone()));
-                if separate {
-                    let mut sep = Node::new("!");
-                    sep.kind = Kind::Trivia;
-                    sep.raw = Some(syn.comments.first().cloned().unwrap_or_else(|| "!".into()));
+                if let Some(sep) = sep {
                     cur.insert(at + 1, sep);
                 }
                 at
@@ -102,7 +99,13 @@ fn apply_set(siblings: &mut Vec<Node>, line: &str, syn: &Syntax) {
     // `ip domain lookup` cancels a stored `no ip domain lookup`.
     let negated = format!("{}{line}", syn.negate_prefix);
     if let Some(i) = position_of(siblings, &negated) {
-        siblings.remove(i);
+        // NX-OS `shutdown` takes the place of the `no shutdown` it shows; IOS `ip domain
+        // lookup` only removes the `no ip domain lookup` it shows.
+        if syn.shows_negation(&negated) {
+            siblings[i] = Node::new(line);
+        } else {
+            siblings.remove(i);
+        }
         return;
     }
     if let Some(key) = syn.value_key(line) {
@@ -169,13 +172,25 @@ fn sequence(line: &str) -> Option<u64> {
 fn apply_no(siblings: &mut Vec<Node>, what: &str, typed: &str, syn: &Syntax) {
     let prefix = format!("{what} ");
     let found = position_of(siblings, what).or_else(|| {
-        siblings
-            .iter()
-            .position(|n| n.is_config() && n.line.starts_with(&prefix))
+        siblings.iter().position(|n| {
+            // A banner or route policy is named by its first line.
+            let head = match n.kind {
+                Kind::Literal => n.line.lines().next().unwrap_or_default(),
+                _ => n.line.as_str(),
+            };
+            n.is_config() && (head == what || head.starts_with(&prefix))
+        })
     });
     if let Some(i) = found {
         let was_block = siblings[i].is_section();
+        let exact = siblings[i].line == what;
         siblings.remove(i);
+        // Where the device shows the negated form (NX-OS `no shutdown`), it takes the
+        // removed statement's place.
+        if exact && !was_block && syn.shows_negation(typed) {
+            siblings.insert(i, Node::new(typed));
+            return;
+        }
         // A separator that would now be doubled goes too.
         let is_sep = |n: &Node| n.kind == Kind::Trivia && n.line == "!";
         if was_block
@@ -193,12 +208,18 @@ fn apply_no(siblings: &mut Vec<Node>, what: &str, typed: &str, syn: &Syntax) {
 }
 
 /// Junos `set a b c` / `delete a b c` on the tree.
-fn apply_braces(nodes: &mut Vec<Node>, line: &str, syn: &Syntax) {
-    let w = words(line);
-    let Some((verb, path)) = w.split_first() else {
-        return;
+fn apply_braces(nodes: &mut Vec<Node>, cmd: &[String], syn: &Syntax) {
+    let (verb, segs) = match cmd {
+        [line] => {
+            let w = words(line);
+            let Some((verb, path)) = w.split_first() else {
+                return;
+            };
+            (verb.clone(), resolve(nodes, path, syn))
+        }
+        [verb, segs @ ..] => (verb.clone(), segs.to_vec()),
+        [] => return,
     };
-    let segs = resolve(nodes, path, syn);
     match verb.as_str() {
         "set" => {
             let Some((leaf, parents)) = segs.split_last() else {

@@ -30,7 +30,8 @@ pub struct Plan {
 /// The error says which side does not parse.
 pub fn plan(running: &str, intended: &str, syn: &Syntax, scope: &Scope) -> Result<Plan, String> {
     let mut run = Tree::parse(running, syn).map_err(|e| format!("running config, {e}"))?;
-    let want = Tree::parse(intended, syn).map_err(|e| format!("intended config, {e}"))?;
+    let want = Tree::parse_guided(intended, syn, Some(&run))
+        .map_err(|e| format!("intended config, {e}"))?;
     let remediation = remediate(&run, &want, syn, scope);
     run.apply(&remediation.commands, syn);
     Ok(Plan {

@@ -79,6 +79,9 @@ impl Remediation {
 
 /// Commands as text: parents printed once before their children, indented by depth.
 pub fn render_commands(commands: &[Command], syn: &Syntax) -> Vec<String> {
+    if syn.style == Style::Braces {
+        return commands.iter().map(|c| c.join(" ")).collect();
+    }
     let mut out: Vec<String> = Vec::new();
     let mut open: &[String] = &[];
     for c in commands {
@@ -104,6 +107,10 @@ pub fn render_commands(commands: &[Command], syn: &Syntax) -> Vec<String> {
 
 /// The remediation from `running` to `intended` within `scope`.
 pub fn remediate(running: &Tree, intended: &Tree, syn: &Syntax, scope: &Scope) -> Remediation {
+    // What the device manages itself is never a difference.
+    let mut scope = scope.clone();
+    scope.ignore.extend(syn.unmanaged.iter().cloned());
+    let scope = &scope;
     let keep = |n: &&Node| n.is_config() && scope.covers(&n.line) && !scope.ignores(&n.line);
     let r: Vec<&Node> = running.nodes.iter().filter(keep).collect();
     let i: Vec<&Node> = intended.nodes.iter().filter(keep).collect();
@@ -112,11 +119,20 @@ pub fn remediate(running: &Tree, intended: &Tree, syn: &Syntax, scope: &Scope) -
     let mut groups: Vec<(i32, Vec<Command>)> = Vec::new();
     level(&r, &i, &mut Vec::new(), syn, scope, &mut out, &mut groups);
     groups.sort_by_key(|(w, _)| *w);
-    out.commands = groups.into_iter().flat_map(|(_, c)| c).collect();
+    // The negation of one line can be the addition of another (NX-OS: `shutdown` goes,
+    // `no shutdown` comes): the command is sent once.
+    let mut seen = HashSet::new();
+    out.commands = groups
+        .into_iter()
+        .flat_map(|(_, c)| c)
+        .filter(|c| seen.insert(c.clone()))
+        .collect();
     if syn.style == Style::Braces {
         // A candidate takes any order; deletes first read best and never undo a `set`.
-        out.commands
-            .sort_by_key(|c| !c.first().is_some_and(|l| l.starts_with("delete ")));
+        out.commands.sort_by_key(|c| {
+            !c.first()
+                .is_some_and(|l| l == "delete" || l.starts_with("delete "))
+        });
     }
     out
 }
@@ -283,10 +299,10 @@ fn negation(path: &[String], n: &Node, syn: &Syntax) -> Command {
             c
         }
         Style::Braces => {
-            let mut words = vec!["delete".to_string()];
-            words.extend(path.iter().cloned());
-            words.push(n.line.clone());
-            vec![words.join(" ")]
+            let mut c = vec!["delete".to_string()];
+            c.extend(path.iter().cloned());
+            c.push(n.line.clone());
+            c
         }
     }
 }
@@ -307,7 +323,9 @@ fn add_subtree(path: &mut Vec<String>, n: &Node, syn: &Syntax, out: &mut Vec<Com
             path.push(n.line.clone());
             let children: Vec<&Node> = n.statements().collect();
             if children.is_empty() {
-                out.push(vec![format!("set {}", path.join(" "))]);
+                let mut c = vec!["set".to_string()];
+                c.extend(path.iter().cloned());
+                out.push(c);
             }
             for child in children {
                 add_subtree(path, child, syn, out);

@@ -93,6 +93,10 @@ pub struct SyntaxSpec {
     /// Ordering weights of top-level changes.
     #[serde(default)]
     pub ordering: Vec<WeightSpec>,
+    /// Regexes of negations a device shows in place of the statement they remove (NX-OS
+    /// `no shutdown`).
+    #[serde(default)]
+    pub shown_negations: Vec<String>,
     /// Regexes of statements the device manages itself (`ntp clock-period`, license
     /// lines): never removed by a replace, never a compliance difference.
     #[serde(default)]
@@ -126,6 +130,7 @@ pub struct Syntax {
     pub ordering: Vec<(Regex, i32)>,
     pub value_keywords: Vec<String>,
     pub unmanaged: Vec<Regex>,
+    pub shown_negations: Vec<Regex>,
 }
 
 impl Default for Syntax {
@@ -145,6 +150,7 @@ impl Default for Syntax {
             ordering: Vec::new(),
             value_keywords: Vec::new(),
             unmanaged: Vec::new(),
+            shown_negations: Vec::new(),
         }
     }
 }
@@ -233,6 +239,7 @@ impl Syntax {
                 .collect::<Result<_, _>>()?,
             value_keywords: spec.value_keywords.clone(),
             unmanaged: all("unmanaged", &spec.unmanaged)?,
+            shown_negations: all("shown_negations", &spec.shown_negations)?,
         })
     }
 
@@ -288,6 +295,10 @@ impl Syntax {
     /// The statement a typed `no X` removes, if the line is a negation.
     pub fn negated<'a>(&self, line: &'a str) -> Option<&'a str> {
         line.strip_prefix(self.negate_prefix.as_str())
+    }
+
+    pub fn shows_negation(&self, line: &str) -> bool {
+        self.shown_negations.iter().any(|re| re.is_match(line))
     }
 
     pub fn keeps_negation(&self, line: &str) -> bool {

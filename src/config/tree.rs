@@ -94,6 +94,16 @@ impl Tree {
     /// Reads a config in the platform's style. Braces-style text made of `set` lines is
     /// read as such.
     pub fn parse(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
+        Tree::parse_guided(text, syn, None)
+    }
+
+    /// [`Tree::parse`] of an intended config: `set` lines are grouped into statements the
+    /// way `guide` (the running config) holds them where it has them.
+    pub fn parse_guided(
+        text: &str,
+        syn: &Syntax,
+        guide: Option<&Tree>,
+    ) -> Result<Tree, ParseError> {
         match syn.style {
             Style::Indent => Ok(parse_indent(text, syn)),
             Style::Braces => {
@@ -102,7 +112,7 @@ impl Tree {
                     .map(str::trim)
                     .find(|l| !l.is_empty() && !syn.is_trivia(l));
                 if first.is_some_and(|l| l.starts_with("set ") || l.starts_with("delete ")) {
-                    parse_set(text, syn)
+                    parse_set(text, syn, guide)
                 } else {
                     parse_braces(text, syn)
                 }
@@ -168,41 +178,17 @@ fn parse_indent(text: &str, syn: &Syntax) -> Tree {
             }
             continue;
         }
-        if let Some(lit) = syn.literals.iter().find(|l| l.start.is_match(content)) {
+        // Literals are found on the line as written: `^route-policy` is a top-level block,
+        // not the `route-policy X in` of a BGP neighbour.
+        if let Some(lit) = syn
+            .literals
+            .iter()
+            .find(|l| l.start.is_match(raw) && literal_end(l, content, &lines[i..]).is_some())
+        {
+            let taken = literal_end(lit, content, &lines[i..]).unwrap_or(0);
             let mut block = vec![raw.to_string()];
-            let end_re = lit.end.clone();
-            // Without an end pattern, the block ends where its delimiter comes back.
-            let delim = lit
-                .start
-                .find(content)
-                .map(|m| content[m.end()..].trim().to_string())
-                .map(|rest| {
-                    if rest.starts_with("^C") {
-                        "^C".to_string()
-                    } else {
-                        rest.chars().next().map(String::from).unwrap_or_default()
-                    }
-                })
-                .unwrap_or_default();
-            let closed_on_first = end_re.is_none()
-                && !delim.is_empty()
-                && content
-                    .find(delim.as_str())
-                    .is_some_and(|first| content[first + delim.len()..].contains(delim.as_str()));
-            if !closed_on_first && (end_re.is_some() || !delim.is_empty()) {
-                while i < lines.len() {
-                    let l = lines[i].trim_end();
-                    i += 1;
-                    block.push(l.to_string());
-                    let done = match &end_re {
-                        Some(re) => re.is_match(l.trim()),
-                        None => l.contains(delim.as_str()),
-                    };
-                    if done {
-                        break;
-                    }
-                }
-            }
+            block.extend(lines[i..i + taken].iter().map(|l| l.trim_end().to_string()));
+            i += taken;
             stack.push((
                 indent,
                 Node {
@@ -230,6 +216,30 @@ fn parse_indent(text: &str, syn: &Syntax) -> Tree {
     }
     close_to(&mut stack, &mut roots, 0);
     Tree { nodes: roots }
+}
+
+/// How many lines after its first a literal block takes, or None when it never ends (then
+/// it is no literal: one unclosed banner must not swallow the rest of the config).
+fn literal_end(lit: &super::syntax::Literal, first: &str, rest: &[&str]) -> Option<usize> {
+    if let Some(end) = &lit.end {
+        return rest
+            .iter()
+            .position(|l| end.is_match(l.trim()))
+            .map(|p| p + 1);
+    }
+    // Without an end pattern, the block ends where its delimiter comes back.
+    let after = lit.start.find(first).map(|m| first[m.end()..].trim())?;
+    let delim = if after.starts_with("^C") {
+        "^C".to_string()
+    } else {
+        after.chars().next().map(String::from)?
+    };
+    if after[delim.len()..].contains(delim.as_str()) {
+        return Some(0);
+    }
+    rest.iter()
+        .position(|l| l.contains(delim.as_str()))
+        .map(|p| p + 1)
 }
 
 fn parse_braces(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
@@ -337,11 +347,17 @@ pub fn words(line: &str) -> Vec<String> {
 
 /// Groups the words of a `set` path into statements: `unit 0` and `host-name r1` are one
 /// statement each, as the device nests them.
-pub fn segments(words: &[String], syn: &Syntax) -> Vec<String> {
+pub fn segments(words: &[String], depth: usize, syn: &Syntax) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
-        if i + 1 < words.len() && syn.value_keywords.iter().any(|k| *k == words[i]) {
+        let level = depth + out.len();
+        // Top-level statements are sections (`system`), or a keyword with a value.
+        let pair = i + 1 < words.len()
+            && ((level > 0 && syn.value_keywords.iter().any(|k| *k == words[i]))
+                // The last two words: a keyword and what looks like its value.
+                || (i + 2 == words.len() && looks_like_value(&words[i + 1])));
+        if pair {
             out.push(format!("{} {}", words[i], words[i + 1]));
             i += 2;
         } else {
@@ -352,40 +368,64 @@ pub fn segments(words: &[String], syn: &Syntax) -> Vec<String> {
     out
 }
 
+/// A number, an address, a quoted string, a name with punctuation: not a keyword.
+fn looks_like_value(w: &str) -> bool {
+    w.starts_with(|c: char| c.is_ascii_digit() || c == '"' || c.is_ascii_uppercase())
+        || w.contains(['.', '/', ':', '$', '_'])
+}
+
 /// The statements of `words` as the tree holds them: each level matches an existing child
 /// when one is a prefix of the remaining words (a statement read from braces may span
 /// several words), else the profile's keyword pairs decide.
 pub fn resolve(nodes: &[Node], words: &[String], syn: &Syntax) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = nodes;
-    let mut i = 0;
-    while i < words.len() {
-        let found = cur.iter().filter(|n| n.is_config()).find_map(|n| {
+    resolve_guided(nodes, None, words, syn)
+}
+
+/// [`resolve`] that also follows `guide` (the running config, when reading an intended
+/// one) where the tree itself has no matching statement yet.
+pub fn resolve_guided(
+    nodes: &[Node],
+    guide: Option<&[Node]>,
+    words: &[String],
+    syn: &Syntax,
+) -> Vec<String> {
+    fn matching<'a>(nodes: &'a [Node], words: &[String]) -> Option<(&'a Node, usize)> {
+        nodes.iter().filter(|n| n.is_config()).find_map(|n| {
             let n_words: Vec<&str> = n.line.split(' ').collect();
             let take = n_words.len();
-            (i + take <= words.len()
-                && n_words
-                    .iter()
-                    .zip(&words[i..i + take])
-                    .all(|(a, b)| *a == b))
-            .then_some((n, take))
-        });
-        match found {
-            Some((n, take)) => {
-                out.push(n.line.clone());
-                cur = &n.children;
-                i += take;
-            }
-            None => {
-                out.extend(segments(&words[i..], syn));
-                break;
-            }
-        }
+            (take <= words.len() && n_words.iter().zip(words).all(|(a, b)| *a == b))
+                .then_some((n, take))
+        })
+    }
+    fn children<'a>(list: Option<&'a [Node]>, line: &str) -> Option<&'a [Node]> {
+        list.and_then(|l| {
+            l.iter()
+                .find(|c| c.is_config() && c.line == line)
+                .map(|c| c.children.as_slice())
+        })
+    }
+    let mut out = Vec::new();
+    let mut cur = Some(nodes);
+    let mut along = guide;
+    let mut i = 0;
+    while i < words.len() {
+        let here = cur.and_then(|c| matching(c, &words[i..]));
+        let there = along.and_then(|g| matching(g, &words[i..]));
+        let Some((n, take)) = here.or(there) else {
+            let depth = out.len();
+            out.extend(segments(&words[i..], depth, syn));
+            break;
+        };
+        let line = n.line.clone();
+        i += take;
+        cur = children(cur, &line);
+        along = children(along, &line);
+        out.push(line);
     }
     out
 }
 
-fn parse_set(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
+fn parse_set(text: &str, syn: &Syntax, guide: Option<&Tree>) -> Result<Tree, ParseError> {
     let mut tree = Tree::default();
     for (no, raw) in text.lines().enumerate() {
         let t = raw.trim();
@@ -401,7 +441,7 @@ fn parse_set(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {
                 ),
             });
         }
-        let segs = resolve(&tree.nodes, &w[1..], syn);
+        let segs = resolve_guided(&tree.nodes, guide.map(|g| g.nodes.as_slice()), &w[1..], syn);
         let mut cur = &mut tree.nodes;
         for seg in segs {
             let at = match cur.iter().position(|n| n.is_config() && n.line == seg) {
