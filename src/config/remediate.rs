@@ -195,7 +195,7 @@ fn level(
                 let mut inner = Remediation::default();
                 let mut inner_groups = Vec::new();
                 let ordered = syn.is_ordered(&i.line) && !same_sequence(&rc, &ic);
-                if ordered && !sequenced(&ic) {
+                if ordered && !sequenced(&ic) && !appends_only(&rc, &ic) {
                     // Entries without sequence numbers can only be put in order by
                     // sending the section again from the start.
                     path.pop();
@@ -253,6 +253,28 @@ fn level_numbered(
         add_subtree(path, i, syn, &mut cmds);
         groups.push((0, cmds));
     }
+}
+
+/// Whether `intended` keeps the entries of `running` it has in their order and only adds
+/// after them: then removing and appending reaches it, and the section (an ACL in use,
+/// perhaps the one that lets this session in) is never taken down to be sent again.
+fn appends_only(running: &[&Node], intended: &[&Node]) -> bool {
+    let in_running: HashSet<&str> = running.iter().map(|n| n.line.as_str()).collect();
+    let in_intended: HashSet<&str> = intended.iter().map(|n| n.line.as_str()).collect();
+    let kept_running: Vec<&str> = running
+        .iter()
+        .map(|n| n.line.as_str())
+        .filter(|l| in_intended.contains(l))
+        .collect();
+    let first_new = intended
+        .iter()
+        .position(|n| !in_running.contains(n.line.as_str()))
+        .unwrap_or(intended.len());
+    let kept_intended: Vec<&str> = intended.iter().map(|n| n.line.as_str()).collect();
+    kept_intended[..first_new] == kept_running[..]
+        && intended[first_new..]
+            .iter()
+            .all(|n| !in_running.contains(n.line.as_str()))
 }
 
 fn same_sequence(a: &[&Node], b: &[&Node]) -> bool {

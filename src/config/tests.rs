@@ -382,3 +382,22 @@ mod property {
         }
     }
 }
+
+#[test]
+fn an_acl_that_only_loses_and_gains_entries_at_the_end_is_never_rewritten() {
+    let running = "ip access-list extended VTY\n permit tcp 10.0.0.0 0.0.0.255 any eq 22\n permit tcp 10.9.0.0 0.0.0.255 any eq 22\n deny ip any any log\n";
+    let intended = "ip access-list extended VTY\n permit tcp 10.0.0.0 0.0.0.255 any eq 22\n deny ip any any log\n";
+    assert_eq!(
+        remediation_lines("cisco_ios", running, intended, &[]),
+        vec![
+            "ip access-list extended VTY",
+            " no permit tcp 10.9.0.0 0.0.0.255 any eq 22"
+        ]
+    );
+    // An entry before the final deny cannot be appended: the ACL is sent again whole.
+    let inserted = "ip access-list extended VTY\n permit tcp 10.0.0.0 0.0.0.255 any eq 22\n permit tcp 10.9.0.0 0.0.0.255 any eq 22\n permit tcp 10.8.0.0 0.0.0.255 any eq 22\n deny ip any any log\n";
+    assert_eq!(
+        remediation_lines("cisco_ios", running, inserted, &[])[0],
+        "no ip access-list extended VTY"
+    );
+}
