@@ -163,6 +163,46 @@ pub fn segments(tokens: &[String]) -> Vec<String> {
     out
 }
 
+/// Groups tokens into statements the way the tree under `base` already holds them (a
+/// config loaded from a file keeps `client-list POLLERS` as one statement, whatever the
+/// keyword table says), then by the keyword table for what is new.
+pub fn resolve_segments(tree: &[Node], base: &[String], tokens: &[String]) -> Vec<String> {
+    let mut cur: Option<&[Node]> = Some(tree);
+    for seg in base {
+        cur = cur.and_then(|c| c.iter().find(|n| &n.line == seg).map(|n| n.children.as_slice()));
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let Some(children) = cur else { break };
+        let forms: Vec<(usize, String)> = [2usize, 1]
+            .iter()
+            .filter(|k| i + **k <= tokens.len())
+            .map(|k| {
+                let line = if *k == 2 {
+                    format!("{} {}", tokens[i], quote(&tokens[i + 1]))
+                } else {
+                    quote(&tokens[i])
+                };
+                (*k, line)
+            })
+            .collect();
+        let hit = forms
+            .iter()
+            .find_map(|(k, line)| children.iter().find(|n| &n.line == line).map(|n| (*k, n)));
+        match hit {
+            Some((k, n)) => {
+                out.push(n.line.clone());
+                cur = Some(n.children.as_slice());
+                i += k;
+            }
+            None => break,
+        }
+    }
+    out.extend(segments(&tokens[i..]));
+    out
+}
+
 fn keyword(seg: &str) -> &str {
     seg.split_whitespace().next().unwrap_or("")
 }
@@ -797,16 +837,10 @@ impl Shell {
                     )
                 } else {
                     let mut full: Vec<String> = Vec::new();
-                    let mut rel = segments(&rest);
+                    let mut rest = rest.clone();
                     if path.is_empty() {
-                        match crate::ios::expand_unique(keyword(&rel[0]), TOP) {
-                            Some(k) => {
-                                let tail = rel[0].split_once(' ').map(|(_, v)| v.to_string());
-                                rel[0] = match tail {
-                                    Some(v) => format!("{k} {v}"),
-                                    None => k,
-                                };
-                            }
+                        match crate::ios::expand_unique(&rest[0], TOP) {
+                            Some(k) => rest[0] = k,
                             None => {
                                 let o = self.junos_error(line, 1, "syntax error.", true);
                                 self.finish(&o);
@@ -814,9 +848,10 @@ impl Shell {
                             }
                         }
                     }
+                    let mut cand = self.candidate_or_running();
+                    let rel = resolve_segments(&cand, &path, &rest);
                     full.extend(path.iter().cloned());
                     full.extend(rel);
-                    let mut cand = self.candidate_or_running();
                     let msg = if verb == "set" {
                         set_path(&mut cand, &full);
                         String::new()

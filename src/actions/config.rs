@@ -25,7 +25,6 @@ use crate::device::profile::PlatformProfile;
 use crate::device::Connection;
 use crate::playbook::values::{self, describe, parse_bool, STRINGS};
 use crate::report::{CommandOutput, Status, TaskResult};
-use crate::secret::MASK;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigArgs {
@@ -637,7 +636,8 @@ fn replace_plan(
     let intended = Tree::parse_guided(&intended_text, syn, Some(running))
         .map_err(|e| format!("the intended config does not read as {}: {e}", profile.name))?;
     let scope = Scope::new(&args.scope, &args.ignore)?;
-    let masked = intended_text.contains(MASK);
+    let patterns = &profile.secret_patterns;
+    let masked = crate::backup::normalize::holds_masked_secret(&intended_text, patterns);
     // Secrets masked on one side are compared masked on both, so that an unchanged secret
     // is not taken for a change (or, worse, for a line to remove).
     let masked_running;
@@ -669,7 +669,10 @@ fn replace_plan(
     let (skipped, commands): (Vec<Command>, Vec<Command>) = plan
         .commands
         .into_iter()
-        .partition(|c| c.iter().any(|l| l.contains(MASK)));
+        .partition(|c| {
+            c.iter()
+                .any(|l| crate::backup::normalize::holds_masked_secret(l, patterns))
+        });
     let skipped = skipped.iter().map(|c| c.join(" > ")).collect::<Vec<_>>();
     Ok((commands, skipped, diff))
 }

@@ -118,6 +118,20 @@ fn mask_line_cow<'a>(line: &'a str, patterns: &SecretPatterns) -> std::borrow::C
     std::borrow::Cow::Owned(line)
 }
 
+/// Whether `text` holds a secret that was masked (a secret pattern captures a [`MASK`]),
+/// as opposed to a run of asterisks in a banner: such a line cannot be sent back.
+pub fn holds_masked_secret(text: &str, patterns: &SecretPatterns) -> bool {
+    const STAND_IN: &str = "netorch-masked-0f3a9c";
+    text.contains(MASK)
+        && text.lines().any(|l| {
+            if !l.contains(MASK) {
+                return false;
+            }
+            let probe = l.replace(MASK, STAND_IN);
+            !mask_line_cow(&probe, patterns).contains(STAND_IN)
+        })
+}
+
 /// A unified diff with the secrets of its `+`, `-` and context lines masked (the patterns
 /// are anchored at the start of a config line, after the diff's one-character prefix).
 pub fn mask_diff(diff: &str, patterns: &SecretPatterns) -> String {
@@ -169,6 +183,15 @@ mod tests {
             Regex::new(r"^\s*snmp-server community (\S+)").unwrap(),
         ];
         (strip, SecretPatterns::new(secrets), mask)
+    }
+
+    #[test]
+    fn a_masked_secret_is_told_from_a_row_of_asterisks() {
+        let (_, secrets, _) = ios_rules(true);
+        assert!(holds_masked_secret("enable secret 5 ********", &secrets));
+        assert!(holds_masked_secret("x\nsnmp-server community ******** RO", &secrets));
+        assert!(!holds_masked_secret("banner motd ^C\n********************\n^C", &secrets));
+        assert!(!holds_masked_secret("enable secret 5 $1$abc", &secrets));
     }
 
     #[test]
