@@ -169,7 +169,11 @@ pub fn segments(tokens: &[String]) -> Vec<String> {
 pub fn resolve_segments(tree: &[Node], base: &[String], tokens: &[String]) -> Vec<String> {
     let mut cur: Option<&[Node]> = Some(tree);
     for seg in base {
-        cur = cur.and_then(|c| c.iter().find(|n| &n.line == seg).map(|n| n.children.as_slice()));
+        cur = cur.and_then(|c| {
+            c.iter()
+                .find(|n| &n.line == seg)
+                .map(|n| n.children.as_slice())
+        });
     }
     let mut out = Vec::new();
     let mut i = 0;

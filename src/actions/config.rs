@@ -666,10 +666,8 @@ fn replace_plan(
         missing: paths(&plan.missing),
         extra: paths(&plan.extra),
     };
-    let (skipped, commands): (Vec<Command>, Vec<Command>) = plan
-        .commands
-        .into_iter()
-        .partition(|c| {
+    let (skipped, commands): (Vec<Command>, Vec<Command>) =
+        plan.commands.into_iter().partition(|c| {
             c.iter()
                 .any(|l| crate::backup::normalize::holds_masked_secret(l, patterns))
         });

@@ -189,8 +189,14 @@ mod tests {
     fn a_masked_secret_is_told_from_a_row_of_asterisks() {
         let (_, secrets, _) = ios_rules(true);
         assert!(holds_masked_secret("enable secret 5 ********", &secrets));
-        assert!(holds_masked_secret("x\nsnmp-server community ******** RO", &secrets));
-        assert!(!holds_masked_secret("banner motd ^C\n********************\n^C", &secrets));
+        assert!(holds_masked_secret(
+            "x\nsnmp-server community ******** RO",
+            &secrets
+        ));
+        assert!(!holds_masked_secret(
+            "banner motd ^C\n********************\n^C",
+            &secrets
+        ));
         assert!(!holds_masked_secret("enable secret 5 $1$abc", &secrets));
     }
 
