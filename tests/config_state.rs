@@ -455,3 +455,43 @@ fn commit_confirm_refuses_what_it_cannot_protect() {
         "{err}"
     );
 }
+
+/// `netorch rollback --store DIR --to REV`: back to a backed-up version of the config.
+#[test]
+fn rollback_to_a_backup_revision() {
+    let sim = Sim::with("cisco_ios", 1).password("Rb-Passw0rd-5521").start();
+    let host = sim.hosts[0].name.clone();
+    let store = sim.dir.path().join("store");
+    let backup = || {
+        let b = sim.netorch("backup").arg("--store").arg(&store).output().unwrap();
+        assert_eq!(b.status.code(), Some(0), "{b:?}");
+    };
+    let strip = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with('!') && !l.starts_with("Current configuration"))
+            .map(str::to_string)
+            .collect()
+    };
+    let before = strip(&show_run(&sim, &host, "show running-config"));
+    backup();
+    let pb = write(
+        sim.dir.path(),
+        "p.yml",
+        "- name: Change\n  hosts: all\n  tasks:\n    - name: Change it\n      config: [ntp server 10.9.9.9, no ip ssh version 2]\n",
+    );
+    assert_eq!(run(&sim, &pb, &[]).status.code(), Some(0));
+    backup();
+    assert_ne!(strip(&show_run(&sim, &host, "show running-config")), before);
+    let out = sim
+        .netorch("rollback")
+        .arg("--store")
+        .arg(&store)
+        .args(["--to", "1", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc = json_of(&out);
+    let r = &results(&doc, "back to backup 1")[0];
+    assert_eq!(r["status"], "changed", "{r}");
+    assert_eq!(strip(&show_run(&sim, &host, "show running-config")), before);
+}

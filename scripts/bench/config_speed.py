@@ -17,6 +17,7 @@ if any, are not counted). Prints a Markdown table. Exit 1 when netorch's figures
 (its command failed, e.g. before `config remediate` exists).
 """
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -75,7 +76,7 @@ def main():
             intended = (d / "intended.cfg").read_text()
             files = ["--running", str(d / "running.cfg"), "--intended", str(d / "intended.cfg")]
             inproc, hier_count = [], None
-            hier_proc, net_proc, net_count = [], [], None
+            hier_proc, net_proc, net_count, net_in = [], [], None, []
             oracle = [sys.executable, str(HERE / "hier_oracle.py"), "--platform", "cisco_ios", *files]
             netorch = [args.netorch, "config", "remediate", "--platform", "cisco_ios", *files]
             for _ in range(args.reps):
@@ -98,19 +99,31 @@ def main():
                     else:
                         net_proc.append(ms)
                         net_count = count_lines(out)
+                        # netorch's own in-process figure: parse both + remediation, as
+                        # hier_config's is measured (its JSON reports the model's timing).
+                        _, jout, _, jrc = wall(netorch + ["--json"])
+                        if jrc == 0:
+                            t = json.loads(jout)["timing_ms"]
+                            net_in.append(t["parse"] + t["remediate"])
             rows.append((len(running.splitlines()), len(intended.splitlines()),
                          statistics.median(inproc), statistics.median(hier_proc),
                          statistics.median(net_proc) if net_proc and not missing else None,
-                         hier_count, net_count if not missing else None))
+                         hier_count, net_count if not missing else None,
+                         statistics.median(net_in) if net_in and not missing else None))
     print(f"Config remediation, Cisco IOS, median of {args.reps} (hier_config {hier_config_version()},"
           f" Python {sys.version.split()[0]})\n")
-    print("| running lines | intended lines | hier_config in-process ms | hier_config process ms"
-          " | netorch process ms | hier_config process / netorch | remediation lines hier_config | remediation lines netorch |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for rl, il, hin, hpr, npr, hc, nc in rows:
+    print("| running lines | intended lines | hier_config in-process ms | netorch in-process ms"
+          " | in-process ratio | hier_config process ms | netorch process ms | process ratio"
+          " | remediation lines hier_config | remediation lines netorch |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for rl, il, hin, hpr, npr, hc, nc, nin in rows:
         ratio = f"{hpr / npr:.1f}x" if npr else "n/a"
-        print(f"| {rl} | {il} | {hin:.1f} | {hpr:.1f} | {f'{npr:.1f}' if npr else 'missing'} | {ratio} | {hc}"
+        in_ratio = f"{hin / nin:.0f}x" if nin else "n/a"
+        print(f"| {rl} | {il} | {hin:.1f} | {f'{nin:.1f}' if nin else 'missing'} | {in_ratio}"
+              f" | {hpr:.1f} | {f'{npr:.1f}' if npr else 'missing'} | {ratio} | {hc}"
               f" | {nc if nc is not None else 'missing'} |")
+    print("\nIn-process: parsing both configs and computing the remediation (hier_config: perf_counter"
+          " around its calls, imports excluded; netorch: the `timing_ms` of `config remediate --json`).")
     print("\nhier_config process / netorch: whole-process wall times of both (Python start and imports"
           " included for hier_config, process start for netorch).")
     for note in notes:

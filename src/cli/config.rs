@@ -85,17 +85,17 @@ pub fn profile_named(
     }
 }
 
-/// Reads and parses one config file; a parse error names the file and line.
-pub fn read_tree(
+/// Parses one config file's text; a parse error names the file and line.
+pub fn parse_named(
     path: &Path,
+    text: &str,
     profile: &PlatformProfile,
     guide: Option<&Tree>,
-) -> Result<(String, Tree)> {
-    let text = read_source(path)?;
-    let tree = Tree::parse_guided(&text, &profile.syntax, guide).map_err(|e| {
+) -> Result<Tree> {
+    Tree::parse_guided(text, &profile.syntax, guide).map_err(|e| {
         LoadError::at(
             path,
-            Some(&text),
+            Some(text),
             e.line,
             1,
             format!(
@@ -104,8 +104,8 @@ pub fn read_tree(
                 e.message.as_str()
             ),
         )
-    })?;
-    Ok((text, tree))
+        .into()
+    })
 }
 
 fn remediate_files(args: RemediateArgs) -> Result<ExitCode> {
@@ -113,13 +113,25 @@ fn remediate_files(args: RemediateArgs) -> Result<ExitCode> {
     let profile = profile_named(&profiles, &args.platform)?;
     let syn = &profile.syntax;
     let scope = Scope::new(&args.scope, &args.ignore).map_err(Error::Usage)?;
-    let (_, mut running) = read_tree(&args.running, &profile, None)?;
-    let (_, intended) = read_tree(&args.intended, &profile, Some(&running))?;
+    // Read both files first: the timing is of the model, not of the disk.
+    let running_text = read_source(&args.running)?;
+    let intended_text = read_source(&args.intended)?;
+    let started = std::time::Instant::now();
+    let mut running = parse_named(&args.running, &running_text, &profile, None)?;
+    let intended = parse_named(&args.intended, &intended_text, &profile, Some(&running))?;
+    let parsed = started.elapsed();
     let plan = remediate(&running, &intended, syn, &scope);
+    let remediated = started.elapsed();
     // The diff compares renderings of both trees, so blank lines are not a difference.
     let running_text = running.render(syn);
     running.apply(&plan.commands, syn);
     let predicted = running.render(syn);
+    let ms = |d: std::time::Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    let timing = serde_json::json!({
+        "parse": ms(parsed),
+        "remediate": ms(remediated - parsed),
+        "predict": ms(started.elapsed() - remediated),
+    });
     let mask = |t: &str| -> String {
         if args.show_secrets {
             t.to_string()
@@ -141,6 +153,7 @@ fn remediate_files(args: RemediateArgs) -> Result<ExitCode> {
             "missing": path_text(&plan.missing),
             "extra": path_text(&plan.extra),
             "predicted": mask(&predicted),
+            "timing_ms": timing,
         });
         let mut s = serde_json::to_string_pretty(&v).map_err(|e| Error::Usage(e.to_string()))?;
         s.push('\n');
