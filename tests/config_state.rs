@@ -433,13 +433,13 @@ fn commit_confirm_refuses_what_it_cannot_protect() {
         "p.yml",
         "- name: Careful change\n  hosts: all\n  confirm: {timeout: 2m}\n  tasks:\n    - name: Change it\n      config: [ntp server 10.9.9.9]\n",
     );
-    let out = run(&sim, &pb, &["--json"]);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let doc = json_of(&out);
-    let r = &results(&doc, "Change it")[0];
+    // Refused before any connection, at the play.
+    let out = run(&sim, &pb, &[]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        r["msg"].as_str().unwrap().contains("no revert timer"),
-        "{r}"
+        err.contains("p.yml:1:3") && err.contains("platform cisco_nxos has no revert timer"),
+        "{err}"
     );
     assert!(!show_run(&sim, &host, "show running-config").contains("10.9.9.9"));
     let typo = write(

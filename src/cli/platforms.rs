@@ -74,3 +74,56 @@ pub fn unknown_platforms(
     }
     out
 }
+
+/// Hosts of a play with `confirm:` and `config` tasks whose platform has no revert timer:
+/// the change could not be protected, so the run is refused before any connection.
+pub fn unconfirmable(
+    plan: &Plan<'_>,
+    inventory: &Inventory,
+    profiles: &ProfileSet,
+) -> Vec<LoadError> {
+    let mut out = Vec::new();
+    for p in &plan.plays {
+        if p.play.confirm.is_none()
+            || !p
+                .tasks
+                .iter()
+                .any(|t| matches!(t.action, crate::actions::Action::Config(_)))
+        {
+            continue;
+        }
+        let mut without: Vec<String> = Vec::new();
+        for h in &p.hosts {
+            let Some(host) = inventory.hosts.get(h) else {
+                continue;
+            };
+            let platform = host.platform();
+            let timer = profiles
+                .get(&platform)
+                .and_then(|pr| pr.config.as_ref())
+                .is_some_and(|c| c.confirm.is_some());
+            if !timer && !without.contains(&platform) {
+                without.push(platform);
+            }
+        }
+        if !without.is_empty() {
+            let mut e = LoadError::file(
+                &p.play.source.file,
+                format!(
+                    "play `{}` has `confirm:` but {} no revert timer, so its changes could not be rolled back by the device",
+                    p.play.display_name(),
+                    if without.len() == 1 {
+                        format!("platform {} has", without[0])
+                    } else {
+                        format!("platforms {} have", without.join(", "))
+                    }
+                ),
+            );
+            e.line = Some(p.play.source.line);
+            e.column = Some(p.play.source.column);
+            e.hint = Some("limit the play to platforms with a timer, or drop `confirm:`".into());
+            out.push(e);
+        }
+    }
+    out
+}
