@@ -358,3 +358,45 @@ fn syn_show(platform: &str) -> &'static str {
         "show running-config"
     }
 }
+
+/// `netorch config remediate` from files: the commands, JSON with the prediction, and
+/// errors that name the file and line.
+#[test]
+fn remediate_from_files() {
+    let case = root().join("cisco_ios/01-interface-changes");
+    let out = crate::util::netorch()
+        .args(["config", "remediate", "--platform", "cisco_ios", "--running"])
+        .arg(case.join("running.cfg"))
+        .arg("--intended")
+        .arg(case.join("intended.cfg"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!doc["commands"].as_array().unwrap().is_empty(), "{doc}");
+    assert!(doc["predicted"].as_str().unwrap().contains("hostname"), "{doc}");
+    assert!(doc["timing_ms"]["remediate"].is_number(), "{doc}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.cfg");
+    std::fs::write(&bad, "system {\n    host-name j1;\n").unwrap();
+    let out = crate::util::netorch()
+        .args(["config", "remediate", "--platform", "juniper_junos", "--running"])
+        .arg(&bad)
+        .arg("--intended")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.cfg:1:1") && err.contains("not closed"), "{err}");
+    let out = crate::util::netorch()
+        .args(["config", "remediate", "--platform", "cisco_ois", "--running"])
+        .arg(&bad)
+        .arg("--intended")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `cisco_ios`?"));
+}

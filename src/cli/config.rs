@@ -172,7 +172,8 @@ fn remediate_files(args: RemediateArgs) -> Result<ExitCode> {
                 "predicted",
             ));
         }
-        s
+        // Control characters in a config file are shown, never played to the terminal.
+        crate::terminal::escape(&s).into_owned()
     };
     super::common::print_out(&out)?;
     Ok(ExitCode::Ok)
