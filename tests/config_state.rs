@@ -459,11 +459,18 @@ fn commit_confirm_refuses_what_it_cannot_protect() {
 /// `netorch rollback --store DIR --to REV`: back to a backed-up version of the config.
 #[test]
 fn rollback_to_a_backup_revision() {
-    let sim = Sim::with("cisco_ios", 1).password("Rb-Passw0rd-5521").start();
+    let sim = Sim::with("cisco_ios", 1)
+        .password("Rb-Passw0rd-5521")
+        .start();
     let host = sim.hosts[0].name.clone();
     let store = sim.dir.path().join("store");
     let backup = || {
-        let b = sim.netorch("backup").arg("--store").arg(&store).output().unwrap();
+        let b = sim
+            .netorch("backup")
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
         assert_eq!(b.status.code(), Some(0), "{b:?}");
     };
     let strip = |t: &str| -> Vec<String> {

@@ -365,7 +365,13 @@ fn syn_show(platform: &str) -> &'static str {
 fn remediate_from_files() {
     let case = root().join("cisco_ios/01-interface-changes");
     let out = crate::util::netorch()
-        .args(["config", "remediate", "--platform", "cisco_ios", "--running"])
+        .args([
+            "config",
+            "remediate",
+            "--platform",
+            "cisco_ios",
+            "--running",
+        ])
         .arg(case.join("running.cfg"))
         .arg("--intended")
         .arg(case.join("intended.cfg"))
@@ -375,13 +381,22 @@ fn remediate_from_files() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!doc["commands"].as_array().unwrap().is_empty(), "{doc}");
-    assert!(doc["predicted"].as_str().unwrap().contains("hostname"), "{doc}");
+    assert!(
+        doc["predicted"].as_str().unwrap().contains("hostname"),
+        "{doc}"
+    );
     assert!(doc["timing_ms"]["remediate"].is_number(), "{doc}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.cfg");
     std::fs::write(&bad, "system {\n    host-name j1;\n").unwrap();
     let out = crate::util::netorch()
-        .args(["config", "remediate", "--platform", "juniper_junos", "--running"])
+        .args([
+            "config",
+            "remediate",
+            "--platform",
+            "juniper_junos",
+            "--running",
+        ])
         .arg(&bad)
         .arg("--intended")
         .arg(&bad)
@@ -389,9 +404,18 @@ fn remediate_from_files() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.cfg:1:1") && err.contains("not closed"), "{err}");
+    assert!(
+        err.contains("bad.cfg:1:1") && err.contains("not closed"),
+        "{err}"
+    );
     let out = crate::util::netorch()
-        .args(["config", "remediate", "--platform", "cisco_ois", "--running"])
+        .args([
+            "config",
+            "remediate",
+            "--platform",
+            "cisco_ois",
+            "--running",
+        ])
         .arg(&bad)
         .arg("--intended")
         .arg(&bad)

@@ -49,7 +49,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             Ok(plan) => {
                 let mut problems =
                     super::platforms::unknown_platforms(&plan, &inventory, &profiles);
-                problems.extend(super::platforms::unconfirmable(&plan, &inventory, &profiles));
+                problems.extend(super::platforms::unconfirmable(
+                    &plan, &inventory, &profiles,
+                ));
                 if problems.is_empty() {
                     problems = crate::executor::validate::validate(&plan, &inventory, &extra);
                 }

@@ -24,7 +24,12 @@ pub struct RollbackArgs {
 
     /// The run whose changes to undo: the id a run prints (and its JSON report holds as
     /// `rollback_run`), or `last` for the newest.
-    #[arg(long, value_name = "RUN_ID", required_unless_present = "store", conflicts_with = "store")]
+    #[arg(
+        long,
+        value_name = "RUN_ID",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
     pub run: Option<String>,
 
     /// Go back to a backup instead: the store folder...
@@ -136,7 +141,10 @@ fn from_store(args: &RollbackArgs, store: &Path, rev: &str, verbose: u8) -> Resu
     let mut missing = Vec::new();
     for host in inventory.select(&pattern)? {
         let cfg = format!("{}.cfg", host.name);
-        let Some(file) = files.iter().find(|f| f.rsplit('/').next() == Some(cfg.as_str())) else {
+        let Some(file) = files
+            .iter()
+            .find(|f| f.rsplit('/').next() == Some(cfg.as_str()))
+        else {
             missing.push(host.name.clone());
             continue;
         };

@@ -185,7 +185,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         return Err(Error::Usage("no play matches any host".into()));
     }
     let mut problems = super::platforms::unknown_platforms(&plan, &inventory, &profiles);
-    problems.extend(super::platforms::unconfirmable(&plan, &inventory, &profiles));
+    problems.extend(super::platforms::unconfirmable(
+        &plan, &inventory, &profiles,
+    ));
     if problems.is_empty() {
         // Everything a task would fail on that needs no device, before any connection.
         problems = crate::executor::validate::validate(&plan, &inventory, &extra);
