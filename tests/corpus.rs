@@ -126,8 +126,11 @@ fn corpus_round_trips_on_the_simulator() {
         let names: Vec<String> = (1..=cases.len()).map(|i| format!("case-{i:03}")).collect();
         let mut plays = String::new();
         for (name, case) in names.iter().zip(&cases) {
-            std::fs::copy(case.join("running.cfg"), configs.path().join(format!("{name}.cfg")))
-                .unwrap();
+            std::fs::copy(
+                case.join("running.cfg"),
+                configs.path().join(format!("{name}.cfg")),
+            )
+            .unwrap();
             let scope = scope_of(case);
             plays.push_str(&format!(
                 "- name: {name}\n  hosts: {name}\n  tasks:\n    - name: Replace\n      config:\n        mode: replace\n        src: {}\n        scope: {}\n",
@@ -136,7 +139,12 @@ fn corpus_round_trips_on_the_simulator() {
             ));
         }
         let sim = crate::util::sim::Sim::with(platform, cases.len())
-            .args(&["--name-prefix", "case-", "--config-dir", configs.path().to_str().unwrap()])
+            .args(&[
+                "--name-prefix",
+                "case-",
+                "--config-dir",
+                configs.path().to_str().unwrap(),
+            ])
             .start();
         let pb = sim.dir.path().join("replace.yml");
         std::fs::write(&pb, plays).unwrap();
@@ -145,34 +153,70 @@ fn corpus_round_trips_on_the_simulator() {
         assert_eq!(out.status.code(), Some(0), "{platform}: {doc:#}");
         let show = |host: &str| -> String {
             let cmd = syn_show(platform);
-            let out = sim.netorch("exec").args(["--limit", host, "--json", "--show-secrets", cmd]).output().unwrap();
+            let out = sim
+                .netorch("exec")
+                .args(["--limit", host, "--json", "--show-secrets", cmd])
+                .output()
+                .unwrap();
             let doc = json_of(&out);
-            results(&doc, cmd)[0]["commands"][0]["output"].as_str().unwrap().to_string()
+            results(&doc, cmd)[0]["commands"][0]["output"]
+                .as_str()
+                .unwrap()
+                .to_string()
         };
         let mut failures = Vec::new();
         for (name, case) in names.iter().zip(&cases) {
             let scope = Scope::new(&scope_of(case), &[]).unwrap();
-            let running = Tree::parse(&std::fs::read_to_string(case.join("running.cfg")).unwrap(), syn).unwrap();
+            let running = Tree::parse(
+                &std::fs::read_to_string(case.join("running.cfg")).unwrap(),
+                syn,
+            )
+            .unwrap();
             let want = in_scope(
-                &Tree::parse_guided(&std::fs::read_to_string(case.join("intended.cfg")).unwrap(), syn, Some(&running)).unwrap(),
+                &Tree::parse_guided(
+                    &std::fs::read_to_string(case.join("intended.cfg")).unwrap(),
+                    syn,
+                    Some(&running),
+                )
+                .unwrap(),
                 &scope,
                 syn,
             );
             let got = in_scope(&Tree::parse(&show(name), syn).unwrap(), &scope, syn);
             if !equivalent(&got, &want, syn) {
-                failures.push(format!("{}: the device does not hold the intended config:\n{}", case.display(), show(name)));
+                failures.push(format!(
+                    "{}: the device does not hold the intended config:\n{}",
+                    case.display(),
+                    show(name)
+                ));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
         let id = doc["rollback_run"].as_str().unwrap().to_string();
-        let back = sim.netorch("rollback").args(["--run", &id]).output().unwrap();
+        let back = sim
+            .netorch("rollback")
+            .args(["--run", &id])
+            .output()
+            .unwrap();
         assert_eq!(back.status.code(), Some(0), "{platform}: {back:?}");
         for (name, case) in names.iter().zip(&cases) {
-            let running = Tree::parse(&std::fs::read_to_string(case.join("running.cfg")).unwrap(), syn).unwrap();
+            let running = Tree::parse(
+                &std::fs::read_to_string(case.join("running.cfg")).unwrap(),
+                syn,
+            )
+            .unwrap();
             let orig = in_scope(&running, &Scope::whole(), syn);
-            let got = in_scope(&Tree::parse(&show(name), syn).unwrap(), &Scope::whole(), syn);
+            let got = in_scope(
+                &Tree::parse(&show(name), syn).unwrap(),
+                &Scope::whole(),
+                syn,
+            );
             if !equivalent(&got, &orig, syn) {
-                failures.push(format!("{}: rollback does not restore the running config:\n{}", case.display(), show(name)));
+                failures.push(format!(
+                    "{}: rollback does not restore the running config:\n{}",
+                    case.display(),
+                    show(name)
+                ));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
