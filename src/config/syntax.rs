@@ -196,6 +196,15 @@ pub struct SyntaxProblem {
 }
 
 impl Syntax {
+    /// Whether `first` opens a text-entry literal that nothing in `rest` ends: sent, it
+    /// would leave the device taking everything after it as text.
+    pub fn unended_text<S: AsRef<str>>(&self, first: &str, rest: &[S]) -> bool {
+        self.literals
+            .iter()
+            .filter(|l| l.text_entry && l.start.is_match(first))
+            .any(|l| l.end_in(first, rest).is_none())
+    }
+
     /// When `first` opens a text-entry literal (a banner) that `rest` closes on a later
     /// line: how many lines of `rest` are its text and end line.
     pub fn text_block<S: AsRef<str>>(&self, first: &str, rest: &[S]) -> Option<usize> {

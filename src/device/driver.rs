@@ -481,6 +481,13 @@ impl<S: CliStream> Driver<S> {
             if relearn {
                 self.channel.forget_prompt();
             }
+            if self.profile.syntax.unended_text(lt, &lines[next..]) {
+                failed = Some(format!(
+                    "line {} `{lt}` starts a banner that no later line ends; not sent",
+                    i + 1
+                ));
+                break;
+            }
             let out = match self.profile.syntax.text_block(lt, &lines[next..]) {
                 Some(n) => {
                     let text = &lines[next..next + n];
@@ -848,6 +855,10 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        let r = d.send_config(&lines[..4]).unwrap();
+        let f = r.failed.unwrap();
+        assert!(f.contains("line 1 `banner motd ^C` starts a banner"), "{f}");
+        assert!(config.borrow().is_empty());
         let r = d.send_config(&lines).unwrap();
         assert!(r.is_ok(), "{:?}", r.failed);
         assert_eq!(*config.borrow(), lines);
