@@ -5,6 +5,7 @@
 mod util;
 
 mod backup;
+mod banner;
 mod broken;
 mod cli;
 mod config_state;

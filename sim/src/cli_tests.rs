@@ -1136,3 +1136,163 @@ fn config_files_parse_and_render_back() {
         );
     }
 }
+
+#[test]
+fn ios_banner_text_entry_shows_no_prompt_until_the_delimiter() {
+    let mut sh = shell(Platform::CiscoIos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "conf t");
+    let out = cmd(&mut sh, "banner motd ^C");
+    assert_eq!(
+        out,
+        "banner motd ^C\nEnter TEXT message.  End with the character '^C'.\n"
+    );
+    assert_eq!(
+        cmd(&mut sh, "Authorized access only"),
+        "Authorized access only\n"
+    );
+    assert_eq!(cmd(&mut sh, ""), "\n");
+    assert_eq!(cmd(&mut sh, "  logged ^C"), "  logged ^C\nios-001(config)#");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("!\nbanner motd ^C\nAuthorized access only\n\n  logged ^C\n!\nline con 0\n"),
+        "{run}"
+    );
+    // A new banner replaces the old one in place, whatever its delimiter; `^C` is shown.
+    cmd(&mut sh, "conf t");
+    let out = cmd(&mut sh, "banner motd #");
+    assert!(out.ends_with("End with the character '#'.\n"), "{out:?}");
+    cmd(&mut sh, "Maintenance tonight");
+    assert!(cmd(&mut sh, "#").ends_with("(config)#"));
+    assert!(cmd(&mut sh, "banner login ^Chello^C").ends_with("ios-001(config)#"));
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains(
+            "!\nbanner motd ^C\nMaintenance tonight\n^C\nbanner login ^Chello^C\n!\nline con 0\n"
+        ),
+        "{run}"
+    );
+    assert!(!run.contains("Authorized"), "{run}");
+    cmd(&mut sh, "conf t");
+    assert!(cmd(&mut sh, "no banner motd").ends_with("(config)#"));
+    cmd(&mut sh, "no banner login");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        !run.contains("banner") && !run.contains("Maintenance"),
+        "{run}"
+    );
+    assert!(
+        run.contains("ntp server 192.0.2.123\n!\nline con 0\n"),
+        "{run}"
+    );
+    cmd(&mut sh, "conf t");
+    assert!(cmd(&mut sh, "banner motd").contains("% Incomplete command."));
+    assert!(cmd(&mut sh, "banner nonsense #x#").contains("% Invalid input"));
+}
+
+#[test]
+fn eos_banner_ends_at_eof() {
+    let mut sh = shell(Platform::AristaEos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "configure");
+    let out = cmd(&mut sh, "banner motd");
+    assert_eq!(
+        out,
+        "banner motd\nEnter TEXT message.  Type 'EOF' on its own line to end.\n"
+    );
+    assert_eq!(cmd(&mut sh, "text line"), "text line\n");
+    assert!(cmd(&mut sh, "EOF").ends_with("eos-001(config)#"));
+    cmd(&mut sh, "banner motd");
+    cmd(&mut sh, "second banner");
+    cmd(&mut sh, "EOF");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(run.contains("\nbanner motd\nsecond banner\nEOF\n"), "{run}");
+    assert!(!run.contains("text line"), "{run}");
+    cmd(&mut sh, "configure");
+    cmd(&mut sh, "no banner motd");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(!run.contains("banner") && !run.contains("EOF"), "{run}");
+}
+
+#[test]
+fn nxos_banner_keeps_its_delimiter() {
+    let mut sh = shell(Platform::CiscoNxos);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "conf t");
+    cmd(&mut sh, "banner motd ^");
+    cmd(&mut sh, "authorized access only");
+    assert!(cmd(&mut sh, "^").ends_with("(config)# "));
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("banner motd ^\nauthorized access only\n^\n"),
+        "{run}"
+    );
+}
+
+#[test]
+fn ios_numbered_acl_entries_go_in_number_order_and_no_removes_them() {
+    let mut sh = shell(Platform::CiscoIos);
+    enable(&mut sh);
+    cmd(&mut sh, "terminal length 0");
+    cmd(&mut sh, "conf t");
+    cmd(&mut sh, "ip access-list extended MAIL");
+    cmd(&mut sh, "10 permit tcp any host 192.0.2.10 eq 25");
+    cmd(&mut sh, "40 deny ip any any");
+    let out = cmd(&mut sh, "35 permit tcp any host 192.0.2.11 eq 587");
+    assert!(out.ends_with("(config-ext-nacl)#"), "{out:?}");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("ip access-list extended MAIL\n 10 permit tcp any host 192.0.2.10 eq 25\n 35 permit tcp any host 192.0.2.11 eq 587\n 40 deny ip any any\n"),
+        "{run}"
+    );
+    cmd(&mut sh, "conf t");
+    cmd(&mut sh, "ip access-list extended MAIL");
+    cmd(&mut sh, "no 35");
+    cmd(&mut sh, "no 40 deny ip any any");
+    cmd(&mut sh, "end");
+    let run = cmd(&mut sh, "show running-config");
+    assert!(
+        run.contains("ip access-list extended MAIL\n 10 permit tcp any host 192.0.2.10 eq 25\n"),
+        "{run}"
+    );
+    assert!(!run.contains(" 35 ") && !run.contains(" 40 deny"), "{run}");
+    // At the top level a line still starts with a keyword.
+    cmd(&mut sh, "conf t");
+    assert!(cmd(&mut sh, "35 permit ip any any").contains("% Invalid input"));
+}
+
+#[test]
+fn config_files_with_banners_render_back_identically() {
+    let cases = [
+        (
+            Platform::CiscoIos,
+            "hostname from-file\n!\nbanner exec ^Cwelcome^C\nbanner motd ^C\n  Authorized access only\n\n ! all sessions are logged\n^C\n!\nline con 0\n stopbits 1\nend\n",
+        ),
+        (
+            Platform::AristaEos,
+            "hostname leaf1\n!\nbanner login\n   Property of Example Networks.\n!\nEOF\n!\nend\n",
+        ),
+        (
+            Platform::CiscoNxos,
+            "hostname n1\nbanner motd #\n  nx-ams-2 -- authorized access only\n#\nline console\n",
+        ),
+    ];
+    for (p, text) in cases {
+        let tree = crate::content::parse_config(p, text).unwrap();
+        let dev = device(p, None);
+        dev.set_initial_config(tree);
+        let mut sh = Shell::new(dev.clone(), "admin");
+        let (out, _) = sh.exec("show running-config", false);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with(&format!("\n{text}")), "{p:?}: {out}");
+    }
+}

@@ -12,7 +12,7 @@ use crate::clock::Civil;
 use crate::content;
 use crate::platform::Platform;
 use crate::shell::{
-    match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Shell, Spec,
+    match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Pending, Shell, Spec,
 };
 use crate::tree::{self, Node};
 
@@ -377,10 +377,20 @@ pub fn apply_set(siblings: &mut Vec<Node>, line: &str) -> bool {
 /// short keyword-only negation is stored as a line (`no ip http server`), as IOS shows them.
 pub fn apply_no(siblings: &mut Vec<Node>, what: &str) -> bool {
     let prefix = format!("{what} ");
+    // `no 35 ...` removes entry 35 whatever the rest says, as the devices do.
+    let seq = what
+        .split(' ')
+        .next()
+        .filter(|w| w.parse::<u64>().is_ok())
+        .map(|w| format!("{w} "));
     let found = siblings
         .iter()
         .position(|n| n.line == what)
-        .or_else(|| siblings.iter().position(|n| n.line.starts_with(&prefix)));
+        .or_else(|| siblings.iter().position(|n| n.line.starts_with(&prefix)))
+        .or_else(|| {
+            let seq = seq.as_deref()?;
+            siblings.iter().position(|n| n.line.starts_with(seq))
+        });
     if let Some(i) = found {
         let was_block = !siblings[i].children.is_empty();
         siblings.remove(i);
@@ -1356,10 +1366,12 @@ impl Shell {
                 _ => first_raw.to_ascii_lowercase(),
             }
         };
+        // Inside a block, a line may start with a sequence number (`35 permit ...` in an
+        // ACL).
         if !first
             .chars()
             .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
+            .is_some_and(|c| c.is_ascii_alphabetic() || (depth > 0 && c.is_ascii_digit()))
         {
             let o = self.ios_invalid(line, 0, true);
             self.finish(&o);
@@ -1555,6 +1567,10 @@ impl Shell {
                 }
             }
         }
+        if depth == 0 && stmt_words[body_start] == "banner" {
+            self.ios_banner(line, &ws, negate);
+            return;
+        }
         if stmt_words[body_start] == "interface" {
             if stmt_words.len() <= body_start + 1 {
                 let o = self.ios_incomplete(line, true);
@@ -1597,6 +1613,144 @@ impl Shell {
                 self.dev.state().hostname = h.trim().to_string();
             }
         }
+        self.finish("");
+    }
+
+    /// `banner TYPE DELIM...` (EOS: `banner TYPE`, then lines up to `EOF`) and `no banner
+    /// TYPE`. A banner whose delimiter does not come back on its line takes the following
+    /// lines as text, with no prompt until it ends.
+    fn ios_banner(&mut self, line: &str, ws: &[(usize, &str)], negate: bool) {
+        let p = self.dev.platform;
+        let at = usize::from(negate) + 1;
+        let Some(&(off, kind_raw)) = ws.get(at) else {
+            let o = self.ios_incomplete(line, true);
+            self.finish(&o);
+            return;
+        };
+        let kinds: &[&str] = match p {
+            Platform::AristaEos => &["login", "motd"],
+            Platform::CiscoNxos => &["exec", "motd"],
+            _ => &[
+                "exec",
+                "incoming",
+                "login",
+                "motd",
+                "prompt-timeout",
+                "slip-ppp",
+            ],
+        };
+        let kind = match expand_keyword(kind_raw, kinds) {
+            Ok(k) => k,
+            Err(true) => {
+                let o = self.ios_ambiguous(line, at, true);
+                self.finish(&o);
+                return;
+            }
+            Err(false) => {
+                let o = self.ios_invalid(line, at, true);
+                self.finish(&o);
+                return;
+            }
+        };
+        let user = self.user.clone();
+        if negate {
+            self.edit_config(&user, |t| {
+                tree::remove_banner(t, &kind);
+            });
+            self.finish("");
+            return;
+        }
+        let after = line[off + kind_raw.len()..].trim_start();
+        if p == Platform::AristaEos {
+            if !after.is_empty() {
+                let o = self.ios_invalid(line, at + 1, true);
+                self.finish(&o);
+                return;
+            }
+            self.emit("Enter TEXT message.  Type 'EOF' on its own line to end.\n");
+            self.pending = Pending::Banner {
+                kind,
+                delim: None,
+                text: Vec::new(),
+            };
+            return;
+        }
+        if after.is_empty() {
+            let o = self.ios_incomplete(line, true);
+            self.finish(&o);
+            return;
+        }
+        let delim = if after.starts_with("^C") {
+            "^C".to_string()
+        } else {
+            after.chars().next().map(String::from).unwrap_or_default()
+        };
+        let first = &after[delim.len()..];
+        if let Some(i) = first.find(delim.as_str()) {
+            let text = vec![first[..i].to_string()];
+            self.end_banner(kind, Some(delim), text);
+            return;
+        }
+        self.emit(&format!(
+            "Enter TEXT message.  End with the character '{delim}'.\n"
+        ));
+        self.pending = Pending::Banner {
+            kind,
+            delim: Some(delim),
+            text: vec![first.to_string()],
+        };
+    }
+
+    /// One line of banner text (from [`Shell::feed`]): no prompt until the banner ends.
+    pub(crate) fn ios_banner_line(&mut self, line: &str) {
+        let Pending::Banner {
+            kind,
+            delim,
+            mut text,
+        } = std::mem::replace(&mut self.pending, Pending::None)
+        else {
+            return;
+        };
+        let end = match &delim {
+            // Text before the delimiter on its line is the banner's last text.
+            Some(d) => line.find(d.as_str()).map(|i| line[..i].to_string()),
+            None => (line.trim() == "EOF").then(String::new),
+        };
+        match end {
+            Some(last) => {
+                if delim.is_some() {
+                    text.push(last);
+                }
+                self.end_banner(kind, delim, text);
+            }
+            None => {
+                text.push(line.to_string());
+                self.pending = Pending::Banner { kind, delim, text };
+            }
+        }
+    }
+
+    /// Stores a banner as the device shows it, in place of the old one of its type.
+    fn end_banner(&mut self, kind: String, delim: Option<String>, text: Vec<String>) {
+        let shown = match delim {
+            None => {
+                let mut lines = vec![format!("banner {kind}")];
+                lines.extend(text);
+                lines.push("EOF".into());
+                lines.join("\n")
+            }
+            Some(d) => {
+                // IOS and IOS-XR show `^C` whatever was typed; NX-OS the typed character.
+                let d = if self.dev.platform == Platform::CiscoNxos {
+                    d
+                } else {
+                    "^C".to_string()
+                };
+                format!("banner {kind} {d}{}{d}", text.join("\n"))
+            }
+        };
+        let user = self.user.clone();
+        self.edit_config(&user, |t| tree::set_banner(t, &kind, &shown));
         self.finish("");
     }
 

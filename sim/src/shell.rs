@@ -43,6 +43,12 @@ pub enum Pending {
         rest: Vec<String>,
         shown: usize,
     },
+    /// `banner TYPE` took over the lines: text until the delimiter (`None`: a line `EOF`).
+    Banner {
+        kind: String,
+        delim: Option<String>,
+        text: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +195,8 @@ impl Shell {
                     match self.pending.clone() {
                         Pending::EnablePassword { attempts } => self.enable_answer(&line, attempts),
                         Pending::Confirm(c) => self.confirm_answer(c, line.trim()),
+                        // Blank lines are banner text too, not an empty command.
+                        Pending::Banner { .. } => self.ios_banner_line(&line),
                         _ => {
                             if line.trim().is_empty() {
                                 let p = self.prompt_after(false);

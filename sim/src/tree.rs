@@ -31,9 +31,29 @@ pub fn parse_indented(text: &str) -> Vec<Node> {
     // Stack of (indent, path of indices) from the root.
     let mut roots: Vec<Node> = Vec::new();
     let mut stack: Vec<usize> = Vec::new(); // indents of the open ancestors
-    for raw in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut next = 0;
+    while next < lines.len() {
+        let raw = lines[next];
+        next += 1;
         let indent = raw.len() - raw.trim_start().len();
         let line = raw.trim().to_string();
+        if indent == 0 {
+            // A banner's text lines are text: top-level lines kept as written, never the
+            // children of the line before them.
+            let text = banner_span(&lines[next - 1..]) - 1;
+            if text > 0 {
+                roots.push(Node::leaf(line));
+                roots.extend(
+                    lines[next..next + text]
+                        .iter()
+                        .map(|l| Node::leaf(l.trim_end())),
+                );
+                next += text;
+                stack.clear();
+                continue;
+            }
+        }
         while let Some(&top) = stack.last() {
             if top >= indent {
                 stack.pop();
@@ -47,6 +67,107 @@ pub fn parse_indented(text: &str) -> Vec<Node> {
         stack.push(indent);
     }
     roots
+}
+
+/// How a `banner TYPE ...` line's banner ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BannerEnd {
+    /// The delimiter comes back on the same line (`banner motd ^Chello^C`).
+    Same,
+    /// At the first later line holding the delimiter (`^C`, or any one character).
+    Delim(String),
+    /// At a line `EOF` (EOS: `banner motd` alone).
+    Eof,
+}
+
+/// The type of banner `line` opens and how it ends; None when it opens none.
+pub fn banner_open(line: &str) -> Option<(String, BannerEnd)> {
+    let rest = line.trim_start().strip_prefix("banner ")?.trim_start();
+    let kind = rest.split_whitespace().next()?;
+    let after = rest[kind.len()..].trim();
+    if after.is_empty() {
+        return Some((kind.to_string(), BannerEnd::Eof));
+    }
+    // `show running-config` prints the delimiter as the two characters `^C`.
+    let delim = if after.starts_with("^C") {
+        "^C".to_string()
+    } else {
+        after.chars().next()?.to_string()
+    };
+    if after[delim.len()..].contains(delim.as_str()) {
+        return Some((kind.to_string(), BannerEnd::Same));
+    }
+    Some((kind.to_string(), BannerEnd::Delim(delim)))
+}
+
+/// How many of `lines` the banner opened by the first takes (1 when it opens none, or
+/// never ends: an unclosed banner must not swallow the rest of the config).
+pub fn banner_span<S: AsRef<str>>(lines: &[S]) -> usize {
+    let Some((first, rest)) = lines.split_first() else {
+        return 0;
+    };
+    let end = match banner_open(first.as_ref()) {
+        Some((_, BannerEnd::Delim(d))) => rest.iter().position(|l| l.as_ref().contains(&d)),
+        Some((_, BannerEnd::Eof)) => rest.iter().position(|l| l.as_ref().trim() == "EOF"),
+        _ => None,
+    };
+    end.map_or(1, |e| e + 2)
+}
+
+/// Where the banner of `kind` is among the top-level nodes: its first node and how many
+/// nodes it takes.
+pub fn find_banner(nodes: &[Node], kind: &str) -> Option<(usize, usize)> {
+    let at = nodes
+        .iter()
+        .position(|n| banner_open(&n.line).is_some_and(|(k, _)| k == kind))?;
+    let lines: Vec<&str> = nodes[at..].iter().map(|n| n.line.as_str()).collect();
+    Some((at, banner_span(&lines)))
+}
+
+/// Replaces the banner of `kind` by `text` (as shown, one node a line), in its place; a
+/// new one goes where the devices list banners: after the other banners, else before the
+/// `line` blocks, else before `end`, else last.
+pub fn set_banner(nodes: &mut Vec<Node>, kind: &str, text: &str) {
+    let new = text.split('\n').map(Node::leaf);
+    if let Some((at, n)) = find_banner(nodes, kind) {
+        nodes.splice(at..at + n, new);
+        return;
+    }
+    // After the other banners, as the devices list them together.
+    let last = nodes.iter().enumerate().rev().find_map(|(i, n)| {
+        banner_open(&n.line).map(|_| {
+            let lines: Vec<&str> = nodes[i..].iter().map(|n| n.line.as_str()).collect();
+            i + banner_span(&lines)
+        })
+    });
+    if let Some(at) = last {
+        nodes.splice(at..at, new);
+        return;
+    }
+    let at = nodes
+        .iter()
+        .position(|n| n.line.starts_with("line "))
+        .or_else(|| nodes.iter().rposition(|n| n.line == "end"))
+        .unwrap_or(nodes.len());
+    let separated = at > 0 && nodes[at - 1].line == "!";
+    let mut block: Vec<Node> = new.collect();
+    if separated {
+        block.push(Node::leaf("!"));
+    }
+    nodes.splice(at..at, block);
+}
+
+/// Removes the banner of `kind`, all its lines. Returns whether there was one.
+pub fn remove_banner(nodes: &mut Vec<Node>, kind: &str) -> bool {
+    let Some((at, n)) = find_banner(nodes, kind) else {
+        return false;
+    };
+    nodes.drain(at..at + n);
+    // Drop a separator that would now be doubled.
+    if at > 0 && nodes[at - 1].line == "!" && nodes.get(at).is_some_and(|n| n.line == "!") {
+        nodes.remove(at);
+    }
+    true
 }
 
 /// The children list of the last node at each level down to `depth`.
@@ -148,6 +269,55 @@ mod tests {
         let mut out = Vec::new();
         render_indented(&tree, 1, &mut out);
         assert_eq!(out.join("\n"), text);
+    }
+
+    #[test]
+    fn banners_parse_as_top_level_lines_and_round_trip() {
+        let text = "hostname r1\nbanner motd ^C\n  Authorized access only\n\n line two\n^C\nbanner login ^Chi^C\n!\nline con 0\n logging synchronous\nend";
+        let tree = parse_indented(text);
+        let lines: Vec<_> = tree.iter().map(|n| n.line.as_str()).collect();
+        assert_eq!(
+            lines[..7],
+            [
+                "hostname r1",
+                "banner motd ^C",
+                "  Authorized access only",
+                "",
+                " line two",
+                "^C",
+                "banner login ^Chi^C"
+            ]
+        );
+        let mut out = Vec::new();
+        render_indented(&tree, 1, &mut out);
+        assert_eq!(out.join("\n"), text);
+        assert_eq!(find_banner(&tree, "motd"), Some((1, 5)));
+        assert_eq!(find_banner(&tree, "login"), Some((6, 1)));
+
+        let eos = parse_indented("banner motd\nhello\nEOF\n!\nend");
+        assert_eq!(find_banner(&eos, "motd"), Some((0, 3)));
+        // Never closed: one line, the rest is configuration.
+        let open = parse_indented("banner motd #\ninterface A\n x");
+        assert_eq!(open[1].children.len(), 1);
+    }
+
+    #[test]
+    fn banners_are_replaced_in_place_or_placed_before_the_lines() {
+        let mut tree = parse_indented("hostname r1\n!\nline con 0\n x\nend");
+        set_banner(&mut tree, "motd", "banner motd ^C\nhello\n^C");
+        let mut out = Vec::new();
+        render_indented(&tree, 1, &mut out);
+        assert_eq!(
+            out.join("\n"),
+            "hostname r1\n!\nbanner motd ^C\nhello\n^C\n!\nline con 0\n x\nend"
+        );
+        set_banner(&mut tree, "motd", "banner motd ^Cbye^C");
+        assert_eq!(tree[2].line, "banner motd ^Cbye^C");
+        assert_eq!(tree[3].line, "!");
+        assert!(remove_banner(&mut tree, "motd"));
+        assert!(!remove_banner(&mut tree, "motd"));
+        let lines: Vec<_> = tree.iter().map(|n| n.line.as_str()).collect();
+        assert_eq!(lines, ["hostname r1", "!", "line con 0", "end"]);
     }
 
     #[test]

@@ -457,7 +457,7 @@ fn run(
             } else {
                 before.clone()
             };
-            pending(&compare, &candidate_paths(&lines, &parents))
+            pending(&compare, &candidate_paths(&lines, &parents, syn), syn)
         }
         ConfigMode::Replace => match replace_plan(&before, &running, &lines, args, &profile) {
             Ok((cmds, skipped, diff)) => {
@@ -517,7 +517,7 @@ fn run(
         }
     }
     let to_send = match syn.style {
-        crate::config::Style::Indent => with_exits(&todo_lines),
+        crate::config::Style::Indent => with_exits(&todo_lines, syn),
         crate::config::Style::Braces => todo_lines.clone(),
     };
     let (enter, commit) = match &confirm {
@@ -752,12 +752,15 @@ fn wanted_lines(
 
 /// Indented (child) lines followed by a top-level line need an `exit` in between on
 /// IOS-like CLIs, or the top-level command would be tried inside the sub-mode.
-fn with_exits(lines: &[String]) -> Vec<String> {
+fn with_exits(lines: &[String], syn: &crate::config::Syntax) -> Vec<String> {
     let mut out = Vec::with_capacity(lines.len());
     // Indents of the lines that opened the sub-modes we are in.
     let mut open: Vec<usize> = Vec::new();
     let mut prev: Option<usize> = None;
-    for l in lines {
+    let mut next = 0;
+    while next < lines.len() {
+        let l = &lines[next];
+        next += 1;
         let d = l.len() - l.trim_start().len();
         if let Some(p) = prev {
             if p < d {
@@ -770,6 +773,15 @@ fn with_exits(lines: &[String]) -> Vec<String> {
         }
         out.push(l.trim().to_string());
         prev = Some(d);
+        // Banner text is the banner's, not commands: sent as written, never a sub-mode.
+        if let Some(n) = syn.text_block(l.trim(), &lines[next..]) {
+            out.extend(
+                lines[next..next + n]
+                    .iter()
+                    .map(|t| t.trim_end().to_string()),
+            );
+            next += n;
+        }
     }
     out
 }
@@ -803,12 +815,13 @@ mod tests {
 
     #[test]
     fn exits_between_blocks_and_top_level() {
+        let syn = crate::config::Syntax::default();
         let lines: Vec<String> = ["interface Gi0/1", " description a", "ntp server 1.1.1.1"]
             .iter()
             .map(|s| s.to_string())
             .collect();
         assert_eq!(
-            with_exits(&lines),
+            with_exits(&lines, &syn),
             vec![
                 "interface Gi0/1",
                 "description a",
@@ -826,12 +839,43 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         assert_eq!(
-            with_exits(&nested),
+            with_exits(&nested, &syn),
             vec![
                 "router bgp 1",
                 "address-family ipv4",
                 "network 10.0.0.0",
                 "exit",
+                "exit",
+                "ntp server x"
+            ]
+        );
+    }
+
+    #[test]
+    fn banner_text_is_sent_as_written_without_exits() {
+        let ios = crate::device::profile::ProfileSet::builtin();
+        let syn = &ios.get("cisco_ios").unwrap().syntax;
+        let lines: Vec<String> = [
+            "banner motd ^C",
+            "  Authorized access only",
+            "",
+            "^C",
+            "interface Gi0/1",
+            " description a",
+            "ntp server x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            with_exits(&lines, syn),
+            vec![
+                "banner motd ^C",
+                "  Authorized access only",
+                "",
+                "^C",
+                "interface Gi0/1",
+                "description a",
                 "exit",
                 "ntp server x"
             ]

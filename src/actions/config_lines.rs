@@ -5,17 +5,37 @@
 
 use std::collections::HashSet;
 
+use crate::config::Syntax;
+
 /// A line with its parents, outermost first; all trimmed.
 pub type Path = Vec<String>;
 
 /// Every line of an indented config as a path, skipping comments and blanks.
 pub fn paths(config: &str) -> Vec<Path> {
+    paths_in(config, &Syntax::default())
+}
+
+/// [`paths`], a banner (a text-entry literal of `syn`) being one path: its lines as
+/// written, joined by newlines. Its text is no statement: a line of it is neither a block
+/// nor present because the same text is elsewhere, and the banner goes out whole.
+pub fn paths_in(config: &str, syn: &Syntax) -> Vec<Path> {
     let mut out = Vec::new();
     // (indent, line) of the current ancestors.
     let mut stack: Vec<(usize, String)> = Vec::new();
-    for raw in config.lines() {
-        let line = raw.trim_end();
+    let lines: Vec<&str> = config.lines().collect();
+    let mut next = 0;
+    while next < lines.len() {
+        let line = lines[next].trim_end();
+        next += 1;
         let trimmed = line.trim_start();
+        if let Some(n) = syn.text_block(trimmed, &lines[next..]) {
+            let mut block = vec![trimmed];
+            block.extend(lines[next..next + n].iter().map(|l| l.trim_end()));
+            next += n;
+            stack.clear();
+            out.push(vec![block.join("\n")]);
+            continue;
+        }
         if trimmed.is_empty() || trimmed.starts_with('!') || trimmed == "end" {
             if trimmed.starts_with('!') || trimmed == "end" {
                 // A `!` closes blocks in IOS output.
@@ -52,9 +72,9 @@ fn collapse_spaces(s: &str) -> String {
 
 /// The lines to send, as paths: `lines` under `parents` (when given), else parsed from
 /// their own indentation (a rendered template).
-pub fn candidate_paths(lines: &[String], parents: &[String]) -> Vec<Path> {
+pub fn candidate_paths(lines: &[String], parents: &[String], syn: &Syntax) -> Vec<Path> {
     if parents.is_empty() {
-        return paths(&lines.join("\n"));
+        return paths_in(&lines.join("\n"), syn);
     }
     let parents: Path = parents.iter().map(|p| collapse_spaces(p)).collect();
     lines
@@ -72,8 +92,8 @@ pub fn candidate_paths(lines: &[String], parents: &[String]) -> Vec<Path> {
 /// The candidate paths not yet in `running`, in order. `no X` is pending when `X` is
 /// present. For set-style configs (Junos), `set X` is pending when absent and `delete X`
 /// when some `set X...` is present.
-pub fn pending(running: &str, candidates: &[Path]) -> Vec<Path> {
-    let have: HashSet<Path> = paths(running).into_iter().collect();
+pub fn pending(running: &str, candidates: &[Path], syn: &Syntax) -> Vec<Path> {
+    let have: HashSet<Path> = paths_in(running, syn).into_iter().collect();
     let flat: Vec<String> = have
         .iter()
         .filter(|p| p.len() == 1)
@@ -119,7 +139,11 @@ pub fn render(paths: &[Path]) -> Vec<String> {
             out.push(format!("{}{}", " ".repeat(depth), parent));
         }
         if let Some(last) = p.last() {
-            out.push(format!("{}{}", " ".repeat(parents.len()), last));
+            // A banner's text lines are written as they are.
+            for (i, l) in last.split('\n').enumerate() {
+                let pad = if i == 0 { parents.len() } else { 0 };
+                out.push(format!("{}{l}", " ".repeat(pad)));
+            }
         }
         // The line just printed may be the parent of the next one.
         open = p.clone();
@@ -142,6 +166,7 @@ pub fn unified_diff(before: &str, after: &str, from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::profile::ProfileSet;
 
     const RUNNING: &str = "\
 hostname r1
@@ -168,16 +193,18 @@ end
         let c = candidate_paths(
             &lines(&["description uplink"]),
             &lines(&["interface GigabitEthernet0/2"]),
+            &Syntax::default(),
         );
         assert_eq!(
-            render(&pending(RUNNING, &c)),
+            render(&pending(RUNNING, &c, &Syntax::default())),
             vec!["interface GigabitEthernet0/2", " description uplink"]
         );
         let c = candidate_paths(
             &lines(&["description uplink"]),
             &lines(&["interface GigabitEthernet0/1"]),
+            &Syntax::default(),
         );
-        assert!(pending(RUNNING, &c).is_empty());
+        assert!(pending(RUNNING, &c, &Syntax::default()).is_empty());
     }
 
     #[test]
@@ -190,7 +217,11 @@ end
             "interface GigabitEthernet0/3",
             " description new",
         ]);
-        let p = pending(RUNNING, &candidate_paths(&text, &[]));
+        let p = pending(
+            RUNNING,
+            &candidate_paths(&text, &[], &Syntax::default()),
+            &Syntax::default(),
+        );
         assert_eq!(
             render(&p),
             vec![
@@ -206,9 +237,10 @@ end
         let c = candidate_paths(
             &lines(&["no ntp server 10.0.0.1", "no ntp server 10.9.9.9"]),
             &[],
+            &Syntax::default(),
         );
         assert_eq!(
-            render(&pending(RUNNING, &c)),
+            render(&pending(RUNNING, &c, &Syntax::default())),
             vec!["no ntp server 10.0.0.1"]
         );
         let junos = "set system host-name j1\nset system ntp server 10.0.0.1\n";
@@ -220,9 +252,10 @@ end
                 "delete system syslog",
             ]),
             &[],
+            &Syntax::default(),
         );
         assert_eq!(
-            render(&pending(junos, &c)),
+            render(&pending(junos, &c, &Syntax::default())),
             vec!["set system ntp server 10.0.0.2", "delete system ntp"]
         );
     }
@@ -230,7 +263,11 @@ end
     #[test]
     fn a_new_block_is_printed_once() {
         let text = lines(&["vlan 30", " name printers"]);
-        let p = pending(RUNNING, &candidate_paths(&text, &[]));
+        let p = pending(
+            RUNNING,
+            &candidate_paths(&text, &[], &Syntax::default()),
+            &Syntax::default(),
+        );
         assert_eq!(render(&p), vec!["vlan 30", " name printers"]);
     }
 
@@ -242,5 +279,19 @@ end
             "{d}"
         );
         assert!(unified_diff("x\n", "x\n", "a", "b").is_empty());
+    }
+
+    #[test]
+    fn a_banner_is_one_line_and_goes_out_whole() {
+        let profiles = ProfileSet::builtin();
+        let syn = &profiles.get("cisco_ios").unwrap().syntax;
+        let running =
+            "banner login ^C\nhello\n^C\nbanner motd ^C\nold text\n  logged\n^C\n!\nend\n";
+        let text = lines(&["banner motd ^C", "old text", "  logged", "^C"]);
+        assert!(pending(running, &candidate_paths(&text, &[], syn), syn).is_empty());
+        // The `^C` and `  logged` lines are elsewhere too: still sent, as written.
+        let text = lines(&["banner motd ^C", "new text", "  logged", "^C"]);
+        let p = pending(running, &candidate_paths(&text, &[], syn), syn);
+        assert_eq!(render(&p), text);
     }
 }

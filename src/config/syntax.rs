@@ -39,6 +39,11 @@ pub struct LiteralSpec {
     /// that follows the start match again (`banner motd ^C` ... `^C`).
     #[serde(default)]
     pub end: Option<String>,
+    /// The device takes the lines after the first as text and shows no prompt until the
+    /// end line (banners): a push writes them without waiting for one. Blocks whose lines
+    /// each get a prompt (route policies) leave it false.
+    #[serde(default)]
+    pub text_entry: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +116,33 @@ pub struct SyntaxSpec {
 pub struct Literal {
     pub start: Regex,
     pub end: Option<Regex>,
+    pub text_entry: bool,
+}
+
+impl Literal {
+    /// How many lines after `first` the block takes, or None when it never ends (then it
+    /// is no literal: one unclosed banner must not swallow the rest of the config).
+    pub fn end_in<S: AsRef<str>>(&self, first: &str, rest: &[S]) -> Option<usize> {
+        if let Some(end) = &self.end {
+            return rest
+                .iter()
+                .position(|l| end.is_match(l.as_ref().trim()))
+                .map(|p| p + 1);
+        }
+        // Without an end pattern, the block ends where its delimiter comes back.
+        let after = self.start.find(first).map(|m| first[m.end()..].trim())?;
+        let delim = if after.starts_with("^C") {
+            "^C".to_string()
+        } else {
+            after.chars().next().map(String::from)?
+        };
+        if after[delim.len()..].contains(delim.as_str()) {
+            return Some(0);
+        }
+        rest.iter()
+            .position(|l| l.as_ref().contains(delim.as_str()))
+            .map(|p| p + 1)
+    }
 }
 
 /// A compiled [`SyntaxSpec`].
@@ -164,6 +196,25 @@ pub struct SyntaxProblem {
 }
 
 impl Syntax {
+    /// Whether `first` opens a text-entry literal that nothing in `rest` ends: sent, it
+    /// would leave the device taking everything after it as text.
+    pub fn unended_text<S: AsRef<str>>(&self, first: &str, rest: &[S]) -> bool {
+        self.literals
+            .iter()
+            .filter(|l| l.text_entry && l.start.is_match(first))
+            .any(|l| l.end_in(first, rest).is_none())
+    }
+
+    /// When `first` opens a text-entry literal (a banner) that `rest` closes on a later
+    /// line: how many lines of `rest` are its text and end line.
+    pub fn text_block<S: AsRef<str>>(&self, first: &str, rest: &[S]) -> Option<usize> {
+        self.literals
+            .iter()
+            .filter(|l| l.text_entry && l.start.is_match(first))
+            .find_map(|l| l.end_in(first, rest))
+            .filter(|n| *n > 0)
+    }
+
     /// Compiles a spec; `extra_ignore` are the profile's own volatile-line patterns (backup
     /// strip), which are not configuration either.
     pub fn compile(spec: &SyntaxSpec, extra_ignore: &[Regex]) -> Result<Syntax, SyntaxProblem> {
@@ -229,6 +280,7 @@ impl Syntax {
                             .as_deref()
                             .map(|e| re("literals.end", e))
                             .transpose()?,
+                        text_entry: l.text_entry,
                     })
                 })
                 .collect::<Result<_, _>>()?,

@@ -183,9 +183,9 @@ fn parse_indent(text: &str, syn: &Syntax) -> Tree {
         if let Some(lit) = syn
             .literals
             .iter()
-            .find(|l| l.start.is_match(raw) && literal_end(l, content, &lines[i..]).is_some())
+            .find(|l| l.start.is_match(raw) && l.end_in(content, &lines[i..]).is_some())
         {
-            let taken = literal_end(lit, content, &lines[i..]).unwrap_or(0);
+            let taken = lit.end_in(content, &lines[i..]).unwrap_or(0);
             let mut block = vec![raw.to_string()];
             block.extend(lines[i..i + taken].iter().map(|l| l.trim_end().to_string()));
             i += taken;
@@ -216,30 +216,6 @@ fn parse_indent(text: &str, syn: &Syntax) -> Tree {
     }
     close_to(&mut stack, &mut roots, 0);
     Tree { nodes: roots }
-}
-
-/// How many lines after its first a literal block takes, or None when it never ends (then
-/// it is no literal: one unclosed banner must not swallow the rest of the config).
-fn literal_end(lit: &super::syntax::Literal, first: &str, rest: &[&str]) -> Option<usize> {
-    if let Some(end) = &lit.end {
-        return rest
-            .iter()
-            .position(|l| end.is_match(l.trim()))
-            .map(|p| p + 1);
-    }
-    // Without an end pattern, the block ends where its delimiter comes back.
-    let after = lit.start.find(first).map(|m| first[m.end()..].trim())?;
-    let delim = if after.starts_with("^C") {
-        "^C".to_string()
-    } else {
-        after.chars().next().map(String::from)?
-    };
-    if after[delim.len()..].contains(delim.as_str()) {
-        return Some(0);
-    }
-    rest.iter()
-        .position(|l| l.contains(delim.as_str()))
-        .map(|p| p + 1)
 }
 
 fn parse_braces(text: &str, syn: &Syntax) -> Result<Tree, ParseError> {

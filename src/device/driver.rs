@@ -466,8 +466,11 @@ impl<S: CliStream> Driver<S> {
         // A hostname change changes the prompt (at once, or at commit): from that line on,
         // every prompt is learned afresh.
         let mut relearn = false;
-        for (i, line) in lines.iter().enumerate() {
-            let l = line.trim_end();
+        let mut next = 0;
+        while next < lines.len() {
+            let i = next;
+            next += 1;
+            let l = lines[i].trim_end();
             if l.trim().is_empty() {
                 continue;
             }
@@ -478,7 +481,21 @@ impl<S: CliStream> Driver<S> {
             if relearn {
                 self.channel.forget_prompt();
             }
-            let out = self.channel.send_command(l, self.timeout)?;
+            if self.profile.syntax.unended_text(lt, &lines[next..]) {
+                failed = Some(format!(
+                    "line {} `{lt}` starts a banner that no later line ends; not sent",
+                    i + 1
+                ));
+                break;
+            }
+            let out = match self.profile.syntax.text_block(lt, &lines[next..]) {
+                Some(n) => {
+                    let text = &lines[next..next + n];
+                    next += n;
+                    self.send_text_block(l, text)?
+                }
+                None => self.channel.send_command(l, self.timeout)?,
+            };
             if let Some(f) = self.profile.failure_in(&out) {
                 failed = Some(format!("line {} `{}` was rejected: {f}", i + 1, lt));
                 outputs.push(out);
@@ -529,6 +546,33 @@ impl<S: CliStream> Driver<S> {
             stderr: String::new(),
             elapsed_ms: elapsed_ms(t),
         })
+    }
+
+    /// A line opening a banner, then its text and end line. The device shows no prompt
+    /// while it takes the text, so waiting for one after each line would hang: the lines
+    /// go out one after another and the one prompt comes after the end line. Text lines
+    /// are written as they are (blank and indented ones are text too).
+    fn send_text_block(&mut self, first: &str, text: &[String]) -> Result<String, DeviceError> {
+        self.channel.write_line(first)?;
+        for t in text {
+            self.channel.write_line(t.trim_end())?;
+        }
+        let what = format!("text of `{}`", first.trim());
+        let r = self.channel.read_until(&[], self.timeout, &what)?;
+        let out = self.channel.clean_output(first, &r.output);
+        // The echoes of the text lines are no answer of the device's.
+        let mut echoes = text.iter().map(|t| t.trim_end()).peekable();
+        let kept: Vec<&str> = out
+            .lines()
+            .filter(|l| match echoes.peek() {
+                Some(e) if l.trim_end() == *e => {
+                    echoes.next();
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        Ok(kept.join("\n"))
     }
 
     /// Persist the running config (answering the save's confirmations). `None` on
@@ -754,6 +798,73 @@ mod tests {
             .unwrap();
         assert!(!p.on_open_pipelined);
         assert!(ios().on_open_pipelined);
+    }
+
+    /// An IOS in banner text entry shows no prompt until the delimiter comes back: a
+    /// driver waiting for one after each text line would time out.
+    #[test]
+    fn banner_text_goes_out_without_waiting_for_prompts() {
+        let config: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(Vec::new()));
+        let cfg = config.clone();
+        let mut mode = "priv";
+        let mut banner = false;
+        let fake = Fake::new("r1#", move |line| {
+            let echo = format!("{line}\r\n");
+            if banner {
+                cfg.borrow_mut().push(line.to_string());
+                if !line.contains("^C") {
+                    return Some(echo);
+                }
+                banner = false;
+                return Some(format!("{echo}r1(config)#"));
+            }
+            let body = match line {
+                "configure terminal" => {
+                    mode = "config";
+                    ""
+                }
+                "end" => {
+                    mode = "priv";
+                    ""
+                }
+                l if l.starts_with("banner motd ^C") => {
+                    cfg.borrow_mut().push(l.to_string());
+                    banner = true;
+                    return Some(format!(
+                        "{echo}Enter TEXT message.  End with the character '^C'.\r\n"
+                    ));
+                }
+                l if mode == "config" => {
+                    cfg.borrow_mut().push(l.to_string());
+                    ""
+                }
+                _ => "",
+            };
+            let prompt = if mode == "priv" { "r1#" } else { "r1(config)#" };
+            Some(format!("{echo}{body}{prompt}"))
+        });
+        let mut d = Driver::open_stream(fake, "r1", &ios(), None, T).unwrap();
+        let lines: Vec<String> = [
+            "banner motd ^C",
+            "Authorized access only",
+            "",
+            "  all sessions are logged",
+            "^C",
+            "ntp server 192.0.2.1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let r = d.send_config(&lines[..4]).unwrap();
+        let f = r.failed.unwrap();
+        assert!(f.contains("line 1 `banner motd ^C` starts a banner"), "{f}");
+        assert!(config.borrow().is_empty());
+        let r = d.send_config(&lines).unwrap();
+        assert!(r.is_ok(), "{:?}", r.failed);
+        assert_eq!(*config.borrow(), lines);
+        assert!(r.output.contains("Enter TEXT message"), "{}", r.output);
+        assert!(!r.output.contains("Authorized access only"), "{}", r.output);
+        assert_eq!(d.current_mode(), Some("privileged"));
     }
 
     #[test]
