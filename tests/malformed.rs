@@ -53,7 +53,7 @@ const TABLE: &[(&str, &[&str])] = &[
         &[
             "no_action.yml:3:7: ",
             "task \"Forgot the action\" has no action",
-            "command, config, template, backup, upload, download, wait_for, assert, set_fact, fail, debug",
+            "command, config, confirm, template, backup, upload, download, wait_for, assert, set_fact, fail, debug",
         ],
     ),
     (

@@ -143,7 +143,7 @@ fn check_mode_changes_nothing_but_reports_pending_lines_and_diff() {
         assert!(r["diff"]
             .as_str()
             .unwrap()
-            .contains("+ description to-core"));
+            .contains("+   description to-core"));
     }
     for r in results(&doc, "Readback") {
         let out = r["commands"][0]["output"].as_str().unwrap();
@@ -156,7 +156,7 @@ fn check_mode_changes_nothing_but_reports_pending_lines_and_diff() {
     let out = run(&sim, &pb, &["--check", "--diff"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("would send:"), "{text}");
-    assert!(text.contains("+ description to-core"), "{text}");
+    assert!(text.contains("+   description to-core"), "{text}");
 }
 
 #[test]
