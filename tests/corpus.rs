@@ -41,6 +41,7 @@ fn in_scope(tree: &Tree, scope: &Scope, syn: &netorch::config::Syntax) -> Tree {
         .nodes
         .iter()
         .filter(|n| n.is_config() && !syn.unmanaged.iter().any(|re| re.is_match(&n.line)))
+        .filter(|n| !scope.ignore.iter().any(|re| re.is_match(&n.line)))
         .filter(|n| scope.sections.is_empty() || scope.sections.iter().any(|p| p.matches(&n.line)))
         .cloned()
         .collect();
@@ -165,7 +166,10 @@ fn corpus_round_trips_on_the_simulator() {
                 serde_json::to_string(&scope).unwrap()
             ));
         }
+        // Not the default `admin`: the password is masked wherever it appears in output,
+        // the `username admin` lines included.
         let sim = crate::util::sim::Sim::with(platform, cases.len())
+            .password("Corpus-Passw0rd-8841")
             .args(&[
                 "--name-prefix",
                 "case-",
@@ -240,10 +244,13 @@ fn corpus_round_trips_on_the_simulator() {
         }
         for (name, case) in names.iter().zip(&cases) {
             let running = Tree::parse(&read(&case.join("running.cfg")), syn).unwrap();
-            let orig = in_scope(&running, &Scope::whole(), syn);
+            // A line whose secret the record holds masked is not sent back (the run lists it
+            // as `not_restored`): it is left out of the comparison.
+            let masked = Scope::new(&[], &[r"\*{8}".to_string()]).unwrap();
+            let orig = in_scope(&running, &masked, syn);
             let shown =
                 netorch::backup::normalize::mask_text(&show(name), &profile.secret_patterns);
-            let got = in_scope(&Tree::parse(&shown, syn).unwrap(), &Scope::whole(), syn);
+            let got = in_scope(&Tree::parse(&shown, syn).unwrap(), &masked, syn);
             if !equivalent(&got, &orig, syn) {
                 failures.push(format!(
                     "{}: rollback does not restore the running config",
@@ -263,7 +270,6 @@ fn root() -> PathBuf {
 /// Cases the simulator cannot play yet, and what it lacks (the model round trip above
 /// covers them all). `CORPUS_ALL=1` runs them anyway.
 const SIM_LACKS: &[(&str, &str)] = &[
-    ("arista_eos/03-acls", "numbered ACL entries"),
     (
         "arista_eos/04-prefix-lists-route-maps",
         "`ip prefix-list` blocks with `seq` entries",
@@ -274,24 +280,11 @@ const SIM_LACKS: &[(&str, &str)] = &[
     ),
     (
         "arista_eos/06-ntp-logging-snmp-mgmt",
-        "numbered ACL entries",
+        "the `management ssh` sub-mode",
     ),
     (
         "arista_eos/07-hostname-users-banner",
-        "`no server` in `aaa group server`, banners",
-    ),
-    ("cisco_ios/04-acl-sequence-numbers", "numbered ACL entries"),
-    (
-        "cisco_ios/10-banner-and-hostname-changed",
-        "banner text entry",
-    ),
-    (
-        "cisco_ios/11-users-vty-banner-unchanged",
-        "banner text entry",
-    ),
-    (
-        "cisco_iosxr/01-interfaces",
-        "`router static` address-family route lines",
+        "`no server` in `aaa group server`",
     ),
     (
         "cisco_iosxr/02-bgp-neighbors",
@@ -303,7 +296,7 @@ const SIM_LACKS: &[(&str, &str)] = &[
     ),
     (
         "cisco_iosxr/04-acl-ntp-logging-snmp",
-        "numbered ACL entries",
+        "numbered `ipv4 access-list` entries",
     ),
     (
         "cisco_nxos/01-interfaces-vlans",
@@ -312,14 +305,6 @@ const SIM_LACKS: &[(&str, &str)] = &[
     (
         "cisco_nxos/02-bgp-vrf-neighbors",
         "`vrf` and neighbor sub-modes of `router bgp`",
-    ),
-    (
-        "cisco_nxos/03-acl-prefix-list-route-map",
-        "numbered ACL entries",
-    ),
-    (
-        "cisco_nxos/04-features-ntp-logging-snmp-banner",
-        "banner text entry",
     ),
     (
         "juniper_junos/01-system",

@@ -88,7 +88,8 @@ pub fn mask_line(line: &str, patterns: &SecretPatterns) -> String {
 /// [`mask_line`] without a copy of a line that holds no secret (most lines).
 fn mask_line_cow<'a>(line: &'a str, patterns: &SecretPatterns) -> std::borrow::Cow<'a, str> {
     if !patterns.any_match(line) {
-        return std::borrow::Cow::Borrowed(line);
+        return mask_negation(line, patterns)
+            .map_or(std::borrow::Cow::Borrowed(line), std::borrow::Cow::Owned);
     }
     let mut line = line.to_string();
     for re in patterns.list() {
@@ -116,6 +117,26 @@ fn mask_line_cow<'a>(line: &'a str, patterns: &SecretPatterns) -> std::borrow::C
         }
     }
     std::borrow::Cow::Owned(line)
+}
+
+/// A negation carries the secret of the line it removes (`no username x password 7 ...`,
+/// Junos `delete snmp community x`): it is masked as that line would be.
+fn mask_negation(line: &str, patterns: &SecretPatterns) -> Option<String> {
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let body = &line[indent.len()..];
+    for (negation, positive) in [("no ", ""), ("delete ", "set ")] {
+        let Some(rest) = body.strip_prefix(negation) else {
+            continue;
+        };
+        let probe = format!("{indent}{positive}{rest}");
+        if !patterns.any_match(&probe) {
+            return None;
+        }
+        let masked = mask_line_cow(&probe, patterns);
+        let tail = masked.get(indent.len() + positive.len()..)?;
+        return Some(format!("{indent}{negation}{tail}"));
+    }
+    None
 }
 
 /// Whether `text` holds a secret that was masked (a secret pattern captures a [`MASK`]),
@@ -198,6 +219,20 @@ mod tests {
             &secrets
         ));
         assert!(!holds_masked_secret("enable secret 5 $1$abc", &secrets));
+    }
+
+    #[test]
+    fn a_negation_is_masked_as_the_line_it_removes() {
+        let (_, secrets, _) = ios_rules(true);
+        assert_eq!(
+            mask_line("no snmp-server community s3cret RO", &secrets),
+            "no snmp-server community ******** RO"
+        );
+        assert_eq!(
+            mask_line(" no enable secret 5 $1$x", &secrets),
+            " no enable secret 5 ********"
+        );
+        assert_eq!(mask_line("no shutdown", &secrets), "no shutdown");
     }
 
     #[test]
