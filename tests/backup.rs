@@ -183,7 +183,8 @@ fn thirty_devices_one_change_one_commit_naming_it() {
         "{msg}"
     );
     fsck_clean(&store);
-    assert!(git(&store, &["status", "--porcelain"]).trim().is_empty());
+    let status = git(&store, &["status", "--porcelain"]);
+    assert!(status.trim().is_empty(), "{status}");
     // The push followed only when asked: the remote still has the first commit.
     assert_eq!(git(&bare, &["rev-parse", "refs/heads/main"]).trim(), first);
 
@@ -449,7 +450,8 @@ fn kill_9_mid_run_leaves_a_consistent_store() {
         let text = std::fs::read_to_string(store.join(format!("{}.cfg", h.name))).unwrap();
         assert!(text.ends_with("end\n"), "{}", h.name);
     }
-    assert!(git(&store, &["status", "--porcelain"]).trim().is_empty());
+    let status = git(&store, &["status", "--porcelain"]);
+    assert!(status.trim().is_empty(), "{status}");
 }
 
 /// `backup --check` fetches and compares but writes nothing (no store folder, no `.git`),

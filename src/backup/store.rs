@@ -645,7 +645,35 @@ impl Store {
                 let _ = std::fs::remove_file(&p);
             }
         }
+        self.remove_leftovers();
         Ok(guard)
+    }
+
+    /// What a netorch process killed mid-write leaves in the working tree (under the lock,
+    /// no writer is alive): the staging folder of a store's creation, and the temporary
+    /// files of atomic writes (`.tmpXXXXXX`, never a backup's name).
+    fn remove_leftovers(&self) {
+        let staging = self.root.join(".netorch-init");
+        if staging.is_dir() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                let Ok(kind) = e.file_type() else { continue };
+                if kind.is_dir() && name != ".git" {
+                    dirs.push(e.path());
+                } else if kind.is_file() && name.starts_with(".tmp") && name.len() == 10 {
+                    tracing::warn!("removing a half-written file {}", e.path().display());
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
     }
 }
 
@@ -753,6 +781,23 @@ mod tests {
         let mut f = s.files().unwrap();
         f.sort();
         assert_eq!(f, vec!["ams/r2.cfg".to_string(), "r1.cfg".to_string()]);
+    }
+
+    #[test]
+    fn a_killed_writer_leaves_nothing_behind_for_the_next_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let s = Store::open_or_init(&root).unwrap();
+        std::fs::create_dir_all(root.join(".netorch-init/.git")).unwrap();
+        std::fs::create_dir_all(root.join("ams")).unwrap();
+        std::fs::write(root.join("ams/.tmpAbC123"), "half").unwrap();
+        std::fs::write(root.join(".tmpXyZ789"), "half").unwrap();
+        s.commit(&files(&[("ams/r1.cfg", "a\n")]), "one", &Author::default())
+            .unwrap();
+        assert!(!root.join(".netorch-init").exists());
+        assert!(!root.join("ams/.tmpAbC123").exists());
+        assert!(!root.join(".tmpXyZ789").exists());
+        assert!(root.join("ams/r1.cfg").exists());
     }
 
     #[test]
