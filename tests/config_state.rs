@@ -8,28 +8,16 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::util::report::{json_of, results};
-use crate::util::{netorch, sim::Sim};
+use crate::util::sim::Sim;
 
 fn start(platform: &str) -> Sim {
     Sim::with(platform, 2).start()
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use crate::util::write;
 
 fn run(sim: &Sim, playbook: &Path, args: &[&str]) -> Output {
-    netorch()
-        .current_dir(sim.dir.path())
-        .arg("run")
-        .arg("-i")
-        .arg(&sim.inventory)
-        .arg(playbook)
-        .args(args)
-        .output()
-        .unwrap()
+    crate::util::run_playbook(sim, playbook, args)
 }
 
 /// The changed lines of a unified diff (headers dropped), in order.

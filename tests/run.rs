@@ -22,22 +22,10 @@ fn start(count: &str, platform: &str, extra: &[&str]) -> Sim {
         .start()
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use crate::util::write;
 
 fn run(sim: &Sim, playbook: &Path, args: &[&str]) -> Output {
-    netorch()
-        .current_dir(sim.dir.path())
-        .arg("run")
-        .arg("-i")
-        .arg(&sim.inventory)
-        .arg(playbook)
-        .args(args)
-        .output()
-        .unwrap()
+    crate::util::run_playbook(sim, playbook, args)
 }
 
 fn status_of<'a>(doc: &'a Value, task: &str, host: &str) -> &'a str {

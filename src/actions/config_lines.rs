@@ -47,25 +47,12 @@ pub fn paths_in(config: &str, syn: &Syntax) -> Vec<Path> {
         while stack.last().is_some_and(|(i, _)| *i >= indent) {
             stack.pop();
         }
-        let line = collapse_spaces(trimmed);
+        let line = crate::config::collapse(trimmed);
         let mut path: Path = Vec::with_capacity(stack.len() + 1);
         path.extend(stack.iter().map(|(_, l)| l.clone()));
         path.push(line.clone());
         out.push(path);
         stack.push((indent, line));
-    }
-    out
-}
-
-/// Runs of whitespace as one space (a running config is read this way on every push, so
-/// no intermediate vector per line).
-fn collapse_spaces(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for w in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
     }
     out
 }
@@ -76,14 +63,14 @@ pub fn candidate_paths(lines: &[String], parents: &[String], syn: &Syntax) -> Ve
     if parents.is_empty() {
         return paths_in(&lines.join("\n"), syn);
     }
-    let parents: Path = parents.iter().map(|p| collapse_spaces(p)).collect();
+    let parents: Path = parents.iter().map(|p| crate::config::collapse(p)).collect();
     lines
         .iter()
         .map(|l| l.trim())
         .filter(|l| !l.is_empty() && !l.starts_with('!'))
         .map(|l| {
             let mut p = parents.clone();
-            p.push(collapse_spaces(l));
+            p.push(crate::config::collapse(l));
             p
         })
         .collect()

@@ -272,6 +272,17 @@ pub fn parse_host_key_checking(
         .ok_or_else(|| format!("`{s}`: expected strict, accept-new or off"))
 }
 
+/// `p` made absolute against the current folder (for paths handed to an in-memory
+/// playbook, which resolves relative ones against its own folder).
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .map_err(|e| Error::io(p, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

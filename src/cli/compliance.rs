@@ -16,7 +16,7 @@ use crate::error::{ExitCode, Result};
 use crate::report::{Layout, Status};
 use crate::Error;
 
-use super::common::{PlayOpts, RunOpts};
+use super::common::{absolute, PlayOpts, RunOpts};
 use super::run::{execute, playbook_in_memory, RunRequest};
 
 #[derive(Debug, clap::Args)]
@@ -381,13 +381,4 @@ fn junit(hosts: &[HostCompliance]) -> String {
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
-}
-
-fn absolute(p: &Path) -> Result<PathBuf> {
-    if p.is_absolute() {
-        return Ok(p.to_path_buf());
-    }
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .map_err(|e| Error::io(p, e))
 }

@@ -11,7 +11,7 @@ use crate::config::record::{recorded_hosts, recorded_runs, ROLLBACK_DIR};
 use crate::error::{ExitCode, Result};
 use crate::Error;
 
-use super::common::{PlayOpts, RunOpts};
+use super::common::{absolute, PlayOpts, RunOpts};
 use super::run::{execute, playbook_in_memory};
 
 #[derive(Debug, clap::Args)]
@@ -170,13 +170,4 @@ fn from_store(args: &RollbackArgs, store: &Path, rev: &str, verbose: u8) -> Resu
         );
     }
     replay(args, tmp.path(), &hosts, &format!("backup {rev}"), verbose)
-}
-
-fn absolute(p: &Path) -> Result<PathBuf> {
-    if p.is_absolute() {
-        return Ok(p.to_path_buf());
-    }
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .map_err(|e| Error::io(p, e))
 }

@@ -16,7 +16,7 @@ mod tree;
 pub use apply::Command;
 pub use remediate::{equivalent, remediate, render_commands, Remediation, Scope};
 pub use syntax::{Style, Syntax, SyntaxProblem, SyntaxSpec};
-pub use tree::{Kind, Node, ParseError, Tree};
+pub use tree::{collapse, Kind, Node, ParseError, Tree};
 
 /// A remediation with the config it leads to.
 #[derive(Debug, Clone)]

@@ -32,3 +32,27 @@ pub mod ftpd;
 pub mod report;
 pub mod sim;
 pub mod sshd;
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `netorch run -i <the sim's inventory> PLAYBOOK ARGS...` from the sim's folder.
+pub fn run_playbook(
+    sim: &sim::Sim,
+    playbook: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    netorch()
+        .current_dir(sim.dir.path())
+        .arg("run")
+        .arg("-i")
+        .arg(&sim.inventory)
+        .arg(playbook)
+        .args(args)
+        .output()
+        .unwrap()
+}
