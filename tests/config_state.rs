@@ -490,3 +490,56 @@ fn rollback_to_a_backup_revision() {
     assert_eq!(r["status"], "changed", "{r}");
     assert_eq!(strip(&show_run(&sim, &host, "show running-config")), before);
 }
+
+/// Previews and compliance on the other platforms: NX-OS and IOS-XR previews equal the
+/// real change; a drift is found live on EOS, Junos, NX-OS and IOS-XR.
+#[test]
+fn previews_and_compliance_on_every_platform() {
+    preview_is_the_real_change(
+        "cisco_nxos",
+        "    - name: Change it\n      config:\n        lines: [description to-core]\n        parents: [interface Ethernet1/2]\n",
+    );
+    preview_is_the_real_change(
+        "cisco_iosxr",
+        "    - name: Change it\n      config: [ntp server 10.9.9.9, \"hostname preview-{{ inventory_hostname }}\"]\n",
+    );
+    for (platform, show, drift) in [
+        ("arista_eos", "show running-config", "ntp server 10.9.9.9"),
+        (
+            "juniper_junos",
+            "show configuration",
+            "set system ntp server 10.9.9.9",
+        ),
+        ("cisco_nxos", "show running-config", "ntp server 10.9.9.9"),
+        ("cisco_iosxr", "show running-config", "ntp server 10.9.9.9"),
+    ] {
+        let sim = Sim::with(platform, 1)
+            .password("Every-Passw0rd-3391")
+            .start();
+        let host = sim.hosts[0].name.clone();
+        let dir = sim.dir.path().join("intended");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{host}.cfg")), show_run(&sim, &host, show)).unwrap();
+        let compliance = || {
+            sim.netorch("compliance")
+                .args(["--intended", "intended", "--json"])
+                .output()
+                .unwrap()
+        };
+        let out = compliance();
+        assert_eq!(out.status.code(), Some(0), "{platform}: {out:?}");
+        let pb = write(
+            sim.dir.path(),
+            "drift.yml",
+            &format!("- name: Drift\n  hosts: all\n  tasks:\n    - name: Drift it\n      config: [\"{drift}\"]\n"),
+        );
+        assert_eq!(run(&sim, &pb, &[]).status.code(), Some(0), "{platform}");
+        let out = compliance();
+        assert_eq!(out.status.code(), Some(2), "{platform}: {out:?}");
+        let doc = json_of(&out);
+        let h = &doc["hosts"][0];
+        assert_eq!(h["status"], "not_compliant", "{platform}: {h}");
+        let extra = h["extra"].to_string();
+        assert!(extra.contains("10.9.9.9"), "{platform}: {h}");
+    }
+}
