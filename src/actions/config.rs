@@ -428,16 +428,22 @@ fn run(
         },
         Err(e) => return device_failure(&e),
     };
-    let profile = conn.profile().clone();
+    let profile = conn.profile_arc();
     let syn = &profile.syntax;
-    let mut running = match Tree::parse(&before, syn) {
-        Ok(t) => t,
-        Err(e) => {
-            return TaskResult::failed(format!(
-                "the running config does not read as {}: {e}",
-                profile.name
-            ))
+    // The model is needed to replace and to predict; a plain merge push does without it.
+    let needs_model = args.mode == ConfigMode::Replace || (ctx.check_mode && ctx.diff);
+    let mut running = if needs_model {
+        match Tree::parse(&before, syn) {
+            Ok(t) => t,
+            Err(e) => {
+                return TaskResult::failed(format!(
+                    "the running config does not read as {}: {e}",
+                    profile.name
+                ))
+            }
         }
+    } else {
+        Tree::default()
     };
     let mut r = TaskResult::ok();
     let commands: Vec<Command> = match args.mode {

@@ -80,6 +80,11 @@ impl Connection {
         })
     }
 
+    /// The profile, shared (an action that also needs the connection mutably holds this).
+    pub fn profile_arc(&self) -> Arc<PlatformProfile> {
+        Arc::clone(&self.profile)
+    }
+
     pub fn profile(&self) -> &PlatformProfile {
         &self.profile
     }
