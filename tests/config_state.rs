@@ -430,6 +430,20 @@ fn commit_confirm_refuses_what_it_cannot_protect() {
         "{err}"
     );
     assert!(!show_run(&sim, &host, "show running-config").contains("10.9.9.9"));
+    // A timer shorter than the device takes (IOS: a minute) is refused at check time too.
+    let ios = Sim::with("cisco_ios", 1).start();
+    let short = write(
+        ios.dir.path(),
+        "short.yml",
+        "- name: Careful change\n  hosts: all\n  confirm: {timeout: 10s}\n  tasks:\n    - name: Change it\n      config: [ntp server 10.9.9.9]\n",
+    );
+    let out = run(&ios, &short, &[]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("confirm timeout 10s is outside what cisco_ios takes (60s to 7200s)"),
+        "{err}"
+    );
     let typo = write(
         sim.dir.path(),
         "typo.yml",

@@ -93,17 +93,39 @@ pub fn unconfirmable(
             continue;
         }
         let mut without: Vec<String> = Vec::new();
+        let secs = p.play.confirm.as_ref().map_or(0, |c| c.timeout.as_secs());
         for h in &p.hosts {
             let Some(host) = inventory.hosts.get(h) else {
                 continue;
             };
             let platform = host.platform();
-            let timer = profiles
+            let spec = profiles
                 .get(&platform)
                 .and_then(|pr| pr.config.as_ref())
-                .is_some_and(|c| c.confirm.is_some());
-            if !timer && !without.contains(&platform) {
-                without.push(platform);
+                .and_then(|c| c.confirm.as_ref());
+            match spec {
+                None if !without.contains(&platform) => without.push(platform),
+                // A timer the device does not take would fail on every host at run time.
+                Some(s)
+                    if secs < s.min_seconds.unwrap_or(1)
+                        || secs > s.max_seconds.unwrap_or(u64::MAX) =>
+                {
+                    let mut e = LoadError::file(
+                        &p.play.source.file,
+                        format!(
+                            "play `{}`: confirm timeout {secs}s is outside what {platform} takes ({}s to {}s)",
+                            p.play.display_name(),
+                            s.min_seconds.unwrap_or(1),
+                            s.max_seconds.unwrap_or(u64::MAX)
+                        ),
+                    );
+                    e.line = Some(p.play.source.line);
+                    e.column = Some(p.play.source.column);
+                    if !out.iter().any(|o: &LoadError| o.message == e.message) {
+                        out.push(e);
+                    }
+                }
+                _ => {}
             }
         }
         if !without.is_empty() {
