@@ -126,21 +126,6 @@ impl Tree {
         render_nodes(&self.nodes, 0, syn, &mut out);
         out
     }
-
-    /// Every configuration statement as its path (parents, then the line).
-    pub fn paths(&self) -> Vec<Vec<String>> {
-        fn walk(nodes: &[Node], prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-            for n in nodes.iter().filter(|n| n.is_config()) {
-                prefix.push(n.line.clone());
-                out.push(prefix.clone());
-                walk(&n.children, prefix, out);
-                prefix.pop();
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.nodes, &mut Vec::new(), &mut out);
-        out
-    }
 }
 
 fn parse_indent(text: &str, syn: &Syntax) -> Tree {
