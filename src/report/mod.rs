@@ -687,6 +687,7 @@ mod tests {
             output: "10:00 UTC\nsecret s3cr3t!".into(),
             exit_status: None,
             error: None,
+            parsed: None,
         });
         let down = TaskResult::unreachable("r2: connection refused");
         let (text, report) = report_of(opts, "show s3cr3t!", [ok, down]);
