@@ -340,7 +340,7 @@ fn netorch_parse_reads_saved_output_offline() {
     assert!(saved.exists());
 
     // A broken template: the file, the line and what was expected; exit 4.
-    let bad = write(
+    write(
         dir.path(),
         "bad.textfsm",
         "Value X (\\d+)\n\nStart\n  ^x ${X} -> Recrod Start\n",
