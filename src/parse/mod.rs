@@ -178,7 +178,10 @@ pub fn installed_ntc_templates() -> Option<PathBuf> {
     None
 }
 
-type Cache<T> = OnceLock<Mutex<HashMap<PathBuf, Arc<T>>>>;
+/// Per file: the compiled value, behind its own lock so that hosts asking for the same
+/// template at once wait for one compile instead of each doing it.
+type Slot<T> = Arc<Mutex<Option<Arc<T>>>>;
+type Cache<T> = OnceLock<Mutex<HashMap<PathBuf, Slot<T>>>>;
 static TEMPLATES: Cache<Template> = OnceLock::new();
 static INDEXES: Cache<Index> = OnceLock::new();
 
@@ -187,14 +190,20 @@ fn cached<T, E>(
     path: &Path,
     load: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
-    let map = cache.get_or_init(Default::default);
-    if let Some(t) = map.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+    let slot = cache
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(path.to_path_buf())
+        .or_default()
+        .clone();
+    let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = &*guard {
         return Ok(t.clone());
     }
+    // A failure is not kept: the next host tries again (and reports the same error).
     let t = Arc::new(load()?);
-    map.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(path.to_path_buf(), t.clone());
+    *guard = Some(t.clone());
     Ok(t)
 }
 
