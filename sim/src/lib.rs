@@ -33,3 +33,5 @@ pub mod tree;
 
 #[cfg(test)]
 mod cli_tests;
+#[cfg(test)]
+mod show_tests;
