@@ -477,6 +477,34 @@ pub struct Iface {
     pub description: Option<String>,
     pub address: Option<String>,
     pub shutdown: bool,
+    /// `switchport access vlan N`.
+    pub access_vlan: Option<u32>,
+    /// `switchport mode trunk`.
+    pub trunk: bool,
+}
+
+impl Iface {
+    /// A front-panel port (not a loopback, SVI or management port).
+    pub fn physical(&self) -> bool {
+        let n = self.name.as_str();
+        !(n.starts_with("Loopback")
+            || n.starts_with("loopback")
+            || n.starts_with("Vlan")
+            || n.starts_with("Management")
+            || n.starts_with("MgmtEth")
+            || n.starts_with("mgmt")
+            || n == "GigabitEthernet0/0")
+    }
+
+    /// A switch port in the VLAN table: physical, and not routed (no address).
+    pub fn switchport(&self) -> bool {
+        self.physical() && self.address.is_none()
+    }
+
+    /// The access VLAN of a switch port (1 unless configured).
+    pub fn vlan(&self) -> u32 {
+        self.access_vlan.unwrap_or(1)
+    }
 }
 
 /// Interfaces of an IOS-family config tree.
@@ -489,12 +517,18 @@ pub fn interfaces(tree: &[Node]) -> Vec<Iface> {
                 description: None,
                 address: None,
                 shutdown: false,
+                access_vlan: None,
+                trunk: false,
             };
             for c in &n.children {
                 if let Some(d) = c.line.strip_prefix("description ") {
                     iface.description = Some(d.to_string());
                 } else if c.line == "shutdown" {
                     iface.shutdown = true;
+                } else if let Some(v) = c.line.strip_prefix("switchport access vlan ") {
+                    iface.access_vlan = v.trim().parse().ok();
+                } else if c.line == "switchport mode trunk" {
+                    iface.trunk = true;
                 } else if let Some(rest) = c
                     .line
                     .strip_prefix("ip address ")
@@ -508,6 +542,78 @@ pub fn interfaces(tree: &[Node]) -> Vec<Iface> {
             Some(iface)
         })
         .collect()
+}
+
+/// The port that shows input errors and CRCs in `show interfaces` (a flaky access port, for
+/// "list interfaces with errors"): the first access port that is up.
+pub fn error_port(ifaces: &[Iface]) -> Option<&str> {
+    ifaces
+        .iter()
+        .find(|i| i.physical() && i.access_vlan.is_some() && !i.shutdown)
+        .map(|i| i.name.as_str())
+}
+
+/// Input error counters (input errors, CRC, frame) of a port.
+pub fn input_errors(ifaces: &[Iface], name: &str) -> (u64, u64, u64) {
+    if error_port(ifaces) == Some(name) {
+        (1523, 1187, 336)
+    } else {
+        (0, 0, 0)
+    }
+}
+
+/// A neighbor seen by CDP/LLDP on a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbor {
+    pub local: String,
+    /// Device ID / system name (`core-01.lab.example.net`).
+    pub name: String,
+    pub platform: &'static str,
+    pub port: String,
+}
+
+/// The neighbors of a device: the core switch on every port described as an uplink that is
+/// up (descriptions and `shutdown` pushed a moment ago count).
+pub fn neighbors(dev: &Device, ifaces: &[Iface]) -> Vec<Neighbor> {
+    let (_, b) = octets(dev.index);
+    ifaces
+        .iter()
+        .filter(|i| {
+            !i.shutdown
+                && i.physical()
+                && i.description
+                    .as_deref()
+                    .is_some_and(|d| d.to_ascii_lowercase().contains("uplink"))
+        })
+        .enumerate()
+        .map(|(k, i)| Neighbor {
+            local: i.name.clone(),
+            name: "core-01.lab.example.net".into(),
+            platform: "N9K-C93180YC-EX",
+            port: format!("Ethernet1/{}", b + k),
+        })
+        .collect()
+}
+
+/// Packet counters of the n-th interface: (input packets, input bytes, output packets,
+/// output bytes).
+fn counters(n: usize) -> (usize, usize, usize, usize) {
+    (
+        123_456 + n * 17,
+        9_876_543 + n * 1_313,
+        98_765 + n * 11,
+        7_654_321 + n * 977,
+    )
+}
+
+/// `5254.0000.0001` -> `52:54:00:00:00:01`.
+pub fn colon_mac(dotted: &str) -> String {
+    let hex: String = dotted.chars().filter(|c| *c != '.').collect();
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn uptime_line(host: &str) -> String {
@@ -580,7 +686,7 @@ Switch Ports Model              SW Version        SW Image              Mode
 
 Configuration register is 0x102",
             uptime = uptime_line(host),
-            mac = mac(dev.index, 0)
+            mac = colon_mac(&mac(dev.index, 0))
         ),
         Platform::AristaEos => format!(
             "Arista vEOS-lab
@@ -698,76 +804,345 @@ fn split_addr(addr: &str) -> (String, String) {
     }
 }
 
-/// `show interfaces` (IOS, EOS, XR) / `show interface` (NX-OS), from the live config.
+/// `show interfaces` (IOS, EOS, XR) / `show interface` (NX-OS), from the live config, in
+/// the platform's layout.
 pub fn show_interfaces(dev: &Device, tree: &[Node], filter: Option<&str>) -> Option<String> {
-    let mut out = Vec::new();
-    let ifaces: Vec<Iface> = interfaces(tree)
-        .into_iter()
-        .filter(|i| match filter {
+    let all = interfaces(tree);
+    let wanted: Vec<(usize, &Iface)> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| match filter {
             Some(f) => i.name.eq_ignore_ascii_case(f),
             None => true,
         })
         .collect();
-    if ifaces.is_empty() && filter.is_some() {
+    if wanted.is_empty() && filter.is_some() {
         return None;
     }
-    for (n, i) in ifaces.iter().enumerate() {
-        let (state, proto) = if i.shutdown {
-            ("administratively down", "down")
-        } else {
-            ("up", "up")
-        };
-        let hw = if i.name.starts_with("Loopback") || i.name.starts_with("loopback") {
-            "Loopback".to_string()
-        } else if i.name.starts_with("Vlan") {
-            "Ethernet SVI".to_string()
-        } else {
-            format!("Gigabit Ethernet, address is {}", mac(dev.index, n + 1))
-        };
-        out.push(format!(
-            "{} is {}, line protocol is {}",
-            i.name, state, proto
-        ));
-        out.push(format!("  Hardware is {hw}"));
+    let mut out = Vec::new();
+    for (n, i) in wanted {
+        let errs = input_errors(&all, &i.name);
+        match dev.platform {
+            Platform::AristaEos => eos_interface(dev, n, i, errs, &mut out),
+            Platform::CiscoNxos => nxos_interface(dev, n, i, errs, &mut out),
+            Platform::CiscoIosxr => xr_interface(dev, n, i, &mut out),
+            _ => ios_interface(dev, n, i, errs, &mut out),
+        }
+    }
+    Some(out.join("\n"))
+}
+
+fn is_loopback(i: &Iface) -> bool {
+    i.name.to_ascii_lowercase().starts_with("loopback")
+}
+
+fn ios_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out: &mut Vec<String>) {
+    let (state, proto) = if i.shutdown {
+        ("administratively down", "down")
+    } else {
+        ("up", "up")
+    };
+    let m = mac(dev.index, n + 1);
+    let hw = if is_loopback(i) {
+        "Loopback".to_string()
+    } else if i.name.starts_with("Vlan") {
+        format!("Ethernet SVI, address is {m} (bia {m})")
+    } else {
+        format!("Gigabit Ethernet, address is {m} (bia {m})")
+    };
+    out.push(format!(
+        "{} is {}, line protocol is {}",
+        i.name, state, proto
+    ));
+    out.push(format!("  Hardware is {hw}"));
+    if let Some(d) = &i.description {
+        out.push(format!("  Description: {d}"));
+    }
+    if let Some(a) = &i.address {
+        let (ip, len) = split_addr(a);
+        out.push(format!("  Internet address is {ip}/{len}"));
+    }
+    let (ip, ib, op, ob) = counters(n);
+    let (ie, crc, frame) = errs;
+    out.push("  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,".into());
+    out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
+    out.push("  Encapsulation ARPA, loopback not set".into());
+    out.push("  Keepalive set (10 sec)".into());
+    out.push("  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX".into());
+    out.push("  input flow-control is off, output flow-control is unsupported".into());
+    out.push("  ARP type: ARPA, ARP Timeout 04:00:00".into());
+    out.push("  Last input 00:00:01, output 00:00:00, output hang never".into());
+    out.push("  Last clearing of \"show interface\" counters never".into());
+    out.push("  Input queue: 0/375/0/0 (size/max/drops/flushes); Total output drops: 0".into());
+    out.push("  Queueing strategy: fifo".into());
+    out.push("  Output queue: 0/40 (size/max)".into());
+    out.push("  5 minute input rate 2000 bits/sec, 3 packets/sec".into());
+    out.push("  5 minute output rate 1000 bits/sec, 1 packets/sec".into());
+    out.push(format!("     {ip} packets input, {ib} bytes, 0 no buffer"));
+    out.push("     Received 1234 broadcasts (1000 multicasts)".into());
+    out.push("     0 runts, 0 giants, 0 throttles".into());
+    out.push(format!(
+        "     {ie} input errors, {crc} CRC, {frame} frame, 0 overrun, 0 ignored"
+    ));
+    out.push("     0 watchdog, 1000 multicast, 0 pause input".into());
+    out.push("     0 input packets with dribble condition detected".into());
+    out.push(format!("     {op} packets output, {ob} bytes, 0 underruns"));
+    out.push("     0 output errors, 0 collisions, 0 interface resets".into());
+    out.push("     0 unknown protocol drops".into());
+    out.push("     0 babbles, 0 late collision, 0 deferred".into());
+    out.push("     0 lost carrier, 0 no carrier, 0 pause output".into());
+    out.push("     0 output buffer failures, 0 output buffers swapped out".into());
+}
+
+/// EOS `show interfaces`: `(connected)` / `(disabled)` after the protocol state, kbps rates.
+fn eos_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out: &mut Vec<String>) {
+    let (state, proto, why) = if i.shutdown {
+        ("administratively down", "down", "disabled")
+    } else {
+        ("up", "up", "connected")
+    };
+    out.push(format!(
+        "{} is {state}, line protocol is {proto} ({why})",
+        i.name
+    ));
+    let m = mac(dev.index, n + 1);
+    if is_loopback(i) {
+        out.push("  Hardware is Loopback".into());
+    } else {
+        out.push(format!("  Hardware is Ethernet, address is {m} (bia {m})"));
+    }
+    if let Some(d) = &i.description {
+        out.push(format!("  Description: {d}"));
+    }
+    match &i.address {
+        Some(a) => {
+            let (ip, len) = split_addr(a);
+            out.push(format!("  Internet address is {ip}/{len}"));
+            out.push("  Broadcast address is 255.255.255.255".into());
+        }
+        None if !i.switchport() => {
+            out.push("  No Internet protocol address assigned".into());
+        }
+        None => {}
+    }
+    if is_loopback(i) {
+        out.push("  IP MTU 65535 bytes".into());
+        out.push("  Up 12 weeks, 3 days, 4 hours, 5 minutes, 2 seconds".into());
+        return;
+    }
+    if i.switchport() {
+        out.push("  Ethernet MTU 9214 bytes, BW 1000000 kbit".into());
+    } else {
+        out.push("  IP MTU 1500 bytes, BW 1000000 kbit".into());
+    }
+    out.push("  Full-duplex, 1Gb/s, auto negotiation: off, uni-link: n/a".into());
+    if i.shutdown {
+        out.push("  Down 12 weeks, 3 days, 4 hours, 5 minutes, 2 seconds".into());
+    } else {
+        out.push("  Up 12 weeks, 3 days, 4 hours, 5 minutes, 2 seconds".into());
+    }
+    out.push("  Loopback Mode : None".into());
+    out.push("  2 link status changes since last clear".into());
+    out.push("  Last clearing of \"show interface\" counters never".into());
+    out.push("  5 minutes input rate 2.00 kbps (0.0% with framing overhead), 3 packets/sec".into());
+    out.push("  5 minutes output rate 1.00 kbps (0.0% with framing overhead), 1 packets/sec".into());
+    let (ip, ib, op, ob) = counters(n);
+    let (ie, crc, _) = errs;
+    out.push(format!("     {ip} packets input, {ib} bytes"));
+    out.push("     Received 1234 broadcasts, 1000 multicast".into());
+    out.push("     0 runts, 0 giants".into());
+    out.push(format!(
+        "     {ie} input errors, {crc} CRC alignment, 0 symbol, 0 input discards"
+    ));
+    out.push("     0 PAUSE input".into());
+    out.push(format!("     {op} packets output, {ob} bytes"));
+    out.push("     Sent 12 broadcasts, 345 multicast".into());
+    out.push("     0 output errors, 0 collisions".into());
+    out.push("     0 late collision, 0 deferred, 0 output discards".into());
+    out.push("     0 PAUSE output".into());
+}
+
+/// NX-OS `show interface`: `admin state is`, an RX / TX block per port.
+fn nxos_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out: &mut Vec<String>) {
+    let m = mac(dev.index, n + 1);
+    let admin = if i.shutdown { "down" } else { "up" };
+    if i.shutdown {
+        out.push(format!("{} is down (Administratively down)", i.name));
+    } else {
+        out.push(format!("{} is up", i.name));
+    }
+    let (ip, ib, op, ob) = counters(n);
+    if is_loopback(i) {
+        out.push(format!("admin state is {admin},"));
+        out.push("  Hardware: Loopback".into());
         if let Some(d) = &i.description {
             out.push(format!("  Description: {d}"));
         }
         if let Some(a) = &i.address {
+            let (addr, len) = split_addr(a);
+            out.push(format!("  Internet Address is {addr}/{len}"));
+        }
+        out.push("  MTU 1500 bytes, BW 8000000 Kbit, DLY 5000 usec".into());
+        out.push("  reliability 255/255, txload 1/255, rxload 1/255".into());
+        out.push("  Encapsulation LOOPBACK, medium is broadcast".into());
+        out.push("  Auto-mdix is turned off".into());
+        out.push("    0 packets input 0 bytes".into());
+        out.push("    0 multicast frames 0 compressed".into());
+        out.push("    0 input errors 0 frame 0 overrun 0 fifo".into());
+        out.push("    0 packets output 0 bytes 0 underruns".into());
+        out.push("    0 output errors 0 collisions 0 fifo".into());
+        out.push("    0 out_carrier_errors".into());
+        return;
+    }
+    let mgmt = !i.physical();
+    if mgmt {
+        out.push(format!("admin state is {admin},"));
+        out.push(format!("  Hardware: GigabitEthernet, address: {m} (bia {m})"));
+    } else {
+        out.push(format!("admin state is {admin}, Dedicated Interface"));
+        out.push(format!(
+            "  Hardware: 100/1000/10000 Ethernet, address: {m} (bia {m})"
+        ));
+    }
+    if let Some(d) = &i.description {
+        out.push(format!("  Description: {d}"));
+    }
+    if let Some(a) = &i.address {
+        let (addr, len) = split_addr(a);
+        out.push(format!("  Internet Address is {addr}/{len}"));
+    }
+    out.push("  MTU 1500 bytes, BW 1000000 Kbit , DLY 10 usec".into());
+    out.push("  reliability 255/255, txload 1/255, rxload 1/255".into());
+    out.push("  Encapsulation ARPA, medium is broadcast".into());
+    if !mgmt {
+        let mode = if i.trunk {
+            "trunk"
+        } else if i.address.is_some() {
+            "routed"
+        } else {
+            "access"
+        };
+        out.push(format!("  Port mode is {mode}"));
+    }
+    if i.shutdown {
+        out.push("  auto-duplex, auto-speed".into());
+    } else {
+        out.push("  full-duplex, 1000 Mb/s".into());
+    }
+    if !mgmt {
+        out.push("  Beacon is turned off".into());
+    }
+    out.push("  Auto-Negotiation is turned on".into());
+    out.push("  Input flow-control is off, output flow-control is off".into());
+    out.push("  Auto-mdix is turned off".into());
+    if !mgmt {
+        out.push("  Switchport monitor is off".into());
+        out.push("  EtherType is 0x8100".into());
+        out.push("  EEE (efficient-ethernet) : n/a".into());
+        out.push("  Last link flapped 12week(s) 3day(s)".into());
+        out.push("  Last clearing of \"show interface\" counters never".into());
+        out.push("  1 interface resets".into());
+        out.push("  Load-Interval #1: 30 seconds".into());
+        out.push("    30 seconds input rate 2000 bits/sec, 3 packets/sec".into());
+        out.push("    30 seconds output rate 1000 bits/sec, 1 packets/sec".into());
+    } else {
+        out.push("  1 minute input rate 2000 bits/sec, 3 packets/sec".into());
+        out.push("  1 minute output rate 1000 bits/sec, 1 packets/sec".into());
+    }
+    let (ie, crc, frame) = errs;
+    out.push("  RX".into());
+    out.push(format!(
+        "    {} unicast packets  1234 multicast packets  1000 broadcast packets",
+        ip - 2234
+    ));
+    out.push(format!("    {ip} input packets  {ib} bytes"));
+    out.push("    0 jumbo packets  0 storm suppression packets".into());
+    out.push(format!("    0 runts  0 giants  {crc} CRC  0 no buffer"));
+    out.push(format!(
+        "    {ie} input error  {frame} short frame  0 overrun   0 underrun  0 ignored"
+    ));
+    out.push("    0 watchdog  0 bad etype drop  0 bad proto drop  0 if down drop".into());
+    out.push("    0 input with dribble  0 input discard".into());
+    out.push("    0 Rx pause".into());
+    out.push("  TX".into());
+    out.push(format!(
+        "    {} unicast packets  345 multicast packets  12 broadcast packets",
+        op - 357
+    ));
+    out.push(format!("    {op} output packets  {ob} bytes"));
+    out.push("    0 jumbo packets".into());
+    out.push("    0 output error  0 collision  0 deferred  0 late collision".into());
+    out.push("    0 lost carrier  0 no carrier  0 babble  0 output discard".into());
+    out.push("    0 Tx pause".into());
+    out.push(String::new());
+}
+
+/// IOS-XR `show interfaces`.
+fn xr_interface(dev: &Device, n: usize, i: &Iface, out: &mut Vec<String>) {
+    let (state, proto) = if i.shutdown {
+        ("administratively down", "administratively down")
+    } else {
+        ("up", "up")
+    };
+    out.push(format!(
+        "{} is {state}, line protocol is {proto} ",
+        i.name
+    ));
+    out.push("  Interface state transitions: 1".into());
+    let m = mac(dev.index, n + 1);
+    if is_loopback(i) {
+        out.push("  Hardware is Loopback interface(s)".into());
+    } else if i.physical() {
+        out.push(format!("  Hardware is GigabitEthernet, address is {m} (bia {m})"));
+    } else {
+        out.push(format!("  Hardware is Management Ethernet, address is {m} (bia {m})"));
+    }
+    if let Some(d) = &i.description {
+        out.push(format!("  Description: {d}"));
+    }
+    match &i.address {
+        Some(a) => {
             let (ip, len) = split_addr(a);
             out.push(format!("  Internet address is {ip}/{len}"));
         }
-        out.push("  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,".into());
-        out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
-        out.push("  Encapsulation ARPA, loopback not set".into());
-        out.push("  Keepalive set (10 sec)".into());
-        out.push("  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX".into());
-        out.push("  input flow-control is off, output flow-control is unsupported".into());
-        out.push("  ARP type: ARPA, ARP Timeout 04:00:00".into());
-        out.push("  Last input 00:00:01, output 00:00:00, output hang never".into());
-        out.push("  Last clearing of \"show interface\" counters never".into());
-        out.push("  Input queue: 0/375/0/0 (size/max/drops/flushes); Total output drops: 0".into());
-        out.push("  Queueing strategy: fifo".into());
-        out.push("  Output queue: 0/40 (size/max)".into());
-        out.push("  5 minute input rate 2000 bits/sec, 3 packets/sec".into());
-        out.push("  5 minute output rate 1000 bits/sec, 1 packets/sec".into());
-        out.push(format!(
-            "     {} packets input, {} bytes, 0 no buffer",
-            123_456 + n * 17,
-            9_876_543 + n * 1_313
-        ));
-        out.push("     Received 1234 broadcasts (1000 multicasts)".into());
-        out.push("     0 runts, 0 giants, 0 throttles".into());
-        out.push("     0 input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored".into());
-        out.push(format!(
-            "     {} packets output, {} bytes, 0 underruns",
-            98_765 + n * 11,
-            7_654_321 + n * 977
-        ));
-        out.push("     0 output errors, 0 collisions, 0 interface resets".into());
-        out.push("     0 unknown protocol drops".into());
-        out.push("     0 lost carrier, 0 no carrier, 0 pause output".into());
+        None => out.push("  Internet address is Unknown".into()),
     }
-    Some(out.join("\n"))
+    if is_loopback(i) {
+        out.push("  MTU 1500 bytes, BW 0 Kbit".into());
+        out.push("     reliability Unknown, txload Unknown, rxload Unknown".into());
+        out.push("  Encapsulation Loopback,  loopback not set,".into());
+        out.push("  Last link flapped 12w3d".into());
+        out.push("  Last input Unknown, output Unknown".into());
+        out.push("  Last clearing of \"show interface\" counters Unknown".into());
+        out.push("  Input/output data rate is disabled.".into());
+        out.push(String::new());
+        return;
+    }
+    let (ip, ib, op, ob) = counters(n);
+    out.push("  MTU 1514 bytes, BW 1000000 Kbit (Max: 1000000 Kbit)".into());
+    out.push("     reliability 255/255, txload 0/255, rxload 0/255".into());
+    out.push("  Encapsulation ARPA,".into());
+    out.push("  Full-duplex, 1000Mb/s, 1000BASE-T, link type is autonegotiation".into());
+    out.push("  output flow control is off, input flow control is off".into());
+    out.push("  Carrier delay (up) is 10 msec".into());
+    out.push("  loopback not set,".into());
+    out.push("  Last link flapped 12w3d".into());
+    out.push("  ARP type ARPA, ARP timeout 04:00:00".into());
+    out.push("  Last input 00:00:00, output 00:00:00".into());
+    out.push("  Last clearing of \"show interface\" counters never".into());
+    out.push("  5 minute input rate 2000 bits/sec, 3 packets/sec".into());
+    out.push("  5 minute output rate 1000 bits/sec, 1 packets/sec".into());
+    out.push(format!("     {ip} packets input, {ib} bytes, 0 total input drops"));
+    out.push("     0 drops for unrecognized upper-level protocol".into());
+    out.push("     Received 1234 broadcast packets, 1000 multicast packets".into());
+    out.push("              0 runts, 0 giants, 0 throttles, 0 parity".into());
+    out.push("     0 input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored, 0 abort".into());
+    out.push(format!("     {op} packets output, {ob} bytes, 0 total output drops"));
+    out.push("     Output 12 broadcast packets, 345 multicast packets".into());
+    out.push("     0 output errors, 0 underruns, 0 applique, 0 resets".into());
+    out.push("     0 output buffer failures, 0 output buffers swapped out".into());
+    out.push("     1 carrier transitions".into());
+    out.push(String::new());
 }
 
 /// `show ip interface brief` in the platform's layout.
