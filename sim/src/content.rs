@@ -762,9 +762,7 @@ Build Information:
  Label        : 7.3.2
 
 cisco IOS-XRv 9000 () processor
-System uptime is 12 weeks 3 days 4 hours 5 minutes
-
-Processor board ID {serial}"
+System uptime is 12 weeks 3 days 4 hours 5 minutes"
         ),
         Platform::JuniperJunos => format!(
             "Hostname: {host}
@@ -945,7 +943,9 @@ fn eos_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out: 
     out.push("  2 link status changes since last clear".into());
     out.push("  Last clearing of \"show interface\" counters never".into());
     out.push("  5 minutes input rate 2.00 kbps (0.0% with framing overhead), 3 packets/sec".into());
-    out.push("  5 minutes output rate 1.00 kbps (0.0% with framing overhead), 1 packets/sec".into());
+    out.push(
+        "  5 minutes output rate 1.00 kbps (0.0% with framing overhead), 1 packets/sec".into(),
+    );
     let (ip, ib, op, ob) = counters(n);
     let (ie, crc, _) = errs;
     out.push(format!("     {ip} packets input, {ib} bytes"));
@@ -997,7 +997,9 @@ fn nxos_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out:
     let mgmt = !i.physical();
     if mgmt {
         out.push(format!("admin state is {admin},"));
-        out.push(format!("  Hardware: GigabitEthernet, address: {m} (bia {m})"));
+        out.push(format!(
+            "  Hardware: GigabitEthernet, address: {m} (bia {m})"
+        ));
     } else {
         out.push(format!("admin state is {admin}, Dedicated Interface"));
         out.push(format!(
@@ -1084,18 +1086,19 @@ fn xr_interface(dev: &Device, n: usize, i: &Iface, out: &mut Vec<String>) {
     } else {
         ("up", "up")
     };
-    out.push(format!(
-        "{} is {state}, line protocol is {proto} ",
-        i.name
-    ));
+    out.push(format!("{} is {state}, line protocol is {proto} ", i.name));
     out.push("  Interface state transitions: 1".into());
     let m = mac(dev.index, n + 1);
     if is_loopback(i) {
         out.push("  Hardware is Loopback interface(s)".into());
     } else if i.physical() {
-        out.push(format!("  Hardware is GigabitEthernet, address is {m} (bia {m})"));
+        out.push(format!(
+            "  Hardware is GigabitEthernet, address is {m} (bia {m})"
+        ));
     } else {
-        out.push(format!("  Hardware is Management Ethernet, address is {m} (bia {m})"));
+        out.push(format!(
+            "  Hardware is Management Ethernet, address is {m} (bia {m})"
+        ));
     }
     if let Some(d) = &i.description {
         out.push(format!("  Description: {d}"));
@@ -1132,12 +1135,16 @@ fn xr_interface(dev: &Device, n: usize, i: &Iface, out: &mut Vec<String>) {
     out.push("  Last clearing of \"show interface\" counters never".into());
     out.push("  5 minute input rate 2000 bits/sec, 3 packets/sec".into());
     out.push("  5 minute output rate 1000 bits/sec, 1 packets/sec".into());
-    out.push(format!("     {ip} packets input, {ib} bytes, 0 total input drops"));
+    out.push(format!(
+        "     {ip} packets input, {ib} bytes, 0 total input drops"
+    ));
     out.push("     0 drops for unrecognized upper-level protocol".into());
     out.push("     Received 1234 broadcast packets, 1000 multicast packets".into());
     out.push("              0 runts, 0 giants, 0 throttles, 0 parity".into());
     out.push("     0 input errors, 0 CRC, 0 frame, 0 overrun, 0 ignored, 0 abort".into());
-    out.push(format!("     {op} packets output, {ob} bytes, 0 total output drops"));
+    out.push(format!(
+        "     {op} packets output, {ob} bytes, 0 total output drops"
+    ));
     out.push("     Output 12 broadcast packets, 345 multicast packets".into());
     out.push("     0 output errors, 0 underruns, 0 applique, 0 resets".into());
     out.push("     0 output buffer failures, 0 output buffers swapped out".into());
@@ -1373,11 +1380,401 @@ pub fn show_clock(platform: Platform) -> String {
             "{}\nTimezone: UTC\nClock source: NTP server (192.0.2.123)",
             now.unix()
         ),
-        Platform::CiscoNxos => format!("{}\nTime source is NTP", now.xr_stamp()),
+        Platform::CiscoNxos => format!("{}\nTime source is NTP", now.ios_clock()),
         Platform::CiscoIosxr => now.xr_stamp(),
         Platform::JuniperJunos => format!("Current time: {}", now.iso()),
         Platform::CiscoIos => now.ios_clock(),
     }
+}
+
+/// The status column of `show interfaces status`: `connected` or `disabled`.
+fn link_status(i: &Iface) -> &'static str {
+    if i.shutdown {
+        "disabled"
+    } else {
+        "connected"
+    }
+}
+
+/// The VLAN column of `show interfaces status`: `trunk`, `routed` or the access VLAN.
+pub fn vlan_column(i: &Iface) -> String {
+    if i.trunk {
+        "trunk".into()
+    } else if !i.switchport() {
+        "routed".into()
+    } else {
+        i.vlan().to_string()
+    }
+}
+
+/// `show interfaces status` (IOS, EOS) / `show interface status` (NX-OS): the ports, not
+/// loopbacks or SVIs.
+pub fn show_interfaces_status(dev: &Device, tree: &[Node]) -> String {
+    let ifaces: Vec<Iface> = interfaces(tree)
+        .into_iter()
+        .filter(|i| !is_loopback(i) && !i.name.starts_with("Vlan"))
+        .collect();
+    let mut out = Vec::new();
+    match dev.platform {
+        Platform::AristaEos => {
+            out.push("Port       Name           Status       Vlan     Duplex Speed  Type            Flags Encapsulation".to_string());
+            for i in &ifaces {
+                let (duplex, speed) = if i.shutdown {
+                    ("full", "1G")
+                } else {
+                    ("a-full", "a-1G")
+                };
+                let name: String = i
+                    .description
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(14)
+                    .collect();
+                out.push(format!(
+                    "{:<10} {:<14} {:<12} {:<8} {:<6} {:<6} {:<15}",
+                    short_ifname(&i.name),
+                    name,
+                    link_status(i),
+                    vlan_column(i),
+                    duplex,
+                    speed,
+                    "10/100/1000"
+                ));
+            }
+        }
+        Platform::CiscoNxos => {
+            let rule = "-".repeat(80);
+            out.push(String::new());
+            out.push(rule.clone());
+            out.push(
+                "Port          Name               Status    Vlan      Duplex  Speed   Type".into(),
+            );
+            out.push(rule);
+            for i in &ifaces {
+                let (duplex, speed) = if i.shutdown {
+                    ("auto", "auto")
+                } else {
+                    ("full", "1000")
+                };
+                let name: String = i
+                    .description
+                    .as_deref()
+                    .unwrap_or("--")
+                    .chars()
+                    .take(18)
+                    .collect();
+                let kind = if i.physical() { "10g" } else { "--" };
+                out.push(format!(
+                    "{:<13} {:<18} {:<9} {:<9} {:<7} {:<7} {}",
+                    nxos_short(&i.name),
+                    name,
+                    link_status(i),
+                    vlan_column(i),
+                    duplex,
+                    speed,
+                    kind
+                ));
+            }
+        }
+        _ => {
+            out.push(String::new());
+            out.push(
+                "Port         Name               Status       Vlan       Duplex  Speed Type "
+                    .into(),
+            );
+            for i in &ifaces {
+                let (duplex, speed) = if i.shutdown {
+                    ("auto", "auto")
+                } else {
+                    ("a-full", "a-1000")
+                };
+                let name: String = i
+                    .description
+                    .as_deref()
+                    .unwrap_or("")
+                    .chars()
+                    .take(18)
+                    .collect();
+                out.push(format!(
+                    "{:<12} {:<18} {:<12} {:<10} {:>6} {:>6} {}",
+                    short_ifname(&i.name),
+                    name,
+                    link_status(i),
+                    vlan_column(i),
+                    duplex,
+                    speed,
+                    "10/100/1000BaseTX"
+                ));
+            }
+        }
+    }
+    out.join("\n")
+}
+
+/// NX-OS short names: `Ethernet1/1` -> `Eth1/1`, `loopback0` -> `Lo0`.
+pub fn nxos_short(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("Ethernet") {
+        format!("Eth{rest}")
+    } else if let Some(rest) = name.strip_prefix("loopback") {
+        format!("Lo{rest}")
+    } else {
+        name.to_string()
+    }
+}
+
+/// NX-OS `show interface brief`: management, Ethernet and loopback tables.
+pub fn nxos_show_interface_brief(tree: &[Node]) -> String {
+    let ifaces = interfaces(tree);
+    let rule = "-".repeat(80);
+    let mut out = vec![String::new()];
+    let mgmt: Vec<&Iface> = ifaces
+        .iter()
+        .filter(|i| i.name.starts_with("mgmt"))
+        .collect();
+    if !mgmt.is_empty() {
+        out.push(rule.clone());
+        out.push(
+            "Port   VRF          Status IP Address                              Speed    MTU"
+                .into(),
+        );
+        out.push(rule.clone());
+        for i in mgmt {
+            let ip = i
+                .address
+                .as_deref()
+                .map(|a| split_addr(a).0)
+                .unwrap_or_else(|| "--".into());
+            let st = if i.shutdown { "down" } else { "up" };
+            out.push(format!(
+                "{:<6} {:<12} {:<6} {:<39} {:<8} {}",
+                i.name, "--", st, ip, "1000", 1500
+            ));
+        }
+        out.push(String::new());
+    }
+    out.push(rule.clone());
+    out.push(
+        "Ethernet      VLAN    Type Mode   Status  Reason                   Speed     Port".into(),
+    );
+    out.push(
+        "Interface                                                                    Ch #".into(),
+    );
+    out.push(rule.clone());
+    for i in ifaces.iter().filter(|i| i.physical()) {
+        let vlan = if i.switchport() {
+            i.vlan().to_string()
+        } else {
+            "--".into()
+        };
+        let mode = if i.trunk {
+            "trunk"
+        } else if i.switchport() {
+            "access"
+        } else {
+            "routed"
+        };
+        let (st, reason, speed) = if i.shutdown {
+            ("down", "Administratively down", "auto(D)")
+        } else {
+            ("up", "none", "1000(D)")
+        };
+        out.push(format!(
+            "{:<13} {:<7} {:<4} {:<6} {:<7} {:<24} {:>9} --",
+            nxos_short(&i.name),
+            vlan,
+            "eth",
+            mode,
+            st,
+            reason,
+            speed
+        ));
+    }
+    let loops: Vec<&Iface> = ifaces.iter().filter(|i| is_loopback(i)).collect();
+    if !loops.is_empty() {
+        out.push(String::new());
+        out.push(rule.clone());
+        out.push("Interface     Status     Description".into());
+        out.push(rule);
+        for i in loops {
+            let st = if i.shutdown { "down" } else { "up" };
+            out.push(format!(
+                "{:<13} {:<10} {}",
+                nxos_short(&i.name),
+                st,
+                i.description.as_deref().unwrap_or("--")
+            ));
+        }
+    }
+    out.join("\n")
+}
+
+/// `show cdp neighbors` (IOS, NX-OS).
+pub fn show_cdp_neighbors(dev: &Device, tree: &[Node]) -> String {
+    let nbrs = neighbors(dev, &interfaces(tree));
+    let mut out = Vec::new();
+    if dev.platform == Platform::CiscoNxos {
+        out.push(
+            "Capability Codes: R - Router, T - Trans-Bridge, B - Source-Route-Bridge".to_string(),
+        );
+        out.push("                  S - Switch, H - Host, I - IGMP, r - Repeater,".into());
+        out.push("                  V - VoIP-Phone, D - Remotely-Managed-Device,".into());
+        out.push("                  s - Supports-STP-Dispute".into());
+        out.push(String::new());
+        out.push(
+            "Device-ID          Local Intrfce  Hldtme Capability  Platform      Port ID".into(),
+        );
+        for n in &nbrs {
+            out.push(format!("{}(FDO21240ABC)", n.name));
+            out.push(format!(
+                "                    {:<14} {:<6} {:<11} {:<13} {}",
+                nxos_short(&n.local),
+                157,
+                "R S I s",
+                n.platform,
+                nxos_short(&n.port)
+            ));
+        }
+        out.push(String::new());
+        out.push(format!("Total entries displayed: {}", nbrs.len()));
+    } else {
+        out.push(
+            "Capability Codes: R - Router, T - Trans Bridge, B - Source Route Bridge".to_string(),
+        );
+        out.push(
+            "                  S - Switch, H - Host, I - IGMP, r - Repeater, P - Phone, ".into(),
+        );
+        out.push("                  D - Remote, C - CVTA, M - Two-port Mac Relay ".into());
+        out.push(String::new());
+        out.push(
+            "Device ID        Local Intrfce     Holdtme    Capability  Platform  Port ID".into(),
+        );
+        let spaced = |name: &str| -> String {
+            // `GigabitEthernet1/0/1` -> `Gig 1/0/1`, `Ethernet1/12` -> `Eth 1/12`.
+            for (long, short) in [("GigabitEthernet", "Gig "), ("Ethernet", "Eth ")] {
+                if let Some(rest) = name.strip_prefix(long) {
+                    return format!("{short}{rest}");
+                }
+            }
+            name.to_string()
+        };
+        for n in &nbrs {
+            out.push(n.name.clone());
+            out.push(format!(
+                "                 {:<17} {:<10} {:>10} {} {}",
+                spaced(&n.local),
+                157,
+                "R S I",
+                n.platform,
+                spaced(&n.port)
+            ));
+        }
+        out.push(String::new());
+        out.push(format!("Total cdp entries displayed : {}", nbrs.len()));
+    }
+    out.join("\n")
+}
+
+/// `show lldp neighbors` in the platform's layout (Junos builds its own interface list).
+pub fn show_lldp_neighbors(dev: &Device, ifaces: &[Iface]) -> String {
+    let nbrs = neighbors(dev, ifaces);
+    let mut out = Vec::new();
+    match dev.platform {
+        Platform::AristaEos => {
+            out.push("Last table change time   : 12 weeks, 3 days, 4 hours ago".to_string());
+            out.push(format!("Number of table inserts  : {}", nbrs.len()));
+            out.push("Number of table deletes  : 0".into());
+            out.push("Number of table drops    : 0".into());
+            out.push("Number of table age-outs : 0".into());
+            out.push(String::new());
+            out.push("Port          Neighbor Device ID       Neighbor Port ID    TTL".into());
+            out.push("---------- ------------------------ ---------------------- ---".into());
+            for n in &nbrs {
+                out.push(format!(
+                    "{:<13} {:<24} {:<19} 120",
+                    short_ifname(&n.local),
+                    n.name,
+                    n.port
+                ));
+            }
+        }
+        Platform::JuniperJunos => {
+            out.push("Local Interface    Parent Interface    Chassis Id          Port info          System Name".to_string());
+            for n in &nbrs {
+                out.push(format!(
+                    "{:<18} {:<19} {:<19} {:<18} {}",
+                    n.local, "-", "52:54:00:ff:00:01", n.port, n.name
+                ));
+            }
+        }
+        _ => {
+            let indent = if dev.platform == Platform::CiscoIosxr {
+                "        "
+            } else {
+                "    "
+            };
+            out.push("Capability codes:".to_string());
+            out.push(format!(
+                "{indent}(R) Router, (B) Bridge, (T) Telephone, (C) DOCSIS Cable Device"
+            ));
+            out.push(format!(
+                "{indent}(W) WLAN Access Point, (P) Repeater, (S) Station, (O) Other"
+            ));
+            out.push(String::new());
+            match dev.platform {
+                Platform::CiscoNxos => {
+                    out.push(
+                        "Device ID            Local Intf      Hold-time  Capability  Port ID"
+                            .into(),
+                    );
+                    for n in &nbrs {
+                        out.push(n.name.clone());
+                        out.push(format!(
+                            "                     {:<15} {:<10} {:<11} {}",
+                            nxos_short(&n.local),
+                            120,
+                            "BR",
+                            n.port
+                        ));
+                    }
+                }
+                Platform::CiscoIosxr => {
+                    out.push(
+                        "Device ID       Local Intf          Hold-time  Capability     Port ID"
+                            .into(),
+                    );
+                    for n in &nbrs {
+                        let local = n.local.replace("GigabitEthernet", "Gi");
+                        out.push(format!(
+                            "{:<15} {:<19} {:<10} {:<14} {}",
+                            n.name, local, 120, "B,R", n.port
+                        ));
+                    }
+                }
+                _ => {
+                    out.push(
+                        "Device ID           Local Intf     Hold-time  Capability      Port ID"
+                            .into(),
+                    );
+                    for n in &nbrs {
+                        // IOS cuts the device ID to 20 characters, flush against the port.
+                        let id: String = n.name.chars().take(20).collect();
+                        out.push(format!(
+                            "{:<20}{:<15}{:<11}{:<16}{}",
+                            id,
+                            short_ifname(&n.local),
+                            120,
+                            "B,R",
+                            n.port
+                        ));
+                    }
+                }
+            }
+            out.push(String::new());
+            out.push(format!("Total entries displayed: {}", nbrs.len()));
+        }
+    }
+    out.join("\n")
 }
 
 /// `show inventory` (IOS family).

@@ -22,6 +22,10 @@ enum Cmd {
     ShowRun,
     ShowStartup,
     ShowInterfaces,
+    ShowIntStatus,
+    ShowIntBrief,
+    ShowCdpNeighbors,
+    ShowLldpNeighbors,
     ShowIpIntBrief,
     ShowVlan,
     ShowClock,
@@ -65,6 +69,15 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["show", "startup-config"], ShowStartup, Args::None),
     spec(&["show", "interfaces"], ShowInterfaces, Args::Optional),
     spec(&["show", "interface"], ShowInterfaces, Args::Optional),
+    spec(&["show", "interfaces", "status"], ShowIntStatus, Args::None),
+    spec(&["show", "interface", "status"], ShowIntStatus, Args::None),
+    spec(&["show", "interface", "brief"], ShowIntBrief, Args::None),
+    spec(&["show", "cdp", "neighbors"], ShowCdpNeighbors, Args::None),
+    spec(
+        &["show", "lldp", "neighbors"],
+        ShowLldpNeighbors,
+        Args::None,
+    ),
     spec(
         &["show", "ip", "interface", "brief"],
         ShowIpIntBrief,
@@ -146,6 +159,10 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
     let on_platform = match (s.id, s.words) {
         (ShowInterfaces, w) if w[1] == "interface" => p == CiscoNxos,
         (ShowInterfaces, _) => p != CiscoNxos,
+        (ShowIntStatus, w) if w[1] == "interface" => p == CiscoNxos,
+        (ShowIntStatus, _) => matches!(p, CiscoIos | AristaEos),
+        (ShowIntBrief, _) => p == CiscoNxos,
+        (ShowCdpNeighbors, _) => matches!(p, CiscoIos | CiscoNxos),
         (ShowIpIntBrief, w) if w[1] == "ipv4" => p == CiscoIosxr,
         (ShowVlan, _) => p != CiscoIosxr,
         (ShowStartup, _) => p != CiscoIosxr,
@@ -746,6 +763,13 @@ impl Shell {
                     None => return Some(self.ios_invalid(line, 2, interactive)),
                 }
             }
+            ShowIntStatus => content::show_interfaces_status(&self.dev, &self.dev.running()),
+            ShowIntBrief => content::nxos_show_interface_brief(&self.dev.running()),
+            ShowCdpNeighbors => content::show_cdp_neighbors(&self.dev, &self.dev.running()),
+            ShowLldpNeighbors => content::show_lldp_neighbors(
+                &self.dev,
+                &content::interfaces(&self.dev.running()),
+            ),
             ShowIpIntBrief => content::show_ip_int_brief(&self.dev, &self.dev.running()),
             ShowVlan => content::show_vlan(&self.dev, &self.dev.running()),
             ShowClock => content::show_clock(p),
@@ -754,6 +778,9 @@ impl Shell {
             ShowPrivilege => {
                 let level = if self.mode == Mode::User { 1 } else { 15 };
                 format!("Current privilege level is {level}")
+            }
+            ShowHostname if p == Platform::AristaEos => {
+                format!("Hostname: {host}\nFQDN:     {host}.lab.example.net")
             }
             ShowHostname => host,
             ShowUsers => format!(

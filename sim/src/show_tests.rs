@@ -115,7 +115,11 @@ fn dump_show_outputs() {
         let mut sh = Shell::new(device(*p), "admin");
         for c in *cmds {
             let (text, failed) = exec(&mut sh, c);
-            let text = if failed { format!("ERROR {text}") } else { text };
+            let text = if failed {
+                format!("ERROR {text}")
+            } else {
+                text
+            };
             std::fs::write(sub.join(format!("{c}.txt")), text).unwrap();
         }
     }
