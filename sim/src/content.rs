@@ -481,6 +481,8 @@ pub struct Iface {
     pub access_vlan: Option<u32>,
     /// `switchport mode trunk`.
     pub trunk: bool,
+    /// `vrf member X` (NX-OS) / `vrf forwarding X` (IOS) / `vrf X` (IOS-XR).
+    pub vrf: Option<String>,
 }
 
 impl Iface {
@@ -519,6 +521,7 @@ pub fn interfaces(tree: &[Node]) -> Vec<Iface> {
                 shutdown: false,
                 access_vlan: None,
                 trunk: false,
+                vrf: None,
             };
             for c in &n.children {
                 if let Some(d) = c.line.strip_prefix("description ") {
@@ -529,6 +532,12 @@ pub fn interfaces(tree: &[Node]) -> Vec<Iface> {
                     iface.access_vlan = v.trim().parse().ok();
                 } else if c.line == "switchport mode trunk" {
                     iface.trunk = true;
+                } else if let Some(v) = c
+                    .line
+                    .strip_prefix("vrf member ")
+                    .or_else(|| c.line.strip_prefix("vrf forwarding "))
+                {
+                    iface.vrf = Some(v.trim().to_string());
                 } else if let Some(rest) = c
                     .line
                     .strip_prefix("ip address ")
@@ -616,13 +625,21 @@ pub fn colon_mac(dotted: &str) -> String {
         .join(":")
 }
 
+/// The chassis serial number (`show version`, `show inventory` and their JSON).
+pub fn serial(dev: &Device) -> String {
+    format!("FOC{:04}X{:03}", 2210 + dev.index / 1000, dev.index % 1000)
+}
+
+/// The system uptime every platform reports: 12 weeks, 3 days, 4 hours, 5 minutes.
+pub const UPTIME_SECONDS: u64 = (87 * 24 + 4) * 3600 + 5 * 60;
+
 fn uptime_line(host: &str) -> String {
     format!("{host} uptime is 12 weeks, 3 days, 4 hours, 5 minutes")
 }
 
 /// `show version` for the IOS family.
 pub fn show_version(dev: &Device, host: &str) -> String {
-    let serial = format!("FOC{:04}X{:03}", 2210 + dev.index / 1000, dev.index % 1000);
+    let serial = serial(dev);
     match dev.platform {
         Platform::CiscoIos => format!(
             "Cisco IOS XE Software, Version 17.03.04a
@@ -785,7 +802,7 @@ JUNOS Routing Engine [20221028.041845_builder_junos_214_r3]"
     }
 }
 
-fn split_addr(addr: &str) -> (String, String) {
+pub fn split_addr(addr: &str) -> (String, String) {
     let mut it = addr.split_whitespace();
     let ip = it.next().unwrap_or("");
     match (ip.split_once('/'), it.next()) {
@@ -1154,7 +1171,15 @@ fn xr_interface(dev: &Device, n: usize, i: &Iface, out: &mut Vec<String>) {
 
 /// `show ip interface brief` in the platform's layout.
 pub fn show_ip_int_brief(dev: &Device, tree: &[Node]) -> String {
-    let ifaces = interfaces(tree);
+    let ifaces = match dev.platform {
+        // EOS lists routed interfaces only; NX-OS the addressed ones of VRF default.
+        Platform::AristaEos => interfaces(tree)
+            .into_iter()
+            .filter(|i| !i.switchport())
+            .collect(),
+        Platform::CiscoNxos => crate::json::nxos_ip_brief_ifaces(tree),
+        _ => interfaces(tree),
+    };
     let mut out = Vec::new();
     match dev.platform {
         Platform::AristaEos => {
@@ -1248,42 +1273,11 @@ pub fn show_ip_int_brief(dev: &Device, tree: &[Node]) -> String {
 
 /// `show vlan` (IOS switch, EOS, NX-OS), from the `vlan N` / `name X` blocks.
 pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
-    let mut vlans: Vec<(u32, String)> = vec![(1, "default".into())];
-    for n in tree {
-        if let Some(id) = n.line.strip_prefix("vlan ") {
-            if let Ok(id) = id.trim().parse::<u32>() {
-                let name = n
-                    .children
-                    .iter()
-                    .find_map(|c| c.line.strip_prefix("name ").map(str::to_string))
-                    .unwrap_or_else(|| format!("VLAN{id:04}"));
-                vlans.retain(|(v, _)| *v != id);
-                vlans.push((id, name));
-            }
-        }
-    }
-    vlans.sort();
+    let vlans = vlans(tree);
+    let ifaces = interfaces(tree);
     let ports = |vid: u32| -> String {
-        interfaces(tree)
+        vlan_members(dev.platform, &ifaces, vid)
             .iter()
-            .filter(|i| {
-                let access = tree
-                    .iter()
-                    .find(|n| n.line == format!("interface {}", i.name))
-                    .map(|n| {
-                        n.children
-                            .iter()
-                            .find_map(|c| c.line.strip_prefix("switchport access vlan "))
-                            .and_then(|v| v.trim().parse::<u32>().ok())
-                    });
-                let is_switchport = !(i.name.starts_with("Vlan")
-                    || i.name.starts_with("Loop")
-                    || i.name.starts_with("loop")
-                    || i.name.starts_with("Manage")
-                    || i.name.starts_with("mgmt")
-                    || i.name == "GigabitEthernet0/0");
-                is_switchport && access.flatten().unwrap_or(1) == vid
-            })
             .map(|i| short_ifname(&i.name))
             .collect::<Vec<_>>()
             .join(", ")
@@ -1350,6 +1344,42 @@ pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
         }
     }
     out.join("\n")
+}
+
+/// The VLANs a config defines, with names: VLAN 1 `default` and every `vlan N` block.
+pub fn vlans(tree: &[Node]) -> Vec<(u32, String)> {
+    let mut vlans: Vec<(u32, String)> = vec![(1, "default".into())];
+    for n in tree {
+        if let Some(id) = n.line.strip_prefix("vlan ") {
+            if let Ok(id) = id.trim().parse::<u32>() {
+                let name = n
+                    .children
+                    .iter()
+                    .find_map(|c| c.line.strip_prefix("name ").map(str::to_string))
+                    .unwrap_or_else(|| format!("VLAN{id:04}"));
+                vlans.retain(|(v, _)| *v != id);
+                vlans.push((id, name));
+            }
+        }
+    }
+    vlans.sort();
+    vlans
+}
+
+/// The ports `show vlan` lists in a VLAN: its access ports; EOS also lists trunks (in every
+/// VLAN), IOS and NX-OS do not.
+pub fn vlan_members(platform: Platform, ifaces: &[Iface], vid: u32) -> Vec<&Iface> {
+    ifaces
+        .iter()
+        .filter(|i| i.switchport())
+        .filter(|i| {
+            if i.trunk {
+                platform == Platform::AristaEos
+            } else {
+                i.vlan() == vid
+            }
+        })
+        .collect()
 }
 
 /// `GigabitEthernet1/0/2` -> `Gi1/0/2`, as `show vlan` prints ports.
@@ -1779,7 +1809,7 @@ pub fn show_lldp_neighbors(dev: &Device, ifaces: &[Iface]) -> String {
 
 /// `show inventory` (IOS family).
 pub fn show_inventory(dev: &Device) -> String {
-    let serial = format!("FOC{:04}X{:03}", 2210 + dev.index / 1000, dev.index % 1000);
+    let serial = serial(dev);
     let (pid, descr) = match dev.platform {
         Platform::CiscoIos => ("C9300-48P", "C9300-48P"),
         Platform::AristaEos => ("vEOS-lab", "Arista vEOS"),

@@ -10,6 +10,7 @@
 
 use crate::clock::Civil;
 use crate::content;
+use crate::json;
 use crate::platform::Platform;
 use crate::shell::{
     match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Pending, Shell, Spec,
@@ -681,8 +682,10 @@ impl Shell {
             Match::Ambiguous(i) => return Some(self.ios_ambiguous(line, i, interactive)),
             Match::Incomplete => return Some(self.ios_incomplete(line, interactive)),
         };
-        if p == Platform::AristaEos && filter.is_some_and(|f| f.trim() == "json") {
-            return Some(self.eos_json(id));
+        if matches!(p, Platform::AristaEos | Platform::CiscoNxos)
+            && filter.is_some_and(|f| f.trim() == "json")
+        {
+            return Some(self.json_pipe(id, &args));
         }
         let out = self.ios_command(id, &args, line, interactive)?;
         let out = match filter {
@@ -995,19 +998,26 @@ impl Shell {
         })
     }
 
-    /// EOS `| json` output for the commands automation asks for in JSON.
-    fn eos_json(&self, id: Cmd) -> String {
+    /// `| json` on EOS and NX-OS, for the commands automation asks for in JSON.
+    fn json_pipe(&self, id: Cmd, args: &[String]) -> String {
         let host = self.dev.hostname();
-        match id {
-            ShowVersion => format!(
-                "{{\n    \"modelName\": \"vEOS-lab\",\n    \"internalVersion\": \"4.28.3M-29174443.4283M\",\n    \"systemMacAddress\": \"{mac}\",\n    \"serialNumber\": \"SN{idx:08}\",\n    \"memTotal\": 4002012,\n    \"bootupTimestamp\": 1700000000.0,\n    \"memFree\": 2630404,\n    \"version\": \"4.28.3M\",\n    \"configMacAddress\": \"00:00:00:00:00:00\",\n    \"isIntlVersion\": false,\n    \"internalBuildId\": \"5d8f7c46-0a2c-4a48-ad0c-0e5a9f8a6c8b\",\n    \"hardwareRevision\": \"\",\n    \"hwMacAddress\": \"{mac}\",\n    \"architecture\": \"x86_64\"\n}}",
-                mac = content::mac(self.dev.index, 0),
-                idx = self.dev.index
-            ),
-            ShowHostname => format!(
+        let tree = self.dev.running();
+        match (self.dev.platform, id) {
+            (Platform::AristaEos, ShowVersion) => json::eos_version(&self.dev),
+            (Platform::AristaEos, ShowHostname) => format!(
                 "{{\n    \"hostname\": \"{host}\",\n    \"fqdn\": \"{host}.lab.example.net\"\n}}"
             ),
-            _ => "% This is an unconverted command".into(),
+            (Platform::AristaEos, ShowIntStatus) => json::eos_interfaces_status(&tree),
+            (Platform::AristaEos, ShowIpIntBrief) => json::eos_ip_interface_brief(&tree),
+            (Platform::AristaEos, ShowVlan) if args.is_empty() => json::eos_vlan(&self.dev, &tree),
+            (Platform::AristaEos, _) => "% This is an unconverted command".into(),
+            (_, ShowVersion) => json::nxos_version(&self.dev, &host),
+            (_, ShowIntBrief) => json::nxos_interface_brief(&tree),
+            (_, ShowIpIntBrief) => json::nxos_ip_interface_brief(&tree),
+            (_, ShowVlan) if args.iter().all(|a| "brief".starts_with(a.as_str())) => {
+                json::nxos_vlan_brief(&self.dev, &tree)
+            }
+            _ => "% Invalid command: JSON output is not supported for this command".into(),
         }
     }
 
