@@ -765,7 +765,7 @@ plugin
 Active Package(s):
 "
         ),
-        Platform::CiscoIosxr => format!(
+        Platform::CiscoIosxr => String::from(
             "Cisco IOS XR Software, Version 7.3.2
 Copyright (c) 2013-2021 by Cisco Systems, Inc.
 
