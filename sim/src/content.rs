@@ -1810,6 +1810,39 @@ pub fn show_lldp_neighbors(dev: &Device, ifaces: &[Iface]) -> String {
 /// `show inventory` (IOS family).
 pub fn show_inventory(dev: &Device) -> String {
     let serial = serial(dev);
+    if dev.platform == Platform::AristaEos {
+        let ifaces = interfaces(&dev.running());
+        let eth = ifaces
+            .iter()
+            .filter(|i| i.name.starts_with("Ethernet"))
+            .count();
+        let mgmt = ifaces
+            .iter()
+            .filter(|i| i.name.starts_with("Management"))
+            .count();
+        return format!(
+            "System information
+  Model                    Description
+  ------------------------ ----------------------------------------------------
+  vEOS-lab                 Arista vEOS
+
+  HW Version  Serial Number  Mfg Date    Epoch
+  ----------- -------------- ----------- --------
+  11.00       {serial}    2021-05-12  01.00
+
+System has 0 power supply slots
+
+System has 0 fan modules
+
+System has {ports} ports
+  Type             Count
+  ---------------- ----
+  Ethernet         {eth}
+  Management       {mgmt}
+",
+            ports = eth + mgmt
+        );
+    }
     let (pid, descr) = match dev.platform {
         Platform::CiscoIos => ("C9300-48P", "C9300-48P"),
         Platform::AristaEos => ("vEOS-lab", "Arista vEOS"),
@@ -1824,27 +1857,176 @@ pub fn show_inventory(dev: &Device) -> String {
     )
 }
 
-/// `show ip route` (IOS family), from connected addresses in the config.
-pub fn show_ip_route(tree: &[Node]) -> String {
-    let mut out = vec![
-        "Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP".to_string(),
-        "       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area".to_string(),
-        String::new(),
-        "Gateway of last resort is 10.255.0.254 to network 0.0.0.0".to_string(),
-        String::new(),
-        "S*    0.0.0.0/0 [1/0] via 10.255.0.254".to_string(),
-    ];
-    for i in interfaces(tree) {
-        if let (Some(a), false) = (&i.address, i.shutdown) {
-            let (ip, len) = split_addr(a);
-            out.push(format!(
-                "C        {ip}/{len} is directly connected, {}",
-                i.name
-            ));
-            out.push(format!(
-                "L        {ip}/32 is directly connected, {}",
-                i.name
-            ));
+/// A connected subnet: (network, prefix length, the interface's own address, interface).
+fn connected(ifaces: &[Iface]) -> Vec<(String, String, String, String)> {
+    ifaces
+        .iter()
+        .filter(|i| !i.shutdown && i.vrf.is_none())
+        .filter_map(|i| {
+            let (ip, len) = split_addr(i.address.as_deref()?);
+            let v4: std::net::Ipv4Addr = ip.parse().ok()?;
+            let bits: u32 = len.parse().ok()?;
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32))
+            };
+            let net = std::net::Ipv4Addr::from(u32::from(v4) & mask).to_string();
+            Some((net, len, ip, i.name.clone()))
+        })
+        .collect()
+}
+
+/// The interface whose connected subnet holds `gw` (the static default route's next hop).
+fn egress<'a>(conn: &'a [(String, String, String, String)], gw: &str) -> Option<&'a str> {
+    let gw: u32 = gw.parse::<std::net::Ipv4Addr>().ok()?.into();
+    conn.iter()
+        .find(|(net, len, _, _)| {
+            let bits: u32 = len.parse().unwrap_or(32);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits.min(32))
+            };
+            net.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|n| u32::from(n) == gw & mask)
+        })
+        .map(|(_, _, _, name)| name.as_str())
+}
+
+/// `show ip route` (IOS, EOS, NX-OS) / `show route` (IOS-XR): the default route and the
+/// connected subnets of the global table (interfaces in a VRF are left out).
+pub fn show_ip_route(dev: &Device, tree: &[Node]) -> String {
+    let conn = connected(&interfaces(tree));
+    let gw = "10.255.0.254";
+    let mut out = Vec::new();
+    match dev.platform {
+        Platform::AristaEos => {
+            out.push("VRF: default".to_string());
+            out.push("Codes: C - connected, S - static, K - kernel, ".into());
+            out.push("       O - OSPF, IA - OSPF inter area, E1 - OSPF external type 1,".into());
+            out.push("       E2 - OSPF external type 2, N1 - OSPF NSSA external type 1,".into());
+            out.push("       N2 - OSPF NSSA external type2, B - Other BGP Routes,".into());
+            out.push("       B I - iBGP, B E - eBGP, R - RIP, I L1 - IS-IS level 1,".into());
+            out.push("       I L2 - IS-IS level 2, O3 - OSPFv3, A B - BGP Aggregate,".into());
+            out.push("       A O - OSPF Summary, NG - Nexthop Group Static Route,".into());
+            out.push("       V - VXLAN Control Service, M - Martian,".into());
+            out.push("       DH - DHCP client installed default route,".into());
+            out.push("       DP - Dynamic Policy Route, L - VRF Leaked,".into());
+            out.push("       G  - gRIBI, RC - Route Cache Route".into());
+            out.push(String::new());
+            out.push("Gateway of last resort:".into());
+            if let Some(via) = egress(&conn, gw) {
+                out.push(format!(" S        0.0.0.0/0 [1/0] via {gw}, {via}"));
+            }
+            out.push(String::new());
+            for (net, len, _, name) in &conn {
+                out.push(format!(
+                    " C        {net}/{len} is directly connected, {name}"
+                ));
+            }
+            out.push(String::new());
+        }
+        Platform::CiscoNxos => {
+            out.push("IP Route Table for VRF \"default\"".to_string());
+            out.push("'*' denotes best ucast next-hop".into());
+            out.push("'**' denotes best mcast next-hop".into());
+            out.push("'[x/y]' denotes [preference/metric]".into());
+            out.push("'%<string>' in via output denotes VRF <string>".into());
+            out.push(String::new());
+            for (net, len, ip, name) in &conn {
+                let short = nxos_short(name);
+                if len == "32" {
+                    out.push(format!("{net}/{len}, ubest/mbest: 2/0, attached"));
+                    out.push(format!("    *via {ip}, {short}, [0/0], 12w3d, local"));
+                    out.push(format!("    *via {ip}, {short}, [0/0], 12w3d, direct"));
+                } else {
+                    out.push(format!("{net}/{len}, ubest/mbest: 1/0, attached"));
+                    out.push(format!("    *via {ip}, {short}, [0/0], 12w3d, direct"));
+                    out.push(format!("{ip}/32, ubest/mbest: 1/0, attached"));
+                    out.push(format!("    *via {ip}, {short}, [0/0], 12w3d, local"));
+                }
+            }
+            out.push(String::new());
+        }
+        Platform::CiscoIosxr => {
+            out.push(String::new());
+            out.push(
+                "Codes: C - connected, S - static, R - RIP, B - BGP, (>) - Diversion path"
+                    .to_string(),
+            );
+            out.push(
+                "       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area".into(),
+            );
+            out.push(
+                "       N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2".into(),
+            );
+            out.push("       E1 - OSPF external type 1, E2 - OSPF external type 2, E - EGP".into());
+            out.push("       i - ISIS, L1 - IS-IS level-1, L2 - IS-IS level-2".into());
+            out.push(
+                "       ia - IS-IS inter area, su - IS-IS summary null, * - candidate default"
+                    .into(),
+            );
+            out.push(
+                "       U - per-user static route, o - ODR, L - local, G  - DAGR, l - LISP".into(),
+            );
+            out.push("       A - access/subscriber, a - Application route".into());
+            out.push(
+                "       M - mobile route, r - RPL, t - Traffic Engineering, (!) - FRR Backup path"
+                    .into(),
+            );
+            out.push(String::new());
+            out.push(format!("Gateway of last resort is {gw} to network 0.0.0.0"));
+            out.push(String::new());
+            out.push(format!("S*   0.0.0.0/0 [1/0] via {gw}, 12w3d"));
+            for (net, len, ip, name) in &conn {
+                if len != "32" {
+                    out.push(format!(
+                        "C    {net}/{len} is directly connected, 12w3d, {name}"
+                    ));
+                }
+                out.push(format!("L    {ip}/32 is directly connected, 12w3d, {name}"));
+            }
+        }
+        _ => {
+            out.push(
+                "Codes: L - local, C - connected, S - static, R - RIP, M - mobile, B - BGP"
+                    .to_string(),
+            );
+            out.push(
+                "       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area".into(),
+            );
+            out.push(
+                "       N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2".into(),
+            );
+            out.push("       E1 - OSPF external type 1, E2 - OSPF external type 2, m - OMP".into());
+            out.push("       n - NAT, Ni - NAT inside, No - NAT outside, Nd - NAT DIA".into());
+            out.push(
+                "       i - IS-IS, su - IS-IS summary, L1 - IS-IS level-1, L2 - IS-IS level-2"
+                    .into(),
+            );
+            out.push(
+                "       ia - IS-IS inter area, * - candidate default, U - per-user static route"
+                    .into(),
+            );
+            out.push("       H - NHRP, G - NHRP registered, g - NHRP registration summary".into());
+            out.push("       o - ODR, P - periodic downloaded static route, l - LISP".into());
+            out.push("       a - application route".into());
+            out.push(
+                "       + - replicated route, % - next hop override, p - overrides from PfR".into(),
+            );
+            out.push(String::new());
+            out.push(format!("Gateway of last resort is {gw} to network 0.0.0.0"));
+            out.push(String::new());
+            out.push(format!("S*    0.0.0.0/0 [1/0] via {gw}"));
+            for (net, len, ip, name) in &conn {
+                if len != "32" {
+                    out.push(format!(
+                        "C        {net}/{len} is directly connected, {name}"
+                    ));
+                }
+                out.push(format!("L        {ip}/32 is directly connected, {name}"));
+            }
         }
     }
     out.join("\n")

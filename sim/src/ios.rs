@@ -93,6 +93,7 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["show", "clock"], ShowClock, Args::None),
     spec(&["show", "inventory"], ShowInventory, Args::None),
     spec(&["show", "ip", "route"], ShowIpRoute, Args::Optional),
+    spec(&["show", "route"], ShowIpRoute, Args::Optional),
     spec(&["show", "privilege"], ShowPrivilege, Args::None),
     spec(&["show", "hostname"], ShowHostname, Args::None),
     spec(&["show", "users"], ShowUsers, Args::None),
@@ -166,6 +167,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (ShowCdpNeighbors, _) => matches!(p, CiscoIos | CiscoNxos),
         (ShowIpIntBrief, w) if w[1] == "ipv4" => p == CiscoIosxr,
         (ShowVlan, _) => p != CiscoIosxr,
+        (ShowIpRoute, w) if w[1] == "route" => p == CiscoIosxr,
         (ShowStartup, _) => p != CiscoIosxr,
         (ShowPrivilege, _) => matches!(p, CiscoIos | AristaEos),
         (ShowHostname, _) => matches!(p, CiscoNxos | AristaEos),
@@ -777,7 +779,7 @@ impl Shell {
             ShowVlan => content::show_vlan(&self.dev, &self.dev.running()),
             ShowClock => content::show_clock(p),
             ShowInventory => content::show_inventory(&self.dev),
-            ShowIpRoute => content::show_ip_route(&self.dev.running()),
+            ShowIpRoute => content::show_ip_route(&self.dev, &self.dev.running()),
             ShowPrivilege => {
                 let level = if self.mode == Mode::User { 1 } else { 15 };
                 format!("Current privilege level is {level}")

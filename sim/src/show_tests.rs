@@ -84,7 +84,7 @@ pub const PARSED: &[(Platform, &[&str])] = &[
             "show version",
             "show interfaces",
             "show ipv4 interface brief",
-            "show ip route",
+            "show route",
             "show lldp neighbors",
         ],
     ),
