@@ -1278,7 +1278,10 @@ pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
     let ports = |vid: u32| -> String {
         vlan_members(dev.platform, &ifaces, vid)
             .iter()
-            .map(|i| short_ifname(&i.name))
+            .map(|i| match dev.platform {
+                Platform::CiscoNxos => nxos_short(&i.name),
+                _ => short_ifname(&i.name),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
