@@ -879,13 +879,24 @@ fn ios_interface(dev: &Device, n: usize, i: &Iface, errs: (u64, u64, u64), out: 
     }
     let (ip, ib, op, ob) = counters(n);
     let (ie, crc, frame) = errs;
-    out.push("  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,".into());
-    out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
-    out.push("  Encapsulation ARPA, loopback not set".into());
-    out.push("  Keepalive set (10 sec)".into());
-    out.push("  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX".into());
-    out.push("  input flow-control is off, output flow-control is unsupported".into());
-    out.push("  ARP type: ARPA, ARP Timeout 04:00:00".into());
+    if is_loopback(i) {
+        out.push("  MTU 1514 bytes, BW 8000000 Kbit/sec, DLY 5000 usec,".into());
+        out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
+        out.push("  Encapsulation LOOPBACK, loopback not set".into());
+        out.push("  Keepalive set (10 sec)".into());
+    } else {
+        out.push("  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,".into());
+        out.push("     reliability 255/255, txload 1/255, rxload 1/255".into());
+        out.push("  Encapsulation ARPA, loopback not set".into());
+        if !i.name.starts_with("Vlan") {
+            out.push("  Keepalive set (10 sec)".into());
+            out.push("  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX".into());
+            out.push("  input flow-control is off, output flow-control is unsupported".into());
+        } else {
+            out.push("  Keepalive not supported ".into());
+        }
+        out.push("  ARP type: ARPA, ARP Timeout 04:00:00".into());
+    }
     out.push("  Last input 00:00:01, output 00:00:00, output hang never".into());
     out.push("  Last clearing of \"show interface\" counters never".into());
     out.push("  Input queue: 0/375/0/0 (size/max/drops/flushes); Total output drops: 0".into());
