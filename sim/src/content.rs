@@ -1286,15 +1286,36 @@ pub fn show_ip_int_brief(dev: &Device, tree: &[Node]) -> String {
 pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
     let vlans = vlans(tree);
     let ifaces = interfaces(tree);
-    let ports = |vid: u32| -> String {
-        vlan_members(dev.platform, &ifaces, vid)
+    // The Ports column wraps four ports to a line, continuation lines aligned under it (NX-OS
+    // and EOS end a wrapped line with a comma, IOS does not).
+    let rows = |head: String, vid: u32, out: &mut Vec<String>| {
+        let names: Vec<String> = vlan_members(dev.platform, &ifaces, vid)
             .iter()
             .map(|i| match dev.platform {
                 Platform::CiscoNxos => nxos_short(&i.name),
                 _ => short_ifname(&i.name),
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        let chunks: Vec<&[String]> = names.chunks(4).collect();
+        if chunks.is_empty() {
+            out.push(head.trim_end().to_string());
+            return;
+        }
+        let comma = if dev.platform == Platform::CiscoIos {
+            ""
+        } else {
+            ","
+        };
+        let indent = " ".repeat(head.len());
+        for (k, c) in chunks.iter().enumerate() {
+            let sep = if k + 1 < chunks.len() { comma } else { "" };
+            let lead = if k == 0 {
+                head.as_str()
+            } else {
+                indent.as_str()
+            };
+            out.push(format!("{lead}{}{sep}", c.join(", ")));
+        }
     };
     let mut out = Vec::new();
     match dev.platform {
@@ -1305,30 +1326,11 @@ pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
                     .into(),
             );
             for (id, name) in &vlans {
-                out.push(format!(
-                    "{:<5} {:<32} {:<9} {}",
-                    id,
-                    name,
-                    "active",
-                    ports(*id)
-                ));
-            }
-        }
-        Platform::CiscoNxos => {
-            out.push(String::new());
-            out.push("VLAN Name                             Status    Ports".into());
-            out.push(
-                "---- -------------------------------- --------- -------------------------------"
-                    .into(),
-            );
-            for (id, name) in &vlans {
-                out.push(format!(
-                    "{:<4} {:<32} {:<9} {}",
-                    id,
-                    name,
-                    "active",
-                    ports(*id)
-                ));
+                rows(
+                    format!("{:<5} {:<32} {:<9} ", id, name, "active"),
+                    *id,
+                    &mut out,
+                );
             }
         }
         _ => {
@@ -1339,21 +1341,21 @@ pub fn show_vlan(dev: &Device, tree: &[Node]) -> String {
                     .into(),
             );
             for (id, name) in &vlans {
-                out.push(format!(
-                    "{:<4} {:<32} {:<9} {}",
-                    id,
-                    name,
-                    "active",
-                    ports(*id)
-                ));
+                rows(
+                    format!("{:<4} {:<32} {:<9} ", id, name, "active"),
+                    *id,
+                    &mut out,
+                );
             }
-            for (id, name) in [
-                (1002, "fddi-default"),
-                (1003, "token-ring-default"),
-                (1004, "fddinet-default"),
-                (1005, "trnet-default"),
-            ] {
-                out.push(format!("{:<4} {:<32} {:<9}", id, name, "act/unsup"));
+            if dev.platform == Platform::CiscoIos {
+                for (id, name) in [
+                    (1002, "fddi-default"),
+                    (1003, "token-ring-default"),
+                    (1004, "fddinet-default"),
+                    (1005, "trnet-default"),
+                ] {
+                    out.push(format!("{:<4} {:<32} {:<9}", id, name, "act/unsup"));
+                }
             }
         }
     }

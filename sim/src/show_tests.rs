@@ -109,10 +109,21 @@ fn dump_show_outputs() {
     let Ok(dir) = std::env::var("PSIM_DUMP") else {
         return;
     };
+    // `PSIM_DUMP_LINES=N`: devices with configs padded to N lines (many access ports).
+    let lines: usize = std::env::var("PSIM_DUMP_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for (p, cmds) in PARSED {
         let sub = std::path::Path::new(&dir).join(p.name());
         std::fs::create_dir_all(&sub).unwrap();
-        let mut sh = Shell::new(device(*p), "admin");
+        let settings = Settings {
+            config_lines: lines,
+            ..Settings::for_tests()
+        };
+        let name = format!("{}001", p.default_prefix());
+        let dev = Arc::new(Device::new(&name, *p, 0, None, Arc::new(settings)));
+        let mut sh = Shell::new(dev, "admin");
         for c in *cmds {
             let (text, failed) = exec(&mut sh, c);
             let text = if failed {
