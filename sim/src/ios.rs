@@ -10,6 +10,7 @@
 
 use crate::clock::Civil;
 use crate::content;
+use crate::json;
 use crate::platform::Platform;
 use crate::shell::{
     match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Pending, Shell, Spec,
@@ -22,6 +23,10 @@ enum Cmd {
     ShowRun,
     ShowStartup,
     ShowInterfaces,
+    ShowIntStatus,
+    ShowIntBrief,
+    ShowCdpNeighbors,
+    ShowLldpNeighbors,
     ShowIpIntBrief,
     ShowVlan,
     ShowClock,
@@ -65,6 +70,15 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["show", "startup-config"], ShowStartup, Args::None),
     spec(&["show", "interfaces"], ShowInterfaces, Args::Optional),
     spec(&["show", "interface"], ShowInterfaces, Args::Optional),
+    spec(&["show", "interfaces", "status"], ShowIntStatus, Args::None),
+    spec(&["show", "interface", "status"], ShowIntStatus, Args::None),
+    spec(&["show", "interface", "brief"], ShowIntBrief, Args::None),
+    spec(&["show", "cdp", "neighbors"], ShowCdpNeighbors, Args::None),
+    spec(
+        &["show", "lldp", "neighbors"],
+        ShowLldpNeighbors,
+        Args::None,
+    ),
     spec(
         &["show", "ip", "interface", "brief"],
         ShowIpIntBrief,
@@ -79,6 +93,7 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["show", "clock"], ShowClock, Args::None),
     spec(&["show", "inventory"], ShowInventory, Args::None),
     spec(&["show", "ip", "route"], ShowIpRoute, Args::Optional),
+    spec(&["show", "route"], ShowIpRoute, Args::Optional),
     spec(&["show", "privilege"], ShowPrivilege, Args::None),
     spec(&["show", "hostname"], ShowHostname, Args::None),
     spec(&["show", "users"], ShowUsers, Args::None),
@@ -146,8 +161,13 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
     let on_platform = match (s.id, s.words) {
         (ShowInterfaces, w) if w[1] == "interface" => p == CiscoNxos,
         (ShowInterfaces, _) => p != CiscoNxos,
+        (ShowIntStatus, w) if w[1] == "interface" => p == CiscoNxos,
+        (ShowIntStatus, _) => matches!(p, CiscoIos | AristaEos),
+        (ShowIntBrief, _) => p == CiscoNxos,
+        (ShowCdpNeighbors, _) => matches!(p, CiscoIos | CiscoNxos),
         (ShowIpIntBrief, w) if w[1] == "ipv4" => p == CiscoIosxr,
         (ShowVlan, _) => p != CiscoIosxr,
+        (ShowIpRoute, w) if w[1] == "route" => p == CiscoIosxr,
         (ShowStartup, _) => p != CiscoIosxr,
         (ShowPrivilege, _) => matches!(p, CiscoIos | AristaEos),
         (ShowHostname, _) => matches!(p, CiscoNxos | AristaEos),
@@ -664,8 +684,10 @@ impl Shell {
             Match::Ambiguous(i) => return Some(self.ios_ambiguous(line, i, interactive)),
             Match::Incomplete => return Some(self.ios_incomplete(line, interactive)),
         };
-        if p == Platform::AristaEos && filter.is_some_and(|f| f.trim() == "json") {
-            return Some(self.eos_json(id));
+        if matches!(p, Platform::AristaEos | Platform::CiscoNxos)
+            && filter.is_some_and(|f| f.trim() == "json")
+        {
+            return Some(self.json_pipe(id, &args));
         }
         let out = self.ios_command(id, &args, line, interactive)?;
         let out = match filter {
@@ -746,14 +768,24 @@ impl Shell {
                     None => return Some(self.ios_invalid(line, 2, interactive)),
                 }
             }
+            ShowIntStatus => content::show_interfaces_status(&self.dev, &self.dev.running()),
+            ShowIntBrief => content::nxos_show_interface_brief(&self.dev.running()),
+            ShowCdpNeighbors => content::show_cdp_neighbors(&self.dev, &self.dev.running()),
+            ShowLldpNeighbors => content::show_lldp_neighbors(
+                &self.dev,
+                &content::interfaces(&self.dev.running()),
+            ),
             ShowIpIntBrief => content::show_ip_int_brief(&self.dev, &self.dev.running()),
             ShowVlan => content::show_vlan(&self.dev, &self.dev.running()),
             ShowClock => content::show_clock(p),
             ShowInventory => content::show_inventory(&self.dev),
-            ShowIpRoute => content::show_ip_route(&self.dev.running()),
+            ShowIpRoute => content::show_ip_route(&self.dev, &self.dev.running()),
             ShowPrivilege => {
                 let level = if self.mode == Mode::User { 1 } else { 15 };
                 format!("Current privilege level is {level}")
+            }
+            ShowHostname if p == Platform::AristaEos => {
+                format!("Hostname: {host}\nFQDN:     {host}.lab.example.net")
             }
             ShowHostname => host,
             ShowUsers => format!(
@@ -968,19 +1000,26 @@ impl Shell {
         })
     }
 
-    /// EOS `| json` output for the commands automation asks for in JSON.
-    fn eos_json(&self, id: Cmd) -> String {
+    /// `| json` on EOS and NX-OS, for the commands automation asks for in JSON.
+    fn json_pipe(&self, id: Cmd, args: &[String]) -> String {
         let host = self.dev.hostname();
-        match id {
-            ShowVersion => format!(
-                "{{\n    \"modelName\": \"vEOS-lab\",\n    \"internalVersion\": \"4.28.3M-29174443.4283M\",\n    \"systemMacAddress\": \"{mac}\",\n    \"serialNumber\": \"SN{idx:08}\",\n    \"memTotal\": 4002012,\n    \"bootupTimestamp\": 1700000000.0,\n    \"memFree\": 2630404,\n    \"version\": \"4.28.3M\",\n    \"configMacAddress\": \"00:00:00:00:00:00\",\n    \"isIntlVersion\": false,\n    \"internalBuildId\": \"5d8f7c46-0a2c-4a48-ad0c-0e5a9f8a6c8b\",\n    \"hardwareRevision\": \"\",\n    \"hwMacAddress\": \"{mac}\",\n    \"architecture\": \"x86_64\"\n}}",
-                mac = content::mac(self.dev.index, 0),
-                idx = self.dev.index
-            ),
-            ShowHostname => format!(
+        let tree = self.dev.running();
+        match (self.dev.platform, id) {
+            (Platform::AristaEos, ShowVersion) => json::eos_version(&self.dev),
+            (Platform::AristaEos, ShowHostname) => format!(
                 "{{\n    \"hostname\": \"{host}\",\n    \"fqdn\": \"{host}.lab.example.net\"\n}}"
             ),
-            _ => "% This is an unconverted command".into(),
+            (Platform::AristaEos, ShowIntStatus) => json::eos_interfaces_status(&tree),
+            (Platform::AristaEos, ShowIpIntBrief) => json::eos_ip_interface_brief(&tree),
+            (Platform::AristaEos, ShowVlan) if args.is_empty() => json::eos_vlan(&self.dev, &tree),
+            (Platform::AristaEos, _) => "% This is an unconverted command".into(),
+            (_, ShowVersion) => json::nxos_version(&self.dev, &host),
+            (_, ShowIntBrief) => json::nxos_interface_brief(&tree),
+            (_, ShowIpIntBrief) => json::nxos_ip_interface_brief(&tree),
+            (_, ShowVlan) if args.iter().all(|a| "brief".starts_with(a.as_str())) => {
+                json::nxos_vlan_brief(&self.dev, &tree)
+            }
+            _ => "% Invalid command: JSON output is not supported for this command".into(),
         }
     }
 

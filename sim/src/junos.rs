@@ -6,6 +6,7 @@
 
 use crate::clock::Civil;
 use crate::content;
+use crate::json;
 use crate::shell::{
     match_command, split_pipe, words_with_offsets, Args, Confirm, Match, Mode, Shell, Spec,
 };
@@ -492,6 +493,7 @@ enum Op {
     ShowUptime,
     ShowRoute,
     ShowChassis,
+    ShowLldp,
     ShowClock,
     ShowCommit,
     ScreenLength,
@@ -527,6 +529,7 @@ static OPS: &[Spec<Op>] = &[
         Args::None,
     ),
     op(&["show", "system", "clock"], Op::ShowClock, Args::None),
+    op(&["show", "lldp", "neighbors"], Op::ShowLldp, Args::None),
     op(&["show", "system", "commit"], Op::ShowCommit, Args::None),
     op(
         &["set", "cli", "screen-length"],
@@ -610,8 +613,31 @@ impl Shell {
             }
         };
         let host = self.dev.hostname();
+        if filter.is_some_and(|f| f.split_whitespace().collect::<Vec<_>>() == ["display", "json"]) {
+            return Some(match id {
+                Op::ShowVersion => json::junos_version(&host),
+                Op::ShowInterfacesTerse => json::junos_interfaces_terse(&self.junos_ifaces()),
+                _ => "error: netorch-sim has no JSON form of this command".into(),
+            });
+        }
         let out = match id {
             Op::ShowVersion => content::show_version(&self.dev, &host),
+            Op::ShowLldp => {
+                let ifaces: Vec<content::Iface> = self
+                    .junos_ifaces()
+                    .into_iter()
+                    .map(|j| content::Iface {
+                        name: j.name,
+                        description: j.description,
+                        address: None,
+                        shutdown: j.disabled,
+                        access_vlan: None,
+                        trunk: false,
+                        vrf: None,
+                    })
+                    .collect();
+                content::show_lldp_neighbors(&self.dev, &ifaces)
+            }
             Op::ShowConfiguration => {
                 let tree = self.dev.running();
                 let segs = segments(&args);
@@ -626,12 +652,17 @@ impl Shell {
                     let st = self.dev.state();
                     (st.changed_at, st.changed_by.clone())
                 };
+                let ago = std::time::SystemTime::now()
+                    .duration_since(changed_at)
+                    .unwrap_or_default()
+                    .as_secs();
                 format!(
-                "Current time: {}\nSystem booted: {} (12w3d 04:05 ago)\nProtocols started: {}\nLast configured: {} by {}\n 11:52AM  up 87 days,  4:05, 1 user, load averages: 0.08, 0.05, 0.01",
+                "Current time: {}\nTime Source:  NTP CLOCK \nSystem booted: {} (12w3d 04:05 ago)\nProtocols started: {} (12w3d 04:04 ago)\nLast configured: {} ({} ago) by {}\n 11:52AM  up 87 days,  4:05, 1 user, load averages: 0.08, 0.05, 0.01",
                 Civil::now().iso(),
                 Civil::from_system(self.dev.settings.started).iso(),
                 Civil::from_system(self.dev.settings.started).iso(),
                 Civil::from_system(changed_at).iso(),
+                junos_ago(ago),
                 changed_by
             )
             }
@@ -714,11 +745,48 @@ impl Shell {
         }
     }
 
-    fn junos_interfaces(&self, terse: bool) -> String {
+    /// The interfaces of the running config, as `show interfaces` reports them.
+    fn junos_ifaces(&self) -> Vec<json::JunosIface> {
         let tree = self.dev.running();
         let Some(ifs) = subtree(&tree, &["interfaces".to_string()]) else {
-            return String::new();
+            return Vec::new();
         };
+        ifs.iter()
+            .map(|i| {
+                let mut addresses = Vec::new();
+                for u in &i.children {
+                    if let Some(unit) = u.line.strip_prefix("unit ") {
+                        for f in &u.children {
+                            if let Some(fam) = f.line.strip_prefix("family ") {
+                                for a in &f.children {
+                                    if let Some(ad) = a.line.strip_prefix("address ") {
+                                        addresses.push((
+                                            unit.to_string(),
+                                            fam.to_string(),
+                                            ad.to_string(),
+                                        ));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                json::JunosIface {
+                    name: i.line.clone(),
+                    disabled: i.children.iter().any(|c| c.line == "disable"),
+                    description: i
+                        .children
+                        .iter()
+                        .find_map(|c| c.line.strip_prefix("description "))
+                        .map(|d| d.trim_matches('"').to_string()),
+                    addresses,
+                }
+            })
+            .collect()
+    }
+
+    fn junos_interfaces(&self, terse: bool) -> String {
+        let ifs = self.junos_ifaces();
         let mut out = Vec::new();
         if terse {
             out.push(
@@ -726,78 +794,68 @@ impl Shell {
             );
         }
         for (n, i) in ifs.iter().enumerate() {
-            let disabled = i.children.iter().any(|c| c.line == "disable");
-            let admin = if disabled { "down" } else { "up" };
-            let desc = i
-                .children
-                .iter()
-                .find_map(|c| c.line.strip_prefix("description "))
-                .map(|d| d.trim_matches('"').to_string());
-            let mut addrs = Vec::new();
-            for u in &i.children {
-                if let Some(unit) = u.line.strip_prefix("unit ") {
-                    for f in &u.children {
-                        if let Some(fam) = f.line.strip_prefix("family ") {
-                            for a in &f.children {
-                                if let Some(ad) = a.line.strip_prefix("address ") {
-                                    addrs.push((unit.to_string(), fam.to_string(), ad.to_string()));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            let admin = if i.disabled { "down" } else { "up" };
             if terse {
-                out.push(format!("{:<24}{:<6}{:<5}", i.line, admin, admin));
-                for (unit, fam, ad) in &addrs {
+                out.push(format!("{:<24}{:<6}{:<5}", i.name, admin, admin));
+                for (unit, fam, ad) in &i.addresses {
                     out.push(format!(
                         "{:<24}{:<6}{:<5}{:<9}{:<22}",
-                        format!("{}.{}", i.line, unit),
+                        format!("{}.{}", i.name, unit),
                         admin,
                         admin,
                         fam,
                         ad
                     ));
                 }
-            } else {
-                out.push(format!(
-                    "Physical interface: {}, {}, Physical link is {}",
-                    i.line,
-                    if disabled {
-                        "Administratively down"
-                    } else {
-                        "Enabled"
-                    },
-                    if disabled { "Down" } else { "Up" }
-                ));
-                out.push(format!(
-                    "  Interface index: {}, SNMP ifIndex: {}",
-                    148 + n,
-                    526 + n
-                ));
-                if let Some(d) = desc {
-                    out.push(format!("  Description: {d}"));
-                }
-                out.push("  Link-level type: Ethernet, MTU: 1514, Link-mode: Full-duplex, Speed: 1000mbps".into());
-                out.push(format!(
-                    "  Current address: {}",
-                    content::mac(self.dev.index, n + 1)
-                ));
-                out.push("  Input rate     : 1024 bps (2 pps)".into());
-                out.push("  Output rate    : 512 bps (1 pps)".into());
-                for (unit, fam, ad) in &addrs {
-                    out.push(String::new());
-                    out.push(format!(
-                        "  Logical interface {}.{} (Index 70) (SNMP ifIndex 527)",
-                        i.line, unit
-                    ));
-                    out.push(format!("    Protocol {fam}, MTU: 1500"));
-                    out.push(format!(
-                        "      Addresses, Flags: Is-Preferred Is-Primary\n        Local: {ad}"
-                    ));
-                }
-                out.push(String::new());
+                continue;
             }
+            out.push(format!(
+                "Physical interface: {}, {}, Physical link is {}",
+                i.name,
+                if i.disabled {
+                    "Administratively down"
+                } else {
+                    "Enabled"
+                },
+                if i.disabled { "Down" } else { "Up" }
+            ));
+            out.push(format!(
+                "  Interface index: {}, SNMP ifIndex: {}",
+                148 + n,
+                526 + n
+            ));
+            if let Some(d) = &i.description {
+                out.push(format!("  Description: {d}"));
+            }
+            out.push(
+                "  Link-level type: Ethernet, MTU: 1514, Link-mode: Full-duplex, Speed: 1000mbps"
+                    .into(),
+            );
+            out.push("  Device flags   : Present Running".into());
+            out.push("  Interface flags: SNMP-Traps Internal: 0x4000".into());
+            let mac = content::colon_mac(&content::mac(self.dev.index, n + 1));
+            out.push(format!("  Current address: {mac}, Hardware address: {mac}"));
+            out.push("  Last flapped   : Never".into());
+            out.push("  Input rate     : 1024 bps (2 pps)".into());
+            out.push("  Output rate    : 512 bps (1 pps)".into());
+            for (k, (unit, fam, ad)) in i.addresses.iter().enumerate() {
+                out.push(String::new());
+                out.push(format!(
+                    "  Logical interface {}.{} (Index {}) (SNMP ifIndex {})",
+                    i.name,
+                    unit,
+                    70 + n + k,
+                    600 + n + k
+                ));
+                out.push("    Flags: Up SNMP-Traps 0x4000 Encapsulation: ENET2".into());
+                out.push("    Input packets : 123456".into());
+                out.push("    Output packets: 98765".into());
+                out.push(format!("    Protocol {fam}, MTU: 1500"));
+                out.push("      Flags: Sendbcast-pkt-to-re".into());
+                out.push("      Addresses, Flags: Is-Preferred Is-Primary".into());
+                out.push(format!("        {}", junos_address_line(ad)));
+            }
+            out.push(String::new());
         }
         out.join("\n")
     }
@@ -1127,6 +1185,44 @@ fn parse_commit_options(rest: &[String]) -> Result<CommitOptions, (usize, String
         return Err((at, "syntax error.".into()));
     }
     Ok(o)
+}
+
+/// `06:23:48` / `3d 04:05` / `12w3d 04:05`: how long ago, as Junos prints it.
+fn junos_ago(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d / 7, d % 7) {
+        (0, 0) => format!("{h:02}:{m:02}:{:02}", secs % 60),
+        (0, d) => format!("{d}d {h:02}:{m:02}"),
+        (w, d) => format!("{w}w{d}d {h:02}:{m:02}"),
+    }
+}
+
+/// `Destination: 10.0.0/24, Local: 10.0.0.1, Broadcast: 10.0.0.255`, or `Local: X` alone for
+/// a /32 (a loopback address), as `show interfaces` prints a logical interface's address.
+fn junos_address_line(addr: &str) -> String {
+    let (ip, len) = addr.split_once('/').unwrap_or((addr, "32"));
+    let len: u32 = len.parse().unwrap_or(32).min(32);
+    let Ok(v4) = ip.parse::<std::net::Ipv4Addr>() else {
+        return format!("Local: {ip}");
+    };
+    if len == 32 {
+        return format!("Local: {ip}");
+    }
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let net = u32::from(v4) & mask;
+    let bcast = net | !mask;
+    // Junos drops the trailing zero octets of a network: 10.0.0.0/24 -> 10.0.0/24.
+    let octets = std::net::Ipv4Addr::from(net).octets();
+    let keep = (len as usize).div_ceil(8).max(1);
+    let dest = octets[..keep]
+        .iter()
+        .map(u8::to_string)
+        .collect::<Vec<_>>()
+        .join(".");
+    format!(
+        "Destination: {dest}/{len}, Local: {ip}, Broadcast: {}",
+        std::net::Ipv4Addr::from(bcast)
+    )
 }
 
 /// `| match X`, `| except X`, `| count`, `| no-more`, `| display set` (handled by callers).

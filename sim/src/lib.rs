@@ -22,6 +22,7 @@ pub mod content;
 pub mod device;
 pub mod flash;
 pub mod ios;
+pub mod json;
 pub mod junos;
 pub mod lab;
 pub mod platform;
@@ -33,3 +34,5 @@ pub mod tree;
 
 #[cfg(test)]
 mod cli_tests;
+#[cfg(test)]
+mod show_tests;
