@@ -36,21 +36,21 @@ fn a_playbook_decides_on_parsed_interfaces() {
             &play(
                 r#"    - name: Interfaces
       command:
-        commands: sh ip int br
+        commands: sh interfaces
         parse: textfsm
       register: intf
     - name: Loopback0 is up
       assert:
         that:
-          - "(intf.parsed | selectattr('interface', 'equalto', 'Loopback0') | first).status == 'up'"
+          - "(intf.parsed | selectattr('interface', 'equalto', 'Loopback0') | first).link_status == 'up'"
           - "intf.parsed | length > 3"
     - name: Up interfaces
       set_fact:
-        up: "{{ intf.parsed | selectattr('status', 'equalto', 'up') | map(attribute='interface') | list }}"
+        up: "{{ intf.parsed | selectattr('link_status', 'equalto', 'up') | map(attribute='interface') | list }}"
     - name: Each interface that is not up
       debug:
-        msg: "{{ item.interface }} is {{ item.status }}"
-      loop: "{{ intf.parsed | rejectattr('status', 'equalto', 'up') | list }}"
+        msg: "{{ item.interface }} is {{ item.link_status }}"
+      loop: "{{ intf.parsed | rejectattr('link_status', 'equalto', 'up') | list }}"
 "#,
             ),
         );
@@ -67,7 +67,7 @@ fn a_playbook_decides_on_parsed_interfaces() {
             })
             .count();
         assert_eq!(parsed.len(), lines, "{platform}: {output}\n{parsed:#?}");
-        let down = parsed.iter().filter(|p| p["status"] != "up").count();
+        let down = parsed.iter().filter(|p| p["link_status"] != "up").count();
         assert!(down > 0, "{platform}: the sim has shut interfaces");
         let fact = &results(&doc, "Up interfaces")[0];
         let up = fact["data"]["facts"]["up"].as_array();
@@ -416,4 +416,47 @@ fn hostile_output_is_parsed_as_text_and_shown_escaped() {
     );
     assert!(text.contains("\\x1b]52"), "{}", &text[..200]);
     assert_eq!(text.lines().count(), 20002);
+}
+
+#[test]
+fn parse_json_asks_each_platform_for_json_its_own_way() {
+    for (platform, key, sent) in [
+        ("arista_eos", "version", "show version | json"),
+        ("cisco_nxos", "nxos_ver_str", "show version | json"),
+        (
+            "juniper_junos",
+            "software-information",
+            "show version | display json",
+        ),
+    ] {
+        let sim = Sim::with(platform, 1).start();
+        let pb = write(
+            sim.dir.path(),
+            "pb.yml",
+            &format!(
+                "- hosts: all\n  tasks:\n    - name: Version\n      command:\n        commands: show version\n        parse: json\n      register: v\n    - name: Field\n      assert:\n        that: \"v.parsed['{key}'] is defined\"\n"
+            ),
+        );
+        let (code, doc) = run_json(&sim, &pb);
+        assert_eq!(code, Some(0), "{platform}: {doc:#}");
+        let r = &results(&doc, "Version")[0];
+        assert_eq!(r["commands"][0]["command"], sent, "{platform}");
+    }
+    // A platform without JSON output: the error says what to use instead.
+    let sim = Sim::with("cisco_ios", 1).start();
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: Version\n      command: {commands: show version, parse: json}\n",
+    );
+    let (code, doc) = run_json(&sim, &pb);
+    assert_eq!(code, Some(2));
+    let msg = results(&doc, "Version")[0]["msg"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("not JSON") && msg.contains("use parse: textfsm"),
+        "{msg}"
+    );
 }

@@ -345,6 +345,18 @@ impl Reporter {
         // A loop's own result carries no lines: each item has its label, its pending lines
         // in check mode and its diff, shown when there is something to show (or with -v).
         for item in &r.items {
+            // `debug` in a loop prints each item's message, as Ansible does.
+            if let Some(debug) = item.data.get("debug").filter(|_| self.opts.verbose == 0) {
+                let shown = match debug {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
+                };
+                for l in shown.lines() {
+                    text.push_str("\n      ");
+                    text.push_str(l);
+                }
+                continue;
+            }
             let mut changes = String::new();
             self.push_changes(&mut changes, item, "        ");
             if changes.is_empty() && self.opts.verbose == 0 {
