@@ -34,6 +34,7 @@
 //!   connection settings read from host variables).
 //! - [`config`]: the config model: a platform's config as a tree, remediation between two
 //!   configs, the prediction of a change (previews, replace, compliance, rollback).
+//! - [`parse`]: structured output: TextFSM templates (ntc-templates' index), JSON, regex.
 //! - [`backup`]: config backups into a git store (normalise, sanity checks, one writer).
 //!
 //! Output and entry points:
