@@ -99,24 +99,50 @@ fn mask_line_cow<'a>(line: &'a str, patterns: &SecretPatterns) -> std::borrow::C
             continue;
         }
         // Collect first: the replacement changes the offsets of later matches.
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        for c in re.captures_iter(&line) {
-            let groups: Vec<_> = c.iter().skip(1).flatten().collect();
-            let parts = if groups.is_empty() {
-                c.get(0).into_iter().collect()
-            } else {
-                groups
-            };
-            spans.extend(parts.iter().map(|m| (m.start(), m.end())));
-        }
-        spans.retain(|(s, e)| s < e);
-        spans.sort_unstable();
-        spans.dedup_by(|later, earlier| later.0 < earlier.1);
-        for (s, e) in spans.into_iter().rev() {
+        for (s, e) in secret_spans(re, &line).into_iter().rev() {
             line.replace_range(s..e, MASK);
         }
     }
     std::borrow::Cow::Owned(line)
+}
+
+/// Where `re` finds secrets in `line`: each capture group that took part, or the whole
+/// match for a pattern without groups; sorted, without overlaps.
+fn secret_spans(re: &Regex, line: &str) -> Vec<(usize, usize)> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for c in re.captures_iter(line) {
+        let groups: Vec<_> = c.iter().skip(1).flatten().collect();
+        let parts = if groups.is_empty() {
+            c.get(0).into_iter().collect()
+        } else {
+            groups
+        };
+        spans.extend(parts.iter().map(|m| (m.start(), m.end())));
+    }
+    spans.retain(|(s, e)| s < e);
+    spans.sort_unstable();
+    spans.dedup_by(|later, earlier| later.0 < earlier.1);
+    spans
+}
+
+/// The secret texts the patterns find in `text` (what [`mask_text`] hides), so that the
+/// same values can be hidden where they were copied out of it (parsed records).
+pub fn secrets_in(text: &str, patterns: &SecretPatterns) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if !patterns.any_match(line) {
+            continue;
+        }
+        for re in patterns.list() {
+            for (s, e) in secret_spans(re, line) {
+                let secret = line[s..e].to_string();
+                if !out.contains(&secret) {
+                    out.push(secret);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A negation carries the secret of the line it removes (`no username x password 7 ...`,

@@ -153,6 +153,22 @@ impl TaskResult {
         if patterns.is_empty() {
             return;
         }
+        // Records parsed from the output hold the same secrets, each alone in a field
+        // where no line pattern can see it: hide every value the patterns find in the text.
+        for c in &mut self.commands {
+            let Some(parsed) = &mut c.parsed else {
+                continue;
+            };
+            let found = crate::backup::normalize::secrets_in(&c.output, patterns);
+            if found.is_empty() {
+                continue;
+            }
+            let mut r = Redactor::new();
+            for s in &found {
+                r.add(s);
+            }
+            map_json(parsed, &|s: &str| r.redact(s));
+        }
         let mut items = std::mem::take(&mut self.items);
         let diff = self.diff.take();
         self.map_strings(&|s: &str| {
@@ -387,6 +403,26 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_609_845), "2026-11-25T12:30:45Z");
+    }
+
+    #[test]
+    fn secrets_the_platform_masks_are_masked_in_parsed_records_too() {
+        let patterns = crate::backup::normalize::SecretPatterns::new(vec![regex::Regex::new(
+            r"^username \S+ secret \d (\S+)",
+        )
+        .unwrap()]);
+        let mut t = TaskResult::ok();
+        t.commands.push(CommandOutput {
+            command: "show run | include username".into(),
+            output: "username admin secret 9 $9$Hash0fTheS3cret\n".into(),
+            exit_status: None,
+            error: None,
+            parsed: Some(serde_json::json!([{"user": "admin", "hash": "$9$Hash0fTheS3cret"}])),
+        });
+        t.mask_lines(&patterns);
+        let s = serde_json::to_string(&t).unwrap();
+        assert!(!s.contains("Hash0fTheS3cret"), "{s}");
+        assert!(s.contains("\"user\":\"admin\""), "{s}");
     }
 
     #[test]
