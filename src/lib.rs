@@ -52,6 +52,7 @@ pub mod fs;
 pub mod interrupt;
 pub mod inventory;
 pub mod jinja;
+pub mod parse;
 pub mod playbook;
 pub mod report;
 pub mod schedule;

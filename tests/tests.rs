@@ -16,6 +16,7 @@ mod faults;
 mod inventory;
 mod malformed;
 mod parse_conformance;
+mod parsing;
 mod playbook;
 mod run;
 mod seal;

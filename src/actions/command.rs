@@ -11,7 +11,7 @@ use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, Seq
 use serde::Deserialize;
 
 use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
-use crate::device::Connection;
+use crate::device::{Connection, PlatformProfile};
 use crate::playbook::values::{self, describe, STRINGS};
 use crate::report::{CommandOutput, Status, TaskResult};
 
@@ -22,6 +22,96 @@ pub struct CommandArgs {
     /// Answers to interactive prompts (`Destination filename [x]?`).
     pub expect: Vec<Expect>,
     pub timeout: Option<Duration>,
+    /// Turn each command's output into records (`parsed` in the registered result).
+    pub parse: Option<ParseSpec>,
+    /// A parse that fails leaves `parsed` empty instead of failing the task.
+    pub parse_errors_ignored: bool,
+}
+
+/// How `parse:` reads the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseSpec {
+    /// The template index (ntc-templates, the playbook's parsers/ folder) for the command.
+    TextFsm,
+    /// One TextFSM template file.
+    Template(String),
+    /// The device's JSON answer (the profile adds `| json` where the platform needs it).
+    Json,
+    /// A regex with named groups (Python syntax): one record per match.
+    Regex(String),
+}
+
+const PARSE_EXPECTED: &str =
+    "`textfsm`, `json`, {textfsm: path/to/template} or {regex: '(?P<name>...)'}";
+
+fn parse_spec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ParseSpec>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<ParseSpec>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(PARSE_EXPECTED)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v.trim() {
+                "textfsm" | "ntc_templates" | "ansible.netcommon.ntc_templates" => {
+                    Ok(Some(ParseSpec::TextFsm))
+                }
+                "json" | "ansible.netcommon.json" => Ok(Some(ParseSpec::Json)),
+                other => Err(E::custom(format!(
+                    "unknown parser `{other}`; expected {PARSE_EXPECTED}"
+                ))),
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let Some(key) = map.next_key::<String>()? else {
+                return Err(de::Error::custom(format!(
+                    "empty parser; expected {PARSE_EXPECTED}"
+                )));
+            };
+            let value: String = map.next_value_seed(values::ScalarString {
+                what: "a string",
+                allow_bool: false,
+                allow_number: false,
+            })?;
+            let spec = match key.as_str() {
+                "textfsm" | "template" => ParseSpec::Template(value),
+                "regex" => {
+                    if let Err(e) = crate::parse::parse_regex(&value, "") {
+                        if !matches!(e, crate::parse::ParseError::NoMatch { .. }) {
+                            return Err(de::Error::custom(e.to_string()));
+                        }
+                    }
+                    ParseSpec::Regex(value)
+                }
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "unknown parser `{other}`; expected {PARSE_EXPECTED}"
+                    )))
+                }
+            };
+            if let Some(extra) = map.next_key::<String>()? {
+                return Err(de::Error::custom(format!(
+                    "one parser per command: `{extra}` after `{key}`"
+                )));
+            }
+            Ok(Some(spec))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+fn parse_errors<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v: String = values::scalar_string(d)?;
+    match v.as_str() {
+        "ignore" => Ok(true),
+        "fail" => Ok(false),
+        other => Err(de::Error::custom(format!(
+            "parse_errors: expected `fail` (the default) or `ignore`, found `{other}`"
+        ))),
+    }
 }
 
 /// Answer `answer` when the output matches the regex `prompt`.
@@ -63,10 +153,14 @@ struct Spec {
     expect: Vec<Expect>,
     #[serde(default, deserialize_with = "values::opt_duration")]
     timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "parse_spec")]
+    parse: Option<ParseSpec>,
+    #[serde(default, deserialize_with = "parse_errors")]
+    parse_errors: bool,
 }
 
 const EXPECTED: &str =
-    "a command string, a list of commands, or {commands: [...], expect: [...], timeout: N}";
+    "a command string, a list of commands, or {commands: [...], expect: [...], timeout: N, parse: textfsm}";
 
 struct CommandVisitor;
 
@@ -82,6 +176,8 @@ fn args<E: de::Error>(
         commands,
         expect,
         timeout,
+        parse: None,
+        parse_errors_ignored: false,
     })
 }
 
@@ -99,7 +195,15 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CommandArgs, A::Error> {
         let s = Spec::deserialize(MapAccessDeserializer::new(map))?;
-        args(s.commands, s.expect, s.timeout)
+        let mut a: CommandArgs = args(s.commands, s.expect, s.timeout)?;
+        if s.parse_errors && s.parse.is_none() {
+            return Err(de::Error::custom(
+                "parse_errors without parse: add `parse: textfsm` (or json, {regex: ...})",
+            ));
+        }
+        a.parse = s.parse;
+        a.parse_errors_ignored = s.parse_errors;
+        Ok(a)
     }
     fn visit_unit<E: de::Error>(self) -> Result<CommandArgs, E> {
         Err(E::custom(format!("expected {EXPECTED}, found nothing")))
@@ -208,12 +312,17 @@ fn run(
             Ok(c) => c,
             Err(e) => return TaskResult::failed(e.to_string()),
         };
+        let cmd = match &args.parse {
+            Some(ParseSpec::Json) => with_json_suffix(&cmd, conn.profile()),
+            _ => cmd,
+        };
         if ctx.check_mode && !is_read_only(&cmd) {
             result.commands.push(CommandOutput {
                 command: cmd,
                 output: String::new(),
                 exit_status: None,
                 error: None,
+                parsed: None,
             });
             result.status = Status::Skipped;
             result.msg = Some("not run in check mode (it may change the device)".into());
@@ -234,15 +343,33 @@ fn run(
                     }
                     output.push_str(resp.stderr.trim_end());
                 }
+                let mut parsed = None;
+                let mut parse_failure = None;
+                if let (Some(spec), None) = (&args.parse, &failed) {
+                    match parse_output(ctx, conn.profile(), spec, &cmd, &output) {
+                        Ok(v) => parsed = Some(v),
+                        Err(e) if args.parse_errors_ignored => {
+                            parsed = Some(serde_json::Value::Array(Vec::new()));
+                            result.msg = Some(format!("`{cmd}`: parse failed (ignored): {e}"));
+                        }
+                        Err(e) => parse_failure = Some(e.to_string()),
+                    }
+                }
                 result.commands.push(CommandOutput {
                     command: cmd.clone(),
                     output,
                     exit_status: resp.exit_status,
                     error: failed.clone(),
+                    parsed,
                 });
                 if let Some(f) = failed {
                     result.status = Status::Failed;
                     result.msg = Some(format!("`{cmd}`: {f}"));
+                    return result;
+                }
+                if let Some(e) = parse_failure {
+                    result.status = Status::Failed;
+                    result.msg = Some(format!("`{cmd}`: {e}"));
                     return result;
                 }
             }
@@ -256,6 +383,85 @@ fn run(
         }
     }
     result
+}
+
+/// `show version` -> `show version | json` on platforms that answer in JSON that way,
+/// unless the command already asks for JSON.
+fn with_json_suffix(cmd: &str, profile: &PlatformProfile) -> String {
+    match &profile.parse.json_suffix {
+        Some(sfx) if !cmd.contains(sfx.trim()) && !cmd.trim_end().ends_with("json") => {
+            format!("{} {}", cmd.trim_end(), sfx.trim())
+        }
+        _ => cmd.to_string(),
+    }
+}
+
+fn parse_output(
+    ctx: &ActionCtx<'_>,
+    profile: &PlatformProfile,
+    spec: &ParseSpec,
+    cmd: &str,
+    output: &str,
+) -> Result<serde_json::Value, crate::parse::ParseError> {
+    use crate::parse::{self, Library};
+    // The playbook's own parsers/ folder (beside it, or beside the inventory).
+    let user = ctx
+        .templates
+        .dirs()
+        .iter()
+        .map(|d| d.join("parsers"))
+        .find(|d| d.is_dir());
+    match spec {
+        ParseSpec::Json => parse::parse_json(output).map_err(|e| match e {
+            parse::ParseError::Json { message, start } if profile.parse.json_suffix.is_none() => {
+                parse::ParseError::Json {
+                    message: format!(
+                        "{message}; platform {} has no JSON output (no parse.json_suffix in its profile): use parse: textfsm",
+                        profile.name
+                    ),
+                    start,
+                }
+            }
+            e => e,
+        }),
+        ParseSpec::Regex(r) => parse::parse_regex(r, output),
+        ParseSpec::Template(t) => {
+            let path = std::path::Path::new(t);
+            let found = if path.is_absolute() {
+                Some(path.to_path_buf())
+            } else {
+                user.iter()
+                    .map(|u| u.join(path))
+                    .chain(ctx.templates.dirs().iter().map(|d| d.join(path)))
+                    .find(|p| p.is_file())
+            };
+            let Some(found) = found else {
+                return Err(parse::ParseError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "TextFSM template not found (looked in parsers/ and beside the playbook)",
+                    ),
+                });
+            };
+            let records = parse::parse_templates(&[found], output)?;
+            records.check_required()?;
+            Ok(records.to_json())
+        }
+        ParseSpec::TextFsm => {
+            let dir = ctx
+                .vars
+                .get("textfsm_dir")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(std::path::PathBuf::from);
+            let library = Library::discover(user, dir);
+            // What the index knows is the command as typed, without our JSON pipe.
+            let records = library.parse_command(profile.textfsm_platform(), cmd, output)?;
+            records.check_required()?;
+            Ok(records.to_json())
+        }
+    }
 }
 
 #[cfg(test)]

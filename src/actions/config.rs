@@ -538,6 +538,7 @@ fn run(
                 output: resp.output,
                 exit_status: None,
                 error: failed.clone(),
+                parsed: None,
             });
             if let Some(f) = failed {
                 r.status = Status::Failed;
@@ -612,6 +613,7 @@ fn run(
                     output: resp.output,
                     exit_status: None,
                     error: failed.clone(),
+                    parsed: None,
                 });
                 if let Some(f) = failed {
                     r.status = Status::Failed;

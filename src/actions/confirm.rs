@@ -66,6 +66,7 @@ impl ActionArgs for ConfirmArgs {
             output: resp.output,
             exit_status: None,
             error: resp.failed.clone(),
+            parsed: None,
         });
         r.data["facts"] = serde_json::json!({ PENDING_FACT: null });
         match resp.failed {
@@ -89,6 +90,7 @@ impl ActionArgs for ConfirmArgs {
                         output: resp.output,
                         exit_status: None,
                         error: resp.failed,
+                        parsed: None,
                     });
                 }
                 Ok(None) => {}

@@ -61,6 +61,10 @@ pub(crate) fn instead_of(key: &str) -> Option<String> {
         "fetch" | "net_get" => "netorch has no `{key}`; use `download` (src, dest, protocol)",
         "pause" => "netorch has no `{key}`; use `wait_for: {seconds: N}`",
         "cli_config" => "netorch has no `{key}`; use `config`",
+        "cli_parse" => "netorch has no `{key}`; use `command: {commands: show ..., parse: textfsm}` and register it",
+        "parse" | "parse_errors" => {
+            "`{key}` belongs to the command: `command: {commands: show version, {key}: ...}`"
+        }
         _ => return None,
     };
     Some(text.replace("{key}", key))

@@ -202,6 +202,7 @@ pub fn device_failure(e: &DeviceError) -> TaskResult {
                 output: partial.to_string(),
                 exit_status: None,
                 error: Some(e.to_string()),
+                parsed: None,
             });
         }
     }

@@ -34,6 +34,17 @@ pub struct ExecArgs {
     /// host and the ones after it are not sent. Sent as typed (no `{{ }}` templating).
     #[arg(required = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
+
+    /// Show each output as a table of records: `textfsm` (the default: ntc-templates'
+    /// index for the host's platform and the command) or `json` (the device's JSON
+    /// answer); `--json` then gives the records under `parsed`.
+    #[arg(long, value_name = "PARSER", num_args = 0..=1, default_missing_value = "textfsm",
+          value_parser = ["textfsm", "json"])]
+    pub parse: Option<String>,
+
+    /// The TextFSM template library for --parse (ntc-templates' `templates` folder).
+    #[arg(long, value_name = "DIR", requires = "parse")]
+    pub textfsm_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
@@ -43,11 +54,21 @@ pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
         "commands".into(),
         args.commands.iter().map(|c| literal(c)).collect(),
     );
+    if let Some(p) = &args.parse {
+        command.insert("parse".into(), Value::from(p.as_str()));
+    }
     let name = args.commands.join("; ");
     let mut play = serde_json::Map::new();
     play.insert("name".into(), Value::from("netorch exec"));
     play.insert("hosts".into(), Value::from("all"));
     args.play.apply(&mut play);
+    if let Some(dir) = &args.textfsm_dir {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        play.insert(
+            "vars".into(),
+            json!({ "textfsm_dir": dir.to_string_lossy() }),
+        );
+    }
     play.insert(
         "tasks".into(),
         json!([{ "name": name, "command": Value::Object(command) }]),

@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod exec;
 mod inventory;
+mod parse;
 mod platforms;
 mod push;
 mod rollback;
@@ -78,6 +79,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Work with configs offline: `remediate` prints the commands from one config to another.
     Config(config::ConfigArgs),
+    /// Parse saved command output into records offline (TextFSM, JSON, regex).
+    Parse(parse::ParseArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
 }
@@ -118,6 +121,7 @@ pub fn main_entry() -> i32 {
         Command::Config(args) => config::run(args),
         Command::Rollback(args) => rollback::run(args, cli.verbose),
         Command::Compliance(args) => compliance::run(args, cli.verbose),
+        Command::Parse(args) => parse::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

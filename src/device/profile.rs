@@ -243,6 +243,22 @@ pub struct PlatformProfileSpec {
     /// compliance, rollback).
     #[serde(default)]
     pub syntax: crate::config::SyntaxSpec,
+    /// Structured output: the platform's name in ntc-templates' index and how it is asked
+    /// for JSON.
+    #[serde(default)]
+    pub parse: ParseSpec,
+}
+
+/// The `parse:` section of a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParseSpec {
+    /// The platform's name in TextFSM indexes (ntc-templates), when it is not the profile's.
+    #[serde(default)]
+    pub textfsm_platform: Option<String>,
+    /// Appended to a command for a JSON answer (`| json`); none: the platform has no JSON.
+    #[serde(default)]
+    pub json_suffix: Option<String>,
 }
 
 fn default_session() -> Session {
@@ -374,6 +390,7 @@ pub struct PlatformProfile {
     pub free_space: Option<String>,
     pub delete: Option<String>,
     pub syntax: crate::config::Syntax,
+    pub parse: ParseSpec,
     /// Where it came from (`builtin` or a file path).
     pub origin: String,
 }
@@ -543,6 +560,7 @@ impl PlatformProfile {
             show_config: spec.show_config.clone(),
             backup_strip,
             syntax,
+            parse: spec.parse.clone(),
             backup_end_marker: match &spec.backup.end_marker {
                 Some(m) => Some(re("backup.end_marker", m)?),
                 None => None,
@@ -558,6 +576,11 @@ impl PlatformProfile {
             origin: origin.to_string(),
             modes,
         })
+    }
+
+    /// The platform's name in ntc-templates' index.
+    pub fn textfsm_platform(&self) -> &str {
+        self.parse.textfsm_platform.as_deref().unwrap_or(&self.name)
     }
 
     pub fn mode(&self, name: &str) -> Option<&Mode> {

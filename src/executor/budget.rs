@@ -111,6 +111,7 @@ mod tests {
                 output: (*o).to_string(),
                 exit_status: None,
                 error: None,
+                parsed: None,
             });
         }
         r

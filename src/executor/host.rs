@@ -153,10 +153,35 @@ pub fn registered(r: &TaskResult) -> Value {
                 "stdout_lines": c.output.lines().collect::<Vec<_>>(),
                 "exit_status": c.exit_status,
                 "error": c.error,
+                "parsed": c.parsed,
             })
         })
         .collect();
     m.insert("outputs".into(), Value::Array(outputs));
+    // `parsed`: the records of the one command, or one list per command (Ansible's
+    // `cli_parse` registers `parsed` the same way for one command).
+    let parsed: Vec<&Value> = r
+        .commands
+        .iter()
+        .filter_map(|c| c.parsed.as_ref())
+        .collect();
+    match parsed.as_slice() {
+        [] => {}
+        [one] if r.commands.len() == 1 => {
+            m.insert("parsed".into(), (*one).clone());
+        }
+        _ => {
+            m.insert(
+                "parsed".into(),
+                Value::Array(
+                    r.commands
+                        .iter()
+                        .map(|c| c.parsed.clone().unwrap_or(Value::Null))
+                        .collect(),
+                ),
+            );
+        }
+    }
     if let Some(d) = &r.diff {
         m.insert("diff".into(), Value::from(d.as_str()));
     }
@@ -188,6 +213,7 @@ mod tests {
             output: "Cisco IOS XE\nuptime 1 day".into(),
             exit_status: None,
             error: None,
+            parsed: None,
         });
         let v = registered(&r);
         assert_eq!(v["stdout"], "Cisco IOS XE\nuptime 1 day");

@@ -6,6 +6,8 @@
 //! then each command and its whole output, and a one-line summary at the end.
 
 pub mod junit;
+mod records;
+pub use records::records_table;
 pub mod result;
 
 use std::io::{IsTerminal, Write};
@@ -426,7 +428,15 @@ impl Reporter {
                 };
                 text.push_str(&format!("\n  $ {}{mark}", c.command));
             }
-            for l in c.output.lines() {
+            // Parsed output reads as a table; -v shows the device's text as well.
+            let table = c.parsed.as_ref().map(records_table);
+            if table.is_none() || self.opts.verbose > 0 {
+                for l in c.output.lines() {
+                    text.push_str("\n  ");
+                    text.push_str(l);
+                }
+            }
+            for l in table.iter().flat_map(|t| t.lines()) {
                 text.push_str("\n  ");
                 text.push_str(l);
             }
@@ -677,6 +687,7 @@ mod tests {
             output: "10:00 UTC\nsecret s3cr3t!".into(),
             exit_status: None,
             error: None,
+            parsed: None,
         });
         let down = TaskResult::unreachable("r2: connection refused");
         let (text, report) = report_of(opts, "show s3cr3t!", [ok, down]);

@@ -45,6 +45,9 @@ pub struct CommandOutput {
     /// The device's complaint, when it rejected the command.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The output as records, when the task asked for `parse:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parsed: Option<serde_json::Value>,
 }
 
 /// What one task did on one host.
@@ -192,6 +195,9 @@ impl TaskResult {
             fix(&mut c.output);
             if let Some(e) = &mut c.error {
                 fix(e);
+            }
+            if let Some(p) = &mut c.parsed {
+                map_json(p, f);
             }
         }
         map_json(&mut self.data, f);
@@ -393,6 +399,7 @@ mod tests {
             output: "Password: hunter22".into(),
             exit_status: None,
             error: None,
+            parsed: None,
         });
         t.data = serde_json::json!({"x": ["hunter22"]});
         t.redact(&r);

@@ -36,6 +36,9 @@ pub mod sshd;
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -55,4 +58,28 @@ pub fn run_playbook(
         .args(args)
         .output()
         .unwrap()
+}
+
+/// ntc-templates' `templates` folder from the pinned test environment that `scripts/setup`
+/// installs (scripts/pyenv): `$NETORCH_PYENV`, else ~/.cache/netorch-test/pyenv.
+pub fn ntc_templates() -> PathBuf {
+    let env = std::env::var_os("NETORCH_PYENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/netorch-test/pyenv")
+        });
+    let pattern = format!(
+        "{}/lib/python3*/site-packages/ntc_templates/templates/index",
+        env.display()
+    );
+    glob::glob(&pattern)
+        .ok()
+        .and_then(|mut g| g.find_map(|p| p.ok()))
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_else(|| {
+            panic!(
+                "ntc-templates not found at {pattern}: run scripts/setup (it runs scripts/pyenv)"
+            )
+        })
 }

@@ -1,0 +1,196 @@
+//! `netorch parse --platform P --command C FILE...`: parse saved command output offline
+//! (TextFSM, JSON or a regex), to write and test templates before a playbook uses them.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::device::ProfileSet;
+use crate::error::{ExitCode, Result};
+use crate::parse::{self, Library, ParseError};
+use crate::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct ParseArgs {
+    /// The device platform the output came from: netorch's name (cisco_iosxr) or
+    /// ntc-templates' (cisco_xr).
+    #[arg(long)]
+    pub platform: Option<String>,
+
+    /// The command that printed the output, as typed (`sh ip int br` is fine): picks the
+    /// template from the index.
+    #[arg(long)]
+    pub command: Option<String>,
+
+    /// A TextFSM template to use instead of the index (repeat to merge several on their Key
+    /// values, as an index row with `a:b` does).
+    #[arg(long, value_name = "FILE")]
+    pub template: Vec<PathBuf>,
+
+    /// The template library: a folder with an `index` (ntc-templates' `templates` folder).
+    /// Default: $NETORCH_TEXTFSM, $NET_TEXTFSM, then an installed ntc_templates package.
+    #[arg(long, value_name = "DIR")]
+    pub textfsm_dir: Option<PathBuf>,
+
+    /// Your own templates, searched before the library: a folder with its own `index`, or
+    /// files named like the library's that replace them. Default: ./parsers if it exists.
+    #[arg(long, value_name = "DIR")]
+    pub parsers: Option<PathBuf>,
+
+    /// Parse the output as JSON (a device's `| json` answer) instead of with TextFSM.
+    #[arg(long, conflicts_with_all = ["template", "regex"])]
+    pub as_json: bool,
+
+    /// Parse with a regex with named groups (Python syntax): one record per match.
+    #[arg(long, value_name = "REGEX", conflicts_with = "template")]
+    pub regex: Option<String>,
+
+    /// Accept an empty result from a template whose values are Required (an error by
+    /// default: the output is usually not what the template reads).
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    /// Print the records as JSON: an array for one file, an object keyed by file for several.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Files of saved command output; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+fn read_input(path: &PathBuf) -> Result<String> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| Error::io(path, e))?
+    };
+    // Saved output may hold bytes from a device in another encoding: keep what decodes.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn run(args: ParseArgs) -> Result<ExitCode> {
+    let mode = if args.as_json {
+        Mode::Json
+    } else if let Some(r) = &args.regex {
+        Mode::Regex(r.clone())
+    } else if !args.template.is_empty() {
+        Mode::Templates(args.template.clone())
+    } else {
+        let (Some(platform), Some(command)) = (&args.platform, &args.command) else {
+            return Err(Error::Usage(
+                "say which template parses the output: --platform and --command (looked up in the index), or --template FILE, --regex or --as-json".into(),
+            ));
+        };
+        // netorch's platform names map to the index's through the profiles.
+        let platform = ProfileSet::builtin()
+            .get(platform)
+            .map(|p| p.textfsm_platform().to_string())
+            .unwrap_or_else(|| platform.clone());
+        let user = args.parsers.clone().or_else(|| {
+            let p = PathBuf::from("parsers");
+            p.is_dir().then_some(p)
+        });
+        if let Some(u) = &args.parsers {
+            if !u.is_dir() {
+                return Err(Error::Usage(format!(
+                    "--parsers {}: not a folder",
+                    u.display()
+                )));
+            }
+        }
+        Mode::Index {
+            library: Library::discover(user, args.textfsm_dir.clone()),
+            platform,
+            command: command.clone(),
+        }
+    };
+    let mut results: Vec<(String, Value)> = Vec::new();
+    let mut failed = 0usize;
+    for file in &args.files {
+        let text = read_input(file)?;
+        let name = file.display().to_string();
+        match mode.parse(&text, args.allow_empty) {
+            Ok(v) => results.push((name, v)),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {name}: {e}");
+                if matches!(
+                    e,
+                    ParseError::Template { .. }
+                        | ParseError::Index { .. }
+                        | ParseError::NoLibrary
+                        | ParseError::Io { .. }
+                ) {
+                    // Nothing else can parse with a broken template or library.
+                    return Ok(ExitCode::InvalidInput);
+                }
+            }
+        }
+    }
+    let out = if args.json {
+        let v = if args.files.len() == 1 {
+            results.pop().map(|(_, v)| v).unwrap_or(Value::Null)
+        } else {
+            Value::Object(results.into_iter().collect())
+        };
+        if v.is_null() {
+            String::new()
+        } else {
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    } else {
+        let many = args.files.len() > 1;
+        let mut s = String::new();
+        for (name, v) in &results {
+            if many {
+                s.push_str(&format!("== {}\n", crate::terminal::escape(name)));
+            }
+            s.push_str(&crate::report::records_table(v));
+        }
+        s
+    };
+    super::common::print_out(&out)?;
+    Ok(if failed > 0 {
+        ExitCode::HostFailed
+    } else {
+        ExitCode::Ok
+    })
+}
+
+enum Mode {
+    Json,
+    Regex(String),
+    Templates(Vec<PathBuf>),
+    Index {
+        library: Library,
+        platform: String,
+        command: String,
+    },
+}
+
+impl Mode {
+    fn parse(&self, text: &str, allow_empty: bool) -> Result<Value, ParseError> {
+        let records = match self {
+            Mode::Json => return parse::parse_json(text),
+            Mode::Regex(r) => return parse::parse_regex(r, text),
+            Mode::Templates(t) => parse::parse_templates(t, text)?,
+            Mode::Index {
+                library,
+                platform,
+                command,
+            } => library.parse_command(platform, command, text)?,
+        };
+        if !allow_empty {
+            records.check_required()?;
+        }
+        Ok(records.to_json())
+    }
+}
