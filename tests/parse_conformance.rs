@@ -135,7 +135,10 @@ impl Outcome {
     }
 }
 
-/// `netorch parse --platform P --command C --textfsm-dir DIR [--template T] --json FILE`.
+/// `netorch parse --platform P --command C --textfsm-dir DIR [--template T] --allow-empty
+/// --json FILE`. `--allow-empty`: textfsm returns no records (no error) when a template with
+/// Required values finds nothing; netorch refuses that by default, on purpose (the output is
+/// usually not what the template reads), which is policy, not the engine under test.
 fn netorch_parse(
     platform: &str,
     command: &str,
@@ -150,7 +153,11 @@ fn netorch_parse(
     if let Some(t) = template {
         cmd.arg("--template").arg(t);
     }
-    let out = cmd.arg("--json").arg(file).output().unwrap();
+    let out = cmd
+        .args(["--allow-empty", "--json"])
+        .arg(file)
+        .output()
+        .unwrap();
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         return Outcome::Error(if err.trim().is_empty() {
