@@ -110,22 +110,21 @@ pub fn run(args: ParseArgs) -> Result<ExitCode> {
             command: command.clone(),
         }
     };
-    let mut results: Vec<(String, Value)> = Vec::new();
+    // Files are parsed on every core (a folder of saved outputs is the common case);
+    // results are printed in the order given.
+    let outcomes = parse_all(&mode, &args.files, args.allow_empty, args.json);
+    let mut pieces: Vec<(String, String)> = Vec::new();
     let mut failed = 0usize;
-    for file in &args.files {
-        let text = read_input(file)?;
+    for (file, outcome) in args.files.iter().zip(outcomes) {
         let name = file.display().to_string();
-        match mode.parse(&text, args.allow_empty) {
-            Ok(v) => results.push((name, v)),
+        match outcome {
+            Ok(piece) => pieces.push((name, piece)),
             Err(e) => {
                 failed += 1;
                 eprintln!("error: {name}: {e}");
                 if matches!(
                     e,
-                    ParseError::Template { .. }
-                        | ParseError::Index { .. }
-                        | ParseError::NoLibrary
-                        | ParseError::Io { .. }
+                    ParseError::Template { .. } | ParseError::Index { .. } | ParseError::NoLibrary
                 ) {
                     // Nothing else can parse with a broken template or library.
                     return Ok(ExitCode::InvalidInput);
@@ -134,26 +133,29 @@ pub fn run(args: ParseArgs) -> Result<ExitCode> {
         }
     }
     let out = if args.json {
-        let v = if args.files.len() == 1 {
-            results.pop().map(|(_, v)| v).unwrap_or(Value::Null)
+        if args.files.len() == 1 {
+            pieces.pop().map(|(_, p)| p + "\n").unwrap_or_default()
         } else {
-            Value::Object(results.into_iter().collect())
-        };
-        if v.is_null() {
-            String::new()
-        } else {
-            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-            s.push('\n');
-            s
+            let body: Vec<String> = pieces
+                .iter()
+                .map(|(name, p)| {
+                    format!(
+                        "  {}: {}",
+                        Value::from(name.as_str()),
+                        p.replace('\n', "\n  ")
+                    )
+                })
+                .collect();
+            format!("{{\n{}\n}}\n", body.join(",\n"))
         }
     } else {
         let many = args.files.len() > 1;
         let mut s = String::new();
-        for (name, v) in &results {
+        for (name, p) in &pieces {
             if many {
                 s.push_str(&format!("== {}\n", crate::terminal::escape(name)));
             }
-            s.push_str(&crate::report::records_table(v));
+            s.push_str(p);
         }
         s
     };
@@ -163,6 +165,64 @@ pub fn run(args: ParseArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Ok
     })
+}
+
+/// Parses each file and renders its records (pretty JSON or a table), on all cores.
+fn parse_all(
+    mode: &Mode,
+    files: &[PathBuf],
+    allow_empty: bool,
+    json: bool,
+) -> Vec<Result<String, ParseError>> {
+    let one = |file: &PathBuf| -> Result<String, ParseError> {
+        let text = read_input(file).map_err(|e| match e {
+            Error::Io { path, source } => ParseError::Io { path, source },
+            other => ParseError::Io {
+                path: file.clone(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
+        let v = mode.parse(&text, allow_empty)?;
+        Ok(if json {
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        } else {
+            crate::report::records_table(&v)
+        })
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len())
+        .max(1);
+    if workers == 1 {
+        return files.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<String, ParseError>>>> =
+        files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let r = one(file);
+                *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| {
+                    Err(ParseError::Io {
+                        path: PathBuf::from("?"),
+                        source: std::io::Error::other("a parse worker stopped"),
+                    })
+                })
+        })
+        .collect()
 }
 
 enum Mode {

@@ -16,9 +16,13 @@ use std::sync::OnceLock;
 use super::pyre::PyRegex;
 use super::textfsm::{Field, Template};
 
+type Found = Option<(Vec<String>, usize)>;
+
 pub struct Index {
     header: Vec<String>,
     rows: Vec<Row>,
+    /// Answers already found: a run asks the same (platform, command) once per host.
+    seen: std::sync::Mutex<std::collections::HashMap<Vec<(String, String)>, Found>>,
 }
 
 struct Row {
@@ -127,12 +131,37 @@ impl Index {
         let Some(header) = header else {
             return Err("no header line (expected `Template, Hostname, Platform, Command`)".into());
         };
-        Ok(Index { header, rows })
+        Ok(Index {
+            header,
+            rows,
+            seen: Default::default(),
+        })
     }
 
     /// The templates (`a.textfsm:b.textfsm` split) and index line of the first row whose
     /// columns all match `attrs` (columns the index lacks, and empty cells, match anything).
-    pub fn find(&self, attrs: &[(&str, &str)]) -> Result<Option<(Vec<String>, usize)>, String> {
+    pub fn find(&self, attrs: &[(&str, &str)]) -> Result<Found, String> {
+        let key: Vec<(String, String)> = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(f) = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(f.clone());
+        }
+        let found = self.scan(attrs)?;
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn scan(&self, attrs: &[(&str, &str)]) -> Result<Found, String> {
         let cols: Vec<Option<usize>> = attrs
             .iter()
             .map(|(k, _)| self.header.iter().position(|h| h == k))

@@ -67,6 +67,14 @@ impl PyRegex {
         }
     }
 
+    /// The Rust pattern, when it runs on the linear engine (so it can join a `RegexSet`).
+    pub fn linear_pattern(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Linear(re) => Some(re.as_str()),
+            Engine::Backtrack(_) => None,
+        }
+    }
+
     /// Names of the capture groups, by index (index 0, the whole match, has none).
     pub fn names(&self) -> &[Option<String>] {
         &self.names

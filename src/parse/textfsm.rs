@@ -118,6 +118,37 @@ struct Rule {
 #[derive(Debug, Clone)]
 struct State {
     rules: Vec<Rule>,
+    /// All the state's linear rules in one automaton: one pass over a line tells which of
+    /// them can match, so only those run their capture engine (most rules fail on most
+    /// lines). `slot[i]`: the rule's index in the set, if it is in it.
+    set: Option<regex::RegexSet>,
+    slot: Vec<Option<usize>>,
+}
+
+impl State {
+    fn new(rules: Vec<Rule>) -> State {
+        let mut patterns = Vec::new();
+        let slot: Vec<Option<usize>> = rules
+            .iter()
+            .map(|r| {
+                r.regex.linear_pattern().map(|p| {
+                    patterns.push(p.to_string());
+                    patterns.len() - 1
+                })
+            })
+            .collect();
+        // A set is worth it from a few rules on; one that fails to build (size limits)
+        // just leaves every rule to run alone.
+        let set = if patterns.len() >= 3 {
+            regex::RegexSetBuilder::new(&patterns)
+                .size_limit(64 << 20)
+                .build()
+                .ok()
+        } else {
+            None
+        };
+        State { rules, set, slot }
+    }
 }
 
 /// A compiled template.
@@ -296,7 +327,7 @@ impl Template {
             for (line_no, text) in rules {
                 compiled.push(parse_rule(text, *line_no, &value_map, &values, &names)?);
             }
-            states.push(State { rules: compiled });
+            states.push(State::new(compiled));
         }
         Ok(Template {
             values,
@@ -671,15 +702,34 @@ impl<'a> Run<'a> {
             .collect();
         let mut state = self.t.start;
         let mut ended: Option<Target> = None;
+        let mut possible: Vec<bool> = Vec::new();
         for line in split_lines(text) {
-            let rules = &self.t.states[state].rules;
+            let st = &self.t.states[state];
+            let rules = &st.rules;
+            let prefiltered = match &st.set {
+                Some(set) => {
+                    possible.clear();
+                    possible.resize(set.len(), false);
+                    set.matches_read_at(&mut possible, line, 0);
+                    true
+                }
+                None => false,
+            };
             for (ri, rule) in rules.iter().enumerate() {
+                let known = match (prefiltered, st.slot[ri]) {
+                    (true, Some(k)) if !possible[k] => continue,
+                    (true, Some(_)) => true,
+                    _ => false,
+                };
                 let l = &mut locs[state][ri];
-                let matched = rule.regex.match_into(line, l).map_err(|e| RunError {
-                    message: format!("template line {}: {e}", rule.line),
-                })?;
-                if !matched {
-                    continue;
+                // The set already says it matches: a rule that assigns nothing need not run.
+                if !(known && rule.assigns.is_empty()) {
+                    let matched = rule.regex.match_into(line, l).map_err(|e| RunError {
+                        message: format!("template line {}: {e}", rule.line),
+                    })?;
+                    if !matched {
+                        continue;
+                    }
                 }
                 for &(gi, vi) in &rule.assigns {
                     let v = l.get(gi).map(|(s, e)| line[s..e].to_string());
