@@ -15,6 +15,7 @@ mod device;
 mod faults;
 mod inventory;
 mod malformed;
+mod parse_conformance;
 mod parsing;
 mod playbook;
 mod run;
