@@ -182,11 +182,12 @@ fn parse_all(
                 source: std::io::Error::other(other.to_string()),
             },
         })?;
-        let v = mode.parse(&text, allow_empty)?;
-        Ok(if json {
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        } else {
-            crate::report::records_table(&v)
+        let out = mode.parse(&text, allow_empty)?;
+        Ok(match (json, out) {
+            (true, Out::Records(r)) => serde_json::to_string_pretty(&r).unwrap_or_default(),
+            (true, Out::Value(v)) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+            (false, Out::Records(r)) => crate::report::records_table(&r.to_json()),
+            (false, Out::Value(v)) => crate::report::records_table(&v),
         })
     };
     let workers = std::thread::available_parallelism()
@@ -236,11 +237,17 @@ enum Mode {
     },
 }
 
+/// Records stay in their table until printed (no JSON tree for thousands of files).
+enum Out {
+    Records(parse::Records),
+    Value(Value),
+}
+
 impl Mode {
-    fn parse(&self, text: &str, allow_empty: bool) -> Result<Value, ParseError> {
+    fn parse(&self, text: &str, allow_empty: bool) -> Result<Out, ParseError> {
         let records = match self {
-            Mode::Json => return parse::parse_json(text),
-            Mode::Regex(r) => return parse::parse_regex(r, text),
+            Mode::Json => return parse::parse_json(text).map(Out::Value),
+            Mode::Regex(r) => return parse::parse_regex(r, text).map(Out::Value),
             Mode::Templates(t) => parse::parse_templates(t, text)?,
             Mode::Index {
                 library,
@@ -251,6 +258,6 @@ impl Mode {
         if !allow_empty {
             records.check_required()?;
         }
-        Ok(records.to_json())
+        Ok(Out::Records(records))
     }
 }

@@ -303,6 +303,32 @@ impl Records {
     }
 }
 
+/// The same shape as [`Records::to_json`], written straight out (no `Value` tree).
+impl serde::Serialize for Records {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct Row<'a>(&'a [String], &'a [Field]);
+        impl serde::Serialize for Row<'_> {
+            fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+                let mut m = ser.serialize_map(Some(self.0.len()))?;
+                for (k, f) in self.0.iter().zip(self.1) {
+                    match f {
+                        Field::Str(s) => m.serialize_entry(k, s)?,
+                        Field::List(_) => m.serialize_entry(k, &field_json(f))?,
+                    }
+                }
+                m.end()
+            }
+        }
+        let keys: Vec<String> = self.table.header.iter().map(|h| h.to_lowercase()).collect();
+        let mut seq = ser.serialize_seq(Some(self.table.rows.len()))?;
+        for row in &self.table.rows {
+            seq.serialize_element(&Row(&keys, row))?;
+        }
+        seq.end()
+    }
+}
+
 fn opt_json(s: &Option<String>) -> Value {
     s.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
 }

@@ -142,6 +142,7 @@ impl State {
         let set = if patterns.len() >= 3 {
             regex::RegexSetBuilder::new(&patterns)
                 .size_limit(64 << 20)
+                .dfa_size_limit(32 << 20)
                 .build()
                 .ok()
         } else {
@@ -185,14 +186,15 @@ impl Field {
 }
 
 /// A value's current content while parsing (Python's `None`, a string, or a list).
+/// Strings borrow the input: a value is copied once, into the record that keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Cur {
+enum Cur<'t> {
     None,
-    Str(String),
+    Str(&'t str),
     List(Vec<Item>),
 }
 
-impl Cur {
+impl Cur<'_> {
     fn truthy(&self) -> bool {
         match self {
             Cur::None => false,
@@ -660,15 +662,15 @@ pub fn split_lines(text: &str) -> Vec<&str> {
     out
 }
 
-struct Slot {
-    value: Cur,
-    filldown: Cur,
+struct Slot<'t> {
+    value: Cur<'t>,
+    filldown: Cur<'t>,
     list: Vec<Item>,
 }
 
-struct Run<'a> {
+struct Run<'a, 't> {
     t: &'a Template,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<'t>>,
     result: Vec<Vec<Field>>,
 }
 
@@ -676,7 +678,7 @@ enum Skip {
     Record,
 }
 
-impl<'a> Run<'a> {
+impl<'a, 't> Run<'a, 't> {
     fn new(t: &'a Template) -> Self {
         Run {
             t,
@@ -693,7 +695,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn run(mut self, text: &str) -> Result<Vec<Vec<Field>>, RunError> {
+    fn run(mut self, text: &'t str) -> Result<Vec<Vec<Field>>, RunError> {
         let mut locs: Vec<Vec<Locations>> = self
             .t
             .states
@@ -732,7 +734,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 for &(gi, vi) in &rule.assigns {
-                    let v = l.get(gi).map(|(s, e)| line[s..e].to_string());
+                    let v = l.get(gi).map(|(s, e)| &line[s..e]);
                     self.assign(vi, v);
                 }
                 match rule.record_op {
@@ -777,10 +779,10 @@ impl<'a> Run<'a> {
         Ok(self.result)
     }
 
-    fn assign(&mut self, vi: usize, v: Option<String>) {
+    fn assign(&mut self, vi: usize, v: Option<&'t str>) {
         let def = &self.t.values[vi];
-        let cur = match &v {
-            Some(s) => Cur::Str(s.clone()),
+        let cur = match v {
+            Some(s) => Cur::Str(s),
             None => Cur::None,
         };
         self.slots[vi].value = cur.clone();
@@ -788,7 +790,7 @@ impl<'a> Run<'a> {
             match o {
                 Opt::Filldown => self.slots[vi].filldown = cur.clone(),
                 Opt::Fillup => {
-                    if let Some(s) = v.as_deref().filter(|s| !s.is_empty()) {
+                    if let Some(s) = v.filter(|s| !s.is_empty()) {
                         for row in self.result.iter_mut().rev() {
                             if row[vi].truthy() {
                                 break;
@@ -798,7 +800,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 Opt::List => {
-                    let item = match (&def.nested, v.as_deref()) {
+                    let item = match (&def.nested, v) {
                         (Some(re), Some(s)) => match re.match_groups(s) {
                             Ok(Some(groups)) => {
                                 let map: Vec<(String, Option<String>)> = re
@@ -891,7 +893,7 @@ impl<'a> Run<'a> {
             .iter()
             .map(|s| match &s.value {
                 Cur::None => Field::Str(String::new()),
-                Cur::Str(s) => Field::Str(s.clone()),
+                Cur::Str(s) => Field::Str(s.to_string()),
                 Cur::List(l) => Field::List(l.clone()),
             })
             .collect();
