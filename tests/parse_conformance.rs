@@ -412,3 +412,143 @@ fn every_template_agrees_on_empty_and_garbage_input() {
         bad.join("\n\n")
     );
 }
+
+/// The commands the simulator answers that ntc-templates has a template for (sim/PARSING.md),
+/// by netorch platform; (ntc platform, command).
+const SIM_COMMANDS: [(&str, &str, &[&str]); 5] = [
+    (
+        "cisco_ios",
+        "cisco_ios",
+        &[
+            "show version",
+            "show interfaces",
+            "show interfaces status",
+            "show ip interface brief",
+            "show vlan",
+            "show ip route",
+            "show clock",
+            "show inventory",
+            "show users",
+            "show cdp neighbors",
+            "show lldp neighbors",
+        ],
+    ),
+    (
+        "arista_eos",
+        "arista_eos",
+        &[
+            "show version",
+            "show interfaces",
+            "show interfaces status",
+            "show ip interface brief",
+            "show vlan",
+            "show ip route",
+            "show clock",
+            "show inventory",
+            "show hostname",
+            "show lldp neighbors",
+        ],
+    ),
+    (
+        "cisco_nxos",
+        "cisco_nxos",
+        &[
+            "show version",
+            "show interface",
+            "show interface status",
+            "show interface brief",
+            "show ip interface brief",
+            "show vlan",
+            "show ip route",
+            "show clock",
+            "show inventory",
+            "show hostname",
+            "show cdp neighbors",
+            "show lldp neighbors",
+        ],
+    ),
+    (
+        "cisco_iosxr",
+        "cisco_xr",
+        &[
+            "show version",
+            "show interfaces",
+            "show ipv4 interface brief",
+            "show route",
+            "show lldp neighbors",
+        ],
+    ),
+    (
+        "juniper_junos",
+        "juniper_junos",
+        &["show version", "show system uptime", "show lldp neighbors"],
+    ),
+];
+
+/// Everything the simulator prints for those commands: netorch and textfsm agree on every
+/// output, and every output gives records (the sim's text is what the templates read).
+#[test]
+fn the_simulators_outputs_parse_cleanly_and_like_textfsm() {
+    let py = python();
+    let tdir = templates_dir(&py);
+    let work = tempfile::tempdir().unwrap();
+    let mut yml = String::new();
+    let mut entries: Vec<(String, String, PathBuf)> = Vec::new();
+    for (platform, ntc, commands) in SIM_COMMANDS {
+        // Not the default password `admin`: reports mask the password wherever it appears,
+        // and "admin" is also a word of several outputs (`admin state is up`).
+        let sim = crate::util::sim::Sim::with(platform, 1)
+            .password("s1m-Passw0rd-parse")
+            .start();
+        let out = sim
+            .netorch("exec")
+            .arg("--json")
+            .args(commands.iter())
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{platform}: exec --json: {e}: {out:?}"));
+        let outputs = doc["plays"][0]["tasks"][0]["hosts"][0]["commands"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{platform}: no command outputs: {doc:#}"))
+            .clone();
+        assert_eq!(outputs.len(), commands.len(), "{platform}: {doc:#}");
+        for (cmd, o) in commands.iter().zip(&outputs) {
+            let file = format!("{ntc}/{}.txt", cmd.replace(' ', "_"));
+            let path = work.path().join("corpus").join(&file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, o["output"].as_str().unwrap()).unwrap();
+            yml.push_str(&format!(
+                "- {{platform: {ntc}, command: '{cmd}', file: {file}, note: sim}}\n"
+            ));
+            entries.push((ntc.to_string(), cmd.to_string(), path));
+        }
+    }
+    let corpus_yml = work.path().join("corpus.yml");
+    std::fs::write(&corpus_yml, yml).unwrap();
+    let expected = oracle(&py, &[corpus_yml.to_str().unwrap()]);
+    let mut bad = Vec::new();
+    for (ntc, cmd, path) in &entries {
+        let got = netorch_parse(ntc, cmd, &tdir, None, &[path]).pop().unwrap();
+        let file = path
+            .strip_prefix(work.path().join("corpus"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let want = expected
+            .get(&file)
+            .map(Outcome::from_oracle)
+            .unwrap_or_else(|| Outcome::Invalid("the oracle has no answer".into()));
+        if let Some(d) = disagreement(&want, &got) {
+            bad.push(format!("{ntc} `{cmd}`: {d}"));
+        } else if !matches!(&got, Outcome::Records(r) if !r.is_empty()) {
+            bad.push(format!("{ntc} `{cmd}`: no records: {}", got.show()));
+        }
+    }
+    println!(
+        "parse conformance: {}/{} simulator outputs parse and agree",
+        entries.len() - bad.len(),
+        entries.len()
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+}

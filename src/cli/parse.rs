@@ -110,56 +110,62 @@ pub fn run(args: ParseArgs) -> Result<ExitCode> {
             command: command.clone(),
         }
     };
-    // Files are parsed on every core (a folder of saved outputs is the common case);
-    // results are printed in the order given.
-    let outcomes = parse_all(&mode, &args.files, args.allow_empty, args.json);
-    let mut pieces: Vec<(String, String)> = Vec::new();
+    // Files are parsed on every core (a folder of saved outputs is the common case), a
+    // chunk at a time so that memory stays flat however many files; printed in the order given.
+    let many = args.files.len() > 1;
+    let chunk = std::thread::available_parallelism().map_or(1, |n| n.get()) * 16;
     let mut failed = 0usize;
-    for (file, outcome) in args.files.iter().zip(outcomes) {
-        let name = file.display().to_string();
-        match outcome {
-            Ok(piece) => pieces.push((name, piece)),
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: {name}: {e}");
-                if matches!(
-                    e,
-                    ParseError::Template { .. } | ParseError::Index { .. } | ParseError::NoLibrary
-                ) {
-                    // Nothing else can parse with a broken template or library.
-                    return Ok(ExitCode::InvalidInput);
+    let mut printed = 0usize;
+    for (ci, files) in args.files.chunks(chunk).enumerate() {
+        let outcomes = parse_all(&mode, files, args.allow_empty, args.json);
+        let mut out = String::new();
+        if ci == 0 && args.json && many {
+            out.push_str("{\n");
+        }
+        for (file, outcome) in files.iter().zip(outcomes) {
+            let name = file.display().to_string();
+            match outcome {
+                Ok(piece) => {
+                    if args.json && many {
+                        if printed > 0 {
+                            out.push_str(",\n");
+                        }
+                        out.push_str(&format!(
+                            "  {}: {}",
+                            Value::from(name.as_str()),
+                            piece.replace('\n', "\n  ")
+                        ));
+                    } else if args.json {
+                        out.push_str(&piece);
+                        out.push('\n');
+                    } else {
+                        if many {
+                            out.push_str(&format!("== {}\n", crate::terminal::escape(&name)));
+                        }
+                        out.push_str(&piece);
+                    }
+                    printed += 1;
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {name}: {e}");
+                    if matches!(
+                        e,
+                        ParseError::Template { .. }
+                            | ParseError::Index { .. }
+                            | ParseError::NoLibrary
+                    ) {
+                        // Nothing else can parse with a broken template or library.
+                        return Ok(ExitCode::InvalidInput);
+                    }
                 }
             }
         }
+        super::common::print_out(&out)?;
     }
-    let out = if args.json {
-        if args.files.len() == 1 {
-            pieces.pop().map(|(_, p)| p + "\n").unwrap_or_default()
-        } else {
-            let body: Vec<String> = pieces
-                .iter()
-                .map(|(name, p)| {
-                    format!(
-                        "  {}: {}",
-                        Value::from(name.as_str()),
-                        p.replace('\n', "\n  ")
-                    )
-                })
-                .collect();
-            format!("{{\n{}\n}}\n", body.join(",\n"))
-        }
-    } else {
-        let many = args.files.len() > 1;
-        let mut s = String::new();
-        for (name, p) in &pieces {
-            if many {
-                s.push_str(&format!("== {}\n", crate::terminal::escape(name)));
-            }
-            s.push_str(p);
-        }
-        s
-    };
-    super::common::print_out(&out)?;
+    if args.json && many {
+        super::common::print_out("\n}\n")?;
+    }
     Ok(if failed > 0 {
         ExitCode::HostFailed
     } else {

@@ -81,7 +81,19 @@ impl Library {
                     .find(|v| !v.is_empty())
                     .map(PathBuf::from)
             })
-            .or_else(installed_ntc_templates);
+            .or_else(installed_ntc_templates)
+            .map(|dir| {
+                // Netmiko accepts the ntc-templates checkout itself (its `templates` folder
+                // holds the index); so does netorch.
+                if dir.join("index").is_file() {
+                    return dir;
+                }
+                ["templates", "ntc_templates/templates"]
+                    .iter()
+                    .map(|sub| dir.join(sub))
+                    .find(|d| d.join("index").is_file())
+                    .unwrap_or(dir)
+            });
         Library {
             user: user.filter(|u| u.is_dir()),
             library,
