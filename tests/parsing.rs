@@ -207,6 +207,11 @@ fn playbook_mistakes_are_found_before_any_device_is_touched() {
         "hosts.yml",
         "all:\n  hosts:\n    r1:\n      platform: cisco_ios\n",
     );
+    write(
+        dir.path(),
+        "parsers/broken.textfsm",
+        "Value X (\\d+)\n\nStart\n  ^x ${X} -> Recrod\n",
+    );
     for (task, want) in [
         (
             "command: {commands: show version, parse: texfsm}",
@@ -231,6 +236,14 @@ fn playbook_mistakes_are_found_before_any_device_is_touched() {
         (
             "command: show version\n      parse: textfsm",
             "belongs to the command",
+        ),
+        (
+            "command: {commands: show version, parse: {textfsm: nowhere.textfsm}}",
+            "TextFSM template `nowhere.textfsm` not found",
+        ),
+        (
+            "command: {commands: show version, parse: {textfsm: broken.textfsm}}",
+            "broken.textfsm: line 4: state 'Recrod' not found",
         ),
     ] {
         let pb = write(

@@ -266,6 +266,12 @@ impl ActionArgs for CommandArgs {
             p.push(Probe::text("expect prompt", &e.prompt));
             p.push(Probe::line("expect answer", &e.answer));
         }
+        if let Some(ParseSpec::Template(t)) = &self.parse {
+            p.push(Probe::TextFsm {
+                what: "parse template".into(),
+                name: t,
+            });
+        }
         p
     }
 
@@ -396,6 +402,22 @@ fn with_json_suffix(cmd: &str, profile: &PlatformProfile) -> String {
     }
 }
 
+/// `parse: {textfsm: NAME}`: an absolute path as is; else `parsers/NAME` beside the playbook
+/// (or the inventory), then `NAME` in the playbook's template folders.
+pub fn find_textfsm_template(
+    dirs: &[std::path::PathBuf],
+    name: &str,
+) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(name);
+    if path.is_absolute() {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    dirs.iter()
+        .map(|d| d.join("parsers").join(path))
+        .chain(dirs.iter().map(|d| d.join(path)))
+        .find(|p| p.is_file())
+}
+
 fn parse_output(
     ctx: &ActionCtx<'_>,
     profile: &PlatformProfile,
@@ -427,15 +449,7 @@ fn parse_output(
         ParseSpec::Regex(r) => parse::parse_regex(r, output),
         ParseSpec::Template(t) => {
             let path = std::path::Path::new(t);
-            let found = if path.is_absolute() {
-                Some(path.to_path_buf())
-            } else {
-                user.iter()
-                    .map(|u| u.join(path))
-                    .chain(ctx.templates.dirs().iter().map(|d| d.join(path)))
-                    .find(|p| p.is_file())
-            };
-            let Some(found) = found else {
+            let Some(found) = find_textfsm_template(ctx.templates.dirs(), t) else {
                 return Err(parse::ParseError::Io {
                     path: path.to_path_buf(),
                     source: std::io::Error::new(

@@ -158,6 +158,9 @@ pub enum Probe<'a> {
     },
     /// A local file's name (itself maybe templated), looked up in the file folders.
     LocalFile { what: String, name: &'a str },
+    /// A TextFSM template file (`parse: {textfsm: FILE}`): found in parsers/ or the playbook
+    /// folders, and compiled, before any device is touched.
+    TextFsm { what: String, name: &'a str },
 }
 
 impl<'a> Probe<'a> {

@@ -52,6 +52,7 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
             probes: HashMap::new(),
             found_templates: HashMap::new(),
             found_files: HashMap::new(),
+            textfsm: HashMap::new(),
             play_hosts: planned.hosts.len(),
         };
         play.run(planned, inventory, extra, &runtime);
@@ -172,6 +173,8 @@ struct PlayCheck<'f, 't, 'p> {
     /// Where a template or file name was found (the disk is asked once per name).
     found_templates: HashMap<String, Option<PathBuf>>,
     found_files: HashMap<String, Option<PathBuf>>,
+    /// TextFSM templates by name: `Some(problem)` when missing or broken.
+    textfsm: HashMap<String, Option<String>>,
     play_hosts: usize,
 }
 
@@ -320,9 +323,9 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 Probe::Line { what, source } => texts.push((what.clone(), source, true)),
                 Probe::Expr { what, source } => self.compile_expr(task, what, source),
                 // A name is a path: one line.
-                Probe::Template { what, name, .. } | Probe::LocalFile { what, name } => {
-                    texts.push((what.clone(), name, true))
-                }
+                Probe::Template { what, name, .. }
+                | Probe::LocalFile { what, name }
+                | Probe::TextFsm { what, name } => texts.push((what.clone(), name, true)),
             }
         }
         self.probes.insert(task as *const Task, Rc::new(probes));
@@ -583,6 +586,25 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 Probe::Template { what, name, lines } => {
                     if let Some(Some(name)) = self.text(task, scope, name, what, true) {
                         self.template_file(task, scope, &name, *lines);
+                    }
+                }
+                Probe::TextFsm { what, name } => {
+                    if let Some(Some(name)) = self.text(task, scope, name, what, true) {
+                        let problem = self.textfsm.entry(name.clone()).or_insert_with(|| {
+                            let dirs = self.templates.dirs();
+                            match crate::actions::command::find_textfsm_template(dirs, &name) {
+                                None => Some(format!(
+                                    "{what}: TextFSM template `{name}` not found; looked in parsers/ and {}",
+                                    shown_dirs(dirs)
+                                )),
+                                Some(p) => crate::parse::load_template(&p)
+                                    .err()
+                                    .map(|e| format!("{what}: {e}")),
+                            }
+                        });
+                        if let Some(msg) = problem.clone() {
+                            self.fail(task, scope, msg);
+                        }
                     }
                 }
                 Probe::LocalFile { what, name } => {
