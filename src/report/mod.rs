@@ -320,14 +320,7 @@ impl Reporter {
             }
         }
         if let Some(debug) = r.data.get("debug") {
-            let shown = match debug {
-                serde_json::Value::String(s) => s.clone(),
-                other => serde_json::to_string_pretty(other).unwrap_or_default(),
-            };
-            for l in shown.lines() {
-                text.push_str("\n      ");
-                text.push_str(l);
-            }
+            push_debug(&mut text, debug);
         }
         if self.opts.verbose > 0 || r.status == Status::Failed {
             for c in &r.commands {
@@ -347,14 +340,7 @@ impl Reporter {
         for item in &r.items {
             // `debug` in a loop prints each item's message, as Ansible does.
             if let Some(debug) = item.data.get("debug").filter(|_| self.opts.verbose == 0) {
-                let shown = match debug {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => serde_json::to_string_pretty(other).unwrap_or_default(),
-                };
-                for l in shown.lines() {
-                    text.push_str("\n      ");
-                    text.push_str(l);
-                }
+                push_debug(&mut text, debug);
                 continue;
             }
             let mut changes = String::new();
@@ -614,6 +600,18 @@ impl Reporter {
                 ""
             }
         )
+    }
+}
+
+/// A `debug` message under its host's line: text as is, other values as indented JSON.
+fn push_debug(text: &mut String, debug: &serde_json::Value) {
+    let shown = match debug {
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    for l in shown.lines() {
+        text.push_str("\n      ");
+        text.push_str(l);
     }
 }
 
