@@ -271,15 +271,15 @@ fn playbook_mistakes_are_found_before_any_device_is_touched() {
 fn exec_parse_prints_a_table_and_json_records() {
     let sim = Sim::with("cisco_ios", 2).start();
     let dir = ntc_templates();
+    // As the README writes it: the command right after --parse.
     let out = sim
         .netorch("exec")
-        .args(["--parse", "--textfsm-dir"])
-        .arg(&dir)
-        .arg("show ip interface brief")
+        .env("NETORCH_TEXTFSM", &dir)
+        .args(["--parse", "show ip interface brief"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}{out:?}");
     assert!(
         text.contains("INTERFACE") && text.contains("IP_ADDRESS"),
         "{text}"
@@ -291,6 +291,16 @@ fn exec_parse_prints_a_table_and_json_records() {
     );
     // The device's own table is not repeated under the records.
     assert!(!text.contains("OK? Method"), "{text}");
+    let eos = Sim::with("arista_eos", 1).start();
+    let out = eos
+        .netorch("exec")
+        .args(["--parser", "json", "--json", "show version"])
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &results(&doc, "show version")[0];
+    assert_eq!(r["commands"][0]["command"], "show version | json", "{r:#}");
+    assert!(r["commands"][0]["parsed"]["version"].is_string(), "{r:#}");
     let out = sim
         .netorch("exec")
         .args(["--parse", "--json", "--textfsm-dir"])

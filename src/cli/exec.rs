@@ -35,15 +35,18 @@ pub struct ExecArgs {
     #[arg(required = true, value_name = "COMMAND")]
     pub commands: Vec<String>,
 
-    /// Show each output as a table of records: `textfsm` (the default: ntc-templates'
-    /// index for the host's platform and the command) or `json` (the device's JSON
-    /// answer); `--json` then gives the records under `parsed`.
-    #[arg(long, value_name = "PARSER", num_args = 0..=1, default_missing_value = "textfsm",
-          value_parser = ["textfsm", "json"])]
-    pub parse: Option<String>,
+    /// Show each output as a table of records, parsed with TextFSM (ntc-templates' index for
+    /// the host's platform and the command); `--json` then gives the records under `parsed`.
+    #[arg(long)]
+    pub parse: bool,
+
+    /// How --parse reads the output: `textfsm` (the default) or `json` (the device's JSON
+    /// answer; `| json` is added where the platform needs it). Implies --parse.
+    #[arg(long, value_name = "PARSER", value_parser = ["textfsm", "json"])]
+    pub parser: Option<String>,
 
     /// The TextFSM template library for --parse (ntc-templates' `templates` folder).
-    #[arg(long, value_name = "DIR", requires = "parse")]
+    #[arg(long, value_name = "DIR")]
     pub textfsm_dir: Option<std::path::PathBuf>,
 }
 
@@ -54,8 +57,9 @@ pub fn run(args: ExecArgs, verbose: u8) -> Result<ExitCode> {
         "commands".into(),
         args.commands.iter().map(|c| literal(c)).collect(),
     );
-    if let Some(p) = &args.parse {
-        command.insert("parse".into(), Value::from(p.as_str()));
+    if args.parse || args.parser.is_some() {
+        let parser = args.parser.as_deref().unwrap_or("textfsm");
+        command.insert("parse".into(), Value::from(parser));
     }
     let name = args.commands.join("; ");
     let mut play = serde_json::Map::new();
