@@ -238,7 +238,11 @@ fn load_index(path: &Path) -> Result<Arc<Index>, ParseError> {
 /// Reads and compiles a template (once per process).
 pub fn load_template(path: &Path) -> Result<Arc<Template>, ParseError> {
     cached(&TEMPLATES, path, || {
-        Template::parse(&read(path)?).map_err(|e| ParseError::Template {
+        let text = std::fs::read_to_string(path).map_err(|e| ParseError::Template {
+            path: path.to_path_buf(),
+            message: format!("cannot be read: {e}"),
+        })?;
+        Template::parse(&text).map_err(|e| ParseError::Template {
             path: path.to_path_buf(),
             message: e.to_string(),
         })
