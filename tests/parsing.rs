@@ -265,6 +265,26 @@ fn playbook_mistakes_are_found_before_any_device_is_touched() {
             "{task}: {err}"
         );
     }
+    // `parse: textfsm` with a library that is not there: refused by check, not by every
+    // host at run time.
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  vars: {textfsm_dir: /nonexistent/templates}\n  tasks:\n    - command: {commands: show version, parse: textfsm}\n",
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["check", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("parse: textfsm: TextFSM index /nonexistent/templates/index: not found"),
+        "{err}"
+    );
 }
 
 #[test]

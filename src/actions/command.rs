@@ -79,11 +79,8 @@ fn parse_spec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ParseSpec>, D::E
             let spec = match key.as_str() {
                 "textfsm" | "template" => ParseSpec::Template(value),
                 "regex" => {
-                    if let Err(e) = crate::parse::parse_regex(&value, "") {
-                        if !matches!(e, crate::parse::ParseError::NoMatch { .. }) {
-                            return Err(de::Error::custom(e.to_string()));
-                        }
-                    }
+                    crate::parse::compile_regex(&value)
+                        .map_err(|e| de::Error::custom(e.to_string()))?;
                     ParseSpec::Regex(value)
                 }
                 other => {
@@ -266,11 +263,16 @@ impl ActionArgs for CommandArgs {
             p.push(Probe::text("expect prompt", &e.prompt));
             p.push(Probe::line("expect answer", &e.answer));
         }
-        if let Some(ParseSpec::Template(t)) = &self.parse {
-            p.push(Probe::TextFsm {
+        match &self.parse {
+            Some(ParseSpec::Template(t)) => p.push(Probe::TextFsm {
                 what: "parse template".into(),
                 name: t,
-            });
+            }),
+            Some(ParseSpec::TextFsm) => p.push(Probe::TextFsmLibrary {
+                what: "parse: textfsm".into(),
+                dir: TEXTFSM_DIR_VAR,
+            }),
+            _ => {}
         }
         p
     }
@@ -401,6 +403,9 @@ fn with_json_suffix(cmd: &str, profile: &PlatformProfile) -> String {
         _ => cmd.to_string(),
     }
 }
+
+/// The host's template library setting, as the run reads it.
+const TEXTFSM_DIR_VAR: &str = "{{ textfsm_dir | default('') }}";
 
 /// `parse: {textfsm: NAME}`: an absolute path as is; else `parsers/NAME` beside the playbook
 /// (or the inventory), then `NAME` in the playbook's template folders.

@@ -161,6 +161,9 @@ pub enum Probe<'a> {
     /// A TextFSM template file (`parse: {textfsm: FILE}`): found in parsers/ or the playbook
     /// folders, and compiled, before any device is touched.
     TextFsm { what: String, name: &'a str },
+    /// `parse: textfsm`: a template library must be found for the host (`dir`: its
+    /// `textfsm_dir`, rendered), else every host would fail at run time.
+    TextFsmLibrary { what: String, dir: &'a str },
 }
 
 impl<'a> Probe<'a> {

@@ -53,6 +53,7 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
             found_templates: HashMap::new(),
             found_files: HashMap::new(),
             textfsm: HashMap::new(),
+            textfsm_libraries: HashMap::new(),
             play_hosts: planned.hosts.len(),
         };
         play.run(planned, inventory, extra, &runtime);
@@ -175,6 +176,8 @@ struct PlayCheck<'f, 't, 'p> {
     found_files: HashMap<String, Option<PathBuf>>,
     /// TextFSM templates by name: `Some(problem)` when missing or broken.
     textfsm: HashMap<String, Option<String>>,
+    /// Template libraries by the host's `textfsm_dir`: `Some(problem)` when none is usable.
+    textfsm_libraries: HashMap<String, Option<String>>,
     play_hosts: usize,
 }
 
@@ -325,7 +328,10 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 // A name is a path: one line.
                 Probe::Template { what, name, .. }
                 | Probe::LocalFile { what, name }
-                | Probe::TextFsm { what, name } => texts.push((what.clone(), name, true)),
+                | Probe::TextFsm { what, name }
+                | Probe::TextFsmLibrary { what, dir: name } => {
+                    texts.push((what.clone(), name, true))
+                }
             }
         }
         self.probes.insert(task as *const Task, Rc::new(probes));
@@ -602,6 +608,27 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                                     .map(|e| format!("{what}: {e}")),
                             }
                         });
+                        if let Some(msg) = problem.clone() {
+                            self.fail(task, scope, msg);
+                        }
+                    }
+                }
+                Probe::TextFsmLibrary { what, dir } => {
+                    if let Some(Some(dir)) = self.text(task, scope, dir, what, true) {
+                        let problem =
+                            self.textfsm_libraries
+                                .entry(dir.clone())
+                                .or_insert_with(|| {
+                                    let user = self
+                                        .templates
+                                        .dirs()
+                                        .iter()
+                                        .map(|d| d.join("parsers"))
+                                        .find(|d| d.is_dir());
+                                    let given = (!dir.is_empty()).then(|| PathBuf::from(&dir));
+                                    let lib = crate::parse::Library::discover(user, given);
+                                    lib.check().err().map(|e| format!("{what}: {e}"))
+                                });
                         if let Some(msg) = problem.clone() {
                             self.fail(task, scope, msg);
                         }

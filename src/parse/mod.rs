@@ -100,6 +100,19 @@ impl Library {
         }
     }
 
+    /// Whether parses can find templates at all: a library with its `index`, or a user
+    /// folder (`netorch check` asks before any device is touched; every parse asks too).
+    pub fn check(&self) -> Result<(), ParseError> {
+        match &self.library {
+            Some(lib) if !lib.join("index").is_file() => Err(ParseError::Index {
+                path: lib.join("index"),
+                message: "not found: the folder should be ntc-templates' `templates` folder, with its `index` file".into(),
+            }),
+            None if self.user.is_none() => Err(ParseError::NoLibrary),
+            _ => Ok(()),
+        }
+    }
+
     fn dirs(&self) -> impl Iterator<Item = &PathBuf> {
         self.user.iter().chain(self.library.iter())
     }
@@ -111,19 +124,11 @@ impl Library {
         command: &str,
         text: &str,
     ) -> Result<Records, ParseError> {
-        if self.library.is_none() && self.user.is_none() {
-            return Err(ParseError::NoLibrary);
-        }
+        self.check()?;
         let attrs = [("Platform", platform), ("Command", command.trim())];
         for dir in self.dirs() {
             let index_path = dir.join("index");
             if !index_path.is_file() {
-                if Some(dir) == self.library.as_ref() {
-                    return Err(ParseError::Index {
-                        path: index_path,
-                        message: "not found: the folder should be ntc-templates' `templates` folder, with its `index` file".into(),
-                    });
-                }
                 continue;
             }
             let index = load_index(&index_path)?;
@@ -160,8 +165,14 @@ impl Library {
 }
 
 /// Looks for an installed `ntc_templates` Python package without running Python: the
-/// usual site-packages folders of virtualenvs, the user, pyenv and the system.
+/// usual site-packages folders of virtualenvs, the user, pyenv and the system. Looked up
+/// once per process: every host's parse asks.
 pub fn installed_ntc_templates() -> Option<PathBuf> {
+    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FOUND.get_or_init(find_installed_ntc_templates).clone()
+}
+
+fn find_installed_ntc_templates() -> Option<PathBuf> {
     let home = std::env::var("HOME").unwrap_or_default();
     let mut patterns = Vec::new();
     if let Ok(venv) = std::env::var("VIRTUAL_ENV") {
@@ -377,37 +388,43 @@ pub fn parse_json(text: &str) -> Result<Value, ParseError> {
     })
 }
 
-/// `parse: {regex: ...}`: one record per match of the pattern (Python syntax, searched
-/// anywhere in a line, `^` and `$` at line ends), keyed by its named groups.
-pub fn parse_regex(pattern: &str, text: &str) -> Result<Value, ParseError> {
-    let translated = pyre::translate(pattern).map_err(|message| ParseError::Regex {
+/// A `parse: {regex: ...}` pattern, compiled as a parse uses it: Python syntax, multi-line,
+/// at least one named group (the records' keys). Playbooks are checked with it at load.
+pub fn compile_regex(pattern: &str) -> Result<regex::Regex, ParseError> {
+    let bad = |message: String| ParseError::Regex {
         pattern: pattern.to_string(),
         message,
-    })?;
+    };
+    let translated = pyre::translate(pattern).map_err(bad)?;
     let re = regex::RegexBuilder::new(&translated)
         .multi_line(true)
         .build()
-        .map_err(|e| ParseError::Regex {
-            pattern: pattern.to_string(),
-            message: e
+        .map_err(|e| {
+            bad(e
                 .to_string()
                 .lines()
                 .last()
                 .unwrap_or_default()
                 .trim()
-                .to_string(),
+                .to_string())
         })?;
+    if !re.capture_names().any(|n| n.is_some()) {
+        return Err(bad(
+            "has no named groups: write (?P<name>...) for each field".into(),
+        ));
+    }
+    Ok(re)
+}
+
+/// `parse: {regex: ...}`: one record per match of the pattern (Python syntax, searched
+/// anywhere in a line, `^` and `$` at line ends), keyed by its named groups.
+pub fn parse_regex(pattern: &str, text: &str) -> Result<Value, ParseError> {
+    let re = compile_regex(pattern)?;
     let names: Vec<(usize, &str)> = re
         .capture_names()
         .enumerate()
         .filter_map(|(i, n)| n.map(|n| (i, n)))
         .collect();
-    if names.is_empty() {
-        return Err(ParseError::Regex {
-            pattern: pattern.to_string(),
-            message: "has no named groups: write (?P<name>...) for each field".into(),
-        });
-    }
     let text = text.replace("\r\n", "\n");
     let records: Vec<Value> = re
         .captures_iter(&text)
