@@ -53,11 +53,7 @@ fn corpus() -> Vec<Entry> {
 
 /// The pinned venv's python; fails the test (with how to fix it) when it is missing.
 fn python() -> PathBuf {
-    let venv = match std::env::var_os("NETORCH_PYENV") {
-        Some(v) => PathBuf::from(v),
-        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is not set"))
-            .join(".cache/netorch-test/pyenv"),
-    };
+    let venv = crate::util::pyenv();
     let py = venv.join("bin/python");
     assert!(
         py.is_file(),

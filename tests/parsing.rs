@@ -10,12 +10,7 @@ use crate::util::sim::Sim;
 use crate::util::{netorch, ntc_templates, write};
 
 fn run_json(sim: &Sim, playbook: &Path) -> (Option<i32>, Value) {
-    let out = sim
-        .netorch("run")
-        .arg(playbook)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let out = crate::util::run_playbook(sim, playbook, &["--json"]);
     (out.status.code(), json_of(&out))
 }
 

@@ -63,12 +63,7 @@ pub fn run_playbook(
 /// ntc-templates' `templates` folder from the pinned test environment that `scripts/setup`
 /// installs (scripts/pyenv): `$NETORCH_PYENV`, else ~/.cache/netorch-test/pyenv.
 pub fn ntc_templates() -> PathBuf {
-    let env = std::env::var_os("NETORCH_PYENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/netorch-test/pyenv")
-        });
+    let env = pyenv();
     let pattern = format!(
         "{}/lib/python3*/site-packages/ntc_templates/templates/index",
         env.display()
@@ -81,5 +76,16 @@ pub fn ntc_templates() -> PathBuf {
             panic!(
                 "ntc-templates not found at {pattern}: run scripts/setup (it runs scripts/pyenv)"
             )
+        })
+}
+
+/// The pinned Python test environment scripts/pyenv makes: `$NETORCH_PYENV`, else
+/// ~/.cache/netorch-test/pyenv.
+pub fn pyenv() -> PathBuf {
+    std::env::var_os("NETORCH_PYENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/netorch-test/pyenv")
         })
 }
