@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use clitable::{Index, Table};
 use textfsm::{Field, Item, Opt, Template};
@@ -311,26 +311,14 @@ impl Records {
         Ok(())
     }
 
-    /// A list of objects with lower-case keys (ntc-templates' `parse_output`).
+    /// A list of objects with lower-case keys (ntc-templates' `parse_output`): the
+    /// `Serialize` below, as a value for playbooks.
     pub fn to_json(&self) -> Value {
-        let keys: Vec<String> = self.table.header.iter().map(|h| h.to_lowercase()).collect();
-        Value::Array(
-            self.table
-                .rows
-                .iter()
-                .map(|row| {
-                    let mut m = Map::new();
-                    for (k, f) in keys.iter().zip(row) {
-                        m.insert(k.clone(), field_json(f));
-                    }
-                    Value::Object(m)
-                })
-                .collect(),
-        )
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
-/// The same shape as [`Records::to_json`], written straight out (no `Value` tree).
+/// Records as JSON, written straight out by `netorch parse` (no `Value` tree in between).
 impl serde::Serialize for Records {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
