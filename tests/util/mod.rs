@@ -28,6 +28,7 @@ pub fn fsck_clean(store: &std::path::Path) {
     );
 }
 
+pub mod ansible;
 pub mod ftpd;
 pub mod report;
 pub mod sim;
