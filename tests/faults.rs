@@ -51,7 +51,7 @@ fn hosts_streaming_output_forever_keep_the_head_and_tail_within_max_output() {
     let pb = write(
         work.path(),
         "pb.yml",
-        "- hosts: all\n  tasks:\n    - name: flood\n      command: yes\n      timeout: 4\n      max_output: 256KiB\n",
+        "- hosts: all\n  tasks:\n    - name: flood\n      command: \"yes\"\n      timeout: 4\n      max_output: 256KiB\n",
     );
     let t = Instant::now();
     let (out, rss_kb) = measured(

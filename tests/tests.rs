@@ -4,6 +4,8 @@
 
 mod util;
 
+mod ansible_inventory;
+mod ansible_network_corpus;
 mod backup;
 mod banner;
 mod broken;

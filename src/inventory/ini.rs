@@ -13,7 +13,6 @@ use serde_json::Value;
 use super::builder::{Builder, Origin};
 use super::hostname::parse_host_entry;
 use crate::source::{suggest, LoadError};
-use crate::value::YamlAsJson;
 
 #[derive(Clone, Copy)]
 enum Section {
@@ -184,50 +183,9 @@ fn strip_comment(s: &str) -> &str {
     s[..end].trim()
 }
 
-/// A value as Ansible's INI plugin reads it (`ast.literal_eval`, else the text itself).
+/// A value as Ansible's INI plugin reads it: `ast.literal_eval`, else the text itself.
 pub(crate) fn ini_value(v: &str) -> Value {
-    let bytes = v.as_bytes();
-    if bytes.len() >= 2 {
-        let (first, last) = (bytes[0], bytes[bytes.len() - 1]);
-        if (first == b'"' || first == b'\'') && first == last {
-            return Value::String(v[1..v.len() - 1].to_string());
-        }
-    }
-    match v {
-        "True" => return Value::Bool(true),
-        "False" => return Value::Bool(false),
-        "None" => return Value::Null,
-        _ => {}
-    }
-    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-    if !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()) {
-        // Python refuses leading zeros (`0123`), so they stay text: a password, not 123.
-        if digits == "0" || !digits.starts_with('0') {
-            if let Ok(i) = v.parse::<i64>() {
-                return Value::from(i);
-            }
-        }
-        return Value::String(v.to_string());
-    }
-    let float_chars = digits
-        .bytes()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'));
-    if float_chars && digits.bytes().any(|c| c.is_ascii_digit()) && digits.matches('.').count() <= 1
-    {
-        if let Ok(f) = v.parse::<f64>() {
-            if let Some(n) = serde_json::Number::from_f64(f) {
-                return Value::Number(n);
-            }
-        }
-    }
-    // Too deep to be a list or a mapping anyone meant: kept as text, not parsed.
-    let shallow = crate::source::check_nesting(std::path::Path::new(""), v).is_ok();
-    if shallow && (v.starts_with('[') || v.starts_with('{')) {
-        if let Ok(YamlAsJson(j)) = serde_yaml::from_str::<YamlAsJson>(v) {
-            return j;
-        }
-    }
-    Value::String(v.to_string())
+    crate::value::pyliteral::literal_eval(v).unwrap_or_else(|| Value::String(v.to_string()))
 }
 
 #[cfg(test)]
@@ -285,6 +243,10 @@ mod tests {
             ("None", json!(null)),
             ("\"a b\"", json!("a b")),
             ("{'a': 1}", json!({"a": 1})),
+            ("yes", json!("yes")),
+            ("0x1F", json!(31)),
+            ("1,2", json!([1, 2])),
+            ("[a, b]", json!("[a, b]")),
             ("[oops", json!("[oops")),
             ("cisco.ios.ios", json!("cisco.ios.ios")),
             ("", json!("")),

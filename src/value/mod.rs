@@ -5,6 +5,7 @@
 //! - [`boolean`]: `true`/`false` and the spellings Ansible users write (`yes`, `on`, `1` ...).
 //! - [`size`]: byte counts such as `500K`, `10M` or `1MiB` (powers of 1024).
 //! - [`kind`]: how a value's type is named in messages (`a list`, `string "x"`).
+//! - [`pyliteral`]: Python literals as `ast.literal_eval` reads them (INI inventory values).
 //! - [`yaml`]: YAML read straight into JSON values: merge keys applied, duplicate keys
 //!   refused, number keys made text, tags dropped (`!vault` refused).
 //!
@@ -16,6 +17,7 @@
 pub mod boolean;
 pub mod duration;
 pub mod kind;
+pub mod pyliteral;
 pub mod size;
 pub mod yaml;
 

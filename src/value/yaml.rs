@@ -140,6 +140,16 @@ impl<'de> Visitor<'de> for Reader {
         self.scalar(Value::from(v))
     }
 
+    /// Integers beyond 64 bits (YAML reads them; JSON numbers here cannot hold them) are
+    /// kept as the digits.
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        self.scalar(Value::String(v.to_string()))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        self.scalar(Value::String(v.to_string()))
+    }
+
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         let n = serde_json::Number::from_f64(v)
             .map_or_else(|| Value::from(v.to_string()), Value::Number);
@@ -327,6 +337,24 @@ mod tests {
         assert!(vars("b: &b {a: 1}\nx: {<<: *b, a: 2}\n").is_ok());
     }
 
+    /// Plain scalars resolve as PyYAML (so Ansible) resolves them: YAML 1.1, through the
+    /// patched serde_yaml in vendor/. Quoted scalars stay text.
+    #[test]
+    fn plain_scalars_resolve_by_yaml_1_1() {
+        let v = vars(
+            "a: yes\nb: Off\nc: 0755\nd: 1_000\ne: 12:30\nf: 1.5e3\ng: 1.5e+3\nh: 0o17\n\
+             i: 0x1F\nj: 'yes'\nk: y\nl: 08\nm: 1.\nn: -0b11\no: 190:20:30.15\n\
+             p: 123456789012345678901234567890\nq: 1e3\n",
+        )
+        .unwrap();
+        let want = json!({"a": true, "b": false, "c": 493, "d": 1000, "e": 750, "f": "1.5e3",
+            "g": 1500.0, "h": "0o17", "i": 31, "j": "yes", "k": "y", "l": "08", "m": 1.0,
+            "n": -3, "o": 685230.15, "p": "123456789012345678901234567890", "q": "1e3"});
+        for (k, w) in want.as_object().unwrap() {
+            assert_eq!(&v[k], w, "{k}");
+        }
+    }
+
     #[test]
     fn yaml_values_become_json() {
         let v = vars(
@@ -336,7 +364,7 @@ mod tests {
         assert_eq!(v["a"], json!([1, 2.5, true, null, "text"]));
         assert_eq!(v["b"], "NaN");
         assert_eq!(v["c"], "{{ x }}");
-        assert_eq!(v["d"], json!({"true": "yes", "1.5": "x"}));
+        assert_eq!(v["d"], json!({"true": true, "1.5": "x"}));
         let e = vars("a: {[1]: x}\n").unwrap_err();
         assert!(e.contains("a variable name"), "{e}");
         let e = vars("pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\n").unwrap_err();

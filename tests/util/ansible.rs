@@ -36,17 +36,24 @@ pub fn command(program: &str, cwd: &Path) -> Command {
         }
     }
     let home = cwd.join(".ansible-home");
+    // Ansible refuses ANSIBLE_CONFIG=/dev/null (no .cfg extension): an empty file instead.
+    let cfg = home.join("ansible.cfg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(&cfg, "").unwrap();
     cmd.env("ANSIBLE_HOME", &home)
         .env("ANSIBLE_LOCAL_TEMP", home.join("tmp"))
         .env("ANSIBLE_REMOTE_TEMP", home.join("tmp"))
-        .env("ANSIBLE_CONFIG", "/dev/null")
+        .env("ANSIBLE_CONFIG", &cfg)
         .env("ANSIBLE_COLLECTIONS_PATH", env.join("collections"))
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
         .env("ANSIBLE_LOCALHOST_WARNING", "0")
         .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "0")
-        .env("PATH", format!("{}:/usr/bin:/bin", env.join("bin").display()))
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", env.join("bin").display()),
+        )
         .env("LC_ALL", "C.UTF-8");
     cmd
 }
