@@ -197,7 +197,7 @@ impl BackupRun {
             let s = Store::open_or_init(store).map_err(|e| e.to_string())?;
             // Repair a working tree left behind by a process killed after its commit.
             if !check_mode {
-                if let Err(e) = s.sync_worktree() {
+                if let Err(e) = s.repair_worktree() {
                     tracing::warn!("{e}");
                 }
             }
