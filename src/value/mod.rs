@@ -6,7 +6,7 @@
 //! - [`size`]: byte counts such as `500K`, `10M` or `1MiB` (powers of 1024).
 //! - [`kind`]: how a value's type is named in messages (`a list`, `string "x"`).
 //! - [`yaml`]: YAML read straight into JSON values: merge keys applied, duplicate keys
-//!   refused, number keys made text, tags dropped (`!vault` refused).
+//!   refused, number keys made text, tags dropped (`!vault` decrypted or kept for later).
 //!
 //! [`Vars`], the map of variables by name, lives here too: it is what these values make.
 //!
