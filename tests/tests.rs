@@ -22,3 +22,4 @@ mod run;
 mod seal;
 mod ssh;
 mod transfer;
+mod vault;

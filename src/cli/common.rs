@@ -74,7 +74,11 @@ pub struct VaultOpts {
     pub password_files: Vec<String>,
 
     /// Ask for the vault password on the terminal.
-    #[arg(long = "ask-vault-pass", visible_alias = "ask-vault-password", global = true)]
+    #[arg(
+        long = "ask-vault-pass",
+        visible_alias = "ask-vault-password",
+        global = true
+    )]
     pub ask: bool,
 }
 

@@ -124,7 +124,12 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                 .collect();
             vars.insert("group_names".into(), serde_json::json!(groups));
             let text = serde_yaml::to_string(&vars).unwrap_or_default();
-            print_out(&text)?;
+            // Values decrypted from ansible-vault are secrets whatever their name.
+            let mut redactor = crate::secret::Redactor::new();
+            for v in crate::vault::secret_values() {
+                redactor.add(&v);
+            }
+            print_out(&redactor.redact(&text))?;
         }
         InventoryCommand::Graph => print_out(&inventory.graph())?,
     }

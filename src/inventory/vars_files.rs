@@ -27,7 +27,7 @@ pub fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
     let vaulted = crate::vault::is_vaulted(&text);
     if vaulted {
         text = crate::vault::decrypt_file_text(&text)
-            .map_err(|e| LoadError::file(path, format!("ansible-vault file: {e}")))?;
+            .map_err(|e| LoadError::file(path, format!("encrypted with ansible-vault: {e}")))?;
     }
     if is_blank_yaml(&text) {
         return Ok(Vars::new());

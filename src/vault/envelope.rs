@@ -98,7 +98,9 @@ impl Envelope {
         let mac = next("HMAC")?;
         let ciphertext = next("ciphertext")?;
         if salt.is_empty() || mac.len() != 32 {
-            return Err(corrupt("the salt or HMAC has the wrong length (truncated?)"));
+            return Err(corrupt(
+                "the salt or HMAC has the wrong length (truncated?)",
+            ));
         }
         if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
             return Err(corrupt(
@@ -131,7 +133,9 @@ impl Envelope {
         let pad = usize::from(*data.last().unwrap_or(&0));
         let valid = (1..=BLOCK).contains(&pad)
             && pad <= data.len()
-            && data[data.len() - pad..].iter().all(|b| usize::from(*b) == pad);
+            && data[data.len() - pad..]
+                .iter()
+                .all(|b| usize::from(*b) == pad);
         if !valid {
             return Err(corrupt("bad padding after decryption"));
         }
@@ -217,7 +221,10 @@ mod tests {
         }
         // A whole block of padding when the plaintext fills its blocks.
         let text = encrypt(&[b'a'; 32], b"pw", &salt, None);
-        assert_eq!(Envelope::parse(&text).unwrap().decrypt(b"pw").unwrap(), [b'a'; 32]);
+        assert_eq!(
+            Envelope::parse(&text).unwrap().decrypt(b"pw").unwrap(),
+            [b'a'; 32]
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub const MARKER_KEY: &str = "__ansible_vault";
 pub const ORIGIN_KEY: &str = "__vault_origin";
 
 /// How to give a vault password, for error messages.
-pub const HOW_TO_GIVE: &str = "give the vault password with --vault-password-file FILE, \
+pub const HOW_TO_GIVE: &str = "give one with --vault-password-file FILE, \
     --ask-vault-pass or --vault-id LABEL@SOURCE (or set ANSIBLE_VAULT_PASSWORD_FILE)";
 
 /// One vault password and its label (vault id).
@@ -48,7 +48,7 @@ pub struct Keyring {
 /// Why a vaulted text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VaultError {
-    #[error("it is encrypted with ansible-vault and no vault password was given; {HOW_TO_GIVE}")]
+    #[error("no vault password was given; {HOW_TO_GIVE}")]
     NoSecrets,
     #[error("decryption failed: no vault secret matched (tried ids: {})", tried.join(", "))]
     NoMatch { tried: Vec<String> },
@@ -264,15 +264,25 @@ mod tests {
             r.decrypt(&text).unwrap_err().to_string(),
             "decryption failed: no vault secret matched (tried ids: dev, default)"
         );
-        assert_eq!(Keyring::default().decrypt(&text), Err(VaultError::NoSecrets));
+        assert_eq!(
+            Keyring::default().decrypt(&text),
+            Err(VaultError::NoSecrets)
+        );
     }
 
     #[test]
     fn markers_are_found_and_located() {
         let text = encrypt(b"v", b"pw", &[3u8; 32], None);
-        let yaml = format!("a: 1\nb: !vault |\n  {}\n", text.trim().replace('\n', "\n  "));
+        let yaml = format!(
+            "a: 1\nb: !vault |\n  {}\n",
+            text.trim().replace('\n', "\n  ")
+        );
         let mut v = serde_json::json!({"b": {MARKER_KEY: text}});
-        locate_markers(std::iter::once(&mut v), std::path::Path::new("g.yml"), &yaml);
+        locate_markers(
+            std::iter::once(&mut v),
+            std::path::Path::new("g.yml"),
+            &yaml,
+        );
         let m = find_marker(&v).unwrap();
         assert_eq!(m[ORIGIN_KEY], "g.yml:2");
     }

@@ -81,7 +81,9 @@ fn run_script(label: &str, path: &Path) -> Result<String, String> {
         .file_stem()
         .and_then(|s| s.to_str())
         .is_some_and(|s| s.ends_with("-client"));
-    let mut cmd = std::process::Command::new(path);
+    // A bare name (`pw.sh`) is the file here, as Ansible reads it, not a PATH lookup.
+    let program = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut cmd = std::process::Command::new(program);
     if client {
         cmd.args(["--vault-id", label]);
     }
