@@ -123,6 +123,7 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                 .filter(|g| g.as_str() != "all" && g.as_str() != "ungrouped")
                 .collect();
             vars.insert("group_names".into(), serde_json::json!(groups));
+            vars.values_mut().for_each(crate::vault::ansible_form);
             let text = serde_yaml::to_string(&vars).unwrap_or_default();
             // Values decrypted from ansible-vault are secrets whatever their name.
             let mut redactor = crate::secret::Redactor::new();

@@ -27,6 +27,8 @@ use crate::secret::Secret;
 pub const MARKER_KEY: &str = "__ansible_vault";
 /// Where an undecrypted inline value was written (`file:line`), beside [`MARKER_KEY`].
 pub const ORIGIN_KEY: &str = "__vault_origin";
+/// Why the installed passwords did not open it, beside [`MARKER_KEY`].
+const ERROR_KEY: &str = "__vault_error";
 
 /// How to give a vault password, for error messages.
 pub const HOW_TO_GIVE: &str = "give one with --vault-password-file FILE, \
@@ -160,9 +162,11 @@ pub fn inline(text: &str) -> Result<Value, String> {
             note_secret(&plain);
             Ok(Value::String(plain))
         }
-        Err(VaultError::NoSecrets | VaultError::NoMatch { .. }) => {
+        Err(e @ (VaultError::NoSecrets | VaultError::NoMatch { .. })) => {
             let mut m = serde_json::Map::new();
             m.insert(MARKER_KEY.into(), Value::String(text.to_string()));
+            // Kept, so a use on each of 10,000 hosts does not run PBKDF2 again to say why.
+            m.insert(ERROR_KEY.into(), Value::String(e.to_string()));
             Ok(Value::Object(m))
         }
         Err(e) => Err(format!("!vault value: {e}")),
@@ -188,25 +192,42 @@ pub fn unusable_reason(marker: &serde_json::Map<String, Value>) -> String {
         .and_then(Value::as_str)
         .map(|o| format!(" at {o}"))
         .unwrap_or_default();
-    let why = match keyring().decrypt(text) {
-        Err(e) => e.to_string(),
-        Ok(_) => "it was read before the vault password was given".to_string(),
+    let why = match marker.get(ERROR_KEY).and_then(Value::as_str) {
+        Some(e) => e.to_string(),
+        None => match keyring().decrypt(text) {
+            Err(e) => e.to_string(),
+            Ok(_) => "it was read before the vault password was given".to_string(),
+        },
     };
     format!("its inline !vault value{at} cannot be decrypted: {why}")
 }
 
+/// Undecrypted values in Ansible's JSON form (`{"__ansible_vault": "..."}`) for display:
+/// netorch's notes beside the ciphertext are taken out.
+pub fn ansible_form(v: &mut Value) {
+    match v {
+        Value::Object(o) if o.contains_key(MARKER_KEY) => {
+            o.shift_remove(ORIGIN_KEY);
+            o.shift_remove(ERROR_KEY);
+        }
+        Value::Object(o) => o.values_mut().for_each(ansible_form),
+        Value::Array(a) => a.iter_mut().for_each(ansible_form),
+        _ => {}
+    }
+}
+
 /// Write into each marker in `vars` where it was written (`path:line`), found by its first
-/// line of ciphertext in `text`. Cheap when the file has no vaulted value.
+/// line of ciphertext in `text`. The text is searched only for a marker: an inventory calls
+/// this once per host, and scanning a large file each time would be quadratic.
 pub fn locate_markers<'a>(
     values: impl Iterator<Item = &'a mut Value>,
     path: &std::path::Path,
     text: &str,
 ) {
-    if !text.contains(envelope::HEADER_PREFIX) {
-        return;
-    }
     for v in values {
-        locate(v, path, text);
+        if find_marker(v).is_some() {
+            locate(v, path, text);
+        }
     }
 }
 
