@@ -412,3 +412,67 @@ fn an_unused_inline_value_needs_no_password_and_a_used_one_says_which_flag() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Vlt-Lazy-1188\n");
 }
+
+/// A dynamic inventory gives vaulted values in Ansible's JSON form
+/// (`{"__ansible_vault": "..."}`); Ansible decrypts them when used, and so does netorch.
+#[test]
+fn a_dynamic_inventory_may_give_vaulted_values_in_ansibles_json_form() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workdir();
+    let d = dir.path();
+    util::write(d, "plain.txt", "Vlt-Script-Val-6610");
+    let mut cmd = oracle("ansible-vault", d);
+    cmd.args([
+        "encrypt",
+        "--vault-password-file",
+        "pw",
+        "--output",
+        "-",
+        "plain.txt",
+    ]);
+    let envelope = String::from_utf8(ansible::run_ok(&mut cmd).stdout).unwrap();
+    let doc = serde_json::json!({
+        "_meta": {"hostvars": {"r1": {
+            "ansible_connection": "local",
+            "tok": {"__ansible_vault": envelope},
+        }}},
+        "all": {"hosts": ["r1"]},
+    });
+    let script = util::write(
+        d,
+        "inv.sh",
+        &format!("#!/bin/sh\ncat <<'EOF'\n{doc}\nEOF\n"),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    util::write(
+        d,
+        "show.yml",
+        "- hosts: r1\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"V={{ tok }}\"\n",
+    );
+    let mut cmd = oracle("ansible-playbook", d);
+    cmd.args(["-i", "inv.sh", "show.yml", "--vault-password-file", "pw"]);
+    let out = ansible::run_ok(&mut cmd);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"msg\": \"V=Vlt-Script-Val-6610\""),
+        "{}",
+        text(&out)
+    );
+    util::write(d, "tok.j2", "V={{ tok }}\n");
+    let show = ["template", "-i", "inv.sh", "--host", "r1", "tok.j2"];
+    let with_pw = [show.as_slice(), &["--vault-password-file", "pw"]].concat();
+    let out = nt(d, &[with_pw.as_slice(), &["--show-secrets"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "V=Vlt-Script-Val-6610\n"
+    );
+    let out = nt(d, &with_pw);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "V=********\n");
+    let out = nt(d, &show);
+    let e = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{e}");
+    assert!(
+        e.contains("`tok`") && e.contains("no vault password was given"),
+        "{e}"
+    );
+}

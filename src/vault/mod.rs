@@ -183,6 +183,50 @@ pub fn find_marker(v: &Value) -> Option<&serde_json::Map<String, Value>> {
     }
 }
 
+/// Decrypt, in place, the markers in `v` that were not decrypted when read: Ansible's JSON
+/// form in a dynamic inventory's output or a JSON vars file. `Err` is why one cannot be
+/// (see [`unusable_reason`]). Each ciphertext is decrypted once per process.
+pub fn open_markers(v: &mut Value) -> Result<(), String> {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(text)) = o.get(MARKER_KEY) {
+                if o.contains_key(ERROR_KEY) {
+                    return Err(unusable_reason(o));
+                }
+                let plain = decrypt_cached(text).map_err(|_| unusable_reason(o))?;
+                *v = Value::String(plain);
+                return Ok(());
+            }
+            o.values_mut().try_for_each(open_markers)
+        }
+        Value::Array(a) => a.iter_mut().try_for_each(open_markers),
+        _ => Ok(()),
+    }
+}
+
+fn decrypt_cached(text: &str) -> Result<String, VaultError> {
+    static CACHE: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    let cached = match CACHE.lock() {
+        Ok(g) => g.iter().find(|(t, _)| t == text).map(|(_, p)| p.clone()),
+        Err(p) => p
+            .into_inner()
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, p)| p.clone()),
+    };
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let plain = keyring().decrypt(text)?;
+    note_secret(&plain);
+    let mut g = match CACHE.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    g.push((text.to_string(), plain.clone()));
+    Ok(plain)
+}
+
 /// Why a marker's variable cannot be used: where it was written, and what the passwords
 /// did with it.
 pub fn unusable_reason(marker: &serde_json::Map<String, Value>) -> String {
