@@ -476,3 +476,37 @@ fn a_dynamic_inventory_may_give_vaulted_values_in_ansibles_json_form() {
         "{e}"
     );
 }
+
+/// `--ask-vault-pass` on a terminal (a pseudo-terminal from util-linux `script`): the
+/// prompt is shown, the password typed is not echoed, and it opens the vault.
+#[test]
+fn ask_vault_pass_prompts_on_a_terminal_without_echo() {
+    let dir = workdir();
+    let d = dir.path();
+    vaulted_inventory(d);
+    util::write(d, "show.j2", "{{ ntp_key }}\n");
+    let cmdline = format!(
+        "{} template -i hosts.yml --host r1 show.j2 --ask-vault-pass --show-secrets",
+        env!("CARGO_BIN_EXE_netorch")
+    );
+    // The password is typed once the prompt is up (typed earlier, the terminal would
+    // echo it before netorch turned echo off, as it would for any program).
+    let out = std::process::Command::new("sh")
+        .current_dir(d)
+        .env_remove("ANSIBLE_VAULT_PASSWORD_FILE")
+        .env_remove("ANSIBLE_VAULT_IDENTITY_LIST")
+        .arg("-c")
+        .arg(format!(
+            "(sleep 2; printf '%s\\n' '{DEFAULT_PW}') | script -qec '{cmdline}' /dev/null"
+        ))
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.starts_with("Vault password: "), "{shown}");
+    assert!(shown.contains("Vlt-Ntp-Key-4471"), "{shown}");
+    assert!(
+        !shown.contains(DEFAULT_PW),
+        "the password was echoed: {shown}"
+    );
+}

@@ -142,11 +142,11 @@ pub fn decrypt_file_text(text: &str) -> Result<String, VaultError> {
     keyring().decrypt(text)
 }
 
-/// Register every scalar in `v` as a secret (the content of a vaulted file).
+/// Register every text in `v` as a secret (the content of a vaulted file). Numbers and
+/// booleans are not: masking every `161` or `true` in the output would hide nothing.
 pub fn note_secrets_in(v: &Value) {
     match v {
         Value::String(s) => note_secret(s),
-        Value::Number(n) => note_secret(&n.to_string()),
         Value::Array(a) => a.iter().for_each(note_secrets_in),
         Value::Object(o) => o.values().for_each(note_secrets_in),
         _ => {}
