@@ -74,15 +74,21 @@ fn nt(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// An inventory of one local host whose group_vars/all.yml is vaulted (default id) and
-/// whose inventory file holds an inline value for the `prod` id.
+/// An inventory of one local host: a vaulted file in a group_vars folder (default id,
+/// 1.1), a vaulted host_vars file (id `prod`, 1.2) and an inline value for `prod`.
 fn vaulted_inventory(dir: &Path) {
     util::write(
         dir,
-        "group_vars/all.yml",
-        "ntp_key: Vlt-Ntp-Key-4471\nsite_name: ams-vaulted-site\n",
+        "group_vars/all/vault.yml",
+        "ntp_key: Vlt-Ntp-Key-4471\n",
     );
-    encrypt_file(dir, "group_vars/all.yml", &["--vault-password-file", "pw"]);
+    encrypt_file(
+        dir,
+        "group_vars/all/vault.yml",
+        &["--vault-password-file", "pw"],
+    );
+    util::write(dir, "host_vars/r1.yml", "site_name: ams-vaulted-site\n");
+    encrypt_file(dir, "host_vars/r1.yml", &["--vault-id", "prod@prodpw"]);
     let inline = encrypt_string(dir, "Vlt-Snmp-Ro-9023", &["--vault-id", "prod@prodpw"], 10);
     util::write(
         dir,
@@ -167,7 +173,7 @@ fn missing_wrong_and_corrupt_vaults_are_clear_errors() {
     let out = nt(d, &inv);
     let e = text(&out);
     assert_eq!(out.status.code(), Some(4), "{e}");
-    assert!(e.contains("group_vars/all.yml"), "{e}");
+    assert!(e.contains("group_vars/all/vault.yml"), "{e}");
     assert!(e.contains("no vault password was given"), "{e}");
     assert!(e.contains("--vault-password-file"), "{e}");
 
@@ -179,22 +185,22 @@ fn missing_wrong_and_corrupt_vaults_are_clear_errors() {
     let e = text(&out);
     assert_eq!(out.status.code(), Some(4), "{e}");
     assert!(
-        e.contains("group_vars/all.yml")
+        e.contains("group_vars/all/vault.yml")
             && e.contains("decryption failed: no vault secret matched (tried ids: prod)"),
         "{e}"
     );
     assert!(!e.contains(PROD_PW), "{e}");
 
     // A truncated file: refused, naming the file, never a panic.
-    let whole = std::fs::read_to_string(d.join("group_vars/all.yml")).unwrap();
-    util::write(d, "group_vars/all.yml", &whole[..whole.len() / 2]);
+    let whole = std::fs::read_to_string(d.join("group_vars/all/vault.yml")).unwrap();
+    util::write(d, "group_vars/all/vault.yml", &whole[..whole.len() / 2]);
     let out = nt(
         d,
         &[inv.as_slice(), &["--vault-password-file", "pw"]].concat(),
     );
     let e = text(&out);
     assert_eq!(out.status.code(), Some(4), "{e}");
-    assert!(e.contains("group_vars/all.yml"), "{e}");
+    assert!(e.contains("group_vars/all/vault.yml"), "{e}");
     assert!(e.contains("truncated") || e.contains("hexadecimal"), "{e}");
 
     // --ask-vault-pass with no terminal: refused at once, not hung.
@@ -250,6 +256,30 @@ fn password_scripts_client_scripts_and_the_environment() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim_end(),
         "Vlt-Ntp-Key-4471|Vlt-Snmp-Ro-9023"
+    );
+
+    // A vaulted `-e @file`.
+    util::write(d, "extra.yml", "ntp_key: Vlt-Extra-Key-2209\n");
+    encrypt_file(d, "extra.yml", &["--vault-password-file", "pw"]);
+    let out = nt(
+        d,
+        &[
+            show.as_slice(),
+            &[
+                "-e",
+                "@extra.yml",
+                "--vault-id",
+                "pw",
+                "--vault-id",
+                "prod@prodpw",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        "Vlt-Extra-Key-2209|Vlt-Snmp-Ro-9023"
     );
 
     // ANSIBLE_VAULT_PASSWORD_FILE and ANSIBLE_VAULT_IDENTITY_LIST, as Ansible reads them.
@@ -486,7 +516,8 @@ fn ask_vault_pass_prompts_on_a_terminal_without_echo() {
     vaulted_inventory(d);
     util::write(d, "show.j2", "{{ ntp_key }}\n");
     let cmdline = format!(
-        "{} template -i hosts.yml --host r1 show.j2 --ask-vault-pass --show-secrets",
+        "{} template -i hosts.yml --host r1 show.j2 --ask-vault-pass --vault-id prod@prodpw \
+         --show-secrets",
         env!("CARGO_BIN_EXE_netorch")
     );
     // The password is typed once the prompt is up (typed earlier, the terminal would
