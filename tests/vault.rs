@@ -541,3 +541,54 @@ fn ask_vault_pass_prompts_on_a_terminal_without_echo() {
         "the password was echoed: {shown}"
     );
 }
+
+/// A whole inventory file encrypted with ansible-vault is read, as Ansible reads it.
+#[test]
+fn a_vaulted_inventory_file_is_read() {
+    let dir = workdir();
+    let d = dir.path();
+    util::write(
+        d,
+        "hosts.yml",
+        "all:\n  hosts:\n    r9:\n      ansible_connection: local\n      role_name: vaulted-inv-role\n",
+    );
+    encrypt_file(d, "hosts.yml", &["--vault-password-file", "pw"]);
+    util::write(
+        d,
+        "show.yml",
+        "- hosts: r9\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"V={{ role_name }}\"\n",
+    );
+    let mut cmd = oracle("ansible-playbook", d);
+    cmd.args(["-i", "hosts.yml", "show.yml", "--vault-password-file", "pw"]);
+    let out = ansible::run_ok(&mut cmd);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"msg\": \"V=vaulted-inv-role\""),
+        "{}",
+        text(&out)
+    );
+    let out = nt(
+        d,
+        &[
+            "inventory",
+            "-i",
+            "hosts.yml",
+            "host",
+            "r9",
+            "--vault-password-file",
+            "pw",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("inventory_hostname: r9"),
+        "{}",
+        text(&out)
+    );
+    let out = nt(d, &["inventory", "-i", "hosts.yml", "list"]);
+    let e = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{e}");
+    assert!(
+        e.contains("hosts.yml") && e.contains("no vault password was given"),
+        "{e}"
+    );
+}

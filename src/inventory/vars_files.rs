@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::builder::Builder;
-use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::source::{is_blank_yaml, suggest, yaml_error, LoadError};
 use crate::value::Vars;
 use crate::value::VarsFromYaml;
 
@@ -23,12 +23,7 @@ const VARS_EXTENSIONS: [&str; 4] = ["", "yml", "yaml", "json"];
 /// encrypted with ansible-vault is decrypted (a password is needed now), and its values are
 /// secrets.
 pub fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
-    let mut text = read_source(path)?;
-    let vaulted = crate::vault::is_vaulted(&text);
-    if vaulted {
-        text = crate::vault::decrypt_file_text(&text)
-            .map_err(|e| LoadError::file(path, format!("encrypted with ansible-vault: {e}")))?;
-    }
+    let (text, vaulted) = crate::vault::read_source(path)?;
     if is_blank_yaml(&text) {
         return Ok(Vars::new());
     }

@@ -136,6 +136,19 @@ pub fn secret_values() -> Vec<String> {
     }
 }
 
+/// Read a user file, decrypting it when ansible-vault encrypted it (`true` then): vars
+/// files and inventory files may be vaulted, as in Ansible.
+pub fn read_source(path: &std::path::Path) -> Result<(String, bool), crate::source::LoadError> {
+    let text = crate::source::read_source(path)?;
+    if !is_vaulted(&text) {
+        return Ok((text, false));
+    }
+    let plain = decrypt_file_text(&text).map_err(|e| {
+        crate::source::LoadError::file(path, format!("encrypted with ansible-vault: {e}"))
+    })?;
+    Ok((plain, true))
+}
+
 /// Decrypt a whole vaulted file's text with the installed passwords. Each scalar of the
 /// result is a secret once parsed: see [`note_secrets_in`].
 pub fn decrypt_file_text(text: &str) -> Result<String, VaultError> {
