@@ -378,6 +378,28 @@ fn a_run_against_the_simulator_uses_vaulted_credentials_and_never_shows_them() {
         assert!(!json.contains(p), "{p} in the JSON: {json}");
     }
 
+    // `check` and `exec` take the same options.
+    let out = nt(
+        d,
+        &[
+            &["check", "-i", "vaulted-inv.yml", "site.yml"],
+            ids.as_slice(),
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = nt(
+        d,
+        &[
+            &["exec", "-i", "vaulted-inv.yml", "show clock"],
+            ids.as_slice(),
+        ]
+        .concat(),
+    );
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(!shown.contains(device_pw), "{shown}");
+
     // Without the prod password the device password cannot be decrypted: the run is
     // refused, naming the variable, where it is written, and the ids tried.
     let out = run(&["--vault-password-file", "pw"]);
