@@ -64,5 +64,6 @@ pub mod terminal;
 pub mod transport;
 pub mod value;
 pub mod vars;
+pub mod vault;
 
 pub use error::{Error, ExitCode, Result};

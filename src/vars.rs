@@ -108,6 +108,29 @@ pub type Unresolved = Vec<(String, Error)>;
 pub fn resolve_vars(templates: &Templates, ctx: &Vars) -> (Vars, Unresolved) {
     let mut current = ctx.clone();
     let mut failed: Unresolved = Vec::new();
+    // An inline !vault value no password opened: unusable, like a failed render, so only a
+    // use of it fails (Ansible decrypts inline values lazily).
+    for (key, v) in ctx {
+        if crate::vault::find_marker(v).is_none() {
+            continue;
+        }
+        let mut opened = v.clone();
+        match crate::vault::open_markers(&mut opened) {
+            Ok(()) => {
+                current.insert(key.clone(), opened);
+            }
+            Err(why) => {
+                current.shift_remove(key);
+                failed.push((
+                    key.clone(),
+                    Error::Template {
+                        context: format!("variable `{key}`"),
+                        message: why,
+                    },
+                ));
+            }
+        }
+    }
     let host = ctx.get("inventory_hostname").and_then(Value::as_str);
     let mut pending: Vec<(String, Vec<String>)> = ctx
         .iter()

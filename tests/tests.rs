@@ -24,3 +24,4 @@ mod run;
 mod seal;
 mod ssh;
 mod transfer;
+mod vault;

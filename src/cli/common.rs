@@ -44,6 +44,73 @@ pub struct InventoryOpts {
     /// `10s`, `2m`); it is stopped, with anything it started, when time is up.
     #[arg(long, value_name = "DURATION", env = "NETORCH_INVENTORY_TIMEOUT", global = true, value_parser = inventory_timeout)]
     pub inventory_timeout: Option<std::time::Duration>,
+
+    #[command(flatten)]
+    pub vault: VaultOpts,
+}
+
+/// Ansible Vault passwords, as `ansible-playbook` takes them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct VaultOpts {
+    /// A vault password: `[LABEL@]SOURCE`, SOURCE a file, an executable that prints the
+    /// password, or `prompt`. Repeat for several vault ids.
+    #[arg(
+        long = "vault-id",
+        value_name = "[LABEL@]SOURCE",
+        env = "ANSIBLE_VAULT_IDENTITY_LIST",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub vault_ids: Vec<String>,
+
+    /// A file holding the vault password, or an executable that prints it (also
+    /// ANSIBLE_VAULT_PASSWORD_FILE).
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "FILE",
+        global = true
+    )]
+    pub password_files: Vec<String>,
+
+    /// Ask for the vault password on the terminal.
+    #[arg(
+        long = "ask-vault-pass",
+        visible_alias = "ask-vault-password",
+        global = true
+    )]
+    pub ask: bool,
+}
+
+impl VaultOpts {
+    /// Read the passwords the options (and ANSIBLE_VAULT_PASSWORD_FILE) name and make them
+    /// the ones every later load uses. Once per process: a prompt is not asked twice.
+    pub fn install(&self) -> Result<()> {
+        static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        if DONE.get().is_some() {
+            return Ok(());
+        }
+        let mut password_files = self.password_files.clone();
+        if let Some(f) = std::env::var_os("ANSIBLE_VAULT_PASSWORD_FILE") {
+            if !f.is_empty() {
+                password_files.push(f.to_string_lossy().into_owned());
+            }
+        }
+        let sources = crate::vault::password::Sources {
+            vault_ids: self
+                .vault_ids
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .cloned()
+                .collect(),
+            password_files,
+            ask: self.ask,
+        };
+        let keyring = crate::vault::password::keyring(&sources).map_err(Error::Usage)?;
+        crate::vault::install(keyring);
+        let _ = DONE.set(());
+        Ok(())
+    }
 }
 
 fn inventory_timeout(s: &str) -> std::result::Result<std::time::Duration, String> {
@@ -59,6 +126,7 @@ fn inventory_timeout(s: &str) -> std::result::Result<std::time::Duration, String
 impl InventoryOpts {
     /// Load the inventory; `playbook_dirs` add their host_vars/ and group_vars/.
     pub fn load(&self, playbook_dirs: &[PathBuf]) -> Result<Inventory> {
+        self.vault.install()?;
         if self.inventory.is_empty() {
             return Err(crate::Error::Usage(
                 "no inventory: give one with -i FILE|DIR (or set NETORCH_INVENTORY)".into(),
@@ -182,6 +250,10 @@ pub fn parse_extra_vars_warn(items: &[String]) -> Result<(Vars, Vec<String>)> {
         if let Some(file) = item.strip_prefix('@') {
             let path = Path::new(file);
             let text = read_source(path)?;
+            if crate::vault::is_vaulted(&text) {
+                out.extend(crate::inventory::load_vars_file(path)?);
+                continue;
+            }
             let VarsFromYaml(vars) = parse_yaml(path, &text, "a mapping of variables")?;
             out.extend(vars);
         } else if item.starts_with('{') {

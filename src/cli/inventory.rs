@@ -123,8 +123,14 @@ pub fn run(args: InventoryArgs) -> Result<ExitCode> {
                 .filter(|g| g.as_str() != "all" && g.as_str() != "ungrouped")
                 .collect();
             vars.insert("group_names".into(), serde_json::json!(groups));
+            vars.values_mut().for_each(crate::vault::ansible_form);
             let text = serde_yaml::to_string(&vars).unwrap_or_default();
-            print_out(&text)?;
+            // Values decrypted from ansible-vault are secrets whatever their name.
+            let mut redactor = crate::secret::Redactor::new();
+            for v in crate::vault::secret_values() {
+                redactor.add(&v);
+            }
+            print_out(&redactor.redact(&text))?;
         }
         InventoryCommand::Graph => print_out(&inventory.graph())?,
     }

@@ -128,7 +128,12 @@ pub fn main_entry() -> i32 {
         Ok(code) => code.code(),
         Err(e) if common::is_closed_pipe(&e) => common::CLOSED_PIPE_STATUS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // An error may quote a value decrypted from ansible-vault (or a vault password).
+            let mut redactor = crate::secret::Redactor::new();
+            for v in crate::vault::secret_values() {
+                redactor.add(&v);
+            }
+            eprintln!("error: {}", redactor.redact(&e.to_string()));
             e.exit_code().code()
         }
     }

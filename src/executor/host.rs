@@ -70,12 +70,24 @@ impl HostState {
                             Value::String(templates.render_str(s, &snapshot, &what)?)
                         }
                     }
-                    other => other.clone(),
+                    other => match crate::vault::find_marker(other) {
+                        Some(m) => {
+                            return Err(crate::Error::Template {
+                                context: format!("task var `{k}`"),
+                                message: crate::vault::unusable_reason(m),
+                            })
+                        }
+                        None => other.clone(),
+                    },
                 };
                 ctx.insert(k.clone(), v);
             }
         }
         for (k, v) in &self.extra {
+            // An undecrypted !vault value stays out, as `resolve_vars` left it (unresolved).
+            if crate::vault::find_marker(v).is_some() {
+                continue;
+            }
             ctx.insert(k.clone(), v.clone());
         }
         Ok(ctx)

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::builder::Builder;
 use super::vars_files::{sorted_entries, VarsDir};
 use super::{ini, script, yaml, Inventory};
-use crate::source::{read_source, LoadError};
+use crate::source::LoadError;
 use crate::Error;
 
 /// How long a dynamic inventory script may run.
@@ -148,11 +148,11 @@ fn load_file(path: &Path, b: &mut Builder, opts: &LoadOptions) -> Result<(), Loa
         .unwrap_or_default();
     match ext.as_str() {
         "yml" | "yaml" => {
-            let text = read_source(path)?;
+            let (text, _) = crate::vault::read_source(path)?;
             yaml::load_yaml(path, &text, b)
         }
         "json" => {
-            let text = read_source(path)?;
+            let (text, _) = crate::vault::read_source(path)?;
             match serde_json::from_str::<Value>(&text) {
                 Ok(v) if is_script_shape(&v) => script::load_json(path, v, b, None),
                 _ => yaml::load_yaml(path, &text, b),
@@ -160,7 +160,7 @@ fn load_file(path: &Path, b: &mut Builder, opts: &LoadOptions) -> Result<(), Loa
         }
         _ if is_script(path) => script::load_script(path, b, opts.script_timeout),
         _ => {
-            let text = read_source(path)?;
+            let (text, _) = crate::vault::read_source(path)?;
             if looks_like_yaml(&text) {
                 yaml::load_yaml(path, &text, b)
             } else {

@@ -18,6 +18,7 @@ mod pattern;
 pub use pattern::check_pattern;
 mod script;
 mod vars_files;
+pub use vars_files::load_vars_file;
 mod yaml;
 
 use indexmap::IndexMap;
@@ -125,7 +126,8 @@ impl Inventory {
         }
     }
 
-    /// Every value of a secret-looking variable on any host or group, for the Redactor.
+    /// Every value of a secret-looking variable on any host or group, and every value
+    /// decrypted from ansible-vault, for the Redactor.
     /// Templated values (`{{ env('X') }}`) are not secrets themselves and are left out; their
     /// rendered values must be registered where they are rendered.
     pub fn secret_values(&self) -> Vec<String> {
@@ -138,6 +140,7 @@ impl Inventory {
         {
             collect_secrets(vars, false, &mut out);
         }
+        out.extend(crate::vault::secret_values());
         out.into_iter().collect()
     }
 
@@ -266,6 +269,8 @@ fn mask_value(v: &Value) -> Value {
 pub fn secret_values_of(vars: &Vars) -> Vec<String> {
     let mut out = indexmap::IndexSet::new();
     collect_secrets(vars, true, &mut out);
+    // Decrypted vault values are secrets whatever their variable is called.
+    out.extend(crate::vault::secret_values());
     out.into_iter().collect()
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::builder::Builder;
-use crate::source::{is_blank_yaml, read_source, suggest, yaml_error, LoadError};
+use crate::source::{is_blank_yaml, suggest, yaml_error, LoadError};
 use crate::value::Vars;
 use crate::value::VarsFromYaml;
 
@@ -19,23 +19,38 @@ const MAX_HOST_SUGGESTIONS: usize = 50;
 /// Extensions a vars file may have ("" = no extension), in Ansible's lookup order.
 const VARS_EXTENSIONS: [&str; 4] = ["", "yml", "yaml", "json"];
 
-/// Read one vars file (YAML or JSON). An empty file is no variables, as in Ansible.
-pub(crate) fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
-    let text = read_source(path)?;
-    if text.trim_start().starts_with("$ANSIBLE_VAULT") {
-        return Err(LoadError::file(
-            path,
-            "this file is encrypted with ansible-vault, which netorch cannot decrypt",
-        )
-        .with_hint("keep secrets in environment variables: `password: \"{{ env('NAME') }}\"`"));
-    }
+/// Read one vars file (YAML or JSON). An empty file is no variables, as in Ansible. A file
+/// encrypted with ansible-vault is decrypted (a password is needed now), and its values are
+/// secrets.
+pub fn load_vars_file(path: &Path) -> Result<Vars, LoadError> {
+    let (text, vaulted) = crate::vault::read_source(path)?;
     if is_blank_yaml(&text) {
         return Ok(Vars::new());
     }
     crate::source::check_nesting(path, &text)?;
-    serde_yaml::from_str::<VarsFromYaml>(&text)
+    let mut vars = serde_yaml::from_str::<VarsFromYaml>(&text)
         .map(|v| v.0)
-        .map_err(|e| yaml_error(path, &text, &e))
+        // A decrypted file's lines are secrets: never quoted in an error.
+        .map_err(|e| {
+            if vaulted {
+                let at = e.location().map(|l| format!(" at line {}", l.line()));
+                LoadError::file(
+                    path,
+                    format!(
+                        "the decrypted file is not valid YAML{}",
+                        at.unwrap_or_default()
+                    ),
+                )
+            } else {
+                yaml_error(path, &text, &e)
+            }
+        })?;
+    if vaulted {
+        vars.values().for_each(crate::vault::note_secrets_in);
+    } else {
+        crate::vault::locate_markers(vars.values_mut(), path, &text);
+    }
+    Ok(vars)
 }
 
 /// The host_vars/ and group_vars/ of one folder, for the hosts and groups that exist.

@@ -169,8 +169,9 @@ fn add_group(
     let Some(spec) = spec else {
         return Ok(());
     };
-    if let Some(vars) = spec.vars {
+    if let Some(mut vars) = spec.vars {
         let origin = Origin::file(path);
+        crate::vault::locate_markers(vars.0.values_mut(), path, text);
         for (k, v) in vars.0 {
             b.set_group_var(g, k, v, &origin)?;
         }
@@ -197,7 +198,8 @@ fn add_hosts(
     g: usize,
     hosts: IndexMap<NameKey, VarsFromYaml>,
 ) -> Result<(), LoadError> {
-    for (entry, vars) in hosts {
+    for (entry, mut vars) in hosts {
+        crate::vault::locate_markers(vars.0.values_mut(), path, text);
         let parsed = parse_host_entry(&entry.0).map_err(|why| {
             let line = find_key_line(text, &entry.0).unwrap_or(1);
             LoadError::at(

@@ -7,7 +7,7 @@
 //! - [`kind`]: how a value's type is named in messages (`a list`, `string "x"`).
 //! - [`pyliteral`]: Python literals as `ast.literal_eval` reads them (INI inventory values).
 //! - [`yaml`]: YAML read straight into JSON values: merge keys applied, duplicate keys
-//!   refused, number keys made text, tags dropped (`!vault` refused).
+//!   refused, number keys made text, tags dropped (`!vault` decrypted or kept for later).
 //!
 //! [`Vars`], the map of variables by name, lives here too: it is what these values make.
 //!

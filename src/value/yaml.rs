@@ -8,8 +8,9 @@
 //!   the last one silently, hiding a mistake); the error is raised inside the key's own
 //!   visit, so serde_yaml reports the key's line and column;
 //! - keys that are numbers or booleans (`10:` for VLAN 10) become text;
-//! - tags (`!unsafe`, custom ones) are dropped, the tagged value kept; `!vault` is refused,
-//!   since netorch cannot decrypt it;
+//! - tags (`!unsafe`, custom ones) are dropped, the tagged value kept; a `!vault` value is
+//!   decrypted with the installed vault passwords, or kept as a marker that fails when used
+//!   (see [`crate::vault`]);
 //! - `.nan` and `.inf`, which JSON cannot hold, are kept as the text YAML spells them.
 //!
 //! There is no intermediate YAML tree: inventories hold thousands of small host mappings.
@@ -213,10 +214,13 @@ impl<'de> Visitor<'de> for Reader {
         use de::VariantAccess;
         let (tag, variant): (String, _) = data.variant()?;
         if tag == "vault" {
-            return Err(de::Error::custom(
-                "an ansible-vault encrypted value (!vault) cannot be decrypted by netorch; keep \
-                 the secret in an environment variable and write \"{{ env('NAME') }}\"",
-            ));
+            let inner = variant.newtype_variant_seed(ValueSeed)?;
+            let Value::String(text) = inner else {
+                return Err(de::Error::custom(
+                    "a !vault value must be the text ansible-vault encrypt_string printed",
+                ));
+            };
+            return crate::vault::inline(&text).map_err(de::Error::custom);
         }
         variant.newtype_variant_seed(self)
     }
@@ -367,8 +371,14 @@ mod tests {
         assert_eq!(v["d"], json!({"true": true, "1.5": "x"}));
         let e = vars("a: {[1]: x}\n").unwrap_err();
         assert!(e.contains("a variable name"), "{e}");
-        let e = vars("pw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\n").unwrap_err();
-        assert!(e.contains("ansible-vault"), "{e}");
+        // A vaulted value no password opens is kept as Ansible's JSON form of it; a
+        // corrupt one is an error at its line.
+        let text = crate::vault::encrypt(b"pw", b"k", &[1; 32], None);
+        let yaml = format!("pw: !vault |\n  {}\n", text.trim().replace('\n', "\n  "));
+        let v = vars(&yaml).unwrap();
+        assert!(crate::vault::find_marker(&v["pw"]).is_some(), "{v:?}");
+        let e = vars("a: 1\npw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3131\n").unwrap_err();
+        assert!(e.contains("!vault value") && e.contains("line 2"), "{e}");
     }
 
     #[test]

@@ -311,11 +311,20 @@ impl Loader {
             }
             vars_files.push(p);
         }
+        // vars_files win over the play's vars, as in Ansible; a vaulted one is decrypted.
+        let mut vars = spec.vars;
+        crate::vault::locate_markers(vars.values_mut(), path, text);
+        for p in vars_files.iter().filter(|p| p.is_file()) {
+            match crate::inventory::load_vars_file(p) {
+                Ok(v) => vars.extend(v),
+                Err(e) => self.errors.push(e),
+            }
+        }
 
         Play {
             name: spec.name,
             hosts: spec.hosts.unwrap_or_default(),
-            vars: spec.vars,
+            vars,
             vars_files,
             serial: spec.serial,
             max_fail_percentage: spec.max_fail_percentage,
