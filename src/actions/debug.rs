@@ -9,6 +9,9 @@ use super::{ActionArgs, Env, Probe};
 use crate::playbook::values;
 use crate::report::TaskResult;
 
+/// What `debug: var=x` shows for an undefined `x` (Ansible's words).
+pub const NOT_DEFINED: &str = "VARIABLE IS NOT DEFINED!";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DebugArgs {
     pub what: DebugWhat,
@@ -88,6 +91,10 @@ impl ActionArgs for DebugArgs {
         let value = match &self.what {
             DebugWhat::Var(var) => match ctx.templates.eval(var, ctx.vars, "debug var") {
                 Ok(v) => serde_json::json!({ var: v }),
+                // Ansible shows an undefined variable rather than failing the task.
+                Err(e) if e.to_string().contains("undefined") => {
+                    serde_json::json!({ var: NOT_DEFINED })
+                }
                 Err(e) => return TaskResult::failed(e.to_string()),
             },
             DebugWhat::Msg(msg) => match ctx.render(msg, "debug msg") {

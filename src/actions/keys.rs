@@ -2,7 +2,12 @@
 //! Ansible network modules netorch stands in for, what to use for the Ansible modules it
 //! does not have, and the seed that parses a task's action value by its key.
 
-use serde::de::{DeserializeSeed, Deserializer};
+use std::fmt;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 
 use super::{Action, ActionKind};
 
@@ -76,8 +81,69 @@ pub(crate) struct ActionSeed(pub ActionKind);
 impl<'de> DeserializeSeed<'de> for ActionSeed {
     type Value = Action;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Action, D::Error> {
-        self.0.parse(d)
+        match self.0 {
+            // Their string forms are commands and config lines, never `key=value`.
+            ActionKind::Command | ActionKind::Config | ActionKind::Confirm => self.0.parse(d),
+            kind => d.deserialize_any(KvOr(kind)),
+        }
     }
+}
+
+/// Hands the value to the action's parser as it is, except a `key=value ...` string,
+/// which becomes the mapping it stands for. Maps and lists are passed through serde_yaml's
+/// own accessors, so errors inside them keep their line and column.
+struct KvOr(ActionKind);
+
+impl<'de> Visitor<'de> for KvOr {
+    type Value = Action;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "the arguments of `{}`", self.0)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Action, A::Error> {
+        self.0.parse(MapAccessDeserializer::new(map))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Action, A::Error> {
+        self.0.parse(SeqAccessDeserializer::new(seq))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Action, E> {
+        match super::kv::parse(v) {
+            Some(pairs) => {
+                let map: serde_yaml::Mapping = pairs
+                    .into_iter()
+                    .map(|(k, v)| (serde_yaml::Value::String(k), kv_value(v)))
+                    .collect();
+                self.0
+                    .parse(serde_yaml::Value::Mapping(map))
+                    .map_err(|e| E::custom(e.to_string()))
+            }
+            None => self.0.parse(v.into_deserializer()),
+        }
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Action, E> {
+        self.0.parse(v.into_deserializer())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Action, E> {
+        self.0.parse(v.into_deserializer())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Action, E> {
+        self.0.parse(v.into_deserializer())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Action, E> {
+        self.0.parse(v.into_deserializer())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Action, E> {
+        self.0.parse(().into_deserializer())
+    }
+}
+
+/// A `key=value` value: text, except the words Ansible's argument spec reads as booleans
+/// and numbers, which are given to typed arguments (`verbosity=1`, `create=yes`) as such.
+/// Strings are still strings to arguments that take text.
+fn kv_value(v: String) -> serde_yaml::Value {
+    if let Ok(n) = v.parse::<u64>() {
+        return serde_yaml::Value::Number(n.into());
+    }
+    serde_yaml::Value::String(v)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod confirm;
 pub mod debug;
 pub mod fail;
 pub mod keys;
+pub mod kv;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;

@@ -27,6 +27,8 @@ pub struct HostState {
     pub unreachable: bool,
     /// Handler names and `listen` topics notified during the current play.
     pub notified: Vec<String>,
+    /// The blocks this host is inside and their failures.
+    pub blocks: super::block::BlockState,
 }
 
 impl HostState {
@@ -43,6 +45,7 @@ impl HostState {
             failed: false,
             unreachable: false,
             notified: Vec::new(),
+            blocks: Default::default(),
         }
     }
 
@@ -94,10 +97,17 @@ impl HostState {
     }
 
     /// Record what a task did: failure state, notifications, registered result, facts.
-    pub fn absorb(&mut self, result: &TaskResult, register: Option<&str>, notify: &[String]) {
+    /// `in_block`: an enclosing block took the failure, so the host goes on.
+    pub fn absorb(
+        &mut self,
+        result: &TaskResult,
+        register: Option<&str>,
+        notify: &[String],
+        in_block: bool,
+    ) {
         match result.status {
-            Status::Unreachable => self.unreachable = true,
-            Status::Failed if !result.ignored => self.failed = true,
+            Status::Unreachable if !result.ignored => self.unreachable = true,
+            Status::Failed if !result.ignored && !in_block => self.failed = true,
             Status::Changed => {
                 for n in notify {
                     if !self.notified.contains(n) {
@@ -237,14 +247,14 @@ mod tests {
     #[test]
     fn failure_and_notify() {
         let mut h = HostState::new("r1", &[]);
-        h.absorb(&TaskResult::changed(), Some("x"), &["reload".into()]);
+        h.absorb(&TaskResult::changed(), Some("x"), &["reload".into()], false);
         assert_eq!(h.notified, vec!["reload".to_string()]);
         assert_eq!(h.facts["x"]["changed"], true);
         let mut ignored = TaskResult::failed("no");
         ignored.ignored = true;
-        h.absorb(&ignored, None, &[]);
+        h.absorb(&ignored, None, &[], false);
         assert!(h.active());
-        h.absorb(&TaskResult::unreachable("gone"), None, &[]);
+        h.absorb(&TaskResult::unreachable("gone"), None, &[], false);
         assert!(!h.active());
     }
 }

@@ -16,6 +16,7 @@
 //! notified, or it failed), not at the end of the run: memory then follows the hosts at
 //! work, not every host the run has touched.
 
+pub mod block;
 pub mod budget;
 pub mod host;
 pub mod plan;
@@ -302,22 +303,49 @@ impl Executor {
         deadlines: &mut Deadlines,
         play: &crate::playbook::Play,
     ) -> bool {
+        let no_frames = Vec::new();
         for (i, task) in tasks.iter().enumerate() {
             if self.cancelled() {
                 return true;
             }
             let last = i + 1 == tasks.len();
-            let hosts: Vec<String> = batch
+            let before = if i == 0 {
+                &no_frames
+            } else {
+                &tasks[i - 1].block
+            };
+            let mut failed_now = self.close_blocks(batch, before, &task.block);
+            let active: Vec<&String> = batch
                 .iter()
                 .filter(|h| self.states.get(*h).is_some_and(HostState::active))
-                .cloned()
                 .collect();
-            if hosts.is_empty() {
+            if active.is_empty() {
                 return true;
             }
-            let failed_now = self
-                .run_task_on(&hosts, task, shared, forks, deadlines, last)
-                .await;
+            // Hosts inside a block run only the part of it their failures lead to.
+            let mut hosts: Vec<String> = active
+                .into_iter()
+                .filter(|h| {
+                    self.states
+                        .get(*h)
+                        .is_some_and(|s| s.blocks.runs(&task.block))
+                })
+                .cloned()
+                .collect();
+            if task.run_once {
+                hosts.truncate(1);
+            }
+            if !hosts.is_empty() {
+                failed_now |= self
+                    .run_task_on(&hosts, task, shared, forks, deadlines, last)
+                    .await;
+                if task.run_once {
+                    self.share_run_once(batch, &hosts[0], task);
+                }
+            }
+            if last {
+                failed_now |= self.close_blocks(batch, &task.block, &no_frames);
+            }
             if self.batch_verdict(batch, play, failed_now) {
                 if play.any_errors_fatal {
                     // Every remaining host of the play stops too, as in Ansible.
@@ -331,6 +359,61 @@ impl Executor {
             }
         }
         false
+    }
+
+    /// End the blocks that the task list leaves between a task in `before` and one in
+    /// `after`, on every active host of the batch; true when that failed a host.
+    fn close_blocks(
+        &mut self,
+        batch: &[String],
+        before: &[crate::playbook::block::BlockFrame],
+        after: &[crate::playbook::block::BlockFrame],
+    ) -> bool {
+        let ending = block::ending(before, after);
+        if ending.is_empty() {
+            return false;
+        }
+        let mut failed = false;
+        for h in batch {
+            let Some(st) = self.states.get_mut(h) else {
+                continue;
+            };
+            for frames in &ending {
+                if st.active() && !st.blocks.close(frames) {
+                    st.failed = true;
+                    failed = true;
+                }
+            }
+        }
+        failed
+    }
+
+    /// A `run_once` task ran on `first`: every other host of the batch gets what it set
+    /// and registered, as in Ansible.
+    fn share_run_once(&mut self, batch: &[String], first: &str, task: &Task) {
+        let Some(st) = self.states.get(first) else {
+            return;
+        };
+        let mut names: Vec<&str> = task.register.iter().map(String::as_str).collect();
+        if let crate::actions::Action::SetFact(f) = &task.action {
+            names.extend(f.0.keys().map(String::as_str));
+        }
+        let shared: Vec<(String, serde_json::Value)> = names
+            .into_iter()
+            .filter_map(|n| st.facts.get(n).map(|v| (n.to_string(), v.clone())))
+            .collect();
+        for h in batch {
+            if h == first {
+                continue;
+            }
+            if let Some(other) = self.states.get_mut(h) {
+                if other.active() {
+                    for (k, v) in &shared {
+                        other.facts.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
     }
 
     /// Run one task over `hosts` with at most `forks` at once; true when any host failed.
@@ -461,9 +544,22 @@ impl Executor {
             let cancel = Arc::clone(&self.cancel);
             let slot = Arc::clone(&st.abort);
             workers.spawn(host, permit, deadlines.start(host), slot, move || {
+                let mut before: &[crate::playbook::block::BlockFrame] = &[];
                 for t in tasks.iter() {
                     if !st.active() || cancel.load(Ordering::SeqCst) {
                         break;
+                    }
+                    for frames in block::ending(before, &t.block) {
+                        if st.active() && !st.blocks.close(frames) {
+                            st.failed = true;
+                        }
+                    }
+                    before = &t.block;
+                    if !st.active() {
+                        break;
+                    }
+                    if !st.blocks.runs(&t.block) {
+                        continue;
                     }
                     let r = run_task(&mut st, t, &shared);
                     let _ = shared.events.send(Event::HostResult {
@@ -472,6 +568,11 @@ impl Executor {
                         location: t.location.to_string(),
                         result: Box::new(r),
                     });
+                }
+                for frames in block::ending(before, &[]) {
+                    if st.active() && !st.blocks.close(frames) {
+                        st.failed = true;
+                    }
                 }
                 st
             });

@@ -52,13 +52,30 @@ pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> Task
     let mut r = run_inner(state, task, shared);
     shared.budget.charge(&mut r);
     r.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    if r.status == Status::Failed && task.ignore_errors {
+    if r.status == Status::Failed && task.ignore_errors
+        || r.status == Status::Unreachable && task.ignore_unreachable
+    {
         r.ignored = true;
     }
     if let Some(m) = r.msg.take() {
         r.msg = Some(state.explain(m));
     }
-    state.absorb(&r, task.register.as_deref(), &task.notify);
+    let in_block = r.status == Status::Failed && !r.ignored && state.blocks.on_failure(&task.block);
+    if in_block {
+        r.rescued = super::block::rescued(&task.block);
+        // What a rescue section may look at (Ansible's names).
+        let failed_task = serde_json::json!({
+            "name": task.display_name(),
+            "action": task.action_key,
+        });
+        state
+            .facts
+            .insert("ansible_failed_task".into(), failed_task);
+        state
+            .facts
+            .insert("ansible_failed_result".into(), registered(&r));
+    }
+    state.absorb(&r, task.register.as_deref(), &task.notify, in_block);
     if task.no_log {
         r.censor();
     } else if !shared.show_secrets {

@@ -68,6 +68,10 @@ fn runtime_names(plan: &Plan<'_>) -> BTreeSet<String> {
     for p in &plan.plays {
         for t in p.play.all_tasks().chain(p.play.handlers.iter()) {
             names.extend(t.register.iter().cloned());
+            if !t.block.is_empty() {
+                // A failure in a block sets these for its rescue.
+                names.extend(["ansible_failed_task".into(), "ansible_failed_result".into()]);
+            }
             if let Action::SetFact(f) = &t.action {
                 names.extend(f.0.keys().cloned());
             }

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub mod block;
 mod load;
 mod positions;
 mod tags;

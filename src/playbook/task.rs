@@ -95,6 +95,19 @@ pub struct Task {
     /// For handlers: extra topics this handler answers to.
     pub listen: Vec<String>,
     pub vars: Vars,
+    /// The blocks around this task, outermost first (empty outside blocks).
+    pub block: Vec<super::block::BlockFrame>,
+    /// Run on the first host of the batch only; its result is given to every host.
+    pub run_once: bool,
+    /// An unreachable device does not take the host out of the play.
+    pub ignore_unreachable: bool,
+    /// `become`: accepted; netorch enters the device's enable mode whenever a secret is set.
+    pub become_: Option<bool>,
+    pub become_method: Option<String>,
+    /// `delegate_to: localhost`: the task runs on this machine, with no device connection.
+    pub delegate_to: Option<String>,
+    /// `environment`: set for local tasks; device sessions have no environment to set.
+    pub environment: Vars,
     pub action: Action,
     /// The key the action was written with (`ios_config`), for messages.
     pub action_key: String,
@@ -124,6 +137,13 @@ pub fn confirm_task(location: Location) -> Task {
         notify: Vec::new(),
         listen: Vec::new(),
         vars: Vars::new(),
+        block: Vec::new(),
+        run_once: false,
+        ignore_unreachable: false,
+        become_: None,
+        become_method: None,
+        delegate_to: None,
+        environment: Vars::new(),
         action: Action::Confirm(crate::actions::confirm::ConfirmArgs::default()),
         action_key: "confirm".into(),
         location,
@@ -172,6 +192,7 @@ pub(crate) struct TaskImport {
 pub(crate) enum TaskEntry {
     Task(Box<Task>),
     Import(TaskImport),
+    Block(Box<super::block::BlockEntry>),
 }
 
 /// A list of tasks (or handlers) as written.
@@ -255,6 +276,20 @@ impl<'de> Visitor<'de> for ListVisitor {
     }
 }
 
+/// A nested task list (`block`, `rescue`, `always`).
+struct ListSeed {
+    handler: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed {
+    type Value = Vec<TaskEntry>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ListVisitor {
+            handler: self.handler,
+        })
+    }
+}
+
 /// Deserializes one task (or handler) mapping.
 #[derive(Clone, Copy)]
 pub(crate) struct TaskSeed {
@@ -293,6 +328,16 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "import_tasks",
     "include_tasks",
+    "block",
+    "rescue",
+    "always",
+    "run_once",
+    "ignore_unreachable",
+    "become",
+    "become_method",
+    "become_user",
+    "delegate_to",
+    "environment",
 ];
 
 /// Keywords that make sense on an `import_tasks`/`include_tasks` entry.
@@ -431,6 +476,15 @@ struct Builder {
     notify: Vec<String>,
     listen: Vec<String>,
     vars: Vars,
+    block: Option<Vec<TaskEntry>>,
+    rescue: Option<Vec<TaskEntry>>,
+    always: Option<Vec<TaskEntry>>,
+    run_once: bool,
+    ignore_unreachable: bool,
+    become_: Option<bool>,
+    become_method: Option<String>,
+    delegate_to: Option<String>,
+    environment: Vars,
 }
 
 impl Builder {
@@ -481,6 +535,16 @@ impl<'de> Visitor<'de> for TaskSeed {
                     })?;
                     b.import = Some((kind, file));
                     b.action_key = Some(written);
+                }
+                Key::Keyword(k @ ("block" | "rescue" | "always")) => {
+                    let list = map.next_value_seed(ListSeed {
+                        handler: self.handler,
+                    })?;
+                    match k {
+                        "block" => b.block = Some(list),
+                        "rescue" => b.rescue = Some(list),
+                        _ => b.always = Some(list),
+                    }
                 }
                 Key::Keyword(k) => keyword(&mut b, k, &mut map)?,
             }
@@ -548,6 +612,16 @@ fn keyword<'de, A: MapAccess<'de>>(b: &mut Builder, k: &str, map: &mut A) -> Res
         "notify" => b.notify = map.next_value_seed(STRINGS)?,
         "listen" => b.listen = map.next_value_seed(STRINGS)?,
         "vars" => b.vars = map.next_value_seed(VarsSeed)?,
+        "run_once" => b.run_once = map.next_value_seed(Bool)?,
+        "ignore_unreachable" => b.ignore_unreachable = map.next_value_seed(Bool)?,
+        "become" => b.become_ = Some(map.next_value_seed(Bool)?),
+        "become_method" => b.become_method = Some(map.next_value_seed(super::block::BecomeMethod)?),
+        // netorch's privilege is the device's enable mode; there is no user to become.
+        "become_user" => {
+            map.next_value::<de::IgnoredAny>()?;
+        }
+        "delegate_to" => b.delegate_to = Some(map.next_value_seed(super::block::DelegateTo)?),
+        "environment" => b.environment = map.next_value_seed(VarsSeed)?,
         // `classify` only returns keywords from TASK_KEYWORDS, all handled above.
         other => {
             return Err(de::Error::custom(format!("unknown key `{other}`")));
@@ -657,10 +731,68 @@ impl<'de> Visitor<'de> for LoopSeed {
     }
 }
 
+/// A `block:` entry: no action, only keywords its tasks inherit.
+fn finish_block(b: Builder) -> Result<TaskEntry, String> {
+    use super::block::{BlockEntry, BlockKeywords, BLOCK_KEYWORDS};
+    let at = match &b.name {
+        Some(n) => format!(" in block \"{n}\""),
+        None => String::new(),
+    };
+    if let Some(key) = &b.action_key {
+        return Err(with_hint(
+            format!("`block` and the action `{key}` in one entry{at}; a block holds tasks, it has no action of its own"),
+            Some(format!("move `{key}` into a task inside the block")),
+        ));
+    }
+    if let Some(bad) = b
+        .seen
+        .iter()
+        .find(|k| !BLOCK_KEYWORDS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "`{bad}` cannot be used on a block{at}; a block takes only {}",
+            BLOCK_KEYWORDS.join(", ")
+        ));
+    }
+    Ok(TaskEntry::Block(Box::new(BlockEntry {
+        name: b.name,
+        keywords: BlockKeywords {
+            when: b.when.unwrap_or_default(),
+            tags: b.tags,
+            vars: b.vars,
+            ignore_errors: b.ignore_errors,
+            ignore_unreachable: b.ignore_unreachable,
+            run_once: b.run_once,
+            no_log: b.no_log,
+            check_mode: b.check_mode,
+            become_: b.become_,
+            become_method: b.become_method,
+            delegate_to: b.delegate_to,
+            environment: b.environment,
+        },
+        block: b.block.unwrap_or_default(),
+        rescue: b.rescue.unwrap_or_default(),
+        always: b.always.unwrap_or_default(),
+    })))
+}
+
 /// Checks that need the whole task; reported at the task's position.
 fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
     let in_task = b.in_task();
     let what = if handler { "handler" } else { "task" };
+    if b.block.is_some() {
+        return finish_block(b);
+    }
+    for k in ["rescue", "always"] {
+        if b.seen.iter().any(|s| s == k) {
+            return Err(with_hint(
+                format!("`{k}` without `block`{in_task}"),
+                Some(format!(
+                    "`{k}` belongs beside a `block:` list: `- block: [...]` then `  {k}: [...]`"
+                )),
+            ));
+        }
+    }
     if let Some((kind, file)) = b.import {
         if let Some(bad) = b
             .seen
@@ -724,6 +856,13 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
         notify: b.notify,
         listen: b.listen,
         vars: b.vars,
+        block: Vec::new(),
+        run_once: b.run_once,
+        ignore_unreachable: b.ignore_unreachable,
+        become_: b.become_,
+        become_method: b.become_method,
+        delegate_to: b.delegate_to,
+        environment: b.environment,
         action,
         action_key,
         location: Location::default(),

@@ -297,6 +297,8 @@ impl Reporter {
         let mut label = r.status.as_str().to_string();
         if r.ignored {
             label = "ignored".into();
+        } else if r.rescued {
+            label = "rescued".into();
         }
         let status = self.paint(&format!("{label:<11}"), r.status);
         let secs = r.duration_ms as f64 / 1000.0;
@@ -550,8 +552,10 @@ impl Reporter {
     fn recap(&self) -> String {
         let stats = &self.report.stats;
         let w = stats.keys().map(String::len).max().unwrap_or(4).max(4);
+        // The rescued column shows only in runs where a block's rescue took a failure.
+        let rescues = stats.values().any(|s| s.rescued > 0);
         let mut out = format!(
-            "\n{}\n{:w$}  {:>5} {:>8} {:>7} {:>8} {:>12} {:>8}\n",
+            "\n{}\n{:w$}  {:>5} {:>8} {:>7} {:>8} {:>12}{} {:>8}\n",
             self.bold("RECAP"),
             "HOST",
             "ok",
@@ -559,6 +563,7 @@ impl Reporter {
             "failed",
             "skipped",
             "unreachable",
+            if rescues { "  rescued" } else { "" },
             "time"
         );
         for (host, s) in stats {
@@ -572,8 +577,13 @@ impl Reporter {
                 Status::Ok
             };
             let name = self.paint(&format!("{host:w$}"), worst);
+            let rescued = if rescues {
+                format!(" {:>8}", s.rescued)
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "{name}  {:>5} {:>8} {:>7} {:>8} {:>12} {:>7.2}s\n",
+                "{name}  {:>5} {:>8} {:>7} {:>8} {:>12}{rescued} {:>7.2}s\n",
                 s.ok,
                 s.changed,
                 s.failed,

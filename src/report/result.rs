@@ -73,6 +73,9 @@ pub struct TaskResult {
     /// `ignore_errors` turned a failure into something the run carries on from.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ignored: bool,
+    /// A failure inside a block whose `rescue` takes it: counted as rescued, not failed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rescued: bool,
     /// `no_log`: the content above was censored.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub censored: bool,
@@ -98,6 +101,7 @@ impl TaskResult {
             items: Vec::new(),
             attempts: 1,
             ignored: false,
+            rescued: false,
             censored: false,
             duration_ms: 0,
         }
@@ -281,6 +285,8 @@ pub struct HostStats {
     pub skipped: u32,
     pub unreachable: u32,
     pub ignored: u32,
+    /// Failures that a block's `rescue` took.
+    pub rescued: u32,
     pub duration_ms: u64,
 }
 
@@ -290,7 +296,9 @@ impl HostStats {
             Status::Ok => self.ok += 1,
             Status::Changed => self.changed += 1,
             Status::Skipped => self.skipped += 1,
+            Status::Failed if r.rescued => self.rescued += 1,
             Status::Failed if r.ignored => self.ignored += 1,
+            Status::Unreachable if r.ignored => self.ignored += 1,
             Status::Failed => self.failed += 1,
             Status::Unreachable => self.unreachable += 1,
         }

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::block::{BlockEntry, BlockFrame, BlockKeywords, Section};
 use super::positions::{self, Node};
 use super::task::{HandlerList, TaskEntry, TaskImport, TaskList};
 use super::{is_templated, search_dirs, Location, Play, Playbook, Task};
@@ -21,12 +22,16 @@ mod spec;
 use messages::parse_error;
 use spec::{PlayEntry, PlaySpec, PlaybookFile};
 
-/// Tags, conditions and variables an import passes down to the tasks it brings in.
+/// Tags, conditions and variables an import (or a block, or the play) passes down to the
+/// tasks it brings in, and the blocks around them.
 #[derive(Default, Clone)]
 struct Inherit {
     when: Vec<String>,
     tags: Vec<String>,
     vars: Vars,
+    /// Keywords of enclosing blocks (and the play); `when`, `tags`, `vars` are above.
+    keywords: BlockKeywords,
+    frames: Vec<BlockFrame>,
 }
 
 /// A `notify` to check once all handlers of the play are known.
@@ -42,6 +47,8 @@ struct Loader {
     template_dirs: Vec<PathBuf>,
     src_dirs: Vec<PathBuf>,
     errors: Vec<LoadError>,
+    /// The next block's id (unique within the playbook).
+    next_block: usize,
 }
 
 pub(super) fn load(
@@ -57,6 +64,7 @@ pub(super) fn load(
         template_dirs: dirs.templates.clone(),
         src_dirs: dirs.files.clone(),
         errors: Vec::new(),
+        next_block: 0,
     };
     let plays = match text {
         Some(t) => loader.playbook_text(path, t),
@@ -206,6 +214,14 @@ impl Loader {
     ) -> Play {
         let inherit = Inherit {
             tags: spec.tags.clone(),
+            keywords: BlockKeywords {
+                ignore_errors: spec.ignore_errors,
+                ignore_unreachable: spec.ignore_unreachable,
+                become_: spec.r#become,
+                become_method: spec.become_method.clone(),
+                environment: spec.environment.clone(),
+                ..BlockKeywords::default()
+            },
             ..Inherit::default()
         };
         let mut notifies = Vec::new();
@@ -381,7 +397,66 @@ impl Loader {
                 TaskEntry::Import(imp) => {
                     self.import(imp, node, path, text, &dir, inherit, handler, out, notifies)
                 }
+                TaskEntry::Block(b) => {
+                    self.block(*b, node, path, text, inherit, handler, out, notifies)
+                }
             }
+        }
+    }
+
+    /// Flatten a block: its sections in order, each task knowing the blocks around it.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &mut self,
+        b: BlockEntry,
+        node: Option<&Node>,
+        path: &Path,
+        text: &str,
+        inherit: &Inherit,
+        handler: bool,
+        out: &mut Vec<Task>,
+        notifies: &mut Vec<NotifyRef>,
+    ) {
+        let id = self.next_block;
+        self.next_block += 1;
+        let has_rescue = !b.rescue.is_empty();
+        let mut inner = inherit.clone();
+        let kw = b.keywords;
+        inner.when.extend(kw.when);
+        for t in kw.tags {
+            if !inner.tags.contains(&t) {
+                inner.tags.push(t);
+            }
+        }
+        for (k, v) in kw.vars {
+            inner.vars.insert(k, v);
+        }
+        let k = &mut inner.keywords;
+        k.ignore_errors |= kw.ignore_errors;
+        k.ignore_unreachable |= kw.ignore_unreachable;
+        k.run_once |= kw.run_once;
+        k.no_log |= kw.no_log;
+        k.check_mode = kw.check_mode.or(k.check_mode);
+        k.become_ = kw.become_.or(k.become_);
+        k.become_method = kw.become_method.or(k.become_method.take());
+        k.delegate_to = kw.delegate_to.or(k.delegate_to.take());
+        for (name, v) in kw.environment {
+            k.environment.insert(name, v);
+        }
+        let sections = [
+            (Section::Block, b.block, "block"),
+            (Section::Rescue, b.rescue, "rescue"),
+            (Section::Always, b.always, "always"),
+        ];
+        for (section, list, key) in sections {
+            let mut here = inner.clone();
+            here.frames.push(BlockFrame {
+                id,
+                section,
+                has_rescue,
+            });
+            let list_node = node.and_then(|n| n.get(key));
+            self.tasks(list, list_node, path, text, &here, handler, out, notifies);
         }
     }
 
@@ -557,6 +632,27 @@ fn apply(task: &mut Task, inherit: &Inherit) {
             vars.insert(k, v);
         }
         task.vars = vars;
+    }
+    let kw = &inherit.keywords;
+    task.block = inherit.frames.clone();
+    task.ignore_errors |= kw.ignore_errors;
+    task.ignore_unreachable |= kw.ignore_unreachable;
+    task.run_once |= kw.run_once;
+    task.no_log |= kw.no_log;
+    task.check_mode = task.check_mode.or(kw.check_mode);
+    task.become_ = task.become_.or(kw.become_);
+    if task.become_method.is_none() {
+        task.become_method = kw.become_method.clone();
+    }
+    if task.delegate_to.is_none() {
+        task.delegate_to = kw.delegate_to.clone();
+    }
+    if !kw.environment.is_empty() {
+        let mut env = kw.environment.clone();
+        for (k, v) in std::mem::take(&mut task.environment) {
+            env.insert(k, v);
+        }
+        task.environment = env;
     }
 }
 

@@ -59,6 +59,32 @@ pub(super) struct PlaySpec {
     pub(super) connect_rate: Option<f64>,
     #[serde(default)]
     pub(super) confirm: Option<ConfirmSpec>,
+    /// Collections searched for short module names; netorch knows the network modules it
+    /// stands in for by their short and full names, so the list is accepted as is.
+    #[serde(default, deserialize_with = "values::strings")]
+    #[allow(dead_code)] // read for its type check only
+    pub(super) collections: Vec<String>,
+    #[serde(default, deserialize_with = "values::opt_boolish")]
+    pub(super) r#become: Option<bool>,
+    #[serde(default, deserialize_with = "become_method")]
+    pub(super) become_method: Option<String>,
+    /// A device has no users to become; accepted so that playbooks load unchanged.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    #[allow(dead_code)]
+    pub(super) become_user: Option<String>,
+    #[serde(default, deserialize_with = "values::vars")]
+    pub(super) environment: Vars,
+    #[serde(default, deserialize_with = "values::boolish")]
+    pub(super) ignore_errors: bool,
+    #[serde(default, deserialize_with = "values::boolish")]
+    pub(super) ignore_unreachable: bool,
+}
+
+fn become_method<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::de::DeserializeSeed;
+    crate::playbook::block::BecomeMethod
+        .deserialize(d)
+        .map(Some)
 }
 
 fn forks<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
