@@ -62,7 +62,7 @@ pub(crate) fn instead_of(key: &str) -> Option<String> {
     let short = key.rsplit('.').next().unwrap_or(key);
     let text = match short {
         "shell" | "raw" | "cli_command" => "netorch has no `{key}`; use `command`",
-        "copy" | "net_put" => "netorch has no `{key}`; use `upload` (src, dest, protocol)",
+        "net_put" => "netorch has no `{key}`; use `upload` (src, dest, protocol)",
         "fetch" | "net_get" => "netorch has no `{key}`; use `download` (src, dest, protocol)",
         "pause" => "netorch has no `{key}`; use `wait_for: {seconds: N}`",
         "cli_config" => "netorch has no `{key}`; use `config`",

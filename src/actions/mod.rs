@@ -19,10 +19,14 @@ pub mod command;
 pub mod config;
 pub mod config_lines;
 pub mod confirm;
+pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod file;
 pub mod keys;
 pub mod kv;
+pub mod lineinfile;
+mod local;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
@@ -300,6 +304,9 @@ action_table! {
     SetFact = "set_fact" => set_fact::SetFactArgs,
     Fail = "fail" => fail::FailArgs,
     Debug = "debug" => debug::DebugArgs,
+    Copy = "copy" => copy::CopyArgs,
+    LineInFile = "lineinfile" => lineinfile::LineInFileArgs,
+    File = "file" => file::FileArgs,
 }
 
 impl fmt::Display for ActionKind {

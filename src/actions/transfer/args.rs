@@ -108,7 +108,7 @@ struct Spec {
 
 /// `0644`, `"0644"`, `644` or `0o644`: octal permission bits. YAML 1.2 reads an unquoted
 /// `0644` as the decimal 644, so integers are read back as octal digits.
-fn mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+pub(crate) fn mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
     struct V;
     const WHAT: &str = "file permissions in octal, like \"0644\"";
     fn octal<E: de::Error>(s: &str, shown: de::Unexpected<'_>) -> Result<u32, E> {

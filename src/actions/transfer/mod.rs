@@ -24,6 +24,7 @@
 //! verification of a copy; `paths.rs` the path helpers.
 
 mod args;
+pub(crate) use args::mode as file_mode;
 mod device;
 mod digest;
 mod download;

@@ -392,6 +392,13 @@ impl Loader {
                         });
                     }
                     apply(&mut task, inherit);
+                    if let Some(msg) = delegation_problem(&task) {
+                        let mut e =
+                            self.at(path, text, node.and_then(|n| n.get(&task.action_key)), node);
+                        e.message = msg.0;
+                        e.hint = Some(msg.1);
+                        self.errors.push(e);
+                    }
                     out.push(task);
                 }
                 TaskEntry::Import(imp) => {
@@ -610,6 +617,32 @@ fn missing_file(mut at: LoadError, key: &str, name: &str, looked: &Path) -> Load
         at.hint = Some("paths are relative to the file that contains the import".into());
     }
     at
+}
+
+/// What is wrong with where a task runs: `copy: {src}` on a device (that is `upload`), a
+/// device action delegated to this machine. (message, hint)
+fn delegation_problem(task: &Task) -> Option<(String, String)> {
+    let local = task.delegate_to.is_some();
+    match &task.action {
+        Action::Copy(c) if c.src.is_some() && !local => Some((
+            format!("`{}` with `src` would copy a file to the device; netorch's copy writes local files", task.action_key),
+            "use `upload: {src, dest, protocol}` to send a file to a device, or add `delegate_to: localhost` for a local copy".into(),
+        )),
+        Action::Command(_)
+        | Action::Config(_)
+        | Action::Backup(_)
+        | Action::Upload(_)
+        | Action::Download(_)
+        | Action::Confirm(_)
+            if local =>
+        {
+            Some((
+                format!("`{}` talks to the device; it cannot be delegated to localhost", task.action_key),
+                "remove `delegate_to` (or move the task out of the delegated block)".into(),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Fold an import's (and the play's) keywords into an imported task.
