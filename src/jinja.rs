@@ -370,6 +370,32 @@ impl minijinja::value::Object for Unknown {
     }
 }
 
+/// Whether a value is or holds an [`Unknown`]: serializing one never ends (each of its
+/// items is another), and what it would give is known only at run time anyway.
+fn holds_unknown(v: &Value, depth: usize) -> bool {
+    if v.downcast_object_ref::<Unknown>().is_some() {
+        return true;
+    }
+    if depth > 32 {
+        return false;
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map(|it| {
+                it.take(10_000).any(|k| {
+                    holds_unknown(&k, depth + 1)
+                        || v.get_item(&k).is_ok_and(|x| {
+                            v.kind() == minijinja::value::ValueKind::Map
+                                && holds_unknown(&x, depth + 1)
+                        })
+                })
+            })
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
 /// A host's variables as the template engine takes them, converted once and layered
 /// (task vars, loop items) without copying.
 pub fn context(vars: &Vars) -> Value {
@@ -920,10 +946,16 @@ fn regex_search(
 }
 
 fn to_yaml(value: Value) -> Result<String, minijinja::Error> {
+    if holds_unknown(&value, 0) {
+        return Ok(String::new());
+    }
     serde_yaml::to_string(&value).map_err(|e| invalid(format!("to_yaml: {e}")))
 }
 
 fn to_json(value: Value, indent: Option<usize>) -> Result<String, minijinja::Error> {
+    if holds_unknown(&value, 0) {
+        return Ok(String::new());
+    }
     let res = match indent {
         Some(_) => serde_json::to_string_pretty(&value),
         None => serde_json::to_string(&value),

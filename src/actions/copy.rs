@@ -101,6 +101,15 @@ impl ActionArgs for CopyArgs {
                 dest.display()
             ));
         }
+        // As Ansible: the folder must exist (a typo in it should not make a new tree).
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return TaskResult::failed(format!(
+                    "Destination directory {} does not exist",
+                    dir.display()
+                ));
+            }
+        }
         let lock = lock_path(&dest);
         let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
         let before = std::fs::read(&dest).ok();

@@ -103,7 +103,17 @@ impl ActionArgs for DebugArgs {
             },
         };
         let mut r = TaskResult::ok();
-        r.data = serde_json::json!({ "debug": value });
+        // `register:` sees Ansible's shape: `msg`, or the variable's name as the key.
+        let mut data = match &value {
+            serde_json::Value::Object(m) => m.clone(),
+            other => {
+                let mut m = serde_json::Map::new();
+                m.insert("msg".into(), other.clone());
+                m
+            }
+        };
+        data.insert("debug".into(), value);
+        r.data = serde_json::Value::Object(data);
         r
     }
 }

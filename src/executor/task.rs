@@ -89,7 +89,7 @@ pub fn run_task(state: &mut HostState, task: &Task, shared: &PlayShared) -> Task
 }
 
 fn run_inner(state: &mut HostState, task: &Task, shared: &PlayShared) -> TaskResult {
-    let ctx = match state.context(&shared.templates, &task.vars) {
+    let mut ctx = match state.context(&shared.templates, &task.vars) {
         Ok(c) => c,
         Err(e) => return TaskResult::failed(e.to_string()),
     };
@@ -117,6 +117,14 @@ fn run_inner(state: &mut HostState, task: &Task, shared: &PlayShared) -> TaskRes
             Some(skip) => skip,
             None => with_retries(state, task, shared, &item_ctx, check),
         };
+        // As in Ansible, what one item sets (`set_fact` in a loop that accumulates) is
+        // seen by the next.
+        if let Some(facts) = r.data.get("facts").and_then(Value::as_object) {
+            for (k, v) in facts {
+                state.facts.insert(k.clone(), v.clone());
+                ctx.insert(k.clone(), v.clone());
+            }
+        }
         let label = match control.and_then(|c| c.label.as_deref()) {
             Some(l) => shared
                 .templates
@@ -283,6 +291,8 @@ fn with_retries(
         match done {
             Ok(v) if v.iter().all(|b| *b) => return r,
             Ok(_) if attempt >= max_attempts => {
+                // Ansible registers the retries, not the runs, when `until` is never met.
+                r.attempts = attempt.saturating_sub(1).max(1);
                 r.status = Status::Failed;
                 r.msg = Some(format!(
                     "`until` not met after {attempt} attempts: {}",
