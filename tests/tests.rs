@@ -6,6 +6,7 @@ mod util;
 
 mod ansible_inventory;
 mod ansible_network_corpus;
+mod ansible_playbooks;
 mod backup;
 mod banner;
 mod broken;

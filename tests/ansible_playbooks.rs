@@ -1,0 +1,169 @@
+//! Playbooks, differentially: every playbook of tests/ansible/playbooks/ runs under the
+//! real `ansible-playbook` (connection local) and under `netorch run`, each in its own copy
+//! of the folder. Each playbook ends by writing what it computed per host to
+//! `out/<host>.json` (copy content, delegate_to localhost); the files written, and the
+//! recap counts per host, must be the same.
+//!
+//! netorch's recap counts a changed task as `changed` only and an ignored failure as
+//! `ignored` only, where Ansible counts both as `ok` too: the comparison adds them back.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util;
+
+const COUNTS: &[&str] = &[
+    "ok",
+    "changed",
+    "unreachable",
+    "failed",
+    "skipped",
+    "rescued",
+    "ignored",
+];
+
+type Stats = BTreeMap<String, BTreeMap<String, u64>>;
+
+fn corpus() -> PathBuf {
+    util::root().join("tests/ansible/playbooks")
+}
+
+fn playbooks() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml") && n != "inventory.yml")
+        .collect();
+    names.sort();
+    names
+}
+
+/// A fresh copy of the corpus with an empty `out/`.
+fn workdir(parent: &Path, tag: &str) -> PathBuf {
+    let dir = parent.join(tag);
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    for e in std::fs::read_dir(corpus()).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    dir
+}
+
+/// What the playbook wrote: JSON files parsed, other files as their sorted lines (hosts
+/// append to shared files in whatever order they finish).
+fn outputs(dir: &Path) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir.join("out")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let v = if p.is_dir() {
+            Value::from("<folder>")
+        } else {
+            let text = std::fs::read_to_string(&p).unwrap();
+            serde_json::from_str(&text).unwrap_or_else(|_| {
+                let mut lines: Vec<&str> = text.lines().collect();
+                lines.sort_unstable();
+                Value::from(lines)
+            })
+        };
+        out.insert(name, v);
+    }
+    out
+}
+
+fn ansible(dir: &Path, playbook: &str) -> Stats {
+    let mut cmd = util::ansible::command("ansible-playbook", dir);
+    let cfg = dir.join("ansible.cfg");
+    std::fs::write(&cfg, "").unwrap();
+    let python = util::ansible::env_dir().join("bin/python");
+    // An empty file rather than /dev/null: ansible-core 2.19 refuses a configuration file
+    // without an extension it knows.
+    cmd.env("ANSIBLE_CONFIG", &cfg)
+        .env("ANSIBLE_PYTHON_INTERPRETER", python)
+        .args(["-i", "inventory.yml", playbook]);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let re = regex::Regex::new(
+        r"(?m)^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)",
+    )
+    .unwrap();
+    let mut stats = Stats::new();
+    for c in re.captures_iter(&stdout) {
+        let counts = COUNTS
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.to_string(), c[i + 2].parse().unwrap()))
+            .collect();
+        stats.insert(c[1].to_string(), counts);
+    }
+    assert!(
+        !stats.is_empty(),
+        "ansible-playbook {playbook} gave no recap:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stats
+}
+
+fn netorch(dir: &Path, playbook: &str) -> Stats {
+    let out = util::netorch()
+        .current_dir(dir)
+        .args(["run", "--json", "-i", "inventory.yml", playbook])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "netorch run {playbook}: no JSON report ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut stats = Stats::new();
+    for (host, s) in report["stats"].as_object().unwrap() {
+        let n = |k: &str| s[k].as_u64().unwrap();
+        let mut counts: BTreeMap<String, u64> =
+            COUNTS.iter().map(|k| (k.to_string(), n(k))).collect();
+        counts.insert("ok".into(), n("ok") + n("changed") + n("ignored"));
+        stats.insert(host.clone(), counts);
+    }
+    stats
+}
+
+#[test]
+fn playbooks_give_what_ansible_gives() {
+    let names = playbooks();
+    assert!(
+        names.len() >= 12,
+        "the corpus has {} playbooks",
+        names.len()
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut differences = Vec::new();
+    for name in &names {
+        let a = workdir(tmp.path(), &format!("ansible-{name}"));
+        let n = workdir(tmp.path(), &format!("netorch-{name}"));
+        let (a_stats, n_stats) = (ansible(&a, name), netorch(&n, name));
+        let (a_out, n_out) = (outputs(&a), outputs(&n));
+        // One file per host at least: a playbook that fails before writing proves nothing.
+        assert!(
+            a_out.len() >= 3,
+            "{name}: Ansible wrote {a_out:?} to out/; the playbook must write its results"
+        );
+        if a_stats != n_stats {
+            differences.push(format!(
+                "{name}: recap differs\n  ansible: {a_stats:?}\n  netorch: {n_stats:?}"
+            ));
+        }
+        if a_out != n_out {
+            differences.push(format!(
+                "{name}: results differ\n  ansible: {}\n  netorch: {}",
+                serde_json::to_string(&a_out).unwrap(),
+                serde_json::to_string(&n_out).unwrap()
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
