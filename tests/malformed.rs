@@ -28,6 +28,42 @@ fn load_error(path: &Path) -> String {
 /// position: `name.yml:line:col: ` (or `name.yml: ` for whole-file errors).
 const TABLE: &[(&str, &[&str])] = &[
     (
+        "block_rescue_typo.yml",
+        &["block_rescue_typo.yml:6:7: ", "unknown key `resuce`", "did you mean `rescue`?"],
+    ),
+    (
+        "rescue_without_block.yml",
+        &["rescue_without_block.yml:4:7: ", "`rescue` without `block`"],
+    ),
+    (
+        "block_with_action.yml",
+        &["block_with_action.yml:4:7: ", "`block` and the action `command`", "move `command` into a task"],
+    ),
+    (
+        "block_with_register.yml",
+        &["block_with_register.yml:4:7: ", "`register` cannot be used on a block"],
+    ),
+    (
+        "block_inner_typo.yml",
+        &["block_inner_typo.yml:7:11: ", "unknown key `registr`", "did you mean `register`?"],
+    ),
+    (
+        "delegate_elsewhere.yml",
+        &["delegate_elsewhere.yml:5:20: ", "delegate_to `core1` is not supported", "delegate_to: localhost"],
+    ),
+    (
+        "become_sudo.yml",
+        &["become_sudo.yml:4:18: ", "become_method `sudo` is not supported", "enable"],
+    ),
+    (
+        "copy_src_to_device.yml",
+        &["copy_src_to_device.yml:4:13: ", "would copy a file to the device", "use `upload"],
+    ),
+    (
+        "command_delegated.yml",
+        &["command_delegated.yml:5:20: ", "`command` talks to the device", "cannot be delegated"],
+    ),
+    (
         "tab_indent.yml",
         &["tab_indent.yml:4:1: ", "tab character", "indent with spaces"],
     ),

@@ -116,7 +116,19 @@ impl<'de> Visitor<'de> for KvOr {
                     .parse(serde_yaml::Value::Mapping(map))
                     .map_err(|e| E::custom(e.to_string()))
             }
-            None => self.0.parse(v.into_deserializer()),
+            None => self.0.parse(v.into_deserializer()).map_err(|e: E| {
+                if v.contains('=') {
+                    E::custom(crate::playbook::values::with_hint(
+                        e.to_string(),
+                        Some(
+                            "in `key=value` form, quote a value with spaces: `msg=\"two words\"`"
+                                .into(),
+                        ),
+                    ))
+                } else {
+                    e
+                }
+            }),
         }
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Action, E> {
