@@ -167,3 +167,111 @@ fn playbooks_give_what_ansible_gives() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Against devices (netorch-sim): an unreachable device skips its block's `rescue` and
+/// leaves the play (Ansible's strategy drops unreachable hosts before the rescue runs);
+/// `ignore_unreachable` carries on; a device failure is rescued; `become: true` with
+/// `become_method: enable` runs with the enable secret; the report lines written with
+/// `lineinfile` + `delegate_to: localhost` from every host are all there.
+#[test]
+fn device_blocks_rescue_failures_but_not_unreachable_hosts() {
+    let sim = util::sim::Sim::with("cisco_ios", 3)
+        .password("pw")
+        .enable_secret("en")
+        .args(&["--fail", "ios-003=auth-fail"])
+        .start();
+    let report = sim.dir.path().join("report.txt");
+    let pb = util::write(
+        sim.dir.path(),
+        "p.yml",
+        &format!(
+            r#"
+- name: Rollback pattern
+  hosts: all
+  become: true
+  become_method: enable
+  tasks:
+    - name: Probe
+      command: show clock
+      ignore_unreachable: true
+    - block:
+        - name: Version
+          command: show version
+          register: ver
+        - name: Broken on ios-001
+          command: show bogus-command
+          when: inventory_hostname == 'ios-001'
+      rescue:
+        - name: Rolled back
+          set_fact: {{ rolled_back: "{{{{ ansible_failed_task.name }}}}" }}
+      always:
+        - name: Report
+          lineinfile:
+            path: {report}
+            line: "{{{{ inventory_hostname }}}} {{{{ rolled_back | default('clean') }}}}"
+            create: true
+          delegate_to: localhost
+"#,
+            report = report.display()
+        ),
+    );
+    let out = util::run_playbook(&sim, &pb, &["--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = &doc["stats"];
+    assert_eq!(stats["ios-001"]["rescued"], 1, "{stats}");
+    assert_eq!(stats["ios-001"]["failed"], 0, "{stats}");
+    assert_eq!(stats["ios-002"]["rescued"], 0, "{stats}");
+    // ios-003 cannot log in: the probe's unreachable is ignored, the block's is not, and
+    // neither its rescue nor its always runs.
+    assert_eq!(stats["ios-003"]["ignored"], 1, "{stats}");
+    assert_eq!(stats["ios-003"]["unreachable"], 1, "{stats}");
+    assert_eq!(stats["ios-003"]["rescued"], 0, "{stats}");
+    let mut lines: Vec<String> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["ios-001 Broken on ios-001", "ios-002 clean"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+/// Many hosts appending to one file at once lose no line (the per-file lock).
+#[test]
+fn concurrent_lineinfile_keeps_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inv = String::from("all:\n  hosts:\n");
+    for i in 0..60 {
+        inv.push_str(&format!("    h{i:02}: {{}}\n"));
+    }
+    util::write(dir.path(), "inv.yml", &inv);
+    let pb = util::write(
+        dir.path(),
+        "p.yml",
+        r#"
+- hosts: all
+  tasks:
+    - lineinfile:
+        path: out/report.txt
+        line: "{{ inventory_hostname }}"
+        create: true
+      delegate_to: localhost
+"#,
+    );
+    let out = util::netorch()
+        .current_dir(dir.path())
+        .args(["run", "--json", "-f", "60", "-i", "inv.yml"])
+        .arg(&pb)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("out/report.txt")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), 60, "{text}");
+}

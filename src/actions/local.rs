@@ -14,19 +14,9 @@ use crate::report::{Status, TaskResult};
 pub fn lock_path(path: &Path) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
     // The same file reached by two spellings (`./r.txt`, `r.txt`) must share one lock.
-    let key = match (path.parent(), path.file_name()) {
-        (Some(dir), Some(name)) => {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            dir.canonicalize()
-                .map(|d| d.join(name))
-                .unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
-    };
+    // Lexical, not canonical: the folder may not exist until the first writer creates it,
+    // and the key must not change when it does.
+    let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let locks = LOCKS.get_or_init(Default::default);
     let mut map = locks.lock().unwrap_or_else(|p| p.into_inner());
     Arc::clone(map.entry(key).or_default())
