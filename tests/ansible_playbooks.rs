@@ -132,6 +132,33 @@ fn netorch(dir: &Path, playbook: &str) -> Stats {
     stats
 }
 
+/// Run one playbook under both; what differs, as messages.
+fn compare(tmp: &Path, name: &str) -> Vec<String> {
+    let mut differences = Vec::new();
+    let a = workdir(tmp, &format!("ansible-{name}"));
+    let n = workdir(tmp, &format!("netorch-{name}"));
+    let (a_stats, n_stats) = (ansible(&a, name), netorch(&n, name));
+    let (a_out, n_out) = (outputs(&a), outputs(&n));
+    // One file per host at least: a playbook that fails before writing proves nothing.
+    assert!(
+        a_out.len() >= 3,
+        "{name}: Ansible wrote {a_out:?} to out/; the playbook must write its results"
+    );
+    if a_stats != n_stats {
+        differences.push(format!(
+            "{name}: recap differs\n  ansible: {a_stats:?}\n  netorch: {n_stats:?}"
+        ));
+    }
+    if a_out != n_out {
+        differences.push(format!(
+            "{name}: results differ\n  ansible: {}\n  netorch: {}",
+            serde_json::to_string(&a_out).unwrap(),
+            serde_json::to_string(&n_out).unwrap()
+        ));
+    }
+    differences
+}
+
 #[test]
 fn playbooks_give_what_ansible_gives() {
     let names = playbooks();
@@ -141,30 +168,20 @@ fn playbooks_give_what_ansible_gives() {
         names.len()
     );
     let tmp = tempfile::tempdir().unwrap();
-    let mut differences = Vec::new();
-    for name in &names {
-        let a = workdir(tmp.path(), &format!("ansible-{name}"));
-        let n = workdir(tmp.path(), &format!("netorch-{name}"));
-        let (a_stats, n_stats) = (ansible(&a, name), netorch(&n, name));
-        let (a_out, n_out) = (outputs(&a), outputs(&n));
-        // One file per host at least: a playbook that fails before writing proves nothing.
-        assert!(
-            a_out.len() >= 3,
-            "{name}: Ansible wrote {a_out:?} to out/; the playbook must write its results"
-        );
-        if a_stats != n_stats {
-            differences.push(format!(
-                "{name}: recap differs\n  ansible: {a_stats:?}\n  netorch: {n_stats:?}"
-            ));
+    // Two playbooks at a time: Ansible takes seconds per playbook, mostly waiting.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let differences = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(name) = names.get(i) else { break };
+                let found = compare(tmp.path(), name);
+                differences.lock().unwrap().extend(found);
+            });
         }
-        if a_out != n_out {
-            differences.push(format!(
-                "{name}: results differ\n  ansible: {}\n  netorch: {}",
-                serde_json::to_string(&a_out).unwrap(),
-                serde_json::to_string(&n_out).unwrap()
-            ));
-        }
-    }
+    });
+    let differences = differences.into_inner().unwrap();
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
