@@ -26,7 +26,7 @@ pub mod file;
 pub mod keys;
 pub mod kv;
 pub mod lineinfile;
-mod local;
+pub(crate) mod local;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;

@@ -22,6 +22,9 @@ pub struct TemplateArgs {
     /// Where the rendered text is written (may be templated, e.g. per host).
     #[serde(deserialize_with = "values::scalar_string")]
     pub dest: String,
+    /// The written file's permissions (Ansible's `mode`); new files get 0644 without it.
+    #[serde(default, deserialize_with = "super::transfer::file_mode")]
+    pub mode: Option<u32>,
 }
 
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<TemplateArgs, D::Error> {
@@ -81,13 +84,26 @@ fn render_to_file(ctx: &ActionCtx<'_>, args: &TemplateArgs) -> TaskResult {
             r.diff = Some(d);
         }
     }
+    let mode_differs = args.mode.is_some() && args.mode != super::local::current_mode(path);
+    if mode_differs {
+        r.status = crate::report::Status::Changed;
+    }
     if ctx.check_mode || r.status == crate::report::Status::Ok {
         return r;
     }
-    match write_atomic(path, text.as_bytes()) {
-        Ok(()) => r,
-        Err(e) => TaskResult::failed(format!("cannot write {dest}: {e}")),
+    let old_mode = super::local::current_mode(path);
+    if before.as_deref() != Some(text.as_str()) {
+        if let Err(e) = write_atomic(path, text.as_bytes()) {
+            return TaskResult::failed(format!("cannot write {dest}: {e}"));
+        }
     }
+    // The temporary file a write starts as is private: a file keeps its mode, a new one
+    // gets the usual 0644.
+    let mode = args.mode.or(old_mode).unwrap_or(0o644);
+    if let Err(e) = super::local::set_mode(path, mode) {
+        return TaskResult::failed(format!("cannot set the mode of {dest}: {e}"));
+    }
+    r
 }
 
 #[cfg(test)]
@@ -122,6 +138,7 @@ mod tests {
         let args = TemplateArgs {
             src: "t.j2".into(),
             dest: dest.to_string_lossy().into_owned(),
+            mode: None,
         };
         let r = render_to_file(&ctx, &args);
         assert_eq!(r.status, Status::Changed, "{:?}", r.msg);
@@ -131,5 +148,15 @@ mod tests {
             "hostname r1\n"
         );
         assert_eq!(render_to_file(&ctx, &args).status, Status::Ok);
+        let out = dir.path().join("out/r1.cfg");
+        assert_eq!(crate::actions::local::current_mode(&out), Some(0o644));
+        // A mode alone is a change, and applied.
+        let strict = TemplateArgs {
+            mode: Some(0o600),
+            ..args.clone()
+        };
+        assert_eq!(render_to_file(&ctx, &strict).status, Status::Changed);
+        assert_eq!(crate::actions::local::current_mode(&out), Some(0o600));
+        assert_eq!(render_to_file(&ctx, &strict).status, Status::Ok);
     }
 }
