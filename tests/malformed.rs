@@ -60,6 +60,10 @@ const TABLE: &[(&str, &[&str])] = &[
         &["copy_src_to_device.yml:4:13: ", "would copy a file to the device", "use `upload"],
     ),
     (
+        "connection_typo.yml",
+        &["connection_typo.yml:3:15: ", "connection `netwrk_cli`", "did you mean `network_cli`?"],
+    ),
+    (
         "command_delegated.yml",
         &["command_delegated.yml:5:20: ", "`command` talks to the device", "cannot be delegated"],
     ),

@@ -78,6 +78,47 @@ pub(super) struct PlaySpec {
     pub(super) ignore_errors: bool,
     #[serde(default, deserialize_with = "values::boolish")]
     pub(super) ignore_unreachable: bool,
+    /// Ansible's connection plugin (`network_cli`, `netconf`, `httpapi`, `local`):
+    /// netorch picks the transport from each host's variables, so the play's choice is
+    /// checked and accepted.
+    #[serde(default, deserialize_with = "connection")]
+    #[allow(dead_code)]
+    pub(super) connection: Option<String>,
+}
+
+fn connection<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    const KNOWN: &[&str] = &[
+        "network_cli",
+        "netconf",
+        "httpapi",
+        "local",
+        "ssh",
+        "paramiko",
+    ];
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "a connection: one of {}", KNOWN.join(", "))
+        }
+        // Checked here, inside the visitor, so that the error points at the value.
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            let short = v.rsplit('.').next().unwrap_or(v);
+            if KNOWN.contains(&short) || is_templated(v) {
+                Ok(v.to_string())
+            } else {
+                Err(E::custom(with_hint(
+                    format!(
+                        "connection `{v}` is not one netorch knows; expected one of {}",
+                        KNOWN.join(", ")
+                    ),
+                    crate::source::suggest(short, KNOWN.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?")),
+                )))
+            }
+        }
+    }
+    d.deserialize_str(V).map(Some)
 }
 
 fn become_method<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
