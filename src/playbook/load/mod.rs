@@ -694,6 +694,55 @@ mod tests {
     use std::path::Path;
 
     #[test]
+    fn blocks_flatten_with_their_keywords_frames_and_lines() {
+        use crate::playbook::block::Section;
+        let text = "- hosts: all
+  tasks:
+    - name: outer
+      when: a
+      tags: [t]
+      ignore_errors: true
+      delegate_to: localhost
+      vars: {x: 1}
+      block:
+        - debug: msg=one
+          when: b
+          vars: {x: 2}
+        - block:
+            - debug: msg=two
+      rescue:
+        - debug: msg=three
+      always:
+        - debug: msg=four
+";
+        let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text, &[]).unwrap();
+        let tasks = &pb.plays[0].tasks;
+        assert_eq!(tasks.len(), 4);
+        let one = &tasks[0];
+        assert_eq!(one.when.as_ref().unwrap().0, ["a", "b"]);
+        assert_eq!(one.tags, ["t"]);
+        assert!(one.ignore_errors);
+        assert_eq!(one.delegate_to.as_deref(), Some("localhost"));
+        assert_eq!(one.vars["x"], 2);
+        assert_eq!(one.location.line, 10);
+        assert_eq!(tasks[1].block.len(), 2);
+        assert_eq!(tasks[1].location.line, 14);
+        assert_ne!(tasks[1].block[0].id, tasks[1].block[1].id);
+        let sections: Vec<Section> = tasks.iter().map(|t| t.block[0].section).collect();
+        assert_eq!(
+            sections,
+            [
+                Section::Block,
+                Section::Block,
+                Section::Rescue,
+                Section::Always
+            ]
+        );
+        assert!(tasks.iter().all(|t| t.block[0].has_rescue));
+        assert!(!tasks[1].block[1].has_rescue);
+    }
+
+    #[test]
     fn play_vars_apply_merge_keys() {
         // Play vars used to keep `<<` as a variable name error; inventory vars merged it.
         let text = "- hosts: all\n  vars:\n    base: &base {ntp: 10.0.0.1, dns: 10.0.0.53}\n    site:\n      <<: *base\n      dns: 10.9.9.9\n  tasks: []\n- hosts: all\n  vars:\n    <<: *base\n    extra: 1\n  tasks: []\n";
