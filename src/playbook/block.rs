@@ -40,6 +40,8 @@ pub(crate) struct BlockEntry {
     pub block: Vec<TaskEntry>,
     pub rescue: Vec<TaskEntry>,
     pub always: Vec<TaskEntry>,
+    /// The keys written on the block itself (they win over the enclosing block's).
+    pub written: Vec<String>,
 }
 
 /// The keywords a block (or a play) passes to every task inside it.

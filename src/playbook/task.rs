@@ -108,6 +108,8 @@ pub struct Task {
     pub delegate_to: Option<String>,
     /// `environment`: set for local tasks; device sessions have no environment to set.
     pub environment: Vars,
+    /// The keys written on the task itself: they win over what a block or play passes down.
+    pub(crate) written: Vec<String>,
     pub action: Action,
     /// The key the action was written with (`ios_config`), for messages.
     pub action_key: String,
@@ -144,6 +146,7 @@ pub fn confirm_task(location: Location) -> Task {
         become_method: None,
         delegate_to: None,
         environment: Vars::new(),
+        written: Vec::new(),
         action: Action::Confirm(crate::actions::confirm::ConfirmArgs::default()),
         action_key: "confirm".into(),
         location,
@@ -773,6 +776,7 @@ fn finish_block(b: Builder) -> Result<TaskEntry, String> {
         block: b.block.unwrap_or_default(),
         rescue: b.rescue.unwrap_or_default(),
         always: b.always.unwrap_or_default(),
+        written: b.seen,
     })))
 }
 
@@ -863,6 +867,7 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
         become_method: b.become_method,
         delegate_to: b.delegate_to,
         environment: b.environment,
+        written: b.seen,
         action,
         action_key,
         location: Location::default(),

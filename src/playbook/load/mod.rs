@@ -439,10 +439,19 @@ impl Loader {
             inner.vars.insert(k, v);
         }
         let k = &mut inner.keywords;
-        k.ignore_errors |= kw.ignore_errors;
-        k.ignore_unreachable |= kw.ignore_unreachable;
-        k.run_once |= kw.run_once;
-        k.no_log |= kw.no_log;
+        let set = |key: &str| b.written.iter().any(|w| w == key);
+        if set("ignore_errors") {
+            k.ignore_errors = kw.ignore_errors;
+        }
+        if set("ignore_unreachable") {
+            k.ignore_unreachable = kw.ignore_unreachable;
+        }
+        if set("run_once") {
+            k.run_once = kw.run_once;
+        }
+        if set("no_log") {
+            k.no_log = kw.no_log;
+        }
         k.check_mode = kw.check_mode.or(k.check_mode);
         k.become_ = kw.become_.or(k.become_);
         k.become_method = kw.become_method.or(k.become_method.take());
@@ -668,10 +677,25 @@ fn apply(task: &mut Task, inherit: &Inherit) {
     }
     let kw = &inherit.keywords;
     task.block = inherit.frames.clone();
-    task.ignore_errors |= kw.ignore_errors;
-    task.ignore_unreachable |= kw.ignore_unreachable;
-    task.run_once |= kw.run_once;
-    task.no_log |= kw.no_log;
+    let own = |k: &str| task.written.iter().any(|w| w == k);
+    let (ie, iu, ro, nl) = (
+        own("ignore_errors"),
+        own("ignore_unreachable"),
+        own("run_once"),
+        own("no_log"),
+    );
+    if !ie {
+        task.ignore_errors = kw.ignore_errors;
+    }
+    if !iu {
+        task.ignore_unreachable = kw.ignore_unreachable;
+    }
+    if !ro {
+        task.run_once = kw.run_once;
+    }
+    if !nl {
+        task.no_log = kw.no_log;
+    }
     task.check_mode = task.check_mode.or(kw.check_mode);
     task.become_ = task.become_.or(kw.become_);
     if task.become_method.is_none() {
@@ -710,6 +734,7 @@ mod tests {
           vars: {x: 2}
         - block:
             - debug: msg=two
+              ignore_errors: false
       rescue:
         - debug: msg=three
       always:
@@ -726,6 +751,9 @@ mod tests {
         assert_eq!(one.vars["x"], 2);
         assert_eq!(one.location.line, 10);
         assert_eq!(tasks[1].block.len(), 2);
+        // The task's own `ignore_errors: false` wins over its block's `true`.
+        assert!(!tasks[1].ignore_errors);
+        assert!(tasks[2].ignore_errors);
         assert_eq!(tasks[1].location.line, 14);
         assert_ne!(tasks[1].block[0].id, tasks[1].block[1].id);
         let sections: Vec<Section> = tasks.iter().map(|t| t.block[0].section).collect();
