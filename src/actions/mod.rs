@@ -20,6 +20,7 @@ pub mod config;
 pub mod config_lines;
 pub mod confirm;
 pub mod debug;
+pub mod facts;
 pub mod fail;
 pub mod keys;
 pub mod set_fact;
@@ -299,6 +300,7 @@ action_table! {
     SetFact = "set_fact" => set_fact::SetFactArgs,
     Fail = "fail" => fail::FailArgs,
     Debug = "debug" => debug::DebugArgs,
+    Facts = "gather_facts" => facts::FactsArgs,
 }
 
 impl fmt::Display for ActionKind {

@@ -100,9 +100,30 @@ impl HostState {
                 self.facts.insert(k.clone(), v.clone());
             }
         }
+        if let Some(gathered) = result.data.get("ansible_facts").and_then(Value::as_object) {
+            self.absorb_ansible_facts(gathered);
+        }
         if let Some(name) = register {
             self.facts.insert(name.to_string(), registered(result));
         }
+    }
+
+    /// Gathered facts as Ansible injects them: each `ansible_net_x` a variable, and all of
+    /// them in `ansible_facts` without the `ansible_` prefix (`ansible_facts.net_version`).
+    fn absorb_ansible_facts(&mut self, gathered: &serde_json::Map<String, Value>) {
+        let mut all = match self.facts.get("ansible_facts") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in gathered {
+            self.facts.insert(k.clone(), v.clone());
+            all.insert(
+                k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+                v.clone(),
+            );
+        }
+        self.facts
+            .insert("ansible_facts".into(), Value::Object(all));
     }
 
     /// Add the reason behind an undefined variable to an error message, if we know it.
