@@ -16,6 +16,7 @@ pub(crate) mod args;
 pub mod assert;
 pub mod backup;
 pub mod command;
+pub mod command_wait;
 pub mod config;
 pub mod config_lines;
 pub mod confirm;
@@ -108,6 +109,9 @@ pub struct Env<'a> {
     /// timer, and a later `confirm` task confirms them.
     pub confirm: Option<Duration>,
     pub profiles: &'a ProfileSet,
+    /// The key the task wrote its action with (`cisco.ios.ios_command`): Ansible's
+    /// modules register their results in Ansible's shape.
+    pub action_key: &'a str,
 }
 
 impl<'a> Env<'a> {

@@ -215,7 +215,12 @@ pub fn registered(r: &TaskResult) -> Value {
     m.insert("attempts".into(), Value::from(r.attempts));
     if let Value::Object(data) = &r.data {
         for (k, v) in data {
-            m.entry(k.clone()).or_insert_with(|| v.clone());
+            // An Ansible module's own `stdout` (one entry per command) wins over the text.
+            if k == "stdout" || k == "stdout_lines" {
+                m.insert(k.clone(), v.clone());
+            } else {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
     }
     Value::Object(m)
