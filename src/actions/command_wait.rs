@@ -235,7 +235,7 @@ mod tests {
         assert!(holds("result[0] contains 'IOS XE'", &r).unwrap());
         assert!(!holds("result[0] contains NX-OS", &r).unwrap());
         assert!(holds("result[0] not contains NX-OS", &r).unwrap());
-        assert!(holds("result[0] matches Version\\s+17\\.", &r).unwrap());
+        assert!(holds(r"result[0] matches 'Version\s+17\.'", &r).unwrap());
         assert!(holds("result[1] > 4", &r).unwrap());
         assert!(holds("result[1] le 5", &r).unwrap());
         assert!(!holds("result[1] lt 5", &r).unwrap());
