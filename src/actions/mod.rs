@@ -18,6 +18,7 @@ pub mod backup;
 pub mod command;
 pub mod command_wait;
 pub mod config;
+pub mod config_ansible;
 pub mod config_lines;
 pub mod confirm;
 pub mod debug;
@@ -112,6 +113,8 @@ pub struct Env<'a> {
     /// The key the task wrote its action with (`cisco.ios.ios_command`): Ansible's
     /// modules register their results in Ansible's shape.
     pub action_key: &'a str,
+    /// The playbook's folder (Ansible's `playbook_dir`: where `backup: yes` writes).
+    pub playbook_dir: &'a std::path::Path,
 }
 
 impl<'a> Env<'a> {

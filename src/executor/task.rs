@@ -386,6 +386,10 @@ fn run_action(
         confirm: shared.confirm,
         profiles: &shared.profiles,
         action_key: &task.action_key,
+        playbook_dir: playbook
+            .path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(".")),
     };
     task.action.run(&mut env)
 }
