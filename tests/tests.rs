@@ -4,6 +4,7 @@
 
 mod util;
 
+mod ansible_network;
 mod backup;
 mod banner;
 mod broken;

@@ -720,7 +720,7 @@ fn run(
     };
     if commands.is_empty() {
         let ansible_extras = args.ansible.save_when || args.diff_against.is_some();
-        if !ctx.check_mode && ansible_extras {
+        if ansible_extras {
             if let Err(fail) = finish(conn, ctx, args, &mut r, false, &profile, timeout) {
                 return fail;
             }
@@ -974,7 +974,7 @@ fn finish(
             _ => false,
         },
     };
-    if !save {
+    if !save || ctx.check_mode {
         return Ok(());
     }
     match conn.save(timeout) {

@@ -174,9 +174,16 @@ static IF_IPV4: LazyLock<Regex> =
 pub fn ios_interfaces(text: &str) -> Facts {
     let mut ifaces = Map::new();
     let mut all_v4 = Vec::new();
-    for block in blocks(text, |l| {
-        !l.starts_with(char::is_whitespace) && l.contains(" is ")
-    }) {
+    // A block starts at an interface name (NX-OS prints `admin state is up` unindented
+    // under it: no digit, not an interface).
+    let starts = |l: &str| {
+        !l.starts_with(char::is_whitespace)
+            && l.contains(" is ")
+            && l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.contains(|c: char| c.is_ascii_digit()))
+    };
+    for block in blocks(text, starts) {
         let Some(head) = IF_HEAD.captures(block.lines().next().unwrap_or_default()) else {
             continue;
         };
@@ -363,7 +370,7 @@ Processor board ID FOC2210X001
 
     #[test]
     fn ios_interfaces_and_addresses() {
-        let text = "GigabitEthernet0/0 is up, line protocol is up\n  Hardware is Gigabit Ethernet, address is 5254.0000.0001 (bia 5254.0000.0001)\n  Internet address is 10.255.0.1/16\n  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,\n  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX\nGigabitEthernet1/0/2 is administratively down, line protocol is down\n  Description: spare\n  MTU 9000 bytes, BW 100000 Kbit/sec\n";
+        let text = "GigabitEthernet0/0 is up, line protocol is up\n  Hardware is Gigabit Ethernet, address is 5254.0000.0001 (bia 5254.0000.0001)\n  Internet address is 10.255.0.1/16\n  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,\n  Full-duplex, 1000Mb/s, media type is 10/100/1000BaseTX\nadmin state is up, Dedicated Interface\nGigabitEthernet1/0/2 is administratively down, line protocol is down\n  Description: spare\n  MTU 9000 bytes, BW 100000 Kbit/sec\n";
         let f = ios_interfaces(text);
         let g0 = &f["ansible_net_interfaces"]["GigabitEthernet0/0"];
         assert_eq!(g0["macaddress"], "5254.0000.0001");
