@@ -495,6 +495,11 @@ fn match_replace_before_after_and_diff_against_intended() {
         intended_config: "hostname ios-001\nntp server 192.0.2.99\n"
         diff_ignore_lines: ['^ntp server 192\.0\.2\.123']
         defaults: yes
+    - name: From a list
+      ios_config:
+        lines: "{{ servers | map('regex_replace', '^', 'ntp server ') | list }}"
+      vars:
+        servers: [192.0.2.31, 192.0.2.32]
 "#,
     );
     let doc = run_ok(&sim, &pb, &["--check", "--diff"]);
@@ -520,6 +525,11 @@ fn match_replace_before_after_and_diff_against_intended() {
             "do show clock"
         ])
     );
+    // One expression giving a list is one line per element, as Ansible reads it.
+    assert_eq!(
+        pending("From a list"),
+        serde_json::json!(["ntp server 192.0.2.31", "ntp server 192.0.2.32"])
+    );
     let intended = result(&doc, "Intended", "ios-001");
     assert!(intended["msg"]
         .as_str()
@@ -534,7 +544,7 @@ fn match_replace_before_after_and_diff_against_intended() {
     let only = write(
         sim.dir.path(),
         "intended.yml",
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Intended\n      ios_config:\n        diff_against: intended\n        intended_config: \"hostname ios-001\\nntp server 192.0.2.99\\n\"\n        diff_ignore_lines: ['^ntp server 192\\.0\\.2\\.123']\n",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Intended\n      ios_config:\n        diff_against: intended\n        intended_config: \"hostname ios-001\\nntp server 192.0.2.99\\n\"\n        diff_ignore_lines: ['^(?=ntp server 192\\.0\\.2\\.123)']\n",
     );
     let doc = run_ok(&sim, &only, &["--diff"]);
     let diff = result(&doc, "Intended", "ios-001")["diff"]
@@ -545,4 +555,34 @@ fn match_replace_before_after_and_diff_against_intended() {
     assert!(diff.contains("+interface GigabitEthernet1/0/1"), "{diff}");
     assert!(!diff.contains("192.0.2.123"), "ignored line shown: {diff}");
     assert!(!diff.contains("-hostname ios-001"), "{diff}");
+}
+
+/// The Ansible-style examples in playbooks/ansible/ pass `check` against the example
+/// inventory (the demo lab runs them).
+#[test]
+fn the_ansible_examples_pass_check() {
+    let dir = crate::util::root().join("playbooks/ansible");
+    let mut books: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .collect();
+    books.sort();
+    assert!(books.len() >= 4, "{books:?}");
+    let out = crate::util::netorch()
+        .current_dir(crate::util::root())
+        .env("NETORCH_PASSWORD", "Example-Pw-4411")
+        .env("NETORCH_ENABLE_SECRET", "Example-En-4412")
+        .args(["check", "-i", "inventory"])
+        .args(&books)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.matches("ok: ").count(), books.len(), "{text}");
 }

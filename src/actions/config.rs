@@ -238,7 +238,8 @@ fn ansible_args(s: &mut Spec) -> Result<(AnsibleArgs, bool), String> {
     a.running_config = s.running_config.take();
     a.diff_ignore_lines = s.diff_ignore_lines.take().unwrap_or_default();
     for re in &a.diff_ignore_lines {
-        regex::Regex::new(re).map_err(|e| {
+        // Python's `re` as Ansible applies it: look-around included.
+        fancy_regex::Regex::new(re).map_err(|e| {
             format!("diff_ignore_lines `{re}` is not a valid regular expression: {e}")
         })?;
     }
@@ -886,13 +887,15 @@ fn before_after(
     a: &super::config::AnsibleArgs,
 ) -> Result<(Vec<Command>, Vec<Command>), String> {
     let lines = |v: &[String], what: &str| -> Result<Vec<Command>, String> {
-        v.iter()
-            .map(|l| {
-                ctx.render_line(l, what)
-                    .map(|l| vec![l.trim().to_string()])
-                    .map_err(|e| e.to_string())
-            })
-            .collect()
+        let mut out = Vec::new();
+        for l in v {
+            out.extend(
+                expand_line(ctx, l, what)?
+                    .into_iter()
+                    .map(|l| vec![l.trim().to_string()]),
+            );
+        }
+        Ok(out)
     };
     Ok((lines(&a.before, "before")?, lines(&a.after, "after")?))
 }
@@ -932,11 +935,11 @@ fn finish(
     } else {
         None
     };
-    let ignore: Vec<regex::Regex> = args
+    let ignore: Vec<fancy_regex::Regex> = args
         .ansible
         .diff_ignore_lines
         .iter()
-        .filter_map(|re| regex::Regex::new(re).ok())
+        .filter_map(|re| fancy_regex::Regex::new(re).ok())
         .collect();
     let view = |text: &str| super::config_ansible::comparable(&config_view(profile, text), &ignore);
     let patterns = &profile.secret_patterns;
@@ -1101,9 +1104,11 @@ fn wanted_lines(
     match &args.source {
         ConfigSource::Lines { lines, parents } => {
             let render_all = |v: &[String], what: &str| -> Result<Vec<String>, String> {
-                v.iter()
-                    .map(|l| ctx.render_line(l, what).map_err(|e| e.to_string()))
-                    .collect()
+                let mut out = Vec::new();
+                for l in v {
+                    out.extend(expand_line(ctx, l, what)?);
+                }
+                Ok(out)
             };
             Ok((
                 render_all(lines, "config line")?,
@@ -1134,6 +1139,33 @@ fn wanted_lines(
                 .map_err(|e| e.to_string())
         }
     }
+}
+
+/// One `lines` entry rendered: as Ansible reads `lines: "{{ servers | map(...) | list }}"`,
+/// an entry that is one expression yielding a list gives one line per element.
+fn expand_line(ctx: &ActionCtx<'_>, l: &str, what: &str) -> Result<Vec<String>, String> {
+    let t = l.trim();
+    if crate::jinja::is_single_expression(t) {
+        if let Ok(serde_json::Value::Array(items)) = ctx.templates.eval(t, ctx.vars, what) {
+            return items
+                .iter()
+                .map(|v| {
+                    let line = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if line.contains('\n') {
+                        Err(format!("{what} `{l}`: an element holds a line break"))
+                    } else {
+                        Ok(line)
+                    }
+                })
+                .collect();
+        }
+    }
+    ctx.render_line(l, what)
+        .map(|x| vec![x])
+        .map_err(|e| e.to_string())
 }
 
 /// Indented (child) lines followed by a top-level line need an `exit` in between on

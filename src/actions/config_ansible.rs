@@ -192,10 +192,10 @@ static IGNORED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 
 /// A config as Ansible's `NetworkConfig` compares two of them: without the header lines a
 /// show adds, comments, and `ignore` (`diff_ignore_lines`).
-pub fn comparable(view: &str, ignore: &[regex::Regex]) -> String {
+pub fn comparable(view: &str, ignore: &[fancy_regex::Regex]) -> String {
     view.lines()
         .filter(|l| !l.trim().is_empty() && !IGNORED.is_match(l))
-        .filter(|l| !ignore.iter().any(|re| re.is_match(l)))
+        .filter(|l| !ignore.iter().any(|re| re.is_match(l).unwrap_or(false)))
         .map(|l| format!("{l}\n"))
         .collect()
 }
