@@ -317,6 +317,13 @@ fn wait_for_passes_fails_and_retries_as_ansible() {
     - name: Why
       debug:
         msg: "{{ never.failed }} {{ never.failed_conditions[0] }} {{ never.attempts }}"
+    - name: Prompted
+      cisco.ios.ios_command:
+        commands:
+          - command: copy running-config startup-config
+            prompt: 'Destination filename \[startup-config\]\?'
+            answer: ""
+        wait_for: result[0] contains "[OK]"
 "#,
     );
     let doc = run_ok(&sim, &pb, &[]);
@@ -336,6 +343,8 @@ fn wait_for_passes_fails_and_retries_as_ansible() {
     );
     // retries: 2 is three rounds, two pauses of 0.2 s between them.
     assert!(never["duration_ms"].as_u64().unwrap() >= 400, "{never}");
+    // A command with its prompt and answer, as Ansible's `commands` entries carry them.
+    assert_eq!(result(&doc, "Prompted", "ios-001")["status"], "ok");
     assert_eq!(
         said(&doc, "Why", "ios-001"),
         "True result[0] contains NX-OS 3"

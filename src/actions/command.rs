@@ -164,11 +164,89 @@ fn regex_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     d.deserialize_str(V)
 }
 
+/// One entry of Ansible's `commands`: a string, or `{command, prompt, answer}` (the
+/// prompts and answers join the task's `expect`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommandEntry {
+    Text(String),
+    Full(FullCommand),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullCommand {
+    command: String,
+    #[serde(default, deserialize_with = "opt_strings")]
+    prompt: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    answer: Option<Vec<String>>,
+    #[serde(default)]
+    output: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Commands {
+    One(String),
+    Many(Vec<CommandEntry>),
+}
+
+/// `commands` as Ansible's modules take it: the commands, and the `expect` answers its
+/// mapping entries bring.
+fn commands<'de, D: Deserializer<'de>>(d: D) -> Result<(Vec<String>, Vec<Expect>), D::Error> {
+    let c = Commands::deserialize(d).map_err(|_| {
+        de::Error::custom(
+            "commands: expected a command, or a list of commands (strings, or {command, prompt, answer})",
+        )
+    })?;
+    let entries = match c {
+        Commands::One(s) => return Ok((vec![s], Vec::new())),
+        Commands::Many(v) => v,
+    };
+    let mut cmds = Vec::new();
+    let mut expect = Vec::new();
+    for e in entries {
+        match e {
+            CommandEntry::Text(t) => cmds.push(t),
+            CommandEntry::Full(f) => {
+                if let Some(o) = f.output.as_deref().filter(|o| *o != "text") {
+                    return Err(de::Error::custom(format!(
+                        "commands: `output: {o}` is not supported; write the command with its pipe (`{} | json`) or use `parse: json`",
+                        f.command
+                    )));
+                }
+                let prompts = f.prompt.unwrap_or_default();
+                let answers = f.answer.unwrap_or_default();
+                if prompts.len() != answers.len() {
+                    return Err(de::Error::custom(format!(
+                        "commands: `{}` has {} prompt(s) and {} answer(s); expected one answer per prompt",
+                        f.command,
+                        prompts.len(),
+                        answers.len()
+                    )));
+                }
+                for (prompt, answer) in prompts.into_iter().zip(answers) {
+                    regex::Regex::new(&prompt).map_err(|e| {
+                        de::Error::custom(format!(
+                            "commands: prompt `{prompt}` is not a valid regular expression: {}",
+                            e.to_string().lines().last().unwrap_or_default().trim()
+                        ))
+                    })?;
+                    expect.push(Expect { prompt, answer });
+                }
+                cmds.push(f.command);
+            }
+        }
+    }
+    Ok((cmds, expect))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Spec {
-    #[serde(deserialize_with = "values::strings")]
-    commands: Vec<String>,
+    #[serde(deserialize_with = "commands")]
+    commands: (Vec<String>, Vec<Expect>),
     #[serde(default)]
     expect: Vec<Expect>,
     #[serde(default, deserialize_with = "values::opt_duration")]
@@ -228,7 +306,9 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CommandArgs, A::Error> {
         let s = Spec::deserialize(MapAccessDeserializer::new(map))?;
-        let mut a: CommandArgs = args(s.commands, s.expect, s.timeout)?;
+        let (cmds, mut expect) = s.commands;
+        expect.extend(s.expect);
+        let mut a: CommandArgs = args(cmds, expect, s.timeout)?;
         if s.parse_errors && s.parse.is_none() {
             return Err(de::Error::custom(
                 "parse_errors without parse: add `parse: textfsm` (or json, {regex: ...})",
