@@ -192,6 +192,12 @@ struct Spec {
     defaults: Option<bool>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     multiline_delimiter: Option<String>,
+    /// junos_config's commit comment.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    comment: Option<String>,
+    /// junos_config's commit confirmed: a play's `confirm:` here.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    confirm: Option<String>,
 }
 
 fn opt_save_when<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SaveWhen>, D::Error> {
@@ -251,6 +257,12 @@ fn ansible_args(s: &mut Spec) -> Result<(AnsibleArgs, bool), String> {
     }
     if s.multiline_delimiter.as_deref().is_some_and(|d| d != "@") {
         a.not_honoured.push("multiline_delimiter".into());
+    }
+    if s.comment.is_some() {
+        a.not_honoured.push("comment".into());
+    }
+    if s.confirm.as_deref().is_some_and(|c| c.trim() != "0") {
+        return Err("junos_config `confirm` (commit confirmed) is netorch's play keyword `confirm: {timeout: 5m, after: [checks]}`: the change is confirmed after the checks".into());
     }
     if s.save.is_some() && s.save_when.is_some() {
         return Err("config takes `save` or `save_when`, not both (they are the same)".into());
@@ -416,6 +428,8 @@ fn lines<E: de::Error>(lines: Vec<String>) -> Result<ConfigArgs, E> {
         diff_ignore_lines: None,
         defaults: None,
         multiline_delimiter: None,
+        comment: None,
+        confirm: None,
     })
     .map_err(E::custom)
 }

@@ -296,6 +296,46 @@ mod tests {
         );
     }
 
+    fn parse(yaml: &str) -> Result<crate::actions::ConfigArgs, String> {
+        crate::actions::config::deserialize(serde_yaml::Deserializer::from_str(yaml))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn ansible_arguments_parse_or_name_the_problem() {
+        let a = parse("{backup: yes}").unwrap();
+        assert_eq!(a.ansible.backup, Some(BackupOptions::default()));
+        let a = parse("{save_when: modified, lines: [x], comment: why, defaults: yes}").unwrap();
+        assert_eq!(a.save, crate::actions::SaveWhen::Modified);
+        assert!(a.ansible.save_when);
+        assert_eq!(a.ansible.not_honoured, ["defaults", "comment"]);
+        let a = parse("{lines: [x], match: exact, replace: block}").unwrap();
+        assert_eq!(
+            (a.ansible.match_mode, a.ansible.replace),
+            (MatchMode::Exact, ReplaceMode::Block)
+        );
+        assert!(parse("{backup_options: {filename: x}}")
+            .unwrap_err()
+            .contains("without `backup: yes`"));
+        assert!(parse("{lines: [x], replace: config}")
+            .unwrap_err()
+            .contains("mode: replace"));
+        assert!(parse("{lines: [x], confirm: 5}")
+            .unwrap_err()
+            .contains("confirm"));
+        assert!(parse("{diff_against: intended}")
+            .unwrap_err()
+            .contains("intended_config"));
+        assert!(parse("{lines: [x], save: true, save_when: always}")
+            .unwrap_err()
+            .contains("not both"));
+        assert!(parse("{lines: [x], diff_ignore_lines: ['(']}")
+            .unwrap_err()
+            .contains("diff_ignore_lines"));
+        // Without Ansible's extras a task still needs lines.
+        assert!(parse("{parents: [x]}").is_err());
+    }
+
     #[test]
     fn backup_file_where_ansible_writes_it() {
         let dir = tempfile::tempdir().unwrap();
