@@ -595,3 +595,91 @@ fn the_ansible_examples_pass_check() {
     );
     assert_eq!(text.matches("ok: ").count(), books.len(), "{text}");
 }
+
+/// `wait_for` conditions decided by netorch and by ansible.netcommon's own `Conditional`
+/// (the oracle's Python) on the same device output: the same verdict for every one.
+#[test]
+fn wait_for_conditions_agree_with_ansible_netcommon() {
+    let sim = Sim::with("arista_eos", 1).start();
+    let commands = ["show version", "show version | json", "show hostname"];
+    let outputs: Vec<String> = commands.iter().map(|c| show(&sim, "eos-001", c)).collect();
+    let conditions = [
+        "result[0] contains Arista",
+        "result[0] contains 'vEOS-lab'",
+        "result[0] contains \"Software image version: 4.28\"",
+        "result[0] contains NX-OS",
+        "result[0] not contains NX-OS",
+        "result[0] matches 'image version: 4\\.\\d+'",
+        "result[0] matches '^Arista'",
+        "result[0] matches 'version: 5\\.'",
+        "result[1].version == 4.28.3M",
+        "result[1].version eq 4.27.0F",
+        "result[1].version neq 4.27.0F",
+        "result[1].version != 4.28.3M",
+        "result[1].memTotal gt 1000000",
+        "result[1].memTotal > 9000000",
+        "result[1].memFree ge 2630404",
+        "result[1].memFree lt 2630404",
+        "result[1].memFree le 2630404",
+        "result[1].isIntlVersion == false",
+        "result[1].modelName contains vEOS",
+        "result[1]['serialNumber'] == FOC2210X000",
+        "result[2] contains eos-001",
+        "result[2] matches 'FQDN:\\s+eos-001'",
+        "result[3] contains x",
+        "result[1].nothing.deeper == 1",
+    ];
+    // The oracle: netcommon's Conditional on the outputs as its modules hand them over.
+    let dir = sim.dir.path();
+    write(
+        dir,
+        "case.json",
+        &serde_json::json!({"outputs": outputs, "conditions": conditions}).to_string(),
+    );
+    let script = write(
+        dir,
+        "oracle.py",
+        r#"
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.ansible.netcommon.plugins.module_utils.network.common.parsing import Conditional
+case = json.load(open("case.json"))
+responses = [case["outputs"][0], json.loads(case["outputs"][1]), case["outputs"][2]]
+verdicts = []
+for c in case["conditions"]:
+    try:
+        verdicts.append(bool(Conditional(c)(responses)))
+    except Exception:
+        verdicts.append(False)
+print(json.dumps(verdicts))
+"#,
+    );
+    let env = crate::util::ansible::env_dir();
+    let out = crate::util::ansible::run_ok(
+        crate::util::ansible::command("python", dir)
+            .arg(&script)
+            .arg(env.join("collections")),
+    );
+    let oracle: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(oracle.iter().any(|v| *v) && oracle.iter().any(|v| !*v));
+
+    let mut pb = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    for (i, c) in conditions.iter().enumerate() {
+        pb.push_str(&format!(
+            "    - name: C{i}\n      arista.eos.eos_command:\n        commands: {}\n        wait_for: {}\n        retries: 0\n      ignore_errors: true\n",
+            serde_json::to_string(&commands).unwrap(),
+            serde_json::to_string(c).unwrap()
+        ));
+    }
+    let pb = write(dir, "conditions.yml", &pb);
+    let doc = run_ok(&sim, &pb, &[]);
+    for (i, c) in conditions.iter().enumerate() {
+        let r = result(&doc, &format!("C{i}"), "eos-001");
+        let netorch = r["status"] == "ok";
+        assert_eq!(
+            netorch, oracle[i],
+            "`{c}`: netorch {r}, Ansible {}",
+            oracle[i]
+        );
+    }
+}
