@@ -626,6 +626,8 @@ fn wait_for_conditions_agree_with_ansible_netcommon() {
         "result[1]['serialNumber'] == FOC2210X000",
         "result[2] contains eos-001",
         "result[2] matches 'FQDN:\\s+eos-001'",
+        "result[0] matches '^Arista(?! NX)'",
+        "result[2] matches '(?<=FQDN:)\\s+eos-001'",
         "result[3] contains x",
         "result[1].nothing.deeper == 1",
     ];

@@ -72,7 +72,7 @@ impl Conditional {
         };
         let last = &words[words.len() - 1];
         if op == Op::Matches {
-            regex::Regex::new(last).map_err(|e| {
+            python_regex(last).map_err(|e| {
                 bad(&format!(
                     "`{last}` is not a valid regular expression ({})",
                     e.to_string().lines().last().unwrap_or_default().trim()
@@ -118,11 +118,8 @@ impl Conditional {
                 }
             }
             Op::Matches => {
-                let re = regex::RegexBuilder::new(&text(&self.value))
-                    .multi_line(true)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                re.is_match(&text(found))
+                let re = python_regex(&text(&self.value)).map_err(|e| e.to_string())?;
+                re.is_match(&text(found)).map_err(|e| e.to_string())?
             }
         };
         Ok(holds != self.negate)
@@ -133,6 +130,11 @@ impl fmt::Display for Conditional {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
     }
+}
+
+/// `re.search(value, text, re.M)` as netcommon runs it: Python syntax, look-around too.
+fn python_regex(pattern: &str) -> Result<fancy_regex::Regex, fancy_regex::Error> {
+    fancy_regex::Regex::new(&format!("(?m){pattern}"))
 }
 
 /// The value as Ansible casts it: booleans, whole numbers, else the string.
@@ -236,6 +238,7 @@ mod tests {
         assert!(!holds("result[0] contains NX-OS", &r).unwrap());
         assert!(holds("result[0] not contains NX-OS", &r).unwrap());
         assert!(holds(r"result[0] matches 'Version\s+17\.'", &r).unwrap());
+        assert!(holds(r"result[0] matches '^Cisco(?! NX)'", &r).unwrap());
         assert!(holds("result[1] > 4", &r).unwrap());
         assert!(holds("result[1] le 5", &r).unwrap());
         assert!(!holds("result[1] lt 5", &r).unwrap());
