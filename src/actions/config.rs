@@ -1013,8 +1013,8 @@ fn finish(
                 r.data = serde_json::json!({});
             }
             r.data["saved"] = serde_json::Value::Bool(true);
-            // Ansible reports a save as a change.
-            if r.status == Status::Ok {
+            // Ansible's save_when reports a save as a change (netorch's `save` does not).
+            if args.ansible.save_when && r.status == Status::Ok {
                 r.status = Status::Changed;
             }
             Ok(())
