@@ -117,6 +117,14 @@ fn facts_of_every_platform_read_from_the_show_output() {
         ios["ansible_net_filesystems"],
         serde_json::json!(["flash:"])
     );
+    assert_eq!(
+        ios["ansible_net_memtotal_mb"],
+        1_371_159_880u64 / 1024 / 1024
+    );
+    assert_eq!(
+        ios["ansible_net_memfree_mb"],
+        1_087_243_392u64 / 1024 / 1024
+    );
     let uplink = &ios["ansible_net_interfaces"]["GigabitEthernet1/0/1"];
     assert_eq!(uplink["description"], "uplink to core");
     assert_eq!(uplink["mtu"], 1500);

@@ -255,6 +255,13 @@ fn collect(
     match family {
         "ios" | "iosxr" => {
             f.extend(parse::ios_version(&show(conn, "show version", timeout)?));
+            if wants("hardware") && family == "ios" {
+                // As ios_facts: a device without the command gets a note, not a failure.
+                match show(conn, "show memory statistics | include Processor", timeout) {
+                    Ok(text) => f.extend(parse::ios_memory(&text)),
+                    Err(_) => notes.push("unable to gather memory statistics".into()),
+                }
+            }
         }
         "nxos" => {
             let v = show(conn, "show version", timeout)?;

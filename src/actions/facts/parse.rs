@@ -112,6 +112,21 @@ pub fn eos_memory(version: &Value) -> Facts {
     f
 }
 
+static IOS_MEMORY: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?m)^Processor\s+\S+\s+(\d+)\s+(\d+)\s+(\d+)"));
+
+/// IOS `show memory statistics | include Processor`: the processor pool's total and free
+/// bytes, in MB.
+pub fn ios_memory(text: &str) -> Facts {
+    let mut f = Facts::new();
+    if let Some(c) = IOS_MEMORY.captures(text) {
+        let mb = |i: usize| c[i].parse::<u64>().map(|b| b / 1024 / 1024).unwrap_or(0);
+        f.insert("ansible_net_memtotal_mb".into(), json!(mb(1)));
+        f.insert("ansible_net_memfree_mb".into(), json!(mb(3)));
+    }
+    f
+}
+
 static JUNOS_HOSTNAME: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^Hostname:\s+(\S+)"));
 static JUNOS_MODEL: LazyLock<Regex> = LazyLock::new(|| re(r"(?m)^Model:\s+(\S+)"));
 static JUNOS_VERSION: LazyLock<Regex> =
@@ -343,6 +358,13 @@ Processor board ID FOC2210X001
         assert_eq!(f["ansible_net_version"], "15.1(4)M4");
         assert_eq!(f["ansible_net_model"], "2811");
         assert_eq!(f["ansible_net_iostype"], "IOS");
+    }
+
+    #[test]
+    fn ios_memory_statistics() {
+        let f = ios_memory("Processor  7F9A2C1010   1371159880   283916488   1087243392   1070573128   1087148216\n");
+        assert_eq!(f["ansible_net_memtotal_mb"], 1307);
+        assert_eq!(f["ansible_net_memfree_mb"], 1036);
     }
 
     #[test]
