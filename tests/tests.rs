@@ -5,6 +5,7 @@
 mod util;
 
 mod ansible_inventory;
+mod ansible_network;
 mod ansible_network_corpus;
 mod ansible_playbooks;
 mod backup;

@@ -1823,6 +1823,23 @@ pub fn show_lldp_neighbors(dev: &Device, ifaces: &[Iface]) -> String {
     out.join("\n")
 }
 
+/// The processor pool of `show memory statistics` (IOS-XE): total and free bytes.
+pub const MEMORY_TOTAL: u64 = 1_371_159_880;
+pub const MEMORY_FREE: u64 = 1_087_243_392;
+
+/// `show memory statistics` (IOS-XE), in bytes per pool.
+pub fn show_memory_statistics() -> String {
+    let used = MEMORY_TOTAL - MEMORY_FREE;
+    format!(
+        "Tracekey : 1#5a7d6e4c1b2f3a8e9d0c7b6a5f4e3d2c
+
+                Head    Total(b)     Used(b)     Free(b)   Lowest(b)  Largest(b)
+Processor  7F9A2C1010   {MEMORY_TOTAL}   {used}   {MEMORY_FREE}   1070573128   1087148216
+ reserve P  7F9A2C1068      102404          92      102312      102312      102312
+ lsmpi_io  7F9A0E81A8     6295128     6294304         824         824         412"
+    )
+}
+
 /// `show inventory` (IOS family).
 pub fn show_inventory(dev: &Device) -> String {
     let serial = serial(dev);

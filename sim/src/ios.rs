@@ -31,6 +31,7 @@ enum Cmd {
     ShowVlan,
     ShowClock,
     ShowInventory,
+    ShowMemoryStats,
     ShowIpRoute,
     ShowPrivilege,
     ShowHostname,
@@ -92,6 +93,11 @@ static SPECS: &[Spec<Cmd>] = &[
     spec(&["show", "vlan"], ShowVlan, Args::Optional),
     spec(&["show", "clock"], ShowClock, Args::None),
     spec(&["show", "inventory"], ShowInventory, Args::None),
+    spec(
+        &["show", "memory", "statistics"],
+        ShowMemoryStats,
+        Args::None,
+    ),
     spec(&["show", "ip", "route"], ShowIpRoute, Args::Optional),
     spec(&["show", "route"], ShowIpRoute, Args::Optional),
     spec(&["show", "privilege"], ShowPrivilege, Args::None),
@@ -165,6 +171,7 @@ fn available(s: &Spec<Cmd>, p: Platform, privileged: bool) -> bool {
         (ShowIntStatus, _) => matches!(p, CiscoIos | AristaEos),
         (ShowIntBrief, _) => p == CiscoNxos,
         (ShowCdpNeighbors, _) => matches!(p, CiscoIos | CiscoNxos),
+        (ShowMemoryStats, _) => p == CiscoIos,
         (ShowIpIntBrief, w) if w[1] == "ipv4" => p == CiscoIosxr,
         (ShowVlan, _) => p != CiscoIosxr,
         (ShowIpRoute, w) if w[1] == "route" => p == CiscoIosxr,
@@ -779,6 +786,7 @@ impl Shell {
             ShowVlan => content::show_vlan(&self.dev, &self.dev.running()),
             ShowClock => content::show_clock(p),
             ShowInventory => content::show_inventory(&self.dev),
+            ShowMemoryStats => content::show_memory_statistics(),
             ShowIpRoute => content::show_ip_route(&self.dev, &self.dev.running()),
             ShowPrivilege => {
                 let level = if self.mode == Mode::User { 1 } else { 15 };

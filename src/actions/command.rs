@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::command_wait::{response, Conditional};
 use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::device::{Connection, PlatformProfile};
 use crate::playbook::values::{self, describe, STRINGS};
@@ -26,6 +27,28 @@ pub struct CommandArgs {
     pub parse: Option<ParseSpec>,
     /// A parse that fails leaves `parsed` empty instead of failing the task.
     pub parse_errors_ignored: bool,
+    /// Ansible's `wait_for`/`match`/`retries`/`interval`: send the commands again until
+    /// the conditions on their output hold.
+    pub wait: Option<WaitFor>,
+}
+
+/// Conditions on the output, retried as Ansible's `*_command` modules retry them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitFor {
+    pub conditions: Vec<Conditional>,
+    /// `match: any`: one condition is enough (default `all`).
+    pub any: bool,
+    /// Rounds after the first (Ansible's default 9: ten rounds in all).
+    pub retries: u32,
+    /// Pause between rounds (default 1 s).
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Match {
+    All,
+    Any,
 }
 
 /// How `parse:` reads the output.
@@ -141,11 +164,89 @@ fn regex_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     d.deserialize_str(V)
 }
 
+/// One entry of Ansible's `commands`: a string, or `{command, prompt, answer}` (the
+/// prompts and answers join the task's `expect`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CommandEntry {
+    Text(String),
+    Full(FullCommand),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullCommand {
+    command: String,
+    #[serde(default, deserialize_with = "opt_strings")]
+    prompt: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    answer: Option<Vec<String>>,
+    #[serde(default)]
+    output: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Commands {
+    One(String),
+    Many(Vec<CommandEntry>),
+}
+
+/// `commands` as Ansible's modules take it: the commands, and the `expect` answers its
+/// mapping entries bring.
+fn commands<'de, D: Deserializer<'de>>(d: D) -> Result<(Vec<String>, Vec<Expect>), D::Error> {
+    let c = Commands::deserialize(d).map_err(|_| {
+        de::Error::custom(
+            "commands: expected a command, or a list of commands (strings, or {command, prompt, answer})",
+        )
+    })?;
+    let entries = match c {
+        Commands::One(s) => return Ok((vec![s], Vec::new())),
+        Commands::Many(v) => v,
+    };
+    let mut cmds = Vec::new();
+    let mut expect = Vec::new();
+    for e in entries {
+        match e {
+            CommandEntry::Text(t) => cmds.push(t),
+            CommandEntry::Full(f) => {
+                if let Some(o) = f.output.as_deref().filter(|o| *o != "text") {
+                    return Err(de::Error::custom(format!(
+                        "commands: `output: {o}` is not supported; write the command with its pipe (`{} | json`) or use `parse: json`",
+                        f.command
+                    )));
+                }
+                let prompts = f.prompt.unwrap_or_default();
+                let answers = f.answer.unwrap_or_default();
+                if prompts.len() != answers.len() {
+                    return Err(de::Error::custom(format!(
+                        "commands: `{}` has {} prompt(s) and {} answer(s); expected one answer per prompt",
+                        f.command,
+                        prompts.len(),
+                        answers.len()
+                    )));
+                }
+                for (prompt, answer) in prompts.into_iter().zip(answers) {
+                    regex::Regex::new(&prompt).map_err(|e| {
+                        de::Error::custom(format!(
+                            "commands: prompt `{prompt}` is not a valid regular expression: {}",
+                            e.to_string().lines().last().unwrap_or_default().trim()
+                        ))
+                    })?;
+                    expect.push(Expect { prompt, answer });
+                }
+                cmds.push(f.command);
+            }
+        }
+    }
+    Ok((cmds, expect))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Spec {
-    #[serde(deserialize_with = "values::strings")]
-    commands: Vec<String>,
+    #[serde(deserialize_with = "commands")]
+    commands: (Vec<String>, Vec<Expect>),
     #[serde(default)]
     expect: Vec<Expect>,
     #[serde(default, deserialize_with = "values::opt_duration")]
@@ -154,6 +255,18 @@ struct Spec {
     parse: Option<ParseSpec>,
     #[serde(default, deserialize_with = "parse_errors")]
     parse_errors: bool,
+    #[serde(default, alias = "waitfor", deserialize_with = "opt_strings")]
+    wait_for: Option<Vec<String>>,
+    #[serde(default, rename = "match", deserialize_with = "values::opt_keyword")]
+    match_: Option<Match>,
+    #[serde(default, deserialize_with = "values::opt_count")]
+    retries: Option<u32>,
+    #[serde(default, deserialize_with = "values::opt_duration")]
+    interval: Option<Duration>,
+}
+
+fn opt_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    values::strings(d).map(Some)
 }
 
 const EXPECTED: &str =
@@ -175,6 +288,7 @@ fn args<E: de::Error>(
         timeout,
         parse: None,
         parse_errors_ignored: false,
+        wait: None,
     })
 }
 
@@ -192,7 +306,9 @@ impl<'de> Visitor<'de> for CommandVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CommandArgs, A::Error> {
         let s = Spec::deserialize(MapAccessDeserializer::new(map))?;
-        let mut a: CommandArgs = args(s.commands, s.expect, s.timeout)?;
+        let (cmds, mut expect) = s.commands;
+        expect.extend(s.expect);
+        let mut a: CommandArgs = args(cmds, expect, s.timeout)?;
         if s.parse_errors && s.parse.is_none() {
             return Err(de::Error::custom(
                 "parse_errors without parse: add `parse: textfsm` (or json, {regex: ...})",
@@ -200,6 +316,19 @@ impl<'de> Visitor<'de> for CommandVisitor {
         }
         a.parse = s.parse;
         a.parse_errors_ignored = s.parse_errors;
+        if let Some(conds) = s.wait_for {
+            let conditions = conds
+                .iter()
+                .map(|c| Conditional::parse(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(de::Error::custom)?;
+            a.wait = Some(WaitFor {
+                conditions,
+                any: s.match_ == Some(Match::Any),
+                retries: s.retries.unwrap_or(9),
+                interval: s.interval.unwrap_or(Duration::from_secs(1)),
+            });
+        }
         Ok(a)
     }
     fn visit_unit<E: de::Error>(self) -> Result<CommandArgs, E> {
@@ -286,10 +415,94 @@ impl ActionArgs for CommandArgs {
     }
 
     fn run(&self, env: &mut Env<'_>) -> TaskResult {
-        match env.connect() {
-            Ok((conn, ctx, timeout)) => run(conn, ctx, self, timeout),
+        let ansible = is_ansible_module(env.action_key);
+        let mut r = match env.connect() {
+            Ok((conn, ctx, timeout)) => match &self.wait {
+                None => run(conn, ctx, self, timeout),
+                Some(w) => run_until(conn, ctx, self, w, timeout),
+            },
             Err(r) => r,
+        };
+        if ansible {
+            ansible_shape(&mut r);
         }
+        r
+    }
+}
+
+/// `ios_command` and its kin register `stdout` as one entry per command and
+/// `stdout_lines` as one list of lines per command; netorch's own `command` keeps one text.
+fn is_ansible_module(key: &str) -> bool {
+    key.rsplit('.')
+        .next()
+        .is_some_and(|k| k.ends_with("_command"))
+}
+
+fn ansible_shape(r: &mut TaskResult) {
+    let stdout: Vec<serde_json::Value> = r.commands.iter().map(|c| response(&c.output)).collect();
+    let lines: Vec<serde_json::Value> = r
+        .commands
+        .iter()
+        .map(|c| serde_json::json!(c.output.split('\n').collect::<Vec<_>>()))
+        .collect();
+    if !r.data.is_object() {
+        r.data = serde_json::json!({});
+    }
+    r.data["stdout"] = serde_json::Value::Array(stdout);
+    r.data["stdout_lines"] = serde_json::Value::Array(lines);
+}
+
+/// Rounds of the commands until the conditions hold (as Ansible's `*_command`: a condition
+/// met in one round stays met), or fail with the ones that never did.
+fn run_until(
+    conn: &mut Connection,
+    ctx: &ActionCtx<'_>,
+    args: &CommandArgs,
+    wait: &WaitFor,
+    timeout: Duration,
+) -> TaskResult {
+    let mut open: Vec<&Conditional> = wait.conditions.iter().collect();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let mut r = run(conn, ctx, args, timeout);
+        if r.status != Status::Ok {
+            return r;
+        }
+        let responses: Vec<serde_json::Value> =
+            r.commands.iter().map(|c| response(&c.output)).collect();
+        let mut still = Vec::new();
+        for c in &open {
+            match c.check(&responses) {
+                Ok(true) if wait.any => {
+                    still.clear();
+                    break;
+                }
+                Ok(true) => {}
+                Ok(false) => still.push(*c),
+                Err(e) => {
+                    r.status = Status::Failed;
+                    r.msg = Some(e);
+                    return r;
+                }
+            }
+        }
+        open = still;
+        r.attempts = round;
+        if open.is_empty() {
+            return r;
+        }
+        if round > wait.retries {
+            let failed: Vec<&str> = open.iter().map(|c| c.raw.as_str()).collect();
+            r.status = Status::Failed;
+            r.msg = Some(format!(
+                "One or more conditional statements have not been satisfied: {} (after {round} attempt(s))",
+                failed.join("; ")
+            ));
+            r.data = serde_json::json!({ "failed_conditions": failed });
+            return r;
+        }
+        std::thread::sleep(wait.interval);
     }
 }
 

@@ -18,7 +18,8 @@ use std::time::Duration;
 use serde::de::{self, value::MapAccessDeserializer, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::config_lines::{candidate_paths, pending, render, unified_diff};
+use super::config_ansible::{BackupOptions, MatchMode, ReplaceMode};
+use super::config_lines::{candidate_paths, paths_in, pending, render, unified_diff};
 use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::config::{remediate, render_commands, Command, Scope, Tree};
 use crate::device::profile::PlatformProfile;
@@ -36,6 +37,28 @@ pub struct ConfigArgs {
     pub scope: Vec<String>,
     /// `mode: replace`: statements (regexes) left alone on both sides.
     pub ignore: Vec<String>,
+    /// Ansible's `*_config` arguments beyond the lines.
+    pub ansible: AnsibleArgs,
+}
+
+/// Ansible's `backup`, `match`, `replace`, `before`/`after`, `intended_config`,
+/// `running_config` and `diff_ignore_lines` (templated strings kept as written).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AnsibleArgs {
+    pub backup: Option<BackupOptions>,
+    pub match_mode: MatchMode,
+    pub replace: ReplaceMode,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub intended_config: Option<String>,
+    pub running_config: Option<String>,
+    pub diff_ignore_lines: Vec<String>,
+    /// `save_when` was written (Ansible's meaning: `always` saves even when nothing was
+    /// sent); netorch's own `save: true` saves only after a change is sent.
+    pub save_when: bool,
+    /// Arguments accepted (so that the playbook runs) that netorch does not act on, by
+    /// name: every result says so.
+    pub not_honoured: Vec<String>,
 }
 
 /// How the wanted lines meet the running config.
@@ -70,6 +93,9 @@ pub enum SaveWhen {
     Always,
     /// Only when this task changed something.
     WhenChanged,
+    /// When the running config differs from the startup config afterwards (Ansible's
+    /// `save_when: modified`), whoever changed it.
+    Modified,
 }
 
 /// What the diff compares the new configuration with.
@@ -78,11 +104,14 @@ pub enum SaveWhen {
 pub enum DiffAgainst {
     Running,
     Startup,
+    /// `intended_config`, the config the device should have.
+    Intended,
 }
 
 fn save_when<'de, D: Deserializer<'de>>(d: D) -> Result<SaveWhen, D::Error> {
     struct V;
-    const WHAT: &str = "true, false or when_changed";
+    const WHAT: &str =
+        "true, false or when_changed (or save_when's always, never, modified, changed)";
     impl Visitor<'_> for V {
         type Value = SaveWhen;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -95,7 +124,8 @@ fn save_when<'de, D: Deserializer<'de>>(d: D) -> Result<SaveWhen, D::Error> {
             match v {
                 "always" => Ok(SaveWhen::Always),
                 "never" => Ok(SaveWhen::Never),
-                "when_changed" | "changed" | "modified" => Ok(SaveWhen::WhenChanged),
+                "when_changed" | "changed" => Ok(SaveWhen::WhenChanged),
+                "modified" => Ok(SaveWhen::Modified),
                 other => match parse_bool(other) {
                     Some(b) => self.visit_bool(b),
                     None => Err(E::custom(format!(
@@ -129,17 +159,124 @@ struct Spec {
     ignore: Option<Vec<String>>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     src: Option<String>,
-    #[serde(default, deserialize_with = "save_when")]
-    save: SaveWhen,
+    #[serde(default, deserialize_with = "opt_save_when")]
+    save: Option<SaveWhen>,
     #[serde(default, deserialize_with = "values::opt_keyword")]
     diff_against: Option<DiffAgainst>,
+    // Ansible's `*_config` arguments.
+    #[serde(default, deserialize_with = "opt_save_when")]
+    save_when: Option<SaveWhen>,
+    #[serde(default, deserialize_with = "values::opt_boolish")]
+    backup: Option<bool>,
+    #[serde(default)]
+    backup_options: Option<BackupOptions>,
+    #[serde(default, rename = "match", deserialize_with = "values::opt_keyword")]
+    match_: Option<MatchMode>,
+    #[serde(default, deserialize_with = "opt_replace")]
+    replace: Option<ReplaceMode>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    before: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    after: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    intended_config: Option<String>,
+    #[serde(
+        default,
+        alias = "config",
+        deserialize_with = "values::opt_scalar_string"
+    )]
+    running_config: Option<String>,
+    #[serde(default, deserialize_with = "opt_strings")]
+    diff_ignore_lines: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "values::opt_boolish")]
+    defaults: Option<bool>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    multiline_delimiter: Option<String>,
+    /// junos_config's commit comment.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    comment: Option<String>,
+    /// junos_config's commit confirmed: a play's `confirm:` here.
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    confirm: Option<String>,
+}
+
+fn opt_save_when<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SaveWhen>, D::Error> {
+    save_when(d).map(Some)
+}
+
+/// Ansible's `replace`: `line` or `block`; `config` (NX-OS, IOS-XR: replace the whole
+/// config) is netorch's `mode: replace`.
+fn opt_replace<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReplaceMode>, D::Error> {
+    let v: String = values::scalar_string(d)?;
+    match v.as_str() {
+        "line" => Ok(Some(ReplaceMode::Line)),
+        "block" => Ok(Some(ReplaceMode::Block)),
+        "config" => Err(de::Error::custom(
+            "`replace: config` is netorch's `mode: replace` (with `src`, `template` or `lines` holding the whole intended config)",
+        )),
+        other => Err(de::Error::custom(format!(
+            "replace: expected `line` or `block`, found `{other}`"
+        ))),
+    }
 }
 
 fn opt_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     values::strings(d).map(Some)
 }
 
+/// Ansible's arguments, checked; `needs_source`: whether the task must have lines (it need
+/// not when it only backs up, saves or diffs, as `ios_config: {backup: yes}` does).
+fn ansible_args(s: &mut Spec) -> Result<(AnsibleArgs, bool), String> {
+    let mut a = AnsibleArgs::default();
+    if s.backup_options.is_some() && s.backup != Some(true) {
+        return Err(
+            "config `backup_options` without `backup: yes`: nothing would be backed up".into(),
+        );
+    }
+    if s.backup == Some(true) {
+        a.backup = Some(s.backup_options.take().unwrap_or_default());
+    }
+    a.match_mode = s.match_.unwrap_or_default();
+    a.replace = s.replace.unwrap_or_default();
+    a.before = s.before.take().unwrap_or_default();
+    a.after = s.after.take().unwrap_or_default();
+    a.intended_config = s.intended_config.take();
+    a.running_config = s.running_config.take();
+    a.diff_ignore_lines = s.diff_ignore_lines.take().unwrap_or_default();
+    for re in &a.diff_ignore_lines {
+        // Python's `re` as Ansible applies it: look-around included.
+        fancy_regex::Regex::new(re).map_err(|e| {
+            format!("diff_ignore_lines `{re}` is not a valid regular expression: {e}")
+        })?;
+    }
+    if s.diff_against == Some(DiffAgainst::Intended) && a.intended_config.is_none() {
+        return Err("config `diff_against: intended` needs `intended_config` (the config the device should have)".into());
+    }
+    if s.defaults == Some(true) {
+        a.not_honoured.push("defaults".into());
+    }
+    if s.multiline_delimiter.as_deref().is_some_and(|d| d != "@") {
+        a.not_honoured.push("multiline_delimiter".into());
+    }
+    if s.comment.is_some() {
+        a.not_honoured.push("comment".into());
+    }
+    if s.confirm.as_deref().is_some_and(|c| c.trim() != "0") {
+        return Err("junos_config `confirm` (commit confirmed) is netorch's play keyword `confirm: {timeout: 5m, after: [checks]}`: the change is confirmed after the checks".into());
+    }
+    if s.save.is_some() && s.save_when.is_some() {
+        return Err("config takes `save` or `save_when`, not both (they are the same)".into());
+    }
+    let only_extras = s.backup == Some(true) || s.save_when.is_some() || s.diff_against.is_some();
+    if s.save.is_none() {
+        a.save_when = s.save_when.is_some();
+        s.save = s.save_when;
+    }
+    Ok((a, !only_extras))
+}
+
 fn check(mut s: Spec) -> Result<ConfigArgs, String> {
+    let (ansible, needs_source) = ansible_args(&mut s)?;
     if let Some(i) = s.intended.take() {
         if s.template.is_some() {
             return Err(
@@ -177,6 +314,10 @@ fn check(mut s: Spec) -> Result<ConfigArgs, String> {
         }
         (None, Some(t), None) => ConfigSource::Template(t),
         (None, None, Some(src)) => ConfigSource::Src(src),
+        (None, None, None) if !needs_source => ConfigSource::Lines {
+            lines: Vec::new(),
+            parents: s.parents.take().unwrap_or_default(),
+        },
         (None, None, None) => {
             return Err(
                 "config needs one of `lines`, `template` or `src`; found none of them".into(),
@@ -205,11 +346,12 @@ fn check(mut s: Spec) -> Result<ConfigArgs, String> {
     }
     Ok(ConfigArgs {
         source,
-        save: s.save,
+        save: s.save.unwrap_or_default(),
         diff_against: s.diff_against,
         mode,
         scope,
         ignore,
+        ansible,
     })
 }
 
@@ -272,8 +414,22 @@ fn lines<E: de::Error>(lines: Vec<String>) -> Result<ConfigArgs, E> {
         scope: None,
         ignore: None,
         src: None,
-        save: SaveWhen::Never,
+        save: None,
         diff_against: None,
+        save_when: None,
+        backup: None,
+        backup_options: None,
+        match_: None,
+        replace: None,
+        before: None,
+        after: None,
+        intended_config: None,
+        running_config: None,
+        diff_ignore_lines: None,
+        defaults: None,
+        multiline_delimiter: None,
+        comment: None,
+        confirm: None,
     })
     .map_err(E::custom)
 }
@@ -291,6 +447,7 @@ struct RunEnv<'e, 'a> {
     resolve_src: ResolveSrc<'e>,
     rollback: Option<&'e crate::config::record::Recorder>,
     confirm: Option<Duration>,
+    playbook_dir: &'e std::path::Path,
 }
 
 /// A change under the device's revert timer: how to enter and commit, and how to confirm.
@@ -346,6 +503,105 @@ fn confirm_plan(profile: &PlatformProfile, d: Duration) -> Result<ConfirmPlan, S
 
 impl ActionArgs for ConfigArgs {
     fn probes(&self) -> Vec<Probe<'_>> {
+        let a = &self.ansible;
+        let mut extra: Vec<Probe<'_>> = a
+            .before
+            .iter()
+            .map(|l| Probe::line("before", l))
+            .chain(a.after.iter().map(|l| Probe::line("after", l)))
+            .chain(
+                a.intended_config
+                    .iter()
+                    .map(|t| Probe::text("intended_config", t)),
+            )
+            .chain(
+                a.running_config
+                    .iter()
+                    .map(|t| Probe::text("running_config", t)),
+            )
+            .collect();
+        if let Some(b) = &a.backup {
+            extra.extend(
+                b.filename
+                    .iter()
+                    .map(|f| Probe::line("backup_options filename", f)),
+            );
+            extra.extend(
+                b.dir_path
+                    .iter()
+                    .map(|f| Probe::line("backup_options dir_path", f)),
+            );
+        }
+        let mut own = self.source_probes();
+        own.extend(extra);
+        own
+    }
+
+    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize(d)
+    }
+
+    fn summary(&self) -> String {
+        match &self.source {
+            ConfigSource::Lines { lines, .. } if lines.is_empty() => {
+                let mut what = Vec::new();
+                if self.ansible.backup.is_some() {
+                    what.push("backup");
+                }
+                if self.save != SaveWhen::Never {
+                    what.push("save");
+                }
+                if self.diff_against.is_some() {
+                    what.push("diff");
+                }
+                what.join(", ")
+            }
+            ConfigSource::Lines { lines, .. } => lines.join("; "),
+            ConfigSource::Template(t) => format!("template {t}"),
+            ConfigSource::Src(s) => format!("src {s}"),
+        }
+    }
+
+    fn run(&self, env: &mut Env<'_>) -> TaskResult {
+        let resolve_src = env.resolve_src;
+        let rollback = env.rollback;
+        let confirm = env.confirm;
+        let playbook_dir = env.playbook_dir;
+        let mut r = match env.connect() {
+            Ok((conn, ctx, timeout)) => run(
+                conn,
+                RunEnv {
+                    ctx,
+                    resolve_src,
+                    rollback,
+                    confirm,
+                    playbook_dir,
+                },
+                self,
+                timeout,
+            ),
+            Err(r) => r,
+        };
+        if !self.ansible.not_honoured.is_empty() {
+            let note = format!(
+                "accepted but not acted on by netorch: {}",
+                self.ansible.not_honoured.join(", ")
+            );
+            if !r.data.is_object() {
+                r.data = serde_json::json!({});
+            }
+            r.data["not_honoured"] = serde_json::json!(self.ansible.not_honoured);
+            r.msg = Some(match r.msg.take() {
+                Some(m) => format!("{m}; {note}"),
+                None => note,
+            });
+        }
+        r
+    }
+}
+
+impl ConfigArgs {
+    fn source_probes(&self) -> Vec<Probe<'_>> {
         match &self.source {
             ConfigSource::Lines { lines, parents } => parents
                 .iter()
@@ -361,38 +617,6 @@ impl ActionArgs for ConfigArgs {
                 what: "src".into(),
                 name,
             }],
-        }
-    }
-
-    fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        deserialize(d)
-    }
-
-    fn summary(&self) -> String {
-        match &self.source {
-            ConfigSource::Lines { lines, .. } => lines.join("; "),
-            ConfigSource::Template(t) => format!("template {t}"),
-            ConfigSource::Src(s) => format!("src {s}"),
-        }
-    }
-
-    fn run(&self, env: &mut Env<'_>) -> TaskResult {
-        let resolve_src = env.resolve_src;
-        let rollback = env.rollback;
-        let confirm = env.confirm;
-        match env.connect() {
-            Ok((conn, ctx, timeout)) => run(
-                conn,
-                RunEnv {
-                    ctx,
-                    resolve_src,
-                    rollback,
-                    confirm,
-                },
-                self,
-                timeout,
-            ),
-            Err(r) => r,
         }
     }
 }
@@ -421,12 +645,27 @@ fn run(
         Ok(v) => v,
         Err(msg) => return TaskResult::failed(msg),
     };
-    let before = match conn.running_config(timeout) {
+    let device_config = match conn.running_config(timeout) {
         Ok(r) => match r.failed {
             Some(f) => return TaskResult::failed(format!("reading the running config: {f}")),
             None => r.output,
         },
         Err(e) => return device_failure(&e),
+    };
+    let mut r = TaskResult::ok();
+    if let Some(b) = &args.ansible.backup {
+        match backup(ctx, b, &device_config, env.playbook_dir) {
+            Ok(fields) => r.data = serde_json::Value::Object(fields),
+            Err(msg) => return TaskResult::failed(msg),
+        }
+    }
+    // Ansible's `running_config`: the config to compare with, instead of the device's.
+    let before = match &args.ansible.running_config {
+        Some(t) => match ctx.render(t, "running_config") {
+            Ok(t) => t,
+            Err(e) => return TaskResult::failed(e.to_string()),
+        },
+        None => device_config,
     };
     let profile = conn.profile_arc();
     let syn = &profile.syntax;
@@ -445,7 +684,6 @@ fn run(
     } else {
         Tree::default()
     };
-    let mut r = TaskResult::ok();
     let commands: Vec<Command> = match args.mode {
         ConfigMode::Merge => {
             // Junos-style `set`/`delete` lines are matched against the `display set` form.
@@ -463,7 +701,25 @@ fn run(
             } else {
                 before.clone()
             };
-            pending(&compare, &candidate_paths(&lines, &parents, syn), syn)
+            let candidates = candidate_paths(&lines, &parents, syn);
+            let a = &args.ansible;
+            let todo = pending(&compare, &candidates, syn);
+            let mut todo = if a.match_mode == MatchMode::Line && a.replace == ReplaceMode::Line {
+                todo
+            } else {
+                let have = paths_in(&compare, syn);
+                super::config_ansible::select(&candidates, todo, &have, a.match_mode, a.replace)
+            };
+            if !todo.is_empty() {
+                match before_after(ctx, a) {
+                    Ok((b, after)) => {
+                        todo.splice(0..0, b);
+                        todo.extend(after);
+                    }
+                    Err(msg) => return TaskResult::failed(msg),
+                }
+            }
+            todo
         }
         ConfigMode::Replace => match replace_plan(&before, &running, &lines, args, &profile) {
             Ok((cmds, skipped, diff)) => {
@@ -478,6 +734,12 @@ fn run(
         },
     };
     if commands.is_empty() {
+        let ansible_extras = args.ansible.save_when || args.diff_against.is_some();
+        if ansible_extras {
+            if let Err(fail) = finish(conn, ctx, args, &mut r, false, &profile, timeout) {
+                return fail;
+            }
+        }
         return r;
     }
     let todo_lines = match args.mode {
@@ -585,7 +847,7 @@ fn run(
         .collect::<Vec<_>>());
     let save = match args.save {
         SaveWhen::Always => true,
-        SaveWhen::WhenChanged => changed,
+        SaveWhen::WhenChanged | SaveWhen::Modified => changed,
         SaveWhen::Never => false,
     };
     if let Some((d, plan)) = &confirm {
@@ -604,29 +866,162 @@ fn run(
         ));
         return r;
     }
-    if save {
-        match conn.save(timeout) {
-            Ok(Some(resp)) => {
-                let failed = resp.failed.clone();
-                r.commands.push(CommandOutput {
-                    command: resp.command,
-                    output: resp.output,
-                    exit_status: None,
-                    error: failed.clone(),
-                    parsed: None,
-                });
-                if let Some(f) = failed {
-                    r.status = Status::Failed;
-                    r.msg = Some(format!("saving the config: {f}"));
-                    return r;
-                }
-                r.data["saved"] = serde_json::Value::Bool(true);
-            }
-            Ok(None) => {}
-            Err(e) => return device_failure(&e),
-        }
+    if let Err(fail) = finish(conn, ctx, args, &mut r, changed, &profile, timeout) {
+        return fail;
     }
     r
+}
+
+/// Ansible's `backup: yes`: the running config into a file beside the playbook.
+fn backup(
+    ctx: &ActionCtx<'_>,
+    b: &BackupOptions,
+    config: &str,
+    playbook_dir: &std::path::Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let render = |t: &Option<String>, what: &str| -> Result<Option<String>, String> {
+        t.as_ref()
+            .map(|t| ctx.render_line(t, what).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let filename = render(&b.filename, "backup_options filename")?;
+    let dir = render(&b.dir_path, "backup_options dir_path")?;
+    super::config_ansible::write_backup(
+        ctx.host,
+        config,
+        filename.as_deref(),
+        dir.as_deref(),
+        playbook_dir,
+    )
+}
+
+/// `before` and `after` rendered, as top-level lines around what is sent.
+fn before_after(
+    ctx: &ActionCtx<'_>,
+    a: &super::config::AnsibleArgs,
+) -> Result<(Vec<Command>, Vec<Command>), String> {
+    let lines = |v: &[String], what: &str| -> Result<Vec<Command>, String> {
+        let mut out = Vec::new();
+        for l in v {
+            out.extend(
+                expand_line(ctx, l, what)?
+                    .into_iter()
+                    .map(|l| vec![l.trim().to_string()]),
+            );
+        }
+        Ok(out)
+    };
+    Ok((lines(&a.before, "before")?, lines(&a.after, "after")?))
+}
+
+/// After the change (or none): `save_when` and, under `--diff`, `diff_against` startup or
+/// intended.
+fn finish(
+    conn: &mut Connection,
+    ctx: &ActionCtx<'_>,
+    args: &ConfigArgs,
+    r: &mut TaskResult,
+    changed: bool,
+    profile: &PlatformProfile,
+    timeout: Duration,
+) -> Result<(), TaskResult> {
+    let wants_startup = args.save == SaveWhen::Modified
+        || (ctx.diff && args.diff_against == Some(DiffAgainst::Startup));
+    let wants_running =
+        wants_startup || (ctx.diff && args.diff_against == Some(DiffAgainst::Intended));
+    let running = if wants_running {
+        match conn.running_config(timeout) {
+            Ok(resp) => match resp.failed {
+                Some(f) => {
+                    return Err(TaskResult::failed(format!(
+                        "reading the running config: {f}"
+                    )))
+                }
+                None => Some(resp.output),
+            },
+            Err(e) => return Err(device_failure(&e)),
+        }
+    } else {
+        None
+    };
+    let startup = if wants_startup {
+        super::config_ansible::startup_config(conn, timeout)?
+    } else {
+        None
+    };
+    let ignore: Vec<fancy_regex::Regex> = args
+        .ansible
+        .diff_ignore_lines
+        .iter()
+        .filter_map(|re| fancy_regex::Regex::new(re).ok())
+        .collect();
+    let view = |text: &str| super::config_ansible::comparable(&config_view(profile, text), &ignore);
+    let patterns = &profile.secret_patterns;
+    if ctx.diff {
+        let other = match args.diff_against {
+            Some(DiffAgainst::Startup) => startup
+                .as_deref()
+                .map(|t| (t.to_string(), "startup-config")),
+            Some(DiffAgainst::Intended) => match &args.ansible.intended_config {
+                Some(t) => Some((
+                    ctx.render(t, "intended_config")
+                        .map_err(|e| TaskResult::failed(e.to_string()))?,
+                    "intended_config",
+                )),
+                None => None,
+            },
+            _ => None,
+        };
+        if let (Some((text, name)), Some(run)) = (other, &running) {
+            let d = unified_diff(
+                &shown(ctx, patterns, &view(&text)),
+                &shown(ctx, patterns, &view(run)),
+                name,
+                "running-config",
+            );
+            r.diff = if d.is_empty() { None } else { Some(d) };
+        }
+    }
+    let save = match args.save {
+        SaveWhen::Always => true,
+        SaveWhen::WhenChanged => changed,
+        SaveWhen::Never => false,
+        SaveWhen::Modified => match (&startup, &running) {
+            (Some(st), Some(run)) => view(st) != view(run),
+            _ => false,
+        },
+    };
+    if !save || ctx.check_mode {
+        return Ok(());
+    }
+    match conn.save(timeout) {
+        Ok(Some(resp)) => {
+            let failed = resp.failed.clone();
+            r.commands.push(CommandOutput {
+                command: resp.command,
+                output: resp.output,
+                exit_status: None,
+                error: failed.clone(),
+                parsed: None,
+            });
+            if let Some(f) = failed {
+                r.status = Status::Failed;
+                r.msg = Some(format!("saving the config: {f}"));
+                return Ok(());
+            }
+            if !r.data.is_object() {
+                r.data = serde_json::json!({});
+            }
+            r.data["saved"] = serde_json::Value::Bool(true);
+            // Ansible's save_when reports a save as a change (netorch's `save` does not).
+            if args.ansible.save_when && r.status == Status::Ok {
+                r.status = Status::Changed;
+            }
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(device_failure(&e)),
+    }
 }
 
 /// `mode: replace`: the remediation from the running config to the intended lines, within
@@ -723,9 +1118,11 @@ fn wanted_lines(
     match &args.source {
         ConfigSource::Lines { lines, parents } => {
             let render_all = |v: &[String], what: &str| -> Result<Vec<String>, String> {
-                v.iter()
-                    .map(|l| ctx.render_line(l, what).map_err(|e| e.to_string()))
-                    .collect()
+                let mut out = Vec::new();
+                for l in v {
+                    out.extend(expand_line(ctx, l, what)?);
+                }
+                Ok(out)
             };
             Ok((
                 render_all(lines, "config line")?,
@@ -756,6 +1153,33 @@ fn wanted_lines(
                 .map_err(|e| e.to_string())
         }
     }
+}
+
+/// One `lines` entry rendered: as Ansible reads `lines: "{{ servers | map(...) | list }}"`,
+/// an entry that is one expression yielding a list gives one line per element.
+fn expand_line(ctx: &ActionCtx<'_>, l: &str, what: &str) -> Result<Vec<String>, String> {
+    let t = l.trim();
+    if crate::jinja::is_single_expression(t) {
+        if let Ok(serde_json::Value::Array(items)) = ctx.templates.eval(t, ctx.vars, what) {
+            return items
+                .iter()
+                .map(|v| {
+                    let line = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if line.contains('\n') {
+                        Err(format!("{what} `{l}`: an element holds a line break"))
+                    } else {
+                        Ok(line)
+                    }
+                })
+                .collect();
+        }
+    }
+    ctx.render_line(l, what)
+        .map(|x| vec![x])
+        .map_err(|e| e.to_string())
 }
 
 /// Indented (child) lines followed by a top-level line need an `exit` in between on

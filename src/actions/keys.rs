@@ -55,6 +55,16 @@ const ALIASES: &[(&str, ActionKind)] = &[
     ("cisco.nxos.nxos_config", ActionKind::Config),
     ("junos_config", ActionKind::Config),
     ("junipernetworks.junos.junos_config", ActionKind::Config),
+    ("ios_facts", ActionKind::Facts),
+    ("cisco.ios.ios_facts", ActionKind::Facts),
+    ("eos_facts", ActionKind::Facts),
+    ("arista.eos.eos_facts", ActionKind::Facts),
+    ("nxos_facts", ActionKind::Facts),
+    ("cisco.nxos.nxos_facts", ActionKind::Facts),
+    ("junos_facts", ActionKind::Facts),
+    ("junipernetworks.junos.junos_facts", ActionKind::Facts),
+    ("iosxr_facts", ActionKind::Facts),
+    ("cisco.iosxr.iosxr_facts", ActionKind::Facts),
 ];
 
 /// For a key that is an Ansible module netorch does not have, what to use instead.

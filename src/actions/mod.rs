@@ -16,11 +16,14 @@ pub(crate) mod args;
 pub mod assert;
 pub mod backup;
 pub mod command;
+pub mod command_wait;
 pub mod config;
+pub mod config_ansible;
 pub mod config_lines;
 pub mod confirm;
 pub mod copy;
 pub mod debug;
+pub mod facts;
 pub mod fail;
 pub mod file;
 pub mod keys;
@@ -112,6 +115,11 @@ pub struct Env<'a> {
     /// timer, and a later `confirm` task confirms them.
     pub confirm: Option<Duration>,
     pub profiles: &'a ProfileSet,
+    /// The key the task wrote its action with (`cisco.ios.ios_command`): Ansible's
+    /// modules register their results in Ansible's shape.
+    pub action_key: &'a str,
+    /// The playbook's folder (Ansible's `playbook_dir`: where `backup: yes` writes).
+    pub playbook_dir: &'a std::path::Path,
 }
 
 impl<'a> Env<'a> {
@@ -307,6 +315,7 @@ action_table! {
     Copy = "copy" => copy::CopyArgs,
     LineInFile = "lineinfile" => lineinfile::LineInFileArgs,
     File = "file" => file::FileArgs,
+    Facts = "gather_facts" => facts::FactsArgs,
 }
 
 impl fmt::Display for ActionKind {

@@ -122,9 +122,30 @@ impl HostState {
                 self.facts.insert(k.clone(), v.clone());
             }
         }
+        if let Some(gathered) = result.data.get("ansible_facts").and_then(Value::as_object) {
+            self.absorb_ansible_facts(gathered);
+        }
         if let Some(name) = register {
             self.facts.insert(name.to_string(), registered(result));
         }
+    }
+
+    /// Gathered facts as Ansible injects them: each `ansible_net_x` a variable, and all of
+    /// them in `ansible_facts` without the `ansible_` prefix (`ansible_facts.net_version`).
+    fn absorb_ansible_facts(&mut self, gathered: &serde_json::Map<String, Value>) {
+        let mut all = match self.facts.get("ansible_facts") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in gathered {
+            self.facts.insert(k.clone(), v.clone());
+            all.insert(
+                k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+                v.clone(),
+            );
+        }
+        self.facts
+            .insert("ansible_facts".into(), Value::Object(all));
     }
 
     /// Add the reason behind an undefined variable to an error message, if we know it.
@@ -216,7 +237,12 @@ pub fn registered(r: &TaskResult) -> Value {
     m.insert("attempts".into(), Value::from(r.attempts));
     if let Value::Object(data) = &r.data {
         for (k, v) in data {
-            m.entry(k.clone()).or_insert_with(|| v.clone());
+            // An Ansible module's own `stdout` (one entry per command) wins over the text.
+            if k == "stdout" || k == "stdout_lines" {
+                m.insert(k.clone(), v.clone());
+            } else {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
     }
     Value::Object(m)

@@ -272,7 +272,10 @@ fn with_retries(
     loop {
         attempt += 1;
         let mut r = run_action(state, task, shared, ctx, check);
-        r.attempts = attempt;
+        // An action that retries on its own (a command's `wait_for`) counts its rounds.
+        if task.until.is_some() || r.attempts <= 1 {
+            r.attempts = attempt;
+        }
         if let Err(msg) = apply_overrides(task, &mut r, ctx, shared) {
             return TaskResult::failed(msg);
         }
@@ -409,6 +412,11 @@ fn run_action(
         rollback: shared.rollback.as_deref(),
         confirm: shared.confirm,
         profiles: &shared.profiles,
+        action_key: &task.action_key,
+        playbook_dir: playbook
+            .path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new(".")),
     };
     task.action.run(&mut env)
 }

@@ -75,6 +75,13 @@ fn runtime_names(plan: &Plan<'_>) -> BTreeSet<String> {
             if let Action::SetFact(f) = &t.action {
                 names.extend(f.0.keys().cloned());
             }
+            if let Action::Facts(_) = &t.action {
+                names.extend(
+                    crate::actions::facts::FACT_NAMES
+                        .iter()
+                        .map(|n| n.to_string()),
+                );
+            }
         }
     }
     names

@@ -77,7 +77,7 @@ pub struct Play {
     pub any_errors_fatal: bool,
     pub strategy: Strategy,
     pub forks: Option<usize>,
-    /// Accepted for Ansible compatibility; netorch gathers no facts.
+    /// Network facts first (the implicit `Gathering Facts` task is already in `pre_tasks`).
     pub gather_facts: bool,
     /// The play's own tags (already added to each of its tasks' tags).
     pub tags: Vec<String>,

@@ -153,6 +153,20 @@ pub fn confirm_task(location: Location) -> Task {
     }
 }
 
+/// The task a play's `gather_facts: true` runs first, as Ansible's implicit one: tagged
+/// `always`, and skipped on hosts without a network OS.
+pub fn gather_facts_task(location: Location, subsets: Vec<String>) -> Task {
+    let mut t = confirm_task(location);
+    t.name = Some("Gathering Facts".into());
+    t.action = Action::Facts(crate::actions::facts::FactsArgs {
+        subsets,
+        network_resources: Vec::new(),
+        implicit: true,
+    });
+    t.action_key = "gather_facts".into();
+    t
+}
+
 impl Task {
     /// The name for reports: the task's name, else a summary of its action.
     pub fn display_name(&self) -> String {

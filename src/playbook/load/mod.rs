@@ -239,6 +239,24 @@ impl Loader {
         };
         let handlers = section(self, spec.handlers.0, "handlers", true, &mut notifies);
         let mut pre_tasks = section(self, spec.pre_tasks.0, "pre_tasks", false, &mut notifies);
+        if spec.gather_facts {
+            let at_node = node.and_then(|n| n.get("gather_facts"));
+            match crate::actions::facts::resolve_subsets(&spec.gather_subset) {
+                Ok(subsets) => {
+                    let location = Self::location(path, at_node.or(node));
+                    pre_tasks.insert(
+                        0,
+                        crate::playbook::task::gather_facts_task(location, subsets),
+                    );
+                }
+                Err(msg) => {
+                    let mut e =
+                        self.at(path, text, node.and_then(|n| n.get("gather_subset")), node);
+                    e.message = msg;
+                    self.errors.push(e);
+                }
+            }
+        }
         let mut tasks = section(self, spec.tasks.0, "tasks", false, &mut notifies);
         let mut post_tasks = section(self, spec.post_tasks.0, "post_tasks", false, &mut notifies);
         let confirm = spec.confirm.map(|c| crate::playbook::PlayConfirm {

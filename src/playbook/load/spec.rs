@@ -41,6 +41,9 @@ pub(super) struct PlaySpec {
     pub(super) forks: Option<usize>,
     #[serde(default, deserialize_with = "values::boolish")]
     pub(super) gather_facts: bool,
+    /// The subsets the implicit facts task gathers (Ansible's play keyword).
+    #[serde(default, deserialize_with = "values::strings")]
+    pub(super) gather_subset: Vec<String>,
     #[serde(default, deserialize_with = "values::tags")]
     pub(super) tags: Vec<String>,
     #[serde(default)]
