@@ -512,12 +512,21 @@ fn match_replace_before_after_and_diff_against_intended() {
         intended_config: "hostname ios-001\nntp server 192.0.2.99\n"
         diff_ignore_lines: ['^ntp server 192\.0\.2\.123']
         defaults: yes
+    - name: From src
+      cisco.ios.ios_config:
+        src: ntp_src.j2
     - name: From a list
       ios_config:
         lines: "{{ servers | map('regex_replace', '^', 'ntp server ') | list }}"
       vars:
         servers: [192.0.2.31, 192.0.2.32]
 "#,
+    );
+    // Ansible's `*_config` finds `src` among the templates.
+    write(
+        sim.dir.path(),
+        "templates/ntp_src.j2",
+        "ntp server {{ '192.0.2.' ~ (70 + 7) }}\n",
     );
     let doc = run_ok(&sim, &pb, &["--check", "--diff"]);
     let pending = |task: &str| result(&doc, task, "ios-001")["data"]["pending"].clone();
@@ -541,6 +550,10 @@ fn match_replace_before_after_and_diff_against_intended() {
             " mtu 9000",
             "do show clock"
         ])
+    );
+    assert_eq!(
+        pending("From src"),
+        serde_json::json!(["ntp server 192.0.2.77"])
     );
     // One expression giving a list is one line per element, as Ansible reads it.
     assert_eq!(

@@ -613,7 +613,7 @@ impl ConfigArgs {
                 name,
                 lines: true,
             }],
-            ConfigSource::Src(name) => vec![Probe::LocalFile {
+            ConfigSource::Src(name) => vec![Probe::ConfigSrc {
                 what: "src".into(),
                 name,
             }],
@@ -1144,8 +1144,9 @@ fn wanted_lines(
             let name = ctx
                 .render_line(name, "config src name")
                 .map_err(|e| e.to_string())?;
-            let path =
-                resolve_src(&name).ok_or_else(|| format!("config src `{name}` not found"))?;
+            let path = resolve_src(&name)
+                .or_else(|| ctx.templates.resolve(&name))
+                .ok_or_else(|| format!("config src `{name}` not found"))?;
             let text = crate::source::read_source(&path).map_err(|e| e.to_string())?;
             ctx.templates
                 .render_lines_named(&text, ctx.vars, &path.display().to_string(), "config line")

@@ -171,6 +171,8 @@ pub enum Probe<'a> {
     },
     /// A local file's name (itself maybe templated), looked up in the file folders.
     LocalFile { what: String, name: &'a str },
+    /// A config `src`: a local file, else (as Ansible's `*_config` finds it) a template.
+    ConfigSrc { what: String, name: &'a str },
     /// A TextFSM template file (`parse: {textfsm: FILE}`): found in parsers/ or the playbook
     /// folders, and compiled, before any device is touched.
     TextFsm { what: String, name: &'a str },

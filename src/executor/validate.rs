@@ -339,6 +339,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 // A name is a path: one line.
                 Probe::Template { what, name, .. }
                 | Probe::LocalFile { what, name }
+                | Probe::ConfigSrc { what, name }
                 | Probe::TextFsm { what, name }
                 | Probe::TextFsmLibrary { what, dir: name } => {
                     texts.push((what.clone(), name, true))
@@ -645,12 +646,17 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                         }
                     }
                 }
-                Probe::LocalFile { what, name } => {
+                Probe::LocalFile { what, name } | Probe::ConfigSrc { what, name } => {
+                    let or_template = matches!(probe, Probe::ConfigSrc { .. });
                     if let Some(Some(name)) = self.text(task, scope, name, what, true) {
                         let found = match self.found_files.get(&name) {
                             Some(f) => f.is_some(),
                             None => {
-                                let f = self.playbook.resolve_src(&name);
+                                let f = self.playbook.resolve_src(&name).or_else(|| {
+                                    or_template
+                                        .then(|| self.playbook.resolve_template(&name))
+                                        .flatten()
+                                });
                                 self.found_files.insert(name.clone(), f.clone());
                                 f.is_some()
                             }

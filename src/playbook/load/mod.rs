@@ -598,6 +598,12 @@ impl Loader {
         if super::resolve_in(name, dirs).is_some() {
             return;
         }
+        // Ansible's `*_config` finds `src` among the templates too.
+        if matches!(task.action, Action::Config(_))
+            && super::resolve_in(name, &self.template_dirs).is_some()
+        {
+            return;
+        }
         let args = node.and_then(|n| n.get(&task.action_key));
         let at_node = args.and_then(|a| a.get(field)).or(args);
         let mut e = self.at(path, text, at_node, node);
