@@ -46,7 +46,10 @@ pub fn command(program: &str, cwd: &Path) -> Command {
         .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
         .env("ANSIBLE_LOCALHOST_WARNING", "0")
         .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "0")
-        .env("PATH", format!("{}:/usr/bin:/bin", env.join("bin").display()))
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", env.join("bin").display()),
+        )
         .env("LC_ALL", "C.UTF-8");
     cmd
 }
