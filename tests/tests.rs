@@ -4,6 +4,7 @@
 
 mod util;
 
+mod ansible_templates;
 mod backup;
 mod banner;
 mod broken;

@@ -111,13 +111,29 @@ impl Templates {
     }
 
     /// Render the template file `name` with `vars`.
+    /// Trailing newlines as Ansible's template module leaves them: Jinja drops the
+    /// source's last newline, then Ansible adds newlines until the text ends with as many
+    /// as the source does.
     pub fn render_file(&self, name: &str, vars: &Vars) -> Result<String, Error> {
         let tmpl = self
             .env
             .get_template(name)
             .map_err(|e| self.load_error(name, &e))?;
-        tmpl.render(vars)
-            .map_err(|e| template_error("template", &e, vars))
+        let source = tmpl.source();
+        let wanted = trailing_newlines(source);
+        let trimmed = source
+            .strip_suffix('\n')
+            .map(|s| s.strip_suffix('\r').unwrap_or(s));
+        let mut out = match trimmed {
+            Some(src) => self.env.render_named_str(name, src, vars),
+            None => tmpl.render(vars),
+        }
+        .map_err(|e| template_error("template", &e, vars))?;
+        let have = trailing_newlines(&out);
+        for _ in have..wanted {
+            out.push('\n');
+        }
+        Ok(out)
     }
 
     /// A template file that cannot be loaded: not found (where it was looked for), or
@@ -478,6 +494,10 @@ fn all_instructions<'a>(
 /// counts as defined.
 fn unknown_mark() -> serde_json::Value {
     serde_json::Value::String("\u{0}netorch: known at run time".into())
+}
+
+fn trailing_newlines(s: &str) -> usize {
+    s.len() - s.trim_end_matches('\n').len()
 }
 
 /// Whether `s` is one `{{ expression }}` and nothing else: such a value keeps the

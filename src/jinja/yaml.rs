@@ -85,7 +85,7 @@ impl Emitter {
     /// Emit `v` at nesting `level` (its block indentation in columns).
     fn node(&mut self, v: &Value, level: usize, ctx: Ctx) -> Result<(), String> {
         if self.is_flow(v)? {
-            if ctx == Ctx::MapValue {
+            if ctx != Ctx::Root {
                 self.out.push(' ');
             }
             let text = self.flow(v, level)?;

@@ -209,9 +209,11 @@ fn version_test(
             }
         }
         "loose" | "pep440" => {}
-        other => return Err(invalid(format!(
+        other => {
+            return Err(invalid(format!(
             "version: version_type `{other}` is not one of loose, strict, semver, semantic, pep440"
-        ))),
+        )))
+        }
     }
     let ord = loose_cmp(&a, &b);
     use std::cmp::Ordering::*;

@@ -787,7 +787,7 @@ pub fn hwaddr(value: Value, query: Option<String>) -> Result<Value, Error> {
     };
     let Some(n) = n.filter(|_| valid_shape) else {
         if query.is_empty() || query == "bool" {
-            return Ok(Value::from(false));
+            return Ok(Value::from(()));
         }
         return Err(invalid(format!("hwaddr: not a hardware address: {text}")));
     };
