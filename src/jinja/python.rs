@@ -18,11 +18,19 @@ pub fn to_str(v: &Value) -> String {
 /// Python's `repr()`.
 pub fn repr(v: &Value) -> String {
     let mut out = String::new();
-    write_repr(&mut out, v);
+    write_repr(&mut out, v, 0);
     out
 }
 
-fn write_repr(out: &mut String, v: &Value) {
+/// Deeper than this, a value is written as minijinja shows it: it can only be an object
+/// that holds itself (check's stand-in for a value the run will have is one).
+pub const MAX_DEPTH: usize = 256;
+
+fn write_repr(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push_str(&v.to_string());
+        return;
+    }
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("None"),
         ValueKind::Bool => out.push_str(if v.is_true() { "True" } else { "False" }),
@@ -39,19 +47,19 @@ fn write_repr(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_repr(out, &k);
+                write_repr(out, &k, depth + 1);
                 out.push_str(": ");
-                write_repr(out, &v.get_item(&k).unwrap_or_default());
+                write_repr(out, &v.get_item(&k).unwrap_or_default(), depth + 1);
             }
             out.push('}');
         }
-        ValueKind::Seq | ValueKind::Iterable => {
+        ValueKind::Seq => {
             out.push('[');
             for (i, item) in v.try_iter().into_iter().flatten().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_repr(out, &item);
+                write_repr(out, &item, depth + 1);
             }
             out.push(']');
         }
@@ -146,6 +154,11 @@ fn write_json(
     sort: bool,
     level: usize,
 ) -> Result<(), String> {
+    if level > MAX_DEPTH {
+        return Err(format!(
+            "the value is nested more than {MAX_DEPTH} levels deep"
+        ));
+    }
     let sep = if indent.is_some() { "," } else { ", " };
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => out.push_str("null"),

@@ -114,10 +114,28 @@ fn ipaddr_queries() {
         render("{{ '2001:db8::/64' | nthhost(1) }}", json!({})).unwrap(),
         "2001:db8::1"
     );
-    let e = render("{{ '10.0.0.0/30' | nthhost(9) }}", json!({})).unwrap_err();
-    assert!(e.to_string().contains("outside 10.0.0.0/30"), "{e}");
+    // As ansible.utils: a host outside the network and a value that is no address are
+    // False (templates test `x | ipaddr`); an unknown query is an error.
+    assert_eq!(
+        render("{{ '10.0.0.0/30' | nthhost(9) }}", json!({})).unwrap(),
+        "False"
+    );
+    assert_eq!(
+        render("{{ 'bogus' | ipaddr }}", json!({})).unwrap(),
+        "False"
+    );
+    // Asked for a part of it, a value that is no address is an error (not `False` in a
+    // config line).
     let e = render("{{ 'bogus' | ipaddr('network') }}", json!({})).unwrap_err();
-    assert!(e.to_string().contains("not an IP address"), "{e}");
+    assert!(
+        e.to_string().contains("`bogus` is not an IP address"),
+        "{e}"
+    );
+    let e = render("{{ '10.0.0.1/24' | ipaddr('bogus-query') }}", json!({})).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown filter type: bogus-query"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -208,8 +226,193 @@ fn expressions() {
 fn yaml_json_indent_default_join() {
     let v = json!({"l": ["a", "b"], "m": {"k": 1}});
     assert_eq!(render("{{ l | join(',') }}", v.clone()).unwrap(), "a,b");
-    assert_eq!(render("{{ m | to_json }}", v.clone()).unwrap(), "{\"k\":1}");
-    assert_eq!(render("{{ m | to_yaml }}", v.clone()).unwrap(), "k: 1\n");
+    assert_eq!(
+        render("{{ m | to_json }}", v.clone()).unwrap(),
+        "{\"k\": 1}"
+    );
+    assert_eq!(render("{{ m | to_yaml }}", v.clone()).unwrap(), "{k: 1}\n");
     assert_eq!(render("{{ x | default('d') }}", v.clone()).unwrap(), "d");
     assert_eq!(render("{{ 'a\nb' | indent(2) }}", v).unwrap(), "a\n  b");
+}
+
+fn r(src: &str) -> String {
+    render(src, json!({})).unwrap()
+}
+
+fn err(src: &str) -> String {
+    render(src, json!({})).unwrap_err().to_string()
+}
+
+#[test]
+fn collection_filters() {
+    assert_eq!(
+        r("{{ {'a': {'x': 1, 'l': [1]}, 'b': 2} | combine({'a': {'y': 2, 'l': [2]}}, recursive=True, list_merge='append') }}"),
+        "{'a': {'x': 1, 'l': [1, 2], 'y': 2}, 'b': 2}"
+    );
+    assert_eq!(
+        r("{{ [{'a': 1}, {'b': 2}] | combine }}"),
+        "{'a': 1, 'b': 2}"
+    );
+    assert!(err("{{ {'a': 1} | combine({}, list_merge='bogus') }}").contains("list_merge"));
+    assert!(err("{{ {'a': 1} | combine(5) }}").contains("expects dictionaries"));
+    assert_eq!(
+        r("{{ {'k': 'v'} | dict2items(key_name='n') }}"),
+        "[{'n': 'k', 'value': 'v'}]"
+    );
+    assert_eq!(
+        r("{{ [{'key': 'a', 'value': 1}] | items2dict }}"),
+        "{'a': 1}"
+    );
+    assert!(err("{{ [{'x': 1}] | items2dict }}").contains("`key`"));
+    assert_eq!(
+        r("{{ none | ternary(1, 2, 3) }} {{ false | ternary(1, 2) }}"),
+        "3 2"
+    );
+    assert_eq!(
+        r("{{ 'yes' | bool }} {{ 'off' | ansible.builtin.bool }}"),
+        "True False"
+    );
+    assert!(err("{{ nope | mandatory('set nope') }}").contains("set nope"));
+    assert_eq!(
+        r("{{ '' | default('d', true) }}{{ '' | default('d') }}"),
+        "d"
+    );
+    assert_eq!(
+        r("{{ [1, [2, [3]], none] | flatten(levels=1) }}"),
+        "[1, 2, [3]]"
+    );
+    assert_eq!(
+        r("{{ [1, 2] | zip_longest([3], fillvalue=0) | list }}"),
+        "[[1, 3], [2, 0]]"
+    );
+    assert_eq!(
+        r("{{ [1, 2] | product(['a']) | list }}"),
+        "[[1, 'a'], [2, 'a']]"
+    );
+    assert!(err("{{ [{'a': 1}] | subelements('b') }}").contains("could not find `b`"));
+    assert_eq!(r("{{ [3, 1, 3] | ansible.builtin.unique }}"), "[3, 1]");
+}
+
+#[test]
+fn text_filters_and_tests() {
+    assert_eq!(
+        r(r"{{ 'ab12' | regex_search('(?P<l>[a-z]+)(\\d+)', '\\g<l>', '\\2') }}"),
+        "['ab', '12']"
+    );
+    assert_eq!(r(r"{{ 'a1b22' | regex_findall('\\d+') }}"), "['1', '22']");
+    assert_eq!(r(r"{{ 'x' | regex_search('y') }}"), "");
+    assert_eq!(r("{{ 'a.b' | regex_escape }}"), "a\\.b");
+    assert!(err("{{ 'x' | regex_replace('(', 'y') }}").contains("invalid regular expression `(`"));
+    assert!(err("{{ 'x' is match('[') }}").contains("invalid regular expression"));
+    assert_eq!(r("{{ 'abc' is match('b') }} {{ 'abc' is search('b') }} {{ 'abc' is regex('b', match_type='match') }}"), "False True False");
+    assert_eq!(
+        r("{{ 'x' | hash('md5') }}"),
+        "9dd4e461268c8034f5c8564e155c67a6"
+    );
+    assert_eq!(
+        r("{{ 'x' | checksum }}"),
+        "11f6ad8ec52a2984abaafd7c3b516503785c2072"
+    );
+    assert!(err("{{ 'x' | hash('crc') }}").contains("`crc`"));
+    assert!(err("{{ '%%%' | b64decode }}").contains("not base64"));
+    assert_eq!(
+        r("{{ '/a/b.tar.gz' | splitext }} {{ '.bashrc' | splitext }}"),
+        "['/a/b.tar', '.gz'] ['.bashrc', '']"
+    );
+    assert_eq!(r("{{ \"it's\" | quote }}"), "'it'\"'\"'s'");
+    assert_eq!(r("{{ 'x' | comment }}"), "#\n# x\n#");
+    assert_eq!(
+        r("{{ '2.10' is version('2.9', '>') }} {{ '1.0' is version('1.0', 'eq', strict=true) }}"),
+        "True True"
+    );
+    assert!(err("{{ '1.x' is version('1.0', '>', strict=true) }}").contains("invalid version"));
+    assert!(err("{{ '1' is version('1', 'bogus') }}").contains("invalid operator"));
+    assert_eq!(
+        r("{{ [1] is subset([1, 2]) }} {{ [1, 2] is superset([3]) }} {{ [1] is contains(1) }}"),
+        "True False True"
+    );
+    assert_eq!(
+        r("{{ 'a-b'.split('-') }} {{ 'x'.upper() }} {{ {'k': 1}.items() | list }}"),
+        "['a', 'b'] X [['k', 1]]"
+    );
+}
+
+#[test]
+fn data_filters() {
+    assert_eq!(
+        r("{{ {'b': [1, 'x'], 'a': none} | to_nice_json }}"),
+        "{\n    \"a\": null,\n    \"b\": [\n        1,\n        \"x\"\n    ]\n}"
+    );
+    assert_eq!(
+        r("{{ {'b': {'c': 1}, 'a': 'yes'} | to_nice_yaml }}"),
+        "a: 'yes'\nb:\n    c: 1\n"
+    );
+    assert_eq!(r("{{ {'a': [1, 2]} | to_yaml }}"), "a: [1, 2]\n");
+    assert_eq!(
+        r("{{ ('{\"a\": [1]}' | from_json).a }} {{ ('a: 1' | from_yaml).a }}"),
+        "[1] 1"
+    );
+    assert!(err("{{ '{' | from_json }}").contains("not JSON"));
+    assert_eq!(
+        r("{{ 1 | type_debug }} {{ none | type_debug }} {{ {} | type_debug }}"),
+        "int NoneType dict"
+    );
+    assert_eq!(r("{{ {'l': [{'n': 'a', 'up': true}, {'n': 'b', 'up': false}]} | json_query('l[?up].n') }}"), "['a']");
+    assert!(err("{{ {} | json_query('[?') }}").contains("not a JMESPath expression"));
+    assert_eq!(r("{{ true }} {{ none }} {{ [1, 'a'] }}"), "True  [1, 'a']");
+}
+
+#[test]
+fn net_filters() {
+    assert_eq!(
+        r("{{ '10.0.0.1/24' | ansible.utils.ipaddr('range_usable') }}"),
+        "10.0.0.1-10.0.0.254"
+    );
+    assert_eq!(
+        r("{{ ['10.0.0.1', 'x', '::1'] | ansible.netcommon.ipv4 }}"),
+        "['10.0.0.1']"
+    );
+    assert_eq!(r("{{ '2001:db8::1' | ipwrap }}"), "[2001:db8::1]");
+    assert_eq!(r("{{ '10.0.0.255' | ipmath(1) }}"), "10.0.1.0");
+    assert!(err("{{ 'x' | ipmath(1) }}").contains("x is invalid"));
+    assert_eq!(r("{{ '10.0.0.0/16' | ipsubnet(24, 2) }}"), "10.0.2.0/24");
+    assert!(err("{{ '10.0.0.0/16' | ipsubnet(8) }}").contains("subnet size"));
+    assert_eq!(
+        r("{{ ['10.0.0.0/25', '10.0.0.128/25'] | cidr_merge }}"),
+        "['10.0.0.0/24']"
+    );
+    assert_eq!(
+        r("{{ '10.0.0.0/8' | network_in_network('10.2.0.0/16') }}"),
+        "True"
+    );
+    assert_eq!(
+        r("{{ '0011.2233.4455' | hwaddr('linux') }}"),
+        "00:11:22:33:44:55"
+    );
+    assert!(err("{{ 'nope' | macaddr('cisco') }}").contains("not a hardware address"));
+}
+
+#[test]
+fn lookups_and_unknown_filters() {
+    let e = err("{{ lookup('pipe', 'echo hi') }}");
+    assert!(e.contains("NETORCH_ALLOW_PIPE=1"), "{e}");
+    assert!(err("{{ lookup('nope', 'x') }}").contains("not supported"));
+    assert_eq!(
+        render(
+            "{{ lookup('vars', 'a') }} {{ query('vars', 'a') }}",
+            json!({"a": "x"})
+        )
+        .unwrap(),
+        "x ['x']"
+    );
+    let t = Templates::new(vec![]);
+    let (_, insp) = t
+        .compile("{{ x | to_datetime }} {{ x | shout }}", "test", false)
+        .unwrap();
+    assert!(
+        insp.unknown[0].contains("Ansible has `to_datetime`; netorch does not have it yet"),
+        "{:?}",
+        insp.unknown
+    );
+    assert_eq!(insp.unknown[1], "unknown filter `shout`");
 }

@@ -84,11 +84,14 @@ impl Emitter {
 
     /// Emit `v` at nesting `level` (its block indentation in columns).
     fn node(&mut self, v: &Value, level: usize, ctx: Ctx) -> Result<(), String> {
+        if level > python::MAX_DEPTH * self.indent {
+            return Err("the value is nested too deep".into());
+        }
         if self.is_flow(v)? {
             if ctx != Ctx::Root {
                 self.out.push(' ');
             }
-            let text = self.flow(v, level)?;
+            let text = self.flow(v)?;
             self.out.push_str(&text);
             self.out.push('\n');
             return Ok(());
@@ -165,13 +168,20 @@ impl Emitter {
             .push_str(&" ".repeat(target.saturating_sub(col).max(1)));
     }
 
-    fn flow(&self, v: &Value, level: usize) -> Result<String, String> {
+    fn flow(&self, v: &Value) -> Result<String, String> {
+        self.flow_at(v, 0)
+    }
+
+    fn flow_at(&self, v: &Value, depth: usize) -> Result<String, String> {
+        if depth > python::MAX_DEPTH {
+            return Err("the value is nested too deep".into());
+        }
         let mut parts = Vec::new();
         if v.kind() == ValueKind::Map {
             for k in sorted_keys(v)? {
                 let val = v.get_item(&k).map_err(|e| e.to_string())?;
                 let val = if is_collection(&val) {
-                    self.flow(&val, level)?
+                    self.flow_at(&val, depth + 1)?
                 } else {
                     self.flow_scalar(&val)?
                 };
@@ -181,7 +191,7 @@ impl Emitter {
         } else {
             for item in items(v)? {
                 parts.push(if is_collection(&item) {
-                    self.flow(&item, level)?
+                    self.flow_at(&item, depth + 1)?
                 } else {
                     self.flow_scalar(&item)?
                 });
@@ -400,7 +410,7 @@ fn double_quoted(s: &str) -> String {
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02X}", c as u32))
             }
-            c if c == '\u{feff}' => out.push_str("\\uFEFF"),
+            '\u{feff}' => out.push_str("\\uFEFF"),
             c => out.push(c),
         }
     }

@@ -239,8 +239,23 @@ fn not_network(alias: &str) -> Error {
 }
 
 /// One value through one query (netaddr's `ipaddr(value, query, version)`).
-fn query_one(value: &Value, query: &str, version: Option<u8>, alias: &str) -> Result<Value, Error> {
+/// `strict`: a value that is no address is an error when a query asks something of it
+/// (Ansible gives `False`, which would reach a device as the word `False`); without a
+/// query, and for the items of a list, it is `False` as in Ansible, so `x | ipaddr` tests.
+fn query_one(
+    value: &Value,
+    query: &str,
+    version: Option<u8>,
+    alias: &str,
+    strict: bool,
+) -> Result<Value, Error> {
     let Some((v, vtype)) = read(value, version) else {
+        if strict && !matches!(query, "" | "bool") {
+            return Err(invalid(format!(
+                "{alias}: `{value}` is not an IP address or network, so it has no `{query}` \
+                 (expected e.g. 10.0.0.1/24)"
+            )));
+        }
         return Ok(Value::from(false));
     };
     if version.is_some_and(|ver| (ver == 6) != v.v6) {
@@ -308,9 +323,7 @@ fn query_one(value: &Value, query: &str, version: Option<u8>, alias: &str) -> Re
             _ => return Err(invalid("Not a point-to-point network")),
         },
         "host" => {
-            if size == 1 {
-                s(v.with_prefix())
-            } else if ip_ne_net || v.broadcast().is_none() {
+            if size == 1 || ip_ne_net || v.broadcast().is_none() {
                 s(v.with_prefix())
             } else {
                 none()
@@ -521,14 +534,14 @@ fn filter_family(
         ValueKind::Seq | ValueKind::Iterable => {
             let mut out = Vec::new();
             for item in value.try_iter()? {
-                let r = query_one(&item, &q, version, alias)?;
+                let r = query_one(&item, &q, version, alias, false)?;
                 if r.is_true() {
                     out.push(r);
                 }
             }
             Ok(Value::from(out))
         }
-        ValueKind::String | ValueKind::Number => query_one(&value, &q, version, alias),
+        ValueKind::String | ValueKind::Number => query_one(&value, &q, version, alias, true),
         ValueKind::Undefined => Err(Error::from(minijinja::ErrorKind::UndefinedError)),
         ValueKind::Bool | ValueKind::None => Ok(Value::from(false)),
         other => Err(invalid(format!(
@@ -552,8 +565,8 @@ pub fn ipv6(value: Value, query: Option<Value>) -> Result<Value, Error> {
 pub fn ipwrap(value: Value, query: Option<Value>) -> Result<Value, Error> {
     let q = query_arg(query);
     let wrap = |item: &Value| -> Value {
-        match query_one(item, &q, None, "ipwrap") {
-            Ok(r) if r.is_true() => query_one(&r, "wrap", None, "ipwrap").unwrap_or(r),
+        match query_one(item, &q, None, "ipwrap", false) {
+            Ok(r) if r.is_true() => query_one(&r, "wrap", None, "ipwrap", false).unwrap_or(r),
             _ => item.clone(),
         }
     };
