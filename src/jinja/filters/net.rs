@@ -239,23 +239,10 @@ fn not_network(alias: &str) -> Error {
 }
 
 /// One value through one query (netaddr's `ipaddr(value, query, version)`).
-/// `strict`: a value that is no address is an error when a query asks something of it
-/// (Ansible gives `False`, which would reach a device as the word `False`); without a
-/// query, and for the items of a list, it is `False` as in Ansible, so `x | ipaddr` tests.
-fn query_one(
-    value: &Value,
-    query: &str,
-    version: Option<u8>,
-    alias: &str,
-    strict: bool,
-) -> Result<Value, Error> {
+/// A value that is no address gives `False`, as in Ansible: templates rely on it both as
+/// a test (`x | ipaddr`) and in `ternary` branches that Jinja evaluates for every value.
+fn query_one(value: &Value, query: &str, version: Option<u8>, alias: &str) -> Result<Value, Error> {
     let Some((v, vtype)) = read(value, version) else {
-        if strict && !matches!(query, "" | "bool") {
-            return Err(invalid(format!(
-                "{alias}: `{value}` is not an IP address or network, so it has no `{query}` \
-                 (expected e.g. 10.0.0.1/24)"
-            )));
-        }
         return Ok(Value::from(false));
     };
     if version.is_some_and(|ver| (ver == 6) != v.v6) {
@@ -534,14 +521,14 @@ fn filter_family(
         ValueKind::Seq | ValueKind::Iterable => {
             let mut out = Vec::new();
             for item in value.try_iter()? {
-                let r = query_one(&item, &q, version, alias, false)?;
+                let r = query_one(&item, &q, version, alias)?;
                 if r.is_true() {
                     out.push(r);
                 }
             }
             Ok(Value::from(out))
         }
-        ValueKind::String | ValueKind::Number => query_one(&value, &q, version, alias, true),
+        ValueKind::String | ValueKind::Number => query_one(&value, &q, version, alias),
         ValueKind::Undefined => Err(Error::from(minijinja::ErrorKind::UndefinedError)),
         ValueKind::Bool | ValueKind::None => Ok(Value::from(false)),
         other => Err(invalid(format!(
@@ -565,8 +552,8 @@ pub fn ipv6(value: Value, query: Option<Value>) -> Result<Value, Error> {
 pub fn ipwrap(value: Value, query: Option<Value>) -> Result<Value, Error> {
     let q = query_arg(query);
     let wrap = |item: &Value| -> Value {
-        match query_one(item, &q, None, "ipwrap", false) {
-            Ok(r) if r.is_true() => query_one(&r, "wrap", None, "ipwrap", false).unwrap_or(r),
+        match query_one(item, &q, None, "ipwrap") {
+            Ok(r) if r.is_true() => query_one(&r, "wrap", None, "ipwrap").unwrap_or(r),
             _ => item.clone(),
         }
     };
@@ -579,13 +566,13 @@ pub fn ipwrap(value: Value, query: Option<Value>) -> Result<Value, Error> {
 pub fn ipmath(value: String, amount: Value) -> Result<String, Error> {
     let bad = || {
         invalid(format!(
-            "You must pass a valid IP address; {value} is invalid"
+            "ipmath: you must pass a valid IP address; {value} is invalid"
         ))
     };
     let (v, _) = parse(&value).ok_or_else(bad)?;
     let n = i128::try_from(amount.clone()).map_err(|_| {
         invalid(format!(
-            "You must pass an integer for arithmetic; {amount} is not a valid integer"
+            "ipmath: you must pass an integer for arithmetic; {amount} is not a valid integer"
         ))
     })?;
     let r = (v.ip as i128)
