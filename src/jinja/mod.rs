@@ -120,13 +120,32 @@ impl Templates {
             .get_template(name)
             .map_err(|e| self.load_error(name, &e))?;
         let source = tmpl.source();
+        // Ansible's `#jinja2: lstrip_blocks: True, trim_blocks: False` first line sets the
+        // whitespace options of this template and is not part of its text.
+        let header = source
+            .strip_prefix("#jinja2:")
+            .map(|rest| rest.split_once('\n').unwrap_or((rest, "")));
+        let (env, source, keep) = match header {
+            Some((opts, body)) => {
+                let (env, keep) =
+                    self.env_with_header(opts)
+                        .map_err(|message| Error::Template {
+                            context: "template".into(),
+                            message: format!("{name} line 1: {message}"),
+                        })?;
+                (std::borrow::Cow::Owned(env), body, keep)
+            }
+            None => (std::borrow::Cow::Borrowed(&self.env), source, false),
+        };
         let wanted = trailing_newlines(source);
         let trimmed = source
             .strip_suffix('\n')
-            .map(|s| s.strip_suffix('\r').unwrap_or(s));
-        let mut out = match trimmed {
-            Some(src) => self.env.render_named_str(name, src, vars),
-            None => tmpl.render(vars),
+            .map(|s| s.strip_suffix('\r').unwrap_or(s))
+            .filter(|_| !keep || header.is_none());
+        let mut out = match (trimmed, header) {
+            (Some(src), _) if !keep => env.render_named_str(name, src, vars),
+            (_, Some(_)) => env.render_named_str(name, source, vars),
+            _ => tmpl.render(vars),
         }
         .map_err(|e| template_error("template", &e, vars))?;
         let have = trailing_newlines(&out);
@@ -134,6 +153,37 @@ impl Templates {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// The engine with the options of a `#jinja2:` header (`trim_blocks: False, ...`), and
+    /// whether it keeps the trailing newline.
+    fn env_with_header(&self, opts: &str) -> Result<(Environment<'static>, bool), String> {
+        let mut env = self.env.clone();
+        let mut keep = false;
+        for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let (key, value) = opt
+                .split_once(':')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .ok_or_else(|| format!("`#jinja2:` option `{opt}` is not `name: value`"))?;
+            let on = match value {
+                "True" | "true" => true,
+                "False" | "false" => false,
+                _ if key == "newline_sequence" => continue,
+                _ => return Err(format!("`#jinja2:` option `{key}` takes True or False")),
+            };
+            match key {
+                "trim_blocks" => env.set_trim_blocks(on),
+                "lstrip_blocks" => env.set_lstrip_blocks(on),
+                "keep_trailing_newline" => keep = on,
+                other => {
+                    return Err(format!(
+                        "`#jinja2:` option `{other}` is not supported (trim_blocks, \
+                         lstrip_blocks, keep_trailing_newline)"
+                    ))
+                }
+            }
+        }
+        Ok((env, keep))
     }
 
     /// A template file that cannot be loaded: not found (where it was looked for), or
