@@ -59,6 +59,24 @@ pub(super) fn template_error_src(
             placed(&place, &body)
         }
         ErrorKind::TemplateNotFound => format!("template `{name}` not found"),
+        // minijinja says "filter X is unknown"; netorch names it, and says when Ansible
+        // has it.
+        ErrorKind::UnknownFilter => {
+            let detail = e.detail().unwrap_or("");
+            let filter = detail
+                .strip_prefix("filter ")
+                .and_then(|d| d.strip_suffix(" is unknown"))
+                .unwrap_or(detail);
+            placed(&place, &super::filters::unknown_filter(filter))
+        }
+        ErrorKind::UnknownTest => {
+            let detail = e.detail().unwrap_or("");
+            let test = detail
+                .strip_prefix("test ")
+                .and_then(|d| d.strip_suffix(" is unknown"))
+                .unwrap_or(detail);
+            placed(&place, &format!("unknown test `{test}`"))
+        }
         ErrorKind::OutOfFuel => placed(
             &place,
             &format!(

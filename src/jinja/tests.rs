@@ -412,4 +412,12 @@ fn lookups_and_unknown_filters() {
         insp.unknown
     );
     assert_eq!(insp.unknown[1], "unknown filter `shout`");
+    // At run time too.
+    let e = err("{{ 'x' | to_nice_xml }}");
+    assert!(e.ends_with("unknown filter `to_nice_xml`"), "{e}");
+    let e = err("{{ 'x' | ansible.utils.to_xml }}");
+    assert!(
+        e.contains("Ansible has `ansible.utils.to_xml`; netorch does not have it yet"),
+        "{e}"
+    );
 }

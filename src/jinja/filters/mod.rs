@@ -5,6 +5,7 @@
 mod collections;
 mod data;
 mod lookups;
+mod mac;
 mod net;
 mod text;
 
@@ -102,8 +103,8 @@ pub fn register(env: &mut Environment<'static>) {
     filter(env, U, "network_in_network", n::network_in_network);
     filter(env, U, "network_in_usable", n::network_in_usable);
     filter(env, U, "cidr_merge", n::cidr_merge);
-    filter(env, U, "hwaddr", n::hwaddr);
-    filter(env, U, "macaddr", n::hwaddr);
+    filter(env, U, "hwaddr", mac::hwaddr);
+    filter(env, U, "macaddr", mac::hwaddr);
 
     test(env, "match", |v: &Value, p: String, k: Kwargs| {
         t::regex_test(v, &p, &k, Some(true))
