@@ -218,7 +218,17 @@ pub(super) fn is_builtin_name(n: &str) -> bool {
     let head = n.split('.').next().unwrap_or(n);
     matches!(
         head,
-        "env" | "lookup" | "range" | "dict" | "namespace" | "loop" | "true" | "false" | "none"
+        "env"
+            | "lookup"
+            | "query"
+            | "q"
+            | "range"
+            | "dict"
+            | "namespace"
+            | "loop"
+            | "true"
+            | "false"
+            | "none"
     )
 }
 

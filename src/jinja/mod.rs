@@ -128,11 +128,10 @@ impl Templates {
         let (env, source, keep) = match header {
             Some((opts, body)) => {
                 let (env, keep) =
-                    self.env_with_header(opts)
-                        .map_err(|message| Error::Template {
-                            context: "template".into(),
-                            message: format!("{name} line 1: {message}"),
-                        })?;
+                    Self::env_with_header(&self.env, opts).map_err(|message| Error::Template {
+                        context: "template".into(),
+                        message: format!("{name} line 1: {message}"),
+                    })?;
                 (std::borrow::Cow::Owned(env), body, keep)
             }
             None => (std::borrow::Cow::Borrowed(&self.env), source, false),
@@ -157,8 +156,11 @@ impl Templates {
 
     /// The engine with the options of a `#jinja2:` header (`trim_blocks: False, ...`), and
     /// whether it keeps the trailing newline.
-    fn env_with_header(&self, opts: &str) -> Result<(Environment<'static>, bool), String> {
-        let mut env = self.env.clone();
+    fn env_with_header(
+        base: &Environment<'static>,
+        opts: &str,
+    ) -> Result<(Environment<'static>, bool), String> {
+        let mut env = base.clone();
         let mut keep = false;
         for opt in opts.split(',').map(str::trim).filter(|o| !o.is_empty()) {
             let (key, value) = opt
@@ -208,9 +210,26 @@ impl Templates {
             .line_env
             .get_template(name)
             .map_err(|e| template_error(&what, &e, vars))?;
-        tmpl.render(vars).map_err(|e| {
+        let source = tmpl.source();
+        // A `#jinja2:` first line sets options; it is never sent to the device.
+        let rendered = match source
+            .strip_prefix("#jinja2:")
+            .map(|rest| rest.split_once('\n').unwrap_or((rest, "")))
+        {
+            Some((opts, body)) => {
+                let (env, _) = Self::env_with_header(&self.line_env, opts).map_err(|message| {
+                    Error::Template {
+                        context: what.clone(),
+                        message: format!("{name} line 1: {message}"),
+                    }
+                })?;
+                env.render_named_str(name, body, vars)
+            }
+            None => tmpl.render(vars),
+        };
+        rendered.map_err(|e| {
             if is_line_break(&e) {
-                line_break_error("config line", &e, tmpl.source(), vars)
+                line_break_error("config line", &e, source, vars)
             } else {
                 template_error(&what, &e, vars)
             }

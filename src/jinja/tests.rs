@@ -421,3 +421,27 @@ fn lookups_and_unknown_filters() {
         "{e}"
     );
 }
+
+#[test]
+fn jinja2_header_sets_whitespace_and_is_not_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("h.j2"),
+        "#jinja2: lstrip_blocks: True\n  {% if true %}\nx {{ v }}\n  {% endif %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.j2"),
+        "#jinja2: lstrip_blocks: maybe\nx\n",
+    )
+    .unwrap();
+    let t = Templates::new(vec![dir.path().to_path_buf()]);
+    let v = vars(json!({"v": 1}));
+    assert_eq!(t.render_file("h.j2", &v).unwrap(), "x 1\n");
+    assert_eq!(t.render_file_lines("h.j2", &v).unwrap(), "x 1\n");
+    let e = t.render_file("bad.j2", &v).unwrap_err().to_string();
+    assert!(
+        e.contains("bad.j2 line 1") && e.contains("True or False"),
+        "{e}"
+    );
+}
