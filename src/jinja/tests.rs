@@ -445,3 +445,15 @@ fn jinja2_header_sets_whitespace_and_is_not_output() {
         "{e}"
     );
 }
+
+#[test]
+fn vlan_filters() {
+    assert_eq!(
+        r("{{ [1, 2, 3, 5, 6, 10] | ansible.netcommon.vlan_parser }}"),
+        "['1-3,5,6,10']"
+    );
+    assert!(err("{{ [0, 5] | vlan_parser }}").contains("1-4094"));
+    assert!(err("{{ 'x' | vlan_parser }}").contains("not valid"));
+    assert_eq!(r("{{ '1-3,5' | vlan_expander }}"), "[1, 2, 3, 5]");
+    assert!(err("{{ '1-x' | vlan_expander }}").contains("`x` is not a VLAN number"));
+}

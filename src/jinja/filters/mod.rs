@@ -8,6 +8,7 @@ mod lookups;
 mod mac;
 mod net;
 mod text;
+mod vlan;
 
 use minijinja::functions::Function;
 use minijinja::value::{FunctionArgs, FunctionResult, Kwargs, Rest, Value};
@@ -103,6 +104,18 @@ pub fn register(env: &mut Environment<'static>) {
     filter(env, U, "network_in_network", n::network_in_network);
     filter(env, U, "network_in_usable", n::network_in_usable);
     filter(env, U, "cidr_merge", n::cidr_merge);
+    filter(
+        env,
+        &["ansible.netcommon"],
+        "vlan_parser",
+        vlan::vlan_parser,
+    );
+    filter(
+        env,
+        &["ansible.netcommon"],
+        "vlan_expander",
+        vlan::vlan_expander,
+    );
     filter(env, U, "hwaddr", mac::hwaddr);
     filter(env, U, "macaddr", mac::hwaddr);
 
@@ -307,8 +320,6 @@ pub const ANSIBLE_ONLY: &[&str] = &[
     "type5_pw",
     "hash_salt",
     "comp_type5",
-    "vlan_parser",
-    "vlan_expander",
     "pop_ace",
 ];
 
