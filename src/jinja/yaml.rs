@@ -91,8 +91,8 @@ impl Emitter {
             if ctx != Ctx::Root {
                 self.out.push(' ');
             }
-            let text = self.flow(v)?;
-            self.out.push_str(&text);
+            let indent = level + self.indent;
+            self.flow(v, indent, 0)?;
             self.out.push('\n');
             return Ok(());
         }
@@ -168,42 +168,49 @@ impl Emitter {
             .push_str(&" ".repeat(target.saturating_sub(col).max(1)));
     }
 
-    fn flow(&self, v: &Value) -> Result<String, String> {
-        self.flow_at(v, 0)
-    }
-
-    fn flow_at(&self, v: &Value, depth: usize) -> Result<String, String> {
+    /// A flow collection (`[a, b]`, `{k: v}`) written at the cursor; `indent` is where
+    /// PyYAML continues it on the next line once past 80 columns.
+    fn flow(&mut self, v: &Value, indent: usize, depth: usize) -> Result<(), String> {
         if depth > python::MAX_DEPTH {
             return Err("the value is nested too deep".into());
         }
-        let mut parts = Vec::new();
-        if v.kind() == ValueKind::Map {
-            for k in sorted_keys(v)? {
-                let val = v.get_item(&k).map_err(|e| e.to_string())?;
-                let val = if is_collection(&val) {
-                    self.flow_at(&val, depth + 1)?
-                } else {
-                    self.flow_scalar(&val)?
-                };
-                parts.push(format!("{}: {val}", self.flow_scalar(&k)?));
+        let map = v.kind() == ValueKind::Map;
+        self.out.push(if map { '{' } else { '[' });
+        let entries = if map { sorted_keys(v)? } else { items(v)? };
+        for (i, e) in entries.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
             }
-            Ok(format!("{{{}}}", parts.join(", ")))
-        } else {
-            for item in items(v)? {
-                parts.push(if is_collection(&item) {
-                    self.flow_at(&item, depth + 1)?
-                } else {
-                    self.flow_scalar(&item)?
-                });
+            if self.column() > WIDTH {
+                self.out.push('\n');
+                self.out.push_str(&" ".repeat(indent));
+            } else if i > 0 {
+                self.out.push(' ');
             }
-            Ok(format!("[{}]", parts.join(", ")))
+            let val = if map {
+                let key = self.flow_scalar(e, indent + self.indent, false)?;
+                self.out.push_str(&key);
+                self.out.push(':');
+                self.out.push(' ');
+                v.get_item(e).map_err(|e| e.to_string())?
+            } else {
+                e.clone()
+            };
+            if is_collection(&val) {
+                self.flow(&val, indent + self.indent, depth + 1)?;
+            } else {
+                let text = self.flow_scalar(&val, indent + self.indent, true)?;
+                self.out.push_str(&text);
+            }
         }
+        self.out.push(if map { '}' } else { ']' });
+        Ok(())
     }
 
-    fn flow_scalar(&self, v: &Value) -> Result<String, String> {
+    fn flow_scalar(&self, v: &Value, cont: usize, fold: bool) -> Result<String, String> {
         match v.as_str() {
-            Some(s) if !plain_ok(s, true) => Ok(quoted(s, 0, 0, false)),
-            _ => self.scalar(v, 0, false),
+            Some(s) if !plain_ok(s, true) => Ok(quoted(s, self.column(), cont, fold)),
+            _ => self.scalar(v, cont, fold),
         }
     }
 
@@ -338,9 +345,7 @@ fn quoted(s: &str, start_col: usize, cont: usize, fold: bool) -> String {
     let needs_double = s.chars().any(|c| {
         !(c == '\n' || c == ' ' || ('\x21'..='\x7e').contains(&c) || (c as u32) >= 0xa0)
             || c == '\u{feff}'
-    }) || s.starts_with('\n')
-        || s.ends_with('\n')
-        || s.contains(" \n")
+    }) || s.contains(" \n")
         || s.contains("\n ");
     if needs_double {
         return double_quoted(s);
