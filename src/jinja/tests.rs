@@ -457,3 +457,14 @@ fn vlan_filters() {
     assert_eq!(r("{{ '1-3,5' | vlan_expander }}"), "[1, 2, 3, 5]");
     assert!(err("{{ '1-x' | vlan_expander }}").contains("`x` is not a VLAN number"));
 }
+
+#[test]
+fn python_rounding_and_center() {
+    assert_eq!(
+        r("{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.1 | round(0, 'ceil') }}"),
+        "2.0 4.0 3.0"
+    );
+    assert!(err("{{ 'x' | round }}").contains("not a number"));
+    assert!(err("{{ 1 | round(0, 'up') }}").contains("common, ceil or floor"));
+    assert_eq!(r("{{ 'ab' | center(5) }}|"), "  ab |");
+}

@@ -93,3 +93,24 @@ pub fn json_query(value: Value, expr: String) -> Result<Value, Error> {
         .map_err(|e| invalid(format!("json_query `{expr}` failed: {e}")))?;
     Ok(Value::from_serialize(&*out))
 }
+
+/// Jinja's `round(precision=0, method='common')` with Python's rounding: halves go to
+/// the even neighbour (`2.5 | round` is `2.0`), as Ansible gives.
+pub fn round(value: Value, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
+    let f = f64::try_from(value.clone())
+        .map_err(|_| invalid(format!("round: `{value}` is not a number")))?;
+    let p = precision.unwrap_or(0);
+    let scale = 10f64.powi(p);
+    let scaled = f * scale;
+    let r = match method.as_deref().unwrap_or("common") {
+        "common" => scaled.round_ties_even(),
+        "ceil" => scaled.ceil(),
+        "floor" => scaled.floor(),
+        other => {
+            return Err(invalid(format!(
+                "round: method `{other}` must be common, ceil or floor"
+            )))
+        }
+    };
+    Ok(Value::from(r / scale))
+}

@@ -81,6 +81,7 @@ pub fn register(env: &mut Environment<'static>) {
     filter(env, B, "splitext", t::splitext);
     filter(env, B, "path_join", t::path_join);
     filter(env, B, "quote", t::quote);
+    filter(env, B, "center", t::center);
     filter(env, B, "comment", t::comment);
     filter(env, B, "to_json", d::to_json);
     filter(env, B, "to_nice_json", d::to_nice_json);
@@ -89,6 +90,7 @@ pub fn register(env: &mut Environment<'static>) {
     filter(env, B, "to_nice_yaml", d::to_nice_yaml);
     filter(env, B, "from_yaml", d::from_yaml);
     filter(env, B, "type_debug", d::type_debug);
+    filter(env, B, "round", d::round);
     filter(env, &["community.general"], "json_query", d::json_query);
     filter(env, B, "string", |v: Value| {
         crate::jinja::python::to_str(&v)
@@ -271,6 +273,14 @@ fn loose_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// Filters Ansible (ansible.builtin, ansible.utils, ansible.netcommon) has that netorch
 /// does not have yet: an unknown filter of this list says so instead of only "unknown".
 pub const ANSIBLE_ONLY: &[&str] = &[
+    // Jinja's own, which Ansible has and minijinja does not.
+    "wordwrap",
+    "truncate",
+    "striptags",
+    "xmlattr",
+    "filesizeformat",
+    "urlize",
+    "forceescape",
     "to_datetime",
     "strftime",
     "random",

@@ -444,3 +444,16 @@ pub fn path_join(parts: Value) -> Result<String, Error> {
     }
     Ok(out)
 }
+
+/// Jinja's `center(width=80)`, with Python's `str.center` padding.
+pub fn center(value: Value, width: Option<usize>) -> String {
+    let s = crate::jinja::python::to_str(&value);
+    let width = width.unwrap_or(80);
+    let len = s.chars().count();
+    if width <= len {
+        return s;
+    }
+    let marg = width - len;
+    let left = marg / 2 + (marg & width & 1);
+    format!("{}{s}{}", " ".repeat(left), " ".repeat(marg - left))
+}
