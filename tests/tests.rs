@@ -8,6 +8,7 @@ mod ansible_inventory;
 mod ansible_network;
 mod ansible_network_corpus;
 mod ansible_playbooks;
+mod ansible_templates;
 mod backup;
 mod banner;
 mod broken;
