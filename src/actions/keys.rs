@@ -47,6 +47,8 @@ const ALIASES: &[(&str, ActionKind)] = &[
     ("cisco.nxos.nxos_command", ActionKind::Command),
     ("junos_command", ActionKind::Command),
     ("junipernetworks.junos.junos_command", ActionKind::Command),
+    ("cli_command", ActionKind::Command),
+    ("ansible.netcommon.cli_command", ActionKind::Command),
     ("ios_config", ActionKind::Config),
     ("cisco.ios.ios_config", ActionKind::Config),
     ("eos_config", ActionKind::Config),
@@ -71,7 +73,7 @@ const ALIASES: &[(&str, ActionKind)] = &[
 pub(crate) fn instead_of(key: &str) -> Option<String> {
     let short = key.rsplit('.').next().unwrap_or(key);
     let text = match short {
-        "shell" | "raw" | "cli_command" => "netorch has no `{key}`; use `command`",
+        "shell" | "raw" => "netorch has no `{key}`; use `command`",
         "net_put" => "netorch has no `{key}`; use `upload` (src, dest, protocol)",
         "fetch" | "net_get" => "netorch has no `{key}`; use `download` (src, dest, protocol)",
         "pause" => "netorch has no `{key}`; use `wait_for: {seconds: N}`",

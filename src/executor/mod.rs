@@ -19,6 +19,7 @@
 pub mod block;
 pub mod budget;
 pub mod host;
+pub mod magic;
 pub mod plan;
 pub mod task;
 pub mod validate;
@@ -88,6 +89,9 @@ pub struct Executor {
     closing: JoinSet<()>,
     /// What all results of the run may keep of device output, together.
     budget: Arc<budget::OutputBudget>,
+    /// The current play's `hostvars`, when the play mentions it (kept up to date after
+    /// every task of every host).
+    hostvars: Option<Arc<magic::HostVars>>,
 }
 
 impl Executor {
@@ -100,6 +104,19 @@ impl Executor {
             states: HashMap::new(),
             needed_later: HashSet::new(),
             closing: JoinSet::new(),
+            hostvars: None,
+        }
+    }
+
+    fn publish_state(&mut self, host: String, st: HostState) {
+        self.states.insert(host.clone(), st);
+        self.publish(&host);
+    }
+
+    /// Keep `hostvars[host]` current, when the play uses it.
+    fn publish(&self, host: &str) {
+        if let (Some(hv), Some(st)) = (&self.hostvars, self.states.get(host)) {
+            hv.set(host, &st.base, &st.facts);
         }
     }
 
@@ -153,7 +170,16 @@ impl Executor {
             hosts: planned.hosts.clone(),
         });
         let templates_dirs = planned.playbook.template_dirs().to_vec();
-        let templates = Templates::new(templates_dirs.clone());
+        let mut templates = Templates::new(templates_dirs.clone());
+        self.hostvars = magic::mentions_hostvars(play)
+            .then(|| Arc::new(magic::HostVars::new(inventory, false)));
+        magic::add_play_globals(
+            &mut templates,
+            &planned.playbook.path,
+            inventory,
+            &planned.hosts,
+            self.hostvars.clone(),
+        );
         // Hosts that failed or became unreachable in an earlier play sit this one out.
         let mut hosts = Vec::with_capacity(planned.hosts.len());
         for name in &planned.hosts {
@@ -191,9 +217,20 @@ impl Executor {
             st.notified.clear();
             hosts.push(name.clone());
         }
+        for h in &hosts {
+            self.publish(h);
+        }
+        let mut play_templates = Templates::new(templates_dirs);
+        magic::add_play_globals(
+            &mut play_templates,
+            &planned.playbook.path,
+            inventory,
+            &planned.hosts,
+            self.hostvars.clone(),
+        );
         let shared = Arc::new(PlayShared {
             playbook: Arc::new(planned.playbook.clone()),
-            templates: Templates::new(templates_dirs),
+            templates: play_templates,
             profiles: Arc::clone(&self.opts.profiles),
             ssh: self.opts.ssh.clone(),
             check: play.check_mode.unwrap_or(self.opts.check),
@@ -341,6 +378,9 @@ impl Executor {
                     .await;
                 if task.run_once {
                     self.share_run_once(batch, &hosts[0], task);
+                    for h in batch {
+                        self.publish(h);
+                    }
                 }
             }
             if last {
@@ -499,6 +539,7 @@ impl Executor {
             result: Box::new(result),
         });
         self.states.insert(host.clone(), state);
+        self.publish(&host);
         self.retire(&host, last);
         failed
     }
@@ -588,6 +629,7 @@ impl Executor {
         let (task, msg) = match outcome {
             Outcome::Done(st) => {
                 self.states.insert(host.clone(), st);
+                self.publish(&host);
                 self.retire(&host, true);
                 return;
             }
@@ -606,7 +648,7 @@ impl Executor {
             result: Box::new(TaskResult::failed(msg)),
         });
         let st = self.lost_state(&host);
-        self.states.insert(host, st);
+        self.publish_state(host, st);
     }
 
     /// Handlers run once per host at the end of the batch, in the order they are written,

@@ -399,7 +399,7 @@ fn run_action(
             vars: ctx,
             templates: &shared.templates,
             check_mode: check,
-            diff: shared.diff,
+            diff: task.diff.unwrap_or(shared.diff),
             show_secrets: shared.show_secrets,
             verbose: shared.verbose,
         },

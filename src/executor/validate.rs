@@ -38,7 +38,18 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
     let runtime = runtime_names(plan);
     let mut findings = Findings::default();
     for planned in &plan.plays {
-        let templates = Templates::new(planned.playbook.template_dirs().to_vec());
+        let mut templates = Templates::new(planned.playbook.template_dirs().to_vec());
+        // hostvars at check time: inventory variables, and what only the run will have
+        // (registered results, facts) stands in as unknown.
+        let hostvars = super::magic::mentions_hostvars(planned.play)
+            .then(|| std::sync::Arc::new(super::magic::HostVars::new(inventory, true)));
+        super::magic::add_play_globals(
+            &mut templates,
+            &planned.playbook.path,
+            inventory,
+            &planned.hosts,
+            hostvars,
+        );
         let mut play = PlayCheck {
             findings: &mut findings,
             templates: &templates,

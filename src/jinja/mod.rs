@@ -99,6 +99,14 @@ impl Templates {
         }
     }
 
+    /// A name every template of this environment sees unless a variable shadows it: the
+    /// play-wide magic variables (`playbook_dir`, `groups`, `hostvars`), shared by every
+    /// host instead of copied into each host's variables.
+    pub fn add_global(&mut self, name: &'static str, value: Value) {
+        self.env.add_global(name, value.clone());
+        self.line_env.add_global(name, value);
+    }
+
     /// The folders searched for templates, in order.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
@@ -463,6 +471,11 @@ pub(crate) fn holds_unknown(v: &Value, depth: usize) -> bool {
             .unwrap_or(false),
         _ => false,
     }
+}
+
+/// The stand-in for a value only the run will have (see [`Unknown`]).
+pub(crate) fn unknown_value() -> Value {
+    Value::from_object(Unknown)
 }
 
 /// A value only the run will have (a registered result, a fact, a loop item), standing in

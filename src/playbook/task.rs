@@ -89,6 +89,8 @@ pub struct Task {
     pub max_output: Option<u64>,
     /// `Some(true)`: always check mode; `Some(false)`: never, even under `--check`.
     pub check_mode: Option<bool>,
+    /// `diff: true`: show this task's changes as a diff, as `--diff` does for every task.
+    pub diff: Option<bool>,
     pub no_log: bool,
     /// Handlers (by name or `listen` topic) to run when this task changes something.
     pub notify: Vec<String>,
@@ -135,6 +137,7 @@ pub fn confirm_task(location: Location) -> Task {
         timeout: None,
         max_output: None,
         check_mode: None,
+        diff: None,
         no_log: false,
         notify: Vec::new(),
         listen: Vec::new(),
@@ -337,6 +340,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "timeout",
     "max_output",
     "check_mode",
+    "diff",
     "no_log",
     "notify",
     "vars",
@@ -489,6 +493,7 @@ struct Builder {
     timeout: Option<Duration>,
     max_output: Option<u64>,
     check_mode: Option<bool>,
+    diff: Option<bool>,
     no_log: bool,
     notify: Vec<String>,
     listen: Vec<String>,
@@ -625,6 +630,7 @@ fn keyword<'de, A: MapAccess<'de>>(b: &mut Builder, k: &str, map: &mut A) -> Res
         "ignore_errors" => b.ignore_errors = map.next_value_seed(Bool)?,
         "no_log" => b.no_log = map.next_value_seed(Bool)?,
         "check_mode" => b.check_mode = Some(map.next_value_seed(Bool)?),
+        "diff" => b.diff = Some(map.next_value_seed(Bool)?),
         "tags" => b.tags = map.next_value_seed(TAGS)?,
         "notify" => b.notify = map.next_value_seed(STRINGS)?,
         "listen" => b.listen = map.next_value_seed(STRINGS)?,
@@ -870,6 +876,7 @@ fn finish(b: Builder, handler: bool) -> Result<TaskEntry, String> {
         timeout: b.timeout,
         max_output: b.max_output,
         check_mode: b.check_mode,
+        diff: b.diff,
         no_log: b.no_log,
         notify: b.notify,
         listen: b.listen,
