@@ -541,7 +541,7 @@ impl<'de> Visitor<'de> for TaskSeed {
             b.seen.push(written.clone());
             match key {
                 Key::Action(kind) => {
-                    b.action = Some(map.next_value_seed(ActionSeed(kind))?);
+                    b.action = Some(map.next_value_seed(ActionSeed(kind, &written))?);
                     b.action_key = Some(written);
                 }
                 Key::Import(kind) => {
