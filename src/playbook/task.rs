@@ -938,6 +938,17 @@ mod tests {
                 .contains("not a valid regular expression")
         );
         assert!(err("command: []").contains("no commands"));
+        // ansible.netcommon.cli_command's dialect.
+        let cli =
+            task("ansible.netcommon.cli_command: {command: reload, prompt: 'confirm', answer: y}");
+        match cli.action {
+            Action::Command(c) => {
+                assert_eq!(c.commands, ["reload"]);
+                assert_eq!(c.expect.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err("cli_command: {command: x, sendonly: true, bogus: 1}").contains("`bogus`"));
     }
 
     #[test]
