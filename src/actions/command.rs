@@ -460,7 +460,8 @@ impl ActionArgs for CommandArgs {
 fn is_ansible_module(key: &str) -> bool {
     key.rsplit('.')
         .next()
-        .is_some_and(|k| k.ends_with("_command"))
+        // ansible.netcommon.cli_command registers one text, as netorch's command does.
+        .is_some_and(|k| k.ends_with("_command") && k != "cli_command")
 }
 
 fn ansible_shape(r: &mut TaskResult, key: &str) {

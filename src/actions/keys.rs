@@ -87,18 +87,76 @@ pub(crate) fn instead_of(key: &str) -> Option<String> {
     Some(text.replace("{key}", key))
 }
 
-/// Deserializes the value of an action key into the [`Action`] of a known kind.
-pub(crate) struct ActionSeed(pub ActionKind);
+/// Deserializes the value of an action key into the [`Action`] of a known kind; the key
+/// as written decides argument dialects (`cli_command`'s `command`/`prompt`/`answer`).
+pub(crate) struct ActionSeed<'k>(pub ActionKind, pub &'k str);
 
-impl<'de> DeserializeSeed<'de> for ActionSeed {
+impl<'de> DeserializeSeed<'de> for ActionSeed<'_> {
     type Value = Action;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Action, D::Error> {
+        if self.1.rsplit('.').next() == Some("cli_command") {
+            return cli_command(d);
+        }
         match self.0 {
             // Their string forms are commands and config lines, never `key=value`.
             ActionKind::Command | ActionKind::Config | ActionKind::Confirm => self.0.parse(d),
             kind => d.deserialize_any(KvOr(kind)),
         }
     }
+}
+
+/// `cli_command: {command, prompt, answer}` (ansible.netcommon) read as netorch's
+/// `command: {commands, expect: [{prompt, answer}]}`.
+fn cli_command<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    use serde::Deserialize;
+    use serde_yaml::Value;
+    let v = Value::deserialize(d)?;
+    let Value::Mapping(mut m) = v else {
+        return Err(de::Error::custom(
+            "cli_command takes a mapping: `command: show version` (and `prompt`, `answer`)",
+        ));
+    };
+    let mut out = serde_yaml::Mapping::new();
+    if let Some(c) = m.remove("command") {
+        out.insert("commands".into(), c);
+    }
+    let as_list = |v: Option<Value>| match v {
+        None => Vec::new(),
+        Some(Value::Sequence(s)) => s,
+        Some(one) => vec![one],
+    };
+    let prompts = as_list(m.remove("prompt"));
+    let answers = as_list(m.remove("answer"));
+    if !prompts.is_empty() {
+        let expect: Vec<Value> = prompts
+            .into_iter()
+            .zip(
+                answers
+                    .into_iter()
+                    .chain(std::iter::repeat(Value::from(""))),
+            )
+            .map(|(p, a)| {
+                let mut e = serde_yaml::Mapping::new();
+                e.insert("prompt".into(), p);
+                e.insert("answer".into(), a);
+                Value::Mapping(e)
+            })
+            .collect();
+        out.insert("expect".into(), Value::Sequence(expect));
+    }
+    // Ansible's switches that change nothing here.
+    for k in ["check_all", "newline", "sendonly"] {
+        m.remove(k);
+    }
+    if let Some((k, _)) = m.into_iter().next() {
+        return Err(de::Error::custom(format!(
+            "cli_command: unknown key `{}`; expected command, prompt, answer",
+            k.as_str().unwrap_or("?")
+        )));
+    }
+    ActionKind::Command
+        .parse(Value::Mapping(out))
+        .map_err(|e| de::Error::custom(e.to_string()))
 }
 
 /// Hands the value to the action's parser as it is, except a `key=value ...` string,

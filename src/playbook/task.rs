@@ -546,7 +546,7 @@ impl<'de> Visitor<'de> for TaskSeed {
             b.seen.push(written.clone());
             match key {
                 Key::Action(kind) => {
-                    b.action = Some(map.next_value_seed(ActionSeed(kind))?);
+                    b.action = Some(map.next_value_seed(ActionSeed(kind, &written))?);
                     b.action_key = Some(written);
                 }
                 Key::Import(kind) => {
@@ -945,6 +945,17 @@ mod tests {
                 .contains("not a valid regular expression")
         );
         assert!(err("command: []").contains("no commands"));
+        // ansible.netcommon.cli_command's dialect.
+        let cli =
+            task("ansible.netcommon.cli_command: {command: reload, prompt: 'confirm', answer: y}");
+        match cli.action {
+            Action::Command(c) => {
+                assert_eq!(c.commands, ["reload"]);
+                assert_eq!(c.expect.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err("cli_command: {command: x, sendonly: true, bogus: 1}").contains("`bogus`"));
     }
 
     #[test]

@@ -354,6 +354,22 @@ impl Loader {
                 Err(e) => self.errors.push(e),
             }
         }
+        // Ansible's magic `playbook_dir`: report tasks write beside the playbook with it.
+        if !vars.contains_key("playbook_dir") {
+            let here = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let abs = here
+                .canonicalize()
+                .or_else(|_| std::path::absolute(here))
+                .unwrap_or_else(|_| here.to_path_buf());
+            vars.insert(
+                "playbook_dir".into(),
+                serde_json::Value::from(abs.display().to_string()),
+            );
+        }
 
         Play {
             name: spec.name,
@@ -767,6 +783,12 @@ mod tests {
         let pb = crate::playbook::Playbook::load_str(Path::new("p.yml"), text, &[]).unwrap();
         let tasks = &pb.plays[0].tasks;
         assert_eq!(tasks.len(), 4);
+        // Ansible's magic `playbook_dir` is the playbook's folder, absolute.
+        let dir = pb.plays[0].vars["playbook_dir"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(Path::new(&dir).is_absolute(), "{dir}");
         let one = &tasks[0];
         assert_eq!(one.when.as_ref().unwrap().0, ["a", "b"]);
         assert_eq!(one.tags, ["t"]);
