@@ -245,14 +245,8 @@ fn commands<'de, D: Deserializer<'de>>(d: D) -> Result<(Vec<String>, Vec<Expect>
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Spec {
-    // `command`: ansible.netcommon.cli_command's name for its one command.
-    #[serde(alias = "command", deserialize_with = "commands")]
+    #[serde(deserialize_with = "commands")]
     commands: (Vec<String>, Vec<Expect>),
-    /// cli_command's `prompt` and `answer`: lists (or one each) answered in order.
-    #[serde(default, deserialize_with = "opt_strings")]
-    prompt: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "opt_strings")]
-    answer: Option<Vec<String>>,
     #[serde(default)]
     expect: Vec<Expect>,
     #[serde(default, deserialize_with = "values::opt_duration")]
@@ -314,25 +308,6 @@ impl<'de> Visitor<'de> for CommandVisitor {
         let s = Spec::deserialize(MapAccessDeserializer::new(map))?;
         let (cmds, mut expect) = s.commands;
         expect.extend(s.expect);
-        match (s.prompt, s.answer) {
-            (None, None) => {}
-            (Some(prompts), Some(answers)) if prompts.len() == answers.len() => {
-                for (prompt, answer) in prompts.into_iter().zip(answers) {
-                    if let Err(e) = regex::Regex::new(&prompt) {
-                        return Err(de::Error::custom(format!(
-                            "prompt `{prompt}` is not a valid regular expression: {}",
-                            e.to_string().lines().last().unwrap_or_default().trim()
-                        )));
-                    }
-                    expect.push(Expect { prompt, answer });
-                }
-            }
-            _ => {
-                return Err(de::Error::custom(
-                    "prompt and answer go together, one answer per prompt",
-                ))
-            }
-        }
         let mut a: CommandArgs = args(cmds, expect, s.timeout)?;
         if s.parse_errors && s.parse.is_none() {
             return Err(de::Error::custom(
@@ -449,7 +424,7 @@ impl ActionArgs for CommandArgs {
             Err(r) => r,
         };
         if ansible {
-            ansible_shape(&mut r, env.action_key);
+            ansible_shape(&mut r);
         }
         r
     }
@@ -464,28 +439,16 @@ fn is_ansible_module(key: &str) -> bool {
         .is_some_and(|k| k.ends_with("_command") && k != "cli_command")
 }
 
-fn ansible_shape(r: &mut TaskResult, key: &str) {
-    if !r.data.is_object() {
-        r.data = serde_json::json!({});
-    }
-    // cli_command runs one command and registers its text, not a list.
-    if key.rsplit('.').next() == Some("cli_command") {
-        let text = r
-            .commands
-            .first()
-            .map(|c| c.output.clone())
-            .unwrap_or_default();
-        let lines: Vec<&str> = text.split('\n').collect();
-        r.data["stdout_lines"] = serde_json::json!(lines);
-        r.data["stdout"] = serde_json::Value::String(text);
-        return;
-    }
+fn ansible_shape(r: &mut TaskResult) {
     let stdout: Vec<serde_json::Value> = r.commands.iter().map(|c| response(&c.output)).collect();
     let lines: Vec<serde_json::Value> = r
         .commands
         .iter()
         .map(|c| serde_json::json!(c.output.split('\n').collect::<Vec<_>>()))
         .collect();
+    if !r.data.is_object() {
+        r.data = serde_json::json!({});
+    }
     r.data["stdout"] = serde_json::Value::Array(stdout);
     r.data["stdout_lines"] = serde_json::Value::Array(lines);
 }

@@ -1,13 +1,13 @@
-//! Ansible's play-wide magic variables: `playbook_dir`, `groups`, `ansible_play_hosts_all`,
+//! Ansible's play-wide magic variables: `groups`, `ansible_play_hosts_all`,
 //! `ansible_play_hosts` / `play_hosts` / `ansible_play_batch`, and `hostvars`.
 //!
 //! They are template globals of the play's environment, one copy shared by every host:
 //! put into each host's variables, `groups` and the host lists would cost hosts x hosts.
+//! (`playbook_dir`, one short text, is a play variable: see playbook/load.)
 //! `hostvars` is an object that reads each host's variables and facts when a template asks
 //! for them; it is kept up to date only for plays that mention it.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -109,14 +109,10 @@ pub fn mentions_hostvars(play: &crate::playbook::Play) -> bool {
 /// Add the play's magic variables to `templates`. `hosts`: the play's hosts, in order.
 pub fn add_play_globals(
     templates: &mut Templates,
-    playbook: &Path,
     inventory: &Inventory,
     hosts: &[String],
     hostvars: Option<Arc<HostVars>>,
 ) {
-    let dir = playbook.parent().unwrap_or_else(|| Path::new("."));
-    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    templates.add_global("playbook_dir", Value::from(dir.display().to_string()));
     let mut groups: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
     for (name, h) in &inventory.hosts {
         for g in &h.groups {

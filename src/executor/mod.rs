@@ -175,7 +175,6 @@ impl Executor {
             .then(|| Arc::new(magic::HostVars::new(inventory, false)));
         magic::add_play_globals(
             &mut templates,
-            &planned.playbook.path,
             inventory,
             &planned.hosts,
             self.hostvars.clone(),
@@ -223,7 +222,6 @@ impl Executor {
         let mut play_templates = Templates::new(templates_dirs);
         magic::add_play_globals(
             &mut play_templates,
-            &planned.playbook.path,
             inventory,
             &planned.hosts,
             self.hostvars.clone(),

@@ -43,13 +43,7 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
         // (registered results, facts) stands in as unknown.
         let hostvars = super::magic::mentions_hostvars(planned.play)
             .then(|| std::sync::Arc::new(super::magic::HostVars::new(inventory, true)));
-        super::magic::add_play_globals(
-            &mut templates,
-            &planned.playbook.path,
-            inventory,
-            &planned.hosts,
-            hostvars,
-        );
+        super::magic::add_play_globals(&mut templates, inventory, &planned.hosts, hostvars);
         let mut play = PlayCheck {
             findings: &mut findings,
             templates: &templates,

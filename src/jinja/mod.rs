@@ -100,7 +100,7 @@ impl Templates {
     }
 
     /// A name every template of this environment sees unless a variable shadows it: the
-    /// play-wide magic variables (`playbook_dir`, `groups`, `hostvars`), shared by every
+    /// play-wide magic variables (`groups`, `hostvars`, the play's hosts), shared by every
     /// host instead of copied into each host's variables.
     pub fn add_global(&mut self, name: &'static str, value: Value) {
         self.env.add_global(name, value.clone());
