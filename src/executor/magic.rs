@@ -8,6 +8,7 @@
 //! for them; it is kept up to date only for plays that mention it.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -101,9 +102,40 @@ impl Object for HostView {
 }
 
 /// Whether anything in the play mentions `hostvars` (its tasks, vars and imports, as
-/// loaded): only then are every host's facts copied for it after each task.
-pub fn mentions_hostvars(play: &crate::playbook::Play) -> bool {
-    format!("{play:?}").contains("hostvars")
+/// loaded, or a template file it may render): only then are every host's facts copied for
+/// it after each task.
+pub fn mentions_hostvars(play: &crate::playbook::Play, template_dirs: &[PathBuf]) -> bool {
+    format!("{play:?}").contains("hostvars") || templates_mention(template_dirs)
+}
+
+/// Template files are read at run time, so a reference there counts too. Bounded: a
+/// template folder is small; past the budget, assume it does.
+fn templates_mention(dirs: &[PathBuf]) -> bool {
+    let mut budget: u64 = 32 << 20;
+    let mut stack: Vec<PathBuf> = dirs.to_vec();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(e.path());
+            } else if kind.is_file() {
+                let len = e.metadata().map_or(0, |m| m.len());
+                if len > budget {
+                    return true;
+                }
+                budget -= len;
+                if std::fs::read(e.path())
+                    .is_ok_and(|b| b.windows(b"hostvars".len()).any(|w| w == b"hostvars"))
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Add the play's magic variables to `templates`. `hosts`: the play's hosts, in order.
@@ -134,5 +166,72 @@ pub fn add_play_globals(
     }
     if let Some(hv) = hostvars {
         templates.add_global("hostvars", Value::from_dyn_object(hv));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inventory() -> Inventory {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("hosts.yml");
+        std::fs::write(
+            &p,
+            "all:\n  children:\n    core:\n      hosts:\n        r1: {site: ams}\n        r2: {site: rtm}\n",
+        )
+        .unwrap();
+        Inventory::load(&[p]).unwrap()
+    }
+
+    fn render(t: &Templates, src: &str) -> Result<String, crate::Error> {
+        t.render_str(src, &Vars::new(), "test")
+    }
+
+    #[test]
+    fn globals_and_hostvars_follow_the_run() {
+        let inv = inventory();
+        let hv = Arc::new(HostVars::new(&inv, false));
+        let mut t = Templates::new(vec![]);
+        let hosts = vec!["r1".to_string(), "r2".to_string()];
+        add_play_globals(&mut t, &inv, &hosts, Some(Arc::clone(&hv)));
+        assert_eq!(
+            render(&t, "{{ groups['core'] | join(',') }}").unwrap(),
+            "r1,r2"
+        );
+        assert_eq!(
+            render(&t, "{{ ansible_play_hosts | length }}").unwrap(),
+            "2"
+        );
+        assert_eq!(render(&t, "{{ hostvars['r2'].site }}").unwrap(), "rtm");
+        // A registered result of r1 reaches r2's templates once published.
+        let facts = json!({"ver": {"stdout": "IOS"}});
+        hv.set("r1", &inv.hosts["r1"].vars, facts.as_object().unwrap());
+        assert_eq!(render(&t, "{{ hostvars.r1.ver.stdout }}").unwrap(), "IOS");
+        assert!(render(&t, "{{ hostvars.r2.ver.stdout }}").is_err());
+    }
+
+    #[test]
+    fn at_check_time_what_the_run_brings_is_unknown_not_undefined() {
+        let inv = inventory();
+        let hv = Arc::new(HostVars::new(&inv, true));
+        let mut t = Templates::new(vec![]);
+        add_play_globals(&mut t, &inv, &["r1".to_string()], Some(hv));
+        assert_eq!(
+            render(&t, "{{ hostvars.r1.not_yet_registered.stdout }}").unwrap(),
+            ""
+        );
+    }
+
+    #[test]
+    fn a_template_file_that_uses_hostvars_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = vec![dir.path().to_path_buf()];
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.j2"), "{{ x }}").unwrap();
+        assert!(!templates_mention(&dirs));
+        std::fs::write(dir.path().join("sub/b.j2"), "{{ hostvars[h].y }}").unwrap();
+        assert!(templates_mention(&dirs));
     }
 }

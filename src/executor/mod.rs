@@ -171,7 +171,7 @@ impl Executor {
         });
         let templates_dirs = planned.playbook.template_dirs().to_vec();
         let mut templates = Templates::new(templates_dirs.clone());
-        self.hostvars = magic::mentions_hostvars(play)
+        self.hostvars = magic::mentions_hostvars(play, planned.playbook.template_dirs())
             .then(|| Arc::new(magic::HostVars::new(inventory, false)));
         magic::add_play_globals(
             &mut templates,

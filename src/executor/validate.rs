@@ -41,8 +41,9 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
         let mut templates = Templates::new(planned.playbook.template_dirs().to_vec());
         // hostvars at check time: inventory variables, and what only the run will have
         // (registered results, facts) stands in as unknown.
-        let hostvars = super::magic::mentions_hostvars(planned.play)
-            .then(|| std::sync::Arc::new(super::magic::HostVars::new(inventory, true)));
+        let hostvars =
+            super::magic::mentions_hostvars(planned.play, planned.playbook.template_dirs())
+                .then(|| std::sync::Arc::new(super::magic::HostVars::new(inventory, true)));
         super::magic::add_play_globals(&mut templates, inventory, &planned.hosts, hostvars);
         let mut play = PlayCheck {
             findings: &mut findings,
