@@ -229,6 +229,13 @@ pub(super) fn is_builtin_name(n: &str) -> bool {
             | "true"
             | "false"
             | "none"
+            // The play's magic globals (executor/magic.rs): never undefined themselves.
+            | "hostvars"
+            | "groups"
+            | "ansible_play_hosts"
+            | "ansible_play_hosts_all"
+            | "ansible_play_batch"
+            | "play_hosts"
     )
 }
 
