@@ -34,6 +34,22 @@ struct Inherit {
     frames: Vec<BlockFrame>,
 }
 
+impl Inherit {
+    /// What an enclosing block or import gives the tasks inside it: its conditions after
+    /// the outer ones, its tags added, its vars over the outer ones.
+    fn add(&mut self, when: Vec<String>, tags: Vec<String>, vars: Vars) {
+        self.when.extend(when);
+        for t in tags {
+            if !self.tags.contains(&t) {
+                self.tags.push(t);
+            }
+        }
+        for (k, v) in vars {
+            self.vars.insert(k, v);
+        }
+    }
+}
+
 /// A `notify` to check once all handlers of the play are known.
 struct NotifyRef {
     name: String,
@@ -463,15 +479,7 @@ impl Loader {
         let has_rescue = !b.rescue.is_empty();
         let mut inner = inherit.clone();
         let kw = b.keywords;
-        inner.when.extend(kw.when);
-        for t in kw.tags {
-            if !inner.tags.contains(&t) {
-                inner.tags.push(t);
-            }
-        }
-        for (k, v) in kw.vars {
-            inner.vars.insert(k, v);
-        }
+        inner.add(kw.when, kw.tags, kw.vars);
         let k = &mut inner.keywords;
         let set = |key: &str| b.written.iter().any(|w| w == key);
         if set("ignore_errors") {
@@ -566,15 +574,7 @@ impl Loader {
             Ok(entries) => {
                 let tree = positions::parse(&sub_text);
                 let mut inner = inherit.clone();
-                inner.when.extend(imp.when);
-                for t in imp.tags {
-                    if !inner.tags.contains(&t) {
-                        inner.tags.push(t);
-                    }
-                }
-                for (k, v) in imp.vars {
-                    inner.vars.insert(k, v);
-                }
+                inner.add(imp.when, imp.tags, imp.vars);
                 self.tasks(
                     entries,
                     tree.as_ref(),
