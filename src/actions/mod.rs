@@ -26,6 +26,7 @@ pub mod debug;
 pub mod facts;
 pub mod fail;
 pub mod file;
+pub mod include_vars;
 pub mod keys;
 pub mod kv;
 pub mod lineinfile;
@@ -318,6 +319,7 @@ action_table! {
     LineInFile = "lineinfile" => lineinfile::LineInFileArgs,
     File = "file" => file::FileArgs,
     Facts = "gather_facts" => facts::FactsArgs,
+    IncludeVars = "include_vars" => include_vars::IncludeVarsArgs,
 }
 
 impl fmt::Display for ActionKind {

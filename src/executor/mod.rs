@@ -113,6 +113,14 @@ impl Executor {
         self.publish(&host);
     }
 
+    /// include_vars may have opened a vaulted file: its values are masked from this result
+    /// on (the reporter takes the secrets before the result).
+    fn announce_secrets(&self, result: &crate::report::TaskResult) {
+        if let Some(secrets) = included_secrets(result) {
+            let _ = self.events.send(Event::Secrets(secrets));
+        }
+    }
+
     /// Keep `hostvars[host]` current, when the play uses it.
     fn publish(&self, host: &str) {
         if let (Some(hv), Some(st)) = (&self.hostvars, self.states.get(host)) {
@@ -530,6 +538,7 @@ impl Executor {
             ),
         };
         let failed = result.status.is_failure() && !result.ignored;
+        self.announce_secrets(&result);
         self.emit(Event::HostResult {
             host: host.clone(),
             task: task.to_string(),
@@ -601,6 +610,9 @@ impl Executor {
                         continue;
                     }
                     let r = run_task(&mut st, t, &shared);
+                    if let Some(secrets) = included_secrets(&r) {
+                        let _ = shared.events.send(Event::Secrets(secrets));
+                    }
                     let _ = shared.events.send(Event::HostResult {
                         host: st.name.clone(),
                         task: t.display_name(),
@@ -708,4 +720,11 @@ impl Executor {
         v.sort();
         v
     }
+}
+
+/// The vault's secrets after a task that read vars files (include_vars), for the reporter.
+fn included_secrets(result: &crate::report::TaskResult) -> Option<Vec<String>> {
+    result.data.get("ansible_included_var_files")?;
+    let secrets = crate::vault::secret_values();
+    (!secrets.is_empty()).then_some(secrets)
 }

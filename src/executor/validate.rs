@@ -81,6 +81,14 @@ fn runtime_names(plan: &Plan<'_>) -> BTreeSet<String> {
             if let Action::SetFact(f) = &t.action {
                 names.extend(f.0.keys().cloned());
             }
+            if let Action::IncludeVars(a) = &t.action {
+                let dir = p
+                    .playbook
+                    .path
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."));
+                names.extend(crate::actions::include_vars::names(a, dir));
+            }
             if let Action::Facts(_) = &t.action {
                 names.extend(
                     crate::actions::facts::FACT_NAMES
