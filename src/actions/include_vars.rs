@@ -81,9 +81,16 @@ impl ActionArgs for IncludeVarsArgs {
                 Err(e) => return TaskResult::failed(e.to_string()),
             };
         let Some(path) = find(&name, env.playbook_dir) else {
+            // A playbook named without a folder has "" as its folder: say which one that is.
+            let here = if env.playbook_dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                env.playbook_dir
+            };
+            let dir = std::path::absolute(here).unwrap_or_else(|_| here.to_path_buf());
             return TaskResult::failed(format!(
                 "include_vars: `{name}` not found beside the playbook ({}) or in its vars/ folder",
-                env.playbook_dir.display()
+                dir.display()
             ));
         };
         let vars = match crate::inventory::load_vars_file(&path) {
