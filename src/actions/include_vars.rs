@@ -30,7 +30,10 @@ struct Spec {
 
 impl ActionArgs for IncludeVarsArgs {
     fn probes(&self) -> Vec<Probe<'_>> {
-        vec![Probe::text("include_vars file", &self.file)]
+        vec![Probe::VarsFile {
+            what: "include_vars".into(),
+            name: &self.file,
+        }]
     }
 
     fn parse<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -81,17 +84,7 @@ impl ActionArgs for IncludeVarsArgs {
                 Err(e) => return TaskResult::failed(e.to_string()),
             };
         let Some(path) = find(&name, env.playbook_dir) else {
-            // A playbook named without a folder has "" as its folder: say which one that is.
-            let here = if env.playbook_dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                env.playbook_dir
-            };
-            let dir = std::path::absolute(here).unwrap_or_else(|_| here.to_path_buf());
-            return TaskResult::failed(format!(
-                "include_vars: `{name}` not found beside the playbook ({}) or in its vars/ folder",
-                dir.display()
-            ));
+            return TaskResult::failed(not_found(&name, env.playbook_dir));
         };
         let vars = match crate::inventory::load_vars_file(&path) {
             Ok(v) => v,
@@ -127,6 +120,21 @@ pub fn find(name: &str, playbook_dir: &Path) -> Option<PathBuf> {
     ]
     .into_iter()
     .find(|p| p.is_file())
+}
+
+/// The error for a file [`find`] did not find, naming the folders it looked in.
+pub fn not_found(name: &str, playbook_dir: &Path) -> String {
+    // A playbook named without a folder has "" as its folder: say which one that is.
+    let here = if playbook_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        playbook_dir
+    };
+    let dir = std::path::absolute(here).unwrap_or_else(|_| here.to_path_buf());
+    format!(
+        "include_vars: `{name}` not found beside the playbook ({}) or in its vars/ folder",
+        dir.display()
+    )
 }
 
 /// The names a static `include_vars` file gives, for the check before the run (a file it

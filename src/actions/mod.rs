@@ -172,6 +172,9 @@ pub enum Probe<'a> {
     },
     /// A local file's name (itself maybe templated), looked up in the file folders.
     LocalFile { what: String, name: &'a str },
+    /// An `include_vars` file's name (itself maybe templated), found as the run finds it
+    /// ([`include_vars::find`]: beside the playbook, then in its `vars/`).
+    VarsFile { what: String, name: &'a str },
     /// A config `src`: a local file, else (as Ansible's `*_config` finds it) a template.
     ConfigSrc { what: String, name: &'a str },
     /// A TextFSM template file (`parse: {textfsm: FILE}`): found in parsers/ or the playbook

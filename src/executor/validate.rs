@@ -12,7 +12,7 @@
 //! is an error there.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use minijinja::value::Value as JValue;
@@ -353,6 +353,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 // A name is a path: one line.
                 Probe::Template { what, name, .. }
                 | Probe::LocalFile { what, name }
+                | Probe::VarsFile { what, name }
                 | Probe::ConfigSrc { what, name }
                 | Probe::TextFsm { what, name }
                 | Probe::TextFsmLibrary { what, dir: name } => {
@@ -656,6 +657,15 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                                     lib.check().err().map(|e| format!("{what}: {e}"))
                                 });
                         if let Some(msg) = problem.clone() {
+                            self.fail(task, scope, msg);
+                        }
+                    }
+                }
+                Probe::VarsFile { what, name } => {
+                    if let Some(Some(name)) = self.text(task, scope, name, what, true) {
+                        let dir = self.playbook.path.parent().unwrap_or(Path::new(""));
+                        if crate::actions::include_vars::find(&name, dir).is_none() {
+                            let msg = crate::actions::include_vars::not_found(&name, dir);
                             self.fail(task, scope, msg);
                         }
                     }
