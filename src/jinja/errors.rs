@@ -188,14 +188,7 @@ pub(super) fn undefined_names(src: &str, vars: &Vars) -> Vec<String> {
             Err(_) => return Vec::new(),
         },
     };
-    let mut missing: Vec<String> = names
-        .into_iter()
-        .filter(|n| !is_builtin_name(n))
-        .filter_map(|n| first_undefined(&n, vars))
-        .collect();
-    missing.dedup();
-    missing.sort();
-    missing
+    missing_of(names, vars)
 }
 
 pub(super) fn undefined_in_expr(expr: &str, vars: &Vars) -> Vec<String> {
@@ -203,14 +196,19 @@ pub(super) fn undefined_in_expr(expr: &str, vars: &Vars) -> Vec<String> {
     let Ok(compiled) = env.compile_expression(expr) else {
         return Vec::new();
     };
-    let mut missing: Vec<String> = compiled
-        .undeclared_variables(true)
+    missing_of(compiled.undeclared_variables(true), vars)
+}
+
+/// Of the names a template or expression uses, the undefined ones (their shortest
+/// undefined prefix), sorted.
+fn missing_of(names: impl IntoIterator<Item = String>, vars: &Vars) -> Vec<String> {
+    let mut missing: Vec<String> = names
         .into_iter()
         .filter(|n| !is_builtin_name(n))
         .filter_map(|n| first_undefined(&n, vars))
         .collect();
-    missing.dedup();
     missing.sort();
+    missing.dedup();
     missing
 }
 

@@ -289,13 +289,7 @@ impl Templates {
     /// Evaluate an expression (`when:`, `assert: that:`) to a value.
     pub fn eval(&self, expr: &str, vars: &Vars, what: &str) -> Result<serde_json::Value, Error> {
         let expr = strip_braces(expr);
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| expr_error(what, &e, vars, expr))?;
-        let value = compiled
-            .eval(vars)
-            .map_err(|e| expr_error(what, &e, vars, expr))?;
+        let value = self.eval_value(expr, vars, what)?;
         // Strict undefined only fails when an undefined value is used; a value that *is*
         // one would become `null` and reach a device as `none`.
         if value.is_undefined() {
@@ -310,15 +304,17 @@ impl Templates {
 
     /// Evaluate an expression as a condition, with Jinja truthiness.
     pub fn eval_bool(&self, expr: &str, vars: &Vars, what: &str) -> Result<bool, Error> {
-        let expr = strip_braces(expr);
+        Ok(self.eval_value(strip_braces(expr), vars, what)?.is_true())
+    }
+
+    fn eval_value(&self, expr: &str, vars: &Vars, what: &str) -> Result<Value, Error> {
         let compiled = self
             .env
             .compile_expression(expr)
             .map_err(|e| expr_error(what, &e, vars, expr))?;
-        let value = compiled
+        compiled
             .eval(vars)
-            .map_err(|e| expr_error(what, &e, vars, expr))?;
-        Ok(value.is_true())
+            .map_err(|e| expr_error(what, &e, vars, expr))
     }
 }
 

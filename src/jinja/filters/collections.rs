@@ -101,14 +101,20 @@ fn merge_hash(x: &Value, y: &Value, recursive: bool, list_merge: &str) -> Result
     Ok(Value::from_iter(out))
 }
 
-pub fn dict2items(d: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key: String = kwargs
+/// `key_name` and `value_name` of dict2items / items2dict (default `key`, `value`).
+fn key_value_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
+    let key = kwargs
         .get::<Option<String>>("key_name")?
         .unwrap_or("key".into());
-    let value: String = kwargs
+    let value = kwargs
         .get::<Option<String>>("value_name")?
         .unwrap_or("value".into());
     kwargs.assert_all_used()?;
+    Ok((key, value))
+}
+
+pub fn dict2items(d: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key, value) = key_value_names(&kwargs)?;
     if d.kind() != ValueKind::Map {
         return Err(invalid(format!(
             "dict2items requires a dictionary, got {}",
@@ -124,13 +130,7 @@ pub fn dict2items(d: Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 pub fn items2dict(l: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key: String = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or("key".into());
-    let value: String = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or("value".into());
-    kwargs.assert_all_used()?;
+    let (key, value) = key_value_names(&kwargs)?;
     let mut out = indexmap::IndexMap::new();
     for item in list(&l, "items2dict")? {
         let k = item.get_attr(&key)?;

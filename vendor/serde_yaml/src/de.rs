@@ -1938,7 +1938,11 @@ mod yaml11 {
 
     /// Digits with `_` separators dropped (PyYAML drops them all, wherever they are).
     fn radix(digits: &str, base: u32) -> Option<i128> {
-        let clean: String = digits.chars().filter(|&c| c != '_').collect();
+        let clean: std::borrow::Cow<'_, str> = if digits.contains('_') {
+            digits.replace('_', "").into()
+        } else {
+            digits.into()
+        };
         if clean.is_empty() {
             return Some(0);
         }
