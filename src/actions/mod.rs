@@ -130,7 +130,7 @@ impl<'a> Env<'a> {
         let conn = self.connector.connection()?;
         let timeout = self
             .command_timeout
-            .unwrap_or_else(|| conn.session().command_timeout());
+            .unwrap_or_else(|| conn.command_timeout());
         Ok((conn, &self.ctx, timeout))
     }
 }

@@ -7,37 +7,231 @@
 //! Also the connection-rate limiter that keeps a 1,000-device run from knocking over the
 //! TACACS server.
 
+use std::any::Any;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use regex::Regex;
+
+use super::channel::CliStream;
 use super::driver::Driver;
 use super::profile::{PlatformProfile, ProfileSet, Session};
-use super::{channel::SshShell, DeviceError, Response};
+use super::{DeviceError, Response};
 use crate::secret::Secret;
-use crate::transport::settings::ConnectionSettings;
-use crate::transport::ssh::{SshOptions, SshSession};
+use crate::transport::settings::{ConnectionKind, ConnectionSettings};
+use crate::transport::ssh::{AbortHandle, SshOptions, SshSession};
+use crate::transport::TransportError;
+
+/// One transport's way of doing what [`Connection`] offers. Each transport (SSH CLI or
+/// exec, telnet, NETCONF, HTTP APIs) implements what it can; the defaults refuse with
+/// [`DeviceError::Unsupported`], naming the transport.
+pub trait Backend: Send {
+    /// Run one command (CLI text in, device text out).
+    fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError>;
+
+    /// A command with prompts to answer; transports without prompts just run it.
+    fn run_interactive(
+        &mut self,
+        cmd: &str,
+        _answers: &[(Regex, String)],
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        self.run_command(cmd, timeout)
+    }
+
+    /// Config lines, entered the profile's way (or `enter`) and committed the profile's
+    /// way (or `commit`).
+    fn send_config_with(
+        &mut self,
+        _lines: &[String],
+        _enter: Option<&str>,
+        _commit: Option<&str>,
+        _timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        Err(self.unsupported("config mode"))
+    }
+
+    /// Commands in a given CLI mode, then back.
+    fn send_in_mode(
+        &mut self,
+        _mode: &str,
+        _commands: &[String],
+        _timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        Err(self.unsupported("CLI modes"))
+    }
+
+    /// Save running to startup; `None`: nothing to save.
+    fn save(&mut self, _timeout: Duration) -> Result<Option<Response>, DeviceError> {
+        Ok(None)
+    }
+
+    /// The output cap for the current task's commands.
+    fn set_max_output(&mut self, _cap: u64) {}
+
+    /// The default step time of the current task's work.
+    fn set_timeout(&mut self, _timeout: Duration) {}
+
+    /// An interactive CLI (modes, prompts) rather than one-shot commands.
+    fn is_cli(&self) -> bool {
+        false
+    }
+
+    /// The SSH session under this transport, for SCP/SFTP and exec.
+    fn ssh(&self) -> Option<&SshSession> {
+        None
+    }
+
+    /// The error for an operation this transport cannot do.
+    fn unsupported(&self, what: &str) -> DeviceError;
+
+    /// Close cleanly.
+    fn close(self: Box<Self>);
+
+    /// For actions that need a transport's own operations (NETCONF RPCs, API calls).
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// A device CLI (modes, prompts, paging) over any byte stream: a PTY shell on SSH, or
+/// telnet. `ssh` is the session under an SSH shell (dropped after the driver).
+pub struct CliBackend<S: CliStream + Send + 'static> {
+    pub driver: Driver<S>,
+    pub ssh: Option<SshSession>,
+    pub kind: ConnectionKind,
+}
+
+impl<S: CliStream + Send + 'static> Backend for CliBackend<S> {
+    fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
+        self.driver.send_command_timeout(cmd, timeout)
+    }
+
+    fn run_interactive(
+        &mut self,
+        cmd: &str,
+        answers: &[(Regex, String)],
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        self.driver.send_interactive(cmd, answers, timeout)
+    }
+
+    fn send_config_with(
+        &mut self,
+        lines: &[String],
+        enter: Option<&str>,
+        commit: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        self.driver.set_timeout(timeout);
+        self.driver.send_config_with(lines, enter, commit)
+    }
+
+    fn send_in_mode(
+        &mut self,
+        mode: &str,
+        commands: &[String],
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        self.driver.set_timeout(timeout);
+        self.driver.send_in_mode(mode, commands)
+    }
+
+    fn save(&mut self, timeout: Duration) -> Result<Option<Response>, DeviceError> {
+        self.driver.set_timeout(timeout);
+        self.driver.save()
+    }
+
+    fn set_max_output(&mut self, cap: u64) {
+        self.driver.set_max_output(cap);
+    }
+
+    fn set_timeout(&mut self, timeout: Duration) {
+        self.driver.set_timeout(timeout);
+    }
+
+    fn is_cli(&self) -> bool {
+        true
+    }
+
+    fn ssh(&self) -> Option<&SshSession> {
+        self.ssh.as_ref()
+    }
+
+    fn unsupported(&self, what: &str) -> DeviceError {
+        DeviceError::Unsupported {
+            host: self.driver.host().to_string(),
+            platform: format!("{} over {}", self.driver.profile().name, self.kind.name()),
+            what: what.to_string(),
+        }
+    }
+
+    fn close(self: Box<Self>) {
+        let this = *self;
+        this.driver.close();
+        drop(this.ssh);
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A shell host over SSH: each command on its own exec channel.
+pub struct ExecBackend {
+    pub session: SshSession,
+    pub profile: Arc<PlatformProfile>,
+}
+
+impl Backend for ExecBackend {
+    fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
+        crate::device::exec_command(&self.session, &self.profile, cmd, timeout)
+    }
+
+    fn ssh(&self) -> Option<&SshSession> {
+        Some(&self.session)
+    }
+
+    fn unsupported(&self, what: &str) -> DeviceError {
+        DeviceError::Unsupported {
+            host: self.session.host().to_string(),
+            platform: self.profile.name.clone(),
+            what: format!("{what} (an exec-channel host has none)"),
+        }
+    }
+
+    fn close(self: Box<Self>) {}
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
 
 /// An open connection to one host.
 pub struct Connection {
-    // Drop order: the driver (its channel) before the session.
-    cli: Option<Driver<SshShell>>,
-    session: SshSession,
+    backend: Box<dyn Backend>,
     profile: Arc<PlatformProfile>,
+    host: String,
+    kind: ConnectionKind,
+    command_timeout: Duration,
+    /// The host's `max_output` (a task's cap replaces it for that task).
+    default_max_output: u64,
+    warnings: Vec<String>,
+    abort: Option<AbortHandle>,
 }
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("session", &self.session)
+            .field("host", &self.host)
+            .field("kind", &self.kind)
             .field("platform", &self.profile.name)
             .finish()
     }
 }
 
 impl Connection {
-    /// Connect (after the rate limiter allows it), authenticate, and open the device CLI.
-    /// The platform is the one the inventory resolved for the host
-    /// ([`crate::inventory::resolve_platform`]).
+    /// Connect (after the rate limiter allows it), authenticate, and open the host's
+    /// command layer over the transport its `connection` names. The platform is the one
+    /// the inventory resolved for the host ([`crate::inventory::resolve_platform`]).
     pub fn open(
         settings: &ConnectionSettings,
         profiles: &ProfileSet,
@@ -49,12 +243,41 @@ impl Connection {
         if let Some(l) = limiter {
             l.wait();
         }
-        let session = SshSession::connect(settings, ssh)?;
-        Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
+        match settings.kind {
+            ConnectionKind::Ssh => {
+                let session = SshSession::connect(settings, ssh)?;
+                Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
+            }
+            kind => Err(DeviceError::Unsupported {
+                host: settings.host_name.clone(),
+                platform: profile.name.clone(),
+                what: format!("connection: {}", kind.name()),
+            }),
+        }
     }
 
-    /// Open the platform's command layer on an already authenticated session: the CLI
-    /// driver for PTY platforms, nothing more for exec-channel hosts.
+    /// A connection over a backend opened elsewhere (each transport's own module).
+    pub fn from_backend(
+        backend: Box<dyn Backend>,
+        settings: &ConnectionSettings,
+        profile: Arc<PlatformProfile>,
+        warnings: Vec<String>,
+        abort: Option<AbortHandle>,
+    ) -> Connection {
+        Connection {
+            backend,
+            profile,
+            host: settings.host_name.clone(),
+            kind: settings.kind,
+            command_timeout: settings.command_timeout,
+            default_max_output: settings.max_output,
+            warnings,
+            abort,
+        }
+    }
+
+    /// Open the platform's command layer on an already authenticated SSH session: the
+    /// CLI driver for PTY platforms, nothing more for exec-channel hosts.
     /// `timeout`: the step time of opening (the first task's `timeout`), default the
     /// session's `command_timeout`.
     pub fn on_session(
@@ -64,19 +287,34 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<Connection, DeviceError> {
         let t = timeout.unwrap_or(session.command_timeout());
-        let cli = match profile.session {
-            Session::Exec => None,
-            Session::Pty => Some(Driver::open_shared(
-                &session,
-                Arc::clone(&profile),
-                enable,
-                t,
-            )?),
+        let host = session.host().to_string();
+        let command_timeout = session.command_timeout();
+        let default_max_output = session.max_output();
+        let warnings = session.warnings().to_vec();
+        let abort = Some(session.abort_handle());
+        let backend: Box<dyn Backend> = match profile.session {
+            Session::Exec => Box::new(ExecBackend {
+                session,
+                profile: Arc::clone(&profile),
+            }),
+            Session::Pty => {
+                let driver = Driver::open_shared(&session, Arc::clone(&profile), enable, t)?;
+                Box::new(CliBackend {
+                    driver,
+                    ssh: Some(session),
+                    kind: ConnectionKind::Ssh,
+                })
+            }
         };
         Ok(Connection {
-            cli,
-            session,
+            backend,
             profile,
+            host,
+            kind: ConnectionKind::Ssh,
+            command_timeout,
+            default_max_output,
+            warnings,
+            abort,
         })
     }
 
@@ -89,23 +327,53 @@ impl Connection {
         &self.profile
     }
 
-    pub fn session(&self) -> &SshSession {
-        &self.session
+    /// The inventory name of the host.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
-    /// Warnings from connecting (host key checking off, ...).
+    /// The transport.
+    pub fn kind(&self) -> ConnectionKind {
+        self.kind
+    }
+
+    /// The host's `command_timeout`.
+    pub fn command_timeout(&self) -> Duration {
+        self.command_timeout
+    }
+
+    /// The SSH session under the connection (SCP/SFTP, exec), or why there is none.
+    pub fn ssh(&self, what: &str) -> Result<&SshSession, TransportError> {
+        self.backend.ssh().ok_or_else(|| TransportError::NeedsSsh {
+            host: self.host.clone(),
+            what: what.to_string(),
+            kind: self.kind.name().to_string(),
+        })
+    }
+
+    /// Cuts the connection from another thread (interrupts, run deadlines).
+    pub fn abort_handle(&self) -> Option<AbortHandle> {
+        self.abort.clone()
+    }
+
+    /// The transport's own operations, for the actions that need them.
+    pub fn backend_mut(&mut self) -> &mut dyn Backend {
+        self.backend.as_mut()
+    }
+
+    /// Warnings from connecting (host key checking off, plain-text telnet, ...).
     pub fn warnings(&self) -> &[String] {
-        self.session.warnings()
+        &self.warnings
     }
 
     /// The most output each command of the current task keeps: the task's `max_output`,
     /// or (`None`) the host's.
     pub fn set_max_output(&mut self, cap: Option<u64>) {
-        self.session.set_max_output(cap);
-        let cap = self.session.max_output();
-        if let Some(d) = &mut self.cli {
-            d.set_max_output(cap);
+        let cap = cap.unwrap_or(self.default_max_output);
+        if let Some(s) = self.backend.ssh() {
+            s.set_max_output(Some(cap));
         }
+        self.backend.set_max_output(cap);
     }
 
     /// The default step time of the current task's CLI work (mode changes, config
@@ -113,22 +381,17 @@ impl Connection {
     /// `command_timeout`. A device that floods while changing mode then holds a task only
     /// as long as the task allows.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        let t = timeout.unwrap_or(self.session.command_timeout());
-        if let Some(d) = &mut self.cli {
-            d.set_timeout(t);
-        }
+        self.backend
+            .set_timeout(timeout.unwrap_or(self.command_timeout));
     }
 
     pub fn is_cli(&self) -> bool {
-        self.cli.is_some()
+        self.backend.is_cli()
     }
 
-    /// Run one command, on the CLI or an exec channel.
+    /// Run one command, on the CLI, an exec channel or a device API.
     pub fn run_command(&mut self, cmd: &str, timeout: Duration) -> Result<Response, DeviceError> {
-        match &mut self.cli {
-            Some(d) => d.send_command_timeout(cmd, timeout),
-            None => crate::device::exec_command(&self.session, &self.profile, cmd, timeout),
-        }
+        self.backend.run_command(cmd, timeout)
     }
 
     /// A command with prompts to answer (`expect` pairs).
@@ -138,21 +401,16 @@ impl Connection {
         answers: &[(String, String)],
         timeout: Duration,
     ) -> Result<Response, DeviceError> {
-        match &mut self.cli {
-            Some(d) => {
-                let mut compiled = Vec::with_capacity(answers.len());
-                for (prompt, answer) in answers {
-                    let re = regex::Regex::new(prompt).map_err(|e| DeviceError::Unsupported {
-                        host: self.session.host().to_string(),
-                        platform: self.profile.name.clone(),
-                        what: format!("the expect prompt `{prompt}` (not a valid regex: {e})"),
-                    })?;
-                    compiled.push((re, answer.clone()));
-                }
-                d.send_interactive(cmd, &compiled, timeout)
-            }
-            None => self.run_command(cmd, timeout),
+        let mut compiled = Vec::with_capacity(answers.len());
+        for (prompt, answer) in answers {
+            let re = Regex::new(prompt).map_err(|e| DeviceError::Unsupported {
+                host: self.host.clone(),
+                platform: self.profile.name.clone(),
+                what: format!("the expect prompt `{prompt}` (not a valid regex: {e})"),
+            })?;
+            compiled.push((re, answer.clone()));
         }
+        self.backend.run_interactive(cmd, &compiled, timeout)
     }
 
     /// Enter config mode, send the lines, leave (committing on commit platforms).
@@ -161,17 +419,7 @@ impl Connection {
         lines: &[String],
         timeout: Duration,
     ) -> Result<Response, DeviceError> {
-        match &mut self.cli {
-            Some(d) => {
-                d.set_timeout(timeout);
-                d.send_config(lines)
-            }
-            None => Err(DeviceError::Unsupported {
-                host: self.session.host().to_string(),
-                platform: self.profile.name.clone(),
-                what: "config mode (an exec-channel host has none)".into(),
-            }),
-        }
+        self.backend.send_config_with(lines, None, None, timeout)
     }
 
     /// [`Connection::send_config`] with another way into config mode and another commit
@@ -183,17 +431,7 @@ impl Connection {
         commit: Option<&str>,
         timeout: Duration,
     ) -> Result<Response, DeviceError> {
-        match &mut self.cli {
-            Some(d) => {
-                d.set_timeout(timeout);
-                d.send_config_with(lines, enter, commit)
-            }
-            None => Err(DeviceError::Unsupported {
-                host: self.session.host().to_string(),
-                platform: self.profile.name.clone(),
-                what: "config mode (an exec-channel host has none)".into(),
-            }),
-        }
+        self.backend.send_config_with(lines, enter, commit, timeout)
     }
 
     /// Commands sent in a given CLI mode (confirming a change), then back.
@@ -203,29 +441,13 @@ impl Connection {
         commands: &[String],
         timeout: Duration,
     ) -> Result<Response, DeviceError> {
-        match &mut self.cli {
-            Some(d) => {
-                d.set_timeout(timeout);
-                d.send_in_mode(mode, commands)
-            }
-            None => Err(DeviceError::Unsupported {
-                host: self.session.host().to_string(),
-                platform: self.profile.name.clone(),
-                what: "CLI modes (an exec-channel host has none)".into(),
-            }),
-        }
+        self.backend.send_in_mode(mode, commands, timeout)
     }
 
     /// Save the running config to startup; `None` when the platform has nothing to save
     /// (commit platforms persist on commit).
     pub fn save(&mut self, timeout: Duration) -> Result<Option<Response>, DeviceError> {
-        match &mut self.cli {
-            Some(d) => {
-                d.set_timeout(timeout);
-                d.save()
-            }
-            None => Ok(None),
-        }
+        self.backend.save(timeout)
     }
 
     /// The running configuration as the profile shows it (a response, so a device that
@@ -233,7 +455,7 @@ impl Connection {
     pub fn running_config(&mut self, timeout: Duration) -> Result<Response, DeviceError> {
         let Some(cmd) = self.profile.show_config.clone() else {
             return Err(DeviceError::Unsupported {
-                host: self.session.host().to_string(),
+                host: self.host.clone(),
                 platform: self.profile.name.clone(),
                 what: "showing the running config (no show_config in its profile)".into(),
             });
@@ -243,9 +465,7 @@ impl Connection {
 
     /// Close cleanly (the CLI's `exit`, then the session).
     pub fn close(self) {
-        if let Some(d) = self.cli {
-            d.close();
-        }
+        self.backend.close();
     }
 }
 

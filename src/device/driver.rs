@@ -94,7 +94,7 @@ impl<S: CliStream> Driver<S> {
         )
     }
 
-    fn open_stream_shared(
+    pub fn open_stream_shared(
         stream: S,
         host: &str,
         profile: Arc<PlatformProfile>,
@@ -142,6 +142,11 @@ impl<S: CliStream> Driver<S> {
             }
         }
         Ok(d)
+    }
+
+    /// The inventory name of the host.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
     pub fn profile(&self) -> &PlatformProfile {

@@ -464,7 +464,7 @@ impl Connector for HostConnector<'_> {
                     .send(Event::Warning(format!("{}: {w}", state.name)));
             }
             if let Ok(mut slot) = state.abort.lock() {
-                *slot = Some(conn.session().abort_handle());
+                *slot = conn.abort_handle();
             }
             state.conn = Some(conn);
         }

@@ -27,6 +27,14 @@ pub use ssh::{ExecOutput, SshOptions, SshSession};
 /// connection is attempted, the address it went to. Secrets never appear here.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
+    /// An SSH-only operation (SCP, SFTP, exec) on a host reached another way.
+    #[error("{host}: {what} needs an SSH connection, but the host connects over {kind}\n hint: use `protocol: ftp` for files, or `connection: ssh` if the device has SSH")]
+    NeedsSsh {
+        host: String,
+        what: String,
+        kind: String,
+    },
+
     /// A connection variable has a bad value.
     #[error("host {host}: variable `{var}`: {reason}")]
     Settings {

@@ -31,7 +31,7 @@ impl<'c> DeviceFiles<'c> {
     }
 
     fn command_timeout(&self) -> Duration {
-        self.conn.session().command_timeout()
+        self.conn.command_timeout()
     }
 }
 
@@ -127,9 +127,9 @@ impl RemoteFiles for DeviceFiles<'_> {
             },
             // The CLI session may have been closed by the device's idle timeout while a
             // long transfer ran on the SSH session: ask on an exec channel.
-            Err(e) => match self.conn.session().exec(&cmd, timeout) {
-                Ok(out) => out.stdout,
-                Err(_) => return Err(TransferFailure::Device(device_failure(&e))),
+            Err(e) => match self.conn.ssh("exec").map(|s| s.exec(&cmd, timeout)) {
+                Ok(Ok(out)) => out.stdout,
+                _ => return Err(TransferFailure::Device(device_failure(&e))),
             },
         };
         Ok(pattern
@@ -185,7 +185,7 @@ impl RemoteFiles for DeviceFiles<'_> {
         mode: Option<u32>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        scp_send(self.conn.session(), src, size, path, mode, pump)
+        scp_send(super::ssh_of(self.conn)?, src, size, path, mode, pump)
     }
 
     fn fetch(
@@ -197,7 +197,7 @@ impl RemoteFiles for DeviceFiles<'_> {
         _limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        Ok(scp::download(self.conn.session(), path, dst, pump)?)
+        Ok(scp::download(super::ssh_of(self.conn)?, path, dst, pump)?)
     }
 }
 

@@ -253,6 +253,14 @@ fn open_backend<'c>(
 }
 
 /// Why a transfer failed.
+/// The SSH session a file protocol runs on; a telnet or API host has none.
+fn ssh_of(
+    conn: &crate::device::Connection,
+) -> Result<&crate::transport::SshSession, TransferFailure> {
+    conn.ssh("file transfer over SCP or SFTP")
+        .map_err(TransferFailure::Transport)
+}
+
 enum TransferFailure {
     Transport(TransportError),
     /// Already a result (a device error, with its partial output).

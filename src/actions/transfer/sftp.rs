@@ -60,7 +60,7 @@ impl<'c> SftpFiles<'c> {
                     CommandSide::Shell(shell) => shell.connection(),
                     CommandSide::Device(device) => device.connection(),
                 };
-                Sftp::open(conn.session())?
+                Sftp::open(super::ssh_of(conn)?)?
             }
         };
         Ok(self.channel.insert(channel))

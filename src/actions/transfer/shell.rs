@@ -30,11 +30,11 @@ impl<'c> ShellFiles<'c> {
     }
 
     fn exec(&self, cmd: &str, timeout: Duration) -> Result<ExecOutput, TransportError> {
-        self.conn.session().exec(cmd, timeout)
+        self.conn.ssh("a shell command")?.exec(cmd, timeout)
     }
 
     fn command_timeout(&self) -> Duration {
-        self.conn.session().command_timeout()
+        self.conn.command_timeout()
     }
 
     /// Time left for a last step of a transfer: up to its deadline, but at least the
@@ -49,7 +49,7 @@ impl<'c> ShellFiles<'c> {
     /// A command that failed on `path`, in the words it wrote to stderr.
     fn refused(&self, op: &str, path: &str, out: &ExecOutput) -> TransferFailure {
         TransferFailure::Transport(TransportError::Remote {
-            host: self.conn.session().host().to_string(),
+            host: self.conn.host().to_string(),
             op: op.into(),
             path: path.to_string(),
             reason: out.stderr.trim().to_string(),
@@ -154,7 +154,7 @@ impl RemoteFiles for ShellFiles<'_> {
         if out.exit_status != 0 {
             return Err(TransferFailure::Message(format!(
                 "{}: cannot create folder {dir}: {}",
-                self.conn.session().host(),
+                self.conn.host(),
                 out.stderr.trim()
             )));
         }
@@ -197,7 +197,7 @@ impl RemoteFiles for ShellFiles<'_> {
         mode: Option<u32>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        let sent = scp_send(self.conn.session(), src, size, path, mode, pump)?;
+        let sent = scp_send(super::ssh_of(self.conn)?, src, size, path, mode, pump)?;
         // Whatever the SCP sink made of the mode (its umask, a replaced file's old mode),
         // the task asked for this one.
         if let Some(mode) = mode {
@@ -218,7 +218,7 @@ impl RemoteFiles for ShellFiles<'_> {
         _limit: Option<u64>,
         pump: &mut Pump<'_>,
     ) -> Result<u64, TransferFailure> {
-        Ok(scp::download(self.conn.session(), path, dst, pump)?)
+        Ok(scp::download(super::ssh_of(self.conn)?, path, dst, pump)?)
     }
 
     fn prefers_combined_finish(&self, _algo: Option<Algo>, _dest_absent: bool) -> bool {

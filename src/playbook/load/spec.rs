@@ -97,6 +97,10 @@ fn connection<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
         "local",
         "ssh",
         "paramiko",
+        "telnet",
+        "eapi",
+        "nxapi",
+        "restconf",
     ];
     struct V;
     impl Visitor<'_> for V {

@@ -7,7 +7,8 @@
 //! | variable (Ansible name) | meaning | default |
 //! | --- | --- | --- |
 //! | `host` (`ansible_host`) | address to connect to | the inventory name |
-//! | `port` (`ansible_port`) | SSH port | 22 |
+//! | `connection` (`ansible_connection`) | `ssh` (`network_cli`, `paramiko`), `telnet`, `netconf`, `eapi`, `nxapi`, `restconf` (`httpapi`: by platform) | `ssh` |
+//! | `port` (`ansible_port`) | the transport's port | 22, telnet 23, NETCONF 830, HTTP APIs 443 |
 //! | `user` (`ansible_user`) | login user | `$USER` |
 //! | `password` (`ansible_password`, `ansible_ssh_pass`) | password, also for keyboard-interactive | |
 //! | `private_key_file` (`ansible_ssh_private_key_file`), `private_key_passphrase` | key auth | |
@@ -66,11 +67,100 @@ pub const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 30;
 /// Default SSH keepalive interval; `keepalive_interval: 0` turns keepalives off.
 pub const DEFAULT_KEEPALIVE_SECS: u64 = 30;
 
-/// Everything needed to open (and keep) an SSH connection to one host.
+/// How a host is reached: the transport under its [`crate::device::Connection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConnectionKind {
+    /// SSH: a PTY CLI for network platforms, exec channels for shell hosts.
+    #[default]
+    Ssh,
+    /// Telnet: the same CLI driver over a plain-text TCP stream.
+    Telnet,
+    /// NETCONF over SSH (RFC 6242), the `netconf` subsystem.
+    Netconf,
+    /// Arista eAPI (JSON-RPC over HTTPS).
+    Eapi,
+    /// Cisco NX-API (JSON-RPC over HTTPS).
+    Nxapi,
+    /// RESTCONF (RFC 8040) over HTTPS.
+    Restconf,
+}
+
+impl ConnectionKind {
+    /// Values of `connection` / `ansible_connection`, short or fully qualified.
+    pub const NAMES: &'static [&'static str] = &[
+        "ssh",
+        "network_cli",
+        "paramiko",
+        "paramiko_ssh",
+        "libssh",
+        "smart",
+        "local",
+        "telnet",
+        "netconf",
+        "httpapi",
+        "eapi",
+        "nxapi",
+        "restconf",
+    ];
+
+    /// Read a `connection` value; `httpapi` becomes the platform's API (eAPI on EOS,
+    /// NX-API on NX-OS, RESTCONF otherwise). `local` keeps SSH: netorch's
+    /// connection-free actions never open one, and the others reach the host as before.
+    pub fn parse(value: &str, platform: &str) -> Option<ConnectionKind> {
+        let short = value.trim().rsplit('.').next().unwrap_or(value).trim();
+        Some(match short.to_ascii_lowercase().as_str() {
+            "ssh" | "network_cli" | "paramiko" | "paramiko_ssh" | "libssh" | "smart" | "local" => {
+                ConnectionKind::Ssh
+            }
+            "telnet" => ConnectionKind::Telnet,
+            "netconf" => ConnectionKind::Netconf,
+            "eapi" => ConnectionKind::Eapi,
+            "nxapi" => ConnectionKind::Nxapi,
+            "restconf" => ConnectionKind::Restconf,
+            "httpapi" => match platform {
+                "arista_eos" => ConnectionKind::Eapi,
+                "cisco_nxos" => ConnectionKind::Nxapi,
+                _ => ConnectionKind::Restconf,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The port a host of this kind listens on unless `port` says otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ConnectionKind::Ssh => 22,
+            ConnectionKind::Telnet => 23,
+            ConnectionKind::Netconf => 830,
+            ConnectionKind::Eapi | ConnectionKind::Nxapi | ConnectionKind::Restconf => 443,
+        }
+    }
+
+    /// The name shown in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionKind::Ssh => "ssh",
+            ConnectionKind::Telnet => "telnet",
+            ConnectionKind::Netconf => "netconf",
+            ConnectionKind::Eapi => "eapi",
+            ConnectionKind::Nxapi => "nxapi",
+            ConnectionKind::Restconf => "restconf",
+        }
+    }
+
+    /// Whether the transport runs over an SSH session (host keys, jump hosts, SCP/SFTP).
+    pub fn is_ssh(self) -> bool {
+        matches!(self, ConnectionKind::Ssh | ConnectionKind::Netconf)
+    }
+}
+
+/// Everything needed to open (and keep) a connection to one host.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
     /// The inventory name, used in every message.
     pub host_name: String,
+    /// The transport (`connection` / `ansible_connection`).
+    pub kind: ConnectionKind,
     /// What to connect to (`host` / `ansible_host`; default: the inventory name).
     pub address: String,
     pub port: u16,
@@ -101,6 +191,8 @@ pub struct ConnectionSettings {
 pub const CONNECTION_VARS: &[&str] = &[
     "host",
     "ansible_host",
+    "connection",
+    "ansible_connection",
     "port",
     "ansible_port",
     "user",
@@ -151,8 +243,38 @@ impl ConnectionSettings {
         let address = r
             .non_empty(&["host", "ansible_host"])?
             .unwrap_or_else(|| host_name.to_string());
+        let platform = match r.non_empty(&["platform"])? {
+            Some(p) => p,
+            None => r.non_empty(&["ansible_network_os"])?.map_or_else(
+                || crate::inventory::DEFAULT_PLATFORM.to_string(),
+                |os| platform_from_network_os(&os),
+            ),
+        };
+
+        let kind = match r.first(&["connection", "ansible_connection"]) {
+            None => ConnectionKind::Ssh,
+            Some((n, v)) => {
+                let text = scalar_string(v).unwrap_or_default();
+                ConnectionKind::parse(&text, &platform).ok_or_else(|| {
+                    let hint = crate::source::suggest(
+                        text.rsplit('.').next().unwrap_or(&text),
+                        ConnectionKind::NAMES.iter().copied(),
+                    )
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                    r.err(
+                        n,
+                        format!(
+                            "expected a connection ({}), got {}{hint}",
+                            ConnectionKind::NAMES.join(", "),
+                            show(v)
+                        ),
+                    )
+                })?
+            }
+        };
         let port = match r.first(&["port", "ansible_port"]) {
-            None => 22,
+            None => kind.default_port(),
             Some((n, v)) => scalar_string(v)
                 .and_then(|s| s.trim().parse::<u16>().ok())
                 .filter(|p| *p != 0)
@@ -175,14 +297,6 @@ impl ConnectionSettings {
         let enable_secret = r
             .string(&["enable_secret", "ansible_become_password"])?
             .map(Secret::new);
-
-        let platform = match r.non_empty(&["platform"])? {
-            Some(p) => p,
-            None => r.non_empty(&["ansible_network_os"])?.map_or_else(
-                || crate::inventory::DEFAULT_PLATFORM.to_string(),
-                |os| platform_from_network_os(&os),
-            ),
-        };
 
         let fallback_user = || {
             std::env::var("USER")
@@ -410,6 +524,7 @@ impl ConnectionSettings {
 
         Ok(ConnectionSettings {
             host_name: host_name.to_string(),
+            kind,
             address,
             port,
             credentials,
@@ -471,6 +586,45 @@ mod tests {
         assert_eq!(s.algorithms, Algorithms::default());
         assert!(s.jumps.is_empty());
         assert!(s.known_hosts_file.ends_with(".ssh/known_hosts"));
+    }
+
+    #[test]
+    fn connection_kinds_and_their_ports() {
+        let kind = |mut v: Value| {
+            v["user"] = json!("ops");
+            ConnectionSettings::from_vars("r1", &vars(v)).map(|s| (s.kind, s.port))
+        };
+        assert_eq!(kind(json!({})).unwrap(), (ConnectionKind::Ssh, 22));
+        assert_eq!(
+            kind(json!({"ansible_connection": "ansible.netcommon.network_cli"})).unwrap(),
+            (ConnectionKind::Ssh, 22)
+        );
+        assert_eq!(
+            kind(json!({"connection": "telnet"})).unwrap(),
+            (ConnectionKind::Telnet, 23)
+        );
+        assert_eq!(
+            kind(json!({"ansible_connection": "ansible.netcommon.netconf", "port": 2830})).unwrap(),
+            (ConnectionKind::Netconf, 2830)
+        );
+        assert_eq!(
+            kind(json!({"ansible_connection": "httpapi", "ansible_network_os": "arista.eos.eos"}))
+                .unwrap(),
+            (ConnectionKind::Eapi, 443)
+        );
+        assert_eq!(
+            kind(json!({"ansible_connection": "httpapi", "platform": "cisco_nxos"}))
+                .unwrap()
+                .0,
+            ConnectionKind::Nxapi
+        );
+        let e = kind(json!({"connection": "telent"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`connection`") && e.contains("did you mean `telnet`?"),
+            "{e}"
+        );
     }
 
     #[test]
