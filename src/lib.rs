@@ -65,5 +65,6 @@ pub mod transport;
 pub mod value;
 pub mod vars;
 pub mod vault;
+pub mod version;
 
 pub use error::{Error, ExitCode, Result};

@@ -618,3 +618,99 @@ fn expected_variables_and_every_extra_vars_form() {
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("varz.yml"), "{err}");
 }
+
+/// `--version` names the commit and the build date; `--version --json` is data for scripts,
+/// whichever order the flags come in and after a subcommand too.
+#[test]
+fn version_says_which_build_this_is() {
+    let out = netorch().arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let re = regex::Regex::new(
+        r"^netorch \d+\.\d+\.\d+ \(commit (?:[0-9a-f]{12}|unknown), built \d{4}-\d\d-\d\d\)\n$",
+    )
+    .unwrap();
+    assert!(re.is_match(&text), "{text:?}");
+    for args in [["--version", "--json"], ["--json", "--version"]] {
+        let out = netorch().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["name"], "netorch");
+        assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+        assert!(
+            text.contains(v["commit"].as_str().unwrap()),
+            "{v} vs {text}"
+        );
+        assert_eq!(v["build_date"].as_str().unwrap().len(), 10, "{v}");
+    }
+    let out = netorch().args(["run", "--version"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("netorch-run "));
+}
+
+/// The man pages a package installs: one per visible command and the two file formats, each
+/// valid roff with a NAME section (rendered by `man` when it is installed).
+#[test]
+fn man_pages_are_generated_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = netorch()
+        .args(["manpages"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "netorch.1",
+        "netorch-run.1",
+        "netorch-backup.1",
+        "netorch-daemon.1",
+        "netorch-playbook.5",
+        "netorch-inventory.5",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+    assert!(!names
+        .iter()
+        .any(|n| n == "netorch-help.1" || n == "netorch-manpages.1"));
+    let run = std::fs::read_to_string(dir.path().join("netorch-run.1")).unwrap();
+    assert!(
+        run.starts_with(".ie") || run.starts_with(".TH"),
+        "{}",
+        &run[..80]
+    );
+    assert!(
+        run.contains("netorch\\-run") && run.contains("\\-\\-inventory"),
+        "{run}"
+    );
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let out = std::process::Command::new("man")
+            .arg("-l")
+            .arg(dir.path().join("netorch-playbook.5"))
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("NAME") && text.contains("netorch-playbook"),
+            "{text}"
+        );
+    }
+}

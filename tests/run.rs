@@ -77,6 +77,11 @@ fn fifty_devices_every_result_right_and_idempotent() {
     );
     let doc = json_of(&out);
     assert_eq!(doc["stats"].as_object().unwrap().len(), 50);
+    // The report says which build wrote it (`netorch --version`).
+    assert_eq!(doc["netorch_version"], env!("CARGO_PKG_VERSION"));
+    assert!(doc["netorch_commit"]
+        .as_str()
+        .is_some_and(|c| c.len() == 12 || c == "unknown"));
     for h in &sim.hosts {
         assert_eq!(status_of(&doc, "Version", &h.name), "ok", "{}", h.name);
         assert_eq!(status_of(&doc, "NTP", &h.name), "changed", "{}", h.name);

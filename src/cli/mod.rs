@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod exec;
 mod inventory;
+mod manpages;
 mod parse;
 mod platforms;
 mod push;
@@ -39,14 +40,20 @@ Any other status (101: a panic) is a defect in netorch: please report it.";
 #[derive(Debug, Parser)]
 #[command(
     name = "netorch",
-    version,
     about,
+    version,
+    // `--version` says which commit and when; `-V` the version alone.
+    long_version = crate::version::LONG,
     propagate_version = true,
     after_help = EXIT_CODES_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// With --version: print it as JSON (name, version, commit, build_date, target).
+    #[arg(long, hide_short_help = true)]
+    pub json: bool,
 
     /// More output: -v adds command output, -vv transport detail.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -83,6 +90,21 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
+    /// Write the man pages into a folder (for packagers).
+    #[command(hide = true)]
+    Manpages(manpages::ManpagesArgs),
+}
+
+fn print_version(json: bool) -> i32 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::version::BUILD).unwrap_or_default()
+        );
+    } else {
+        println!("netorch {}", crate::version::LONG);
+    }
+    ExitCode::Ok.code()
 }
 
 /// Parse the command line, run the subcommand, print any error, return the exit code.
@@ -90,6 +112,13 @@ pub fn main_entry() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // clap prints --version as soon as it meets it; `--json` asks for the same as
+            // data, wherever it stands.
+            if e.kind() == clap::error::ErrorKind::DisplayVersion
+                && std::env::args().any(|a| a == "--json")
+            {
+                return print_version(true);
+            }
             let code = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp
                 | clap::error::ErrorKind::DisplayVersion
@@ -100,15 +129,16 @@ pub fn main_entry() -> i32 {
             return code.code();
         }
     };
+    let command = cli.command;
     // The daemon's job start/end lines are its main output: info by default.
-    let daemon = matches!(cli.command, Command::Daemon(_));
+    let daemon = matches!(command, Command::Daemon(_));
     let log_level = if daemon {
         cli.verbose.max(2)
     } else {
         cli.verbose
     };
     init_logging(log_level);
-    let result = match cli.command {
+    let result = match command {
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Check(args) => check::run(args),
         Command::Inventory(args) => inventory::run(args),
@@ -123,6 +153,7 @@ pub fn main_entry() -> i32 {
         Command::Compliance(args) => compliance::run(args, cli.verbose),
         Command::Parse(args) => parse::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Manpages(args) => manpages::run(args),
     };
     match result {
         Ok(code) => code.code(),

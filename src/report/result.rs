@@ -310,6 +310,8 @@ impl HostStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub netorch_version: &'static str,
+    /// The git commit the binary was built from (`netorch --version`).
+    pub netorch_commit: &'static str,
     pub playbooks: Vec<String>,
     pub check_mode: bool,
     pub started: String,
@@ -331,7 +333,8 @@ pub struct RunReport {
 impl RunReport {
     pub fn new(playbooks: Vec<String>, check_mode: bool) -> Self {
         RunReport {
-            netorch_version: env!("CARGO_PKG_VERSION"),
+            netorch_version: crate::version::VERSION,
+            netorch_commit: crate::version::COMMIT,
             playbooks,
             check_mode,
             started: now_rfc3339(),

@@ -122,7 +122,7 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
     let previous = previous_status(&schedule.status_file);
     let now = Utc::now();
     let mut st = DaemonStatus {
-        netorch_version: env!("CARGO_PKG_VERSION").into(),
+        netorch_version: crate::version::line(),
         pid: std::process::id(),
         started: rfc3339(now),
         schedule: schedule.path.display().to_string(),
