@@ -1,0 +1,602 @@
+//! The telnet side (`--telnet`): each device also listens for telnet on a second port,
+//! negotiates options as a Cisco box does (WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO
+//! TERMINAL-TYPE, DO NAWS), asks for a user and password, then feeds the device's [`Shell`]
+//! as the SSH side does. The window size the client reports (NAWS) sizes the shell.
+//!
+//! Faults for the client's tests (`--telnet-fault NAME=KNOB[,KNOB...]`): a login banner
+//! and MOTD, no negotiation at all, a line that says nothing until it gets an Enter, a
+//! console server's "Press RETURN to get started", a line already logged in, a line busy
+//! with another session, and `\r\0` line endings. The device's `--fail` modes (refuse,
+//! auth-fail, drop-after:N, hang-after:N, truncate-after:N) apply to telnet as to SSH.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::device::{Device, FailMode};
+use crate::platform::Platform;
+use crate::shell::Shell;
+
+const IAC: u8 = 255;
+const DONT: u8 = 254;
+const DO: u8 = 253;
+const WONT: u8 = 252;
+const WILL: u8 = 251;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const ECHO: u8 = 1;
+const SGA: u8 = 3;
+const TTYPE: u8 = 24;
+const NAWS: u8 = 31;
+
+/// How a device's telnet side misbehaves on purpose.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TelnetFaults {
+    /// A banner before the login prompt and a MOTD after it.
+    pub banner: bool,
+    /// Send no IAC negotiation at all (a bare TCP console).
+    pub no_negotiation: bool,
+    /// Say nothing until the client sends an Enter.
+    pub needs_enter: bool,
+    /// A console server's "Press RETURN to get started." first.
+    pub press_return: bool,
+    /// The line is held by another session: say so and hang up.
+    pub busy: bool,
+    /// The line is already logged in: the prompt comes without a login.
+    pub logged_in: bool,
+    /// End lines with `\r\0` instead of `\r\n`.
+    pub cr_nul: bool,
+}
+
+impl TelnetFaults {
+    /// A comma-separated list of banner, no-negotiation, needs-enter, press-return,
+    /// busy, logged-in, cr-nul.
+    pub fn parse(text: &str) -> Result<TelnetFaults, String> {
+        let mut f = TelnetFaults::default();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "banner" => f.banner = true,
+                "no-negotiation" => f.no_negotiation = true,
+                "needs-enter" => f.needs_enter = true,
+                "press-return" => f.press_return = true,
+                "busy" => f.busy = true,
+                "logged-in" => f.logged_in = true,
+                "cr-nul" => f.cr_nul = true,
+                _ => {
+                    return Err(format!(
+                        "unknown telnet fault {word:?}; expected banner, no-negotiation, \
+                         needs-enter, press-return, busy, logged-in or cr-nul"
+                    ))
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// A device's telnet listener, bound.
+pub struct TelnetBound {
+    pub device: Arc<Device>,
+    pub listener: TcpListener,
+    pub faults: TelnetFaults,
+}
+
+/// Serves a device's telnet port until the process ends.
+pub fn spawn_listener(bound: TelnetBound) {
+    tokio::spawn(async move {
+        let mut n: u64 = 0;
+        loop {
+            let (sock, _) = match bound.listener.accept().await {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!(
+                        "netorch-sim: {}: telnet accept failed: {e}",
+                        bound.device.name
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            crate::server::log_connection(&bound.device.name);
+            if bound.device.fail == Some(FailMode::Refuse) {
+                drop(sock);
+                continue;
+            }
+            let _ = sock.set_nodelay(true);
+            n += 1;
+            let device = bound.device.clone();
+            let faults = bound.faults;
+            tokio::spawn(async move {
+                let mut s = Session::new(sock, device, faults, n);
+                let _ = s.run().await;
+            });
+        }
+    });
+}
+
+/// The client's bytes decoded: IAC taken out, `CR NUL` made `CR`.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    state: u8,
+    verb: u8,
+    sb: Vec<u8>,
+    after_cr: bool,
+}
+
+/// What the client negotiated.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// (verb, option) the client sent.
+    pub answers: Vec<(u8, u8)>,
+    pub terminal_type: Option<String>,
+    pub window: Option<(u16, u16)>,
+}
+
+const S_DATA: u8 = 0;
+const S_IAC: u8 = 1;
+const S_VERB: u8 = 2;
+const S_SB: u8 = 3;
+const S_SB_IAC: u8 = 4;
+
+impl Decoder {
+    pub fn feed(&mut self, input: &[u8], data: &mut Vec<u8>, neg: &mut Negotiated) {
+        for &b in input {
+            match self.state {
+                S_DATA => {
+                    if b == IAC {
+                        self.state = S_IAC;
+                        continue;
+                    }
+                    let skip = self.after_cr && b == 0;
+                    self.after_cr = b == b'\r';
+                    if !skip {
+                        data.push(b);
+                    }
+                }
+                S_IAC => {
+                    self.state = match b {
+                        IAC => {
+                            data.push(IAC);
+                            S_DATA
+                        }
+                        WILL | WONT | DO | DONT => {
+                            self.verb = b;
+                            S_VERB
+                        }
+                        SB => {
+                            self.sb.clear();
+                            S_SB
+                        }
+                        _ => S_DATA,
+                    }
+                }
+                S_VERB => {
+                    neg.answers.push((self.verb, b));
+                    self.state = S_DATA;
+                }
+                S_SB => {
+                    if b == IAC {
+                        self.state = S_SB_IAC;
+                    } else if self.sb.len() < 256 {
+                        self.sb.push(b);
+                    }
+                }
+                _ => {
+                    if b == SE {
+                        self.subnegotiation(neg);
+                        self.state = S_DATA;
+                    } else {
+                        if b == IAC && self.sb.len() < 256 {
+                            self.sb.push(IAC);
+                        }
+                        self.state = S_SB;
+                    }
+                }
+            }
+        }
+    }
+
+    fn subnegotiation(&mut self, neg: &mut Negotiated) {
+        match self.sb.as_slice() {
+            [TTYPE, 0, name @ ..] => {
+                neg.terminal_type = Some(String::from_utf8_lossy(name).into_owned());
+            }
+            [NAWS, a, b, c, d] => {
+                neg.window = Some((u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d])));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Device text as telnet bytes: 0xFF doubled, line ends as the faults say.
+fn encode(text: &[u8], cr_nul: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if cr_nul && b == b'\r' && text.get(i + 1) == Some(&b'\n') {
+            out.extend_from_slice(b"\r\0");
+            i += 2;
+            continue;
+        }
+        out.push(b);
+        if b == IAC {
+            out.push(IAC);
+        }
+        i += 1;
+    }
+    out
+}
+
+struct Session {
+    sock: TcpStream,
+    device: Arc<Device>,
+    faults: TelnetFaults,
+    dec: Decoder,
+    neg: Negotiated,
+    /// Decoded client text not used yet.
+    input: Vec<u8>,
+    /// The last line ended in CR: a LF that follows in the next read belongs to it.
+    skip_lf: bool,
+    rng: u64,
+}
+
+type Res<T> = std::io::Result<T>;
+
+fn closed() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "client went away")
+}
+
+/// How long the device waits at its login prompts (and for negotiation answers).
+const LOGIN_IDLE: Duration = Duration::from_secs(60);
+const NEGOTIATION_WAIT: Duration = Duration::from_secs(3);
+
+impl Session {
+    fn new(sock: TcpStream, device: Arc<Device>, faults: TelnetFaults, n: u64) -> Session {
+        let rng = device.settings.seed ^ ((device.index as u64) << 20) ^ n ^ 0x51ed_270b_27a1_3c5d;
+        Session {
+            sock,
+            device,
+            faults,
+            dec: Decoder::default(),
+            neg: Negotiated::default(),
+            input: Vec::new(),
+            skip_lf: false,
+            rng: rng | 1,
+        }
+    }
+
+    async fn send(&mut self, text: &str) -> Res<()> {
+        let bytes = text.replace('\n', "\r\n");
+        self.send_bytes(bytes.as_bytes()).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8]) -> Res<()> {
+        let out = encode(bytes, self.faults.cr_nul);
+        self.sock.write_all(&out).await
+    }
+
+    /// Read more from the client (decoded into `input`); negotiation it starts is
+    /// refused, except what we asked for.
+    async fn fill(&mut self, wait: Duration) -> Res<bool> {
+        let mut buf = [0u8; 4096];
+        let n = match tokio::time::timeout(wait, self.sock.read(&mut buf)).await {
+            Err(_) => return Ok(false),
+            Ok(r) => r?,
+        };
+        if n == 0 {
+            return Err(closed());
+        }
+        let before = self.neg.answers.len();
+        self.dec.feed(&buf[..n], &mut self.input, &mut self.neg);
+        let mut reply = Vec::new();
+        for &(verb, opt) in &self.neg.answers[before..] {
+            match (verb, opt) {
+                (WILL, TTYPE) => reply.extend_from_slice(&[IAC, SB, TTYPE, 1, IAC, SE]),
+                (WILL, NAWS) | (DO, ECHO) | (DO, SGA) => {}
+                (WILL, o) => reply.extend_from_slice(&[IAC, DONT, o]),
+                (DO, o) => reply.extend_from_slice(&[IAC, WONT, o]),
+                _ => {}
+            }
+        }
+        if !reply.is_empty() {
+            self.sock.write_all(&reply).await?;
+        }
+        Ok(true)
+    }
+
+    /// Offer and ask for the options a Cisco box does, and check the client's answers:
+    /// a client that would echo too, or never answers, gets told and hung up on.
+    async fn negotiate(&mut self) -> Res<Result<(), String>> {
+        self.sock
+            .write_all(&[
+                IAC, WILL, ECHO, IAC, WILL, SGA, IAC, DO, TTYPE, IAC, DO, NAWS,
+            ])
+            .await?;
+        let deadline = tokio::time::Instant::now() + NEGOTIATION_WAIT;
+        loop {
+            let answered = |o: u8, yes: u8, no: u8| {
+                self.neg
+                    .answers
+                    .iter()
+                    .any(|&(v, x)| x == o && (v == yes || v == no))
+            };
+            let ttype_done =
+                self.neg.answers.contains(&(WONT, TTYPE)) || self.neg.terminal_type.is_some();
+            let naws_done = self.neg.answers.contains(&(WONT, NAWS)) || self.neg.window.is_some();
+            if answered(ECHO, DO, DONT) && answered(SGA, DO, DONT) && ttype_done && naws_done {
+                break;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(Err("no answer to the option negotiation".into()));
+            }
+            self.fill(left).await?;
+        }
+        if self.neg.answers.contains(&(WILL, ECHO)) {
+            return Ok(Err("the client offered to echo too".into()));
+        }
+        if self.neg.answers.contains(&(DONT, ECHO)) {
+            return Ok(Err("the client refused the device's echo".into()));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The LF of a CR LF split across reads.
+    fn drop_lf(&mut self) {
+        if self.skip_lf && !self.input.is_empty() {
+            if self.input[0] == b'\n' {
+                self.input.remove(0);
+            }
+            self.skip_lf = false;
+        }
+    }
+
+    /// One line from the client (without its line end); `None` after the idle time.
+    async fn read_line(&mut self, echo: bool) -> Res<Option<String>> {
+        loop {
+            self.drop_lf();
+            if let Some(i) = self.input.iter().position(|b| *b == b'\r' || *b == b'\n') {
+                let line: Vec<u8> = self.input.drain(..i).collect();
+                let end = self.input.remove(0);
+                if end == b'\r' {
+                    match self.input.first() {
+                        Some(b'\n') => {
+                            self.input.remove(0);
+                        }
+                        Some(_) => {}
+                        None => self.skip_lf = true,
+                    }
+                }
+                if echo {
+                    let mut e = line.clone();
+                    e.extend_from_slice(b"\r\n");
+                    self.send_bytes(&e).await?;
+                } else {
+                    self.send_bytes(b"\r\n").await?;
+                }
+                return Ok(Some(String::from_utf8_lossy(&line).into_owned()));
+            }
+            if !self.fill(LOGIN_IDLE).await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn is_cisco_style(&self) -> bool {
+        matches!(
+            self.device.platform,
+            Platform::CiscoIos | Platform::CiscoIosxr
+        )
+    }
+
+    async fn run(&mut self) -> Res<()> {
+        let negotiated = !self.faults.no_negotiation;
+        if negotiated {
+            if let Err(why) = self.negotiate().await? {
+                self.send(&format!("\n% Telnet negotiation failed: {why}\n"))
+                    .await?;
+                return Ok(());
+            }
+            if let Some(t) = &self.neg.terminal_type {
+                let (c, r) = self.neg.window.unwrap_or((0, 0));
+                crate::server::log_connection(&format!(
+                    "{} telnet ttype={t} window={c}x{r}",
+                    self.device.name
+                ));
+            }
+        }
+        if self.faults.busy {
+            self.send("\n% Port 2 is busy: in use by another session\n")
+                .await?;
+            return Ok(());
+        }
+        if self.faults.needs_enter && self.read_line(false).await?.is_none() {
+            return Ok(());
+        }
+        if self.faults.press_return {
+            let name = self.device.name.clone();
+            self.send(&format!(
+                "\n\n{name} con0 is now available\n\n\n\n\nPress RETURN to get started.\n"
+            ))
+            .await?;
+            if self.read_line(false).await?.is_none() {
+                return Ok(());
+            }
+        }
+        let user = if self.faults.logged_in {
+            self.device.settings.user.clone()
+        } else {
+            if self.faults.banner {
+                self.send(
+                    "\n**************************************************\n\
+                     * WARNING: authorized users only. Activity is     *\n\
+                     * monitored and logged. Contact: noc@example.net *\n\
+                     **************************************************\n",
+                )
+                .await?;
+            }
+            match self.login(negotiated).await? {
+                Some(u) => u,
+                None => return Ok(()),
+            }
+        };
+        if self.faults.banner {
+            self.send("\n*** MOTD: maintenance window Sunday 02:00-04:00 UTC ***\n")
+                .await?;
+        }
+        self.shell(&user).await
+    }
+
+    /// The login dialogue; `None`: the client gave up or failed three times.
+    async fn login(&mut self, echo: bool) -> Res<Option<String>> {
+        let name = self.device.name.clone();
+        let (ask_user, refused) = if self.is_cisco_style() {
+            (
+                "\nUser Access Verification\n\nUsername: ".to_string(),
+                "% Login invalid\n\nUsername: ".to_string(),
+            )
+        } else {
+            (
+                format!("\n{name} login: "),
+                format!("\nLogin incorrect\n{name} login: "),
+            )
+        };
+        self.send(&ask_user).await?;
+        for attempt in 1..=3 {
+            let Some(user) = self.read_line(echo).await? else {
+                return Ok(None);
+            };
+            self.send("Password: ").await?;
+            let Some(password) = self.read_line(false).await? else {
+                return Ok(None);
+            };
+            let s = &self.device.settings;
+            let ok = self.device.fail != Some(FailMode::AuthFail)
+                && user == s.user
+                && password == s.password;
+            if ok {
+                return Ok(Some(user));
+            }
+            // Devices pause before saying no.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if attempt == 3 {
+                let bye = if self.is_cisco_style() {
+                    "% Bad passwords\n"
+                } else {
+                    "\nLogin incorrect\n"
+                };
+                self.send(bye).await?;
+                return Ok(None);
+            }
+            self.send(&refused).await?;
+        }
+        Ok(None)
+    }
+
+    fn delay(&mut self) -> Duration {
+        let s = &self.device.settings;
+        if s.jitter.is_zero() {
+            return s.latency;
+        }
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        s.latency + Duration::from_micros(x % (s.jitter.as_micros() as u64 + 1))
+    }
+
+    /// The device CLI: keystrokes in, answers out, with the device's `--fail` mode.
+    async fn shell(&mut self, user: &str) -> Res<()> {
+        let mut shell = Shell::new(self.device.clone(), user);
+        if let Some((cols, rows)) = self.neg.window {
+            shell.set_window(u32::from(cols), u32::from(rows));
+        }
+        shell.start();
+        let out = shell.take_output();
+        self.send_bytes(&out).await?;
+        let mut commands = 0usize;
+        loop {
+            self.drop_lf();
+            while !self.input.is_empty() {
+                let (used, command) = shell.feed(&self.input);
+                self.input.drain(..used);
+                let echo = shell.take_output();
+                if !echo.is_empty() {
+                    self.send_bytes(&echo).await?;
+                }
+                let Some(command) = command else { continue };
+                commands += 1;
+                match self.device.fail {
+                    Some(FailMode::DropAfter(k)) if commands >= k => return Ok(()),
+                    Some(FailMode::HangAfter(k)) if commands >= k => {
+                        // Keep the line open, say nothing.
+                        let mut sink = [0u8; 4096];
+                        while self.sock.read(&mut sink).await? > 0 {}
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+                let delay = self.delay();
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                shell.run(&command);
+                let mut out = shell.take_output();
+                if matches!(self.device.fail, Some(FailMode::TruncateAfter(k)) if commands >= k) {
+                    out.truncate(out.len() / 2);
+                    self.send_bytes(&out).await?;
+                    return Ok(());
+                }
+                if !out.is_empty() {
+                    self.send_bytes(&out).await?;
+                }
+                if shell.closed() {
+                    return Ok(());
+                }
+            }
+            self.fill(Duration::from_secs(3600)).await?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse() {
+        let f = TelnetFaults::parse("banner, press-return,cr-nul").unwrap_or_default();
+        assert!(f.banner && f.press_return && f.cr_nul && !f.busy);
+        assert!(TelnetFaults::parse("bogus").is_err());
+    }
+
+    #[test]
+    fn decoder_takes_out_negotiation_and_cr_nul() {
+        let mut d = Decoder::default();
+        let (mut data, mut neg) = (Vec::new(), Negotiated::default());
+        d.feed(
+            &[
+                IAC, DO, ECHO, b'a', b'\r', 0, IAC, SB, TTYPE, 0, b'V', b'T', IAC, IAC, IAC, SE,
+                IAC, SB, NAWS, 1, 0xff,
+            ],
+            &mut data,
+            &mut neg,
+        );
+        d.feed(&[0xff, 0, 24, IAC, SE, b'b'], &mut data, &mut neg);
+        assert_eq!(data, b"a\rb");
+        assert_eq!(neg.answers, [(DO, ECHO)]);
+        assert_eq!(neg.terminal_type.as_deref(), Some("VT\u{fffd}"));
+        assert_eq!(neg.window, Some((511, 24)));
+    }
+
+    #[test]
+    fn encoding_doubles_iac_and_can_end_lines_with_cr_nul() {
+        assert_eq!(encode(b"a\xff\r\n", false), b"a\xff\xff\r\n");
+        assert_eq!(encode(b"a\r\nb", true), b"a\r\0b");
+    }
+}

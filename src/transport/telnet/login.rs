@@ -1,0 +1,313 @@
+//! Logging in over telnet, before the CLI driver takes over: the device (or the console
+//! server in front of it) asks for a user and a password in plain text, and may first
+//! want an Enter, show banners, or already sit at a prompt.
+//!
+//! The patterns are the platform profile's `login:` section ([`LoginSpec`]); the
+//! built-in profiles spell them out and a user profile can override any of them.
+
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::Deserialize;
+
+use super::stream::TelnetStream;
+use crate::device::channel::{render, CliStream};
+use crate::device::profile::{PlatformProfile, ProfileProblem};
+use crate::device::DeviceError;
+use crate::transport::{Credential, TransportError};
+
+/// The `login:` section of a platform profile (telnet and console logins).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSpec {
+    /// The last line when the device asks for the user (`Username:`, `login:`).
+    #[serde(default = "default_username")]
+    pub username_prompt: String,
+    /// The last line when it asks for the password.
+    #[serde(default = "default_password")]
+    pub password_prompt: String,
+    /// Text after the password that means it was refused.
+    #[serde(default = "default_failure")]
+    pub failure: Vec<String>,
+    /// Text that means the line is held by another session (console servers).
+    #[serde(default = "default_busy")]
+    pub busy: Vec<String>,
+    /// A line asking for Enter before anything else (console servers, idle lines).
+    #[serde(default = "default_press_return")]
+    pub press_return: String,
+}
+
+fn default_username() -> String {
+    r"(?i)(user ?name|login)\s*:\s*$".into()
+}
+fn default_password() -> String {
+    r"(?i)pass(word|code)\s*:\s*$".into()
+}
+fn default_failure() -> Vec<String> {
+    vec![
+        r"(?i)login (invalid|incorrect|failed)".into(),
+        r"(?i)authentication failed".into(),
+        r"(?i)access denied".into(),
+        r"(?i)bad password".into(),
+    ]
+}
+fn default_busy() -> Vec<String> {
+    vec![
+        r"(?i)\bline (is )?busy\b".into(),
+        r"(?i)\bport (is )?(busy|in use)\b".into(),
+        r"(?i)already in use".into(),
+        r"(?i)connection refused by remote host".into(),
+    ]
+}
+fn default_press_return() -> String {
+    r"(?i)press (return|enter)\b".into()
+}
+
+impl Default for LoginSpec {
+    fn default() -> Self {
+        LoginSpec {
+            username_prompt: default_username(),
+            password_prompt: default_password(),
+            failure: default_failure(),
+            busy: default_busy(),
+            press_return: default_press_return(),
+        }
+    }
+}
+
+/// [`LoginSpec`] compiled.
+#[derive(Debug, Clone)]
+pub struct LoginPatterns {
+    pub username: Regex,
+    pub password: Regex,
+    pub failure: Vec<Regex>,
+    pub busy: Vec<Regex>,
+    pub press_return: Regex,
+}
+
+impl LoginSpec {
+    pub fn compile(&self) -> Result<LoginPatterns, ProfileProblem> {
+        let re = |field: &str, s: &str| {
+            Regex::new(s).map_err(|e| ProfileProblem {
+                field: format!("login.{field}"),
+                value: Some(s.to_string()),
+                message: format!(
+                    "invalid regex: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                ),
+            })
+        };
+        let res = |field: &str, list: &[String]| -> Result<Vec<Regex>, ProfileProblem> {
+            list.iter().map(|s| re(field, s)).collect()
+        };
+        Ok(LoginPatterns {
+            username: re("username_prompt", &self.username_prompt)?,
+            password: re("password_prompt", &self.password_prompt)?,
+            failure: res("failure", &self.failure)?,
+            busy: res("busy", &self.busy)?,
+            press_return: re("press_return", &self.press_return)?,
+        })
+    }
+}
+
+/// How long a silent line is given before we send an Enter to wake it (a console port or
+/// a device that speaks only when spoken to), and how often.
+const WAKE_AFTER: Duration = Duration::from_millis(1500);
+const MAX_WAKES: u32 = 3;
+
+/// The text since our last answer; the device's own words for messages.
+struct Seen {
+    bytes: Vec<u8>,
+}
+
+impl Seen {
+    fn text(&self) -> String {
+        render(&self.bytes)
+    }
+
+    fn last_line(&self) -> String {
+        let tail_from = self
+            .bytes
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        render(&self.bytes[tail_from..]).trim_end().to_string()
+    }
+}
+
+/// Log in with the credentials that have a password, in turn; done when the last line
+/// is a prompt of the platform (the text from that point on is given back to the stream
+/// for the driver). A line already logged in is left as it is.
+pub(super) fn login(
+    stream: &mut TelnetStream,
+    host: &str,
+    addr: &str,
+    profile: &PlatformProfile,
+    credentials: &[Credential],
+    timeout: Duration,
+) -> Result<(), DeviceError> {
+    let pats = &profile.login;
+    let deadline = Instant::now() + timeout;
+    let mut seen = Seen { bytes: Vec::new() };
+    let mut creds = credentials.iter().filter(|c| c.password.is_some());
+    let mut current: Option<&Credential> = None;
+    let mut password_sent = false;
+    let mut tried: Vec<String> = Vec::new();
+    let mut wakes = 0;
+    let mut buf = [0u8; 8 * 1024];
+    let write = |s: &mut TelnetStream, data: &[u8], what: &str| {
+        s.write_all_timeout(data, Duration::from_secs(10))
+            .map_err(|e| DeviceError::Closed {
+                host: host.to_string(),
+                what: format!("logging in ({what})"),
+                partial: String::new(),
+                reason: e.to_string(),
+            })
+    };
+    let auth_failed = |tried: Vec<String>| {
+        DeviceError::Transport(TransportError::AuthFailed {
+            host: host.to_string(),
+            addr: addr.to_string(),
+            tried,
+            server_methods: None,
+        })
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(DeviceError::NoPrompt {
+                host: host.to_string(),
+                platform: profile.name.clone(),
+                secs: timeout.as_secs_f64(),
+                last_line: seen.last_line(),
+            });
+        }
+        match stream.read_timeout(&mut buf, left.min(WAKE_AFTER)) {
+            Ok(0) => {
+                if let (true, Some(c)) = (password_sent, current) {
+                    tried.push(format!(
+                        "{}: password (the device hung up after it)",
+                        c.label
+                    ));
+                    return Err(auth_failed(tried));
+                }
+                return Err(DeviceError::Closed {
+                    host: host.to_string(),
+                    what: "logging in".into(),
+                    partial: seen.text().trim().to_string(),
+                    reason: "the device closed the connection".into(),
+                });
+            }
+            Ok(n) => {
+                seen.bytes.extend_from_slice(&buf[..n]);
+                if let Some(c) = current.filter(|_| password_sent) {
+                    scrub(&mut seen.bytes, c);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                // Quiet: wake the line with an Enter, a few times.
+                if wakes < MAX_WAKES && Instant::now() < deadline {
+                    wakes += 1;
+                    write(stream, b"\n", "Enter")?;
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(DeviceError::Closed {
+                    host: host.to_string(),
+                    what: "logging in".into(),
+                    partial: seen.text().trim().to_string(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let text = seen.text();
+        if let Some(line) = matching_line(&text, &pats.busy) {
+            return Err(DeviceError::Transport(TransportError::Connect {
+                host: host.to_string(),
+                addr: addr.to_string(),
+                reason: format!(
+                    "the line is busy (another session holds it); the device said: {line}"
+                ),
+            }));
+        }
+        let last = seen.last_line();
+        if last.is_empty() {
+            continue;
+        }
+        if pats.username.is_match(&last) || pats.password.is_match(&last) {
+            let asks_user = pats.username.is_match(&last);
+            if password_sent || (asks_user && current.is_some()) {
+                // Asked again after our answer: refused.
+                if let Some(c) = current {
+                    let said = matching_line(&text, &pats.failure)
+                        .map(|l| format!(" (the device said: {l})"))
+                        .unwrap_or_else(|| " (asked again)".into());
+                    tried.push(format!("{}: password{said}", c.label));
+                }
+                current = None;
+                password_sent = false;
+            }
+            if current.is_none() {
+                current = creds.next();
+                let Some(_) = current else {
+                    if tried.is_empty() {
+                        tried.push(
+                            "no credential with a password (set `password` or `credentials`)"
+                                .into(),
+                        );
+                    }
+                    return Err(auth_failed(tried));
+                };
+            }
+            let Some(c) = current else { continue };
+            if asks_user {
+                write(stream, format!("{}\n", c.user).as_bytes(), "user")?;
+            } else if let Some(pw) = &c.password {
+                let mut data = pw.expose().as_bytes().to_vec();
+                data.push(b'\n');
+                write(stream, &data, "password")?;
+                password_sent = true;
+            }
+            seen.bytes.clear();
+            continue;
+        }
+        if profile.mode_of_prompt_at(&last, None).is_some() {
+            stream.unread(&seen.bytes);
+            return Ok(());
+        }
+        if pats.press_return.is_match(&last) {
+            write(stream, b"\n", "Enter")?;
+            seen.bytes.clear();
+        }
+    }
+}
+
+/// The first line of `text` that one of `patterns` matches.
+fn matching_line(text: &str, patterns: &[Regex]) -> Option<String> {
+    text.lines()
+        .find(|l| patterns.iter().any(|r| r.is_match(l)))
+        .map(|l| l.trim().to_string())
+}
+
+/// A device that echoes the password anyway must not get it into our output.
+fn scrub(bytes: &mut Vec<u8>, c: &Credential) {
+    let Some(pw) = c.password.as_ref().map(|p| p.expose().as_bytes()) else {
+        return;
+    };
+    if pw.is_empty() || bytes.len() < pw.len() {
+        return;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(pw) {
+            out.extend_from_slice(b"********");
+            i += pw.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    *bytes = out;
+}
