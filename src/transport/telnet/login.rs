@@ -53,8 +53,7 @@ fn default_failure() -> Vec<String> {
 }
 fn default_busy() -> Vec<String> {
     vec![
-        r"(?i)\bline (is )?busy\b".into(),
-        r"(?i)\bport (is )?(busy|in use)\b".into(),
+        r"(?i)\b(line|port)\b.*\b(busy|in use)\b".into(),
         r"(?i)already in use".into(),
         r"(?i)connection refused by remote host".into(),
     ]
@@ -115,23 +114,46 @@ impl LoginSpec {
 const WAKE_AFTER: Duration = Duration::from_millis(1500);
 const MAX_WAKES: u32 = 3;
 
-/// The text since our last answer; the device's own words for messages.
+/// The text since our last answer, as the device sent it; what messages show of it has
+/// the password masked (a device that echoes it anyway must not put it in our output).
 struct Seen {
     bytes: Vec<u8>,
+    secret: Option<Vec<u8>>,
 }
 
 impl Seen {
-    fn text(&self) -> String {
-        render(&self.bytes)
-    }
-
-    fn last_line(&self) -> String {
-        let tail_from = self
-            .bytes
+    fn line_start(&self) -> usize {
+        self.bytes
             .iter()
             .rposition(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        render(&self.bytes[tail_from..]).trim_end().to_string()
+            .map_or(0, |i| i + 1)
+    }
+
+    /// The unfinished last line, for matching prompts.
+    fn last_line(&self) -> String {
+        render(&self.bytes[self.line_start()..])
+            .trim_end()
+            .to_string()
+    }
+
+    fn masked(&self, bytes: &[u8]) -> String {
+        let text = render(bytes);
+        match &self.secret {
+            Some(pw) if !pw.is_empty() => text.replace(&*String::from_utf8_lossy(pw), "********"),
+            _ => text,
+        }
+    }
+
+    /// Everything, for messages.
+    fn shown(&self) -> String {
+        self.masked(&self.bytes).trim().to_string()
+    }
+
+    /// The last line, for messages.
+    fn shown_last_line(&self) -> String {
+        self.masked(&self.bytes[self.line_start()..])
+            .trim_end()
+            .to_string()
     }
 }
 
@@ -148,7 +170,10 @@ pub(super) fn login(
 ) -> Result<(), DeviceError> {
     let pats = &profile.login;
     let deadline = Instant::now() + timeout;
-    let mut seen = Seen { bytes: Vec::new() };
+    let mut seen = Seen {
+        bytes: Vec::new(),
+        secret: None,
+    };
     let mut creds = credentials.iter().filter(|c| c.password.is_some());
     let mut current: Option<&Credential> = None;
     let mut password_sent = false;
@@ -179,11 +204,14 @@ pub(super) fn login(
                 host: host.to_string(),
                 platform: profile.name.clone(),
                 secs: timeout.as_secs_f64(),
-                last_line: seen.last_line(),
+                last_line: seen.shown_last_line(),
             });
         }
         match stream.read_timeout(&mut buf, left.min(WAKE_AFTER)) {
             Ok(0) => {
+                if let Some(e) = busy(&seen.shown(), pats, host, addr) {
+                    return Err(e);
+                }
                 if let (true, Some(c)) = (password_sent, current) {
                     tried.push(format!(
                         "{}: password (the device hung up after it)",
@@ -194,16 +222,11 @@ pub(super) fn login(
                 return Err(DeviceError::Closed {
                     host: host.to_string(),
                     what: "logging in".into(),
-                    partial: seen.text().trim().to_string(),
+                    partial: seen.shown(),
                     reason: "the device closed the connection".into(),
                 });
             }
-            Ok(n) => {
-                seen.bytes.extend_from_slice(&buf[..n]);
-                if let Some(c) = current.filter(|_| password_sent) {
-                    scrub(&mut seen.bytes, c);
-                }
-            }
+            Ok(n) => seen.bytes.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 // Quiet: wake the line with an Enter, a few times.
                 if wakes < MAX_WAKES && Instant::now() < deadline {
@@ -216,20 +239,14 @@ pub(super) fn login(
                 return Err(DeviceError::Closed {
                     host: host.to_string(),
                     what: "logging in".into(),
-                    partial: seen.text().trim().to_string(),
+                    partial: seen.shown(),
                     reason: e.to_string(),
                 })
             }
         }
-        let text = seen.text();
-        if let Some(line) = matching_line(&text, &pats.busy) {
-            return Err(DeviceError::Transport(TransportError::Connect {
-                host: host.to_string(),
-                addr: addr.to_string(),
-                reason: format!(
-                    "the line is busy (another session holds it); the device said: {line}"
-                ),
-            }));
+        let text = seen.shown();
+        if let Some(e) = busy(&text, pats, host, addr) {
+            return Err(e);
         }
         let last = seen.last_line();
         if last.is_empty() {
@@ -268,12 +285,14 @@ pub(super) fn login(
                 data.push(b'\n');
                 write(stream, &data, "password")?;
                 password_sent = true;
+                seen.secret = Some(pw.expose().as_bytes().to_vec());
             }
             seen.bytes.clear();
             continue;
         }
         if profile.mode_of_prompt_at(&last, None).is_some() {
-            stream.unread(&seen.bytes);
+            // The driver starts by waiting for a prompt: it gets this one.
+            stream.unread(&seen.bytes[seen.line_start()..]);
             return Ok(());
         }
         if pats.press_return.is_match(&last) {
@@ -283,31 +302,19 @@ pub(super) fn login(
     }
 }
 
+/// The error for a line held by another session, if `text` says so.
+fn busy(text: &str, pats: &LoginPatterns, host: &str, addr: &str) -> Option<DeviceError> {
+    let line = matching_line(text, &pats.busy)?;
+    Some(DeviceError::Transport(TransportError::Connect {
+        host: host.to_string(),
+        addr: addr.to_string(),
+        reason: format!("the line is busy (another session holds it); the device said: {line}"),
+    }))
+}
+
 /// The first line of `text` that one of `patterns` matches.
 fn matching_line(text: &str, patterns: &[Regex]) -> Option<String> {
     text.lines()
         .find(|l| patterns.iter().any(|r| r.is_match(l)))
         .map(|l| l.trim().to_string())
-}
-
-/// A device that echoes the password anyway must not get it into our output.
-fn scrub(bytes: &mut Vec<u8>, c: &Credential) {
-    let Some(pw) = c.password.as_ref().map(|p| p.expose().as_bytes()) else {
-        return;
-    };
-    if pw.is_empty() || bytes.len() < pw.len() {
-        return;
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i..].starts_with(pw) {
-            out.extend_from_slice(b"********");
-            i += pw.len();
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    *bytes = out;
 }
