@@ -318,3 +318,42 @@ fn matching_line(text: &str, patterns: &[Regex]) -> Option<String> {
         .find(|l| patterns.iter().any(|r| r.is_match(l)))
         .map(|l| l.trim().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::profile::ProfileSet;
+
+    #[test]
+    fn every_cli_profile_knows_the_usual_login_lines() {
+        let set = ProfileSet::builtin();
+        for name in [
+            "cisco_ios",
+            "cisco_iosxr",
+            "cisco_nxos",
+            "arista_eos",
+            "juniper_junos",
+        ] {
+            let p = set.resolve("h", name).unwrap();
+            let l = &p.login;
+            assert!(l.username.is_match("Username: ") && l.username.is_match("r1 login:"));
+            assert!(l.password.is_match("Password: ") && !l.password.is_match("Username:"));
+            assert!(l.press_return.is_match("Press RETURN to get started."));
+            assert!(l.busy.iter().any(|r| r.is_match("% Port 7 is busy")));
+            assert!(l.failure.iter().any(|r| r.is_match("% Login invalid")));
+            // A prompt is none of these.
+            assert!(!l.username.is_match("r1#") && !l.password.is_match("r1>"));
+        }
+    }
+
+    #[test]
+    fn a_profile_overrides_one_pattern_and_keeps_the_other_defaults() {
+        let spec: LoginSpec = serde_yaml::from_str("username_prompt: 'Benutzer:\\s*$'").unwrap();
+        let l = spec.compile().unwrap();
+        assert!(l.username.is_match("Benutzer: ") && !l.username.is_match("Username:"));
+        assert!(l.password.is_match("Password:"));
+        let bad: LoginSpec = serde_yaml::from_str("password_prompt: '('").unwrap();
+        let e = bad.compile().unwrap_err();
+        assert_eq!(e.field, "login.password_prompt");
+    }
+}
