@@ -259,6 +259,22 @@ fn a_connection_dropped_mid_command_is_unreachable_with_the_partial_output() {
         "partial output kept: {output:?}"
     );
 
+    // A device that floods after the login: the task ends at its timeout, output capped.
+    let sim = telnet_sim("cisco_ios", 1, &["--fail", "ios-001=flood-after:4"]);
+    let pb = write(
+        sim.dir.path(),
+        "flood.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: flood\n      command: show clock\n      timeout: 3\n      max_output: 64KiB\n",
+    );
+    let t = Instant::now();
+    let out = sim.netorch("run").arg(&pb).arg("--json").output().unwrap();
+    let doc = json_of(&out);
+    let (_, status, msg, output) = outcomes(&doc).remove(0);
+    assert_ne!(status, "ok", "{doc:#}");
+    assert!(msg.contains("3.0s"), "{msg}");
+    assert!(output.len() < 200 * 1024, "{} bytes kept", output.len());
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+
     // A device that goes silent is cut by --host-timeout (the abort handle reaches telnet).
     let sim = telnet_sim("cisco_ios", 1, &["--fail", "ios-001=hang-after:4"]);
     let t = Instant::now();
@@ -292,6 +308,19 @@ fn the_plain_text_warning_is_shown_per_host_unless_telnet_ok() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(err.matches(WARNING).count(), 3, "{err}");
     assert!(!err.contains("ios-001: telnet"), "{err}");
+
+    // Telnet cannot go through an SSH bastion: refused, not silently direct.
+    let out = sim
+        .netorch("exec")
+        .args(["-e", "ssh_jump=bastion.example.net", "show version"])
+        .output()
+        .unwrap();
+    let all = both(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("`ssh_jump` with `connection: telnet`"),
+        "{all}"
+    );
 
     // A bad value is refused with the variable named.
     let out = sim

@@ -7,7 +7,7 @@
 //! and MOTD, no negotiation at all, a line that says nothing until it gets an Enter, a
 //! console server's "Press RETURN to get started", a line already logged in, a line busy
 //! with another session, and `\r\0` line endings. The device's `--fail` modes (refuse,
-//! auth-fail, drop-after:N, hang-after:N, truncate-after:N) apply to telnet as to SSH.
+//! auth-fail, drop-after:N, hang-after:N, truncate-after:N, flood-after:N) apply to telnet as to SSH.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -530,6 +530,13 @@ impl Session {
                 commands += 1;
                 match self.device.fail {
                     Some(FailMode::DropAfter(k)) if commands >= k => return Ok(()),
+                    Some(FailMode::FloodAfter(k)) if commands >= k => {
+                        let chunk = "flood: the device keeps talking and never shows a prompt\n"
+                            .repeat(512);
+                        loop {
+                            self.send(&chunk).await?;
+                        }
+                    }
                     Some(FailMode::HangAfter(k)) if commands >= k => {
                         // Keep the line open, say nothing.
                         let mut sink = [0u8; 4096];

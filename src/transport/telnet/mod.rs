@@ -85,6 +85,16 @@ pub fn open(
             what: "telnet (a shell host runs commands over SSH exec channels)".into(),
         });
     }
+    if !settings.jumps.is_empty() {
+        // Silently going direct would reach another network (or nothing): refuse.
+        return Err(DeviceError::Unsupported {
+            host: host.to_string(),
+            platform: profile.name.clone(),
+            what: "`ssh_jump` with `connection: telnet` (telnet goes straight to the device; \
+                   reach it over SSH, or drop `ssh_jump` for this host)"
+                .into(),
+        });
+    }
     let t = timeout.unwrap_or(settings.command_timeout);
     let (tcp, addr) = connect(settings)?;
     let abort =

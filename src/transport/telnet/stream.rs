@@ -107,3 +107,67 @@ impl Drop for TelnetStream {
         let _ = self.tcp.shutdown(std::net::Shutdown::Both);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::telnet::protocol::{DO, IAC, OPT_NAWS, OPT_TTYPE, SB, SE, WILL};
+    use std::net::TcpListener;
+
+    /// A server that sends negotiation split over several writes, then text; the client
+    /// answers as it reads and hands out only the text.
+    #[test]
+    fn negotiation_split_across_reads_is_answered_and_hidden() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            for part in [
+                &[IAC][..],
+                &[DO, OPT_NAWS, IAC, DO][..],
+                &[OPT_TTYPE, IAC, SB, OPT_TTYPE][..],
+                &[1, IAC, SE][..],
+                b"r1>\xff\xff",
+            ] {
+                s.write_all(part).unwrap();
+                s.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut got = Vec::new();
+            let mut buf = [0u8; 256];
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            while !got.ends_with(b"x\xff\xff\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "client closed; got {got:?}");
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        let mut t = TelnetStream::new(tcp, 511, 24, Enter::CrLf);
+        let mut text = Vec::new();
+        let mut buf = [0u8; 64];
+        while text.len() < 4 {
+            let n = t.read_timeout(&mut buf, Duration::from_secs(5)).unwrap();
+            text.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(text, b"r1>\xff");
+        assert!(t.parser().client_does(OPT_NAWS) && t.parser().client_does(OPT_TTYPE));
+        // Nothing more comes: a timeout, not a hang.
+        let e = t
+            .read_timeout(&mut buf, Duration::from_millis(50))
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        t.write_all_timeout(b"x\xff\n", Duration::from_secs(5))
+            .unwrap();
+        let got = server.join().unwrap();
+        let mut want = vec![
+            IAC, WILL, OPT_NAWS, IAC, SB, OPT_NAWS, 1, IAC, IAC, 0, 24, IAC, SE,
+        ];
+        want.extend_from_slice(&[IAC, WILL, OPT_TTYPE, IAC, SB, OPT_TTYPE, 0]);
+        want.extend_from_slice(b"VT100");
+        want.extend_from_slice(&[IAC, SE]);
+        want.extend_from_slice(b"x\xff\xff\r\n");
+        assert_eq!(got, want);
+    }
+}
