@@ -322,6 +322,26 @@ fn the_plain_text_warning_is_shown_per_host_unless_telnet_ok() {
         "{all}"
     );
 
+    // A telnet host pointed at an SSH port: said so at once.
+    let ssh = Sim::with("cisco_ios", 1).start();
+    let port = ssh.hosts[0].vars["port"].to_string();
+    let t = Instant::now();
+    let out = sim
+        .netorch("exec")
+        .args([
+            "--limit",
+            "ios-001",
+            "-e",
+            &format!("port={port}"),
+            "show version",
+        ])
+        .output()
+        .unwrap();
+    let all = both(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("speaks SSH, not telnet"), "{all}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+
     // A bad value is refused with the variable named.
     let out = sim
         .netorch("exec")

@@ -114,6 +114,9 @@ impl LoginSpec {
 const WAKE_AFTER: Duration = Duration::from_millis(1500);
 const MAX_WAKES: u32 = 3;
 
+/// How much of what the device says before a prompt is kept (messages show its end).
+const SEEN_MAX: usize = 16 * 1024;
+
 /// The text since our last answer, as the device sent it; what messages show of it has
 /// the password masked (a device that echoes it anyway must not put it in our output).
 struct Seen {
@@ -226,7 +229,14 @@ pub(super) fn login(
                     reason: "the device closed the connection".into(),
                 });
             }
-            Ok(n) => seen.bytes.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                seen.bytes.extend_from_slice(&buf[..n]);
+                if seen.bytes.len() > SEEN_MAX {
+                    // A device that talks and talks before any prompt: keep the end.
+                    let cut = seen.bytes.len() - SEEN_MAX;
+                    seen.bytes.drain(..cut);
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 // Quiet: wake the line with an Enter, a few times.
                 if wakes < MAX_WAKES && Instant::now() < deadline {
@@ -243,6 +253,15 @@ pub(super) fn login(
                     reason: e.to_string(),
                 })
             }
+        }
+        if seen.bytes.starts_with(b"SSH-") {
+            return Err(DeviceError::Transport(TransportError::Connect {
+                host: host.to_string(),
+                addr: addr.to_string(),
+                reason: "this port speaks SSH, not telnet (is `port` right, or should the \
+                         host use `connection: ssh`?)"
+                    .into(),
+            }));
         }
         let text = seen.shown();
         if let Some(e) = busy(&text, pats, host, addr) {

@@ -196,3 +196,42 @@ fn connect(settings: &ConnectionSettings) -> Result<(TcpStream, SocketAddr), Tra
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: serde_json::Value) -> Vars {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn telnet_variables_are_read_and_bad_values_named() {
+        let s = ConnectionSettings::from_vars(
+            "r1",
+            &vars(
+                json!({"ansible_connection": "telnet", "user": "u", "password": "p",
+                "telnet_ok": "yes", "telnet_enter": "CRNUL"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.kind, ConnectionKind::Telnet);
+        assert_eq!(s.port, 23);
+        assert!(s.telnet.plain_text_ok);
+        assert_eq!(s.telnet.enter, Enter::CrNul);
+        let d = TelnetSettings::from_vars("r1", &vars(json!({}))).unwrap();
+        assert_eq!((d.plain_text_ok, d.enter), (false, Enter::CrLf));
+        let e = TelnetSettings::from_vars("r1", &vars(json!({"telnet_enter": "lf"})))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("r1") && e.contains("telnet_enter") && e.contains("crlf"),
+            "{e}"
+        );
+        let e = TelnetSettings::from_vars("r1", &vars(json!({"telnet_ok": "maybe"})))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("telnet_ok"), "{e}");
+    }
+}
