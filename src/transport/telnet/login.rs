@@ -114,6 +114,9 @@ impl LoginSpec {
 const WAKE_AFTER: Duration = Duration::from_millis(1500);
 const MAX_WAKES: u32 = 3;
 
+/// How long a login question after our password must stay the last line to count.
+const SETTLE: Duration = Duration::from_millis(150);
+
 /// How much of what the device says before a prompt is kept (messages show its end).
 const SEEN_MAX: usize = 16 * 1024;
 
@@ -200,6 +203,7 @@ pub(super) fn login(
             server_methods: None,
         })
     };
+    let mut more_read = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -210,48 +214,53 @@ pub(super) fn login(
                 last_line: seen.shown_last_line(),
             });
         }
-        match stream.read_timeout(&mut buf, left.min(WAKE_AFTER)) {
-            Ok(0) => {
-                if let Some(e) = busy(&seen.shown(), pats, host, addr) {
-                    return Err(e);
+        // Text the settle read below already took is judged before reading more.
+        if more_read {
+            more_read = false;
+        } else {
+            match stream.read_timeout(&mut buf, left.min(WAKE_AFTER)) {
+                Ok(0) => {
+                    if let Some(e) = busy(&seen.shown(), pats, host, addr) {
+                        return Err(e);
+                    }
+                    if let (true, Some(c)) = (password_sent, current) {
+                        tried.push(format!(
+                            "{}: password (the device hung up after it)",
+                            c.label
+                        ));
+                        return Err(auth_failed(tried));
+                    }
+                    return Err(DeviceError::Closed {
+                        host: host.to_string(),
+                        what: "logging in".into(),
+                        partial: seen.shown(),
+                        reason: "the device closed the connection".into(),
+                    });
                 }
-                if let (true, Some(c)) = (password_sent, current) {
-                    tried.push(format!(
-                        "{}: password (the device hung up after it)",
-                        c.label
-                    ));
-                    return Err(auth_failed(tried));
+                Ok(n) => {
+                    seen.bytes.extend_from_slice(&buf[..n]);
+                    if seen.bytes.len() > SEEN_MAX {
+                        // A device that talks and talks before any prompt: keep the end.
+                        let cut = seen.bytes.len() - SEEN_MAX;
+                        seen.bytes.drain(..cut);
+                    }
                 }
-                return Err(DeviceError::Closed {
-                    host: host.to_string(),
-                    what: "logging in".into(),
-                    partial: seen.shown(),
-                    reason: "the device closed the connection".into(),
-                });
-            }
-            Ok(n) => {
-                seen.bytes.extend_from_slice(&buf[..n]);
-                if seen.bytes.len() > SEEN_MAX {
-                    // A device that talks and talks before any prompt: keep the end.
-                    let cut = seen.bytes.len() - SEEN_MAX;
-                    seen.bytes.drain(..cut);
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    // Quiet: wake the line with an Enter, a few times.
+                    if wakes < MAX_WAKES && Instant::now() < deadline {
+                        wakes += 1;
+                        write(stream, b"\n", "Enter")?;
+                    }
+                    continue;
                 }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                // Quiet: wake the line with an Enter, a few times.
-                if wakes < MAX_WAKES && Instant::now() < deadline {
-                    wakes += 1;
-                    write(stream, b"\n", "Enter")?;
+                Err(e) => {
+                    return Err(DeviceError::Closed {
+                        host: host.to_string(),
+                        what: "logging in".into(),
+                        partial: seen.shown(),
+                        reason: e.to_string(),
+                    })
                 }
-                continue;
-            }
-            Err(e) => {
-                return Err(DeviceError::Closed {
-                    host: host.to_string(),
-                    what: "logging in".into(),
-                    partial: seen.shown(),
-                    reason: e.to_string(),
-                })
             }
         }
         if seen.bytes.starts_with(b"SSH-") {
@@ -273,6 +282,21 @@ pub(super) fn login(
         }
         if pats.username.is_match(&last) || pats.password.is_match(&last) {
             let asks_user = pats.username.is_match(&last);
+            let mut hung_up = false;
+            if password_sent {
+                // After a login the device may print `Last login: ...`: a read that ends
+                // after `Last login:` is not the device asking again. A real question is
+                // followed by silence.
+                match stream.read_timeout(&mut buf, SETTLE) {
+                    Ok(0) => hung_up = true,
+                    Ok(n) => {
+                        seen.bytes.extend_from_slice(&buf[..n]);
+                        more_read = true;
+                        continue;
+                    }
+                    Err(_) => {}
+                }
+            }
             if password_sent || (asks_user && current.is_some()) {
                 // Asked again after our answer: refused.
                 if let Some(c) = current {
@@ -283,6 +307,9 @@ pub(super) fn login(
                 }
                 current = None;
                 password_sent = false;
+                if hung_up {
+                    return Err(auth_failed(tried));
+                }
             }
             if current.is_none() {
                 current = creds.next();
@@ -342,6 +369,112 @@ fn matching_line(text: &str, patterns: &[Regex]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::device::profile::ProfileSet;
+    use crate::secret::Secret;
+    use crate::transport::telnet::protocol::Enter;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    /// A scripted device: each step sends its text (in pieces, with pauses), then, when it
+    /// expects a line, reads up to the next `\r\n` and checks it.
+    fn device(
+        steps: Vec<(Vec<&'static str>, Option<&'static str>)>,
+    ) -> (TelnetStream, std::thread::JoinHandle<()>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            for (pieces, expect) in steps {
+                for p in pieces {
+                    s.write_all(p.as_bytes()).unwrap();
+                    s.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(40));
+                }
+                if let Some(want) = expect {
+                    let mut got = Vec::new();
+                    let mut b = [0u8; 1];
+                    while !got.ends_with(b"\r\n") {
+                        assert_eq!(s.read(&mut b).unwrap(), 1, "client closed");
+                        got.push(b[0]);
+                    }
+                    assert_eq!(String::from_utf8_lossy(&got), format!("{want}\r\n"));
+                }
+            }
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        (TelnetStream::new(tcp, 80, 24, Enter::CrLf), h)
+    }
+
+    fn cred(user: &str, pw: &str) -> Credential {
+        Credential {
+            label: user.into(),
+            user: user.into(),
+            password: Some(Secret::new(pw.to_string())),
+            private_key_file: None,
+            private_key_passphrase: None,
+        }
+    }
+
+    #[test]
+    fn a_last_login_line_cut_after_its_colon_is_not_a_second_question() {
+        let (mut s, h) = device(vec![
+            (
+                vec!["\r\nUser Access Verification\r\n\r\nUsername: "],
+                Some("ops"),
+            ),
+            (vec!["Password: "], Some("pw")),
+            (
+                vec!["\r\nLast login:", " Wed Nov 25 from 10.0.0.1\r\nr1#"],
+                None,
+            ),
+        ]);
+        let p = ProfileSet::builtin().resolve("r1", "cisco_ios").unwrap();
+        login(
+            &mut s,
+            "r1",
+            "a",
+            &p,
+            &[cred("ops", "pw")],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read_timeout(&mut buf, Duration::from_secs(1)).unwrap();
+        assert_eq!(&buf[..n], b"r1#");
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn a_refused_password_tries_the_next_credential_and_names_none() {
+        let (mut s, h) = device(vec![
+            (vec!["login: "], Some("a")),
+            (vec!["Password:"], Some("one")),
+            (vec!["\r\nLogin incorrect\r\nlogin: "], Some("b")),
+            (vec!["Password:"], Some("two")),
+            (vec!["\r\nLogin incorrect\r\n"], None),
+        ]);
+        let p = ProfileSet::builtin()
+            .resolve("r1", "juniper_junos")
+            .unwrap();
+        let e = login(
+            &mut s,
+            "r1",
+            "a",
+            &p,
+            &[cred("a", "one"), cred("b", "two")],
+            Duration::from_secs(5),
+        )
+        .unwrap_err()
+        .to_string();
+        h.join().unwrap();
+        assert!(e.contains("authentication failed"), "{e}");
+        assert!(
+            e.contains("a: password (the device said: Login incorrect)"),
+            "{e}"
+        );
+        assert!(e.contains("b: password"), "{e}");
+        assert!(!e.contains("one") && !e.contains("two"), "{e}");
+    }
 
     #[test]
     fn every_cli_profile_knows_the_usual_login_lines() {
