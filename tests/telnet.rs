@@ -190,6 +190,14 @@ fn banners_cr_nul_line_ends_and_a_server_that_never_negotiates() {
         outputs[1].lines().count(),
         "{outputs:#?}"
     );
+
+    // Enter sent as `\r\0` (telnet_enter: crnul) works the same.
+    let (out, doc) = exec_json(
+        &sim,
+        &["-e", "telnet_enter=crnul", "show clock", "show version"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    all_ok(&doc);
 }
 
 #[test]
