@@ -474,6 +474,28 @@ mod tests {
     }
 
     #[test]
+    fn a_line_with_only_a_password_and_a_banner_gets_one() {
+        let (mut s, h) = device(vec![
+            (
+                vec!["\r\n*** authorized use only ***\r\n", "\r\nPassword: "],
+                Some("pw"),
+            ),
+            (vec!["\r\nr1>"], None),
+        ]);
+        let p = ProfileSet::builtin().resolve("r1", "cisco_ios").unwrap();
+        login(
+            &mut s,
+            "r1",
+            "a",
+            &p,
+            &[cred("ops", "pw")],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        h.join().unwrap();
+    }
+
+    #[test]
     fn a_refused_password_tries_the_next_credential_and_names_none() {
         let (mut s, h) = device(vec![
             (vec!["login: "], Some("a")),
