@@ -114,6 +114,9 @@ impl LoginSpec {
 const WAKE_AFTER: Duration = Duration::from_millis(1500);
 const MAX_WAKES: u32 = 3;
 
+/// How often the user name is given again before a password was asked for.
+const MAX_USER_ASKS: u32 = 3;
+
 /// How long a login question after our password must stay the last line to count.
 const SETTLE: Duration = Duration::from_millis(150);
 
@@ -185,6 +188,7 @@ pub(super) fn login(
     let mut password_sent = false;
     let mut tried: Vec<String> = Vec::new();
     let mut wakes = 0;
+    let mut user_asks = 0;
     let mut buf = [0u8; 8 * 1024];
     let write = |s: &mut TelnetStream, data: &[u8], what: &str| {
         s.write_all_timeout(data, Duration::from_secs(10))
@@ -246,8 +250,9 @@ pub(super) fn login(
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                    // Quiet: wake the line with an Enter, a few times.
-                    if wakes < MAX_WAKES && Instant::now() < deadline {
+                    // Quiet before any question: wake the line with an Enter, a few times.
+                    // Not after our answers: a slow AAA server is no reason to type.
+                    if current.is_none() && wakes < MAX_WAKES && Instant::now() < deadline {
                         wakes += 1;
                         write(stream, b"\n", "Enter")?;
                     }
@@ -297,8 +302,19 @@ pub(super) fn login(
                     Err(_) => {}
                 }
             }
-            if password_sent || (asks_user && current.is_some()) {
-                // Asked again after our answer: refused.
+            if asks_user && !password_sent && current.is_some() {
+                // Asked for the user again before any password (an Enter of ours taken as
+                // an empty user name): answer again, a few times at most.
+                user_asks += 1;
+                if user_asks > MAX_USER_ASKS {
+                    if let Some(c) = current {
+                        tried.push(format!("{}: the device kept asking for the user", c.label));
+                    }
+                    return Err(auth_failed(tried));
+                }
+            }
+            if password_sent {
+                // Asked again after our password: refused.
                 if let Some(c) = current {
                     let said = matching_line(&text, &pats.failure)
                         .map(|l| format!(" (the device said: {l})"))
@@ -307,6 +323,7 @@ pub(super) fn login(
                 }
                 current = None;
                 password_sent = false;
+                user_asks = 0;
                 if hung_up {
                     return Err(auth_failed(tried));
                 }
@@ -481,6 +498,27 @@ mod tests {
                 Some("pw"),
             ),
             (vec!["\r\nr1>"], None),
+        ]);
+        let p = ProfileSet::builtin().resolve("r1", "cisco_ios").unwrap();
+        login(
+            &mut s,
+            "r1",
+            "a",
+            &p,
+            &[cred("ops", "pw")],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn a_user_name_asked_twice_before_the_password_is_not_a_failure() {
+        let (mut s, h) = device(vec![
+            (vec!["Username: "], Some("ops")),
+            (vec!["\r\nUsername: "], Some("ops")),
+            (vec!["Password: "], Some("pw")),
+            (vec!["\r\nr1#"], None),
         ]);
         let p = ProfileSet::builtin().resolve("r1", "cisco_ios").unwrap();
         login(
