@@ -31,9 +31,6 @@ pub use login::{LoginPatterns, LoginSpec};
 pub use protocol::Enter;
 pub use stream::TelnetStream;
 
-/// The host variables telnet reads (beyond the common ones).
-pub const TELNET_VARS: &[&str] = &["telnet_ok", "telnet_enter"];
-
 /// A host's telnet-only settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TelnetSettings {
