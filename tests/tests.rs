@@ -26,5 +26,6 @@ mod playbook;
 mod run;
 mod seal;
 mod ssh;
+mod telnet;
 mod transfer;
 mod vault;

@@ -63,6 +63,11 @@ CHAIN = {
     "c": ["enable", "terminal length 0", "show running-config"],
 }
 TOOLS = ["netorch", "ansible", "nornir", "scrapli-system", "scrapli-ssh2", "scrapli-asyncssh"]
+# --transport telnet (issue 15): the sim's devices serve telnet and every tool logs in over
+# it: Nornir with Netmiko's cisco_ios_telnet, Scrapli's telnet and asynctelnet transports.
+# Ansible's network_cli has no telnet (ansible.netcommon.telnet is a module that types
+# commands, not a connection), so it sits this one out.
+TELNET_TOOLS = ["netorch", "nornir", "scrapli-telnet", "scrapli-asynctelnet"]
 
 NETORCH_PLAY = {
     "a": """- name: Workload a
@@ -269,7 +274,7 @@ def on_term(signum, frame):
 
 
 class Sim:
-    def __init__(self, binary, n, latency, config_lines, workdir):
+    def __init__(self, binary, n, latency, config_lines, workdir, transport="ssh"):
         self.dir = workdir
         self.inv = os.path.join(workdir, "inv.yml")
         self.kh = os.path.join(workdir, "known_hosts")
@@ -277,7 +282,8 @@ class Sim:
         self.proc = subprocess.Popen(
             [binary, "--count", str(n), "--platform", "cisco_ios", "--latency-ms", str(latency),
              "--config-lines", str(config_lines), "--base-port", "0",
-             "--inventory-out", self.inv, "--known-hosts-out", self.kh],
+             "--inventory-out", self.inv, "--known-hosts-out", self.kh]
+            + (["--telnet"] if transport == "telnet" else []),
             stdout=self.out, stderr=subprocess.STDOUT)
         for _ in range(1200):
             time.sleep(0.1)
@@ -375,12 +381,17 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
         if wl == "c":
             cmd = [args.netorch, "backup", "-i", sim.inv, "--store", os.path.join(outdir, "store"),
                    "-f", str(forks), "--json"]
+            if args.transport == "telnet":
+                cmd += ["-e", "telnet_ok=true"]
         else:
             play = os.path.join(work, f"netorch-{wl}.yml")
             with open(play, "w") as f:
                 f.write(NETORCH_PLAY[wl])
             cmd = [args.netorch, "run", "-i", sim.inv, play, "-f", str(forks), "--json",
                    "-e", f"stamp={stamp}"]
+            if args.transport == "telnet":
+                # What a user who runs telnet on purpose sets: no plain-text warning per host.
+                cmd += ["-e", "telnet_ok=true"]
     elif tool == "ansible":
         play = os.path.join(work, f"ansible-{wl}.yml")
         with open(play, "w") as f:
@@ -454,7 +465,7 @@ def versions(args):
 
     nv = subprocess.run([args.netorch, "--version"], capture_output=True, text=True).stdout.strip()
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
-    return {
+    out = {
         "netorch": nv,
         "ansible": f"ansible {pip('ansible')} (ansible-core {pip('ansible-core')}, cisco.ios bundled), "
                    f"network_cli over ansible-pylibssh {pip('ansible-pylibssh')}",
@@ -465,7 +476,15 @@ def versions(args):
                         f"(ssh2-python {pip('ssh2-python')})",
         "scrapli-asyncssh": f"scrapli {pip('scrapli')} AsyncIOSXEDriver, asyncio, asyncssh "
                             f"transport (asyncssh {pip('asyncssh')})",
+        "scrapli-telnet": f"scrapli {pip('scrapli')} IOSXEDriver, threads, telnet transport",
+        "scrapli-asynctelnet": f"scrapli {pip('scrapli')} AsyncIOSXEDriver, asyncio, asynctelnet "
+                               "transport",
     }
+    if getattr(args, "transport", "ssh") == "telnet":
+        out["netorch"] += " (connection: telnet)"
+        out["nornir"] = (f"nornir {pip('nornir')} + nornir-netmiko {pip('nornir-netmiko')} + "
+                         f"netmiko {pip('netmiko')} cisco_ios_telnet")
+    return out
 
 
 def fmt(x, nd=2):
@@ -518,7 +537,9 @@ def write_report(path, results, meta, skips):
              "tool wall / netorch wall.\n")
     keys = sorted({(k[0], k[1], k[2]) for k in rows}, key=lambda k: (-k[0], k[1], k[2]))
     for lat, wl, n in keys:
-        L.append(f"## Workload ({wl}) {WORKLOADS[wl]}: N = {n}, latency {lat} ms per command\n")
+        over = " over telnet" if meta.get("transport") == "telnet" else ""
+        L.append(f"## Workload ({wl}) {WORKLOADS[wl]}{over}: N = {n}, latency {lat} ms per "
+                 "command\n")
         L.append("| tool | forks | wall s (median) | runs s | CPU s | sim CPU s | RSS max MB | "
                  "RSS tree MB | failures | ×netorch |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -660,7 +681,12 @@ def main():
     ap.add_argument("--sizes", default="10,100,1000")
     ap.add_argument("--latencies", default="50,0")
     ap.add_argument("--workloads", default="a,b,c")
-    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--tools", default=None,
+                    help=f"default {','.join(TOOLS)}; with --transport telnet "
+                         f"{','.join(TELNET_TOOLS)}")
+    ap.add_argument("--transport", choices=["ssh", "telnet"], default="ssh",
+                    help="how every tool reaches the simulated devices (telnet: the sim runs "
+                         "with --telnet; the report defaults to BENCHMARKS-telnet.md)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--max-forks", type=int, default=200,
                     help="forks = min(N, this) for every tool")
@@ -672,7 +698,8 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--netorch", default=os.path.join(ROOT, "target/release/netorch"))
     ap.add_argument("--sim", default=os.path.join(ROOT, "target/release/netorch-sim"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--out", default=None, help="default BENCHMARKS.md (BENCHMARKS-telnet.md "
+                    "with --transport telnet)")
     ap.add_argument("--raw", default=None, help="JSONL of every run (default: under "
                     "~/.cache/netorch-bench/)")
     ap.add_argument("--slow-reps", default="",
@@ -689,6 +716,11 @@ def main():
     ap.add_argument("--report-only", action="store_true",
                     help="only rewrite the report from --raw (and its .meta.json)")
     args = ap.parse_args()
+    if args.out is None:
+        name = "BENCHMARKS-telnet.md" if args.transport == "telnet" else "BENCHMARKS.md"
+        args.out = os.path.join(ROOT, name)
+    if args.tools is None:
+        args.tools = ",".join(TELNET_TOOLS if args.transport == "telnet" else TOOLS)
     set_subreaper()
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
@@ -727,6 +759,7 @@ def main():
                    f"Linux {platform.release()}",
         "cores": os.cpu_count(),
         "tools": tools,
+        "transport": args.transport,
         "versions": versions(args),
         "raw": raw,
         "notes": open(args.notes).read() if args.notes else "",
@@ -743,7 +776,7 @@ def main():
                 forks = min(n, args.max_forks)
                 simdir = os.path.join(work, f"sim-{n}-{lat}")
                 os.makedirs(simdir)
-                sim = Sim(args.sim, n, lat, args.config_lines, simdir)
+                sim = Sim(args.sim, n, lat, args.config_lines, simdir, args.transport)
                 sim.latency = lat
                 sim.ansible_inv = os.path.join(simdir, "ansible-inv.yml")
                 ansible_inventory(sim, sim.ansible_inv)

@@ -1,7 +1,9 @@
 """The peer tools' side of the comparison benchmark: one workload, one tool, one process.
 
 Usage: peers.py TOOL WORKLOAD INVENTORY FORKS STAMP OUTDIR
-  TOOL      nornir | scrapli-system | scrapli-ssh2 | scrapli-asyncssh
+  TOOL      nornir | scrapli-system | scrapli-ssh2 | scrapli-asyncssh | scrapli-telnet
+            | scrapli-asynctelnet (an inventory whose hosts say `connection: telnet` makes
+            Nornir use Netmiko's cisco_ios_telnet)
   WORKLOAD  a (show version) | b (show version, 3-line config push, save, show running-config)
             | c (running-config backup into OUTDIR, one file per device)
   INVENTORY the netorch inventory written by `netorch-sim --inventory-out` (cisco_ios group)
@@ -21,11 +23,13 @@ import yaml
 
 def load_hosts(path):
     inv = yaml.safe_load(open(path))
-    v = inv["all"]["vars"]
+    v = dict(inv["all"]["vars"])
     hosts = []
     for group in inv["all"]["children"].values():
         for name, h in group["hosts"].items():
             hosts.append((name, h["host"], int(h["port"])))
+            if h.get("connection") == "telnet":
+                v["telnet"] = True
     return v, hosts
 
 
@@ -60,7 +64,7 @@ def run_nornir(workload, v, hosts, forks, stamp, outdir):
             {
                 "username": v["user"],
                 "password": v["password"],
-                "platform": "cisco_ios",
+                "platform": "cisco_ios_telnet" if v.get("telnet") else "cisco_ios",
                 "connection_options": {"netmiko": {"extras": {"secret": v["enable_secret"]}}},
             },
             f,
@@ -157,7 +161,7 @@ def gather_threads(pool_cls, fn, hosts, forks):
     return ok, len(errors), errors[:3]
 
 
-def run_scrapli_async(workload, v, hosts, forks, stamp, outdir):
+def run_scrapli_async(workload, v, hosts, forks, stamp, outdir, transport="asyncssh"):
     import asyncio
 
     from scrapli.driver.core import AsyncIOSXEDriver
@@ -165,7 +169,7 @@ def run_scrapli_async(workload, v, hosts, forks, stamp, outdir):
     async def one(sem, h):
         name, addr, port = h
         async with sem:
-            async with AsyncIOSXEDriver(**scrapli_kwargs(v, addr, port, "asyncssh")) as conn:
+            async with AsyncIOSXEDriver(**scrapli_kwargs(v, addr, port, transport)) as conn:
                 if workload == "a":
                     scrapli_check(await conn.send_command("show version"))
                 elif workload == "b":
@@ -206,6 +210,14 @@ def main():
         ok, failed, errors = run_scrapli_threaded(workload, v, hosts, forks, stamp, outdir, "ssh2")
     elif tool == "scrapli-asyncssh":
         ok, failed, errors = run_scrapli_async(workload, v, hosts, forks, stamp, outdir)
+    elif tool == "scrapli-telnet":
+        ok, failed, errors = run_scrapli_threaded(
+            workload, v, hosts, forks, stamp, outdir, "telnet"
+        )
+    elif tool == "scrapli-asynctelnet":
+        ok, failed, errors = run_scrapli_async(
+            workload, v, hosts, forks, stamp, outdir, "asynctelnet"
+        )
     else:
         raise SystemExit(f"unknown tool {tool}")
     print(json.dumps({"ok": ok, "failed": failed, "errors": errors}))

@@ -71,6 +71,17 @@ pub struct Opts {
     /// maint-mode (NX-OS `host(maint-mode)#`), rsp (IOS-XR `RP/0/RSP0/CPU0:host#`).
     #[arg(long = "prompt")]
     pub prompt: Vec<String>,
+    /// Every device also serves telnet (login with --user/--password); the inventory
+    /// written then says `connection: telnet` and the telnet port.
+    #[arg(long)]
+    pub telnet: bool,
+    /// First telnet port (consecutive per device); 0 lets the OS pick.
+    #[arg(long, default_value_t = 0)]
+    pub telnet_port: u16,
+    /// NAME=KNOB[,KNOB...]: the device's telnet side misbehaves. KNOB one of banner,
+    /// no-negotiation, needs-enter, press-return, busy, logged-in, cr-nul.
+    #[arg(long = "telnet-fault")]
+    pub telnet_fault: Vec<String>,
     /// Write a netorch inventory of the started devices here (an overlay with --inventory).
     #[arg(long)]
     pub inventory_out: Option<PathBuf>,
@@ -253,6 +264,12 @@ async fn run_async(opts: Opts) -> Result<()> {
     }
     let fails = per_device("fail", &opts.fail, &specs, FailMode::parse)?;
     let prompts = per_device("prompt", &opts.prompt, &specs, PromptStyle::parse)?;
+    let telnet_faults = per_device(
+        "telnet-fault",
+        &opts.telnet_fault,
+        &specs,
+        crate::telnet::TelnetFaults::parse,
+    )?;
     let mut authorized = Vec::new();
     for p in &opts.authorized_keys {
         authorized.extend(read_authorized_keys(p)?);
@@ -275,6 +292,7 @@ async fn run_async(opts: Opts) -> Result<()> {
 
     let mut bound = Vec::with_capacity(specs.len());
     let mut public_keys = Vec::with_capacity(specs.len());
+    let mut telnet = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let port = if opts.base_port == 0 || opts.bind.per_device() {
             opts.base_port
@@ -322,6 +340,23 @@ async fn run_async(opts: Opts) -> Result<()> {
                 .map(|k| k.trim().to_string())
                 .context("cannot encode a host key")?,
         );
+        if opts.telnet {
+            let tport = match opts.telnet_port {
+                0 => 0,
+                p if opts.bind.per_device() => p,
+                p => u16::try_from(usize::from(p) + i)
+                    .map_err(|_| anyhow::anyhow!("--telnet-port {p} leaves no room"))?,
+            };
+            let taddr = SocketAddr::new(ip, tport);
+            let listener = TcpListener::bind(taddr)
+                .await
+                .with_context(|| format!("{}: cannot listen for telnet on {taddr}", spec.name))?;
+            telnet.push(crate::telnet::TelnetBound {
+                device: device.clone(),
+                faults: for_device(&telnet_faults, &spec.name).unwrap_or_default(),
+                listener,
+            });
+        }
         bound.push(Bound {
             device,
             listener,
@@ -330,7 +365,7 @@ async fn run_async(opts: Opts) -> Result<()> {
         });
     }
 
-    let started: Vec<Started<'_>> = bound
+    let mut started: Vec<Started<'_>> = bound
         .iter()
         .zip(&public_keys)
         .map(|(b, k)| Started {
@@ -338,8 +373,12 @@ async fn run_async(opts: Opts) -> Result<()> {
             platform: b.device.platform,
             addr: b.addr,
             public_key: k.clone(),
+            telnet_port: None,
         })
         .collect();
+    for (s, t) in started.iter_mut().zip(&telnet) {
+        s.telnet_port = Some(t.listener.local_addr()?.port());
+    }
     let known_hosts_path = opts.known_hosts_out.as_deref().map(absolute);
     if let Some(p) = &known_hosts_path {
         std::fs::write(p, lab::known_hosts(&started))
@@ -371,6 +410,9 @@ async fn run_async(opts: Opts) -> Result<()> {
     let n = bound.len();
     for b in bound {
         server::spawn_listener(b);
+    }
+    for t in telnet {
+        crate::telnet::spawn_listener(t);
     }
     {
         let mut out = std::io::stdout().lock();

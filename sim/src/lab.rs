@@ -137,6 +137,22 @@ pub struct Started<'a> {
     pub platform: Platform,
     pub addr: SocketAddr,
     pub public_key: String,
+    /// The telnet port (`--telnet`): the inventory then connects over telnet.
+    pub telnet_port: Option<u16>,
+}
+
+/// `host`/`port` (and `connection: telnet` when the device serves telnet).
+fn reach(h: &mut Mapping, d: &Started<'_>) {
+    h.insert(s("host"), s(&d.addr.ip().to_string()));
+    match d.telnet_port {
+        Some(p) => {
+            h.insert(s("port"), Value::Number(p.into()));
+            h.insert(s("connection"), s("telnet"));
+        }
+        None => {
+            h.insert(s("port"), Value::Number(d.addr.port().into()));
+        }
+    }
 }
 
 fn s(v: &str) -> Value {
@@ -163,8 +179,7 @@ pub fn inventory_yaml(
         let mut hosts = Mapping::new();
         for d in started.iter().filter(|d| d.platform == p) {
             let mut h = Mapping::new();
-            h.insert(s("host"), s(&d.addr.ip().to_string()));
-            h.insert(s("port"), Value::Number(d.addr.port().into()));
+            reach(&mut h, d);
             h.insert(s("platform"), s(p.name()));
             hosts.insert(s(d.name), Value::Mapping(h));
         }
@@ -187,8 +202,7 @@ pub fn overlay_yaml(started: &[Started<'_>], known_hosts: Option<&Path>) -> Resu
     let mut hosts = Mapping::new();
     for d in started {
         let mut h = Mapping::new();
-        h.insert(s("host"), s(&d.addr.ip().to_string()));
-        h.insert(s("port"), Value::Number(d.addr.port().into()));
+        reach(&mut h, d);
         if let Some(k) = known_hosts {
             h.insert(s("known_hosts_file"), s(&k.display().to_string()));
         }
@@ -281,6 +295,7 @@ mod tests {
             platform: Platform::CiscoIos,
             addr: "127.0.0.1:40001".parse().unwrap(),
             public_key: "ssh-ed25519 AAAAC3Nza".into(),
+            telnet_port: None,
         }];
         let inv = inventory_yaml(&started, "admin", "admin", "en4ble", None).unwrap();
         let v: Value = serde_yaml::from_str(&inv).unwrap();

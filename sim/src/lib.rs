@@ -12,6 +12,7 @@
 //!   timer`, IOS `configure terminal revert timer`), scaled by `--timer-scale-ms`.
 //! - `flash`, `scp` and `sftp`: each device's in-memory flash: filesystem, SCP and SFTP
 //!   uploads and downloads into it, and the CLI commands that read it (dir, checksums, delete).
+//! - `telnet`: the telnet side (`--telnet`): negotiation, login dialogue, console faults.
 //! - `client`: a small russh client for the sim's tests and the load tool.
 //! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
 
@@ -30,6 +31,7 @@ pub mod scp;
 pub mod server;
 pub mod sftp;
 pub mod shell;
+pub mod telnet;
 pub mod tree;
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ impl Connection {
                 let session = SshSession::connect(settings, ssh)?;
                 Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
             }
+            ConnectionKind::Telnet => crate::transport::telnet::open(settings, profile, timeout),
             kind => Err(DeviceError::Unsupported {
                 host: settings.host_name.clone(),
                 platform: profile.name.clone(),

@@ -247,6 +247,9 @@ pub struct PlatformProfileSpec {
     /// for JSON.
     #[serde(default)]
     pub parse: ParseSpec,
+    /// The login dialogue over telnet and on console lines.
+    #[serde(default)]
+    pub login: crate::transport::telnet::LoginSpec,
 }
 
 /// The `parse:` section of a profile.
@@ -391,6 +394,7 @@ pub struct PlatformProfile {
     pub delete: Option<String>,
     pub syntax: crate::config::Syntax,
     pub parse: ParseSpec,
+    pub login: crate::transport::telnet::LoginPatterns,
     /// Where it came from (`builtin` or a file path).
     pub origin: String,
 }
@@ -561,6 +565,7 @@ impl PlatformProfile {
             backup_strip,
             syntax,
             parse: spec.parse.clone(),
+            login: spec.login.compile()?,
             backup_end_marker: match &spec.backup.end_marker {
                 Some(m) => Some(re("backup.end_marker", m)?),
                 None => None,

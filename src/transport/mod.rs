@@ -19,6 +19,7 @@ pub mod scp;
 pub mod settings;
 pub mod sftp;
 pub mod ssh;
+pub mod telnet;
 
 pub use settings::{AuthMethod, ConnectionSettings, Credential, HostKeyChecking, JumpHost};
 pub use ssh::{ExecOutput, SshOptions, SshSession};

@@ -29,6 +29,7 @@
 //! | `keepalive_interval` | SSH keepalive, 0 = off | 30 s |
 //! | `transfer_timeout` | a whole upload or download (read by the transfer action) | 3600 s |
 //! | `max_output` | output kept per command (head and tail; a task's `max_output` wins) | 16 MiB |
+//! | `telnet_ok`, `telnet_enter` | telnet: no plain-text warning; Enter as `crlf` or `crnul` | off, `crlf` |
 //!
 //! Durations and booleans are read by [`crate::value`]: seconds (`10`, `2.5`) or a
 //! string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"2h"`).
@@ -185,6 +186,8 @@ pub struct ConnectionSettings {
     pub keepalive_interval: Option<Duration>,
     /// Output kept per command (see [`crate::transport::capture`]).
     pub max_output: u64,
+    /// Telnet's own variables (`telnet_ok`, `telnet_enter`).
+    pub telnet: crate::transport::telnet::TelnetSettings,
 }
 
 /// Variables this module reads (for "did you mean" hints elsewhere and documentation).
@@ -229,6 +232,8 @@ pub const CONNECTION_VARS: &[&str] = &[
     "keepalive_interval",
     "transfer_timeout",
     "max_output",
+    "telnet_ok",
+    "telnet_enter",
 ];
 
 pub use crate::inventory::platform_from_network_os;
@@ -541,6 +546,7 @@ impl ConnectionSettings {
             command_timeout,
             keepalive_interval,
             max_output,
+            telnet: crate::transport::telnet::TelnetSettings::from_vars(host_name, vars)?,
         })
     }
 

@@ -110,6 +110,11 @@ impl std::fmt::Debug for AbortHandle {
 }
 
 impl AbortHandle {
+    /// A handle on a plain TCP session (telnet): `stream` is a clone of its socket.
+    pub fn from_tcp(stream: std::net::TcpStream) -> AbortHandle {
+        AbortHandle(Arc::new(HopStream::Tcp(stream)))
+    }
+
     /// Shut the socket down in both directions; errors (already closed) do not matter.
     pub fn abort(&self) {
         let _ = match &*self.0 {
