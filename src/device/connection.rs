@@ -248,6 +248,9 @@ impl Connection {
                 let session = SshSession::connect(settings, ssh)?;
                 Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
             }
+            ConnectionKind::Eapi | ConnectionKind::Nxapi | ConnectionKind::Restconf => {
+                crate::transport::http::open(settings, profile, timeout)
+            }
             kind => Err(DeviceError::Unsupported {
                 host: settings.host_name.clone(),
                 platform: profile.name.clone(),
