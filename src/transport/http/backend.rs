@@ -111,7 +111,7 @@ impl ApiBackend {
         let r = self.post(eapi::PATH, eapi::CONTENT_TYPE, &body, timeout)?;
         let parsed = r.json().as_ref().and_then(eapi::parse);
         match parsed {
-            Some(o) if r.status < 400 || o.failed.is_some() => Ok(o),
+            Some(o) if r.status < 400 => Ok(o),
             _ => Err(self.bad_status("runCmds", &r).into()),
         }
     }
@@ -149,6 +149,23 @@ impl ApiBackend {
             },
             timeout,
         )
+    }
+
+    /// The output as the CLI path shows it: lines without trailing blanks, the profile's
+    /// `output_strip` lines dropped, no blank lines at either end.
+    fn tidy(&self, text: &str) -> String {
+        let mut lines: Vec<&str> = text
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !self.profile.output_strip.iter().any(|r| r.is_match(l)))
+            .collect();
+        while lines.first().is_some_and(|l| l.is_empty()) {
+            lines.remove(0);
+        }
+        while lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        lines.join("\n")
     }
 
     fn capped(&self, text: String) -> String {
@@ -195,11 +212,10 @@ impl ApiBackend {
         };
         let mut output = String::new();
         for t in &texts {
+            let t = self.tidy(t);
             if !t.is_empty() {
-                output.push_str(t);
-                if !t.ends_with('\n') {
-                    output.push('\n');
-                }
+                output.push_str(&t);
+                output.push('\n');
             }
         }
         let failed = failed.map(|(i, why)| {

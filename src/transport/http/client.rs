@@ -3,7 +3,9 @@
 //! keeps its connections alive between requests (one TLS handshake per host and run, not per
 //! command).
 
+use std::collections::HashMap;
 use std::io::ErrorKind;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
@@ -17,6 +19,45 @@ use crate::transport::TransportError;
 /// The first retry waits this long; each further one twice as long, capped at [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What makes two hosts' agents interchangeable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct AgentKey {
+    use_ssl: bool,
+    validate: bool,
+    ca_file: Option<std::path::PathBuf>,
+    connect_timeout: Duration,
+}
+
+/// Idle keep-alive connections kept across all hosts of a run (per host: 2).
+const MAX_IDLE: usize = 4096;
+
+/// One agent per TLS setup, shared by every host that has it: building a TLS connector
+/// reads and parses the system CA bundle (OpenSSL's default verify paths, even with a
+/// `ca_file`), tens of milliseconds each, which 1,000 hosts must not pay 1,000 times.
+/// The pool inside keys connections by address and port, so hosts never share one.
+fn shared_agent(key: AgentKey, tls: TlsConfig) -> Agent {
+    static AGENTS: OnceLock<Mutex<HashMap<AgentKey, Agent>>> = OnceLock::new();
+    let map = AGENTS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = match map.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let connect_timeout = key.connect_timeout;
+    map.entry(key)
+        .or_insert_with(|| {
+            Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_connect(Some(connect_timeout))
+                .tls_config(tls)
+                .max_idle_connections(MAX_IDLE)
+                .max_idle_connections_per_host(2)
+                .user_agent(concat!("netorch/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .into()
+        })
+        .clone()
+}
 
 /// One answer, the body capped at the host's `max_output`.
 #[derive(Debug, Clone)]
@@ -129,14 +170,13 @@ impl HttpClient {
             // The system's trust store (OpenSSL's), as curl would use.
             tls = tls.root_certs(RootCerts::PlatformVerifier);
         }
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(settings.connect_timeout))
-            .tls_config(tls.build())
-            .max_idle_connections_per_host(2)
-            .user_agent(concat!("netorch/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let key = AgentKey {
+            use_ssl: http.use_ssl,
+            validate: http.validate_certs,
+            ca_file: http.ca_file.clone(),
+            connect_timeout: settings.connect_timeout,
+        };
+        let agent = shared_agent(key, tls.build());
         let cred = settings.credentials.first();
         let user = cred.map(|c| c.user.clone()).unwrap_or_default();
         let (auth, uses_token) = match (&http.token, cred.and_then(|c| c.password.as_ref())) {
