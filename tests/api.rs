@@ -317,3 +317,104 @@ fn a_restconf_host_refuses_cli_commands_with_a_hint() {
         "{t}"
     );
 }
+
+#[test]
+fn restconf_get_and_patch_through_the_api_action() {
+    // ios-001 connects over SSH and has its API too; eos-001 connects over eAPI.
+    let sim = Sim::with("mixed", 2).arg("--api").start();
+    let pb = write(
+        sim.dir.path(),
+        "rc.yml",
+        r#"- hosts: ios-001,eos-001
+  vars:
+    ifname: "{{ 'GigabitEthernet1%2F0%2F2' if inventory_hostname.startswith('ios') else 'Ethernet2' }}"
+  tasks:
+    - api:
+        path: ietf-system:system
+      register: sys
+    - assert:
+        that:
+          - sys.http_status == 200
+          - sys.json['ietf-system:system'].hostname == inventory_hostname
+    - ansible.netcommon.restconf_config:
+        method: patch
+        path: /data/ietf-interfaces:interfaces/interface={{ ifname }}
+        content:
+          ietf-interfaces:interface:
+            - description: "set by {{ inventory_hostname }}"
+      register: patched
+    - assert:
+        that: patched.changed and patched.http_status == 204
+    - ansible.netcommon.restconf_get:
+        path: /data/ietf-interfaces:interfaces
+        content: config
+      register: ifs
+    - assert:
+        that: >-
+          'set by ' ~ inventory_hostname in (ifs.response['ietf-interfaces:interfaces'].interface
+          | selectattr('description', 'defined') | map(attribute='description') | list)
+    - command: show running-config
+      register: run
+    - assert:
+        that: "'description set by ' ~ inventory_hostname in run.stdout"
+    - api:
+        method: PATCH
+        path: ietf-interfaces:interfaces/interface=Nope0
+        body: {"ietf-interfaces:interface": [{"description": "x"}]}
+      register: bad
+      ignore_errors: true
+    - assert:
+        that:
+          - bad.failed
+          - bad.http_status == 404
+          - "'no interface Nope0' in bad.msg"
+"#,
+    );
+    // The RESTCONF tasks over the API, `command` over each host's own connection.
+    let o = run_playbook(&sim, &pb, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn raw_eapi_commands_with_json_format_are_data() {
+    let sim = Sim::with("arista_eos", 1).arg("--api").start();
+    let pb = write(
+        sim.dir.path(),
+        "j.yml",
+        r#"- hosts: all
+  tasks:
+    - api:
+        commands: [show version]
+        format: json
+      register: v
+    - assert:
+        that:
+          - v.json[0].modelName == 'vEOS-lab'
+          - v.stdout[0].version is defined
+    - api:
+        commands: [show hostname, show bogus]
+      register: bad
+      ignore_errors: true
+    - assert:
+        that:
+          - bad.failed
+          - "'show bogus' in bad.msg"
+          - "'eos-001' in bad.stdout[0]"
+"#,
+    );
+    let o = run_playbook(&sim, &pb, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A typo in the method is refused before anything is sent.
+    let typo = write(
+        sim.dir.path(),
+        "typo.yml",
+        "- hosts: all\n  tasks:\n    - api: {method: PTACH, path: x, body: {a: 1}}\n",
+    );
+    let o = run_playbook(&sim, &typo, &[]);
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("typo.yml") && t.contains("did you mean PATCH"),
+        "{t}"
+    );
+}

@@ -133,14 +133,16 @@ impl HttpClient {
         let mut warnings = Vec::new();
         let mut tls = TlsConfig::builder().provider(TlsProvider::NativeTls);
         if !http.use_ssl {
-            warnings.push(format!(
-                "{host}: the API is plain HTTP (api_use_ssl: false): credentials and configs cross the network unencrypted"
-            ));
+            warnings.push(
+                "the API is plain HTTP (api_use_ssl: false): credentials and configs cross the network unencrypted"
+                    .to_string(),
+            );
         }
         if http.use_ssl && !http.validate_certs {
-            warnings.push(format!(
-                "{host}: certificate verification is off (validate_certs: false): anyone on the path can pose as the device"
-            ));
+            warnings.push(
+                "certificate verification is off (validate_certs: false): anyone on the path can pose as the device"
+                    .to_string(),
+            );
             tls = tls.disable_verification(true);
         } else if let Some(path) = &http.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
