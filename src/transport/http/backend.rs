@@ -52,34 +52,6 @@ impl ApiBackend {
         self.kind
     }
 
-    /// One cheap request that proves the API answers and takes the credentials.
-    pub fn probe(&mut self, timeout: Duration) -> Result<(), DeviceError> {
-        match self.kind {
-            ConnectionKind::Eapi => {
-                self.eapi(&[], "text", timeout)?;
-            }
-            ConnectionKind::Nxapi => {
-                self.nxapi("cli_show_ascii", &["show hostname".to_string()], timeout)?;
-            }
-            _ => {
-                let r = self.client.send(
-                    HttpRequest {
-                        method: "GET",
-                        path: "/restconf",
-                        content_type: None,
-                        accept: "application/yang-data+json",
-                        body: None,
-                    },
-                    timeout,
-                )?;
-                if r.status >= 400 {
-                    return Err(self.bad_status("GET /restconf", &r).into());
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn bad_status(&self, what: &str, r: &HttpResponse) -> TransportError {
         TransportError::Session {
             host: self.client.host().to_string(),

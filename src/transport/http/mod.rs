@@ -24,18 +24,18 @@ use crate::device::profile::PlatformProfile;
 use crate::device::{Connection, DeviceError};
 use crate::transport::settings::ConnectionSettings;
 
-/// Open an API host's connection: build its client and check that the API answers and
-/// accepts the credentials (so a wrong password or port fails the host at connect, as over
-/// SSH, not at its first command).
+/// Open an API host's connection: build its client (reading a `ca_file`). Nothing is
+/// sent yet: HTTP has no session to set up, and a probe would cost every host one more
+/// round trip. A wrong port, certificate or password fails the first request as
+/// unreachable, as a failed SSH login does.
 pub fn open(
     settings: &ConnectionSettings,
     profile: Arc<PlatformProfile>,
-    timeout: Option<Duration>,
+    _timeout: Option<Duration>,
 ) -> Result<Connection, DeviceError> {
     let client = HttpClient::new(settings)?;
     let warnings = client.warnings().to_vec();
-    let mut backend = ApiBackend::new(client, settings, Arc::clone(&profile));
-    backend.probe(timeout.unwrap_or(settings.command_timeout))?;
+    let backend = ApiBackend::new(client, settings, Arc::clone(&profile));
     Ok(Connection::from_backend(
         Box::new(backend),
         settings,
