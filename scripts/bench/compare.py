@@ -64,6 +64,23 @@ CHAIN = {
 }
 TOOLS = ["netorch", "ansible", "nornir", "scrapli-system", "scrapli-ssh2", "scrapli-asyncssh"]
 
+# --transport eapi: the same workloads on arista_eos devices over eAPI (HTTPS, keep-alive).
+# netorch over eAPI; netorch over SSH on the same devices; pyeapi (Arista's Python client,
+# the natural peer: Netmiko, Scrapli and Nornir have no eAPI). The round trips an eAPI client
+# cannot avoid are HTTP requests (the sim's latency is per request, as a network RTT is):
+# one per task, `enable` travelling in the same request.
+EAPI_TOOLS = ["netorch", "netorch-ssh", "pyeapi"]
+EAPI_CHAIN = {
+    "a": ["runCmds show version"],
+    "b": [
+        "runCmds show version",
+        "runCmds configure, line 1, line 2, line 3, end",
+        "runCmds copy running-config startup-config",
+        "runCmds show running-config",
+    ],
+    "c": ["runCmds show running-config"],
+}
+
 NETORCH_PLAY = {
     "a": """- name: Workload a
   hosts: all
@@ -86,6 +103,13 @@ NETORCH_PLAY = {
     - name: Running config
       command: show running-config
 """,
+}
+
+# On EOS, `ip domain name` is `dns domain`.
+NETORCH_PLAY_EOS = {
+    "a": NETORCH_PLAY["a"],
+    "b": NETORCH_PLAY["b"].replace(
+        '"ip domain name bench{{ stamp }}.example.net"', '"dns domain bench{{ stamp }}.example.net"'),
 }
 
 ANSIBLE_PLAY = {
@@ -269,13 +293,18 @@ def on_term(signum, frame):
 
 
 class Sim:
-    def __init__(self, binary, n, latency, config_lines, workdir):
+    def __init__(self, binary, n, latency, config_lines, workdir, transport="ssh"):
         self.dir = workdir
         self.inv = os.path.join(workdir, "inv.yml")
         self.kh = os.path.join(workdir, "known_hosts")
         self.out = open(os.path.join(workdir, "sim.out"), "w")
+        # eAPI: EOS devices that also serve HTTPS (the inventory says connection: eapi,
+        # api_port and the run's test CA as ca_file).
+        extra = (["--platform", "arista_eos", "--api", "--api-ca-out",
+                  os.path.join(workdir, "ca.pem")]
+                 if transport == "eapi" else ["--platform", "cisco_ios"])
         self.proc = subprocess.Popen(
-            [binary, "--count", str(n), "--platform", "cisco_ios", "--latency-ms", str(latency),
+            [binary, "--count", str(n), *extra, "--latency-ms", str(latency),
              "--config-lines", str(config_lines), "--base-port", "0",
              "--inventory-out", self.inv, "--known-hosts-out", self.kh],
             stdout=self.out, stderr=subprocess.STDOUT)
@@ -371,16 +400,19 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
     os.makedirs(outdir)
     env = dict(os.environ)
     cwd = work
-    if tool == "netorch":
+    if tool in ("netorch", "netorch-ssh"):
+        # netorch-ssh: the eAPI lab's devices over their SSH CLI instead.
+        over = ["-e", "connection=ssh"] if tool == "netorch-ssh" else []
         if wl == "c":
             cmd = [args.netorch, "backup", "-i", sim.inv, "--store", os.path.join(outdir, "store"),
-                   "-f", str(forks), "--json"]
+                   "-f", str(forks), "--json", *over]
         else:
             play = os.path.join(work, f"netorch-{wl}.yml")
+            plays = NETORCH_PLAY_EOS if args.transport == "eapi" else NETORCH_PLAY
             with open(play, "w") as f:
-                f.write(NETORCH_PLAY[wl])
+                f.write(plays[wl])
             cmd = [args.netorch, "run", "-i", sim.inv, play, "-f", str(forks), "--json",
-                   "-e", f"stamp={stamp}"]
+                   "-e", f"stamp={stamp}", *over]
     elif tool == "ansible":
         play = os.path.join(work, f"ansible-{wl}.yml")
         with open(play, "w") as f:
@@ -397,17 +429,18 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
     load = os.getloadavg()[0]
     m = measure(cmd, env, cwd, log, args.timeout, sim.proc.pid)
     m["load"] = round(load, 2)
-    if tool == "netorch":
+    if tool in ("netorch", "netorch-ssh"):
         failed = count_netorch_failures(log, n)
     elif tool == "ansible":
         failed = count_ansible_failures(log, n)
     else:
         doc = last_json(log)
         failed = doc["failed"] if doc else n
-    if wl == "c" and tool != "netorch":
+    if wl == "c" and tool not in ("netorch", "netorch-ssh"):
         written = len([x for x in os.listdir(outdir) if x.endswith(".cfg")])
         failed = max(failed, n - written)
-    if m["timed_out"] or (m["rc"] not in (0, None) and failed == 0 and tool != "netorch"):
+    if m["timed_out"] or (m["rc"] not in (0, None) and failed == 0
+                          and tool not in ("netorch", "netorch-ssh")):
         failed = failed or n
     m.update(tool=tool, workload=wl, n=n, forks=forks, latency=sim.latency, rep=rep,
              failed=failed)
@@ -465,7 +498,17 @@ def versions(args):
                         f"(ssh2-python {pip('ssh2-python')})",
         "scrapli-asyncssh": f"scrapli {pip('scrapli')} AsyncIOSXEDriver, asyncio, asyncssh "
                             f"transport (asyncssh {pip('asyncssh')})",
+        "netorch-ssh": f"{nv}, the same EOS devices over their SSH CLI (`-e connection=ssh`)",
+        "pyeapi": f"pyeapi {pyeapi_version(args)} (Arista's eAPI client), threads, HTTPS with "
+                  "certificate verification off (its default)",
     }
+
+
+def pyeapi_version(args):
+    r = subprocess.run([os.path.join(args.venv, "bin", "python"), "-c",
+                        "import importlib.metadata as m; print(m.version('pyeapi'))"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "not installed"
 
 
 def fmt(x, nd=2):
@@ -518,7 +561,8 @@ def write_report(path, results, meta, skips):
              "tool wall / netorch wall.\n")
     keys = sorted({(k[0], k[1], k[2]) for k in rows}, key=lambda k: (-k[0], k[1], k[2]))
     for lat, wl, n in keys:
-        L.append(f"## Workload ({wl}) {WORKLOADS[wl]}: N = {n}, latency {lat} ms per command\n")
+        per = "request (eAPI)" if meta.get("transport") == "eapi" else "command"
+        L.append(f"## Workload ({wl}) {WORKLOADS[wl]}: N = {n}, latency {lat} ms per {per}\n")
         L.append("| tool | forks | wall s (median) | runs s | CPU s | sim CPU s | RSS max MB | "
                  "RSS tree MB | failures | ×netorch |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -542,7 +586,7 @@ def write_report(path, results, meta, skips):
                  f"anything well above that was other work on the machine).")
         if base:
             forks = base["forks"]
-            chain = len(CHAIN[wl])
+            chain = len((EAPI_CHAIN if meta.get("transport") == "eapi" else CHAIN)[wl])
             lat_floor = math.ceil(n / forks) * chain * lat / 1000
             # CPU floor: per-host CPU of the cheapest client measured (netorch itself, in the
             # 0 ms run when there is one) plus the sim's per-host CPU, spread over the cores.
@@ -551,7 +595,8 @@ def write_report(path, results, meta, skips):
             cpu_floor = n * per_host / meta["cores"]
             floor = max(lat_floor, cpu_floor)
             L.append("")
-            L.append(f"Floor: latency-bound ceil({n}/{forks}) × {chain} commands × {lat} ms = "
+            unit = "requests" if meta.get("transport") == "eapi" else "commands"
+            L.append(f"Floor: latency-bound ceil({n}/{forks}) × {chain} {unit} × {lat} ms = "
                      f"{lat_floor:.2f} s; CPU-bound {n} × {per_host * 1000:.1f} ms (netorch + sim "
                      f"CPU per host) / {meta['cores']} cores = {cpu_floor:.2f} s; floor "
                      f"{floor:.2f} s; netorch is at {base['wall'] / floor:.2f}× the floor.")
@@ -627,6 +672,12 @@ def git_commit():
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in src/ or sim/" if dirty else "")
 
 
+def default_tools(args):
+    if args.tools:
+        return args.tools
+    return ",".join(EAPI_TOOLS if args.transport == "eapi" else TOOLS)
+
+
 def report_only(args):
     results = [json.loads(line) for line in open(args.raw) if line.strip()]
     try:
@@ -637,7 +688,7 @@ def report_only(args):
                 "machine": f"{os.cpu_count()} cores, Linux {platform.release()}",
                 "cores": os.cpu_count(), "versions": versions(args), "raw": args.raw,
                 "commit": "see the notes"}
-    meta["tools"] = args.tools.split(",")
+    meta["tools"] = default_tools(args).split(",")
     meta["notes"] = open(args.notes).read() if args.notes else ""
     skips = {}
     keys = {(r["latency"], r["workload"], r["n"]) for r in results}
@@ -660,7 +711,11 @@ def main():
     ap.add_argument("--sizes", default="10,100,1000")
     ap.add_argument("--latencies", default="50,0")
     ap.add_argument("--workloads", default="a,b,c")
-    ap.add_argument("--tools", default=",".join(TOOLS))
+    ap.add_argument("--tools", default=None,
+                    help=f"default: {','.join(TOOLS)}; with --transport eapi: {','.join(EAPI_TOOLS)}")
+    ap.add_argument("--transport", choices=["ssh", "eapi"], default="ssh",
+                    help="ssh: cisco_ios devices over SSH (the peers above); eapi: arista_eos "
+                         "devices over eAPI (HTTPS), netorch vs netorch over SSH vs pyeapi")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--max-forks", type=int, default=200,
                     help="forks = min(N, this) for every tool")
@@ -672,7 +727,8 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--netorch", default=os.path.join(ROOT, "target/release/netorch"))
     ap.add_argument("--sim", default=os.path.join(ROOT, "target/release/netorch-sim"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--out", default=None,
+                    help="default BENCHMARKS.md; with --transport eapi BENCHMARKS-eapi.md")
     ap.add_argument("--raw", default=None, help="JSONL of every run (default: under "
                     "~/.cache/netorch-bench/)")
     ap.add_argument("--slow-reps", default="",
@@ -694,9 +750,14 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
     except (ValueError, OSError):
         pass
+    if args.out is None:
+        args.out = os.path.join(ROOT, "BENCHMARKS-eapi.md" if args.transport == "eapi"
+                                else "BENCHMARKS.md")
+    if args.transport == "eapi" and args.transfer == "1024,100,20":
+        args.transfer = "none"  # the file-transfer block is SSH's; run it with --transport ssh
     if args.report_only:
         return report_only(args)
-    tools = args.tools.split(",")
+    tools = default_tools(args).split(",")
     sizes = [int(x) for x in args.sizes.split(",")]
     lats = [int(x) for x in args.latencies.split(",")]
     wls = args.workloads.split(",")
@@ -731,6 +792,7 @@ def main():
         "raw": raw,
         "notes": open(args.notes).read() if args.notes else "",
         "commit": git_commit(),
+        "transport": args.transport,
     }
     with open(raw + ".meta.json", "w") as f:
         json.dump(meta, f)
@@ -743,10 +805,11 @@ def main():
                 forks = min(n, args.max_forks)
                 simdir = os.path.join(work, f"sim-{n}-{lat}")
                 os.makedirs(simdir)
-                sim = Sim(args.sim, n, lat, args.config_lines, simdir)
+                sim = Sim(args.sim, n, lat, args.config_lines, simdir, args.transport)
                 sim.latency = lat
                 sim.ansible_inv = os.path.join(simdir, "ansible-inv.yml")
-                ansible_inventory(sim, sim.ansible_inv)
+                if args.transport == "ssh":
+                    ansible_inventory(sim, sim.ansible_inv)
                 try:
                     for wl in wls:
                         active = []

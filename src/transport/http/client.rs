@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
@@ -27,6 +28,7 @@ struct AgentKey {
     validate: bool,
     ca_file: Option<std::path::PathBuf>,
     connect_timeout: Duration,
+    command_timeout: Duration,
 }
 
 /// Idle keep-alive connections kept across all hosts of a run (per host: 2).
@@ -36,28 +38,72 @@ const MAX_IDLE: usize = 4096;
 /// reads and parses the system CA bundle (OpenSSL's default verify paths, even with a
 /// `ca_file`), tens of milliseconds each, which 1,000 hosts must not pay 1,000 times.
 /// The pool inside keys connections by address and port, so hosts never share one.
-fn shared_agent(key: AgentKey, tls: TlsConfig) -> Agent {
-    static AGENTS: OnceLock<Mutex<HashMap<AgentKey, Agent>>> = OnceLock::new();
+fn shared_agent(key: AgentKey, tls: TlsConfig) -> Arc<SharedAgent> {
+    static AGENTS: OnceLock<Mutex<HashMap<AgentKey, Arc<SharedAgent>>>> = OnceLock::new();
     let map = AGENTS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = match map.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    let connect_timeout = key.connect_timeout;
+    let (connect_timeout, command_timeout) = (key.connect_timeout, key.command_timeout);
     map.entry(key)
         .or_insert_with(|| {
-            Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_connect(Some(connect_timeout))
-                .tls_config(tls)
-                .max_idle_connections(MAX_IDLE)
-                .max_idle_connections_per_host(2)
-                .user_agent(concat!("netorch/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into()
+            Arc::new(SharedAgent {
+                agent: Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_connect(Some(connect_timeout))
+                    .timeout_global(Some(command_timeout))
+                    .tls_config(tls)
+                    .max_idle_connections(MAX_IDLE)
+                    .max_idle_connections_per_host(2)
+                    .user_agent(concat!("netorch/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .into(),
+                warm: AtomicBool::new(false),
+                gate: Mutex::new(()),
+            })
         })
         .clone()
 }
+
+/// An agent and the gate of its first request. ureq builds the TLS connector lazily and
+/// caches it only from a request without request-level settings; a request with its own
+/// timeout reuses the cached one but never fills the cache. So the first request goes
+/// alone, on the agent's settings (the host's `command_timeout`), and fills it; every
+/// later one (with its task's timeout) shares that connector instead of parsing the CA
+/// bundle again.
+struct SharedAgent {
+    agent: Agent,
+    warm: AtomicBool,
+    gate: Mutex<()>,
+}
+
+impl SharedAgent {
+    /// The gate while the connector is not built yet. A first request that hangs (a host
+    /// that is down) holds the others back at most [`GATE_WAIT`]; after that they go on
+    /// ungated and build connectors of their own.
+    fn first_request_gate(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        let deadline = Instant::now() + GATE_WAIT;
+        loop {
+            if self.warm.load(Ordering::Acquire) {
+                return None;
+            }
+            match self.gate.try_lock() {
+                Ok(g) => return (!self.warm.load(Ordering::Acquire)).then_some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() >= deadline => {
+                    return None
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    std::thread::sleep(Duration::from_millis(2))
+                }
+            }
+        }
+    }
+}
+
+/// How long a request waits for the first one to build the shared TLS connector.
+const GATE_WAIT: Duration = Duration::from_millis(500);
 
 /// One answer, the body capped at the host's `max_output`.
 #[derive(Debug, Clone)]
@@ -93,7 +139,7 @@ pub struct HttpRequest<'a> {
 
 /// The API client of one host.
 pub struct HttpClient {
-    agent: Agent,
+    shared: Arc<SharedAgent>,
     base: String,
     host: String,
     addr: String,
@@ -177,8 +223,9 @@ impl HttpClient {
             validate: http.validate_certs,
             ca_file: http.ca_file.clone(),
             connect_timeout: settings.connect_timeout,
+            command_timeout: settings.command_timeout,
         };
-        let agent = shared_agent(key, tls.build());
+        let shared = shared_agent(key, tls.build());
         let cred = settings.credentials.first();
         let user = cred.map(|c| c.user.clone()).unwrap_or_default();
         let (auth, uses_token) = match (&http.token, cred.and_then(|c| c.password.as_ref())) {
@@ -193,7 +240,7 @@ impl HttpClient {
             (None, None) => (None, false),
         };
         Ok(HttpClient {
-            agent,
+            shared,
             base: format!("{scheme}://{addr}"),
             host,
             addr,
@@ -300,15 +347,30 @@ impl HttpClient {
                     false,
                 )
             })?;
-        let request = self
-            .agent
-            .configure_request(request)
-            .timeout_global(Some(timeout))
-            .build();
-        let mut resp = self
-            .agent
-            .run(request)
-            .map_err(|e| self.map_error(e, timeout))?;
+        let agent = &self.shared.agent;
+        let gate = self.shared.first_request_gate();
+        let request = if gate.is_some() {
+            request
+        } else {
+            agent
+                .configure_request(request)
+                .timeout_global(Some(timeout))
+                .build()
+        };
+        let result = agent.run(request);
+        // The connector exists once TLS was tried: an answer, or a TLS or HTTP error.
+        let built = !matches!(
+            result,
+            Err(ureq::Error::Io(_)
+                | ureq::Error::Timeout(_)
+                | ureq::Error::HostNotFound
+                | ureq::Error::ConnectionFailed)
+        );
+        if gate.is_some() && built {
+            self.shared.warm.store(true, Ordering::Release);
+        }
+        drop(gate);
+        let mut resp = result.map_err(|e| self.map_error(e, timeout))?;
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()
