@@ -415,3 +415,26 @@ fn raw_eapi_commands_with_json_format_are_data() {
         "{t}"
     );
 }
+
+#[test]
+fn the_password_never_reaches_the_logs_even_at_trace_level() {
+    let sim = Sim::with("arista_eos", 1)
+        .arg("--api")
+        .password("Sekr1tApiPw")
+        .start();
+    let o = sim
+        .netorch("exec")
+        .args(["-vvv", "--json", "show hostname"])
+        .env("NETORCH_LOG", "trace")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    let basic = data_encoding::BASE64.encode(b"admin:Sekr1tApiPw");
+    assert!(!t.contains("Sekr1tApiPw"), "password in the output");
+    assert!(!t.contains(&basic), "Authorization header in the output");
+    assert!(
+        !t.contains(&basic[..16]),
+        "Authorization header in the output"
+    );
+}

@@ -124,6 +124,7 @@ pub fn spawn(server: ApiServer, ca: &TestCa) {
                     continue;
                 }
             };
+            crate::server::log_connection(&ctx.device.name);
             let _ = sock.set_nodelay(true);
             let acceptor = acceptor.clone();
             let ctx = ctx.clone();

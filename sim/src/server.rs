@@ -97,7 +97,7 @@ pub fn log_connections_to(file: std::fs::File) {
     let _ = CONNECTION_LOG.set(std::sync::Mutex::new(file));
 }
 
-fn log_connection(device: &str) {
+pub(crate) fn log_connection(device: &str) {
     use std::io::Write;
     if let Some(log) = CONNECTION_LOG.get() {
         let mut f = match log.lock() {

@@ -153,6 +153,11 @@ fn init_logging(verbose: u8) {
         Ok(d) => filter.add_directive(d),
         Err(_) => filter,
     };
+    // The HTTP client's trace level dumps the wire, the Authorization header included.
+    let filter = ["ureq=debug", "ureq_proto=debug"]
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
     // Colour codes only for a person at a terminal: a daemon's log file or journal, and a
     // job's captured stderr, must stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())

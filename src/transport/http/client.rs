@@ -457,10 +457,14 @@ impl HttpClient {
                         | ErrorKind::BrokenPipe
                         | ErrorKind::UnexpectedEof
                 );
+                let plain = self.base.starts_with("http://");
                 let reason = match io.kind() {
                     ErrorKind::ConnectionRefused => format!(
                         "connection refused (is the API enabled, and is {} its port?)",
                         self.addr
+                    ),
+                    ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof if plain => format!(
+                        "{io}\n hint: the request went as plain HTTP (api_use_ssl: false); if the port speaks HTTPS, leave api_use_ssl on"
                     ),
                     _ => io.to_string(),
                 };
