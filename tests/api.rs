@@ -55,6 +55,12 @@ fn exec_over_eapi_and_nxapi_shows_what_the_cli_shows() {
         .output()
         .unwrap();
     assert_eq!(api.status.code(), Some(0), "{}", text(&api));
+    // The HTTP client's own debug lines stay out of a normal run.
+    assert!(
+        !String::from_utf8_lossy(&api.stderr).contains("DEBUG"),
+        "{}",
+        text(&api)
+    );
     let ssh = sim
         .netorch("exec")
         .args(["-l", "eos-001,nxos-001", "--json", "-e", "connection=ssh"])
@@ -437,4 +443,41 @@ fn the_password_never_reaches_the_logs_even_at_trace_level() {
         !t.contains(&basic[..16]),
         "Authorization header in the output"
     );
+}
+
+#[test]
+fn a_slow_device_times_out_at_the_task_timeout_and_nxapi_json_is_data() {
+    let sim = Sim::with("cisco_nxos", 1)
+        .args(&["--api", "--latency-ms", "3000"])
+        .start();
+    let t0 = std::time::Instant::now();
+    let o = sim
+        .netorch("exec")
+        .args(["-e", "command_timeout=0.5", "show version"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("timed out after 0.5s"), "{t}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(3),
+        "not retried: {t}"
+    );
+
+    let sim = Sim::with("cisco_nxos", 1).arg("--api").start();
+    let pb = write(
+        sim.dir.path(),
+        "nx.yml",
+        r#"- hosts: all
+  tasks:
+    - api:
+        commands: [show version]
+        format: json
+      register: v
+    - assert:
+        that: v.json[0] is mapping
+"#,
+    );
+    let o = run_playbook(&sim, &pb, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
