@@ -481,3 +481,34 @@ fn a_slow_device_times_out_at_the_task_timeout_and_nxapi_json_is_data() {
     let o = run_playbook(&sim, &pb, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn commit_confirm_over_eapi_keeps_the_confirmed_change() {
+    // One minute of the device's revert timer lasts 0.3 s.
+    let sim = Sim::with("arista_eos", 1)
+        .args(&["--api", "--timer-scale-ms", "300"])
+        .start();
+    let pb = write(
+        sim.dir.path(),
+        "confirm.yml",
+        r#"- hosts: all
+  confirm: {timeout: 1m}
+  tasks:
+    - config:
+        lines: ["snmp-server location rack-confirmed"]
+"#,
+    );
+    let o = run_playbook(&sim, &pb, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    let o = sim
+        .netorch("exec")
+        .arg("show running-config | include location")
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(
+        t.contains("snmp-server location rack-confirmed"),
+        "reverted: {t}"
+    );
+}

@@ -225,10 +225,11 @@ impl Backend for ApiBackend {
             ConnectionKind::Eapi => {
                 all.push(enter.unwrap_or("configure").to_string());
                 all.extend(lines.iter().cloned());
-                if let Some(c) = commit {
-                    all.push(c.to_string());
+                match commit {
+                    // A session's commit (`commit timer ...`) leaves config mode itself.
+                    Some(c) => all.push(c.to_string()),
+                    None => all.push("end".to_string()),
                 }
-                all.push("end".to_string());
                 let mut r = self.run_lines("configure", &all, true, timeout)?;
                 r.command = lines.join("\n");
                 Ok(r)
@@ -245,6 +246,23 @@ impl Backend for ApiBackend {
             }
             _ => Err(self.unsupported("config lines (RESTCONF: use the `api` action with PATCH)")),
         }
+    }
+
+    /// An API session is privileged from the start: commands for the privileged (or user)
+    /// mode run as they are, config-mode ones inside `configure` ... `end`.
+    fn send_in_mode(
+        &mut self,
+        mode: &str,
+        commands: &[String],
+        timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        let config_mode = self.profile.config.as_ref().map(|c| c.mode.as_str());
+        if Some(mode) == config_mode || mode == "config" {
+            return self.send_config_with(commands, None, None, timeout);
+        }
+        let mut r = self.run_lines("commands", commands, false, timeout)?;
+        r.command = commands.join("\n");
+        Ok(r)
     }
 
     fn save(&mut self, timeout: Duration) -> Result<Option<Response>, DeviceError> {
