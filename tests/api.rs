@@ -512,3 +512,41 @@ fn commit_confirm_over_eapi_keeps_the_confirmed_change() {
         "reverted: {t}"
     );
 }
+
+#[test]
+fn ansible_httpapi_inventories_pick_the_api_by_platform() {
+    let sim = mixed_api_sim();
+    // Ansible's names only: httpapi by ansible_network_os, the port from
+    // ansible_httpapi_port, verification off by Ansible's variable.
+    let dir = sim.dir.path();
+    let host = |name: &str, os: &str| {
+        let v = sim.vars(name);
+        format!(
+            "    {name}:\n      ansible_host: 127.0.0.1\n      ansible_network_os: {os}\n      ansible_httpapi_port: {}\n",
+            v["api_port"]
+        )
+    };
+    let inv = write(
+        dir,
+        "ansible-inv.yml",
+        &format!(
+            "all:\n  vars:\n    ansible_connection: ansible.netcommon.httpapi\n    ansible_user: admin\n    ansible_password: admin\n    ansible_httpapi_use_ssl: true\n    ansible_httpapi_validate_certs: false\n  hosts:\n{}{}",
+            host("eos-001", "arista.eos.eos"),
+            host("nxos-001", "cisco.nxos.nxos")
+        ),
+    );
+    let o = crate::util::netorch()
+        .current_dir(dir)
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .args(["--json", "show hostname"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let outs = outputs(&o);
+    assert_eq!(outs.len(), 2);
+    assert!(
+        outs.iter().all(|(h, _, out)| out.contains(h.as_str())),
+        "{outs:?}"
+    );
+}
