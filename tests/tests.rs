@@ -9,6 +9,7 @@ mod ansible_network;
 mod ansible_network_corpus;
 mod ansible_playbooks;
 mod ansible_templates;
+mod api;
 mod backup;
 mod banner;
 mod broken;

@@ -69,6 +69,23 @@ TOOLS = ["netorch", "ansible", "nornir", "scrapli-system", "scrapli-ssh2", "scra
 # commands, not a connection), so it sits this one out.
 TELNET_TOOLS = ["netorch", "nornir", "scrapli-telnet", "scrapli-asynctelnet"]
 
+# --transport eapi: the same workloads on arista_eos devices over eAPI (HTTPS, keep-alive).
+# netorch over eAPI; netorch over SSH on the same devices; pyeapi (Arista's Python client,
+# the natural peer: Netmiko, Scrapli and Nornir have no eAPI). The round trips an eAPI client
+# cannot avoid are HTTP requests (the sim's latency is per request, as a network RTT is):
+# one per task, `enable` travelling in the same request.
+EAPI_TOOLS = ["netorch", "netorch-ssh", "pyeapi"]
+EAPI_CHAIN = {
+    "a": ["runCmds show version"],
+    "b": [
+        "runCmds show version",
+        "runCmds configure, line 1, line 2, line 3, end",
+        "runCmds copy running-config startup-config",
+        "runCmds show running-config",
+    ],
+    "c": ["runCmds show running-config"],
+}
+
 NETORCH_PLAY = {
     "a": """- name: Workload a
   hosts: all
@@ -91,6 +108,13 @@ NETORCH_PLAY = {
     - name: Running config
       command: show running-config
 """,
+}
+
+# On EOS, `ip domain name` is `dns domain`.
+NETORCH_PLAY_EOS = {
+    "a": NETORCH_PLAY["a"],
+    "b": NETORCH_PLAY["b"].replace(
+        '"ip domain name bench{{ stamp }}.example.net"', '"dns domain bench{{ stamp }}.example.net"'),
 }
 
 ANSIBLE_PLAY = {
@@ -279,8 +303,13 @@ class Sim:
         self.inv = os.path.join(workdir, "inv.yml")
         self.kh = os.path.join(workdir, "known_hosts")
         self.out = open(os.path.join(workdir, "sim.out"), "w")
+        # eAPI: EOS devices that also serve HTTPS (the inventory says connection: eapi,
+        # api_port and the run's test CA as ca_file).
+        extra = (["--platform", "arista_eos", "--api", "--api-ca-out",
+                  os.path.join(workdir, "ca.pem")]
+                 if transport == "eapi" else ["--platform", "cisco_ios"])
         self.proc = subprocess.Popen(
-            [binary, "--count", str(n), "--platform", "cisco_ios", "--latency-ms", str(latency),
+            [binary, "--count", str(n), *extra, "--latency-ms", str(latency),
              "--config-lines", str(config_lines), "--base-port", "0",
              "--inventory-out", self.inv, "--known-hosts-out", self.kh]
             + (["--telnet"] if transport == "telnet" else []),
@@ -377,18 +406,21 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
     os.makedirs(outdir)
     env = dict(os.environ)
     cwd = work
-    if tool == "netorch":
+    if tool in ("netorch", "netorch-ssh"):
+        # netorch-ssh: the eAPI lab's devices over their SSH CLI instead.
+        over = ["-e", "connection=ssh"] if tool == "netorch-ssh" else []
         if wl == "c":
             cmd = [args.netorch, "backup", "-i", sim.inv, "--store", os.path.join(outdir, "store"),
-                   "-f", str(forks), "--json"]
+                   "-f", str(forks), "--json", *over]
             if args.transport == "telnet":
                 cmd += ["-e", "telnet_ok=true"]
         else:
             play = os.path.join(work, f"netorch-{wl}.yml")
+            plays = NETORCH_PLAY_EOS if args.transport == "eapi" else NETORCH_PLAY
             with open(play, "w") as f:
-                f.write(NETORCH_PLAY[wl])
+                f.write(plays[wl])
             cmd = [args.netorch, "run", "-i", sim.inv, play, "-f", str(forks), "--json",
-                   "-e", f"stamp={stamp}"]
+                   "-e", f"stamp={stamp}", *over]
             if args.transport == "telnet":
                 # What a user who runs telnet on purpose sets: no plain-text warning per host.
                 cmd += ["-e", "telnet_ok=true"]
@@ -408,17 +440,18 @@ def run_tool(tool, wl, sim, n, forks, rep, args, work):
     load = os.getloadavg()[0]
     m = measure(cmd, env, cwd, log, args.timeout, sim.proc.pid)
     m["load"] = round(load, 2)
-    if tool == "netorch":
+    if tool in ("netorch", "netorch-ssh"):
         failed = count_netorch_failures(log, n)
     elif tool == "ansible":
         failed = count_ansible_failures(log, n)
     else:
         doc = last_json(log)
         failed = doc["failed"] if doc else n
-    if wl == "c" and tool != "netorch":
+    if wl == "c" and tool not in ("netorch", "netorch-ssh"):
         written = len([x for x in os.listdir(outdir) if x.endswith(".cfg")])
         failed = max(failed, n - written)
-    if m["timed_out"] or (m["rc"] not in (0, None) and failed == 0 and tool != "netorch"):
+    if m["timed_out"] or (m["rc"] not in (0, None) and failed == 0
+                          and tool not in ("netorch", "netorch-ssh")):
         failed = failed or n
     m.update(tool=tool, workload=wl, n=n, forks=forks, latency=sim.latency, rep=rep,
              failed=failed)
@@ -479,12 +512,22 @@ def versions(args):
         "scrapli-telnet": f"scrapli {pip('scrapli')} IOSXEDriver, threads, telnet transport",
         "scrapli-asynctelnet": f"scrapli {pip('scrapli')} AsyncIOSXEDriver, asyncio, asynctelnet "
                                "transport",
+        "netorch-ssh": f"{nv}, the same EOS devices over their SSH CLI (`-e connection=ssh`)",
+        "pyeapi": f"pyeapi {pyeapi_version(args)} (Arista's eAPI client), threads, HTTPS with "
+                  "certificate verification off (its default)",
     }
     if getattr(args, "transport", "ssh") == "telnet":
         out["netorch"] += " (connection: telnet)"
         out["nornir"] = (f"nornir {pip('nornir')} + nornir-netmiko {pip('nornir-netmiko')} + "
                          f"netmiko {pip('netmiko')} cisco_ios_telnet")
     return out
+
+
+def pyeapi_version(args):
+    r = subprocess.run([os.path.join(args.venv, "bin", "python"), "-c",
+                        "import importlib.metadata as m; print(m.version('pyeapi'))"],
+                       capture_output=True, text=True)
+    return r.stdout.strip() or "not installed"
 
 
 def fmt(x, nd=2):
@@ -538,8 +581,9 @@ def write_report(path, results, meta, skips):
     keys = sorted({(k[0], k[1], k[2]) for k in rows}, key=lambda k: (-k[0], k[1], k[2]))
     for lat, wl, n in keys:
         over = " over telnet" if meta.get("transport") == "telnet" else ""
+        per = "request (eAPI)" if meta.get("transport") == "eapi" else "command"
         L.append(f"## Workload ({wl}) {WORKLOADS[wl]}{over}: N = {n}, latency {lat} ms per "
-                 "command\n")
+                 f"{per}\n")
         L.append("| tool | forks | wall s (median) | runs s | CPU s | sim CPU s | RSS max MB | "
                  "RSS tree MB | failures | ×netorch |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -563,7 +607,7 @@ def write_report(path, results, meta, skips):
                  f"anything well above that was other work on the machine).")
         if base:
             forks = base["forks"]
-            chain = len(CHAIN[wl])
+            chain = len((EAPI_CHAIN if meta.get("transport") == "eapi" else CHAIN)[wl])
             lat_floor = math.ceil(n / forks) * chain * lat / 1000
             # CPU floor: per-host CPU of the cheapest client measured (netorch itself, in the
             # 0 ms run when there is one) plus the sim's per-host CPU, spread over the cores.
@@ -572,7 +616,8 @@ def write_report(path, results, meta, skips):
             cpu_floor = n * per_host / meta["cores"]
             floor = max(lat_floor, cpu_floor)
             L.append("")
-            L.append(f"Floor: latency-bound ceil({n}/{forks}) × {chain} commands × {lat} ms = "
+            unit = "requests" if meta.get("transport") == "eapi" else "commands"
+            L.append(f"Floor: latency-bound ceil({n}/{forks}) × {chain} {unit} × {lat} ms = "
                      f"{lat_floor:.2f} s; CPU-bound {n} × {per_host * 1000:.1f} ms (netorch + sim "
                      f"CPU per host) / {meta['cores']} cores = {cpu_floor:.2f} s; floor "
                      f"{floor:.2f} s; netorch is at {base['wall'] / floor:.2f}× the floor.")
@@ -648,6 +693,13 @@ def git_commit():
     return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes in src/ or sim/" if dirty else "")
 
 
+def default_tools(args):
+    if args.tools:
+        return args.tools
+    per_transport = {"eapi": EAPI_TOOLS, "telnet": TELNET_TOOLS}
+    return ",".join(per_transport.get(args.transport, TOOLS))
+
+
 def report_only(args):
     results = [json.loads(line) for line in open(args.raw) if line.strip()]
     try:
@@ -658,7 +710,7 @@ def report_only(args):
                 "machine": f"{os.cpu_count()} cores, Linux {platform.release()}",
                 "cores": os.cpu_count(), "versions": versions(args), "raw": args.raw,
                 "commit": "see the notes"}
-    meta["tools"] = args.tools.split(",")
+    meta["tools"] = default_tools(args).split(",")
     meta["notes"] = open(args.notes).read() if args.notes else ""
     skips = {}
     keys = {(r["latency"], r["workload"], r["n"]) for r in results}
@@ -683,10 +735,12 @@ def main():
     ap.add_argument("--workloads", default="a,b,c")
     ap.add_argument("--tools", default=None,
                     help=f"default {','.join(TOOLS)}; with --transport telnet "
-                         f"{','.join(TELNET_TOOLS)}")
-    ap.add_argument("--transport", choices=["ssh", "telnet"], default="ssh",
-                    help="how every tool reaches the simulated devices (telnet: the sim runs "
-                         "with --telnet; the report defaults to BENCHMARKS-telnet.md)")
+                         f"{','.join(TELNET_TOOLS)}; with --transport eapi {','.join(EAPI_TOOLS)}")
+    ap.add_argument("--transport", choices=["ssh", "telnet", "eapi"], default="ssh",
+                    help="how every tool reaches the simulated devices: ssh (cisco_ios, the peers "
+                         "above), telnet (the sim runs with --telnet; report BENCHMARKS-telnet.md), "
+                         "eapi (arista_eos over HTTPS: netorch vs netorch over SSH vs pyeapi; "
+                         "report BENCHMARKS-eapi.md)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--max-forks", type=int, default=200,
                     help="forks = min(N, this) for every tool")
@@ -699,7 +753,7 @@ def main():
     ap.add_argument("--netorch", default=os.path.join(ROOT, "target/release/netorch"))
     ap.add_argument("--sim", default=os.path.join(ROOT, "target/release/netorch-sim"))
     ap.add_argument("--out", default=None, help="default BENCHMARKS.md (BENCHMARKS-telnet.md "
-                    "with --transport telnet)")
+                    "with --transport telnet, BENCHMARKS-eapi.md with --transport eapi)")
     ap.add_argument("--raw", default=None, help="JSONL of every run (default: under "
                     "~/.cache/netorch-bench/)")
     ap.add_argument("--slow-reps", default="",
@@ -716,19 +770,20 @@ def main():
     ap.add_argument("--report-only", action="store_true",
                     help="only rewrite the report from --raw (and its .meta.json)")
     args = ap.parse_args()
-    if args.out is None:
-        name = "BENCHMARKS-telnet.md" if args.transport == "telnet" else "BENCHMARKS.md"
-        args.out = os.path.join(ROOT, name)
-    if args.tools is None:
-        args.tools = ",".join(TELNET_TOOLS if args.transport == "telnet" else TOOLS)
     set_subreaper()
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
     except (ValueError, OSError):
         pass
+    if args.out is None:
+        args.out = os.path.join(ROOT, {"eapi": "BENCHMARKS-eapi.md",
+                                       "telnet": "BENCHMARKS-telnet.md"}.get(args.transport,
+                                                                             "BENCHMARKS.md"))
+    if args.transport != "ssh" and args.transfer == "1024,100,20":
+        args.transfer = "none"  # the file-transfer block is SSH's; run it with --transport ssh
     if args.report_only:
         return report_only(args)
-    tools = args.tools.split(",")
+    tools = default_tools(args).split(",")
     sizes = [int(x) for x in args.sizes.split(",")]
     lats = [int(x) for x in args.latencies.split(",")]
     wls = args.workloads.split(",")
@@ -764,6 +819,7 @@ def main():
         "raw": raw,
         "notes": open(args.notes).read() if args.notes else "",
         "commit": git_commit(),
+        "transport": args.transport,
     }
     with open(raw + ".meta.json", "w") as f:
         json.dump(meta, f)
@@ -779,7 +835,8 @@ def main():
                 sim = Sim(args.sim, n, lat, args.config_lines, simdir, args.transport)
                 sim.latency = lat
                 sim.ansible_inv = os.path.join(simdir, "ansible-inv.yml")
-                ansible_inventory(sim, sim.ansible_inv)
+                if args.transport == "ssh":
+                    ansible_inventory(sim, sim.ansible_inv)
                 try:
                     for wl in wls:
                         active = []

@@ -3,7 +3,7 @@
 Usage: peers.py TOOL WORKLOAD INVENTORY FORKS STAMP OUTDIR
   TOOL      nornir | scrapli-system | scrapli-ssh2 | scrapli-asyncssh | scrapli-telnet
             | scrapli-asynctelnet (an inventory whose hosts say `connection: telnet` makes
-            Nornir use Netmiko's cisco_ios_telnet)
+            Nornir use Netmiko's cisco_ios_telnet) | pyeapi (eAPI lab)
   WORKLOAD  a (show version) | b (show version, 3-line config push, save, show running-config)
             | c (running-config backup into OUTDIR, one file per device)
   INVENTORY the netorch inventory written by `netorch-sim --inventory-out` (cisco_ios group)
@@ -41,6 +41,12 @@ def config_lines(stamp):
         f"snmp-server contact noc-{stamp}",
         f"ip domain name bench{stamp}.example.net",
     ]
+
+
+def eos_config_lines(stamp):
+    lines = config_lines(stamp)
+    lines[2] = f"dns domain bench{stamp}.example.net"
+    return lines
 
 
 def write_backup(outdir, name, text):
@@ -148,6 +154,38 @@ def run_scrapli_threaded(workload, v, hosts, forks, stamp, outdir, transport):
     return gather_threads(ThreadPoolExecutor, one, hosts, forks)
 
 
+def run_pyeapi(workload, v, inventory, forks, stamp, outdir):
+    """Arista's pyeapi on threads, one Node per device over HTTPS (its defaults: keep-alive
+    off, certificate verification off)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyeapi
+
+    inv = yaml.safe_load(open(inventory))
+    hosts = []
+    for group in inv["all"]["children"].values():
+        for name, h in group["hosts"].items():
+            hosts.append((name, h["host"], int(h["api_port"])))
+
+    def one(h):
+        name, addr, port = h
+        node = pyeapi.client.Node(pyeapi.client.connect(
+            transport="https", host=addr, port=port, username=v["user"],
+            password=v["password"], return_node=False))
+        if workload == "a":
+            node.enable(["show version"], encoding="text")
+        elif workload == "b":
+            node.enable(["show version"], encoding="text")
+            node.config(eos_config_lines(stamp))
+            node.enable(["copy running-config startup-config"], encoding="text")
+            node.enable(["show running-config"], encoding="text")
+        else:
+            r = node.enable(["show running-config"], encoding="text")
+            write_backup(outdir, name, r[0]["result"]["output"])
+
+    return gather_threads(ThreadPoolExecutor, one, hosts, forks)
+
+
 def gather_threads(pool_cls, fn, hosts, forks):
     ok, errors = 0, []
     with pool_cls(max_workers=forks) as pool:
@@ -200,7 +238,9 @@ def main():
     forks = int(forks)
     v, hosts = load_hosts(inventory)
     os.makedirs(outdir, exist_ok=True)
-    if tool == "nornir":
+    if tool == "pyeapi":
+        ok, failed, errors = run_pyeapi(workload, v, inventory, forks, stamp, outdir)
+    elif tool == "nornir":
         ok, failed, errors = run_nornir(workload, v, hosts, forks, stamp, outdir)
     elif tool == "scrapli-system":
         ok, failed, errors = run_scrapli_threaded(

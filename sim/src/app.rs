@@ -101,6 +101,20 @@ pub struct Opts {
     /// hostname included): indented text on Cisco and Arista, braces or `set` lines on Junos.
     #[arg(long)]
     pub config_dir: Option<PathBuf>,
+    /// Devices also serve their HTTP APIs over HTTPS (eAPI on EOS, NX-API on NX-OS, RESTCONF
+    /// on all), on a port of their own; the inventory gets `connection`, `api_port` and
+    /// `ca_file` (the per-run test CA, see --api-ca-out).
+    #[arg(long)]
+    pub api: bool,
+    /// Where to write the test CA's PEM file (default: beside --inventory-out).
+    #[arg(long)]
+    pub api_ca_out: Option<PathBuf>,
+    /// Also accept this bearer token on the APIs.
+    #[arg(long)]
+    pub api_token: Option<String>,
+    /// NAME=503:N: the device's API answers its first N requests with 503.
+    #[arg(long = "api-fail")]
+    pub api_fail: Vec<String>,
 }
 
 /// Where devices listen: one address (consecutive ports) or one address each.
@@ -365,20 +379,28 @@ async fn run_async(opts: Opts) -> Result<()> {
         });
     }
 
+    let apis = if opts.api {
+        Some(crate::api::bind(&opts, &specs, &bound).await?)
+    } else {
+        None
+    };
     let mut started: Vec<Started<'_>> = bound
         .iter()
         .zip(&public_keys)
-        .map(|(b, k)| Started {
+        .enumerate()
+        .map(|(i, (b, k))| Started {
             name: &b.device.name,
             platform: b.device.platform,
             addr: b.addr,
             public_key: k.clone(),
             telnet_port: None,
+            api_port: apis.as_ref().map(|a| a.servers[i].addr.port()),
         })
         .collect();
     for (s, t) in started.iter_mut().zip(&telnet) {
         s.telnet_port = Some(t.listener.local_addr()?.port());
     }
+    let api_ca = apis.as_ref().map(|a| a.ca_file.as_path());
     let known_hosts_path = opts.known_hosts_out.as_deref().map(absolute);
     if let Some(p) = &known_hosts_path {
         std::fs::write(p, lab::known_hosts(&started))
@@ -386,7 +408,7 @@ async fn run_async(opts: Opts) -> Result<()> {
     }
     if let Some(p) = &opts.inventory_out {
         let text = if opts.inventory.is_some() {
-            lab::overlay_yaml(&started, known_hosts_path.as_deref())?
+            lab::overlay_yaml(&started, known_hosts_path.as_deref(), api_ca)?
         } else {
             lab::inventory_yaml(
                 &started,
@@ -394,6 +416,7 @@ async fn run_async(opts: Opts) -> Result<()> {
                 &opts.password,
                 &opts.enable_secret,
                 known_hosts_path.as_deref(),
+                api_ca,
             )?
         };
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?;
@@ -413,6 +436,9 @@ async fn run_async(opts: Opts) -> Result<()> {
     }
     for t in telnet {
         crate::telnet::spawn_listener(t);
+    }
+    if let Some(a) = apis {
+        crate::api::spawn_all(a);
     }
     {
         let mut out = std::io::stdout().lock();

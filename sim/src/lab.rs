@@ -139,6 +139,8 @@ pub struct Started<'a> {
     pub public_key: String,
     /// The telnet port (`--telnet`): the inventory then connects over telnet.
     pub telnet_port: Option<u16>,
+    /// The HTTPS API's port (`--api`).
+    pub api_port: Option<u16>,
 }
 
 /// `host`/`port` (and `connection: telnet` when the device serves telnet).
@@ -155,6 +157,24 @@ fn reach(h: &mut Mapping, d: &Started<'_>) {
     }
 }
 
+/// With `--api`: the API port, CA file and (EOS, NX-OS) connection kind of a host.
+fn api_vars(h: &mut Mapping, d: &Started<'_>, ca: Option<&Path>) {
+    let (Some(port), Some(ca)) = (d.api_port, ca) else {
+        return;
+    };
+    match d.platform {
+        Platform::AristaEos => {
+            h.insert(s("connection"), s("eapi"));
+        }
+        Platform::CiscoNxos => {
+            h.insert(s("connection"), s("nxapi"));
+        }
+        _ => {}
+    }
+    h.insert(s("api_port"), Value::Number(port.into()));
+    h.insert(s("ca_file"), s(&ca.display().to_string()));
+}
+
 fn s(v: &str) -> Value {
     Value::String(v.to_string())
 }
@@ -166,6 +186,7 @@ pub fn inventory_yaml(
     password: &str,
     enable_secret: &str,
     known_hosts: Option<&Path>,
+    api_ca: Option<&Path>,
 ) -> Result<String> {
     let mut vars = Mapping::new();
     vars.insert(s("user"), s(user));
@@ -181,6 +202,7 @@ pub fn inventory_yaml(
             let mut h = Mapping::new();
             reach(&mut h, d);
             h.insert(s("platform"), s(p.name()));
+            api_vars(&mut h, d, api_ca);
             hosts.insert(s(d.name), Value::Mapping(h));
         }
         if !hosts.is_empty() {
@@ -198,7 +220,11 @@ pub fn inventory_yaml(
 }
 
 /// The overlay for `--inventory` mode: only where each host is reachable now.
-pub fn overlay_yaml(started: &[Started<'_>], known_hosts: Option<&Path>) -> Result<String> {
+pub fn overlay_yaml(
+    started: &[Started<'_>],
+    known_hosts: Option<&Path>,
+    api_ca: Option<&Path>,
+) -> Result<String> {
     let mut hosts = Mapping::new();
     for d in started {
         let mut h = Mapping::new();
@@ -206,6 +232,7 @@ pub fn overlay_yaml(started: &[Started<'_>], known_hosts: Option<&Path>) -> Resu
         if let Some(k) = known_hosts {
             h.insert(s("known_hosts_file"), s(&k.display().to_string()));
         }
+        api_vars(&mut h, d, api_ca);
         hosts.insert(s(d.name), Value::Mapping(h));
     }
     let mut all = Mapping::new();
@@ -296,15 +323,16 @@ mod tests {
             addr: "127.0.0.1:40001".parse().unwrap(),
             public_key: "ssh-ed25519 AAAAC3Nza".into(),
             telnet_port: None,
+            api_port: None,
         }];
-        let inv = inventory_yaml(&started, "admin", "admin", "en4ble", None).unwrap();
+        let inv = inventory_yaml(&started, "admin", "admin", "en4ble", None, None).unwrap();
         let v: Value = serde_yaml::from_str(&inv).unwrap();
         assert_eq!(v["all"]["vars"]["enable_secret"], s("en4ble"));
         assert_eq!(
             v["all"]["children"]["cisco_ios"]["hosts"]["ios-001"]["port"],
             Value::Number(40001.into())
         );
-        let ov = overlay_yaml(&started, Some(Path::new("/tmp/kh"))).unwrap();
+        let ov = overlay_yaml(&started, Some(Path::new("/tmp/kh")), None).unwrap();
         let v: Value = serde_yaml::from_str(&ov).unwrap();
         assert_eq!(
             v["all"]["hosts"]["ios-001"]["known_hosts_file"],

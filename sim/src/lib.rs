@@ -2,6 +2,7 @@
 //! tests, demo and benchmarks.
 //!
 //! Layout:
+//! - `api`: eAPI, NX-API and RESTCONF over HTTPS (`--api`), on the devices' command engine.
 //! - `app`: the command line (a contract other tests rely on) and the startup sequence.
 //! - `lab`: which devices to start, and the inventory / known_hosts files describing them.
 //! - `server`: SSH (russh) listeners, auth, channels, latency and fault injection.
@@ -16,6 +17,7 @@
 //! - `client`: a small russh client for the sim's tests and the load tool.
 //! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
 
+pub mod api;
 pub mod app;
 pub mod client;
 pub mod clock;

@@ -67,6 +67,10 @@ const ALIASES: &[(&str, ActionKind)] = &[
     ("junipernetworks.junos.junos_facts", ActionKind::Facts),
     ("iosxr_facts", ActionKind::Facts),
     ("cisco.iosxr.iosxr_facts", ActionKind::Facts),
+    ("restconf_get", ActionKind::Api),
+    ("ansible.netcommon.restconf_get", ActionKind::Api),
+    ("restconf_config", ActionKind::Api),
+    ("ansible.netcommon.restconf_config", ActionKind::Api),
 ];
 
 /// For a key that is an Ansible module netorch does not have, what to use instead.

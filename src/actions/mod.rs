@@ -12,6 +12,7 @@
 //! line in the table at the bottom of this file. The names users may write, the kind, the
 //! parsing and the dispatch all come from that table.
 
+pub mod api;
 pub(crate) mod args;
 pub mod assert;
 pub mod backup;
@@ -323,6 +324,7 @@ action_table! {
     File = "file" => file::FileArgs,
     Facts = "gather_facts" => facts::FactsArgs,
     IncludeVars = "include_vars" => include_vars::IncludeVarsArgs,
+    Api = "api" => api::ApiArgs,
 }
 
 impl fmt::Display for ActionKind {

@@ -63,7 +63,7 @@ fn run(ctx: &ActionCtx<'_>, facts: &Vars) -> TaskResult {
 }
 
 /// Every string in a value, nested ones included.
-fn strings_in<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a str)) {
+pub(crate) fn strings_in<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a str)) {
     match v {
         serde_json::Value::String(s) => f(s),
         serde_json::Value::Array(a) => a.iter().for_each(|x| strings_in(x, f)),
@@ -72,7 +72,7 @@ fn strings_in<'a>(v: &'a serde_json::Value, f: &mut dyn FnMut(&'a str)) {
     }
 }
 
-fn render_value(
+pub(crate) fn render_value(
     ctx: &ActionCtx<'_>,
     v: &serde_json::Value,
     key: &str,

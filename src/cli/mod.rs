@@ -184,6 +184,18 @@ fn init_logging(verbose: u8) {
         Ok(d) => filter.add_directive(d),
         Err(_) => filter,
     };
+    // The HTTP client's trace level dumps the wire, the Authorization header included:
+    // where trace is asked for, the client stops at debug (a directive raises as well as
+    // lowers, so it is added only then).
+    let filter = if filter.max_level_hint() == Some(tracing_subscriber::filter::LevelFilter::TRACE)
+    {
+        ["ureq=debug", "ureq_proto=debug"]
+            .iter()
+            .filter_map(|d| d.parse().ok())
+            .fold(filter, |f, d| f.add_directive(d))
+    } else {
+        filter
+    };
     // Colour codes only for a person at a terminal: a daemon's log file or journal, and a
     // job's captured stderr, must stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())

@@ -249,6 +249,9 @@ impl Connection {
                 Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
             }
             ConnectionKind::Telnet => crate::transport::telnet::open(settings, profile, timeout),
+            ConnectionKind::Eapi | ConnectionKind::Nxapi | ConnectionKind::Restconf => {
+                crate::transport::http::open(settings, profile, timeout)
+            }
             kind => Err(DeviceError::Unsupported {
                 host: settings.host_name.clone(),
                 platform: profile.name.clone(),

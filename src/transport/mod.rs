@@ -5,6 +5,7 @@
 //!   PTY shells for the device layer).
 //! - [`sftp`], [`scp`], [`ftp`]: file transfer (SFTP and SCP over the host's SSH session,
 //!   FTP/FTPS on their own connection), all streaming through [`copy::Pump`].
+//! - [`http`]: device HTTP APIs (eAPI, NX-API, RESTCONF) on a blocking keep-alive client.
 //! - [`capture`]: output kept from a peer, capped at `max_output` (head and tail).
 //! - `known_hosts`, `jump`, `probe`: host-key checking, the bastion relay, and reading the
 //!   server's algorithm offer when negotiation fails.
@@ -12,6 +13,7 @@
 pub mod capture;
 pub mod copy;
 pub mod ftp;
+pub mod http;
 mod jump;
 mod known_hosts;
 mod probe;

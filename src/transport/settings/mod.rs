@@ -149,6 +149,14 @@ impl ConnectionKind {
         }
     }
 
+    /// Whether the transport is a device HTTP API.
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            ConnectionKind::Eapi | ConnectionKind::Nxapi | ConnectionKind::Restconf
+        )
+    }
+
     /// Whether the transport runs over an SSH session (host keys, jump hosts, SCP/SFTP).
     pub fn is_ssh(self) -> bool {
         matches!(self, ConnectionKind::Ssh | ConnectionKind::Netconf)
@@ -188,6 +196,8 @@ pub struct ConnectionSettings {
     pub max_output: u64,
     /// Telnet's own variables (`telnet_ok`, `telnet_enter`).
     pub telnet: crate::transport::telnet::TelnetSettings,
+    /// How the host's HTTP API is reached (eAPI, NX-API, RESTCONF, the `api` action).
+    pub http: crate::transport::http::HttpSettings,
 }
 
 /// Variables this module reads (for "did you mean" hints elsewhere and documentation).
@@ -234,6 +244,17 @@ pub const CONNECTION_VARS: &[&str] = &[
     "max_output",
     "telnet_ok",
     "telnet_enter",
+    // HTTP device APIs (crate::transport::http::HTTP_VARS)
+    "api_port",
+    "ansible_httpapi_port",
+    "api_use_ssl",
+    "ansible_httpapi_use_ssl",
+    "validate_certs",
+    "ansible_httpapi_validate_certs",
+    "ca_file",
+    "api_ca_file",
+    "api_token",
+    "api_retries",
 ];
 
 pub use crate::inventory::platform_from_network_os;
@@ -547,6 +568,7 @@ impl ConnectionSettings {
             keepalive_interval,
             max_output,
             telnet: crate::transport::telnet::TelnetSettings::from_vars(host_name, vars)?,
+            http: crate::transport::http::HttpSettings::from_vars(host_name, vars, kind.is_http())?,
         })
     }
 
