@@ -248,6 +248,9 @@ impl Connection {
                 let session = SshSession::connect(settings, ssh)?;
                 Connection::on_session(session, profile, settings.enable_secret.as_ref(), timeout)
             }
+            ConnectionKind::Netconf => {
+                crate::transport::netconf::open(settings, profile, ssh, timeout)
+            }
             kind => Err(DeviceError::Unsupported {
                 host: settings.host_name.clone(),
                 platform: profile.name.clone(),
@@ -453,6 +456,13 @@ impl Connection {
     /// The running configuration as the profile shows it (a response, so a device that
     /// refuses the command is a failed response, not an error).
     pub fn running_config(&mut self, timeout: Duration) -> Result<Response, DeviceError> {
+        if let Some(nc) = self
+            .backend
+            .as_any_mut()
+            .downcast_mut::<crate::transport::netconf::NetconfBackend>()
+        {
+            return nc.running_config(timeout);
+        }
         let Some(cmd) = self.profile.show_config.clone() else {
             return Err(DeviceError::Unsupported {
                 host: self.host.clone(),

@@ -5,6 +5,7 @@
 //!   PTY shells for the device layer).
 //! - [`sftp`], [`scp`], [`ftp`]: file transfer (SFTP and SCP over the host's SSH session,
 //!   FTP/FTPS on their own connection), all streaming through [`copy::Pump`].
+//! - [`netconf`]: NETCONF over the SSH `netconf` subsystem (framing, hello, RPCs).
 //! - [`capture`]: output kept from a peer, capped at `max_output` (head and tail).
 //! - `known_hosts`, `jump`, `probe`: host-key checking, the bastion relay, and reading the
 //!   server's algorithm offer when negotiation fails.
@@ -14,6 +15,7 @@ pub mod copy;
 pub mod ftp;
 mod jump;
 mod known_hosts;
+pub mod netconf;
 mod probe;
 pub mod scp;
 pub mod settings;
