@@ -67,6 +67,12 @@ const ALIASES: &[(&str, ActionKind)] = &[
     ("junipernetworks.junos.junos_facts", ActionKind::Facts),
     ("iosxr_facts", ActionKind::Facts),
     ("cisco.iosxr.iosxr_facts", ActionKind::Facts),
+    ("ansible.netcommon.netconf_get", ActionKind::NetconfGet),
+    (
+        "ansible.netcommon.netconf_config",
+        ActionKind::NetconfConfig,
+    ),
+    ("ansible.netcommon.netconf_rpc", ActionKind::NetconfRpc),
 ];
 
 /// For a key that is an Ansible module netorch does not have, what to use instead.

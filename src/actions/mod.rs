@@ -31,6 +31,7 @@ pub mod keys;
 pub mod kv;
 pub mod lineinfile;
 pub(crate) mod local;
+pub mod netconf;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
@@ -323,6 +324,9 @@ action_table! {
     File = "file" => file::FileArgs,
     Facts = "gather_facts" => facts::FactsArgs,
     IncludeVars = "include_vars" => include_vars::IncludeVarsArgs,
+    NetconfGet = "netconf_get" => netconf::get::NetconfGetArgs,
+    NetconfConfig = "netconf_config" => netconf::config::NetconfConfigArgs,
+    NetconfRpc = "netconf_rpc" => netconf::rpc::NetconfRpcArgs,
 }
 
 impl fmt::Display for ActionKind {

@@ -84,14 +84,21 @@ pub fn document_json(doc: &Document<'_>) -> Value {
 /// `indent` lays it out one element a line.
 pub fn to_xml(node: Node<'_, '_>, strip_ns: bool, indent: bool) -> String {
     let mut out = String::new();
-    write_node(node, strip_ns, indent, 0, &mut out);
+    write_node(node, strip_ns, indent, 0, true, &mut out);
     if indent && out.ends_with('\n') {
         out.pop();
     }
     out
 }
 
-fn write_node(node: Node<'_, '_>, strip_ns: bool, indent: bool, depth: usize, out: &mut String) {
+fn write_node(
+    node: Node<'_, '_>,
+    strip_ns: bool,
+    indent: bool,
+    depth: usize,
+    top: bool,
+    out: &mut String,
+) {
     let pad = |out: &mut String, d: usize| {
         if indent {
             out.extend(std::iter::repeat_n("  ", d));
@@ -102,11 +109,12 @@ fn write_node(node: Node<'_, '_>, strip_ns: bool, indent: bool, depth: usize, ou
     out.push('<');
     out.push_str(&name);
     if !strip_ns {
-        // Declarations made on this element (not inherited ones).
-        let parent_ns: Vec<_> = node
-            .parent_element()
-            .map(|p| p.namespaces().collect())
-            .unwrap_or_default();
+        // Declarations made on this element (not inherited ones); the element written
+        // first carries all in scope, so that the text stands on its own.
+        let parent_ns: Vec<_> = match node.parent_element() {
+            Some(p) if !top => p.namespaces().collect(),
+            _ => Vec::new(),
+        };
         for ns in node.namespaces() {
             if parent_ns.contains(&ns) {
                 continue;
@@ -147,7 +155,7 @@ fn write_node(node: Node<'_, '_>, strip_ns: bool, indent: bool, depth: usize, ou
         }
         for c in node.children() {
             if c.is_element() {
-                write_node(c, strip_ns, indent, depth + 1, out);
+                write_node(c, strip_ns, indent, depth + 1, false, out);
             } else if c.is_text() && !indent {
                 out.push_str(&escape(c.text().unwrap_or_default()));
             } else if c.is_text() {
@@ -174,6 +182,9 @@ fn write_node(node: Node<'_, '_>, strip_ns: bool, indent: bool, depth: usize, ou
 fn qualified(node: Node<'_, '_>, strip_ns: bool) -> String {
     let tag = node.tag_name();
     if strip_ns {
+        return tag.name().to_string();
+    }
+    if tag.namespace().is_some() && tag.namespace() == node.default_namespace() {
         return tag.name().to_string();
     }
     match tag.namespace().and_then(|ns| node.lookup_prefix(ns)) {

@@ -1,0 +1,113 @@
+//! NETCONF end to end: `netorch run` with Ansible's netconf_get / netconf_config /
+//! netconf_rpc against yuma123's netconfd behind a real sshd (`scripts/setup` installs it).
+
+use crate::util::netconfd::Netconfd;
+use crate::util::report::{json_of, results};
+use crate::util::{netorch, write};
+
+const IF_NS: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
+
+fn run(nc: &Netconfd, dir: &std::path::Path, playbook: &str) -> std::process::Output {
+    let inv = nc.inventory(dir, "");
+    let pb = write(dir, "site.yml", playbook);
+    netorch()
+        .current_dir(dir)
+        .args(["run", "--json", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn netconfd_get_edit_commit_and_errors() {
+    let nc = Netconfd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = format!(
+        r#"
+- hosts: r1
+  gather_facts: false
+  tasks:
+    - name: caps
+      ansible.netcommon.netconf_get:
+        source: running
+      register: empty
+    - name: add eth0
+      ansible.netcommon.netconf_config:
+        content: |
+          <config>
+            <interfaces xmlns="{IF_NS}">
+              <interface>
+                <name>eth0</name>
+                <description>uplink</description>
+                <type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:ethernetCsmacd</type>
+              </interface>
+            </interfaces>
+          </config>
+      register: added
+    - name: same again
+      netconf_config:
+        content:
+          interfaces:
+            "@xmlns": {IF_NS}
+            interface:
+              name: eth0
+              description: uplink
+      register: again
+    - name: read back
+      netconf_get:
+        source: running
+        filter: <interfaces xmlns="{IF_NS}"/>
+        display: json
+      register: got
+    - name: check
+      assert:
+        that:
+          - added is changed
+          - "'urn:ietf:params:netconf:capability:candidate:1.0' in added.server_capabilities"
+          - again is not changed
+          - got.output.data.interfaces.interface.name == 'eth0'
+          - got.output.data.interfaces.interface.description == 'uplink'
+          - "'<description>uplink</description>' in got.stdout"
+    - name: bad
+      netconf_config:
+        content: <interfaces xmlns="{IF_NS}"><interface><name>eth1</name><no-such-leaf>1</no-such-leaf></interface></interfaces>
+      ignore_errors: true
+      register: bad
+    - name: candidate clean
+      netconf_get:
+        source: candidate
+        filter: <interfaces xmlns="{IF_NS}"/>
+      register: cand
+    - name: rpc
+      ansible.netcommon.netconf_rpc:
+        rpc: get-config
+        xmlns: urn:ietf:params:xml:ns:netconf:base:1.0
+        content: <source><candidate/></source>
+        display: json
+      register: rpc
+    - name: check errors
+      assert:
+        that:
+          - bad is failed
+          - "'no-such-leaf' in bad.msg or 'unknown-element' in bad.msg"
+          - "'eth1' not in cand.stdout"
+          - "rpc.output['rpc-reply'].data.interfaces.interface.name == 'eth0'"
+"#
+    );
+    let out = run(&nc, dir.path(), &pb);
+    let doc = json_of(&out);
+    assert!(
+        out.status.success(),
+        "{doc:#}\nstderr: {}\nnetconfd: {}",
+        String::from_utf8_lossy(&out.stderr),
+        nc.log()
+    );
+    let bad = results(&doc, "bad");
+    let msg = bad[0]["msg"].as_str().unwrap();
+    assert!(msg.contains("edit-config on candidate failed"), "{msg}");
+    assert!(
+        msg.contains("unknown-element") && msg.contains("[path /nc:rpc/nc:edit-config"),
+        "{msg}"
+    );
+}
