@@ -111,3 +111,65 @@ fn netconfd_get_edit_commit_and_errors() {
         "{msg}"
     );
 }
+
+#[test]
+fn netconfd_confirmed_commit_rolls_back_or_is_confirmed() {
+    let nc = Netconfd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = format!(
+        r##"
+- hosts: r1
+  gather_facts: false
+  tasks:
+    - name: unconfirmed
+      netconf_config:
+        content:
+          interfaces:
+            "@xmlns": {IF_NS}
+            interface:
+              name: lo9
+              type:
+                "@xmlns:ianaift": urn:ietf:params:xml:ns:yang:iana-if-type
+                "#text": ianaift:softwareLoopback
+        confirm: 2
+    - name: rolled back by then
+      wait_for:
+        seconds: 4
+    - name: after rollback
+      netconf_get:
+        source: running
+        filter: <interfaces xmlns="{IF_NS}"/>
+      register: gone
+    - name: persisted
+      netconf_config:
+        content: <interfaces xmlns="{IF_NS}"><interface><name>lo8</name><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:softwareLoopback</type></interface></interfaces>
+        confirm: 30
+        persist: change-42
+      register: pending
+    - name: confirm it
+      netconf_config:
+        confirm_commit: true
+        persist_id: change-42
+      register: confirmed
+    - name: after confirm
+      netconf_get:
+        source: running
+        filter: <interfaces xmlns="{IF_NS}"/>
+        display: json
+      register: kept
+    - assert:
+        that:
+          - "'lo9' not in gone.stdout"
+          - pending is changed
+          - confirmed is changed
+          - kept.output.data.interfaces.interface.name == 'lo8'
+"##
+    );
+    let out = run(&nc, dir.path(), &pb);
+    assert!(
+        out.status.success(),
+        "{}\nnetconfd: {}",
+        String::from_utf8_lossy(&out.stdout),
+        nc.log()
+    );
+}

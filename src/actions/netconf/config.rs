@@ -324,7 +324,11 @@ impl NetconfConfigArgs {
             .map_err(|e| Step::Failed(TaskResult::failed(format!("{host}: {e}"))))?;
             data.extend(b);
         }
-        let lock_mode = self.lock.unwrap_or_default();
+        // Confirming a commit edits nothing, and servers refuse locks while one is pending.
+        let lock_mode = match prep.config {
+            Some(_) => self.lock.unwrap_or_default(),
+            None => Lock::Never,
+        };
         let locked = match lock_mode {
             Lock::Never => false,
             mode => {
