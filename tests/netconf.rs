@@ -173,3 +173,96 @@ fn netconfd_confirmed_commit_rolls_back_or_is_confirmed() {
         nc.log()
     );
 }
+
+#[test]
+fn backup_over_netconf_and_backup_via() {
+    let nc = Netconfd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = format!(
+        r#"
+- hosts: r1
+  gather_facts: false
+  tasks:
+    - netconf_config:
+        content: <interfaces xmlns="{IF_NS}"><interface><name>eth7</name><description>core &amp; edge</description><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:ethernetCsmacd</type></interface></interfaces>
+"#
+    );
+    let out = run(&nc, dir.path(), &pb);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A NETCONF host: backup reads running over its own connection.
+    let store = dir.path().join("store");
+    let inv = nc.inventory(dir.path(), "");
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["backup", "--json", "-i"])
+        .arg(&inv)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let saved = std::fs::read_to_string(store.join("r1.cfg")).unwrap();
+    assert!(saved.contains("<name>eth7</name>"), "{saved}");
+    assert!(saved.contains("core &amp; edge"), "{saved}");
+    roxmltree::Document::parse(&format!("<w>{saved}</w>")).expect("the backup is XML");
+
+    // An SSH host with `backup_via: netconf`: a NETCONF session of its own on netconf_port.
+    let store2 = dir.path().join("store2");
+    let inv2 = write(
+        dir.path(),
+        "inv2.yml",
+        &format!(
+            "all:\n  hosts:\n    r2:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n      backup_via: netconf\n      netconf_port: {}\n      user: {}\n      private_key_file: {}\n      known_hosts_file: {}\n      auth_methods: [publickey]\n",
+            nc.sshd.port,
+            crate::util::sshd::current_user(),
+            nc.sshd.client_key.display(),
+            nc.sshd.known_hosts_file().display()
+        ),
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["backup", "--json", "-i"])
+        .arg(&inv2)
+        .arg("--store")
+        .arg(&store2)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let saved2 = std::fs::read_to_string(store2.join("r2.cfg")).unwrap();
+    assert_eq!(saved, saved2);
+
+    // A typo in backup_via is a clear error, before any connection.
+    let inv3 = write(
+        dir.path(),
+        "inv3.yml",
+        "all:\n  hosts:\n    r3:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n      backup_via: netconff\n",
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["backup", "--json", "-i"])
+        .arg(&inv3)
+        .arg("--store")
+        .arg(dir.path().join("store3"))
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    assert!(!out.status.success());
+    assert!(
+        doc.to_string()
+            .contains("`backup_via: netconff` is not a way to fetch configs"),
+        "{doc:#}"
+    );
+}

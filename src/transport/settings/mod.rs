@@ -229,6 +229,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "keepalive_interval",
     "transfer_timeout",
     "max_output",
+    "netconf_port",
 ];
 
 pub use crate::inventory::platform_from_network_os;
