@@ -266,3 +266,164 @@ fn backup_over_netconf_and_backup_via() {
         "{doc:#}"
     );
 }
+
+/// An inventory of the sim's devices over NETCONF (the sim serves the `netconf` subsystem
+/// on its SSH port); `extra`: more `all.vars` entries.
+fn sim_netconf_inventory(
+    sim: &crate::util::sim::Sim,
+    extra: &[(&str, serde_json::Value)],
+) -> std::path::PathBuf {
+    let mut hosts = serde_json::Map::new();
+    for h in &sim.hosts {
+        let mut vars = h.vars.clone();
+        vars.insert("connection".into(), "netconf".into());
+        for (k, v) in extra {
+            vars.insert((*k).into(), v.clone());
+        }
+        hosts.insert(h.name.clone(), serde_json::Value::Object(vars));
+    }
+    let inv = serde_json::json!({"all": {"hosts": hosts}});
+    write(
+        sim.dir.path(),
+        "netconf-inventory.yml",
+        &serde_yaml::to_string(&inv).unwrap(),
+    )
+}
+
+#[test]
+fn sim_junos_netconf_end_to_end() {
+    let sim = crate::util::sim::Sim::with("juniper_junos", 1).start();
+    let inv = sim_netconf_inventory(&sim, &[]);
+    let pb = write(
+        sim.dir.path(),
+        "junos.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: facts
+      junipernetworks.junos.junos_command:
+        commands: show version
+      register: ver
+    - name: software
+      ansible.netcommon.netconf_rpc:
+        rpc: get-software-information
+        display: json
+      register: sw
+    - name: hostname
+      ansible.netcommon.netconf_config:
+        content: |
+          <config>
+            <configuration>
+              <system><host-name>nc-edge-1</host-name></system>
+              <interfaces><interface><name>ge-0/0/9</name><description>to core</description></interface></interfaces>
+            </configuration>
+          </config>
+      register: cfg
+    - name: read
+      ansible.netcommon.netconf_get:
+        source: running
+        filter: <configuration><system/></configuration>
+        display: json
+      register: got
+    - name: unknown rpc
+      netconf_rpc:
+        rpc: get-no-such-thing
+      ignore_errors: true
+      register: bad
+    - assert:
+        that:
+          - "'Model: vsrx' in ver.stdout[0]"
+          - sw.output['rpc-reply']['software-information']['junos-version'] == '21.4R3.15'
+          - cfg is changed
+          - got.output.data.configuration.system['host-name'] == 'nc-edge-1'
+          - bad is failed
+          - "'operation-not-supported' in bad.msg"
+"#,
+    );
+    let out = sim
+        .netorch("run")
+        .arg(&pb)
+        .args(["-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // backup over NETCONF: Junos's text form of the committed config.
+    let store = sim.dir.path().join("store");
+    let out = crate::util::netorch()
+        .current_dir(sim.dir.path())
+        .args(["backup", "--json", "-i"])
+        .arg(&inv)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let saved = std::fs::read_to_string(store.join("junos-001.cfg")).unwrap();
+    assert!(saved.contains("host-name nc-edge-1;"), "{saved}");
+    assert!(saved.contains("description \"to core\";"), "{saved}");
+}
+
+#[test]
+fn sim_netconf_lying_servers_are_clear_errors() {
+    // Floods without a frame end: stopped at max_output, not read forever.
+    let sim = crate::util::sim::Sim::with("juniper_junos", 1)
+        .args(&["--fail", "junos-001=flood-after:1"])
+        .start();
+    let inv = sim_netconf_inventory(&sim, &[("max_output", "64k".into())]);
+    let pb = write(
+        sim.dir.path(),
+        "get.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: get\n      netconf_get: {source: running}\n",
+    );
+    let t = std::time::Instant::now();
+    let out = sim
+        .netorch("run")
+        .arg(&pb)
+        .args(["--json", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &results(&doc, "get")[0];
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("larger than") && msg.contains("max_output"),
+        "{doc:#}"
+    );
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
+
+    // Never answers: the command timeout ends it.
+    let sim = crate::util::sim::Sim::with("juniper_junos", 1)
+        .args(&["--fail", "junos-001=hang-after:1"])
+        .start();
+    let inv = sim_netconf_inventory(&sim, &[("command_timeout", 2.into())]);
+    let t = std::time::Instant::now();
+    let out = sim
+        .netorch("run")
+        .arg(&pb)
+        .args(["--json", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &results(&doc, "get")[0];
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("no complete NETCONF reply"), "{doc:#}");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+}

@@ -276,10 +276,9 @@ impl NetconfSession {
         };
         let bytes = encode(msg, framing);
         set_deadline(self.ssh.session(), deadline);
-        let r = self
-            .channel
-            .write_all(&bytes)
-            .and_then(|_| self.channel.flush());
+        // No flush(): on an ssh2 channel it discards data already received (a fast
+        // server's hello), it does not push ours out; write_all has sent it all.
+        let r = self.channel.write_all(&bytes);
         r.map_err(|e| self.io_err(e, what, timeout))
     }
 
