@@ -355,6 +355,20 @@ fn sim_junos_netconf_end_to_end() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // exec over NETCONF: Junos's <command> RPC.
+    let out = crate::util::netorch()
+        .current_dir(sim.dir.path())
+        .args(["exec", "-i"])
+        .arg(&inv)
+        .arg("show version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("Model: vsrx"),
+        "{text}"
+    );
+
     // backup over NETCONF: Junos's text form of the committed config.
     let store = sim.dir.path().join("store");
     let out = crate::util::netorch()
@@ -426,4 +440,85 @@ fn sim_netconf_lying_servers_are_clear_errors() {
         "{:?}",
         t.elapsed()
     );
+}
+
+#[test]
+fn netconfd_check_mode_and_bad_arguments() {
+    let nc = Netconfd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = nc.inventory(dir.path(), "");
+    let pb = write(
+        dir.path(),
+        "check.yml",
+        &format!(
+            r#"
+- hosts: r1
+  gather_facts: false
+  tasks:
+    - name: try
+      netconf_config:
+        content: <interfaces xmlns="{IF_NS}"><interface><name>eth3</name><type xmlns:ianaift="urn:ietf:params:xml:ns:yang:iana-if-type">ianaift:ethernetCsmacd</type></interface></interfaces>
+"#
+        ),
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "--json", "--check", "--diff", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let r = &results(&doc, "try")[0];
+    assert_eq!(r["status"], "changed", "{doc:#}");
+    assert!(
+        r["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+    <name>eth3</name>"),
+        "{doc:#}"
+    );
+    // Nothing was committed, and the candidate was discarded.
+    let pb2 = write(
+        dir.path(),
+        "read.yml",
+        "- hosts: r1\n  gather_facts: false\n  tasks:\n    - {name: read, netconf_get: {source: candidate}, register: c}\n    - assert: {that: [\"'eth3' not in c.stdout\"]}\n",
+    );
+    let out = run_file(&inv, dir.path(), &pb2);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A misspelt argument is refused before any device is touched.
+    let pb3 = write(
+        dir.path(),
+        "typo.yml",
+        "- hosts: r1\n  gather_facts: false\n  tasks:\n    - netconf_get: {sorce: running}\n",
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["check", "-i"])
+        .arg(&inv)
+        .arg(&pb3)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("sorce") && err.contains("typo.yml:4"), "{err}");
+}
+
+fn run_file(
+    inv: &std::path::Path,
+    dir: &std::path::Path,
+    pb: &std::path::Path,
+) -> std::process::Output {
+    netorch()
+        .current_dir(dir)
+        .args(["run", "-i"])
+        .arg(inv)
+        .arg(pb)
+        .output()
+        .unwrap()
 }

@@ -115,8 +115,30 @@ fn write_node(
             Some(p) if !top => p.namespaces().collect(),
             _ => Vec::new(),
         };
+        // Inherited declarations are written on the first element only where its subtree
+        // uses them (not the envelope's `nc:`).
+        let used: Vec<&str> = if top {
+            node.descendants()
+                .filter(|d| d.is_element())
+                .flat_map(|d| {
+                    d.tag_name()
+                        .namespace()
+                        .into_iter()
+                        .chain(d.attributes().filter_map(|a| a.namespace()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let own: Vec<_> = node
+            .parent_element()
+            .map(|p| p.namespaces().collect())
+            .unwrap_or_default();
         for ns in node.namespaces() {
             if parent_ns.contains(&ns) {
+                continue;
+            }
+            if top && own.contains(&ns) && !used.contains(&ns.uri()) {
                 continue;
             }
             match ns.name() {
