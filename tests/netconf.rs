@@ -79,6 +79,12 @@ fn netconfd_get_edit_commit_and_errors() {
         source: candidate
         filter: <interfaces xmlns="{IF_NS}"/>
       register: cand
+    - name: xpath
+      netconf_get:
+        source: running
+        filter: ["/if:interfaces/if:interface[if:name='eth0']/if:description", {{if: "{IF_NS}"}}]
+        display: pretty
+      register: xp
     - name: rpc
       ansible.netcommon.netconf_rpc:
         rpc: get-config
@@ -92,6 +98,8 @@ fn netconfd_get_edit_commit_and_errors() {
           - bad is failed
           - "'no-such-leaf' in bad.msg or 'unknown-element' in bad.msg"
           - "'eth1' not in cand.stdout"
+          - "'<description>uplink</description>' in xp.output"
+          - "'xmlns' not in xp.output"
           - "rpc.output['rpc-reply'].data.interfaces.interface.name == 'eth0'"
 "#
     );
@@ -521,4 +529,34 @@ fn run_file(
         .arg(pb)
         .output()
         .unwrap()
+}
+
+#[test]
+fn sim_without_netconf_and_cli_hosts_get_hints() {
+    let sim = crate::util::sim::Sim::with("cisco_ios", 1).start();
+    let pb = write(
+        sim.dir.path(),
+        "get.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: get\n      netconf_get: {}\n",
+    );
+    // Over SSH: the action says what connection it needs.
+    let out = sim.netorch("run").arg(&pb).arg("--json").output().unwrap();
+    let doc = json_of(&out);
+    let msg = results(&doc, "get")[0]["msg"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.contains("needs a NETCONF connection") && msg.contains("ansible.netcommon.netconf"),
+        "{doc:#}"
+    );
+    // Over NETCONF to a device without the subsystem: a hint, not a hang.
+    let inv = sim_netconf_inventory(&sim, &[]);
+    let out = sim
+        .netorch("run")
+        .arg(&pb)
+        .args(["--json", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let msg = results(&doc, "get")[0]["msg"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("netconf") && msg.contains("is NETCONF enabled"), "{doc:#}");
 }
