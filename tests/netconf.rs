@@ -542,7 +542,10 @@ fn sim_without_netconf_and_cli_hosts_get_hints() {
     // Over SSH: the action says what connection it needs.
     let out = sim.netorch("run").arg(&pb).arg("--json").output().unwrap();
     let doc = json_of(&out);
-    let msg = results(&doc, "get")[0]["msg"].as_str().unwrap_or_default().to_string();
+    let msg = results(&doc, "get")[0]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         msg.contains("needs a NETCONF connection") && msg.contains("ansible.netcommon.netconf"),
         "{doc:#}"
@@ -557,6 +560,40 @@ fn sim_without_netconf_and_cli_hosts_get_hints() {
         .output()
         .unwrap();
     let doc = json_of(&out);
-    let msg = results(&doc, "get")[0]["msg"].as_str().unwrap_or_default().to_string();
-    assert!(msg.contains("netconf") && msg.contains("is NETCONF enabled"), "{doc:#}");
+    let msg = results(&doc, "get")[0]["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        msg.contains("netconf") && msg.contains("is NETCONF enabled"),
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn play_connection_keyword_selects_netconf() {
+    let sim = crate::util::sim::Sim::with("juniper_junos", 1).start();
+    // The sim's own inventory names no connection: the play's keyword decides.
+    let pb = write(
+        sim.dir.path(),
+        "play.yml",
+        r#"
+- hosts: all
+  gather_facts: false
+  connection: ansible.netcommon.netconf
+  tasks:
+    - name: software
+      netconf_rpc: {rpc: get-software-information}
+      register: sw
+    - assert:
+        that: "'vsrx' in sw.stdout"
+"#,
+    );
+    let out = sim.netorch("run").arg(&pb).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
