@@ -8,9 +8,28 @@ use serde_json::{Map, Value};
 
 pub use roxmltree::{Document, Node};
 
+/// Deeper nesting than any device's data model needs. The walks over a document below
+/// recurse, so a hostile peer's nesting must not reach the stack's limit.
+pub const MAX_DEPTH: u32 = 512;
+
 /// Parse a message or a user's XML; `what` names it for the error.
 pub fn parse<'a>(text: &'a str, what: &str) -> Result<Document<'a>, String> {
-    Document::parse(text).map_err(|e| format!("{what} is not well-formed XML: {e}"))
+    let doc = Document::parse(text).map_err(|e| format!("{what} is not well-formed XML: {e}"))?;
+    let mut depth = vec![0u32; doc.descendants().count() + 1];
+    for node in doc.descendants() {
+        if let Some(p) = node.parent() {
+            let d = depth.get(p.id().get() as usize).copied().unwrap_or(0) + 1;
+            if d > MAX_DEPTH {
+                return Err(format!(
+                    "{what} nests elements deeper than {MAX_DEPTH} levels"
+                ));
+            }
+            if let Some(slot) = depth.get_mut(node.id().get() as usize) {
+                *slot = d;
+            }
+        }
+    }
+    Ok(doc)
 }
 
 /// Text escaped for element content.
@@ -338,6 +357,11 @@ mod tests {
         assert!(from_value(&json!({"a b": 1})).is_err());
         assert!(from_value(&json!("text")).is_err());
         assert!(fragment("<a>", "content").is_err());
+        let deep = format!("{}{}", "<a>".repeat(600), "</a>".repeat(600));
+        assert!(parse(&deep, "reply")
+            .unwrap_err()
+            .contains("deeper than 512"));
+        assert!(parse("<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>", "reply").is_err());
         assert!(fragment("<a/>]]>]]><b/>", "content").is_err());
         assert_eq!(
             fragment("<?xml version=\"1.0\"?>\n<a/><b/>", "c").unwrap(),
