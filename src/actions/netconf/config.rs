@@ -127,6 +127,11 @@ fn check(a: NetconfConfigArgs) -> Result<NetconfConfigArgs, String> {
     if a.backup_options.is_some() && a.backup != Some(true) {
         return Err("`backup_options` without `backup: yes`".into());
     }
+    if a.format != Some(Format::Json) {
+        if let Some(c) = &a.content {
+            c.check_static("content")?;
+        }
+    }
     Ok(a)
 }
 

@@ -67,6 +67,20 @@ impl<'de> Deserialize<'de> for XmlArg {
 }
 
 impl XmlArg {
+    /// XML text without templating is checked when the playbook loads, so a typo fails
+    /// `check` with the file and line instead of every host at run time.
+    pub fn check_static(&self, what: &str) -> Result<(), String> {
+        match &self.0 {
+            Value::String(s) if !s.contains("{{") && !s.contains("{%") => {
+                xml::fragment(s, what).map(|_| ())
+            }
+            Value::Object(_) if !contains_template(&self.0) => xml::from_value(&self.0)
+                .map(|_| ())
+                .map_err(|e| format!("{what}: {e}")),
+            _ => Ok(()),
+        }
+    }
+
     /// Every templated string in it.
     pub fn probes<'a>(&'a self, what: &str, out: &mut Vec<Probe<'a>>) {
         strings_in(&self.0, &mut |s| out.push(Probe::text(what.to_string(), s)));
@@ -85,6 +99,12 @@ impl XmlArg {
             }
         }
     }
+}
+
+fn contains_template(v: &Value) -> bool {
+    let mut found = false;
+    strings_in(v, &mut |s| found |= s.contains("{{") || s.contains("{%"));
+    found
 }
 
 fn strings_in<'a>(v: &'a Value, f: &mut dyn FnMut(&'a str)) {

@@ -316,8 +316,23 @@ pub fn fragment(text: &str, what: &str) -> Result<String, String> {
     if t.contains("]]>]]>") {
         return Err(format!("{what} contains the NETCONF end-of-message marker"));
     }
-    // Several top-level elements are fine inside an operation: check them wrapped.
+    // Several top-level elements are fine inside an operation: check them wrapped, and
+    // give positions in the user's text (the wrapper shifts the first line by 3).
     let wrapped = format!("<w>{t}</w>");
+    if let Err(e) = Document::parse(&wrapped) {
+        let pos = e.pos();
+        let col = if pos.row == 1 {
+            pos.col.saturating_sub(3).max(1)
+        } else {
+            pos.col
+        };
+        let text = e.to_string();
+        let reason = text.rsplit_once(" at ").map_or(text.as_str(), |(r, _)| r);
+        return Err(format!(
+            "{what} is not well-formed XML: {reason} at {}:{col}",
+            pos.row
+        ));
+    }
     parse(&wrapped, what)?;
     Ok(t.to_string())
 }
@@ -357,6 +372,8 @@ mod tests {
         assert!(from_value(&json!({"a b": 1})).is_err());
         assert!(from_value(&json!("text")).is_err());
         assert!(fragment("<a>", "content").is_err());
+        let e = fragment("<a><b></a>", "content").unwrap_err();
+        assert!(e.ends_with("at 1:7"), "{e}");
         let deep = format!("{}{}", "<a>".repeat(600), "</a>".repeat(600));
         assert!(parse(&deep, "reply")
             .unwrap_err()
