@@ -585,8 +585,16 @@ fn play_connection_keyword_selects_netconf() {
     - name: software
       netconf_rpc: {rpc: get-software-information}
       register: sw
+    - name: cli config
+      junos_config:
+        lines: [set system host-name x]
+      ignore_errors: true
+      register: cli
     - assert:
-        that: "'vsrx' in sw.stdout"
+        that:
+          - "'vsrx' in sw.stdout"
+          - cli is failed
+          - "'use netconf_config' in cli.msg"
 "#,
     );
     let out = sim.netorch("run").arg(&pb).output().unwrap();

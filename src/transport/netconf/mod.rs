@@ -135,6 +135,18 @@ impl Backend for NetconfBackend {
         })
     }
 
+    fn send_config_with(
+        &mut self,
+        _lines: &[String],
+        _enter: Option<&str>,
+        _commit: Option<&str>,
+        _timeout: Duration,
+    ) -> Result<Response, DeviceError> {
+        Err(self.unsupported(
+            "CLI config lines (use netconf_config with XML or YAML content, or `connection: ssh` for `config:`)",
+        ))
+    }
+
     fn set_max_output(&mut self, cap: u64) {
         self.session.set_max_output(cap);
     }
