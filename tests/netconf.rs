@@ -605,3 +605,63 @@ fn play_connection_keyword_selects_netconf() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn netconfd_src_backup_and_reply_cap() {
+    let nc = Netconfd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = nc.inventory(dir.path(), "      if_descr: from a file\n");
+    write(
+        dir.path(),
+        "files/eth5.xml",
+        &format!("<interfaces xmlns=\"{IF_NS}\"><interface><name>eth5</name><description>{{{{ if_descr }}}}</description><type xmlns:ianaift=\"urn:ietf:params:xml:ns:yang:iana-if-type\">ianaift:ethernetCsmacd</type></interface></interfaces>"),
+    );
+    let pb = write(
+        dir.path(),
+        "src.yml",
+        r#"
+- hosts: r1
+  gather_facts: false
+  tasks:
+    - name: from src
+      netconf_config:
+        src: files/eth5.xml
+        backup: yes
+      register: cfg
+    - name: read
+      netconf_get:
+        source: running
+        display: json
+      register: got
+    - assert:
+        that:
+          - cfg is changed
+          - cfg.backup_path is defined
+          - got.output.data.interfaces.interface.description == 'from a file'
+    - name: capped
+      netconf_get: {}
+      max_output: 4096
+"#,
+    );
+    let out = netorch()
+        .current_dir(dir.path())
+        .args(["run", "--json", "-i"])
+        .arg(&inv)
+        .arg(&pb)
+        .output()
+        .unwrap();
+    let doc = json_of(&out);
+    let cfg = &results(&doc, "from src")[0];
+    assert_eq!(cfg["status"], "changed", "{doc:#}");
+    let backup = cfg["data"]["backup_path"].as_str().unwrap();
+    assert!(backup.contains("/backup/r1_config."), "{backup}");
+    // The backup is running before the change: no eth5 yet.
+    let before = std::fs::read_to_string(backup).unwrap();
+    assert!(
+        !before.contains("eth5") && before.contains("nacm"),
+        "{before}"
+    );
+    let capped = &results(&doc, "capped")[0];
+    let msg = capped["msg"].as_str().unwrap_or_default();
+    assert!(msg.contains("larger than 4096 bytes"), "{doc:#}");
+}
