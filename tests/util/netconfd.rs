@@ -39,6 +39,8 @@ impl Netconfd {
             .arg(format!("--superuser={}", current_user()))
             .arg("--log-level=info")
             .env("HOME", sock_dir.path())
+            // It writes backup-cfg.xml where it runs (a confirmed commit's rollback copy).
+            .current_dir(sock_dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
