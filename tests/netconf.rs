@@ -442,7 +442,10 @@ fn sim_netconf_lying_servers_are_clear_errors() {
     let doc = json_of(&out);
     let r = &results(&doc, "get")[0];
     let msg = r["msg"].as_str().unwrap_or_default();
-    assert!(msg.contains("no complete NETCONF reply"), "{doc:#}");
+    assert!(
+        msg.contains("waiting for a complete NETCONF message) timed out after 2.0s"),
+        "{doc:#}"
+    );
     assert!(
         t.elapsed() < std::time::Duration::from_secs(20),
         "{:?}",

@@ -321,12 +321,12 @@ impl NetconfSession {
     fn io_err(&mut self, e: std::io::Error, what: &str, timeout: Duration) -> DeviceError {
         if e.kind() == std::io::ErrorKind::TimedOut {
             self.broken = Some(format!("{what} timed out"));
-            return DeviceError::Timeout {
+            return DeviceError::Transport(TransportError::Timeout {
                 host: self.host().to_string(),
-                what: format!("{what} (no complete NETCONF reply)"),
+                what: format!("{what} (waiting for a complete NETCONF message)"),
                 secs: timeout.as_secs_f64(),
                 partial: String::new(),
-            };
+            });
         }
         self.broken = Some(e.to_string());
         DeviceError::Closed {
