@@ -28,6 +28,7 @@ pub mod ios;
 pub mod json;
 pub mod junos;
 pub mod lab;
+pub mod netconf;
 pub mod platform;
 pub mod scp;
 pub mod server;

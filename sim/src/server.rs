@@ -480,6 +480,30 @@ impl russh::server::Handler for Conn {
             crate::sftp::serve(self.shared.device.clone(), session.handle(), channel, rx);
             return Ok(());
         }
+        // NETCONF on Junos devices (src/netconf.rs).
+        let junos = self.device().platform == crate::platform::Platform::JuniperJunos;
+        if let (true, true, Some(state)) =
+            (name == "netconf", junos, self.channels.get_mut(&channel))
+        {
+            let (tx, rx) = mpsc::unbounded_channel();
+            state.tx = Some(tx);
+            session.channel_success(channel)?;
+            let shared = self.shared.clone();
+            crate::netconf::serve(
+                self.shared.device.clone(),
+                self.user.clone(),
+                session.handle(),
+                channel,
+                rx,
+                move || match shared.next_command() {
+                    Fault::Drop => crate::netconf::Fault::Drop,
+                    Fault::Hang => crate::netconf::Fault::Hang,
+                    Fault::Flood => crate::netconf::Fault::Flood,
+                    Fault::None | Fault::Truncate => crate::netconf::Fault::None,
+                },
+            );
+            return Ok(());
+        }
         session.channel_failure(channel)?;
         Ok(())
     }

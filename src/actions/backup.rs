@@ -21,6 +21,7 @@ use super::{device_failure, ActionArgs, ActionCtx, Env, Probe};
 use crate::backup::{
     normalize, safe_path, BackupRun, Checks, Outcome, Rules, DEFAULT_PATH_TEMPLATE,
 };
+use crate::device::profile::PlatformProfile;
 use crate::device::Connection;
 use crate::playbook::values;
 use crate::report::{Status, TaskResult};
@@ -120,11 +121,74 @@ impl ActionArgs for BackupArgs {
             Ok(p) => p,
             Err(r) => return r,
         };
+        match backup_via_netconf(env) {
+            Ok(Some((resp, profile))) => {
+                return store(resp, &profile, &env.ctx, &prep, backups, false)
+            }
+            Ok(None) => {}
+            Err(r) => return r,
+        }
         match env.connect() {
             Ok((conn, ctx, timeout)) => run(conn, ctx, &prep, backups, timeout),
             Err(r) => r,
         }
     }
+}
+
+/// The host variable that fetches configs over NETCONF (`backup_via: netconf`).
+pub const VIA_VAR: &str = "backup_via";
+
+/// `backup_via: netconf` on a host reached another way: the config comes from a NETCONF
+/// session of its own (`netconf_port`, default 830), opened and closed here. `None`: the
+/// usual connection fetches it (a `connection: netconf` host reads running over NETCONF
+/// anyway).
+fn backup_via_netconf(
+    env: &Env<'_>,
+) -> Result<Option<(crate::device::Response, std::sync::Arc<PlatformProfile>)>, TaskResult> {
+    use crate::transport::netconf;
+    use crate::transport::settings::{ConnectionKind, ConnectionSettings};
+    let ctx = &env.ctx;
+    match var_str(ctx, VIA_VAR) {
+        None | Some("cli") | Some("ssh") => return Ok(None),
+        Some("netconf") => {}
+        Some(other) => {
+            return Err(TaskResult::failed(format!(
+                "host `{}`: `{VIA_VAR}: {other}` is not a way to fetch configs; use `netconf` (or leave it out for the host's connection)",
+                ctx.host
+            )))
+        }
+    }
+    let mut settings = ConnectionSettings::from_vars(ctx.host, ctx.vars)
+        .map_err(|e| TaskResult::failed(e.to_string()))?;
+    if settings.kind == ConnectionKind::Netconf {
+        return Ok(None);
+    }
+    settings.kind = ConnectionKind::Netconf;
+    settings.port = match ctx.vars.get("netconf_port") {
+        None => ConnectionKind::Netconf.default_port(),
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                TaskResult::failed(format!(
+                    "host `{}`: variable `netconf_port`: expected a port number (1-65535), found {v}",
+                    ctx.host
+                ))
+            })?,
+    };
+    let profile = env
+        .profiles
+        .resolve(ctx.host, &settings.platform)
+        .map_err(|e| device_failure(&e))?;
+    let timeout = env.command_timeout.unwrap_or(settings.command_timeout);
+    let mut session = netconf::open_session(&settings, env.profiles, Some(timeout))
+        .map_err(|e| device_failure(&e))?;
+    let resp = netconf::running_config(&mut session, profile.name.contains("junos"), timeout);
+    session.close();
+    let resp = resp.map_err(|e| device_failure(&e))?;
+    Ok(Some((resp, profile)))
 }
 
 /// Host variables that set the store and the file name when the task does not.
@@ -215,10 +279,24 @@ fn run(
         Ok(r) => r,
         Err(e) => return device_failure(&e),
     };
+    // A device's CLI config ends with its platform's marker; NETCONF's XML does not.
+    let cli = conn.kind() != crate::transport::settings::ConnectionKind::Netconf;
+    let profile = conn.profile_arc();
+    store(resp, &profile, ctx, prep, backups, cli)
+}
+
+/// Normalise a fetched config and submit it to the run's writer.
+fn store(
+    resp: crate::device::Response,
+    profile: &PlatformProfile,
+    ctx: &ActionCtx<'_>,
+    prep: &Prepared,
+    backups: &BackupRun,
+    cli: bool,
+) -> TaskResult {
     if let Some(f) = &resp.failed {
         return TaskResult::failed(format!("`{}`: {f}; the old backup is kept", resp.command));
     }
-    let profile = conn.profile();
     let mut text = normalize(
         &resp.output,
         Rules {
@@ -235,8 +313,8 @@ fn run(
     // A device platform's config ends with its marker whichever command printed it; a shell
     // host's files (a custom `command:` on a profile without `show_config`) have none.
     let end_marker = match profile.show_config {
-        Some(_) => profile.backup_end_marker.as_ref(),
-        None => None,
+        Some(_) if cli => profile.backup_end_marker.as_ref(),
+        _ => None,
     };
     let outcome = backups.submit(
         &prep.store,

@@ -71,6 +71,12 @@ const ALIASES: &[(&str, ActionKind)] = &[
     ("ansible.netcommon.restconf_get", ActionKind::Api),
     ("restconf_config", ActionKind::Api),
     ("ansible.netcommon.restconf_config", ActionKind::Api),
+    ("ansible.netcommon.netconf_get", ActionKind::NetconfGet),
+    (
+        "ansible.netcommon.netconf_config",
+        ActionKind::NetconfConfig,
+    ),
+    ("ansible.netcommon.netconf_rpc", ActionKind::NetconfRpc),
 ];
 
 /// For a key that is an Ansible module netorch does not have, what to use instead.

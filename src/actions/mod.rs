@@ -32,6 +32,7 @@ pub mod keys;
 pub mod kv;
 pub mod lineinfile;
 pub(crate) mod local;
+pub mod netconf;
 pub mod set_fact;
 pub mod template;
 pub mod transfer;
@@ -325,6 +326,9 @@ action_table! {
     Facts = "gather_facts" => facts::FactsArgs,
     IncludeVars = "include_vars" => include_vars::IncludeVarsArgs,
     Api = "api" => api::ApiArgs,
+    NetconfGet = "netconf_get" => netconf::get::NetconfGetArgs,
+    NetconfConfig = "netconf_config" => netconf::config::NetconfConfigArgs,
+    NetconfRpc = "netconf_rpc" => netconf::rpc::NetconfRpcArgs,
 }
 
 impl fmt::Display for ActionKind {

@@ -252,11 +252,9 @@ impl Connection {
             ConnectionKind::Eapi | ConnectionKind::Nxapi | ConnectionKind::Restconf => {
                 crate::transport::http::open(settings, profile, timeout)
             }
-            kind => Err(DeviceError::Unsupported {
-                host: settings.host_name.clone(),
-                platform: profile.name.clone(),
-                what: format!("connection: {}", kind.name()),
-            }),
+            ConnectionKind::Netconf => {
+                crate::transport::netconf::open(settings, profile, ssh, timeout)
+            }
         }
     }
 
@@ -457,6 +455,13 @@ impl Connection {
     /// The running configuration as the profile shows it (a response, so a device that
     /// refuses the command is a failed response, not an error).
     pub fn running_config(&mut self, timeout: Duration) -> Result<Response, DeviceError> {
+        if let Some(nc) = self
+            .backend
+            .as_any_mut()
+            .downcast_mut::<crate::transport::netconf::NetconfBackend>()
+        {
+            return nc.running_config(timeout);
+        }
         let Some(cmd) = self.profile.show_config.clone() else {
             return Err(DeviceError::Unsupported {
                 host: self.host.clone(),

@@ -200,13 +200,19 @@ impl Executor {
             if !st.active() {
                 continue;
             }
-            let ctx = crate::vars::host_context(
+            let mut ctx = crate::vars::host_context(
                 name,
                 &inv_host.groups,
                 &inv_host.vars,
                 &play.vars,
                 &self.opts.extra_vars,
             );
+            // The play's `connection:` yields to the host's own (Ansible's precedence).
+            if let Some(c) = &play.connection {
+                if !ctx.contains_key("connection") && !ctx.contains_key("ansible_connection") {
+                    ctx.insert("ansible_connection".into(), c.as_str().into());
+                }
+            }
             let (base, unresolved) = crate::vars::resolve_vars(&templates, &ctx);
             let secrets = crate::inventory::secret_values_of(&base);
             if !secrets.is_empty() {

@@ -94,6 +94,9 @@ pub struct Play {
     pub connect_rate: Option<f64>,
     /// Commit-confirm: changes under the devices' revert timers, confirmed after checks.
     pub confirm: Option<PlayConfirm>,
+    /// The play's `connection:` (`netconf`, `network_cli`, ...): the transport of its hosts
+    /// whose variables name none, as in Ansible.
+    pub connection: Option<String>,
     pub source: Location,
 }
 

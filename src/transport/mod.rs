@@ -6,6 +6,7 @@
 //! - [`sftp`], [`scp`], [`ftp`]: file transfer (SFTP and SCP over the host's SSH session,
 //!   FTP/FTPS on their own connection), all streaming through [`copy::Pump`].
 //! - [`http`]: device HTTP APIs (eAPI, NX-API, RESTCONF) on a blocking keep-alive client.
+//! - [`netconf`]: NETCONF over the SSH `netconf` subsystem (framing, hello, RPCs).
 //! - [`capture`]: output kept from a peer, capped at `max_output` (head and tail).
 //! - `known_hosts`, `jump`, `probe`: host-key checking, the bastion relay, and reading the
 //!   server's algorithm offer when negotiation fails.
@@ -16,6 +17,7 @@ pub mod ftp;
 pub mod http;
 mod jump;
 mod known_hosts;
+pub mod netconf;
 mod probe;
 pub mod scp;
 pub mod settings;

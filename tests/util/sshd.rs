@@ -109,6 +109,11 @@ pub fn password_user() -> Option<&'static str> {
 impl Sshd {
     /// Start sshd with `extra` in front of the config (e.g. `KexAlgorithms ...`).
     pub fn start(extra: &str) -> Sshd {
+        Sshd::start_with(|_| extra.to_string())
+    }
+
+    /// [`Sshd::start`] with config lines that need the port (a subsystem told it).
+    pub fn start_with(extra: impl Fn(u16) -> String) -> Sshd {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
         keygen(&d.join("host_ed25519"), "");
@@ -122,6 +127,7 @@ impl Sshd {
 
         for _attempt in 0..5 {
             let port = free_port();
+            let extra = extra(port);
             let cfg = format!(
                 // `extra` first: sshd keeps the first value it reads for a keyword.
                 "{extra}\nPort {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile {d}/sshd.pid\n\

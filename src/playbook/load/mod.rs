@@ -407,6 +407,7 @@ impl Loader {
             timeout: spec.timeout,
             host_timeout: spec.host_timeout,
             connect_rate: spec.connect_rate,
+            connection: spec.connection.clone(),
             confirm,
             source: Self::location(path, node),
         }

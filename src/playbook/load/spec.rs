@@ -81,11 +81,9 @@ pub(super) struct PlaySpec {
     pub(super) ignore_errors: bool,
     #[serde(default, deserialize_with = "values::boolish")]
     pub(super) ignore_unreachable: bool,
-    /// Ansible's connection plugin (`network_cli`, `netconf`, `httpapi`, `local`):
-    /// netorch picks the transport from each host's variables, so the play's choice is
-    /// checked and accepted.
+    /// Ansible's connection plugin (`network_cli`, `netconf`, `httpapi`, `local`): the
+    /// transport of the play's hosts whose own variables name none.
     #[serde(default, deserialize_with = "connection")]
-    #[allow(dead_code)]
     pub(super) connection: Option<String>,
 }
 

@@ -255,6 +255,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "api_ca_file",
     "api_token",
     "api_retries",
+    "netconf_port",
 ];
 
 pub use crate::inventory::platform_from_network_os;

@@ -395,6 +395,19 @@ impl SshSession {
         Ok(ch)
     }
 
+    /// Open a channel on an SSH subsystem (`netconf`): no PTY, the peer speaks a protocol.
+    pub fn open_subsystem(&self, name: &str) -> Result<ssh2::Channel, TransportError> {
+        let what = format!("opening the `{name}` subsystem");
+        set_deadline(&self.session, Instant::now() + self.command_timeout);
+        let mut ch = self
+            .session
+            .channel_session()
+            .map_err(|e| self.session_err(&what, self.command_timeout, e))?;
+        ch.subsystem(name)
+            .map_err(|e| self.session_err(&what, self.command_timeout, e))?;
+        Ok(ch)
+    }
+
     /// Send a keepalive now (also done in the background at `keepalive_interval`); an
     /// error means the connection is gone.
     pub fn keepalive(&self) -> Result<(), TransportError> {
