@@ -25,6 +25,10 @@ OUT = ROOT / "THIRD-PARTY.md"
 ALLOWED = {
     "Apache-2.0", "MIT", "BSD-1-Clause", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Zlib",
     "0BSD", "Unicode-3.0", "Unicode-DFS-2016", "Unlicense", "BSL-1.0", "CC0-1.0", "MPL-2.0",
+    # Data, not code: webpki-root-certs (Mozilla's CA list, which ureq's native-tls feature
+    # always compiles in; netorch verifies against the system's store or the host's ca_file).
+    # A permissive data license (attribution kept in THIRD-PARTY.md).
+    "CDLA-Permissive-2.0",
 }
 
 # -sys crates that compile bundled C sources into the binary, and what those sources are.
