@@ -115,6 +115,34 @@ pub struct Opts {
     /// NAME=503:N: the device's API answers its first N requests with 503.
     #[arg(long = "api-fail")]
     pub api_fail: Vec<String>,
+    /// Also serve a NetBox 4.x API fake over plain HTTP (see `netbox`): with --count or
+    /// --inventory its devices are the simulated ones (their SSH port in the config context
+    /// as `ansible_port`); alone, --netbox-devices synthetic devices.
+    #[arg(long)]
+    pub netbox: bool,
+    /// The NetBox fake's port (0: the OS picks).
+    #[arg(long, default_value_t = 0)]
+    pub netbox_port: u16,
+    /// Synthetic devices the NetBox fake lists when no simulated devices are started.
+    #[arg(long, default_value_t = 100)]
+    pub netbox_devices: usize,
+    /// Virtual machines the NetBox fake lists.
+    #[arg(long, default_value_t = 0)]
+    pub netbox_vms: usize,
+    /// The API token the NetBox fake accepts (`Authorization: Token T` or `Bearer T`).
+    #[arg(long, default_value = "0123456789abcdef0123456789abcdef01234567")]
+    pub netbox_token: String,
+    /// Delay before each NetBox answer.
+    #[arg(long, default_value_t = 0)]
+    pub netbox_latency_ms: u64,
+    /// KIND@PAGE: a fault on a page of the devices list: `500@3` (always 500), `503x2@2`
+    /// (503 twice, then the page), `json@1` (a body that is not JSON).
+    #[arg(long = "netbox-fault", value_parser = crate::netbox::Fault::parse)]
+    pub netbox_fault: Vec<crate::netbox::Fault>,
+    /// Write an nb_inventory file for the NetBox fake here (token not inline: set
+    /// NETBOX_TOKEN).
+    #[arg(long)]
+    pub netbox_inventory_out: Option<PathBuf>,
 }
 
 /// Where devices listen: one address (consecutive ports) or one address each.
@@ -267,6 +295,16 @@ pub fn run(opts: Opts) -> Result<()> {
 }
 
 async fn run_async(opts: Opts) -> Result<()> {
+    if opts.netbox && opts.inventory.is_none() && opts.count.is_none() {
+        let nb = start_netbox(&opts, &[]).await?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "READY 0 devices")?;
+            writeln!(out, "NETBOX http://{nb}")?;
+            out.flush()?;
+        }
+        return wait_for_shutdown().await;
+    }
     let specs = match (&opts.inventory, opts.count) {
         (Some(_), Some(_)) => bail!("use either --inventory or --count, not both"),
         (Some(inv), None) => lab::from_inventory(inv)?,
@@ -431,6 +469,14 @@ async fn run_async(opts: Opts) -> Result<()> {
         server::log_connections_to(file);
     }
     let n = bound.len();
+    let sim_devices: Vec<crate::netbox::SimDevice> = bound
+        .iter()
+        .map(|b| crate::netbox::SimDevice {
+            name: b.device.name.clone(),
+            platform: b.device.platform.name(),
+            addr: b.addr,
+        })
+        .collect();
     for b in bound {
         server::spawn_listener(b);
     }
@@ -440,12 +486,43 @@ async fn run_async(opts: Opts) -> Result<()> {
     if let Some(a) = apis {
         crate::api::spawn_all(a);
     }
+    let netbox = if opts.netbox {
+        Some(start_netbox(&opts, &sim_devices).await?)
+    } else {
+        None
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "READY {n} devices")?;
+        if let Some(nb) = netbox {
+            writeln!(out, "NETBOX http://{nb}")?;
+        }
         out.flush()?;
     }
     wait_for_shutdown().await
+}
+
+/// Bind and start the NetBox fake; writes `--netbox-inventory-out`.
+async fn start_netbox(opts: &Opts, devices: &[crate::netbox::SimDevice]) -> Result<SocketAddr> {
+    crate::netbox::check_token(&opts.netbox_token)?;
+    let ip = opts.bind.address(0).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let listener = TcpListener::bind(SocketAddr::new(ip, opts.netbox_port))
+        .await
+        .with_context(|| format!("netbox: cannot listen on {ip}:{}", opts.netbox_port))?;
+    let addr = listener.local_addr()?;
+    let data = crate::netbox::NetboxData::build(devices, opts.netbox_devices, opts.netbox_vms);
+    let nb = crate::netbox::Netbox::new(
+        data,
+        opts.netbox_token.clone(),
+        Duration::from_millis(opts.netbox_latency_ms),
+        opts.netbox_fault.clone(),
+    );
+    if let Some(p) = &opts.netbox_inventory_out {
+        std::fs::write(p, crate::netbox::inventory_yaml(addr))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    crate::netbox::spawn(listener, Arc::new(nb));
+    Ok(addr)
 }
 
 async fn wait_for_shutdown() -> Result<()> {

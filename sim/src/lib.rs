@@ -14,6 +14,7 @@
 //! - `flash`, `scp` and `sftp`: each device's in-memory flash: filesystem, SCP and SFTP
 //!   uploads and downloads into it, and the CLI commands that read it (dir, checksums, delete).
 //! - `telnet`: the telnet side (`--telnet`): negotiation, login dialogue, console faults.
+//! - `netbox`: a NetBox 4.x REST API fake (`--netbox`) for the NetBox inventory source.
 //! - `client`: a small russh client for the sim's tests and the load tool.
 //! - `content`: default configs and show outputs; `tree`: the config tree; `clock`: dates.
 
@@ -28,6 +29,7 @@ pub mod ios;
 pub mod json;
 pub mod junos;
 pub mod lab;
+pub mod netbox;
 pub mod netconf;
 pub mod platform;
 pub mod scp;
