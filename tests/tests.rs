@@ -21,6 +21,7 @@ mod device;
 mod faults;
 mod inventory;
 mod malformed;
+mod netbox;
 mod netconf;
 mod parse_conformance;
 mod parsing;

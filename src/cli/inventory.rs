@@ -38,6 +38,9 @@ pub enum InventoryCommand {
 
 pub fn run(args: InventoryArgs) -> Result<ExitCode> {
     let inventory = args.inv.load(&[])?;
+    for w in &inventory.warnings {
+        eprintln!("warning: {w}");
+    }
     let extra = args.inv.extra_vars()?;
     match args.what {
         InventoryCommand::List { limit, json } => {

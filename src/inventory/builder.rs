@@ -111,6 +111,9 @@ pub(crate) struct Builder {
     /// `[name:vars]` sections, checked once every source is in (the group may be declared
     /// by a later file of the same folder).
     vars_sections: Vec<(usize, Origin)>,
+    /// Warnings from the sources (a NetBox cache standing in for NetBox, a device left
+    /// out), passed on to [`Inventory::warnings`].
+    pub warnings: Vec<String>,
 }
 
 impl Builder {
@@ -396,9 +399,9 @@ impl Builder {
             );
         }
 
-        let warnings = dirs
-            .iter()
-            .flat_map(|d| d.warnings.iter().cloned())
+        let warnings = std::mem::take(&mut self.warnings)
+            .into_iter()
+            .chain(dirs.iter().flat_map(|d| d.warnings.iter().cloned()))
             .collect();
         Ok(Inventory {
             hosts,

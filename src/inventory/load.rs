@@ -1,7 +1,8 @@
 //! Reading inventory sources: what kind each one is (YAML, INI, a folder, a script), and
 //! which host_vars/ and group_vars/ folders come with them.
 //!
-//! Detection: `.yml`/`.yaml` are YAML; `.json` is YAML of the same shape, or a saved
+//! Detection: `.yml`/`.yaml` are YAML, or a NetBox source when the top-level `plugin:` is
+//! `netbox.netbox.nb_inventory`; `.json` is YAML of the same shape, or a saved
 //! dynamic-inventory output (`_meta`, or groups given as lists of hosts); an executable file
 //! starting with `#!` (or an ELF binary) is a script; anything else is INI, unless its first
 //! line is a YAML mapping key (`all:`) or `---`.
@@ -13,7 +14,7 @@ use serde_json::Value;
 
 use super::builder::Builder;
 use super::vars_files::{sorted_entries, VarsDir};
-use super::{ini, script, yaml, Inventory};
+use super::{ini, netbox, script, yaml, Inventory};
 use crate::source::LoadError;
 use crate::Error;
 
@@ -149,7 +150,11 @@ fn load_file(path: &Path, b: &mut Builder, opts: &LoadOptions) -> Result<(), Loa
     match ext.as_str() {
         "yml" | "yaml" => {
             let (text, _) = crate::vault::read_source(path)?;
-            yaml::load_yaml(path, &text, b)
+            if netbox::is_netbox_source(&text) {
+                netbox::load(path, &text, b)
+            } else {
+                yaml::load_yaml(path, &text, b)
+            }
         }
         "json" => {
             let (text, _) = crate::vault::read_source(path)?;

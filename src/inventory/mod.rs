@@ -2,7 +2,7 @@
 //!
 //! - [`Inventory::load`] / [`Inventory::load_with`] read sources (`load.rs`): Ansible YAML
 //!   (`yaml.rs`), INI (`ini.rs`), a folder of them, or a dynamic inventory script
-//!   (`script.rs`), plus `host_vars/` and `group_vars/` (`vars_files.rs`).
+//!   (`script.rs`), a NetBox `nb_inventory` file (`netbox/`), plus `host_vars/` and `group_vars/` (`vars_files.rs`).
 //! - `builder.rs` merges them into the model below and applies Ansible's precedence.
 //! - `pattern.rs` selects hosts (`core:&ams:!core-ams-2`, `--limit @file`).
 //!
@@ -14,6 +14,7 @@ mod fuzz;
 mod hostname;
 mod ini;
 mod load;
+pub mod netbox;
 mod pattern;
 pub use pattern::check_pattern;
 mod script;
