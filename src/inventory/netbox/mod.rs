@@ -992,27 +992,20 @@ impl Compose {
         })
     }
 
-    /// Ansible's constructed semantics: each expression sees the NetBox object (and the
-    /// vars composed before it); one that fails is skipped unless `strict: true`.
+    /// Ansible's constructed semantics as nb_inventory applies them: each expression sees
+    /// the NetBox object as the API gave it; one that fails is skipped unless `strict`.
     fn apply(
         &self,
         name: &str,
         object: &Value,
         vars: &mut Map<String, Value>,
     ) -> Result<(), BuildError> {
-        if self.exprs.is_empty() {
+        let Value::Object(ctx) = object else {
             return Ok(());
-        }
-        let mut ctx: Map<String, Value> = vars.clone();
-        if let Value::Object(o) = object {
-            for (k, v) in o {
-                ctx.insert(k.clone(), v.clone());
-            }
-        }
+        };
         for (k, e) in &self.exprs {
-            match self.templates.eval(e, &ctx, &format!("compose.{k}")) {
+            match self.templates.eval(e, ctx, &format!("compose.{k}")) {
                 Ok(v) => {
-                    ctx.insert(k.clone(), v.clone());
                     vars.insert(k.clone(), v);
                 }
                 Err(err) if self.strict => {
