@@ -194,6 +194,7 @@ fn raw_group_names_filters_compose_and_flattened_config_context() {
          config_context: true\nflatten_config_context: true\n\
          query_filters:\n  - site: ams\n\
          device_query_filters:\n  - status: active\n  - tag: pci\n\
+         dns_name: true\nansible_host_dns_name: true\n\
          compose:\n  ansible_network_os: platform.slug\n  location: site.slug ~ '/' ~ name\n",
     );
     let invs = inv.to_string_lossy();
@@ -215,6 +216,9 @@ fn raw_group_names_filters_compose_and_flattened_config_context() {
     );
     assert_eq!(v["site_code"], "AMS");
     assert!(v.get("config_context").is_none(), "{v:?}");
+    assert_eq!(v["dns_name"], "nb-00003.example.net");
+    assert_eq!(v["ansible_host"], "nb-00003.example.net");
+    assert_eq!(v["primary_ip4"], "10.0.0.3");
 }
 
 #[test]
@@ -333,6 +337,20 @@ fn token_comes_from_the_environment_and_never_shows() {
         .output()
         .unwrap();
     assert!(ok(&out).contains("3 hosts"), "{}", text(&out));
+
+    // A virtual chassis is one host, named after it (devices 0 and 1 are `stack-1`).
+    let vc = nb.inventory("virtual_chassis_name: true\n");
+    let out = ok(&nb.netorch(&["inventory", "-i", &vc.to_string_lossy(), "list"]));
+    assert!(
+        out.contains("stack-1 ") && out.contains("nb-00002 "),
+        "{out}"
+    );
+    assert!(
+        !out.contains("nb-00000") && !out.contains("nb-00001"),
+        "{out}"
+    );
+    assert!(out.ends_with("2 hosts\n"), "{out}");
+    nb.inventory("group_by: [sites]\n");
 
     // A wrong token: 403 with NetBox's words and the URL, never the token.
     let wrong = "feedfacefeedfacefeedfacefeedfacefeedface";
