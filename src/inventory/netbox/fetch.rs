@@ -172,6 +172,15 @@ impl Client {
         url
     }
 
+    /// A `next` link re-rooted on the endpoint: NetBox behind a TLS proxy often links
+    /// `http://` pages, and the token must never follow a link to another host.
+    fn same_origin(&self, link: &str) -> String {
+        match link.find("/api/") {
+            Some(i) => format!("{}{}", self.base, &link[i..]),
+            None => link.to_string(),
+        }
+    }
+
     /// GET one URL as JSON, retrying 5xx and dropped connections with a short backoff.
     pub fn get(&self, url: &str) -> Result<Value, FetchError> {
         let mut attempt = 0;
@@ -237,10 +246,14 @@ impl Client {
         let first_url = with_page(PAGE_SIZE, 0);
         let first = Page::parse(&first_url, self.get(&first_url)?)?;
         let mut items = first.results;
+        if items.is_empty() {
+            return Ok(items);
+        }
         let (Some(count), Some(_)) = (first.count, first.next.as_ref()) else {
             // No count to plan with (or a single page): follow `next`.
             let mut next = first.next;
-            while let Some(url) = next {
+            while let Some(link) = next {
+                let url = self.same_origin(&link);
                 let page = Page::parse(&url, self.get(&url)?)?;
                 if page.results.is_empty() {
                     break;

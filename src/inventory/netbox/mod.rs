@@ -788,18 +788,18 @@ fn humanize(d: Duration) -> String {
     }
 }
 
-/// Errors of a fetch, or of a config that only the data reveals (compose with strict).
+/// Errors of a fetch, or of options only found when used (a CA file, compose with strict).
 #[derive(Debug)]
 enum BuildError {
     Fetch(FetchError),
-    Compose(String),
+    Config(String),
 }
 
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Fetch(e) => e.fmt(f),
-            BuildError::Compose(m) => f.write_str(m),
+            BuildError::Config(m) => f.write_str(m),
         }
     }
 }
@@ -830,7 +830,7 @@ fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError>
         },
         opts.timeout,
     )
-    .map_err(|e| BuildError::Compose(e.to_string()))?;
+    .map_err(BuildError::Config)?;
     let mut dq = opts.query_filters.clone();
     dq.extend(opts.device_query_filters.iter().cloned());
     dq.push(("fields".into(), opts.fields(false)));
@@ -983,7 +983,7 @@ impl Compose {
         for (k, e) in &opts.compose {
             templates
                 .compile_expr(e, &format!("compose.{k}"))
-                .map_err(|err| BuildError::Compose(err.to_string()))?;
+                .map_err(|err| BuildError::Config(err.to_string()))?;
         }
         Ok(Compose {
             templates,
@@ -1009,7 +1009,7 @@ impl Compose {
                     vars.insert(k.clone(), v);
                 }
                 Err(err) if self.strict => {
-                    return Err(BuildError::Compose(format!("host {name}: {err}")))
+                    return Err(BuildError::Config(format!("host {name}: {err}")))
                 }
                 Err(_) => {}
             }
