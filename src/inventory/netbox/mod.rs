@@ -817,6 +817,9 @@ impl From<FetchError> for BuildError {
 }
 
 fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError> {
+    if let Some(w) = transport_warning(opts) {
+        b.warnings.push(w);
+    }
     let auth = opts
         .token
         .as_ref()
@@ -908,6 +911,29 @@ fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError>
     }
     b.warnings.extend(out.warnings.iter().cloned());
     Ok(out.into_json())
+}
+
+/// Plain HTTP to a remote NetBox sends the token in clear; unverified HTTPS lets anyone on
+/// the path take it.
+fn transport_warning(opts: &Options) -> Option<String> {
+    let shown = fetch::shown_endpoint(&opts.endpoint);
+    if let Some(rest) = opts.endpoint.strip_prefix("http://") {
+        let host = rest.split(['/', '@']).next().unwrap_or("");
+        let local = ["127.", "localhost", "[::1]"]
+            .iter()
+            .any(|l| host.starts_with(l));
+        return (!local && opts.token.is_some()).then(|| {
+            format!(
+                "NetBox at {shown} is plain HTTP: the API token crosses the network unencrypted"
+            )
+        });
+    }
+    (!opts.validate_certs).then(|| {
+        format!(
+            "NetBox at {shown}: certificate verification is off (validate_certs: false); \
+             anyone on the path can pose as NetBox and read the token"
+        )
+    })
 }
 
 /// Site -> region, region -> parent, IP -> DNS name.

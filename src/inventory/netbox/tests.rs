@@ -246,3 +246,21 @@ fn cache_path_never_holds_the_token_and_depends_on_filters() {
     let a2 = parse(BASE).unwrap();
     assert_eq!(c.cache_path(), a2.cache_path());
 }
+
+#[test]
+fn insecure_transports_are_warned_about() {
+    let remote = parse(BASE).unwrap();
+    assert!(transport_warning(&remote).unwrap().contains("plain HTTP"));
+    let local = parse(&BASE.replace("nb.example:8000", "127.0.0.1:8000")).unwrap();
+    assert_eq!(transport_warning(&local), None);
+    let tls = parse(&BASE.replace("http://", "https://")).unwrap();
+    assert_eq!(transport_warning(&tls), None);
+    let unverified = parse(&format!(
+        "{}validate_certs: false\n",
+        BASE.replace("http://", "https://")
+    ))
+    .unwrap();
+    assert!(transport_warning(&unverified)
+        .unwrap()
+        .contains("validate_certs: false"));
+}
