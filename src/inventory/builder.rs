@@ -162,6 +162,17 @@ impl Builder {
         self.hosts[host].vars.insert(key, value);
     }
 
+    /// Set many host vars at once; a host with none yet takes the map as it is (no
+    /// re-insertion per key, which is most of loading a large dynamic inventory).
+    pub fn set_host_vars(&mut self, host: usize, vars: Vars) {
+        let own = &mut self.hosts[host].vars;
+        if own.is_empty() {
+            *own = vars;
+        } else {
+            own.extend(vars);
+        }
+    }
+
     /// Set an inline group var. `ansible_group_priority` sets the priority instead, as in
     /// Ansible (it is not a variable).
     pub fn set_group_var(
@@ -360,8 +371,14 @@ impl Builder {
             for &g in &shared.groups {
                 members[g].push(h);
             }
-            let mut vars = shared.vars.clone();
-            vars.extend(std::mem::take(&mut hb.vars));
+            // Without group vars the host's own map is the result: no copy per key.
+            let mut vars = if shared.vars.is_empty() {
+                std::mem::take(&mut hb.vars)
+            } else {
+                let mut v = shared.vars.clone();
+                v.extend(std::mem::take(&mut hb.vars));
+                v
+            };
             for &d in inv_dirs.iter().chain(play_dirs) {
                 if let Some(v) = dirs[d].hosts.get(name.as_str()) {
                     vars.extend(v.iter().map(|(k, v)| (k.clone(), v.clone())));
