@@ -1048,7 +1048,8 @@ impl Compose {
 #[derive(Default)]
 struct Built {
     hosts: IndexMap<String, Map<String, Value>>,
-    groups: IndexMap<String, Vec<String>>,
+    /// A set per group: 10,000 hosts in one site group must not mean a scan per add.
+    groups: IndexMap<String, indexmap::IndexSet<String>>,
     /// Parent group -> child groups (region nesting).
     children: IndexMap<String, BTreeSet<String>>,
     warnings: Vec<String>,
@@ -1056,10 +1057,10 @@ struct Built {
 
 impl Built {
     fn add_to_group(&mut self, group: String, host: &str) {
-        let hosts = self.groups.entry(group).or_default();
-        if !hosts.iter().any(|h| h == host) {
-            hosts.push(host.to_string());
-        }
+        self.groups
+            .entry(group)
+            .or_default()
+            .insert(host.to_string());
     }
 
     fn into_json(self) -> Value {
@@ -1074,7 +1075,7 @@ impl Built {
         for g in names {
             let mut entry = Map::new();
             if let Some(h) = self.groups.get(g) {
-                entry.insert("hosts".into(), json!(h));
+                entry.insert("hosts".into(), json!(h.iter().collect::<Vec<_>>()));
             }
             if let Some(c) = self.children.get(g) {
                 entry.insert("children".into(), json!(c));
