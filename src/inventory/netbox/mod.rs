@@ -902,7 +902,8 @@ fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError>
         .collect();
     let lookups = Lookups::new(regions, dns);
     let mut out = Built::default();
-    let compose = Compose::new(opts)?;
+    let templates = crate::jinja::Templates::new(Vec::new());
+    let compose = Compose::new(&templates, opts)?;
     for d in &devices {
         map_host(opts, &lookups, &compose, d, false, &mut out)?;
     }
@@ -996,46 +997,60 @@ impl Lookups {
     }
 }
 
-/// The compiled `compose` expressions.
-struct Compose {
-    templates: crate::jinja::Templates,
-    exprs: Vec<(String, String)>,
+/// The `compose` expressions, compiled once for every host.
+struct Compose<'t> {
+    exprs: Vec<(&'t str, minijinja::Expression<'t, 't>)>,
     strict: bool,
 }
 
-impl Compose {
-    fn new(opts: &Options) -> Result<Compose, BuildError> {
-        let templates = crate::jinja::Templates::new(Vec::new());
+impl<'t> Compose<'t> {
+    fn new(templates: &'t crate::jinja::Templates, opts: &'t Options) -> Result<Self, BuildError> {
+        let mut exprs = Vec::with_capacity(opts.compose.len());
         for (k, e) in &opts.compose {
-            templates
+            let (compiled, _) = templates
                 .compile_expr(e, &format!("compose.{k}"))
                 .map_err(|err| BuildError::Config(err.to_string()))?;
+            exprs.push((k.as_str(), compiled));
         }
         Ok(Compose {
-            templates,
-            exprs: opts.compose.clone(),
+            exprs,
             strict: opts.strict,
         })
     }
 
     /// Ansible's constructed semantics as nb_inventory applies them: each expression sees
-    /// the NetBox object as the API gave it; one that fails is skipped unless `strict`.
+    /// the NetBox object as the API gave it; one that fails (or is undefined) is skipped
+    /// unless `strict`.
     fn apply(
         &self,
         name: &str,
         object: &Value,
         vars: &mut Map<String, Value>,
     ) -> Result<(), BuildError> {
-        let Value::Object(ctx) = object else {
+        if self.exprs.is_empty() {
             return Ok(());
-        };
+        }
+        let ctx = minijinja::Value::from_serialize(object);
         for (k, e) in &self.exprs {
-            match self.templates.eval(e, ctx, &format!("compose.{k}")) {
+            let result = e.eval(&ctx).and_then(|v| {
+                if v.is_undefined() {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        "undefined value",
+                    ));
+                }
+                serde_json::to_value(&v).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+                })
+            });
+            match result {
                 Ok(v) => {
-                    vars.insert(k.clone(), v);
+                    vars.insert((*k).to_string(), v);
                 }
                 Err(err) if self.strict => {
-                    return Err(BuildError::Config(format!("host {name}: {err}")))
+                    return Err(BuildError::Config(format!(
+                        "host {name}: compose.{k}: {err}"
+                    )))
                 }
                 Err(_) => {}
             }

@@ -27,7 +27,8 @@ fn device() -> Value {
 }
 
 fn build(opts: &Options, devices: &[Value]) -> Built {
-    let compose = Compose::new(opts).unwrap();
+    let templates = crate::jinja::Templates::new(Vec::new());
+    let compose = Compose::new(&templates, opts).unwrap();
     let mut out = Built::default();
     for d in devices {
         map_host(opts, &Lookups::default(), &compose, d, false, &mut out).unwrap();
@@ -177,7 +178,8 @@ fn raw_names_flattening_compose_and_addresses() {
         "{BASE}strict: true\ncompose:\n  broken: rack.name\n"
     ))
     .unwrap();
-    let compose = Compose::new(&strict).unwrap();
+    let templates = crate::jinja::Templates::new(Vec::new());
+    let compose = Compose::new(&templates, &strict).unwrap();
     let mut out = Built::default();
     let e = map_host(
         &strict,
