@@ -237,10 +237,13 @@ impl Client {
 
     /// Every object of a list endpoint (`/api/dcim/devices/`) matching `query`.
     pub fn list(&self, path: &str, query: &[(String, String)]) -> Result<Vec<Value>, FetchError> {
+        // The page first: an error's URL then shows which page before the long `fields`.
         let with_page = |limit: usize, offset: usize| {
-            let mut q = query.to_vec();
-            q.push(("limit".into(), limit.to_string()));
-            q.push(("offset".into(), offset.to_string()));
+            let mut q = vec![
+                ("limit".to_string(), limit.to_string()),
+                ("offset".to_string(), offset.to_string()),
+            ];
+            q.extend(query.iter().cloned());
             self.url(path, &q)
         };
         let first_url = with_page(PAGE_SIZE, 0);
@@ -381,7 +384,8 @@ impl Page {
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+        // `,` is a legal query character, and keeps `fields=id,name` readable in errors.
+        if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -471,7 +475,7 @@ mod tests {
                     ("fields".into(), "id,name".into())
                 ]
             ),
-            "http://nb.example/api/dcim/devices/?tag=a%20b&fields=id%2Cname"
+            "http://nb.example/api/dcim/devices/?tag=a%20b&fields=id,name"
         );
         let p = Page::parse(
             "u",
