@@ -364,6 +364,19 @@ fn token_comes_from_the_environment_and_never_shows() {
     assert!(t.contains(&format!("{}/api/dcim/devices/", nb.url)), "{t}");
     assert!(t.contains("netbox.yml"), "{t}");
     assert!(!t.contains(wrong), "{t}");
+
+    // No token at all: the error says where one is read from.
+    let out = netorch()
+        .current_dir(nb.dir.path())
+        .env_remove("NETBOX_TOKEN")
+        .env_remove("NETBOX_API_KEY")
+        .env_remove("NETBOX_API_TOKEN")
+        .args(["inventory", "-i", &invs, "list"])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("HTTP 403") && t.contains("no token"), "{t}");
 }
 
 #[test]
@@ -384,6 +397,18 @@ fn server_error_mid_pagination_names_the_url_and_one_off_errors_are_retried() {
     let inv = nb.inventory("");
     let out = nb.netorch(&["inventory", "-i", &inv.to_string_lossy(), "list"]);
     assert!(ok(&out).ends_with("2500 hosts\n"), "{}", text(&out));
+}
+
+#[test]
+fn a_server_page_size_below_the_limit_asked_still_gets_every_device() {
+    // NetBox's MAX_PAGE_SIZE may be lower than the 1,000 netorch asks for: the other
+    // pages are planned from the size of the first one.
+    let nb = Netbox::start(&["--netbox-devices", "2345", "--netbox-max-page-size", "300"]);
+    let inv = nb.inventory("");
+    let out = nb.netorch(&["inventory", "-i", &inv.to_string_lossy(), "list", "--json"]);
+    let hosts = list_json(&out);
+    assert_eq!(hosts.len(), 2345);
+    assert!(hosts.contains_key("nb-00000") && hosts.contains_key("nb-02344"));
 }
 
 #[test]

@@ -132,6 +132,9 @@ pub struct Opts {
     /// The API token the NetBox fake accepts (`Authorization: Token T` or `Bearer T`).
     #[arg(long, default_value = "0123456789abcdef0123456789abcdef01234567")]
     pub netbox_token: String,
+    /// The largest page the NetBox fake serves (NetBox's MAX_PAGE_SIZE).
+    #[arg(long, default_value_t = crate::netbox::MAX_PAGE_SIZE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub netbox_max_page_size: usize,
     /// Delay before each NetBox answer.
     #[arg(long, default_value_t = 0)]
     pub netbox_latency_ms: u64,
@@ -511,12 +514,13 @@ async fn start_netbox(opts: &Opts, devices: &[crate::netbox::SimDevice]) -> Resu
         .with_context(|| format!("netbox: cannot listen on {ip}:{}", opts.netbox_port))?;
     let addr = listener.local_addr()?;
     let data = crate::netbox::NetboxData::build(devices, opts.netbox_devices, opts.netbox_vms);
-    let nb = crate::netbox::Netbox::new(
+    let mut nb = crate::netbox::Netbox::new(
         data,
         opts.netbox_token.clone(),
         Duration::from_millis(opts.netbox_latency_ms),
         opts.netbox_fault.clone(),
     );
+    nb.max_page_size = opts.netbox_max_page_size;
     if let Some(p) = &opts.netbox_inventory_out {
         std::fs::write(p, crate::netbox::inventory_yaml(addr))
             .with_context(|| format!("cannot write {}", p.display()))?;

@@ -24,7 +24,7 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
 /// NetBox's default MAX_PAGE_SIZE.
-const MAX_PAGE_SIZE: usize = 1000;
+pub const MAX_PAGE_SIZE: usize = 1000;
 /// NetBox's default PAGINATE_COUNT.
 const DEFAULT_PAGE_SIZE: usize = 50;
 
@@ -232,6 +232,8 @@ impl NetboxData {
 /// The fake's settings and state.
 pub struct Netbox {
     data: NetboxData,
+    /// The largest page served (NetBox's MAX_PAGE_SIZE setting).
+    pub max_page_size: usize,
     token: String,
     latency: Duration,
     faults: Vec<Fault>,
@@ -244,6 +246,7 @@ impl Netbox {
         let hits = faults.iter().map(|_| AtomicU32::new(0)).collect();
         Netbox {
             data,
+            max_page_size: MAX_PAGE_SIZE,
             token,
             latency,
             faults,
@@ -443,7 +446,7 @@ impl Netbox {
                 )
             }
         };
-        let (limit, offset) = paging(&query);
+        let (limit, offset) = paging(&query, self.max_page_size);
         if path == "/api/dcim/devices/" {
             let page = offset / limit.max(1) + 1;
             for (f, hits) in self.faults.iter().zip(&self.hits) {
@@ -480,7 +483,7 @@ impl Netbox {
     }
 
     fn page(&self, host: &str, path: &str, query: &[(String, String)], list: &[Value]) -> Answer {
-        let (limit, offset) = paging(query);
+        let (limit, offset) = paging(query, self.max_page_size);
         let mut filters: Vec<(&str, Vec<&str>)> = Vec::new();
         let mut fields: Vec<&str> = Vec::new();
         for (k, v) in query {
@@ -529,7 +532,7 @@ fn fault_status(s: u16) -> Answer {
     r
 }
 
-fn paging(query: &[(String, String)]) -> (usize, usize) {
+fn paging(query: &[(String, String)], max: usize) -> (usize, usize) {
     let get = |k: &str| {
         query
             .iter()
@@ -537,9 +540,9 @@ fn paging(query: &[(String, String)]) -> (usize, usize) {
             .and_then(|(_, v)| v.parse::<usize>().ok())
     };
     let limit = match get("limit") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(0) => MAX_PAGE_SIZE,
-        Some(l) => l.min(MAX_PAGE_SIZE),
+        None => DEFAULT_PAGE_SIZE.min(max),
+        Some(0) => max,
+        Some(l) => l.min(max),
     };
     (limit, get("offset").unwrap_or(0))
 }

@@ -762,7 +762,19 @@ pub(crate) fn load(path: &Path, text: &str, b: &mut Builder) -> Result<(), LoadE
                     ));
                     return super::script::load_json(path, c.data, b, None);
                 }
-                _ => return Err(LoadError::file(path, e.to_string())),
+                _ => {
+                    let err = LoadError::file(path, e.to_string());
+                    let no_token = opts.token.is_none()
+                        && matches!(e, BuildError::Fetch(FetchError::Auth { .. }));
+                    return Err(if no_token {
+                        err.with_hint(
+                            "no token was given: set NETBOX_TOKEN (or NETBOX_API_KEY, \
+                             NETBOX_API_TOKEN), or `token:` in the file",
+                        )
+                    } else {
+                        err
+                    });
+                }
             }
         }
     };
