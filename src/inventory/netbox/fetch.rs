@@ -27,6 +27,9 @@ const RETRIES: u32 = 2;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// One page's body; NetBox pages of 1,000 devices with config contexts stay far below.
 const MAX_BODY: u64 = 256 << 20;
+/// Objects one list may hold: far above any NetBox, low enough that a wrong `count` or a
+/// `next` link that loops cannot exhaust memory or run forever.
+const MAX_ITEMS: usize = 2_000_000;
 
 /// Why a NetBox request failed. Every variant names the URL; none holds the token (it
 /// only travels in the Authorization header).
@@ -262,10 +265,16 @@ impl Client {
                     break;
                 }
                 items.extend(page.results);
+                if items.len() > MAX_ITEMS {
+                    return Err(too_many(&url));
+                }
                 next = page.next;
             }
             return Ok(items);
         };
+        if count > MAX_ITEMS {
+            return Err(too_many(&first_url));
+        }
         // The server's page size may be below what was asked (MAX_PAGE_SIZE).
         let size = items.len().max(1);
         let offsets: Vec<usize> = (1..count.div_ceil(size)).map(|p| p * size).collect();
@@ -314,6 +323,13 @@ impl Client {
             None => true,
         });
         Ok(items)
+    }
+}
+
+fn too_many(url: &str) -> FetchError {
+    FetchError::BadAnswer {
+        url: url.to_string(),
+        reason: format!("more than {MAX_ITEMS} objects; narrow the list with query_filters"),
     }
 }
 
