@@ -543,6 +543,15 @@ impl Options {
                     .unwrap_or_else(|| PathBuf::from(&d)),
                 None => PathBuf::from(d),
             });
+        let compose = r.string_map("compose")?;
+        if !compose.is_empty() {
+            let templates = crate::jinja::Templates::new(Vec::new());
+            for (k, e) in &compose {
+                if let Err(err) = templates.compile_expr(e, &format!("compose.{k}")) {
+                    return Err(r.error("compose", err.to_string()));
+                }
+            }
+        }
         Ok(Options {
             endpoint,
             token: token.map(Secret::new),
@@ -560,7 +569,7 @@ impl Options {
             flatten_config_context: r.bool("flatten_config_context", false)?,
             flatten_custom_fields: r.bool("flatten_custom_fields", false)?,
             flatten_local_context_data: r.bool("flatten_local_context_data", false)?,
-            compose: r.string_map("compose")?,
+            compose,
             strict: r.bool("strict", false)?,
             virtual_chassis_name: r.bool("virtual_chassis_name", false)?,
             dns_name: r.bool("dns_name", false)?,
@@ -828,7 +837,23 @@ impl From<FetchError> for BuildError {
     }
 }
 
+/// A fetch thread's result; a panic in it (a bug) is an error, not a crash.
+fn joined<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, FetchError>>,
+    url: &str,
+) -> Result<T, FetchError> {
+    h.join().unwrap_or_else(|_| {
+        Err(FetchError::BadAnswer {
+            url: url.to_string(),
+            reason: "a fetch thread panicked".into(),
+        })
+    })
+}
+
 fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError> {
+    // Compiled before the first request: a bad expression needs no round trip to show.
+    let templates = crate::jinja::Templates::new(Vec::new());
+    let compose = Compose::new(&templates, opts)?;
     if let Some(w) = transport_warning(opts) {
         b.warnings.push(w);
     }
@@ -877,26 +902,12 @@ fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError>
             })
         });
         let devices = client.list("/api/dcim/devices/", &dq);
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().unwrap_or_else(|_| {
-                Err(FetchError::BadAnswer {
-                    url: opts.endpoint.clone(),
-                    reason: "a fetch thread panicked".into(),
-                })
-            })
-        };
+        let url = &opts.endpoint;
         (
             devices,
-            vms.map(join),
-            regions.map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(FetchError::BadAnswer {
-                        url: opts.endpoint.clone(),
-                        reason: "a fetch thread panicked".into(),
-                    })
-                })
-            }),
-            dns.map(join),
+            vms.map(|h| joined(h, url)),
+            regions.map(|h| joined(h, url)),
+            dns.map(|h| joined(h, url)),
         )
     });
     let devices = devices?;
@@ -914,8 +925,6 @@ fn fetch_and_build(opts: &Options, b: &mut Builder) -> Result<Value, BuildError>
         .collect();
     let lookups = Lookups::new(regions, dns);
     let mut out = Built::default();
-    let templates = crate::jinja::Templates::new(Vec::new());
-    let compose = Compose::new(&templates, opts)?;
     for d in &devices {
         map_host(opts, &lookups, &compose, d, false, &mut out)?;
     }

@@ -94,6 +94,9 @@ fn unsupported_and_unknown_options_are_named_with_their_line() {
     assert!(e.hint.unwrap_or_default().contains("device_roles"));
     let e = parse("plugin: netbox.netbox.nb_inventory\napi_endpoint: nb.example\n").unwrap_err();
     assert!(e.message.contains("http:// or https://"), "{e}");
+    let e = parse(&format!("{BASE}compose:\n  x: platform.slug |\n")).unwrap_err();
+    assert_eq!(e.line, Some(4), "{e}");
+    assert!(e.message.contains("compose.x"), "{e}");
     let e = parse(&format!("{BASE}config_context: maybe\n")).unwrap_err();
     assert!(e.message.contains("true or false"), "{e}");
 }
