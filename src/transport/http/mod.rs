@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub use backend::ApiBackend;
 pub use client::{HttpClient, HttpRequest, HttpResponse};
-pub use settings::{HttpSettings, HTTP_VARS};
+pub use settings::HttpSettings;
 
 use crate::device::profile::PlatformProfile;
 use crate::device::{Connection, DeviceError};

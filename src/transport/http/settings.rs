@@ -14,20 +14,6 @@ use crate::value::{show, Vars};
 /// Retries after a 5xx answer or a dropped connection, unless `api_retries` says otherwise.
 pub const DEFAULT_RETRIES: u32 = 3;
 
-/// Variables read here (for "did you mean" hints and documentation).
-pub const HTTP_VARS: &[&str] = &[
-    "api_port",
-    "ansible_httpapi_port",
-    "api_use_ssl",
-    "ansible_httpapi_use_ssl",
-    "validate_certs",
-    "ansible_httpapi_validate_certs",
-    "ca_file",
-    "api_ca_file",
-    "api_token",
-    "api_retries",
-];
-
 /// How to reach a host's HTTP API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpSettings {

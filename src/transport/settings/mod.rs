@@ -244,7 +244,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "max_output",
     "telnet_ok",
     "telnet_enter",
-    // HTTP device APIs (crate::transport::http::HTTP_VARS)
+    // HTTP device APIs (crate::transport::http::HttpSettings)
     "api_port",
     "ansible_httpapi_port",
     "api_use_ssl",
