@@ -500,12 +500,17 @@ impl Options {
                     "status" => "status",
                     "cluster" => "cluster",
                     other => {
+                        let supported = format!("supported: {}", GROUP_BY.join(", "));
+                        let hint = match suggest(other, GROUP_BY.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`? {supported}"),
+                            None => supported,
+                        };
                         return Err(r
                             .error(
                                 "group_by",
                                 format!("group_by `{other}` is not supported by netorch"),
                             )
-                            .with_hint(format!("supported: {}", GROUP_BY.join(", "))))
+                            .with_hint(hint));
                     }
                 };
                 group_by.push(GroupBy {

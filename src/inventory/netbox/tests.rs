@@ -92,6 +92,14 @@ fn unsupported_and_unknown_options_are_named_with_their_line() {
     let e = parse(&format!("{BASE}group_by: [racks]\n")).unwrap_err();
     assert!(e.message.contains("group_by `racks`"), "{e}");
     assert!(e.hint.unwrap_or_default().contains("device_roles"));
+    let e = parse(&format!("{BASE}group_by: [sites, platfroms]\n")).unwrap_err();
+    assert!(e.message.contains("group_by `platfroms`"), "{e}");
+    assert!(
+        e.hint
+            .unwrap_or_default()
+            .starts_with("did you mean `platforms`?"),
+        "a misspelt group_by value gets a suggestion"
+    );
     let e = parse("plugin: netbox.netbox.nb_inventory\napi_endpoint: nb.example\n").unwrap_err();
     assert!(e.message.contains("http:// or https://"), "{e}");
     let e = parse(&format!("{BASE}compose:\n  x: platform.slug |\n")).unwrap_err();
