@@ -66,5 +66,6 @@ pub mod value;
 pub mod vars;
 pub mod vault;
 pub mod version;
+pub mod xml;
 
 pub use error::{Error, ExitCode, Result};

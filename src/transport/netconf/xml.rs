@@ -32,21 +32,7 @@ pub fn parse<'a>(text: &'a str, what: &str) -> Result<Document<'a>, String> {
     Ok(doc)
 }
 
-/// Text escaped for element content.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::xml::escape;
 
 /// An element's value as xmltodict gives it.
 pub fn to_json(node: Node<'_, '_>) -> Value {
