@@ -55,8 +55,13 @@ pub enum TransportError {
         reason: String,
     },
 
-    #[error("{host} ({addr}): connection refused (is SSH running on that port?)")]
-    Refused { host: String, addr: String },
+    #[error("{host} ({addr}): connection refused (is {service} running on that port?)")]
+    Refused {
+        host: String,
+        addr: String,
+        /// What should have answered: `SSH`, `telnet`.
+        service: &'static str,
+    },
 
     #[error("{host} ({addr}): connect timed out after {secs:.1}s")]
     ConnectTimeout {
@@ -232,5 +237,40 @@ impl TransportError {
             TransportError::Jump { source, .. } => source.is_unreachable(),
             _ => true,
         }
+    }
+}
+
+/// The error for a TCP connect that failed on every address, the same for every transport
+/// that dials devices itself (`service` names what should have answered).
+pub(crate) fn connect_failure(
+    host: String,
+    addr: std::net::SocketAddr,
+    e: &std::io::Error,
+    timeout: std::time::Duration,
+    service: &'static str,
+) -> TransportError {
+    let addr = addr.to_string();
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => TransportError::Refused {
+            host,
+            addr,
+            service,
+        },
+        K::TimedOut | K::WouldBlock => TransportError::ConnectTimeout {
+            host,
+            addr,
+            secs: timeout.as_secs_f64(),
+        },
+        K::HostUnreachable | K::NetworkUnreachable => TransportError::NoRoute {
+            host,
+            addr,
+            reason: e.to_string(),
+        },
+        _ => TransportError::Connect {
+            host,
+            addr,
+            reason: e.to_string(),
+        },
     }
 }

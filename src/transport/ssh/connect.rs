@@ -197,26 +197,13 @@ fn tcp_connect(ctx: &Ctx<'_>, t: &Endpoint) -> Result<(TcpStream, SocketAddr), T
         target: t.address.clone(),
         reason: "no addresses".into(),
     })?;
-    let (host, addr) = (t.name.clone(), a.to_string());
-    use std::io::ErrorKind as K;
-    Err(match e.kind() {
-        K::ConnectionRefused => TransportError::Refused { host, addr },
-        K::TimedOut | K::WouldBlock => TransportError::ConnectTimeout {
-            host,
-            addr,
-            secs: timeout.as_secs_f64(),
-        },
-        K::HostUnreachable | K::NetworkUnreachable => TransportError::NoRoute {
-            host,
-            addr,
-            reason: e.to_string(),
-        },
-        _ => TransportError::Connect {
-            host,
-            addr,
-            reason: e.to_string(),
-        },
-    })
+    Err(crate::transport::connect_failure(
+        t.name.clone(),
+        a,
+        &e,
+        timeout,
+        "SSH",
+    ))
 }
 
 /// Apply the algorithm preferences: names libssh2 does not support are dropped from the

@@ -168,30 +168,9 @@ fn connect(settings: &ConnectionSettings) -> Result<(TcpStream, SocketAddr), Tra
             reason: "no addresses".into(),
         });
     };
-    let addr = a.to_string();
-    use std::io::ErrorKind as K;
-    Err(match e.kind() {
-        K::TimedOut | K::WouldBlock => TransportError::ConnectTimeout {
-            host,
-            addr,
-            secs: timeout.as_secs_f64(),
-        },
-        K::HostUnreachable | K::NetworkUnreachable => TransportError::NoRoute {
-            host,
-            addr,
-            reason: e.to_string(),
-        },
-        K::ConnectionRefused => TransportError::Connect {
-            host,
-            addr,
-            reason: "connection refused (is telnet enabled on that port?)".into(),
-        },
-        _ => TransportError::Connect {
-            host,
-            addr,
-            reason: e.to_string(),
-        },
-    })
+    Err(crate::transport::connect_failure(
+        host, a, &e, timeout, "telnet",
+    ))
 }
 
 #[cfg(test)]
