@@ -8,6 +8,16 @@ use crate::jinja::Templates;
 use crate::value::Vars;
 use crate::Error;
 
+/// A play's `connection:` keyword, under the host's own `connection` or
+/// `ansible_connection` (Ansible's precedence: the host's variable wins).
+pub fn add_play_connection(ctx: &mut Vars, play_connection: Option<&str>) {
+    if let Some(c) = play_connection {
+        if !ctx.contains_key("connection") && !ctx.contains_key("ansible_connection") {
+            ctx.insert("ansible_connection".into(), c.into());
+        }
+    }
+}
+
 /// A host's context before rendering: `inventory` vars < `play` vars < `extra` vars (extra
 /// vars always win, as in Ansible), plus the magic names.
 pub fn host_context(

@@ -314,9 +314,12 @@ fn a_restconf_host_refuses_cli_commands_with_a_hint() {
         .output()
         .unwrap();
     let t = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{t}");
+    // Refused before a connection is opened, as a mistake in what was asked.
+    assert_eq!(o.status.code(), Some(4), "{t}");
     assert!(
-        t.contains("RESTCONF has no CLI") && t.contains("`api` action"),
+        t.contains("CLI commands cannot run over restconf (platform cisco_ios) (host ios-001)")
+            && t.contains("RESTCONF has no CLI")
+            && t.contains("`api` action"),
         "{t}"
     );
 }

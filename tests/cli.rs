@@ -714,3 +714,50 @@ fn man_pages_are_generated_for_every_command() {
         );
     }
 }
+
+/// A task the host's transport cannot carry is refused by `check` and by `run` before any
+/// connection: `check` saying ok must mean the run will not fail on it.
+#[test]
+fn check_and_run_refuse_tasks_the_transport_cannot_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 on loopback: nothing listens, so a run that tried to connect would report
+    // the hosts unreachable instead of the load error asserted below.
+    crate::util::write(
+        dir.path(),
+        "hosts.yml",
+        "all:\n  vars: { ansible_host: 127.0.0.1, port: 9 }\n  hosts:\n    xr1: { platform: cisco_iosxr, connection: netconf }\n    lx1: { platform: linux, connection: telnet }\n    eos1: { platform: arista_eos, ansible_connection: httpapi }\n    r1: { platform: cisco_ios }\n",
+    );
+    crate::util::write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: ntp\n      config: { lines: [ntp server 10.0.0.1] }\n    - name: image\n      upload: { src: pb.yml, dest: 'flash:/pb.yml' }\n    - name: image over ftp\n      upload: { src: pb.yml, dest: 'flash:/pb.yml', protocol: ftp }\n- hosts: r1\n  connection: netconf\n  tasks:\n    - netconf_get: {}\n",
+    );
+    for cmd in ["check", "run"] {
+        let out = netorch()
+            .current_dir(dir.path())
+            .args([cmd, "pb.yml", "-i", "hosts.yml"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{cmd}: {err}");
+        assert!(
+            err.contains("task `ntp`: config lines cannot run over netconf (platform cisco_iosxr) (host xr1)"),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains("hint: use netconf_config"), "{cmd}: {err}");
+        assert!(
+            err.contains("task `image`: SCP/SFTP transfers cannot run over eapi (platform arista_eos) (host eos1)"),
+            "{cmd}: {err}"
+        );
+        assert!(
+            err.contains("telnet needs a device CLI, and platform linux"),
+            "{cmd}: {err}"
+        );
+        // FTP needs no SSH session, and the play's `connection: netconf` makes r1 a
+        // NETCONF host for netconf_get.
+        assert!(!err.contains("image over ftp"), "{cmd}: {err}");
+        assert!(!err.contains("netconf_get"), "{cmd}: {err}");
+        assert!(!err.contains("host r1"), "{cmd}: {err}");
+        assert!(!err.contains("unreachable"), "{cmd}: {err}");
+    }
+}

@@ -542,8 +542,28 @@ fn sim_without_netconf_and_cli_hosts_get_hints() {
         "get.yml",
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: get\n      netconf_get: {}\n",
     );
-    // Over SSH: the action says what connection it needs.
+    // Over SSH: refused before any connection, saying what connection it needs.
     let out = sim.netorch("run").arg(&pb).arg("--json").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("NETCONF operations cannot run over ssh")
+            && err.contains("ansible.netcommon.netconf"),
+        "{err}"
+    );
+    // With the failure expected (`ignore_errors`), the run goes ahead and the action
+    // itself says what it needs.
+    let tolerant = write(
+        sim.dir.path(),
+        "get-tolerant.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: get\n      netconf_get: {}\n      ignore_errors: true\n",
+    );
+    let out = sim
+        .netorch("run")
+        .arg(&tolerant)
+        .arg("--json")
+        .output()
+        .unwrap();
     let doc = json_of(&out);
     let msg = results(&doc, "get")[0]["msg"]
         .as_str()

@@ -56,6 +56,7 @@ use std::time::Duration;
 use serde::de::Deserializer;
 
 use crate::backup::BackupRun;
+use crate::device::capability::Need;
 use crate::device::profile::ProfileSet;
 use crate::device::{Connection, DeviceError};
 use crate::jinja::Templates;
@@ -329,6 +330,29 @@ action_table! {
     NetconfGet = "netconf_get" => netconf::get::NetconfGetArgs,
     NetconfConfig = "netconf_config" => netconf::config::NetconfConfigArgs,
     NetconfRpc = "netconf_rpc" => netconf::rpc::NetconfRpcArgs,
+}
+
+impl Action {
+    /// What the task needs from its host's connection, checked against the transport
+    /// before a run ([`crate::device::capability`]); `None`: the task opens none, or its
+    /// own (`api` builds an HTTP client when the host has no API connection).
+    pub fn need(&self, vars: &Vars, profiles: &ProfileSet) -> Option<Need> {
+        Some(match self {
+            Action::Command(_) | Action::Facts(_) => Need::Commands,
+            Action::Config(_) | Action::Confirm(_) => Need::Config,
+            Action::Backup(_) => Need::Backup,
+            Action::Upload(t) => transfer_need(t, vars, profiles)?,
+            Action::Download(t) => transfer_need(t, vars, profiles)?,
+            Action::NetconfGet(_) | Action::NetconfConfig(_) | Action::NetconfRpc(_) => {
+                Need::Netconf
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn transfer_need(args: &TransferArgs, vars: &Vars, profiles: &ProfileSet) -> Option<Need> {
+    transfer::needs_ssh(transfer::protocol_for(args, vars, profiles)).then_some(Need::SshFiles)
 }
 
 impl fmt::Display for ActionKind {

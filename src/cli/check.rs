@@ -53,7 +53,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                     &plan, &inventory, &profiles,
                 ));
                 if problems.is_empty() {
-                    problems = crate::executor::validate::validate(&plan, &inventory, &extra);
+                    problems =
+                        crate::executor::validate::validate(&plan, &inventory, &extra, &profiles);
                 }
                 if problems.is_empty() {
                     let tasks: usize = plan.plays.iter().map(|p| p.tasks.len()).sum();

@@ -190,7 +190,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     ));
     if problems.is_empty() {
         // Everything a task would fail on that needs no device, before any connection.
-        problems = crate::executor::validate::validate(&plan, &inventory, &extra);
+        problems = crate::executor::validate::validate(&plan, &inventory, &extra, &profiles);
     }
     match problems.len() {
         0 => {}

@@ -8,6 +8,7 @@
 //!   driver, the same way to run a command on a CLI device (PTY) or a Linux host (exec
 //!   channel).
 
+pub mod capability;
 pub mod channel;
 pub mod connection;
 pub mod driver;

@@ -207,12 +207,7 @@ impl Executor {
                 &play.vars,
                 &self.opts.extra_vars,
             );
-            // The play's `connection:` yields to the host's own (Ansible's precedence).
-            if let Some(c) = &play.connection {
-                if !ctx.contains_key("connection") && !ctx.contains_key("ansible_connection") {
-                    ctx.insert("ansible_connection".into(), c.as_str().into());
-                }
-            }
+            crate::vars::add_play_connection(&mut ctx, play.connection.as_deref());
             let (base, unresolved) = crate::vars::resolve_vars(&templates, &ctx);
             let secrets = crate::inventory::secret_values_of(&base);
             if !secrets.is_empty() {

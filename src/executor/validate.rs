@@ -21,10 +21,13 @@ use serde_json::Value;
 
 use super::plan::{Plan, PlannedPlay};
 use crate::actions::{Action, Probe};
+use crate::device::capability;
+use crate::device::profile::{ProfileSet, Session};
 use crate::inventory::Inventory;
 use crate::jinja::{self, Inspection, Templates, Tried};
 use crate::playbook::{is_templated, Loop, Playbook, Task};
 use crate::source::LoadError;
+use crate::transport::settings::ConnectionKind;
 use crate::value::Vars;
 
 /// How many items of one loop are rendered per host; the rest are rendered like these.
@@ -34,7 +37,12 @@ const MAX_ITEMS_CHECKED: usize = 100;
 const HOSTS_NAMED: usize = 3;
 
 /// Every problem of `plan`, sorted by file and line; empty when the run may start.
-pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<LoadError> {
+pub fn validate(
+    plan: &Plan<'_>,
+    inventory: &Inventory,
+    extra: &Vars,
+    profiles: &ProfileSet,
+) -> Vec<LoadError> {
     let runtime = runtime_names(plan);
     let mut findings = Findings::default();
     for planned in &plan.plays {
@@ -61,6 +69,8 @@ pub fn validate(plan: &Plan<'_>, inventory: &Inventory, extra: &Vars) -> Vec<Loa
             textfsm: HashMap::new(),
             textfsm_libraries: HashMap::new(),
             play_hosts: planned.hosts.len(),
+            profiles,
+            transport: None,
         };
         play.run(planned, inventory, extra, &runtime);
     }
@@ -107,6 +117,7 @@ struct Finding {
     line: usize,
     column: usize,
     message: String,
+    hint: Option<String>,
     hosts: Vec<String>,
     play_hosts: usize,
 }
@@ -118,6 +129,16 @@ struct Findings(BTreeMap<(PathBuf, usize, usize, String), Finding>);
 
 impl Findings {
     fn report(&mut self, task: &Task, host: Option<(&str, usize)>, message: String) {
+        self.report_with_hint(task, host, message, None);
+    }
+
+    fn report_with_hint(
+        &mut self,
+        task: &Task,
+        host: Option<(&str, usize)>,
+        message: String,
+        hint: Option<String>,
+    ) {
         let loc = &task.location;
         let message = format!("task `{}`: {message}", task.display_name());
         let key = (loc.file.clone(), loc.line, loc.column, message.clone());
@@ -126,6 +147,7 @@ impl Findings {
             line: loc.line,
             column: loc.column,
             message,
+            hint,
             hosts: Vec::new(),
             play_hosts: 0,
         });
@@ -146,11 +168,15 @@ impl Findings {
                     .entry(f.file.clone())
                     .or_insert_with(|| std::fs::read_to_string(&f.file).ok());
                 let message = format!("{}{}", f.message, on_hosts(&f.hosts, f.play_hosts));
-                if f.line == 0 {
+                let mut e = if f.line == 0 {
                     LoadError::file(&f.file, message)
                 } else {
                     LoadError::at(&f.file, text.as_deref(), f.line, f.column, message)
+                };
+                if let Some(h) = f.hint {
+                    e.hint = Some(h);
                 }
+                e
             })
             .collect()
     }
@@ -204,6 +230,10 @@ struct PlayCheck<'f, 't, 'p> {
     /// Template libraries by the host's `textfsm_dir`: `Some(problem)` when none is usable.
     textfsm_libraries: HashMap<String, Option<String>>,
     play_hosts: usize,
+    profiles: &'p ProfileSet,
+    /// The current host's transport, its platform's session type and name (`None` when
+    /// its `connection` or platform is unknown: reported elsewhere).
+    transport: Option<(ConnectionKind, Session, String)>,
 }
 
 /// What a task looks like to one host (one loop item): its variables, and the names whose
@@ -289,14 +319,20 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
             let Some(host) = inventory.hosts.get(name) else {
                 continue;
             };
-            let ctx = crate::vars::host_context(
+            let mut ctx = crate::vars::host_context(
                 name,
                 &host.groups,
                 &host.vars,
                 &planned.play.vars,
                 extra,
             );
+            crate::vars::add_play_connection(&mut ctx, planned.play.connection.as_deref());
             let (base, unresolved) = crate::vars::resolve_vars(self.templates, &ctx);
+            self.transport = ConnectionKind::of_vars(&base).and_then(|kind| {
+                let platform = crate::inventory::resolve_platform(&base);
+                let session = self.profiles.get(&platform)?.session;
+                Some((kind, session, platform))
+            });
             let host_scope = Scope {
                 host: name,
                 base: &base,
@@ -408,6 +444,38 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
         let message = scope.explain(message);
         self.findings
             .report(task, Some((scope.host, self.play_hosts)), message);
+    }
+
+    /// Refuse a task the host's transport cannot carry (config over NETCONF, SCP over an
+    /// HTTP API, anything over telnet to a shell host): the run would fail there.
+    fn transport_fits(&mut self, task: &Task, scope: &Scope<'_>) {
+        let Some((kind, session, platform)) = &self.transport else {
+            return;
+        };
+        if task.ignore_errors || task.failed_when.is_some() {
+            // The playbook expects the task may fail here (Ansible runs it and goes on).
+            return;
+        }
+        let merged;
+        let vars = if scope.layer.is_empty()
+            || !matches!(task.action, Action::Upload(_) | Action::Download(_))
+        {
+            scope.base
+        } else {
+            merged = scope.vars();
+            &merged
+        };
+        let Some(need) = task.action.need(vars, self.profiles) else {
+            return;
+        };
+        if let Some(r) = capability::refusal(*kind, *session, platform, need) {
+            self.findings.report_with_hint(
+                task,
+                Some((scope.host, self.play_hosts)),
+                r.message,
+                Some(r.hint),
+            );
+        }
     }
 
     /// The task's variables on a host: its `vars` rendered over the host's. A task var
@@ -599,6 +667,7 @@ impl<'t, 'p> PlayCheck<'_, 't, 'p> {
                 }
             }
         }
+        self.transport_fits(task, scope);
         if let Some(label) = task.loop_control.as_ref().and_then(|c| c.label.as_deref()) {
             self.text(task, scope, label, "loop_control label", false);
         }

@@ -127,6 +127,21 @@ impl ConnectionKind {
         })
     }
 
+    /// The kind a host's (rendered) variables name; `None` when the value is not one
+    /// (the connection settings report that, with the variable's place).
+    pub fn of_vars(vars: &crate::value::Vars) -> Option<ConnectionKind> {
+        let value = ["connection", "ansible_connection"]
+            .iter()
+            .find_map(|n| vars.get(*n).filter(|v| !v.is_null()));
+        match value {
+            None => Some(ConnectionKind::Ssh),
+            Some(v) => {
+                let text = scalar_string(v)?;
+                ConnectionKind::parse(&text, &crate::inventory::resolve_platform(vars))
+            }
+        }
+    }
+
     /// The port a host of this kind listens on unless `port` says otherwise.
     pub fn default_port(self) -> u16 {
         match self {
