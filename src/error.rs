@@ -53,6 +53,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// Reports that cannot be merged (`netorch report merge`).
+    #[error(transparent)]
+    Merge(#[from] crate::report::merge::MergeError),
+
     /// Reading or writing a local file failed.
     #[error("{}: {source}", path.display())]
     Io {

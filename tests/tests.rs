@@ -28,6 +28,7 @@ mod parsing;
 mod playbook;
 mod run;
 mod seal;
+mod shard;
 mod ssh;
 mod telnet;
 mod transfer;

@@ -84,7 +84,7 @@ pub enum Outcome {
 }
 
 /// One device whose file changed in a commit.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct DeviceChange {
     pub host: String,
     pub path: String,
@@ -94,19 +94,19 @@ pub struct DeviceChange {
 }
 
 /// What the writer did with one store at the end of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StoreSummary {
     pub store: String,
     /// The commit made, if anything changed.
     pub commit: Option<String>,
     pub changed: Vec<DeviceChange>,
     /// Devices whose backup would change, from tasks in check mode (nothing stored).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub would_change: Vec<DeviceChange>,
     pub unchanged: usize,
     /// Milliseconds spent writing the commit.
     pub write_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
     /// Committing or pushing failed: the run fails, the store keeps its last good state.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::inventory::shard::{Shard, JOB_INDEX_ENV};
 use crate::inventory::Inventory;
 use crate::source::{parse_yaml, read_source};
 use crate::value::Vars;
@@ -183,6 +184,40 @@ pub struct RunOpts {
     /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
     #[arg(long, value_name = "MODE", value_parser = parse_host_key_checking)]
     pub host_key_checking: Option<crate::transport::HostKeyChecking>,
+
+    /// Run only shard K of N (`2/4`): hosts are split by rendezvous hashing of their
+    /// names, so every host is in exactly one shard and stays there as hosts come and go.
+    /// `netorch report merge` joins the shards' --json reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "shards")]
+    pub shard: Option<Shard>,
+
+    /// N shards, this one named by Kubernetes' JOB_COMPLETION_INDEX (0-based; an Indexed
+    /// Job sets it in each pod).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::inventory::shard::MAX_SHARDS)))]
+    pub shards: Option<u32>,
+}
+
+impl RunOpts {
+    /// The shard this process runs (`--shard`, or `--shards` with JOB_COMPLETION_INDEX).
+    pub fn shard(&self) -> Result<Option<Shard>> {
+        if let Some(s) = self.shard {
+            return Ok(Some(s));
+        }
+        let Some(count) = self.shards else {
+            return Ok(None);
+        };
+        match std::env::var(JOB_INDEX_ENV) {
+            Ok(v) => Shard::from_job_index(&v, count).map(Some).map_err(Error::Usage),
+            Err(_) => Err(Error::Usage(format!(
+                "--shards {count} takes this process's shard from {JOB_INDEX_ENV}, which is not set (Kubernetes sets it in an Indexed Job's pods); elsewhere use --shard K/{count}"
+            ))),
+        }
+    }
+}
+
+/// `--shard` values: `K/N`.
+pub fn parse_shard(s: &str) -> std::result::Result<Shard, String> {
+    Shard::parse(s)
 }
 
 /// Play keywords as options, for the commands that build their one-task playbook in memory

@@ -14,6 +14,7 @@ mod manpages;
 mod parse;
 mod platforms;
 mod push;
+mod report;
 mod rollback;
 pub mod run;
 mod template;
@@ -88,6 +89,8 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Parse saved command output into records offline (TextFSM, JSON, regex).
     Parse(parse::ParseArgs),
+    /// Work with run reports: `merge` joins a sharded run's reports into one.
+    Report(report::ReportArgs),
     /// Print shell completions.
     Completions(completions::CompletionsArgs),
     /// Write the man pages into a folder (for packagers).
@@ -152,6 +155,7 @@ pub fn main_entry() -> i32 {
         Command::Rollback(args) => rollback::run(args, cli.verbose),
         Command::Compliance(args) => compliance::run(args, cli.verbose),
         Command::Parse(args) => parse::run(args),
+        Command::Report(args) => report::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Manpages(args) => manpages::run(args),
     };

@@ -95,6 +95,8 @@ pub struct RunRequest {
     pub json: bool,
     pub junit: Option<PathBuf>,
     pub host_key_checking: Option<HostKeyChecking>,
+    /// `--shard K/N`: only this shard's hosts.
+    pub shard: Option<crate::inventory::shard::Shard>,
     pub verbose: u8,
     /// The backup writer (`netorch backup` sets its store and options); `None` gives a
     /// default one when the plan has `backup` tasks.
@@ -128,6 +130,7 @@ impl RunRequest {
             json: opts.json,
             junit: opts.junit.clone(),
             host_key_checking: opts.host_key_checking,
+            shard: opts.shard()?,
             verbose,
             backups: None,
             layout: Layout::Tasks,
@@ -162,6 +165,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         json,
         junit,
         host_key_checking,
+        shard,
         verbose,
         backups,
         layout,
@@ -171,9 +175,12 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         tags,
         skip_tags,
         strict_patterns: false,
+        shard,
     };
     let plan = Plan::build(&playbooks, &inventory, &plan_opts)?;
-    if !plan.plays.is_empty() && plan.plays.iter().all(|p| p.hosts.is_empty()) {
+    // A shard may well have no host of a play (or of any): only a run that matches no host
+    // in any shard is a typo.
+    if !plan.plays.is_empty() && plan.plays.iter().all(|p| p.total_hosts == 0) {
         // A run on no host at all is a typo (in --limit or `hosts:`), never a success: a
         // scheduled job must not report ok for it. One play without hosts in a run that
         // has some stays a warning.
@@ -288,7 +295,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
     let report: RunReport = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-        let mut reporter = Reporter::new(report_opts, redactor, RunReport::new(names, check));
+        let mut initial = RunReport::new(names, check);
+        initial.shard = shard;
+        let mut reporter = Reporter::new(report_opts, redactor, initial);
         // The reporter stops when the executor is done, not when every sender is gone: a
         // worker abandoned at host_timeout holds one until ssh2 gives up on it, and the run
         // must not wait for that (its host already has its result).

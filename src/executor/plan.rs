@@ -19,8 +19,10 @@ pub struct Plan<'a> {
 pub struct PlannedPlay<'a> {
     pub playbook: &'a Playbook,
     pub play: &'a Play,
-    /// Host names, in inventory order.
+    /// Host names, in inventory order (this shard's only, with `--shard`).
     pub hosts: Vec<String>,
+    /// How many hosts the play matches in all shards together.
+    pub total_hosts: usize,
     pub tasks: Vec<&'a Task>,
 }
 
@@ -32,6 +34,8 @@ pub struct PlanOptions {
     pub skip_tags: Vec<String>,
     /// A play whose pattern matches no host is an error (check) rather than a warning (run).
     pub strict_patterns: bool,
+    /// Only this shard's hosts (`--shard K/N`).
+    pub shard: Option<crate::inventory::shard::Shard>,
 }
 
 impl<'a> Plan<'a> {
@@ -92,10 +96,16 @@ impl<'a> Plan<'a> {
                         warnings.push(format!("{} ({})", msg, play.source));
                     }
                 }
+                let total_hosts = hosts.len();
                 plays.push(PlannedPlay {
                     playbook: pb,
                     play,
-                    hosts: hosts.into_iter().map(|h| h.name.clone()).collect(),
+                    total_hosts,
+                    hosts: hosts
+                        .into_iter()
+                        .filter(|h| opts.shard.is_none_or(|s| s.owns(&h.name)))
+                        .map(|h| h.name.clone())
+                        .collect(),
                     tasks: play.tasks_filtered(&opts.tags, &opts.skip_tags),
                 });
             }

@@ -18,6 +18,7 @@ pub mod netbox;
 mod pattern;
 pub use pattern::check_pattern;
 mod script;
+pub mod shard;
 mod vars_files;
 pub use vars_files::load_vars_file;
 mod yaml;

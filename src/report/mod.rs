@@ -6,6 +6,7 @@
 //! then each command and its whole output, and a one-line summary at the end.
 
 pub mod junit;
+pub mod merge;
 mod records;
 pub use records::records_table;
 pub mod result;

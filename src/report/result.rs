@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::secret::Redactor;
 
 /// The outcome of one task on one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -35,7 +35,7 @@ impl Status {
 }
 
 /// One command sent and what came back.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CommandOutput {
     pub command: String,
     pub output: String,
@@ -51,7 +51,10 @@ pub struct CommandOutput {
 }
 
 /// What one task did on one host.
-#[derive(Debug, Clone, Serialize)]
+// Deserialize: `netorch report merge` reads the shards' reports back; what a report leaves
+// out when empty comes back as its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TaskResult {
     pub status: Status,
     /// The reason for a failure, a skip, or a debug/assert message.
@@ -80,6 +83,12 @@ pub struct TaskResult {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub censored: bool,
     pub duration_ms: u64,
+}
+
+impl Default for TaskResult {
+    fn default() -> Self {
+        TaskResult::new(Status::Ok)
+    }
 }
 
 fn is_one(n: &u32) -> bool {
@@ -253,7 +262,7 @@ fn map_json(v: &mut serde_json::Value, f: &dyn for<'s> Fn(&'s str) -> std::borro
 }
 
 /// One host's result for one task, as it goes into the report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostTaskResult {
     pub host: String,
     #[serde(flatten)]
@@ -261,7 +270,7 @@ pub struct HostTaskResult {
 }
 
 /// A task of a play with every host's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskReport {
     pub name: String,
     /// `file:line` of the task in its playbook.
@@ -269,7 +278,7 @@ pub struct TaskReport {
     pub hosts: Vec<HostTaskResult>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlayReport {
     pub name: String,
     pub hosts: Vec<String>,
@@ -277,7 +286,7 @@ pub struct PlayReport {
 }
 
 /// Per-host totals for the recap.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HostStats {
     pub ok: u32,
     pub changed: u32,
@@ -307,11 +316,11 @@ impl HostStats {
 }
 
 /// The whole run: what `--json` prints and what the recap and JUnit are made from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
-    pub netorch_version: &'static str,
+    pub netorch_version: String,
     /// The git commit the binary was built from (`netorch --version`).
-    pub netorch_commit: &'static str,
+    pub netorch_commit: String,
     pub playbooks: Vec<String>,
     pub check_mode: bool,
     pub started: String,
@@ -322,19 +331,23 @@ pub struct RunReport {
     /// Ctrl-C stopped the run before it finished.
     pub interrupted: bool,
     /// What the backup writer committed, per store (runs with `backup` tasks).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backups: Vec<crate::backup::StoreSummary>,
     /// The run id under which `config` tasks recorded each host's config before changing
     /// it (`netorch rollback --run ID`); absent when nothing was recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_run: Option<String>,
+    /// `--shard K/N`: the report holds this shard's hosts only (`netorch report merge`
+    /// joins the shards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::inventory::shard::Shard>,
 }
 
 impl RunReport {
     pub fn new(playbooks: Vec<String>, check_mode: bool) -> Self {
         RunReport {
-            netorch_version: crate::version::VERSION,
-            netorch_commit: crate::version::COMMIT,
+            netorch_version: crate::version::VERSION.to_string(),
+            netorch_commit: crate::version::COMMIT.to_string(),
             playbooks,
             check_mode,
             started: now_rfc3339(),
@@ -345,6 +358,7 @@ impl RunReport {
             interrupted: false,
             backups: Vec::new(),
             rollback_run: None,
+            shard: None,
         }
     }
 

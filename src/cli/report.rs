@@ -1,0 +1,81 @@
+//! `netorch report merge`: join the `--json` reports of a sharded run (`--shard K/N`) into
+//! the one report an unsharded run would have written, with its exit code.
+
+use std::path::PathBuf;
+
+use crate::error::{ExitCode, Result};
+use crate::report::merge;
+use crate::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportCommand {
+    /// Join the shards' --json reports into one: every host's results, the recap and the
+    /// exit code of the whole run (exit 2 when a host failed in any shard, 3 unreachable).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The shards' reports (`netorch run --shard K/N --json > shard-K.json`), any order.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged report here instead of stdout (and print a one-line summary).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also write a JUnit XML report of the merged run.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Merge even when shards are missing (a warning in the report says which); the
+    /// default refuses, so a lost shard cannot pass for a complete run.
+    #[arg(long)]
+    pub partial: bool,
+}
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    match args.command {
+        ReportCommand::Merge(m) => merge_cmd(m),
+    }
+}
+
+fn merge_cmd(args: MergeArgs) -> Result<ExitCode> {
+    let mut reports = Vec::with_capacity(args.reports.len());
+    for p in &args.reports {
+        reports.push((p.clone(), merge::read(p)?));
+    }
+    let shards = reports.len();
+    let merged = merge::merge(reports, args.partial)?;
+    let doc = serde_json::to_string_pretty(&merged)
+        .map_err(|e| Error::Usage(format!("cannot write the merged report: {e}")))?;
+    match &args.output {
+        Some(path) => {
+            crate::fs::write_atomic(path, format!("{doc}\n").as_bytes())
+                .map_err(|e| Error::io(path, e))?;
+            super::common::print_out(&format!(
+                "merged {shards} shard reports into {}: {} hosts, {} with failures\n",
+                path.display(),
+                merged.stats.len(),
+                merged.failed_hosts().len()
+            ))?;
+        }
+        None => super::common::print_out(&format!("{doc}\n"))?,
+    }
+    for w in &merged.warnings {
+        if w.starts_with("partial merge") {
+            eprintln!("warning: {w}");
+        }
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, crate::report::junit::to_junit(&merged))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(merged.exit_code())
+}
