@@ -100,46 +100,59 @@ fn four_shards_merged_equal_one_unsharded_run() {
     );
     let whole_doc: Value = serde_json::from_slice(&whole.stdout).unwrap();
 
-    let mut files = Vec::new();
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
     let mut seen: Vec<String> = Vec::new();
     for k in 1..=4 {
+        // A shard as a Kubernetes pod runs it: the report into a file, the live output
+        // (not JSON) on stdout.
+        let file = reports.join(format!("shard-{k}.json"));
         let out = sim
             .netorch("run")
             .arg(&pb)
-            .args(["--json", "--shard", &format!("{k}/4")])
+            .args(["--shard", &format!("{k}/4"), "--json-file"])
+            .arg(&file)
             .output()
             .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("shard {k}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("RECAP"), "shard {k}: {stdout}");
+        let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(doc["shard"], serde_json::json!({"index": k, "count": 4}));
         let hosts: Vec<String> = doc["stats"].as_object().unwrap().keys().cloned().collect();
         assert!(hosts.len() < 12, "shard {k} ran every host");
         seen.extend(hosts);
-        let f = sim.dir.path().join(format!("shard-{k}.json"));
-        std::fs::write(&f, &out.stdout).unwrap();
-        files.push(f);
     }
     seen.sort();
     let mut expected: Vec<String> = (1..=12).map(|i| format!("ios-{i:03}")).collect();
     expected.sort();
     assert_eq!(seen, expected, "every host in exactly one shard");
 
-    // Any order of the files.
-    files.reverse();
-    let merged = crate::util::netorch()
-        .args(["report", "merge"])
-        .args(&files)
-        .arg("--junit")
-        .arg(sim.dir.path().join("merged.xml"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        merged.status.code(),
-        whole.status.code(),
-        "{}",
-        String::from_utf8_lossy(&merged.stderr)
-    );
-    let merged_doc: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    // The folder of reports; the merged one written into it is not taken for a shard on
+    // a second merge.
+    let merged_file = reports.join("merged.json");
+    for _ in 0..2 {
+        let merged = crate::util::netorch()
+            .args(["report", "merge"])
+            .arg(&reports)
+            .arg("-o")
+            .arg(&merged_file)
+            .arg("--junit")
+            .arg(dir.path().join("merged.xml"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            merged.status.code(),
+            whole.status.code(),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+        let said = String::from_utf8_lossy(&merged.stdout);
+        assert!(
+            said.contains("merged 4 shard reports") && said.contains("12 hosts, 3 with failures"),
+            "{said}"
+        );
+    }
+    let merged_doc: Value = serde_json::from_slice(&std::fs::read(&merged_file).unwrap()).unwrap();
     assert_eq!(results(&merged_doc), results(&whole_doc));
     assert_eq!(stats(&merged_doc), stats(&whole_doc));
     assert!(merged_doc.get("shard").is_none());
@@ -152,7 +165,7 @@ fn four_shards_merged_equal_one_unsharded_run() {
             .collect()
     };
     assert_eq!(tasks(&merged_doc), tasks(&whole_doc));
-    let junit = std::fs::read_to_string(sim.dir.path().join("merged.xml")).unwrap();
+    let junit = std::fs::read_to_string(dir.path().join("merged.xml")).unwrap();
     assert_eq!(
         junit.matches("<testcase").count(),
         results(&whole_doc).len()
@@ -161,12 +174,14 @@ fn four_shards_merged_equal_one_unsharded_run() {
     // A lost shard is refused, unless asked for a partial merge.
     let partial = crate::util::netorch()
         .args(["report", "merge"])
-        .args(&files[1..])
+        .arg(reports.join("shard-1.json"))
+        .arg(reports.join("shard-3.json"))
+        .arg(reports.join("shard-4.json"))
         .output()
         .unwrap();
     assert_eq!(partial.status.code(), Some(4));
     let err = String::from_utf8_lossy(&partial.stderr);
-    assert!(err.contains("of 4 missing"), "{err}");
+    assert!(err.contains("shard 2 of 4 missing"), "{err}");
 }
 
 #[test]

@@ -181,6 +181,11 @@ pub struct RunOpts {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
+    /// Also write the --json document to this file (written whole or not at all), whatever
+    /// stdout shows: a shard's report for `netorch report merge`, a scheduler's record.
+    #[arg(long, value_name = "FILE")]
+    pub json_file: Option<PathBuf>,
+
     /// Host key checking for every host: strict, accept-new or off (overrides the inventory).
     #[arg(long, value_name = "MODE", value_parser = parse_host_key_checking)]
     pub host_key_checking: Option<crate::transport::HostKeyChecking>,

@@ -22,7 +22,8 @@ pub enum ReportCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// The shards' reports (`netorch run --shard K/N --json > shard-K.json`), any order.
+    /// The shards' reports (`netorch run --shard K/N --json-file shard-K.json`), any
+    /// order; a folder stands for the `*.json` files in it.
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
 
@@ -47,8 +48,30 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
 }
 
 fn merge_cmd(args: MergeArgs) -> Result<ExitCode> {
-    let mut reports = Vec::with_capacity(args.reports.len());
+    let mut files = Vec::new();
     for p in &args.reports {
+        if p.is_dir() {
+            let entries = std::fs::read_dir(p).map_err(|e| Error::io(p, e))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+                // A merged report written into the same folder is not a shard.
+                .filter(|f| args.output.as_ref().is_none_or(|o| !same_file(f, o)))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no *.json report in this folder",
+                    p.display()
+                )));
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut reports = Vec::with_capacity(files.len());
+    for p in &files {
         reports.push((p.clone(), merge::read(p)?));
     }
     let shards = reports.len();
@@ -78,4 +101,11 @@ fn merge_cmd(args: MergeArgs) -> Result<ExitCode> {
             .map_err(|e| Error::io(path, e))?;
     }
     Ok(merged.exit_code())
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }

@@ -94,6 +94,8 @@ pub struct RunRequest {
     pub show_secrets: bool,
     pub json: bool,
     pub junit: Option<PathBuf>,
+    /// `--json-file`: the JSON document, also written here.
+    pub json_file: Option<PathBuf>,
     pub host_key_checking: Option<HostKeyChecking>,
     /// `--shard K/N`: only this shard's hosts.
     pub shard: Option<crate::inventory::shard::Shard>,
@@ -129,6 +131,7 @@ impl RunRequest {
             show_secrets: false,
             json: opts.json,
             junit: opts.junit.clone(),
+            json_file: opts.json_file.clone(),
             host_key_checking: opts.host_key_checking,
             shard: opts.shard()?,
             verbose,
@@ -164,6 +167,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         show_secrets,
         json,
         junit,
+        json_file,
         host_key_checking,
         shard,
         verbose,
@@ -293,7 +297,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the runtime: {e}")))?;
-    let report: RunReport = rt.block_on(async {
+    let (report, redactor): (RunReport, Redactor) = rt.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let mut initial = RunReport::new(names, check);
         initial.shard = shard;
@@ -366,6 +370,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     .as_ref()
                     .filter(|r| r.any())
                     .map(|r| r.run_id().to_string());
+                // Every secret the run met (the reporter learns some as hosts resolve
+                // their variables) masks the --json-file copy too.
+                let redactor = reporter.redactor().clone();
                 let report = reporter.finish(cancel.load(Ordering::SeqCst));
                 if let (false, Some(id)) = (json, &report.rollback_run) {
                     let _ = super::common::print_out(&format!(
@@ -376,15 +383,22 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     // A closed pipe here must not lose the run's own exit code.
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
-                report
+                (report, redactor)
             }
-            Err(_) => RunReport::new(Vec::new(), check),
+            Err(_) => (RunReport::new(Vec::new(), check), Redactor::new()),
         }
     });
     rt.shutdown_background();
 
     if let Some(path) = &junit {
         std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;
+    }
+    if let Some(path) = &json_file {
+        let doc = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Usage(format!("cannot write the JSON report: {e}")))?;
+        let doc = redactor.redact(&doc);
+        crate::fs::write_atomic(path, format!("{doc}\n").as_bytes())
+            .map_err(|e| Error::io(path, e))?;
     }
     remember_failed(&report.failed_hosts());
     Ok(report)

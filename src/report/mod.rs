@@ -514,6 +514,11 @@ impl Reporter {
         let _ = finished;
     }
 
+    /// What masks secrets in the output (the inventory's, and those the run met).
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// The report being built, for results gathered after the executor (the backup
     /// writer's commits) that belong in the JSON document.
     pub fn report_mut(&mut self) -> &mut RunReport {
