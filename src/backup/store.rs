@@ -1285,6 +1285,208 @@ mod tests {
         );
     }
 
+    fn tip(bare: &Path) -> Oid {
+        Repository::open_bare(bare)
+            .unwrap()
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .target()
+            .unwrap()
+    }
+
+    /// Subjects along the first-parent chain, newest first, and whether any commit has
+    /// more than one parent.
+    fn history(bare: &Path) -> (Vec<String>, bool) {
+        let r = Repository::open_bare(bare).unwrap();
+        let mut c = r.find_commit(tip(bare)).unwrap();
+        let mut out = vec![c.summary().unwrap().to_string()];
+        let mut merges = c.parent_count() > 1;
+        while let Ok(p) = c.parent(0) {
+            merges |= p.parent_count() > 1;
+            out.push(p.summary().unwrap().to_string());
+            c = p;
+        }
+        (out, merges)
+    }
+
+    fn blob_at_tip(bare: &Path, path: &str) -> String {
+        let r = Repository::open_bare(bare).unwrap();
+        let t = r.find_commit(tip(bare)).unwrap().tree().unwrap();
+        let e = t.get_path(Path::new(path)).unwrap();
+        let text = String::from_utf8(r.find_blob(e.id()).unwrap().content().to_vec()).unwrap();
+        text
+    }
+
+    #[test]
+    fn writers_sharing_a_remote_are_rebased_never_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap();
+        let o = PushOptions::default();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        let b = Store::open_or_init(&dir.path().join("b")).unwrap();
+        a.commit(
+            &files(&[("a.cfg", "a1\n")]),
+            "A1\n\nShard: 1/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        b.commit(
+            &files(&[("b.cfg", "b1\n")]),
+            "B1\n\nShard: 2/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        let ra = a.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(ra.rebased, 0);
+        // B is a new store whose history shares nothing with the remote: it goes on top.
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(rb.rebased, 1, "{rb:?}");
+        assert_eq!(rb.head, tip(&bare).to_string());
+        assert_eq!(history(&bare), (vec!["B1".into(), "A1".into()], false));
+        // Both stores now share history; each writes its own file again.
+        a.commit(&files(&[("a.cfg", "a2\n")]), "A2", &Author::default())
+            .unwrap();
+        b.commit(
+            &files(&[("b.cfg", "b2\n")]),
+            "B2\n\nShard: 2/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        b.push_if_needed(url, true, &o).unwrap().unwrap();
+        let ra = a.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(ra.rebased, 1);
+        assert!(ra.same_file.is_empty(), "{ra:?}");
+        let (subjects, merges) = history(&bare);
+        assert_eq!(subjects, ["A2", "B2", "B1", "A1"]);
+        assert!(!merges);
+        assert_eq!(blob_at_tip(&bare, "a.cfg"), "a2\n");
+        assert_eq!(blob_at_tip(&bare, "b.cfg"), "b2\n");
+        // The local store caught up with the other writer's files, and HEAD is the tip.
+        assert_eq!(a.read("b.cfg").unwrap().as_deref(), Some("b2\n"));
+        assert_eq!(a.head_id().unwrap(), Some(tip(&bare)));
+        // The shard line survives the rebase and the log shows it.
+        let log = a.log("b.cfg").unwrap();
+        assert_eq!(log[0].shard.as_deref(), Some("2/2"));
+        assert_eq!(a.log("a.cfg").unwrap()[0].shard, None);
+        // Nothing new: nothing pushed.
+        assert!(a.push_if_needed(url, false, &o).unwrap().is_none());
+    }
+
+    #[test]
+    fn same_file_from_two_writers_keeps_the_newer_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap();
+        let o = PushOptions::default();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        a.commit(&files(&[("r1.cfg", "base\n")]), "base", &Author::default())
+            .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let b = Store::open_or_init(&dir.path().join("b")).unwrap();
+        b.seed_from(url, &o).unwrap();
+        assert_eq!(b.read("r1.cfg").unwrap().as_deref(), Some("base\n"));
+        // B backs r1 up first (older); A later (newer) and pushes first.
+        b.commit(
+            &files(&[("r1.cfg", "from b\n"), ("b.cfg", "b\n")]),
+            "B old",
+            &Author::default(),
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        a.commit(
+            &files(&[("r1.cfg", "from a\n")]),
+            "A new",
+            &Author::default(),
+        )
+        .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(blob_at_tip(&bare, "r1.cfg"), "from a\n");
+        assert_eq!(blob_at_tip(&bare, "b.cfg"), "b\n");
+        assert!(
+            rb.same_file.len() == 1 && rb.same_file[0].contains("kept the other writer's newer"),
+            "{rb:?}"
+        );
+        let msg = Repository::open_bare(&bare)
+            .unwrap()
+            .find_commit(tip(&bare))
+            .unwrap()
+            .message()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("Same-file: r1.cfg"), "{msg}");
+        // Now B is the newer one: its backup replaces A's older one.
+        a.commit(
+            &files(&[("r1.cfg", "a again\n")]),
+            "A older",
+            &Author::default(),
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        b.commit(
+            &files(&[("r1.cfg", "b newest\n")]),
+            "B newest",
+            &Author::default(),
+        )
+        .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(blob_at_tip(&bare, "r1.cfg"), "b newest\n");
+        assert!(
+            rb.same_file[0].contains("replaced the other writer's older"),
+            "{rb:?}"
+        );
+        assert!(!history(&bare).1);
+    }
+
+    #[test]
+    fn unrelated_remote_is_refused_and_a_deleted_branch_is_pushed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = PushOptions::default();
+        let mine = dir.path().join("mine.git");
+        let other = dir.path().join("other.git");
+        Repository::init_bare(&mine).unwrap();
+        Repository::init_bare(&other).unwrap();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        a.commit(&files(&[("a.cfg", "1\n")]), "one", &Author::default())
+            .unwrap();
+        a.push_if_needed(mine.to_str().unwrap(), true, &o).unwrap();
+        let x = Store::open_or_init(&dir.path().join("x")).unwrap();
+        x.commit(&files(&[("x.cfg", "1\n")]), "x", &Author::default())
+            .unwrap();
+        x.push_if_needed(other.to_str().unwrap(), true, &o).unwrap();
+        let before = tip(&other);
+        // A store that already has its own remote meets another store's remote.
+        let e = a.push(other.to_str().unwrap(), &o).unwrap_err();
+        assert!(matches!(e, BackupError::UnrelatedHistory { .. }), "{e}");
+        assert!(e.to_string().contains("shares no history"), "{e}");
+        assert_eq!(tip(&other), before);
+        assert_eq!(a.read("x.cfg").unwrap(), None);
+        // The remote branch was deleted by hand: the next push puts it back whole.
+        Repository::open_bare(&mine)
+            .unwrap()
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .delete()
+            .unwrap();
+        a.commit(&files(&[("a.cfg", "2\n")]), "two", &Author::default())
+            .unwrap();
+        a.push_if_needed(mine.to_str().unwrap(), true, &o).unwrap();
+        assert_eq!(history(&mine).0, ["two", "one"]);
+        // A typo'd path is a clear error, not a new repository.
+        let e = a
+            .push(dir.path().join("nope.git").to_str().unwrap(), &o)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no git repository at") && e.contains("git init --bare"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn open_refuses_a_plain_folder() {
         let dir = tempfile::tempdir().unwrap();
