@@ -452,3 +452,83 @@ fn a_push_to_a_remote_that_was_down_is_made_by_the_next_run() {
     assert!(json_of(&out)["backups"][0]["pushed"].is_null());
     assert_eq!(server.log.lock().unwrap().len(), before);
 }
+
+/// A pre-receive hook that moves `main` itself during the first `times` pushes, as another
+/// writer winning the race between our fetch and our push would.
+fn race_hook(bare: &Path, times: u32) {
+    let count = bare.join("race-count");
+    let hook = format!(
+        "#!/bin/sh\nn=$(cat '{c}' 2>/dev/null || echo 0)\nif [ \"$n\" -lt {times} ]; then\n  echo $((n+1)) > '{c}'\n  \
+         unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n  \
+         export GIT_AUTHOR_NAME=racer GIT_AUTHOR_EMAIL=r@x GIT_COMMITTER_NAME=racer GIT_COMMITTER_EMAIL=r@x\n  \
+         c=$(git commit-tree -p refs/heads/main -m \"racer $n\" 'refs/heads/main^{{tree}}') && git update-ref refs/heads/main \"$c\"\nfi\ncat >/dev/null\nexit 0\n",
+        c = count.display()
+    );
+    let p = bare.join("hooks/pre-receive");
+    std::fs::write(&p, hook).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_push_that_loses_the_race_is_fetched_rebased_and_retried_a_bounded_number_of_times() {
+    use netorch::backup::{Author, BackupError, PushOptions, Store};
+    const TOKEN: &str = "race-t0ken";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("srv");
+    std::fs::create_dir(&root).unwrap();
+    let bare = bare_repo(&root, "configs.git");
+    let server = GitHttp::start(&root, TOKEN);
+    let url = server.url("configs.git");
+    let opts = PushOptions {
+        token: Some(netorch::secret::Secret::new(TOKEN)),
+        attempts: 3,
+        ..PushOptions::default()
+    };
+    let store = Store::open_or_init(&dir.path().join("store")).unwrap();
+    let files = |p: &str, t: &str| vec![(p.to_string(), t.to_string())];
+    store
+        .commit(&files("r1.cfg", "one\n"), "first", &Author::default())
+        .unwrap();
+    store.push_if_needed(&url, true, &opts).unwrap().unwrap();
+
+    // Another writer moves main while our push is on its way, once: the server refuses
+    // ours (not a fast-forward from where main now is), we fetch, rebase, push again.
+    race_hook(&bare, 1);
+    store
+        .commit(&files("r2.cfg", "two\n"), "second", &Author::default())
+        .unwrap();
+    let r = store.push_if_needed(&url, true, &opts).unwrap().unwrap();
+    assert_eq!((r.attempts, r.rebased), (2, 1), "{r:?}");
+    let subjects = git(&bare, &["log", "--format=%s", "main"]);
+    assert_eq!(subjects, "second\nracer 0\nfirst\n");
+    assert!(shape(&bare).2.is_empty());
+    only_fast_forwards(&bare);
+    assert_eq!(files_at(&bare, "main"), ["r1.cfg", "r2.cfg"]);
+
+    // A remote that moves on every attempt: a clear error after `attempts`, in bounded
+    // time; the commit stays, marked for the next run.
+    std::fs::remove_file(bare.join("race-count")).unwrap();
+    race_hook(&bare, 100);
+    store
+        .commit(&files("r3.cfg", "three\n"), "third", &Author::default())
+        .unwrap();
+    let t = Instant::now();
+    let e = store.push_if_needed(&url, true, &opts).unwrap_err();
+    assert!(
+        matches!(e, BackupError::PushRace { attempts: 3, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("moved again"), "{e}");
+    assert!(!e.to_string().contains(TOKEN));
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    assert!(store.push_pending());
+    assert_eq!(store.read("r3.cfg").unwrap().as_deref(), Some("three\n"));
+    // The race ends: the next run (nothing new) pushes it.
+    std::fs::write(bare.join("race-count"), "100").unwrap();
+    let r = store.push_if_needed(&url, false, &opts).unwrap().unwrap();
+    assert_eq!(r.attempts, 1);
+    assert!(files_at(&bare, "main").contains(&"r3.cfg".to_string()));
+    assert!(!store.push_pending());
+    only_fast_forwards(&bare);
+}
