@@ -166,7 +166,7 @@ impl<'a> Remote<'a> {
         } else if lower.starts_with("https://") || lower.starts_with("http://") {
             Kind::Http
         } else if let Some((scheme, _)) = url_t.split_once("://") {
-            let hint = crate::source::suggest(scheme, ["ssh", "https", "http", "file"].into_iter())
+            let hint = crate::source::suggest(scheme, ["ssh", "https", "http", "file"])
                 .map(|s| format!("; did you mean `{s}://`?"))
                 .unwrap_or_default();
             return Err(format!(
@@ -579,11 +579,7 @@ fn copy_tree(from: &Repository, dst: &git2::Odb<'_>, tree: Oid) -> Result<(), gi
     for e in t.iter() {
         match e.kind() {
             Some(ObjectType::Tree) => copy_tree(from, dst, e.id())?,
-            Some(ObjectType::Blob) => {
-                if !dst.exists(e.id()) {
-                    copy_raw(from, dst, e.id())?;
-                }
-            }
+            Some(ObjectType::Blob) if !dst.exists(e.id()) => copy_raw(from, dst, e.id())?,
             // Submodule links (commits) are not objects of this repository.
             _ => {}
         }

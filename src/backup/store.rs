@@ -160,6 +160,9 @@ pub struct PushReport {
     pub head: String,
 }
 
+/// A file in a tree: its blob and git file mode.
+type BlobEntry = (Oid, i32);
+
 /// The trailer naming the shard that made a commit.
 pub const SHARD_TRAILER: &str = "Shard: ";
 
@@ -863,7 +866,7 @@ impl Store {
     fn changes(
         &self,
         c: &git2::Commit<'_>,
-    ) -> Result<Vec<(String, Option<(Oid, i32)>)>, BackupError> {
+    ) -> Result<Vec<(String, Option<BlobEntry>)>, BackupError> {
         let g = |e: git2::Error| git(&self.root, "rebase: diff", e);
         let new = c.tree().map_err(g)?;
         let old = match c.parent(0) {
