@@ -484,10 +484,19 @@ pub fn summary_text(summaries: &[StoreSummary]) -> String {
                     push_lines(&mut out, r);
                 }
             }
-            (None, None) if s.would_change.is_empty() => out.push_str(&format!(
-                "BACKUP {}: no changes ({} unchanged)\n",
-                s.store, s.unchanged
-            )),
+            (None, None) if s.would_change.is_empty() => {
+                out.push_str(&format!(
+                    "BACKUP {}: no changes ({} unchanged)\n",
+                    s.store, s.unchanged
+                ));
+                // An earlier run's commit that could not be pushed then.
+                if let Some(p) = &s.pushed {
+                    out.push_str(&format!("  pushed earlier commits to {p}\n"));
+                }
+                if let Some(r) = &s.push {
+                    push_lines(&mut out, r);
+                }
+            }
             (None, None) => {
                 out.push_str(&format!(
                     "BACKUP {}: check mode, nothing stored: {} would change, {} unchanged\n",

@@ -103,6 +103,12 @@ pub(super) enum Pushed {
     Moved,
 }
 
+/// Whether `url` names a remote netorch can push to (scheme and form only; nothing is
+/// contacted), so a typo stops a run before its first connection.
+pub fn check_url(url: &str) -> Result<(), String> {
+    Remote::parse(url, &PushOptions::default()).map(drop)
+}
+
 /// One remote URL resolved to its transport, with what may be shown of it.
 pub(super) struct Remote<'a> {
     url: &'a str,
@@ -176,9 +182,9 @@ impl<'a> Remote<'a> {
             Kind::Local(PathBuf::from(url_t))
         };
         let mut redactor = Redactor::new();
+        // An SSH user name is no secret (and tells which account was refused).
         let shown = match kind {
-            Kind::Ssh => crate::secret::redact_url(&ssh_url_without_password(url_t))
-                .replace(crate::secret::MASK, "user"),
+            Kind::Ssh => ssh_url_without_password(url_t),
             _ => crate::secret::redact_url(url_t),
         };
         if let Some((user, pass)) = crate::secret::url_credentials(url_t) {
@@ -628,7 +634,7 @@ mod tests {
         let o = PushOptions::default();
         let r = Remote::parse("ssh://backup:pw@h:2222/x.git", &o).unwrap();
         assert_eq!(r.wire_url(), "ssh://backup@h:2222/x.git");
-        assert!(!r.shown.contains("pw"), "{}", r.shown);
+        assert_eq!(r.shown, "ssh://backup@h:2222/x.git");
         let r = Remote::parse("https://bot:t0ken@h/x.git", &o).unwrap();
         assert_eq!(r.wire_url(), "https://h/x.git");
         assert!(!r.shown.contains("t0ken"));

@@ -75,7 +75,7 @@ pub enum BackupError {
         url: String,
         reason: String,
     },
-    #[error("backup store {}: push to {url}: the remote's `{branch}` shares no history with this store (another store's remote, or a branch rewritten by hand); nothing was pushed or merged: push to an empty repository, or start this store from a clone of the remote", store.display())]
+    #[error("backup store {}: push to {url}: the remote's `{branch}` shares no history with this store (another store's remote, or a branch rewritten by hand); nothing was pushed or merged: push to an empty repository, or back up into a new store folder (a new store starts from the remote's history)", store.display())]
     UnrelatedHistory {
         store: PathBuf,
         url: String,

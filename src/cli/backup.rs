@@ -165,6 +165,10 @@ pub fn run(args: BackupArgs, verbose: u8) -> Result<ExitCode> {
 }
 
 fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
+    if let Some(url) = &args.push {
+        crate::backup::remote::check_url(url)
+            .map_err(|e| Error::Usage(format!("--push {}: {e}", crate::secret::redact_url(url))))?;
+    }
     let mut req = RunRequest::load(&args.opts, &[], verbose)?;
     req.playbooks = vec![Playbook::load_str(
         Path::new("<netorch backup>"),

@@ -326,6 +326,16 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
                     args.extend(["--author".into(), a.clone()]);
                 }
                 if let Some(p) = &b.push {
+                    crate::backup::remote::check_url(&p.url).map_err(|e| {
+                        at(
+                            "push",
+                            format!(
+                                "job `{}`: push {}: {e}",
+                                j.name,
+                                crate::secret::redact_url(&p.url)
+                            ),
+                        )
+                    })?;
                     env.push((PUSH_ENV.to_string(), p.url.clone()));
                     if let Some(k) = &p.ssh_key {
                         args.extend(["--push-ssh-key".into(), rel(k)]);
