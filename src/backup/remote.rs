@@ -384,6 +384,18 @@ impl<'a> Remote<'a> {
                         None => (String::new(), String::new()),
                     },
                 };
+                if !pass.is_empty() && self.url.to_ascii_lowercase().starts_with("http://") {
+                    let host = crate::secret::url_without_credentials(self.url);
+                    let loopback = ["http://127.", "http://localhost", "http://[::1]"]
+                        .iter()
+                        .any(|p| host.starts_with(p));
+                    if !loopback {
+                        tracing::warn!(
+                            "push to {}: the token is sent over plain HTTP; use https://",
+                            self.shown
+                        );
+                    }
+                }
                 if !user.is_empty() || !pass.is_empty() {
                     // The empty value first clears the operator's own helpers, so a token
                     // is never saved by one of them.
