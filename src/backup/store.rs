@@ -665,8 +665,9 @@ impl Store {
                     for s in &same {
                         tracing::warn!("backup store {}: {s}", self.root.display());
                     }
-                    report.rebased += n;
-                    report.same_file.extend(same);
+                    // Each round replays the same local commits again: report the last.
+                    report.rebased = report.rebased.max(n);
+                    report.same_file = same;
                     self.move_branch(&branch, local, tip)?;
                     tip
                 }
@@ -750,7 +751,7 @@ impl Store {
     /// made to its parent (files written or removed), keeping message and author. Writers
     /// back up different devices, so their changes seldom meet; when both sides changed
     /// the same file, the newer backup wins: ours unless the remote's last change to that
-    /// file was committed later than our commit. Each such file is named in the rebased
+    /// file was authored (backed up) later than our commit. Each such file is named in the rebased
     /// commit's message and returned. Only objects are written here; the caller moves the
     /// branch. Returns the new tip and how many commits were replayed.
     fn replay(
@@ -779,7 +780,9 @@ impl Store {
         for id in commits_between(onto)? {
             let c = self.repo.find_commit(id).map_err(g("rebase"))?;
             for (path, _) in self.changes(&c)? {
-                let t = c.committer().when().seconds();
+                // Author time: when the backup was taken, kept through rebases (the
+                // committer time of a rebased commit is when it was replayed).
+                let t = c.author().when().seconds();
                 let e = theirs.entry(path).or_insert((t, id));
                 if t >= e.0 {
                     *e = (t, id);
@@ -791,7 +794,7 @@ impl Store {
         let mut same_file = Vec::new();
         for id in commits_between(local)? {
             let c = self.repo.find_commit(id).map_err(g("rebase"))?;
-            let ours_time = c.committer().when().seconds();
+            let ours_time = c.author().when().seconds();
             let tip_tree = tip.tree().map_err(g("rebase"))?;
             let mut update = TreeUpdateBuilder::new();
             let mut notes = Vec::new();
