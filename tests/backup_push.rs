@@ -151,8 +151,35 @@ fn ssh_push_checks_the_host_key_and_rebases_onto_another_writer() {
         "strict never records"
     );
 
-    // With the key known, the commit that failed to go is pushed by the next run, which
-    // has nothing new to back up.
+    // accept-new records the unknown key, and the commit that failed to go is pushed by
+    // this next run, which has nothing new to back up.
+    let accepted = write(d, "accepted_known_hosts", "");
+    let out = backup(
+        &sim,
+        &store,
+        &names[..2].join(","),
+        &[
+            "--push",
+            &url,
+            "--push-ssh-key",
+            &key,
+            "--push-known-hosts",
+            accepted.to_str().unwrap(),
+            "--push-host-key-checking",
+            "accept-new",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_of(&out);
+    assert!(doc["backups"][0]["commit"].is_null(), "{doc}");
+    assert!(doc["backups"][0]["pushed"].is_string(), "{doc}");
+    let head = git(&store, &["rev-parse", "HEAD"]);
+    assert_eq!(git(&bare, &["rev-parse", "main"]), head);
+    let recorded = std::fs::read_to_string(&accepted).unwrap();
+    // (hashed or not, as the system's ssh_config says)
+    let host_key = sshd.known_hosts_line.split_whitespace().nth(2).unwrap();
+    assert!(recorded.contains(host_key), "{recorded}");
     let kh = sshd.known_hosts_file();
     let push_args = [
         "--push",
@@ -162,13 +189,6 @@ fn ssh_push_checks_the_host_key_and_rebases_onto_another_writer() {
         "--push-known-hosts",
         kh.to_str().unwrap(),
     ];
-    let out = backup(&sim, &store, &names[..2].join(","), &push_args, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let doc = json_of(&out);
-    assert!(doc["backups"][0]["commit"].is_null(), "{doc}");
-    assert!(doc["backups"][0]["pushed"].is_string(), "{doc}");
-    let head = git(&store, &["rev-parse", "HEAD"]);
-    assert_eq!(git(&bare, &["rev-parse", "main"]), head);
 
     // Another writer pushes in the meantime (its own files, by plain git).
     let other = d.join("other");
