@@ -840,7 +840,12 @@ impl Store {
             let tree = self.repo.find_tree(tree_id).map_err(g("rebase"))?;
             let mut message = c.message().unwrap_or("").trim_end().to_string();
             if !notes.is_empty() {
-                message.push('\n');
+                // Into the trailer block when there is one (`Shard:`), so that git's
+                // trailer parsing still finds both.
+                let last = message.lines().last().unwrap_or("");
+                if !last.starts_with(SHARD_TRAILER) {
+                    message.push('\n');
+                }
                 for n in &notes {
                     message.push('\n');
                     message.push_str(n);
@@ -1446,6 +1451,44 @@ mod tests {
             "{rb:?}"
         );
         assert!(!history(&bare).1);
+    }
+
+    #[test]
+    fn writers_racing_on_a_local_remote_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap().to_string();
+        let stores: Vec<Store> = (0..4)
+            .map(|k| {
+                let s = Store::open_or_init(&dir.path().join(format!("s{k}"))).unwrap();
+                s.commit(
+                    &files(&[(&format!("r{k}.cfg"), "x\n")]),
+                    &format!("w{k}"),
+                    &Author::default(),
+                )
+                .unwrap();
+                s
+            })
+            .collect();
+        let o = PushOptions {
+            attempts: 20,
+            ..PushOptions::default()
+        };
+        std::thread::scope(|sc| {
+            for s in stores {
+                let (url, o) = (&url, &o);
+                sc.spawn(move || s.push_if_needed(url, true, o).unwrap().unwrap());
+            }
+        });
+        let (subjects, merges) = history(&bare);
+        let mut sorted = subjects.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["w0", "w1", "w2", "w3"], "{subjects:?}");
+        assert!(!merges);
+        for k in 0..4 {
+            assert_eq!(blob_at_tip(&bare, &format!("r{k}.cfg")), "x\n");
+        }
     }
 
     #[test]
