@@ -554,18 +554,23 @@ fn copy_objects(from: &Repository, to: &Repository, tip: Oid) -> Result<(), git2
     }
     // Commits to copy, newest first, stopping at ones the other side has.
     let mut commits = Vec::new();
+    let mut boundary = Vec::new();
     let mut stack = vec![tip];
     let mut seen = std::collections::HashSet::new();
     while let Some(id) = stack.pop() {
-        if !seen.insert(id) || dst.exists(id) {
+        if !seen.insert(id) {
+            continue;
+        }
+        if dst.exists(id) {
+            boundary.push(id);
             continue;
         }
         let c = from.find_commit(id)?;
         commits.push(id);
         stack.extend(c.parent_ids());
     }
-    // Oldest first: parents before children. The set is a DAG; order by generation.
-    let order = topo_oldest_first(from, &commits)?;
+    // Oldest first: parents before children.
+    let order = topo_oldest_first(from, &commits, &boundary)?;
     for id in order {
         let c = from.find_commit(id)?;
         copy_tree(from, &dst, c.tree_id())?;
@@ -574,12 +579,21 @@ fn copy_objects(from: &Repository, to: &Repository, tip: Oid) -> Result<(), git2
     Ok(())
 }
 
-fn topo_oldest_first(repo: &Repository, commits: &[Oid]) -> Result<Vec<Oid>, git2::Error> {
+/// `commits` in topological order, oldest first; the walk stops at `boundary` (commits the
+/// other side has), so a long history is not walked on every push.
+fn topo_oldest_first(
+    repo: &Repository,
+    commits: &[Oid],
+    boundary: &[Oid],
+) -> Result<Vec<Oid>, git2::Error> {
     let wanted: std::collections::HashSet<Oid> = commits.iter().copied().collect();
     let mut walk = repo.revwalk()?;
     walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
     for c in commits {
         walk.push(*c)?;
+    }
+    for b in boundary {
+        walk.hide(*b)?;
     }
     let mut out = Vec::with_capacity(commits.len());
     for id in walk {
