@@ -11,8 +11,16 @@
 //! store holds is always read from HEAD's tree, never from the working tree.
 //!
 //! Concurrent netorch processes on one store are serialised by an advisory lock on
-//! `.git/netorch.lock` held while committing; under it, any git `*.lock` file left by a killed
-//! process is stale and removed.
+//! `.git/netorch.lock` held while committing and pushing; under it, any git `*.lock` file left
+//! by a killed process is stale and removed.
+//!
+//! Pushing ([`Store::push_if_needed`], transports in [`super::remote`]): fetch the remote's
+//! branch; if it moved on (other writers, e.g. shards sharing one remote), replay each local
+//! commit it lacks onto its tip as the files that commit wrote, in the object database, then
+//! move the local branch from the old tip to the new one in one compare-and-swap, and push
+//! without force; again, a bounded number of times, while the remote keeps moving. A kill at
+//! any point leaves the old or the rebased branch, and the push-pending marker for the next
+//! run.
 
 use std::path::{Path, PathBuf};
 
