@@ -157,6 +157,13 @@ impl<'a> Remote<'a> {
             return Err("the push URL is empty".into());
         }
         let lower = url_t.to_ascii_lowercase();
+        // It goes on git's command line: never let it read as an option.
+        if url_t.starts_with('-') {
+            return Err(format!(
+                "`{}`: a URL cannot start with `-`",
+                crate::secret::redact_url(url_t)
+            ));
+        }
         if url_t.split('/').next().is_some_and(|f| f.contains("::")) {
             return Err(format!(
                 "`{}`: git's `transport::address` form is not accepted; give an ssh://, https:// or file:// URL or a path",
@@ -655,6 +662,7 @@ mod tests {
         );
         // git's `transport::address` form would run a command.
         assert!(k("ext::sh -c touch% /tmp/pwned").is_err());
+        assert!(k("-oProxyCommand=touch%20x:y").is_err());
     }
 
     #[test]
