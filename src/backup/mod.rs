@@ -727,6 +727,25 @@ mod tests {
     }
 
     #[test]
+    fn shard_labels_go_into_the_commit_as_a_trailer() {
+        assert_eq!(shard_label(Some(" 2/4 ")).unwrap().as_deref(), Some("2/4"));
+        assert_eq!(shard_label(Some("")).unwrap(), None);
+        assert!(shard_label(Some("2/4\nAuthor: x")).is_err());
+        assert!(shard_label(Some(&"9".repeat(65))).is_err());
+        let c = DeviceChange {
+            host: "r1".into(),
+            path: "r1.cfg".into(),
+            new: false,
+            added: 1,
+            removed: 0,
+        };
+        let m = commit_message(std::slice::from_ref(&c), Some("2/4"));
+        assert!(m.ends_with("\n\nShard: 2/4\n"), "{m}");
+        assert_eq!(store::shard_of(&m).as_deref(), Some("2/4"));
+        assert_eq!(store::shard_of(&commit_message(&[c], None)), None);
+    }
+
+    #[test]
     fn message_lists_devices() {
         let c = |h: &str| DeviceChange {
             host: h.into(),
