@@ -193,8 +193,11 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
                 .unwrap_or(crate::transport::HostKeyChecking::Strict),
             known_hosts_file: args.push_known_hosts.clone(),
             ssh_key_file: args.push_ssh_key.clone(),
-            token: PushOptions::token_from(args.push_token_file.as_deref())
-                .map_err(Error::Usage)?,
+            token: match &args.push {
+                Some(_) => PushOptions::token_from(args.push_token_file.as_deref())
+                    .map_err(Error::Usage)?,
+                None => None,
+            },
             ..PushOptions::default()
         },
         // The `--shard K/N` option, once it exists, passes its "K/N" here instead of None.
