@@ -11,6 +11,7 @@ mod ansible_playbooks;
 mod ansible_templates;
 mod api;
 mod backup;
+mod backup_push;
 mod banner;
 mod broken;
 mod cli;

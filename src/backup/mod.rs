@@ -10,6 +10,7 @@
 //! commit leaves the store exactly as it was.
 
 pub mod normalize;
+pub mod remote;
 pub mod sanity;
 pub mod store;
 
@@ -23,8 +24,9 @@ use serde::Serialize;
 use crate::secret::Redactor;
 
 pub use normalize::{normalize, Rules};
+pub use remote::PushOptions;
 pub use sanity::{check, safe_path, Refusal, DEFAULT_MAX_SHRINK};
-pub use store::{Author, BackupError, LogEntry, Store};
+pub use store::{Author, BackupError, LogEntry, PushReport, Store};
 
 /// The default file name template of a device's backup.
 pub const DEFAULT_PATH_TEMPLATE: &str = "{{ inventory_hostname }}.cfg";
@@ -43,6 +45,40 @@ pub struct BackupSettings {
     pub path_template: Option<String>,
     /// Push each store here after its commit.
     pub push: Option<String>,
+    /// How the push reaches its remote (SSH host keys and key, HTTPS token, attempts).
+    pub push_options: PushOptions,
+    /// The shard this run is (`2/4`), recorded in each commit as a `Shard: 2/4` line and
+    /// shown by `netorch backup log`. See [`shard_label`].
+    pub shard: Option<String>,
+}
+
+/// The environment variable a sharded run's label is read from when no `--shard` is given
+/// (see [`shard_label`]).
+pub const SHARD_ENV: &str = "NETORCH_SHARD";
+
+/// The shard label of a backup run: `explicit` (what `--shard K/N` said, as `"K/N"`), else
+/// [`SHARD_ENV`], else none. One line of at most 64 printable characters, since it goes
+/// into commit messages; anything else is refused with the reason.
+pub fn shard_label(explicit: Option<&str>) -> Result<Option<String>, String> {
+    let from_env;
+    let raw = match explicit {
+        Some(s) => s,
+        None => {
+            from_env = std::env::var(SHARD_ENV).unwrap_or_default();
+            from_env.as_str()
+        }
+    };
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() > 64 || raw.chars().any(char::is_control) {
+        return Err(format!(
+            "shard label `{}`: expected one line of at most 64 characters, such as `2/4`",
+            raw.escape_default()
+        ));
+    }
+    Ok(Some(raw.to_string()))
 }
 
 impl Default for BackupSettings {
@@ -54,6 +90,8 @@ impl Default for BackupSettings {
             mask_secrets: true,
             path_template: None,
             push: None,
+            push_options: PushOptions::default(),
+            shard: None,
         }
     }
 }
@@ -108,6 +146,9 @@ pub struct StoreSummary {
     pub write_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
+    /// The push's details: rounds, commits rebased onto other writers', same-file notes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushReport>,
     /// Committing or pushing failed: the run fails, the store keeps its last good state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -199,6 +240,14 @@ impl BackupRun {
             if !check_mode {
                 if let Err(e) = s.repair_worktree() {
                     tracing::warn!("{e}");
+                }
+                // A new store that pushes to a shared remote starts from the remote's tip
+                // (a shard in a fresh pod): its sanity checks then compare against the
+                // stored configs, and its commit lands on top of the other writers'.
+                if let Some(url) = &self.settings.push {
+                    if let Err(e) = s.seed_from(url, &self.settings.push_options) {
+                        tracing::warn!("{e} (the first push will rebase onto the remote)");
+                    }
                 }
             }
             Some(s)
@@ -323,6 +372,7 @@ impl BackupRun {
                 unchanged,
                 write_ms: 0,
                 pushed: None,
+                push: None,
                 error: None,
             };
             if pending.is_empty() {
@@ -331,16 +381,19 @@ impl BackupRun {
                 if let (Some(url), Some(store), true) =
                     (&self.settings.push, &*lock(&w.store), live)
                 {
-                    match store.push_if_needed(url, false) {
-                        Ok(true) => summary.pushed = Some(crate::secret::redact_url(url)),
-                        Ok(false) => {}
+                    match store.push_if_needed(url, false, &self.settings.push_options) {
+                        Ok(Some(r)) => {
+                            summary.pushed = Some(r.url.clone());
+                            summary.push = Some(r);
+                        }
+                        Ok(None) => {}
                         Err(e) => summary.error = Some(e.to_string()),
                     }
                 }
                 out.push(summary);
                 continue;
             }
-            let message = commit_message(&summary.changed);
+            let message = commit_message(&summary.changed, self.settings.shard.as_deref());
             let files: Vec<(String, String)> =
                 pending.into_iter().map(|(p, e)| (p, e.text)).collect();
             let t = std::time::Instant::now();
@@ -358,9 +411,20 @@ impl BackupRun {
             summary.write_ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
             if let Some(url) = &self.settings.push {
                 if summary.error.is_none() {
-                    match store.push_if_needed(url, summary.commit.is_some()) {
-                        Ok(true) => summary.pushed = Some(crate::secret::redact_url(url)),
-                        Ok(false) => {}
+                    match store.push_if_needed(
+                        url,
+                        summary.commit.is_some(),
+                        &self.settings.push_options,
+                    ) {
+                        Ok(Some(r)) => {
+                            // Rebased onto other writers' commits: ours has a new id.
+                            if summary.commit.is_some() && r.rebased > 0 && !r.head.is_empty() {
+                                summary.commit = Some(r.head.clone());
+                            }
+                            summary.pushed = Some(r.url.clone());
+                            summary.push = Some(r);
+                        }
+                        Ok(None) => {}
                         Err(e) => summary.error = Some(e.to_string()),
                     }
                 }
@@ -372,7 +436,7 @@ impl BackupRun {
 }
 
 /// `Backup: 3 devices changed` then one line per device with its +/- counts.
-pub fn commit_message(changed: &[DeviceChange]) -> String {
+pub fn commit_message(changed: &[DeviceChange], shard: Option<&str>) -> String {
     let names: Vec<&str> = changed.iter().map(|c| c.host.as_str()).collect();
     let head = match names.as_slice() {
         [one] => format!("Backup: {one} changed"),
@@ -387,6 +451,12 @@ pub fn commit_message(changed: &[DeviceChange]) -> String {
             "{}: {} +{} -{}{what}\n",
             c.host, c.path, c.added, c.removed
         ));
+    }
+    if let Some(k) = shard {
+        msg.push('\n');
+        msg.push_str(store::SHARD_TRAILER);
+        msg.push_str(k);
+        msg.push('\n');
     }
     msg
 }
@@ -410,11 +480,23 @@ pub fn summary_text(summaries: &[StoreSummary]) -> String {
                 if let Some(p) = &s.pushed {
                     out.push_str(&format!("  pushed to {p}\n"));
                 }
+                if let Some(r) = &s.push {
+                    push_lines(&mut out, r);
+                }
             }
-            (None, None) if s.would_change.is_empty() => out.push_str(&format!(
-                "BACKUP {}: no changes ({} unchanged)\n",
-                s.store, s.unchanged
-            )),
+            (None, None) if s.would_change.is_empty() => {
+                out.push_str(&format!(
+                    "BACKUP {}: no changes ({} unchanged)\n",
+                    s.store, s.unchanged
+                ));
+                // An earlier run's commit that could not be pushed then.
+                if let Some(p) = &s.pushed {
+                    out.push_str(&format!("  pushed earlier commits to {p}\n"));
+                }
+                if let Some(r) = &s.push {
+                    push_lines(&mut out, r);
+                }
+            }
             (None, None) => {
                 out.push_str(&format!(
                     "BACKUP {}: check mode, nothing stored: {} would change, {} unchanged\n",
@@ -427,6 +509,19 @@ pub fn summary_text(summaries: &[StoreSummary]) -> String {
         }
     }
     out
+}
+
+/// What a push had to do beyond pushing: rebasing onto other writers' commits.
+fn push_lines(out: &mut String, r: &PushReport) {
+    if r.rebased > 0 {
+        out.push_str(&format!(
+            "  rebased {} commit(s) onto what other writers pushed ({} attempt(s))\n",
+            r.rebased, r.attempts
+        ));
+    }
+    for n in &r.same_file {
+        out.push_str(&format!("  {n}\n"));
+    }
 }
 
 /// One line per device under a store's summary line.
@@ -632,6 +727,25 @@ mod tests {
     }
 
     #[test]
+    fn shard_labels_go_into_the_commit_as_a_trailer() {
+        assert_eq!(shard_label(Some(" 2/4 ")).unwrap().as_deref(), Some("2/4"));
+        assert_eq!(shard_label(Some("")).unwrap(), None);
+        assert!(shard_label(Some("2/4\nAuthor: x")).is_err());
+        assert!(shard_label(Some(&"9".repeat(65))).is_err());
+        let c = DeviceChange {
+            host: "r1".into(),
+            path: "r1.cfg".into(),
+            new: false,
+            added: 1,
+            removed: 0,
+        };
+        let m = commit_message(std::slice::from_ref(&c), Some("2/4"));
+        assert!(m.ends_with("\n\nShard: 2/4\n"), "{m}");
+        assert_eq!(store::shard_of(&m).as_deref(), Some("2/4"));
+        assert_eq!(store::shard_of(&commit_message(&[c], None)), None);
+    }
+
+    #[test]
     fn message_lists_devices() {
         let c = |h: &str| DeviceChange {
             host: h.into(),
@@ -640,13 +754,13 @@ mod tests {
             added: 2,
             removed: 1,
         };
-        let m = commit_message(&[c("r1")]);
+        let m = commit_message(&[c("r1")], None);
         assert!(
             m.starts_with("Backup: r1 changed\n\nr1: r1.cfg +2 -1\n"),
             "{m}"
         );
         let many: Vec<DeviceChange> = (0..7).map(|i| c(&format!("d{i}"))).collect();
-        let m = commit_message(&many);
+        let m = commit_message(&many, None);
         assert!(m.starts_with("Backup: 7 devices changed"), "{m}");
         assert!(m.contains("d6: d6.cfg +2 -1"), "{m}");
     }

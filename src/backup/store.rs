@@ -11,13 +11,23 @@
 //! store holds is always read from HEAD's tree, never from the working tree.
 //!
 //! Concurrent netorch processes on one store are serialised by an advisory lock on
-//! `.git/netorch.lock` held while committing; under it, any git `*.lock` file left by a killed
-//! process is stale and removed.
+//! `.git/netorch.lock` held while committing and pushing; under it, any git `*.lock` file left
+//! by a killed process is stale and removed.
+//!
+//! Pushing ([`Store::push_if_needed`], transports in [`super::remote`]): fetch the remote's
+//! branch; if it moved on (other writers, e.g. shards sharing one remote), replay each local
+//! commit it lacks onto its tip as the files that commit wrote, in the object database, then
+//! move the local branch from the old tip to the new one in one compare-and-swap, and push
+//! without force; again, a bounded number of times, while the remote keeps moving. A kill at
+//! any point leaves the old or the rebased branch, and the push-pending marker for the next
+//! run.
 
 use std::path::{Path, PathBuf};
 
 use git2::build::TreeUpdateBuilder;
 use git2::{FileMode, ObjectType, Oid, Repository, RepositoryInitOptions, Signature, Tree};
+
+use super::remote::{PushOptions, Pushed, Remote};
 
 /// The branch a new store starts on.
 pub const BRANCH: &str = "main";
@@ -26,9 +36,10 @@ pub const BRANCH: &str = "main";
 pub const DEFAULT_AUTHOR_NAME: &str = "netorch";
 pub const DEFAULT_AUTHOR_EMAIL: &str = "netorch@localhost";
 
-/// A git credential helper that answers from `NETORCH_GIT_USERNAME`/`NETORCH_GIT_PASSWORD`.
-const GIT_ENV_CREDENTIAL_HELPER: &str = "credential.helper=!f() { test \"$1\" = get && \
-     printf 'username=%s\\npassword=%s\\n' \"$NETORCH_GIT_USERNAME\" \"$NETORCH_GIT_PASSWORD\"; }; f";
+/// Written in a new store's `.git` and removed once it has met its remote (seeded from it
+/// or pushed to it): only such a store may put its history on top of a remote's that it
+/// shares nothing with (a fresh shard's first push). Any other store refuses that.
+const UNPUBLISHED: &str = "netorch-unpublished";
 
 /// Written in `.git` before a push and removed after it succeeded: a push that failed is
 /// tried again by the next run, even when that run changes nothing.
@@ -71,6 +82,18 @@ pub enum BackupError {
         store: PathBuf,
         url: String,
         reason: String,
+    },
+    #[error("backup store {}: push to {url}: the remote's `{branch}` shares no history with this store (another store's remote, or a branch rewritten by hand); nothing was pushed or merged: push to an empty repository, or back up into a new store folder (a new store starts from the remote's history)", store.display())]
+    UnrelatedHistory {
+        store: PathBuf,
+        url: String,
+        branch: String,
+    },
+    #[error("backup store {}: push to {url}: the remote's branch moved again after each of {attempts} fetch-and-rebase attempts (other writers pushing at the same time); the commits are kept and the next run pushes them", store.display())]
+    PushRace {
+        store: PathBuf,
+        url: String,
+        attempts: u32,
     },
     #[error("backup store {}: another netorch process has held the store's lock for {LOCK_WAIT_SECS} s", .0.display())]
     Locked(PathBuf),
@@ -125,6 +148,51 @@ pub struct LogEntry {
     pub summary: String,
     pub added: usize,
     pub removed: usize,
+    /// The shard that wrote the commit (its `Shard:` line), for sharded runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PushReport {
+    /// The remote, credentials masked.
+    pub url: String,
+    /// Fetch-and-push rounds it took (more than 1: other writers pushed meanwhile).
+    pub attempts: u32,
+    /// Local commits replayed onto what other writers had pushed.
+    pub rebased: usize,
+    /// Files both this store and another writer changed, and which backup was kept.
+    pub same_file: Vec<String>,
+    /// The branch's tip after the push (empty when there was nothing to push).
+    pub head: String,
+}
+
+/// A file in a tree: its blob and git file mode.
+type BlobEntry = (Oid, i32);
+
+/// The trailer naming the shard that made a commit.
+pub const SHARD_TRAILER: &str = "Shard: ";
+
+/// The shard named in a commit message, if any.
+pub fn shard_of(message: &str) -> Option<String> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(SHARD_TRAILER))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The wait before the next push attempt: growing, with jitter so that writers that
+/// collided do not collide again in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = u64::from((nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 200);
+    std::time::Duration::from_millis(100 * u64::from(attempt.min(6)) + jitter)
 }
 
 pub struct Store {
@@ -178,6 +246,8 @@ impl Store {
         let mut opts = RepositoryInitOptions::new();
         opts.initial_head(BRANCH).mkdir(true);
         drop(Repository::init_opts(&staging, &opts).map_err(|e| git(root, "create", e))?);
+        let marker = staging.join(".git").join(UNPUBLISHED);
+        std::fs::write(&marker, b"").map_err(|e| io(&marker, e))?;
         std::fs::rename(staging.join(".git"), root.join(".git"))
             .map_err(|e| io(&root.join(".git"), e))?;
         let _ = std::fs::remove_dir_all(&staging);
@@ -528,64 +598,346 @@ impl Store {
                 summary: c.summary().unwrap_or("").to_string(),
                 added,
                 removed,
+                shard: shard_of(c.message().unwrap_or("")),
             });
         }
         Ok(out)
     }
 
-    /// Push the branch to `url`. A local path or `file://` URL goes through libgit2; a
-    /// network remote (`ssh://`, `git@host:path`, `https://`) through the system's `git`,
-    /// so its SSH keys, agent and credential helpers apply as they do for the operator.
-    pub fn push(&self, url: &str) -> Result<(), BackupError> {
-        let head = self.repo.head().map_err(|e| git(&self.root, "push", e))?;
-        let name = head.name().unwrap_or("refs/heads/main").to_string();
-        let local = url.starts_with("file://")
-            || (!url.contains("://") && !url.split('/').next().unwrap_or("").contains(':'));
-        if !local {
-            let mut cmd = std::process::Command::new("git");
-            cmd.arg("-C").arg(&self.root);
-            let mut redactor = crate::secret::Redactor::new();
-            if let Some((user, pass)) = crate::secret::url_credentials(url) {
-                // Credentials in the URL reach git through its environment and a helper
-                // that reads it: never on its command line (any local user can read that),
-                // and never saved by the operator's own credential helpers (the empty value
-                // clears their list).
-                cmd.args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
-                    .env("NETORCH_GIT_USERNAME", user)
-                    .env("NETORCH_GIT_PASSWORD", pass);
-                redactor.add(if pass.is_empty() { user } else { pass });
+    /// Push the branch to `url` now, under the store's lock (see [`Store::push_if_needed`]).
+    pub fn push(&self, url: &str, opts: &PushOptions) -> Result<PushReport, BackupError> {
+        let _lock = self.lock()?;
+        self.push_locked(url, opts)
+    }
+
+    /// Fetch, rebase what the remote lacks onto its tip, push; again while other writers
+    /// move the branch in between, at most `opts.attempts` times. Never a forced push.
+    fn push_locked(&self, url: &str, opts: &PushOptions) -> Result<PushReport, BackupError> {
+        let remote = Remote::parse(url, opts).map_err(|reason| BackupError::Push {
+            store: self.root.clone(),
+            url: crate::secret::redact_url(url),
+            reason,
+        })?;
+        let fail = |reason: String| BackupError::Push {
+            store: self.root.clone(),
+            url: remote.shown.clone(),
+            reason,
+        };
+        let mut report = PushReport {
+            url: remote.shown.clone(),
+            attempts: 0,
+            rebased: 0,
+            same_file: Vec::new(),
+            head: String::new(),
+        };
+        let branch = self.branch_name();
+        let attempts = opts.attempts.max(1);
+        for attempt in 1..=attempts {
+            report.attempts = attempt;
+            let Some(local) = self.head_id()? else {
+                // Nothing committed yet: nothing to push.
+                return Ok(report);
+            };
+            let theirs = remote.fetch(&self.repo, &branch).map_err(fail)?;
+            let to_push = match theirs {
+                None => local,
+                Some(t) if t == local => {
+                    report.head = local.to_string();
+                    return Ok(report);
+                }
+                Some(t) if self.descends(local, t)? => local,
+                Some(t) if self.descends(t, local)? => {
+                    // The remote has all of ours and more (other writers): catch up.
+                    self.move_branch(&branch, local, t)?;
+                    report.head = t.to_string();
+                    return Ok(report);
+                }
+                Some(t) => {
+                    let base = match self.repo.merge_base(local, t) {
+                        Ok(b) => Some(b),
+                        Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                            if !self.unpublished() {
+                                return Err(BackupError::UnrelatedHistory {
+                                    store: self.root.clone(),
+                                    url: remote.shown.clone(),
+                                    branch: branch.clone(),
+                                });
+                            }
+                            // A new store's first push onto a remote others already filled
+                            // (a shard in a fresh pod): its commits go on top of theirs.
+                            None
+                        }
+                        Err(e) => return Err(git(&self.root, "find the common commit", e)),
+                    };
+                    let (tip, n, same) = self.replay(base, local, t)?;
+                    for s in &same {
+                        tracing::warn!("backup store {}: {s}", self.root.display());
+                    }
+                    // Each round replays the same local commits again: report the last.
+                    report.rebased = report.rebased.max(n);
+                    report.same_file = same;
+                    self.move_branch(&branch, local, tip)?;
+                    tip
+                }
+            };
+            match remote
+                .push(&self.repo, &branch, to_push, theirs)
+                .map_err(fail)?
+            {
+                Pushed::Done => {
+                    report.head = to_push.to_string();
+                    let _ = std::fs::remove_file(self.repo.path().join(UNPUBLISHED));
+                    return Ok(report);
+                }
+                Pushed::Moved => {
+                    tracing::info!(
+                        "backup store {}: {} moved during the push (attempt {attempt}/{attempts}); fetching again",
+                        self.root.display(),
+                        remote.shown
+                    );
+                    std::thread::sleep(backoff(attempt));
+                }
             }
-            let shown = crate::secret::redact_url(url);
-            let out = cmd
-                .args(["push", "--quiet"])
-                .arg(crate::secret::url_without_credentials(url))
-                .arg(format!("{name}:{name}"))
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .env_remove("NETORCH_BACKUP_PUSH")
-                .stdin(std::process::Stdio::null())
-                .output()
-                .map_err(|e| BackupError::Io {
-                    path: PathBuf::from("git"),
-                    source: e,
-                })?;
-            if !out.status.success() {
-                let reason = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                return Err(BackupError::Push {
-                    store: self.root.clone(),
-                    url: shown,
-                    reason: redactor.redact(&reason).into_owned(),
-                });
-            }
-            return Ok(());
         }
-        let mut remote = self
+        Err(BackupError::PushRace {
+            store: self.root.clone(),
+            url: remote.shown.clone(),
+            attempts,
+        })
+    }
+
+    /// The checked-out branch's full name (`refs/heads/main`).
+    fn branch_name(&self) -> String {
+        self.repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|h| h.symbolic_target().map(str::to_string))
+            .unwrap_or_else(|| format!("refs/heads/{BRANCH}"))
+    }
+
+    fn head_id(&self) -> Result<Option<Oid>, BackupError> {
+        match self.repo.head() {
+            Ok(h) => Ok(h.target()),
+            Err(e)
+                if e.code() == git2::ErrorCode::UnbornBranch
+                    || e.code() == git2::ErrorCode::NotFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(git(&self.root, "read HEAD", e)),
+        }
+    }
+
+    /// `a` has `b` in its history (or is `b`).
+    fn descends(&self, a: Oid, b: Oid) -> Result<bool, BackupError> {
+        if a == b {
+            return Ok(true);
+        }
+        self.repo
+            .graph_descendant_of(a, b)
+            .map_err(|e| git(&self.root, "compare with the remote", e))
+    }
+
+    /// Move the branch from `old` to `new` in one compare-and-swap (libgit2 writes the ref's
+    /// lock file and renames it), then refresh the working tree.
+    fn move_branch(&self, branch: &str, old: Oid, new: Oid) -> Result<(), BackupError> {
+        self.repo
+            .reference_matching(branch, new, true, old, "netorch: onto the remote's tip")
+            .map_err(|e| git(&self.root, &format!("move {branch}"), e))?;
+        if let Err(e) = self.sync_worktree() {
+            tracing::warn!("{e}");
+        }
+        Ok(())
+    }
+
+    /// The store was created by netorch and has not met its remote yet.
+    fn unpublished(&self) -> bool {
+        self.repo.path().join(UNPUBLISHED).exists()
+    }
+
+    /// Replay the commits `base..local` onto `onto`, oldest first, each as the change it
+    /// made to its parent (files written or removed), keeping message and author. Writers
+    /// back up different devices, so their changes seldom meet; when both sides changed
+    /// the same file, the newer backup wins: ours unless the remote's last change to that
+    /// file was authored (backed up) later than our commit. Each such file is named in the rebased
+    /// commit's message and returned. Only objects are written here; the caller moves the
+    /// branch. Returns the new tip and how many commits were replayed.
+    fn replay(
+        &self,
+        base: Option<Oid>,
+        local: Oid,
+        onto: Oid,
+    ) -> Result<(Oid, usize, Vec<String>), BackupError> {
+        let g = |op: &str| {
+            let op = op.to_string();
+            move |e: git2::Error| git(&self.root, &op, e)
+        };
+        let commits_between = |tip: Oid| -> Result<Vec<Oid>, BackupError> {
+            let mut walk = self.repo.revwalk().map_err(g("rebase"))?;
+            walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+                .map_err(g("rebase"))?;
+            walk.push(tip).map_err(g("rebase"))?;
+            if let Some(b) = base {
+                walk.hide(b).map_err(g("rebase"))?;
+            }
+            walk.collect::<Result<Vec<_>, _>>().map_err(g("rebase"))
+        };
+        // path -> when the remote last changed it, and in which commit.
+        let mut theirs: std::collections::HashMap<String, (i64, Oid)> =
+            std::collections::HashMap::new();
+        for id in commits_between(onto)? {
+            let c = self.repo.find_commit(id).map_err(g("rebase"))?;
+            for (path, _) in self.changes(&c)? {
+                // Author time: when the backup was taken, kept through rebases (the
+                // committer time of a rebased commit is when it was replayed).
+                let t = c.author().when().seconds();
+                let e = theirs.entry(path).or_insert((t, id));
+                if t >= e.0 {
+                    *e = (t, id);
+                }
+            }
+        }
+        let mut tip = self.repo.find_commit(onto).map_err(g("rebase"))?;
+        let mut replayed = 0;
+        let mut same_file = Vec::new();
+        for id in commits_between(local)? {
+            let c = self.repo.find_commit(id).map_err(g("rebase"))?;
+            let ours_time = c.author().when().seconds();
+            let tip_tree = tip.tree().map_err(g("rebase"))?;
+            let mut update = TreeUpdateBuilder::new();
+            let mut notes = Vec::new();
+            for (path, new) in self.changes(&c)? {
+                let current = tip_tree.get_path(Path::new(&path)).ok().map(|e| e.id());
+                if current == new.map(|(id, _)| id) {
+                    continue;
+                }
+                if let Some((their_time, their_commit)) = theirs.get(&path) {
+                    let short: String = their_commit.to_string().chars().take(10).collect();
+                    if *their_time > ours_time {
+                        notes.push(format!(
+                            "Same-file: {path}: kept the other writer's newer backup ({short})"
+                        ));
+                        continue;
+                    }
+                    notes.push(format!(
+                        "Same-file: {path}: this backup replaced the other writer's older one ({short})"
+                    ));
+                }
+                match new {
+                    Some((oid, mode)) => {
+                        let mode = if mode == i32::from(FileMode::BlobExecutable) {
+                            FileMode::BlobExecutable
+                        } else {
+                            FileMode::Blob
+                        };
+                        update.upsert(path.as_str(), oid, mode);
+                    }
+                    None => {
+                        update.remove(path.as_str());
+                    }
+                }
+            }
+            let tree_id = update
+                .create_updated(&self.repo, &tip_tree)
+                .map_err(g("rebase: write tree"))?;
+            if tree_id == tip_tree.id() {
+                // Everything it changed is already there, or lost to newer backups.
+                same_file.extend(notes);
+                continue;
+            }
+            let tree = self.repo.find_tree(tree_id).map_err(g("rebase"))?;
+            let mut message = c.message().unwrap_or("").trim_end().to_string();
+            if !notes.is_empty() {
+                // Into the trailer block when there is one (`Shard:`), so that git's
+                // trailer parsing still finds both.
+                let last = message.lines().last().unwrap_or("");
+                if !last.starts_with(SHARD_TRAILER) {
+                    message.push('\n');
+                }
+                for n in &notes {
+                    message.push('\n');
+                    message.push_str(n);
+                }
+            }
+            message.push('\n');
+            let committer = c.committer();
+            let now = Signature::now(
+                committer.name().unwrap_or(DEFAULT_AUTHOR_NAME),
+                committer.email().unwrap_or(DEFAULT_AUTHOR_EMAIL),
+            )
+            .map_err(g("rebase: committer"))?;
+            let new_id = self
+                .repo
+                .commit(None, &c.author(), &now, &message, &tree, &[&tip])
+                .map_err(g("rebase: commit"))?;
+            tip = self.repo.find_commit(new_id).map_err(g("rebase"))?;
+            replayed += 1;
+            same_file.extend(notes);
+        }
+        Ok((tip.id(), replayed, same_file))
+    }
+
+    /// The files a commit wrote or removed against its first parent: path -> the new
+    /// (blob, mode), `None` when removed.
+    fn changes(
+        &self,
+        c: &git2::Commit<'_>,
+    ) -> Result<Vec<(String, Option<BlobEntry>)>, BackupError> {
+        let g = |e: git2::Error| git(&self.root, "rebase: diff", e);
+        let new = c.tree().map_err(g)?;
+        let old = match c.parent(0) {
+            Ok(p) => Some(p.tree().map_err(g)?),
+            Err(_) => None,
+        };
+        let diff = self
             .repo
-            .remote_anonymous(url)
-            .map_err(|e| git(&self.root, &format!("push to {url}"), e))?;
-        let refspec = format!("{name}:{name}");
-        remote
-            .push(&[refspec.as_str()], None)
-            .map_err(|e| git(&self.root, &format!("push to {url}"), e))
+            .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+            .map_err(g)?;
+        let mut out = Vec::new();
+        for d in diff.deltas() {
+            let (file, gone) = match d.status() {
+                git2::Delta::Deleted => (d.old_file(), true),
+                _ => (d.new_file(), false),
+            };
+            let Some(path) = file.path().and_then(|p| p.to_str()) else {
+                continue;
+            };
+            let new = (!gone).then(|| (file.id(), i32::from(file.mode())));
+            out.push((path.to_string(), new));
+        }
+        Ok(out)
+    }
+
+    /// Start a new, empty store from the remote's tip, so that its first run compares
+    /// against (and commits on top of) what other writers stored. Best effort: when the
+    /// remote cannot be read now, the first push rebases onto it instead.
+    pub fn seed_from(&self, url: &str, opts: &PushOptions) -> Result<bool, BackupError> {
+        let _lock = self.lock()?;
+        if self.head_id()?.is_some() {
+            return Ok(false);
+        }
+        let remote = Remote::parse(url, opts).map_err(|reason| BackupError::Push {
+            store: self.root.clone(),
+            url: crate::secret::redact_url(url),
+            reason,
+        })?;
+        let branch = self.branch_name();
+        let tip = remote
+            .fetch(&self.repo, &branch)
+            .map_err(|reason| BackupError::Push {
+                store: self.root.clone(),
+                url: remote.shown.clone(),
+                reason,
+            })?;
+        let Some(tip) = tip else { return Ok(false) };
+        self.repo
+            .reference(&branch, tip, false, "netorch: start from the remote")
+            .map_err(|e| git(&self.root, "start from the remote", e))?;
+        let _ = std::fs::remove_file(self.repo.path().join(UNPUBLISHED));
+        if let Err(e) = self.sync_worktree() {
+            tracing::warn!("{e}");
+        }
+        Ok(true)
     }
 
     /// A push failed (or was cut short) since the last one that succeeded.
@@ -594,19 +946,27 @@ impl Store {
     }
 
     /// Push to `url` now if there is something to push: a new `commit`, or an earlier push
-    /// that did not finish.
-    pub fn push_if_needed(&self, url: &str, committed: bool) -> Result<bool, BackupError> {
+    /// that did not finish. The marker is written first and removed only after the remote
+    /// took the commits, so a run killed mid-push, or a remote that was down, leaves it for
+    /// the next run.
+    pub fn push_if_needed(
+        &self,
+        url: &str,
+        committed: bool,
+        opts: &PushOptions,
+    ) -> Result<Option<PushReport>, BackupError> {
         if !committed && !self.push_pending() {
-            return Ok(false);
+            return Ok(None);
         }
+        let _lock = self.lock()?;
         let marker = self.repo.path().join(PUSH_PENDING);
         std::fs::write(&marker, b"").map_err(|e| BackupError::Io {
             path: marker.clone(),
             source: e,
         })?;
-        self.push(url)?;
+        let report = self.push_locked(url, opts)?;
         let _ = std::fs::remove_file(&marker);
-        Ok(true)
+        Ok(Some(report))
     }
 
     /// Take the store's lock (waiting for another process) and clear stale git lock files.
@@ -874,7 +1234,12 @@ mod tests {
     fn git_gets_url_credentials_from_the_environment_helper() {
         use std::io::Write;
         let mut child = std::process::Command::new("git")
-            .args(["-c", "credential.helper=", "-c", GIT_ENV_CREDENTIAL_HELPER])
+            .args([
+                "-c",
+                "credential.helper=",
+                "-c",
+                super::super::remote::GIT_ENV_CREDENTIAL_HELPER,
+            ])
             .args(["credential", "fill"])
             .env("NETORCH_GIT_USERNAME", "bot")
             .env("NETORCH_GIT_PASSWORD", "t0k'en$x")
@@ -910,7 +1275,8 @@ mod tests {
         assert!(c.is_some());
         let bare = dir.path().join("remote.git");
         Repository::init_bare(&bare).unwrap();
-        s.push(bare.to_str().unwrap()).unwrap();
+        s.push(bare.to_str().unwrap(), &PushOptions::default())
+            .unwrap();
         let r = Repository::open_bare(&bare).unwrap();
         let tip = r
             .find_reference("refs/heads/main")
@@ -927,11 +1293,253 @@ mod tests {
         s.commit(&files(&[("a.cfg", "1\n")]), "one", &Author::default())
             .unwrap();
         // Port 1 on loopback: refused at once, no prompt, no hang.
-        let e = s.push("https://127.0.0.1:1/configs.git").unwrap_err();
+        let e = s
+            .push("https://127.0.0.1:1/configs.git", &PushOptions::default())
+            .unwrap_err();
         assert!(matches!(e, BackupError::Push { .. }), "{e}");
         assert!(
             e.to_string()
                 .contains("push to https://127.0.0.1:1/configs.git"),
+            "{e}"
+        );
+    }
+
+    fn tip(bare: &Path) -> Oid {
+        Repository::open_bare(bare)
+            .unwrap()
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .target()
+            .unwrap()
+    }
+
+    /// Subjects along the first-parent chain, newest first, and whether any commit has
+    /// more than one parent.
+    fn history(bare: &Path) -> (Vec<String>, bool) {
+        let r = Repository::open_bare(bare).unwrap();
+        let mut c = r.find_commit(tip(bare)).unwrap();
+        let mut out = vec![c.summary().unwrap().to_string()];
+        let mut merges = c.parent_count() > 1;
+        while let Ok(p) = c.parent(0) {
+            merges |= p.parent_count() > 1;
+            out.push(p.summary().unwrap().to_string());
+            c = p;
+        }
+        (out, merges)
+    }
+
+    fn blob_at_tip(bare: &Path, path: &str) -> String {
+        let r = Repository::open_bare(bare).unwrap();
+        let t = r.find_commit(tip(bare)).unwrap().tree().unwrap();
+        let e = t.get_path(Path::new(path)).unwrap();
+        let text = String::from_utf8(r.find_blob(e.id()).unwrap().content().to_vec()).unwrap();
+        text
+    }
+
+    #[test]
+    fn writers_sharing_a_remote_are_rebased_never_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap();
+        let o = PushOptions::default();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        let b = Store::open_or_init(&dir.path().join("b")).unwrap();
+        a.commit(
+            &files(&[("a.cfg", "a1\n")]),
+            "A1\n\nShard: 1/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        b.commit(
+            &files(&[("b.cfg", "b1\n")]),
+            "B1\n\nShard: 2/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        let ra = a.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(ra.rebased, 0);
+        // B is a new store whose history shares nothing with the remote: it goes on top.
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(rb.rebased, 1, "{rb:?}");
+        assert_eq!(rb.head, tip(&bare).to_string());
+        assert_eq!(history(&bare), (vec!["B1".into(), "A1".into()], false));
+        // Both stores now share history; each writes its own file again.
+        a.commit(&files(&[("a.cfg", "a2\n")]), "A2", &Author::default())
+            .unwrap();
+        b.commit(
+            &files(&[("b.cfg", "b2\n")]),
+            "B2\n\nShard: 2/2\n",
+            &Author::default(),
+        )
+        .unwrap();
+        b.push_if_needed(url, true, &o).unwrap().unwrap();
+        let ra = a.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(ra.rebased, 1);
+        assert!(ra.same_file.is_empty(), "{ra:?}");
+        let (subjects, merges) = history(&bare);
+        assert_eq!(subjects, ["A2", "B2", "B1", "A1"]);
+        assert!(!merges);
+        assert_eq!(blob_at_tip(&bare, "a.cfg"), "a2\n");
+        assert_eq!(blob_at_tip(&bare, "b.cfg"), "b2\n");
+        // The local store caught up with the other writer's files, and HEAD is the tip.
+        assert_eq!(a.read("b.cfg").unwrap().as_deref(), Some("b2\n"));
+        assert_eq!(a.head_id().unwrap(), Some(tip(&bare)));
+        // The shard line survives the rebase and the log shows it.
+        let log = a.log("b.cfg").unwrap();
+        assert_eq!(log[0].shard.as_deref(), Some("2/2"));
+        assert_eq!(a.log("a.cfg").unwrap()[0].shard, None);
+        // Nothing new: nothing pushed.
+        assert!(a.push_if_needed(url, false, &o).unwrap().is_none());
+    }
+
+    #[test]
+    fn same_file_from_two_writers_keeps_the_newer_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap();
+        let o = PushOptions::default();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        a.commit(&files(&[("r1.cfg", "base\n")]), "base", &Author::default())
+            .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let b = Store::open_or_init(&dir.path().join("b")).unwrap();
+        b.seed_from(url, &o).unwrap();
+        assert_eq!(b.read("r1.cfg").unwrap().as_deref(), Some("base\n"));
+        // B backs r1 up first (older); A later (newer) and pushes first.
+        b.commit(
+            &files(&[("r1.cfg", "from b\n"), ("b.cfg", "b\n")]),
+            "B old",
+            &Author::default(),
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        a.commit(
+            &files(&[("r1.cfg", "from a\n")]),
+            "A new",
+            &Author::default(),
+        )
+        .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(blob_at_tip(&bare, "r1.cfg"), "from a\n");
+        assert_eq!(blob_at_tip(&bare, "b.cfg"), "b\n");
+        assert!(
+            rb.same_file.len() == 1 && rb.same_file[0].contains("kept the other writer's newer"),
+            "{rb:?}"
+        );
+        let msg = Repository::open_bare(&bare)
+            .unwrap()
+            .find_commit(tip(&bare))
+            .unwrap()
+            .message()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("Same-file: r1.cfg"), "{msg}");
+        // Now B is the newer one: its backup replaces A's older one.
+        a.commit(
+            &files(&[("r1.cfg", "a again\n")]),
+            "A older",
+            &Author::default(),
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        b.commit(
+            &files(&[("r1.cfg", "b newest\n")]),
+            "B newest",
+            &Author::default(),
+        )
+        .unwrap();
+        a.push_if_needed(url, true, &o).unwrap();
+        let rb = b.push_if_needed(url, true, &o).unwrap().unwrap();
+        assert_eq!(blob_at_tip(&bare, "r1.cfg"), "b newest\n");
+        assert!(
+            rb.same_file[0].contains("replaced the other writer's older"),
+            "{rb:?}"
+        );
+        assert!(!history(&bare).1);
+    }
+
+    #[test]
+    fn writers_racing_on_a_local_remote_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = dir.path().join("remote.git");
+        Repository::init_bare(&bare).unwrap();
+        let url = bare.to_str().unwrap().to_string();
+        let stores: Vec<Store> = (0..4)
+            .map(|k| {
+                let s = Store::open_or_init(&dir.path().join(format!("s{k}"))).unwrap();
+                s.commit(
+                    &files(&[(&format!("r{k}.cfg"), "x\n")]),
+                    &format!("w{k}"),
+                    &Author::default(),
+                )
+                .unwrap();
+                s
+            })
+            .collect();
+        let o = PushOptions {
+            attempts: 20,
+            ..PushOptions::default()
+        };
+        std::thread::scope(|sc| {
+            for s in stores {
+                let (url, o) = (&url, &o);
+                sc.spawn(move || s.push_if_needed(url, true, o).unwrap().unwrap());
+            }
+        });
+        let (subjects, merges) = history(&bare);
+        let mut sorted = subjects.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["w0", "w1", "w2", "w3"], "{subjects:?}");
+        assert!(!merges);
+        for k in 0..4 {
+            assert_eq!(blob_at_tip(&bare, &format!("r{k}.cfg")), "x\n");
+        }
+    }
+
+    #[test]
+    fn unrelated_remote_is_refused_and_a_deleted_branch_is_pushed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = PushOptions::default();
+        let mine = dir.path().join("mine.git");
+        let other = dir.path().join("other.git");
+        Repository::init_bare(&mine).unwrap();
+        Repository::init_bare(&other).unwrap();
+        let a = Store::open_or_init(&dir.path().join("a")).unwrap();
+        a.commit(&files(&[("a.cfg", "1\n")]), "one", &Author::default())
+            .unwrap();
+        a.push_if_needed(mine.to_str().unwrap(), true, &o).unwrap();
+        let x = Store::open_or_init(&dir.path().join("x")).unwrap();
+        x.commit(&files(&[("x.cfg", "1\n")]), "x", &Author::default())
+            .unwrap();
+        x.push_if_needed(other.to_str().unwrap(), true, &o).unwrap();
+        let before = tip(&other);
+        // A store that already has its own remote meets another store's remote.
+        let e = a.push(other.to_str().unwrap(), &o).unwrap_err();
+        assert!(matches!(e, BackupError::UnrelatedHistory { .. }), "{e}");
+        assert!(e.to_string().contains("shares no history"), "{e}");
+        assert_eq!(tip(&other), before);
+        assert_eq!(a.read("x.cfg").unwrap(), None);
+        // The remote branch was deleted by hand: the next push puts it back whole.
+        Repository::open_bare(&mine)
+            .unwrap()
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .delete()
+            .unwrap();
+        a.commit(&files(&[("a.cfg", "2\n")]), "two", &Author::default())
+            .unwrap();
+        a.push_if_needed(mine.to_str().unwrap(), true, &o).unwrap();
+        assert_eq!(history(&mine).0, ["two", "one"]);
+        // A typo'd path is a clear error, not a new repository.
+        let e = a
+            .push(dir.path().join("nope.git").to_str().unwrap(), &o)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no git repository at") && e.contains("git init --bare"),
             "{e}"
         );
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use crate::backup::{Author, BackupRun, BackupSettings, Store};
+use crate::backup::{Author, BackupRun, BackupSettings, PushOptions, Store};
 use crate::error::{ExitCode, Result};
 use crate::playbook::Playbook;
 use crate::Error;
@@ -76,6 +76,24 @@ pub struct BackupRunArgs {
         hide_env_values = true
     )]
     pub push: Option<String>,
+
+    /// SSH remotes: the private key to push with (default: the agent and ssh's defaults).
+    #[arg(long, value_name = "FILE", env = "NETORCH_PUSH_SSH_KEY")]
+    pub push_ssh_key: Option<PathBuf>,
+
+    /// SSH remotes: the known_hosts file the server's key is checked against (default
+    /// `~/.ssh/known_hosts`, as for devices).
+    #[arg(long, value_name = "FILE", env = "NETORCH_PUSH_KNOWN_HOSTS")]
+    pub push_known_hosts: Option<PathBuf>,
+
+    /// SSH remotes: strict, accept-new or off (default: --host-key-checking, else strict).
+    #[arg(long, value_name = "MODE", value_parser = super::common::parse_host_key_checking)]
+    pub push_host_key_checking: Option<crate::transport::HostKeyChecking>,
+
+    /// HTTPS remotes: read the token (the password git sends) from this file's first line;
+    /// without it, from NETORCH_GIT_TOKEN. Never give it on the command line.
+    #[arg(long, value_name = "FILE", env = "NETORCH_GIT_TOKEN_FILE")]
+    pub push_token_file: Option<PathBuf>,
 
     /// Show each changed device's diff.
     #[arg(short = 'D', long)]
@@ -147,6 +165,10 @@ pub fn run(args: BackupArgs, verbose: u8) -> Result<ExitCode> {
 }
 
 fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
+    if let Some(url) = &args.push {
+        crate::backup::remote::check_url(url)
+            .map_err(|e| Error::Usage(format!("--push {}: {e}", crate::secret::redact_url(url))))?;
+    }
     let mut req = RunRequest::load(&args.opts, &[], verbose)?;
     req.playbooks = vec![Playbook::load_str(
         Path::new("<netorch backup>"),
@@ -164,6 +186,22 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
         mask_secrets: !args.keep_secrets,
         path_template: args.path.clone(),
         push: args.push.clone(),
+        push_options: PushOptions {
+            host_key_checking: args
+                .push_host_key_checking
+                .or(args.opts.host_key_checking)
+                .unwrap_or(crate::transport::HostKeyChecking::Strict),
+            known_hosts_file: args.push_known_hosts.clone(),
+            ssh_key_file: args.push_ssh_key.clone(),
+            token: match &args.push {
+                Some(_) => PushOptions::token_from(args.push_token_file.as_deref())
+                    .map_err(Error::Usage)?,
+                None => None,
+            },
+            ..PushOptions::default()
+        },
+        // The `--shard K/N` option, once it exists, passes its "K/N" here instead of None.
+        shard: crate::backup::shard_label(None).map_err(Error::Usage)?,
     };
     req.diff = args.diff;
     req.backups = Some(Arc::new(BackupRun::new(settings)));
@@ -237,8 +275,13 @@ fn log(a: &ReadArgs) -> Result<ExitCode> {
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
         let short: String = e.commit.chars().take(10).collect();
+        let shard = e
+            .shard
+            .as_deref()
+            .map(|k| format!("  [shard {k}]"))
+            .unwrap_or_default();
         text.push_str(&format!(
-            "{short}  {when}  +{:<4} -{:<4} {}\n",
+            "{short}  {when}  +{:<4} -{:<4} {}{shard}\n",
             e.added, e.removed, e.summary
         ));
     }

@@ -101,8 +101,49 @@ pub struct BackupJobSpec {
     pub max_shrink: Option<f64>,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
     pub author: Option<String>,
+    /// `push: URL`, or `push: {url, ssh_key, known_hosts, host_key_checking, token_file,
+    /// token_env}`.
+    #[serde(default, deserialize_with = "push_spec")]
+    pub push: Option<PushJobSpec>,
+}
+
+/// Where and how a backup job pushes its store.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushJobSpec {
+    #[serde(deserialize_with = "values::scalar_string")]
+    pub url: String,
     #[serde(default, deserialize_with = "values::opt_scalar_string")]
-    pub push: Option<String>,
+    pub ssh_key: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub known_hosts: Option<String>,
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub host_key_checking: Option<String>,
+    /// A file holding the HTTPS token (its path goes on the child's command line).
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub token_file: Option<String>,
+    /// The daemon's environment variable holding the HTTPS token (handed to the run
+    /// through its environment).
+    #[serde(default, deserialize_with = "values::opt_scalar_string")]
+    pub token_env: Option<String>,
+}
+
+fn push_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PushJobSpec>, D::Error> {
+    use serde::de::Error;
+    let v = serde_yaml::Value::deserialize(d)?;
+    match v {
+        serde_yaml::Value::Null => Ok(None),
+        serde_yaml::Value::String(url) => Ok(Some(PushJobSpec {
+            url,
+            ..PushJobSpec::default()
+        })),
+        v @ serde_yaml::Value::Mapping(_) => serde_yaml::from_value(v)
+            .map(Some)
+            .map_err(|e| D::Error::custom(format!("push: {e}"))),
+        _ => Err(D::Error::custom(
+            "push: expected a URL or {url, ssh_key, known_hosts, host_key_checking, token_file, token_env}",
+        )),
+    }
 }
 
 /// When a job runs.
@@ -285,7 +326,49 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
                     args.extend(["--author".into(), a.clone()]);
                 }
                 if let Some(p) = &b.push {
-                    env.push((PUSH_ENV.to_string(), p.clone()));
+                    crate::backup::remote::check_url(&p.url).map_err(|e| {
+                        at(
+                            "push",
+                            format!(
+                                "job `{}`: push {}: {e}",
+                                j.name,
+                                crate::secret::redact_url(&p.url)
+                            ),
+                        )
+                    })?;
+                    env.push((PUSH_ENV.to_string(), p.url.clone()));
+                    if let Some(k) = &p.ssh_key {
+                        args.extend(["--push-ssh-key".into(), rel(k)]);
+                    }
+                    if let Some(k) = &p.known_hosts {
+                        args.extend(["--push-known-hosts".into(), rel(k)]);
+                    }
+                    if let Some(m) = &p.host_key_checking {
+                        if crate::transport::HostKeyChecking::parse(m).is_none() {
+                            return Err(at(
+                                m,
+                                format!("job `{}`: push host_key_checking `{m}`: expected strict, accept-new or off", j.name),
+                            ));
+                        }
+                        args.extend(["--push-host-key-checking".into(), m.clone()]);
+                    }
+                    if let Some(f) = &p.token_file {
+                        args.extend(["--push-token-file".into(), rel(f)]);
+                    }
+                    if let Some(var) = &p.token_env {
+                        // Read once at load, so `daemon --check` says when it is missing.
+                        match std::env::var(var) {
+                            Ok(t) if !t.trim().is_empty() => {
+                                env.push((crate::backup::remote::TOKEN_ENV.to_string(), t));
+                            }
+                            _ => {
+                                return Err(at(
+                                    var,
+                                    format!("job `{}`: push token_env `{var}` is not set in the daemon's environment", j.name),
+                                ))
+                            }
+                        }
+                    }
                 }
                 "backup"
             }
@@ -374,6 +457,48 @@ mod tests {
         let p = dir.path().join("schedule.yml");
         std::fs::write(&p, text).unwrap();
         load(&p)
+    }
+
+    #[test]
+    fn push_as_a_map_gives_the_run_its_options_and_the_token_through_its_environment() {
+        std::env::set_var("NETORCH_TEST_PUSH_TOKEN_7", "tok-7");
+        let s = load_str(
+            "jobs:\n  - name: b\n    every: 1h\n    inventory: inv\n    backup:\n      store: st\n      push:\n        url: ssh://git@10.0.0.1/configs.git\n        ssh_key: keys/id\n        known_hosts: kh\n        host_key_checking: accept-new\n        token_env: NETORCH_TEST_PUSH_TOKEN_7\n",
+        )
+        .unwrap();
+        let j = &s.jobs[0];
+        let args = j.args.join(" ");
+        assert!(
+            args.contains("--push-ssh-key ") && args.contains("keys/id"),
+            "{args}"
+        );
+        assert!(
+            args.contains("--push-host-key-checking accept-new"),
+            "{args}"
+        );
+        assert!(
+            !args.contains("tok-7") && !args.contains("ssh://"),
+            "{args}"
+        );
+        assert!(j
+            .env
+            .contains(&("NETORCH_GIT_TOKEN".to_string(), "tok-7".to_string())));
+        assert!(!j.shown_env().contains("tok-7"));
+        let e = load_str(
+            "jobs:\n  - name: b\n    every: 1h\n    inventory: inv\n    backup: { push: { url: x, tokn_file: f } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tokn_file"), "{e}");
+        let e = load_str(
+            "jobs:\n  - name: b\n    every: 1h\n    inventory: inv\n    backup: { push: { url: x, token_env: NETORCH_TEST_UNSET_9 } }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("NETORCH_TEST_UNSET_9") && e.contains("not set"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -482,6 +482,7 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
     cmd.args(&job.args)
         .env_remove(config::EXTRA_VARS_ENV)
         .env_remove(config::PUSH_ENV)
+        .env_remove(crate::backup::remote::TOKEN_ENV)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

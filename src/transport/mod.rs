@@ -25,6 +25,7 @@ pub mod sftp;
 pub mod ssh;
 pub mod telnet;
 
+pub use settings::default_known_hosts_file;
 pub use settings::{AuthMethod, ConnectionSettings, Credential, HostKeyChecking, JumpHost};
 pub use ssh::{ExecOutput, SshOptions, SshSession};
 

@@ -30,6 +30,7 @@ pub fn fsck_clean(store: &std::path::Path) {
 
 pub mod ansible;
 pub mod ftpd;
+pub mod git_http;
 pub mod netconfd;
 pub mod report;
 pub mod sim;

@@ -61,6 +61,12 @@ pub(crate) use reader::settings_error;
 pub use reader::{bool_var, duration_var, transfer_timeout_var};
 use reader::{default_known_hosts, expand_home, scalar_string, Reader};
 
+/// The known_hosts file used when none is named (`~/.ssh/known_hosts`): devices and the
+/// backup store's SSH remote share it.
+pub fn default_known_hosts_file() -> PathBuf {
+    default_known_hosts()
+}
+
 /// Default TCP connect (and SSH handshake) timeout.
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 /// Default per-command timeout.
