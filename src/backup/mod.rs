@@ -147,10 +147,10 @@ pub struct StoreSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
     /// The push's details: rounds, commits rebased onto other writers', same-file notes.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
     /// Committing or pushing failed: the run fails, the store keeps its last good state.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

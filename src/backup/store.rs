@@ -154,7 +154,7 @@ pub struct LogEntry {
 }
 
 /// What a push did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PushReport {
     /// The remote, credentials masked.
     pub url: String,

@@ -200,8 +200,10 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
             },
             ..PushOptions::default()
         },
-        // The `--shard K/N` option, once it exists, passes its "K/N" here instead of None.
-        shard: crate::backup::shard_label(None).map_err(Error::Usage)?,
+        // `--shard K/N` (or `--shards N` in an Indexed Job) labels the commit; without it,
+        // NETORCH_SHARD may (a shard split some other way).
+        shard: crate::backup::shard_label(req.shard.map(|s| s.to_string()).as_deref())
+            .map_err(Error::Usage)?,
     };
     req.diff = args.diff;
     req.backups = Some(Arc::new(BackupRun::new(settings)));

@@ -236,9 +236,10 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     };
     let backups = backups.or_else(|| {
         has_backup_tasks(&plan).then(|| {
-            Arc::new(crate::backup::BackupRun::new(
-                crate::backup::BackupSettings::default(),
-            ))
+            Arc::new(crate::backup::BackupRun::new(crate::backup::BackupSettings {
+                shard: shard.map(|s| s.to_string()),
+                ..Default::default()
+            }))
         })
     });
     if let Some(b) = &backups {
