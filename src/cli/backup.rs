@@ -80,6 +80,9 @@ pub struct BackupRunArgs {
     /// Show each changed device's diff.
     #[arg(short = 'D', long)]
     pub diff: bool,
+
+    #[command(flatten)]
+    pub notify: super::run::NotifyOpts,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,7 +150,9 @@ pub fn run(args: BackupArgs, verbose: u8) -> Result<ExitCode> {
 }
 
 fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
+    let notify = args.notify.load()?;
     let mut req = RunRequest::load(&args.opts, &[], verbose)?;
+    req.notify = notify;
     req.playbooks = vec![Playbook::load_str(
         Path::new("<netorch backup>"),
         BACKUP_PLAYBOOK,

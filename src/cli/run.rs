@@ -54,10 +54,41 @@ pub struct RunArgs {
     /// passwords stay masked.
     #[arg(long)]
     pub show_secrets: bool,
+
+    #[command(flatten)]
+    pub notify: NotifyOpts,
+}
+
+/// `--notify`, shared by `run` and `backup`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NotifyOpts {
+    /// Notify when a backup changes a device's config or the run fails: a notify config
+    /// file (YAML: `targets:` with `webhook:` / `email:`), or `webhook:URL`, `slack:URL`,
+    /// `teams:URL`, `mattermost:URL`. Repeat for several. Checked before any device is
+    /// touched; a failed notification is a warning, never a failed run.
+    #[arg(long, value_name = "FILE|FORMAT:URL")]
+    pub notify: Vec<String>,
+}
+
+impl NotifyOpts {
+    /// The merged, checked configuration (`None` without `--notify`).
+    pub fn load(&self) -> Result<Option<crate::notify::Config>> {
+        let mut cfg: Option<crate::notify::Config> = None;
+        for arg in &self.notify {
+            let one = crate::notify::parse_cli(arg)?;
+            match &mut cfg {
+                Some(c) => c.merge(one),
+                None => cfg = Some(one),
+            }
+        }
+        Ok(cfg)
+    }
 }
 
 pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
+    let notify = args.notify.load()?;
     let mut req = RunRequest::load(&args.opts, &playbook_dirs(&args.playbooks), verbose)?;
+    req.notify = notify;
     if args.rerun_failed {
         req.limit = resolve_limit(None, true)?;
     }
@@ -101,6 +132,8 @@ pub struct RunRequest {
     pub backups: Option<Arc<crate::backup::BackupRun>>,
     /// How results are laid out on a terminal (`exec` shows them per host).
     pub layout: Layout,
+    /// Where to tell about changed backups and failures once the run is done.
+    pub notify: Option<crate::notify::Config>,
 }
 
 impl RunRequest {
@@ -131,6 +164,7 @@ impl RunRequest {
             verbose,
             backups: None,
             layout: Layout::Tasks,
+            notify: None,
         })
     }
 }
@@ -165,7 +199,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         verbose,
         backups,
         layout,
+        notify,
     } = req;
+    let notify = notify.filter(|n| !n.is_empty());
     let mut plan_opts = PlanOptions {
         limit,
         tags,
@@ -208,6 +244,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     for s in &secrets {
         redactor.add(s);
     }
+    let notify_redactor = redactor.clone();
     let max_forks = plan
         .plays
         .iter()
@@ -243,7 +280,8 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         backups: backups.clone(),
         forks,
         check,
-        diff,
+        // Notifications carry each changed device's diff (masked), shown or not.
+        diff: diff || notify.is_some(),
         show_secrets,
         extra_vars: extra,
         ssh,
@@ -357,6 +395,16 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     .as_ref()
                     .filter(|r| r.any())
                     .map(|r| r.run_id().to_string());
+                if let Some(cfg) = notify {
+                    reporter.report_mut().interrupted = cancel.load(Ordering::SeqCst);
+                    let doc = serde_json::to_value(reporter.report_mut()).unwrap_or_default();
+                    let summary = crate::notify::RunSummary::from_report(&doc, &notify_redactor);
+                    // Bounded by the targets' timeouts; the run's result is already made.
+                    reporter.report_mut().notifications =
+                        tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
+                            .await
+                            .unwrap_or_default();
+                }
                 let report = reporter.finish(cancel.load(Ordering::SeqCst));
                 if let (false, Some(id)) = (json, &report.rollback_run) {
                     let _ = super::common::print_out(&format!(
@@ -373,6 +421,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         }
     });
     rt.shutdown_background();
+    for line in crate::notify::failure_lines(&report.notifications) {
+        eprintln!("warning: {line}");
+    }
 
     if let Some(path) = &junit {
         std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;

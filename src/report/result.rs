@@ -328,6 +328,10 @@ pub struct RunReport {
     /// it (`netorch rollback --run ID`); absent when nothing was recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_run: Option<String>,
+    /// What happened to each change notification target (`--notify`); absent when none
+    /// was due. A failed one never changes the run's result or exit code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::Delivery>,
 }
 
 impl RunReport {
@@ -345,6 +349,7 @@ impl RunReport {
             interrupted: false,
             backups: Vec::new(),
             rollback_run: None,
+            notifications: Vec::new(),
         }
     }
 
