@@ -23,6 +23,7 @@ mod inventory;
 mod malformed;
 mod netbox;
 mod netconf;
+mod notify;
 mod parse_conformance;
 mod parsing;
 mod playbook;
