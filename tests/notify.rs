@@ -188,7 +188,7 @@ fn webhook_formats_signature_retry_and_no_secrets() {
     assert_eq!(att["content"]["type"], "AdaptiveCard");
     let blocks = att["content"]["body"].as_array().unwrap();
     assert_eq!(blocks[0]["text"], "netorch backup: 2 devices changed");
-    assert!(blocks[1]["text"].as_str().unwrap().contains(&want[0]));
+    assert!(blocks[1]["text"].as_str().unwrap().contains(want[0]));
     let mm = by("/mattermost");
     assert_eq!(mm["username"], "netorch");
     assert!(mm["text"]
