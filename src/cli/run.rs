@@ -415,6 +415,15 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     // A closed pipe here must not lose the run's own exit code.
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
+                if !json {
+                    let sent: String = report
+                        .notifications
+                        .iter()
+                        .filter(|d| !d.failed())
+                        .map(|d| format!("NOTIFY {}: sent ({})\n", d.target, d.events.join(", ")))
+                        .collect();
+                    let _ = super::common::print_out(&sent);
+                }
                 report
             }
             Err(_) => RunReport::new(Vec::new(), check),

@@ -99,6 +99,19 @@ pub fn send(e: &Email, msg: &Message, label: &str) -> Result<(), NotifyError> {
 
 /// lettre's error with its cause chain (the server's reply, the TLS or socket error).
 fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            // A socket read timeout shows as EAGAIN: say what it means.
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                return "the server did not answer in time (the target's timeout)".into();
+            }
+        }
+        src = s.source();
+    }
     let mut out = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {

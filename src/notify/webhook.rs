@@ -358,7 +358,7 @@ fn error_text(e: &ureq::Error) -> String {
         ureq::Error::Timeout(t) => format!("timed out ({t:?})"),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         ureq::Error::HostNotFound => "host not found".into(),
-        ureq::Error::Io(io) => format!("connection: {}", io.kind()),
+        ureq::Error::Io(io) => format!("connection: {io}"),
         ureq::Error::NativeTls(t) => format!("TLS: {t}"),
         ureq::Error::BadUri(_) => "bad URL".into(),
         other => {

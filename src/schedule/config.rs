@@ -478,6 +478,33 @@ mod tests {
     }
 
     #[test]
+    fn notify_default_applies_unless_a_job_says_otherwise() {
+        let s = load_str(
+            "notify:\n  targets:\n    - webhook: { url: 'https://a.example.com/x' }\njobs:\n  - name: a\n    every: 1m\n    backup: {}\n    inventory: i\n  - name: b\n    every: 1m\n    backup: {}\n    inventory: i\n    notify: { targets: [ { webhook: { url: 'https://b.example.com/x', format: teams } } ] }\n  - name: c\n    every: 1m\n    backup: {}\n    inventory: i\n    notify: { targets: [] }\n",
+        )
+        .unwrap();
+        let label = |j: &Job| j.notify.as_ref().map(|n| n.targets[0].label());
+        assert_eq!(
+            label(&s.jobs[0]).as_deref(),
+            Some("webhook json https://a.example.com/...")
+        );
+        assert_eq!(
+            label(&s.jobs[1]).as_deref(),
+            Some("webhook teams https://b.example.com/...")
+        );
+        assert!(s.jobs[2].notify.is_none());
+        // Notified jobs' reports carry the diffs the messages show.
+        assert!(s.jobs[0].args.contains(&"--diff".to_string()));
+        assert!(!s.jobs[2].args.contains(&"--diff".to_string()));
+        let e = load_str(
+            "jobs:\n  - name: a\n    every: 1m\n    backup: {}\n    inventory: i\n    notify:\n      targets:\n        - webhook: { ulr: 'https://x' }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.to_string().contains("did you mean `url`"), "{e}");
+    }
+
+    #[test]
     fn forks_are_bounded_where_they_are_written() {
         let e = load_str(
             "jobs:\n  - name: x\n    every: 1m\n    playbook: a.yml\n    inventory: i\n    forks: 99999999999\n",
