@@ -48,7 +48,19 @@ pub fn payload(w: &Webhook, s: &RunSummary, links: &Links, events: &[Event]) -> 
     };
     match w.format {
         Format::Json => json_payload(s, links, events),
-        Format::Slack => json!({ "text": chat(SLACK_MAX_BYTES, true) }),
+        Format::Slack => {
+            // Slack reads `<...>` as links and mentions (`<!channel>` in a device's banner
+            // would page everyone): its three control characters are escaped, and the
+            // escaping may grow the text, so the budget shrinks until it fits.
+            let mut budget = SLACK_MAX_BYTES;
+            loop {
+                let text = slack_escape(&chat(budget, true));
+                if text.len() <= SLACK_MAX_BYTES * 3 || budget < 1000 {
+                    break json!({ "text": text });
+                }
+                budget /= 2;
+            }
+        }
         Format::Mattermost => {
             json!({ "text": chat(MATTERMOST_MAX_BYTES, false), "username": "netorch" })
         }
@@ -86,6 +98,12 @@ pub fn payload(w: &Webhook, s: &RunSummary, links: &Links, events: &[Event]) -> 
             })
         }
     }
+}
+
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// netorch's own document (README "Change notifications" describes it).
@@ -392,5 +410,70 @@ mod tests {
             )
         );
         assert_ne!(signature(b"other", 1700000000, b"{}").unwrap(), sig);
+    }
+
+    #[test]
+    fn slack_text_cannot_mention_or_link() {
+        assert_eq!(
+            slack_escape("<!channel> a&b <http://x|y>"),
+            "&lt;!channel&gt; a&amp;b &lt;http://x|y&gt;"
+        );
+    }
+
+    #[test]
+    fn five_hundred_changed_devices_make_one_bounded_payload_per_format() {
+        use super::super::summary::Changed;
+        let diff: String = (0..300).map(|i| format!("+interface Gi0/{i}\n")).collect();
+        let s = RunSummary {
+            kind: "backup".into(),
+            result: "ok".into(),
+            commit: Some("abc".into()),
+            changed: (0..500)
+                .map(|i| Changed {
+                    host: format!("sw-{i:03}"),
+                    path: format!("sw-{i:03}.cfg"),
+                    new: false,
+                    added: 100,
+                    removed: 0,
+                    diff: Some(diff.clone()),
+                    diff_truncated: false,
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let limits = [
+            (Format::Json, 1_300_000),
+            (Format::Slack, 40_000),
+            (Format::Mattermost, 16_000),
+            (Format::Teams, 27_000),
+        ];
+        for (format, limit) in limits {
+            let w = Webhook {
+                name: None,
+                url: UrlSource::Inline("https://x".into()),
+                format,
+                secret: None,
+                on: Event::ALL.to_vec(),
+                timeout: Duration::from_secs(1),
+                retries: 0,
+            };
+            let body =
+                serde_json::to_vec(&payload(&w, &s, &Links::default(), &[Event::Changed])).unwrap();
+            assert!(body.len() <= limit, "{format:?}: {} bytes", body.len());
+            let text = String::from_utf8_lossy(&body);
+            assert!(text.contains("500 devices changed"), "{format:?}");
+            if format == Format::Json {
+                // Every device is listed; diffs stop at the budget and say so.
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(v["changed"].as_array().unwrap().len(), 500);
+                assert!(
+                    v["omitted"]["diffs"].as_u64().unwrap() > 0,
+                    "{}",
+                    v["omitted"]
+                );
+            } else {
+                assert!(text.contains("truncated to fit the message"), "{format:?}");
+            }
+        }
     }
 }
