@@ -395,17 +395,24 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     .as_ref()
                     .filter(|r| r.any())
                     .map(|r| r.run_id().to_string());
-                if let Some(cfg) = notify {
-                    reporter.report_mut().interrupted = cancel.load(Ordering::SeqCst);
-                    let doc = serde_json::to_value(reporter.report_mut()).unwrap_or_default();
+                // The JSON document carries the deliveries, so it waits for them; a person
+                // at a terminal sees the recap first.
+                let send = |cfg: crate::notify::Config, doc: serde_json::Value| {
                     let summary = crate::notify::RunSummary::from_report(&doc, &notify_redactor);
                     // Bounded by the targets' timeouts; the run's result is already made.
-                    reporter.report_mut().notifications =
-                        tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
-                            .await
-                            .unwrap_or_default();
+                    tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
+                };
+                let interrupted = cancel.load(Ordering::SeqCst);
+                let mut notify = notify;
+                if json {
+                    if let Some(cfg) = notify.take() {
+                        reporter.report_mut().interrupted = interrupted;
+                        let doc = serde_json::to_value(reporter.report_mut()).unwrap_or_default();
+                        reporter.report_mut().notifications =
+                            send(cfg, doc).await.unwrap_or_default();
+                    }
                 }
-                let report = reporter.finish(cancel.load(Ordering::SeqCst));
+                let mut report = reporter.finish(interrupted);
                 if let (false, Some(id)) = (json, &report.rollback_run) {
                     let _ = super::common::print_out(&format!(
                         "config before the change kept: netorch rollback --run {id} (-i ...)\n"
@@ -415,7 +422,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     // A closed pipe here must not lose the run's own exit code.
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
-                if !json {
+                if let Some(cfg) = notify {
+                    let doc = serde_json::to_value(&report).unwrap_or_default();
+                    report.notifications = send(cfg, doc).await.unwrap_or_default();
                     let sent: String = report
                         .notifications
                         .iter()
