@@ -214,10 +214,11 @@ fn mail_text(m: &Value, kind: &str) -> String {
 }
 
 #[test]
-fn mail_over_plain_smtp_with_auth_and_over_starttls() {
+fn mail_over_plain_smtp_with_auth_over_starttls_and_over_implicit_tls() {
     let sim = Sim::with("cisco_ios", 2).start();
     let plain = Smtpd::start(false);
     let tls = Smtpd::start(true);
+    let smtps = Smtpd::start_with(crate::util::smtpd::Tls::Implicit);
     write(
         sim.dir.path(),
         "smtp.pass",
@@ -229,12 +230,16 @@ fn mail_over_plain_smtp_with_auth_and_over_starttls() {
         &format!(
             "targets:\n\
              \x20 - email:\n      server: 127.0.0.1\n      port: {}\n      tls: none\n      username: {}\n      password_file: smtp.pass\n      from: netorch@example.com\n      to: [neteng@example.com, noc@example.com]\n\
-             \x20 - email:\n      server: localhost\n      port: {}\n      tls: starttls\n      ca_file: {}\n      username: {}\n      password_env: NETORCH_TEST_SMTP_PASSWORD\n      from: netorch@example.com\n      to: neteng@example.com\n      subject_prefix: '[lab]'\n",
+             \x20 - email:\n      server: localhost\n      port: {}\n      tls: starttls\n      ca_file: {}\n      username: {}\n      password_env: NETORCH_TEST_SMTP_PASSWORD\n      from: netorch@example.com\n      to: neteng@example.com\n      subject_prefix: '[lab]'\n\
+             \x20 - email: {{ server: localhost, port: {}, tls: tls, ca_file: '{}', username: {}, password_file: smtp.pass, from: netorch@example.com, to: neteng@example.com }}\n",
             plain.port,
             plain.user,
             tls.port,
             tls.ca().display(),
-            tls.user
+            tls.user,
+            smtps.port,
+            smtps.ca().display(),
+            smtps.user
         ),
     );
     let store = sim.dir.path().join("store");
@@ -251,10 +256,10 @@ fn mail_over_plain_smtp_with_auth_and_over_starttls() {
         .unwrap();
     let doc = ok(&out);
     let d = deliveries(&doc);
-    assert_eq!(d.len(), 2, "{doc}");
+    assert_eq!(d.len(), 3, "{doc}");
     assert!(d.iter().all(|x| x["status"] == "sent"), "{d:?}");
     let names: Vec<&str> = sim.hosts.iter().map(|h| h.name.as_str()).collect();
-    for (server, encrypted, rcpts) in [(&plain, false, 2), (&tls, true, 1)] {
+    for (server, encrypted, rcpts) in [(&plain, false, 2), (&tls, true, 1), (&smtps, true, 1)] {
         let mails = server.messages();
         assert_eq!(mails.len(), 1, "one mail per run: {mails:?}");
         let m = &mails[0];

@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// How the server protects its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    None,
+    /// STARTTLS, required before AUTH and MAIL.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
 pub struct Smtpd {
     child: Child,
     pub port: u16,
@@ -21,6 +31,10 @@ pub struct Smtpd {
 impl Smtpd {
     /// Plain SMTP (loopback) with AUTH, or STARTTLS (required) with AUTH.
     pub fn start(starttls: bool) -> Smtpd {
+        Smtpd::start_with(if starttls { Tls::Starttls } else { Tls::None })
+    }
+
+    pub fn start_with(tls: Tls) -> Smtpd {
         let python = super::pyenv().join("bin/python");
         assert!(
             python.exists(),
@@ -39,11 +53,15 @@ impl Smtpd {
             .args(["--port", &port.to_string(), "--out"])
             .arg(&out)
             .args(["--user", "netorch", "--password", "m4il-pa55"]);
-        if starttls {
+        if tls != Tls::None {
             super::ftpd::make_certs(dir.path());
-            cmd.arg("--starttls")
-                .arg(dir.path().join("server.pem"))
-                .arg(dir.path().join("server.key"));
+            cmd.arg(if tls == Tls::Starttls {
+                "--starttls"
+            } else {
+                "--implicit-tls"
+            })
+            .arg(dir.path().join("server.pem"))
+            .arg(dir.path().join("server.key"));
         }
         let mut child = cmd
             .stdin(Stdio::null())
