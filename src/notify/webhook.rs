@@ -62,7 +62,7 @@ pub fn payload(w: &Webhook, s: &RunSummary, links: &Links, events: &[Event]) -> 
             }
         }
         Format::Mattermost => {
-            json!({ "text": chat(MATTERMOST_MAX_BYTES, false), "username": "netorch" })
+            json!({ "text": defuse_mentions(&chat(MATTERMOST_MAX_BYTES, false)), "username": "netorch" })
         }
         Format::Teams => {
             let body = render_text(
@@ -98,6 +98,18 @@ pub fn payload(w: &Webhook, s: &RunSummary, links: &Links, events: &[Event]) -> 
             })
         }
     }
+}
+
+/// Mattermost notifies a whole channel for `@channel`, `@all` and `@here` anywhere in a
+/// post: a word joiner keeps device text (a banner, an error) from doing that.
+fn defuse_mentions(s: &str) -> String {
+    let mut out = s.to_string();
+    for m in ["channel", "all", "here"] {
+        for form in [format!("@{m}"), format!("@{}", m.to_uppercase())] {
+            out = out.replace(&form, &format!("@\u{2060}{}", &form[1..]));
+        }
+    }
+    out
 }
 
 fn slack_escape(s: &str) -> String {
@@ -410,6 +422,15 @@ mod tests {
             )
         );
         assert_ne!(signature(b"other", 1700000000, b"{}").unwrap(), sig);
+    }
+
+    #[test]
+    fn mattermost_text_cannot_page_a_channel() {
+        let t = defuse_mentions("banner @channel @all user@here.example");
+        assert!(
+            !t.contains("@channel") && !t.contains("@all") && !t.contains("@here"),
+            "{t}"
+        );
     }
 
     #[test]
