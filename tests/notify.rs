@@ -613,3 +613,56 @@ fn the_daemon_notifies_after_runs_and_keeps_the_deliveries_in_its_status() {
     );
     assert!(reqs.iter().all(|r| r.json()["job"] != "quiet"));
 }
+
+#[test]
+fn a_failing_playbook_run_notifies_its_failures_and_a_clean_one_nothing() {
+    let sim = Sim::with("cisco_ios", 2).start();
+    let hook = Receiver::start(&[], Reply::Status(200));
+    let notify = format!("mattermost:{}/mm", hook.url);
+    let target = sim.hosts[0].name.clone();
+    let pb = write(
+        sim.dir.path(),
+        "check.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - name: Version\n      command: show version\n    - name: Policy\n      fail: {{ msg: 'policy @channel violated on {{{{ inventory_hostname }}}}' }}\n      when: inventory_hostname == '{target}'\n"
+        ),
+    );
+    let out = crate::util::run_playbook(&sim, &pb, &["--notify", &notify]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("NOTIFY webhook mattermost http://127.0.0.1:"),
+        "{stdout}"
+    );
+    let reqs = hook.wait_for(1, 5);
+    let text = reqs[0].json()["text"].as_str().unwrap().to_string();
+    assert!(
+        text.starts_with("**netorch run: 1 device failed**"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("policy @\u{2060}channel violated on {target}")),
+        "{text}"
+    );
+    assert!(!text.contains(&sim.hosts[1].name), "{text}");
+    // All ok: nothing to say.
+    let pb = write(
+        sim.dir.path(),
+        "ok.yml",
+        "- hosts: all\n  tasks:\n    - name: Version\n      command: show version\n",
+    );
+    let out = crate::util::run_playbook(&sim, &pb, &["--notify", &notify]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(hook.requests().len(), 1);
+}
