@@ -41,6 +41,7 @@
 //! - [`report`]: events -> live progress, recap, JSON, JUnit; the only printer.
 //! - [`cli`]: one file per subcommand; `main.rs` only maps errors to exit codes.
 //! - [`schedule`]: the daemon: cron/interval jobs run as child processes, status, metrics.
+//! - [`notify`]: change and failure notifications (webhooks, SMTP) after a run or a job.
 
 pub mod actions;
 pub mod backup;
@@ -53,6 +54,7 @@ pub mod fs;
 pub mod interrupt;
 pub mod inventory;
 pub mod jinja;
+pub mod notify;
 pub mod parse;
 pub mod playbook;
 pub mod report;

@@ -24,6 +24,7 @@ mod inventory;
 mod malformed;
 mod netbox;
 mod netconf;
+mod notify;
 mod parse_conformance;
 mod parsing;
 mod playbook;

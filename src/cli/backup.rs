@@ -98,6 +98,9 @@ pub struct BackupRunArgs {
     /// Show each changed device's diff.
     #[arg(short = 'D', long)]
     pub diff: bool,
+
+    #[command(flatten)]
+    pub notify: super::run::NotifyOpts,
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,7 +172,9 @@ fn backup(args: BackupRunArgs, verbose: u8) -> Result<ExitCode> {
         crate::backup::remote::check_url(url)
             .map_err(|e| Error::Usage(format!("--push {}: {e}", crate::secret::redact_url(url))))?;
     }
+    let notify = args.notify.load()?;
     let mut req = RunRequest::load(&args.opts, &[], verbose)?;
+    req.notify = notify;
     req.playbooks = vec![Playbook::load_str(
         Path::new("<netorch backup>"),
         BACKUP_PLAYBOOK,

@@ -83,6 +83,17 @@ fn check(config: &Path, sched: &schedule::Schedule) -> Result<ExitCode> {
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
+        if let Some(n) = &j.notify {
+            let targets: Vec<String> = n
+                .targets
+                .iter()
+                .map(|t| {
+                    let on: Vec<&str> = t.on().iter().map(|e| e.as_str()).collect();
+                    format!("{} (on {})", t.label(), on.join(", "))
+                })
+                .collect();
+            text.push_str(&format!("  notify: {}\n", targets.join("; ")));
+        }
     }
     print_out(&text)?;
     match errors.len() {

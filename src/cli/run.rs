@@ -54,10 +54,41 @@ pub struct RunArgs {
     /// passwords stay masked.
     #[arg(long)]
     pub show_secrets: bool,
+
+    #[command(flatten)]
+    pub notify: NotifyOpts,
+}
+
+/// `--notify`, shared by `run` and `backup`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NotifyOpts {
+    /// Notify when a backup changes a device's config or the run fails: a notify config
+    /// file (YAML: `targets:` with `webhook:` / `email:`), or `webhook:URL`, `slack:URL`,
+    /// `teams:URL`, `mattermost:URL`. Repeat for several. Checked before any device is
+    /// touched; a failed notification is a warning, never a failed run.
+    #[arg(long, value_name = "FILE|FORMAT:URL")]
+    pub notify: Vec<String>,
+}
+
+impl NotifyOpts {
+    /// The merged, checked configuration (`None` without `--notify`).
+    pub fn load(&self) -> Result<Option<crate::notify::Config>> {
+        let mut cfg: Option<crate::notify::Config> = None;
+        for arg in &self.notify {
+            let one = crate::notify::parse_cli(arg)?;
+            match &mut cfg {
+                Some(c) => c.merge(one),
+                None => cfg = Some(one),
+            }
+        }
+        Ok(cfg)
+    }
 }
 
 pub fn run(args: RunArgs, verbose: u8) -> Result<ExitCode> {
+    let notify = args.notify.load()?;
     let mut req = RunRequest::load(&args.opts, &playbook_dirs(&args.playbooks), verbose)?;
+    req.notify = notify;
     if args.rerun_failed {
         req.limit = resolve_limit(None, true)?;
     }
@@ -105,6 +136,8 @@ pub struct RunRequest {
     pub backups: Option<Arc<crate::backup::BackupRun>>,
     /// How results are laid out on a terminal (`exec` shows them per host).
     pub layout: Layout,
+    /// Where to tell about changed backups and failures once the run is done.
+    pub notify: Option<crate::notify::Config>,
 }
 
 impl RunRequest {
@@ -137,6 +170,7 @@ impl RunRequest {
             verbose,
             backups: None,
             layout: Layout::Tasks,
+            notify: None,
         })
     }
 }
@@ -173,7 +207,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         verbose,
         backups,
         layout,
+        notify,
     } = req;
+    let notify = notify.filter(|n| !n.is_empty());
     let mut plan_opts = PlanOptions {
         limit,
         tags,
@@ -219,6 +255,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     for s in &secrets {
         redactor.add(s);
     }
+    let notify_redactor = redactor.clone();
     let max_forks = plan
         .plays
         .iter()
@@ -236,10 +273,12 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
     };
     let backups = backups.or_else(|| {
         has_backup_tasks(&plan).then(|| {
-            Arc::new(crate::backup::BackupRun::new(crate::backup::BackupSettings {
-                shard: shard.map(|s| s.to_string()),
-                ..Default::default()
-            }))
+            Arc::new(crate::backup::BackupRun::new(
+                crate::backup::BackupSettings {
+                    shard: shard.map(|s| s.to_string()),
+                    ..Default::default()
+                },
+            ))
         })
     });
     if let Some(b) = &backups {
@@ -255,7 +294,8 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         backups: backups.clone(),
         forks,
         check,
-        diff,
+        // Notifications carry each changed device's diff (masked), shown or not.
+        diff: diff || notify.is_some(),
         show_secrets,
         extra_vars: extra,
         ssh,
@@ -374,7 +414,24 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 // Every secret the run met (the reporter learns some as hosts resolve
                 // their variables) masks the --json-file copy too.
                 let redactor = reporter.redactor().clone();
-                let report = reporter.finish(cancel.load(Ordering::SeqCst));
+                // The JSON document carries the deliveries, so it waits for them; a person
+                // at a terminal sees the recap first.
+                let send = |cfg: crate::notify::Config, doc: serde_json::Value| {
+                    let summary = crate::notify::RunSummary::from_report(&doc, &notify_redactor);
+                    // Bounded by the targets' timeouts; the run's result is already made.
+                    tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
+                };
+                let interrupted = cancel.load(Ordering::SeqCst);
+                let mut notify = notify;
+                if json {
+                    if let Some(cfg) = notify.take() {
+                        reporter.report_mut().interrupted = interrupted;
+                        let doc = serde_json::to_value(reporter.report_mut()).unwrap_or_default();
+                        reporter.report_mut().notifications =
+                            send(cfg, doc).await.unwrap_or_default();
+                    }
+                }
+                let mut report = reporter.finish(interrupted);
                 if let (false, Some(id)) = (json, &report.rollback_run) {
                     let _ = super::common::print_out(&format!(
                         "config before the change kept: netorch rollback --run {id} (-i ...)\n"
@@ -384,12 +441,26 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     // A closed pipe here must not lose the run's own exit code.
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
+                if let Some(cfg) = notify {
+                    let doc = serde_json::to_value(&report).unwrap_or_default();
+                    report.notifications = send(cfg, doc).await.unwrap_or_default();
+                    let sent: String = report
+                        .notifications
+                        .iter()
+                        .filter(|d| !d.failed())
+                        .map(|d| format!("NOTIFY {}: sent ({})\n", d.target, d.events.join(", ")))
+                        .collect();
+                    let _ = super::common::print_out(&sent);
+                }
                 (report, redactor)
             }
             Err(_) => (RunReport::new(Vec::new(), check), Redactor::new()),
         }
     });
     rt.shutdown_background();
+    for line in crate::notify::failure_lines(&report.notifications) {
+        eprintln!("warning: {line}");
+    }
 
     if let Some(path) = &junit {
         std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;

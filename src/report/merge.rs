@@ -195,6 +195,11 @@ pub fn merge(
         .iter()
         .flat_map(|(_, r)| r.backups.iter().cloned())
         .collect();
+    // Each shard told its targets about its own hosts.
+    out.notifications = reports
+        .iter()
+        .flat_map(|(_, r)| r.notifications.iter().cloned())
+        .collect();
 
     for (i, play) in first.plays.iter().enumerate() {
         let shards_of_play: Vec<&PlayReport> =

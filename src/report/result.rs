@@ -341,6 +341,10 @@ pub struct RunReport {
     /// joins the shards).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::inventory::shard::Shard>,
+    /// What happened to each change notification target (`--notify`); absent when none
+    /// was due. A failed one never changes the run's result or exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::Delivery>,
 }
 
 impl RunReport {
@@ -359,6 +363,7 @@ impl RunReport {
             backups: Vec::new(),
             rollback_run: None,
             shard: None,
+            notifications: Vec::new(),
         }
     }
 

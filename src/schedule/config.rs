@@ -43,6 +43,9 @@ pub struct ScheduleSpec {
     pub status_file: Option<String>,
     #[serde(default, deserialize_with = "values::opt_duration")]
     pub grace_period: Option<Duration>,
+    /// Change and failure notifications for every job that has no `notify:` of its own.
+    #[serde(default)]
+    pub notify: Option<crate::notify::config::NotifySpec>,
     pub jobs: Vec<JobSpec>,
 }
 
@@ -78,6 +81,9 @@ pub struct JobSpec {
     /// Extra variables (`-e`), as a mapping.
     #[serde(default)]
     pub extra_vars: Option<serde_json::Map<String, serde_json::Value>>,
+    /// This job's notifications, instead of the schedule's (`targets: []`: none).
+    #[serde(default)]
+    pub notify: Option<crate::notify::config::NotifySpec>,
 }
 
 /// A job's `forks`, within what `run --forks` takes (checked here, not when the job runs).
@@ -208,6 +214,9 @@ pub struct Job {
     /// Secrets for the child (extra vars, a push URL with credentials), given through its
     /// environment; only the daemon's user can read that.
     pub env: Vec<(String, String)>,
+    /// Where the daemon tells about the job's changed backups and failures, after each run
+    /// (the daemon sends them, so a run that times out or crashes is told about too).
+    pub notify: Option<std::sync::Arc<crate::notify::Config>>,
 }
 
 /// The environment variable the child reads its extra vars from (`-e`).
@@ -266,6 +275,13 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
     if spec.jobs.is_empty() {
         return Err(at("jobs", "the schedule has no jobs".into()));
     }
+    // Checked (secrets readable, variables set) before any job runs.
+    let default_notify = match spec.notify.clone() {
+        Some(n) => Some(crate::notify::Config::from_spec(
+            n, &base, path, &text, "notify:",
+        )?),
+        None => None,
+    };
     let mut jobs = Vec::new();
     let mut names = std::collections::HashSet::new();
     for j in &spec.jobs {
@@ -395,6 +411,18 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
                 serde_json::Value::Object(ev.clone()).to_string(),
             ));
         }
+        let notify = match j.notify.clone() {
+            Some(n) => Some(crate::notify::Config::from_spec(
+                n, &base, path, &text, &name_at,
+            )?),
+            None => default_notify.clone(),
+        }
+        .filter(|n| !n.is_empty())
+        .map(std::sync::Arc::new);
+        if notify.is_some() {
+            // The report then carries each changed device's diff (masked) for the message.
+            args.push("--diff".into());
+        }
         args.push("--json".into());
         let timeout = match j.timeout {
             Some(t) if t.is_zero() => {
@@ -415,6 +443,7 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             kind,
             args,
             env,
+            notify,
         });
     }
     Ok(Schedule {
@@ -571,6 +600,33 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("`timeout` must be more than 0"), "{e}");
+    }
+
+    #[test]
+    fn notify_default_applies_unless_a_job_says_otherwise() {
+        let s = load_str(
+            "notify:\n  targets:\n    - webhook: { url: 'https://a.example.com/x' }\njobs:\n  - name: a\n    every: 1m\n    backup: {}\n    inventory: i\n  - name: b\n    every: 1m\n    backup: {}\n    inventory: i\n    notify: { targets: [ { webhook: { url: 'https://b.example.com/x', format: teams } } ] }\n  - name: c\n    every: 1m\n    backup: {}\n    inventory: i\n    notify: { targets: [] }\n",
+        )
+        .unwrap();
+        let label = |j: &Job| j.notify.as_ref().map(|n| n.targets[0].label());
+        assert_eq!(
+            label(&s.jobs[0]).as_deref(),
+            Some("webhook json https://a.example.com/...")
+        );
+        assert_eq!(
+            label(&s.jobs[1]).as_deref(),
+            Some("webhook teams https://b.example.com/...")
+        );
+        assert!(s.jobs[2].notify.is_none());
+        // Notified jobs' reports carry the diffs the messages show.
+        assert!(s.jobs[0].args.contains(&"--diff".to_string()));
+        assert!(!s.jobs[2].args.contains(&"--diff".to_string()));
+        let e = load_str(
+            "jobs:\n  - name: a\n    every: 1m\n    backup: {}\n    inventory: i\n    notify:\n      targets:\n        - webhook: { ulr: 'https://x' }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, Some(8), "{e}");
+        assert!(e.to_string().contains("did you mean `url`"), "{e}");
     }
 
     #[test]

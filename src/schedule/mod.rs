@@ -433,7 +433,10 @@ fn start_run(job: &Job, shared: &Arc<Shared>) {
     let job = job.clone();
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
-        let outcome = run_child(&job, &shared).await;
+        let (mut outcome, report) = run_child(&job, &shared).await;
+        if let Some(cfg) = &job.notify {
+            outcome.notifications = notify_run(&job, cfg, &outcome, report).await;
+        }
         tracing::info!(
             "job {}: end: {} in {:.1}s: {} ok, {} changed, {} failed{}{}",
             job.name,
@@ -467,7 +470,46 @@ fn start_run(job: &Job, shared: &Arc<Shared>) {
     });
 }
 
-async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
+/// Tell the job's notify targets about a finished run: its report's changes and failures,
+/// or the run's own failure when it left no report (timed out, crashed, bad input).
+async fn notify_run(
+    job: &Job,
+    cfg: &Arc<crate::notify::Config>,
+    outcome: &RunOutcome,
+    report: Option<serde_json::Value>,
+) -> Vec<crate::notify::Delivery> {
+    use crate::notify::RunSummary;
+    let mut summary = match &report {
+        Some(doc) => RunSummary::from_report(doc, &crate::secret::Redactor::new()),
+        None => RunSummary::run_failed(&outcome.result, outcome.error.as_deref().unwrap_or("")),
+    };
+    summary.job = Some(job.name.clone());
+    summary.kind = job.kind.to_string();
+    summary.started.clone_from(&outcome.started);
+    summary.duration_ms = outcome.duration_ms;
+    match outcome.result.as_str() {
+        // A run stopped by the daemon's shutdown is not news; what it committed is.
+        "cancelled" => summary.error = None,
+        "ok" => {}
+        other => {
+            summary.result = other.to_string();
+            if summary.failed.is_empty() && summary.error.is_none() {
+                summary.error.clone_from(&outcome.error);
+            }
+        }
+    }
+    let cfg = Arc::clone(cfg);
+    let deliveries = tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
+        .await
+        .unwrap_or_default();
+    for line in crate::notify::failure_lines(&deliveries) {
+        tracing::warn!("job {}: {line}", job.name);
+    }
+    deliveries
+}
+
+/// Run the job's child: its outcome, and its JSON report when it printed one.
+async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json::Value>) {
     let started = Utc::now();
     let t = Instant::now();
     let mut out = RunOutcome {
@@ -493,7 +535,7 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         Ok(c) => c,
         Err(e) => {
             out.error = Some(format!("cannot start {}: {e}", shared.exe.display()));
-            return out;
+            return (out, None);
         }
     };
     let pid = child.id();
@@ -526,7 +568,7 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
                 "did not finish within {}s (the job's timeout) and was killed",
                 job.timeout.as_secs_f64()
             ));
-            return out;
+            return (out, None);
         }
     };
     lock(&shared.children).remove(&job.name);
@@ -535,7 +577,7 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("waiting for the run: {e}"));
-            return out;
+            return (out, None);
         }
     };
     // The run is over; its pipes close unless something it left behind holds them, and
@@ -556,8 +598,9 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
         stderr: collect(stderr).await,
     };
     out.exit_code = output.status.code();
-    if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&output.stdout) {
-        let (ok, changed, failed) = counts_from_report(&doc);
+    let report = serde_json::from_slice::<serde_json::Value>(&output.stdout).ok();
+    if let Some(doc) = &report {
+        let (ok, changed, failed) = counts_from_report(doc);
         out.ok = ok;
         out.changed = changed;
         out.failed = failed;
@@ -586,7 +629,7 @@ async fn run_child(job: &Job, shared: &Shared) -> RunOutcome {
                 .unwrap_or_else(|| format!("exit status {:?}", output.status.code())),
         );
     }
-    out
+    (out, report)
 }
 
 /// The error a failed run printed, for its log line and status: its `error:` line and what

@@ -27,6 +27,10 @@ pub struct RunOutcome {
     pub commit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What happened to each notification target after the run (none when nothing was
+    /// news). A failed one leaves `result` as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<crate::notify::Delivery>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

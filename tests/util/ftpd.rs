@@ -44,7 +44,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it.
-fn make_certs(d: &Path) {
+pub fn make_certs(d: &Path) {
     openssl(
         d,
         &[

@@ -34,7 +34,9 @@ pub mod git_http;
 pub mod netconfd;
 pub mod report;
 pub mod sim;
+pub mod smtpd;
 pub mod sshd;
+pub mod webhookd;
 
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
