@@ -44,6 +44,9 @@ pub struct ScheduleSpec {
     #[serde(default, deserialize_with = "values::opt_duration")]
     pub grace_period: Option<Duration>,
     pub jobs: Vec<JobSpec>,
+    /// The web interface (see [`crate::web::config`]).
+    #[serde(default)]
+    pub web: Option<crate::web::config::WebSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,6 +170,12 @@ pub struct Job {
     /// Secrets for the child (extra vars, a push URL with credentials), given through its
     /// environment; only the daemon's user can read that.
     pub env: Vec<(String, String)>,
+    /// A backup job's store (the web interface lists its devices).
+    pub store: Option<PathBuf>,
+    /// The job's inventory and limit, as written (the web interface reads platforms and
+    /// groups from it, and backs one device up with the same command line).
+    pub inventory: PathBuf,
+    pub limit: Option<String>,
 }
 
 /// The environment variable the child reads its extra vars from (`-e`).
@@ -199,6 +208,7 @@ pub struct Schedule {
     pub status_file: PathBuf,
     pub grace: Duration,
     pub jobs: Vec<Job>,
+    pub web: crate::web::config::WebSettings,
 }
 
 /// Load and validate the schedule; relative paths are taken from the file's folder.
@@ -324,6 +334,13 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             None => when.default_timeout(),
         };
         jobs.push(Job {
+            store: j
+                .backup
+                .as_ref()
+                .and_then(|b| b.store.as_deref())
+                .map(|s| PathBuf::from(rel(s))),
+            inventory: PathBuf::from(rel(&j.inventory)),
+            limit: j.limit.clone(),
             name: j.name.clone(),
             timeout,
             when,
@@ -334,7 +351,12 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             env,
         });
     }
+    let web = match &spec.web {
+        Some(w) => crate::web::config::resolve(w, path, &at, &rel)?,
+        None => Default::default(),
+    };
     Ok(Schedule {
+        web,
         path: path.to_path_buf(),
         status_file: spec
             .status_file
