@@ -1017,6 +1017,8 @@ struct TaskView {
     duration_ms: u64,
     commands: Vec<(String, String)>,
     diff: String,
+    /// What the task returned (`data`), as JSON.
+    data: String,
     cut: bool,
 }
 
@@ -1073,6 +1075,19 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
                 };
                 let (diff, was_cut) = cut(&diff, MAX_OUTPUT_CHARS);
                 any_cut |= was_cut;
+                let data = match &h["data"] {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::Object(m) if m.is_empty() => String::new(),
+                    v => serde_json::to_string_pretty(v).unwrap_or_default(),
+                };
+                let (data, was_cut) = cut(&data, MAX_OUTPUT_CHARS);
+                any_cut |= was_cut;
+                // `debug` and `fail` say what they have to say in `data.msg`.
+                let msg = match (h["msg"].as_str(), h["data"]["msg"].as_str()) {
+                    (Some(m), _) if !m.is_empty() => m.to_string(),
+                    (_, Some(m)) => m.to_string(),
+                    _ => String::new(),
+                };
                 if !by_host.contains_key(host) {
                     order.push(host.to_string());
                 }
@@ -1080,10 +1095,11 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
                     play: pname.clone(),
                     task: tname.clone(),
                     status: h["status"].as_str().unwrap_or("").to_string(),
-                    msg: h["msg"].as_str().unwrap_or("").to_string(),
+                    msg,
                     duration_ms: h["duration_ms"].as_u64().unwrap_or(0),
                     commands,
                     diff,
+                    data,
                     cut: any_cut,
                 });
             }
