@@ -135,13 +135,13 @@ fn without_auth_every_page_answers_and_escapes() {
     assert!(r.body.contains("class=\"code diff split\""), "{}", r.body);
     assert!(
         r.body
-            .contains("<td class=\"o\"> description uplink 0</td>"),
+            .contains("<td class=\"left\"> description uplink 0</td>"),
         "{}",
         r.body
     );
     assert!(
         r.body
-            .contains("<td class=\"n\"> description uplink 4</td>"),
+            .contains("<td class=\"right\"> description uplink 4</td>"),
         "{}",
         r.body
     );

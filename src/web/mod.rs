@@ -104,7 +104,7 @@ pub(crate) struct App {
     pub inventory: Mutex<HashMap<String, HostInfo>>,
     pub last_changes: Mutex<Vec<Option<history::LastChanges>>>,
     /// Per-host results of recent runs, by (job, run id).
-    pub run_hosts: Mutex<HashMap<(String, String), Arc<HashMap<String, pages::HostResult>>>>,
+    pub run_hosts: Mutex<HashMap<(String, String), pages::HostResults>>,
     /// Password checks one at a time (argon2 is slow on purpose).
     pub login_gate: Semaphore,
     pub heavy: Arc<Semaphore>,

@@ -352,6 +352,9 @@ pub(crate) struct HostResult {
     pub msg: String,
 }
 
+/// A run's results by host (shared by the pages that show them).
+pub(crate) type HostResults = Arc<HashMap<String, HostResult>>;
+
 /// Per-host results of a run's report: the worst status, and the first failure's message.
 fn host_results(doc: &serde_json::Value) -> HashMap<String, HostResult> {
     let mut out: HashMap<String, HostResult> = HashMap::new();
@@ -401,7 +404,7 @@ impl App {
     }
 
     /// Host results of a finished run (cached).
-    fn run_hosts(&self, job: &str, id: &str) -> Arc<HashMap<String, HostResult>> {
+    fn run_hosts(&self, job: &str, id: &str) -> HostResults {
         let key = (job.to_string(), id.to_string());
         if let Some(r) = lock(&self.run_hosts).get(&key) {
             return Arc::clone(r);
@@ -636,11 +639,12 @@ pub(crate) async fn devices(
     Query(q): Query<DevicesQuery>,
 ) -> Response {
     let text = q.q.clone().unwrap_or_default();
-    let sort = match q.sort.as_deref() {
-        Some(s @ ("name" | "platform" | "group" | "change" | "status" | "run")) => s,
-        _ => "name",
-    }
-    .to_string();
+    let sort = q
+        .sort
+        .as_deref()
+        .filter(|s| ["name", "platform", "group", "change", "status", "run"].contains(s))
+        .unwrap_or("name")
+        .to_string();
     let desc = q.desc.is_some();
     let (t2, s2) = (text.clone(), sort.clone());
     let Some((rows, total)) = blocking(&app, move |app| device_rows(&app, &t2, &s2, desc)).await
