@@ -625,3 +625,47 @@ fn hash_password_reads_stdin_and_the_hash_verifies() {
         .verify_password(b"s3cret", hash)
         .is_err());
 }
+
+#[test]
+fn tls_serves_https_with_secure_cookies() {
+    let lab = Lab::start(LabOptions {
+        tls: true,
+        ..Default::default()
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .disable_verification(true)
+                .build(),
+        )
+        .build()
+        .into();
+    let base = format!("https://127.0.0.1:{}", lab.port);
+    let mut r = agent.get(format!("{base}/login")).call().unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.body_mut().read_to_string().unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let token = &page[at..at + page[at..].find('"').unwrap()];
+    let r = agent
+        .post(format!("{base}/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!(
+            "user=alice&password={}&csrf={}",
+            enc(ALICE_PASSWORD),
+            enc(token)
+        ))
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the TLS port gets no page.
+    let port = lab.port;
+    let plain = std::panic::catch_unwind(move || get(port, "/login", None).status);
+    assert!(!matches!(plain, Ok(200)), "{plain:?}");
+}

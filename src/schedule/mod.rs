@@ -170,6 +170,7 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
         keep_runs: schedule.web.keep_runs,
     });
     shared.update(|_| {});
+    crate::web::runs::close_stale(&shared.runs_dir);
 
     let (server, actions) = match listen.or(schedule.web.listen) {
         Some(addr) => {

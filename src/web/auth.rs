@@ -146,7 +146,8 @@ pub fn check_bearer<'a>(principals: &'a [Principal], token: &str) -> Option<&'a 
     found
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equal, in a time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     // Compare MACs of both under a fixed key: equal length and time whatever the inputs.
     let mac = |x: &[u8]| {
         let Ok(mut m) = <HmacSha256 as KeyInit>::new_from_slice(b"netorch-compare") else {

@@ -135,12 +135,11 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
         }
     }
     let n = stores.len();
-    let inventories: Vec<(PathBuf, Option<String>)> = {
-        let mut v: Vec<(PathBuf, Option<String>)> = Vec::new();
+    let inventories: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = Vec::new();
         for j in &ctx.jobs {
-            let item = (j.inventory.clone(), j.limit.clone());
-            if !v.contains(&item) {
-                v.push(item);
+            if !v.contains(&j.inventory) {
+                v.push(j.inventory.clone());
             }
         }
         v
@@ -196,9 +195,9 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
 }
 
 /// Platform and most specific group of every host of the jobs' inventories.
-fn load_inventories(inventories: &[(PathBuf, Option<String>)]) -> HashMap<String, HostInfo> {
+fn load_inventories(inventories: &[PathBuf]) -> HashMap<String, HostInfo> {
     let mut out = HashMap::new();
-    for (path, _limit) in inventories {
+    for path in inventories {
         let inv = match crate::inventory::Inventory::load(std::slice::from_ref(path)) {
             Ok(i) => i,
             Err(e) => {

@@ -288,7 +288,7 @@ pub(crate) async fn logout(
     Extension(who): Extension<Who>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if who.csrf.is_empty() || f.csrf != who.csrf {
+    if who.csrf.is_empty() || !auth::constant_time_eq(f.csrf.as_bytes(), who.csrf.as_bytes()) {
         return error_page(
             &app,
             Some(&who),
@@ -1213,7 +1213,10 @@ fn may_act(app: &App, who: &Who, csrf: &str) -> Result<(), Response> {
             "Actions need an authenticated operator: configure users under `web:` in the schedule.",
         ));
     }
-    if who.csrf.is_empty() || csrf.is_empty() || csrf != who.csrf {
+    if who.csrf.is_empty()
+        || csrf.is_empty()
+        || !auth::constant_time_eq(csrf.as_bytes(), who.csrf.as_bytes())
+    {
         return Err(error_page(
             app,
             Some(who),

@@ -147,6 +147,32 @@ fn read_meta(path: &Path) -> Option<RunMeta> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Runs a previous daemon left `running` (it was killed, or the machine stopped) are
+/// marked `cancelled`, so their pages stop waiting for an end. Called before any run starts.
+pub fn close_stale(dir: &Path) {
+    let Ok(jobs) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for job_dir in jobs.filter_map(|e| e.ok()).map(|e| e.path()) {
+        for id in ids_in(&job_dir) {
+            let path = job_dir.join(format!("{id}.meta.json"));
+            let Some(mut meta) = read_meta(&path) else {
+                continue;
+            };
+            if meta.outcome.result != "running" {
+                continue;
+            }
+            meta.outcome.result = "cancelled".into();
+            meta.outcome.error = Some("the daemon stopped during this run".into());
+            if let Ok(json) = serde_json::to_vec_pretty(&meta) {
+                if let Err(e) = crate::fs::write_atomic(&path, &json) {
+                    tracing::warn!("cannot update {}: {e}", path.display());
+                }
+            }
+        }
+    }
+}
+
 /// One run's meta.
 pub fn load(dir: &Path, job: &str, id: &str) -> Option<RunMeta> {
     if !valid_id(id) {
@@ -211,6 +237,29 @@ mod tests {
         // The job's folder stays inside runs/.
         assert!(dir.path().join("%2E%2E%2Fevil%20job").is_dir());
         assert!(load(dir.path(), "../evil job", "../../etc/passwd").is_none());
+    }
+
+    #[test]
+    fn runs_left_running_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = RunMeta {
+            id: "20260101T000000.000Z".into(),
+            job: "j".into(),
+            kind: "playbook".into(),
+            trigger: "web".into(),
+            requested_by: Some("alice".into()),
+            limit: None,
+            outcome: RunOutcome {
+                result: "running".into(),
+                ..Default::default()
+            },
+            report: false,
+        };
+        save(dir.path(), &meta, None, 5).unwrap();
+        close_stale(dir.path());
+        let m = load(dir.path(), "j", &meta.id).unwrap();
+        assert_eq!(m.outcome.result, "cancelled");
+        assert_eq!(m.requested_by.as_deref(), Some("alice"));
     }
 
     #[test]

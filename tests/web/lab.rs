@@ -215,6 +215,8 @@ pub struct LabOptions {
     pub commits: usize,
     pub auth: bool,
     pub metrics_public: bool,
+    /// Serve HTTPS with a self-signed certificate made by `openssl`.
+    pub tls: bool,
 }
 
 impl Default for LabOptions {
@@ -223,6 +225,7 @@ impl Default for LabOptions {
             commits: 5,
             auth: true,
             metrics_public: false,
+            tls: false,
         }
     }
 }
@@ -246,6 +249,33 @@ impl Lab {
         let mut web = String::from("web:\n");
         if opts.metrics_public {
             web.push_str("  metrics_public: true\n");
+        }
+        if opts.tls {
+            let out = Command::new("openssl")
+                .current_dir(d)
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    "key.pem",
+                    "-out",
+                    "cert.pem",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            web.push_str("  tls: { cert: cert.pem, key: key.pem }\n");
         }
         if opts.auth {
             let alice = netorch::web::auth::hash_password(ALICE_PASSWORD).unwrap();
