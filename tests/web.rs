@@ -65,6 +65,14 @@ fn without_auth_every_page_answers_and_escapes() {
         r.body
     );
     assert!(r.body.contains("<td>edge</td>"), "{}", r.body);
+    // A host the backup job covers that has no backup yet.
+    assert!(
+        r.body
+            .contains("new-sw <span class=\"muted\">(no backup stored)"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(">no backup</span>"), "{}", r.body);
     let r = get(p, "/devices?q=edge", None);
     assert!(
         r.body.contains("quiet") && !r.body.contains("core-ams-1.cfg"),

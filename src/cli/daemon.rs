@@ -1,5 +1,6 @@
 //! `netorch daemon --config schedule.yml [--listen 127.0.0.1:9469]`: run playbooks and
-//! backups on a schedule until SIGTERM (see [`crate::schedule`]).
+//! backups on a schedule until SIGTERM (see [`crate::schedule`]) and serve the web
+//! interface ([`crate::web`]); `netorch daemon hash-password` makes a web user's hash.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -102,6 +102,9 @@ pub(crate) struct App {
     pub templates: minijinja::Environment<'static>,
     pub stores: Vec<StoreInfo>,
     pub inventory: Mutex<HashMap<String, HostInfo>>,
+    /// Per store: the hosts its backup jobs cover (inventory and limit), so that a device
+    /// never backed up is listed too.
+    pub expected: Mutex<Vec<Vec<String>>>,
     pub last_changes: Mutex<Vec<Option<history::LastChanges>>>,
     /// Per-host results of recent runs, by (job, run id).
     pub run_hosts: Mutex<HashMap<(String, String), pages::HostResults>>,
@@ -135,11 +138,16 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
         }
     }
     let n = stores.len();
-    let inventories: Vec<PathBuf> = {
-        let mut v: Vec<PathBuf> = Vec::new();
+    let inventories: Vec<InventoryUses> = {
+        let mut v: Vec<InventoryUses> = Vec::new();
         for j in &ctx.jobs {
-            if !v.contains(&j.inventory) {
-                v.push(j.inventory.clone());
+            let store = j
+                .store
+                .as_ref()
+                .and_then(|s| stores.iter().position(|x| &x.root == s));
+            match v.iter_mut().find(|(p, _)| p == &j.inventory) {
+                Some((_, uses)) => uses.push((j.limit.clone(), store)),
+                None => v.push((j.inventory.clone(), vec![(j.limit.clone(), store)])),
             }
         }
         v
@@ -150,6 +158,7 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
         templates,
         stores,
         inventory: Mutex::new(HashMap::new()),
+        expected: Mutex::new(vec![Vec::new(); n]),
         last_changes: Mutex::new(vec![None; n]),
         run_hosts: Mutex::new(HashMap::new()),
         login_gate: Semaphore::new(1),
@@ -159,9 +168,10 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
         let weak = Arc::downgrade(&app);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn_blocking(move || {
-                let hosts = load_inventories(&inventories);
+                let (hosts, expected) = load_inventories(&inventories, n);
                 if let Some(app) = weak.upgrade() {
                     *lock(&app.inventory) = hosts;
+                    *lock(&app.expected) = expected;
                 }
             });
         }
@@ -194,10 +204,18 @@ pub fn router(ctx: WebContext) -> Result<Router, WebError> {
     Ok(routes)
 }
 
-/// Platform and most specific group of every host of the jobs' inventories.
-fn load_inventories(inventories: &[PathBuf]) -> HashMap<String, HostInfo> {
+/// An inventory, and the (limit, store) of each job that uses it.
+type InventoryUses = (PathBuf, Vec<(Option<String>, Option<usize>)>);
+
+/// Platform and most specific group of every host of the jobs' inventories; per store, the
+/// hosts its backup jobs cover.
+fn load_inventories(
+    inventories: &[InventoryUses],
+    stores: usize,
+) -> (HashMap<String, HostInfo>, Vec<Vec<String>>) {
     let mut out = HashMap::new();
-    for path in inventories {
+    let mut expected = vec![Vec::new(); stores];
+    for (path, uses) in inventories {
         let inv = match crate::inventory::Inventory::load(std::slice::from_ref(path)) {
             Ok(i) => i,
             Err(e) => {
@@ -224,8 +242,23 @@ fn load_inventories(inventories: &[PathBuf]) -> HashMap<String, HostInfo> {
             out.entry(name.clone())
                 .or_insert(HostInfo { platform, group });
         }
+        for (limit, store) in uses {
+            let Some(list) = store.and_then(|i| expected.get_mut(i)) else {
+                continue;
+            };
+            match inv.select(limit.as_deref().unwrap_or("all")) {
+                Ok(hosts) => {
+                    for h in hosts {
+                        if !list.contains(&h.name) {
+                            list.push(h.name.clone());
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("web: {}: {e}", path.display()),
+            }
+        }
     }
-    out
+    (out, expected)
 }
 
 async fn bounded(req: Request, next: Next) -> Response {

@@ -581,16 +581,35 @@ pub(crate) fn device_rows(app: &App, q: &str, sort: &str, desc: bool) -> (Vec<De
     let mut rows = Vec::new();
     let mut total = 0;
     let inventory = lock(&app.inventory).clone();
+    let expected = lock(&app.expected).clone();
     for (i, s) in app.stores.iter().enumerate() {
-        let Ok(reader) = StoreReader::open(&s.root) else {
-            continue;
+        let files = StoreReader::open(&s.root)
+            .and_then(|r| Ok((r.files()?, r)))
+            .ok();
+        let (files, lc) = match files {
+            Some((files, reader)) => {
+                let lc = app.last_changes(i, &reader).unwrap_or_default();
+                (files, lc)
+            }
+            None => (Vec::new(), Default::default()),
         };
-        let files = reader.files().unwrap_or_default();
-        total += files.len();
-        let lc = app.last_changes(i, &reader).unwrap_or_default();
         let status = app.device_status(i);
-        for path in files {
-            let name = device_name(&path);
+        // Hosts the store's jobs cover that have no file in it: never backed up.
+        let names: std::collections::HashSet<String> =
+            files.iter().map(|p| device_name(p)).collect();
+        let missing: Vec<String> = expected
+            .get(i)
+            .into_iter()
+            .flatten()
+            .filter(|h| !names.contains(*h))
+            .cloned()
+            .collect();
+        total += files.len() + missing.len();
+        let entries = files
+            .into_iter()
+            .map(|p| (device_name(&p), p))
+            .chain(missing.into_iter().map(|h| (h, String::new())));
+        for (name, path) in entries {
             let info = inventory.get(&name).cloned().unwrap_or_default();
             if !q.is_empty()
                 && !name.to_lowercase().contains(&q)
@@ -600,10 +619,13 @@ pub(crate) fn device_rows(app: &App, q: &str, sort: &str, desc: bool) -> (Vec<De
             {
                 continue;
             }
-            let (status, msg, last_run) = match status.get(&name) {
+            let (mut status, msg, last_run) = match status.get(&name) {
                 Some((r, t)) => (r.status.clone(), r.msg.clone(), t.clone()),
                 None => (String::new(), String::new(), String::new()),
             };
+            if path.is_empty() && status.is_empty() {
+                status = "no backup".into();
+            }
             rows.push(DeviceRow {
                 store: i,
                 last_change: lc.times.get(&path).copied(),

@@ -259,7 +259,7 @@ fn log_in_open_a_device_compare_versions_run_a_job() {
     // Back where we were going, logged in.
     b.wait_text("#whoami", "the user's name", |t| t.contains("alice"));
     assert!(b.url().ends_with("/devices"), "{}", b.url());
-    b.wait_text("#device-count", "three devices", |t| t.contains("3 of 3"));
+    b.wait_text("#device-count", "four devices", |t| t.contains("4 of 4"));
     b.screenshot(&shots, "devices");
 
     // Open a device.

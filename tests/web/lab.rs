@@ -238,7 +238,7 @@ impl Lab {
         make_store(&store, opts.commits);
         std::fs::write(
             d.join("inventory.yml"),
-            "all:\n  children:\n    core:\n      hosts:\n        core-ams-1: {platform: cisco_ios, ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: u, ansible_password: p}\n        \"<script>\": {platform: cisco_ios}\n    edge:\n      hosts:\n        quiet: {platform: cisco_ios}\n",
+            "all:\n  children:\n    core:\n      hosts:\n        core-ams-1: {platform: cisco_ios, ansible_host: 127.0.0.1, ansible_port: 1, ansible_user: u, ansible_password: p}\n        \"<script>\": {platform: cisco_ios}\n        new-sw: {platform: arista_eos}\n    edge:\n      hosts:\n        quiet: {platform: cisco_ios}\n",
         )
         .unwrap();
         std::fs::write(
