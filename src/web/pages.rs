@@ -1136,6 +1136,7 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
             order.push(h.clone());
         }
     }
+    order.sort();
     order
         .into_iter()
         .map(|h| HostView {
