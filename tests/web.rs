@@ -428,6 +428,12 @@ fn auth_roles_csrf_and_actions() {
     );
     assert!(page.contains("id=\"run-by\">alice<"), "{page}");
     assert!(page.contains("<strong>core-ams-1</strong>"), "{page}");
+    // It is not the job's run: the job's last run (what alerts watch) is untouched.
+    let st: serde_json::Value =
+        serde_json::from_str(&get(p, "/status", Some(&alice)).body).unwrap();
+    assert!(st["jobs"]["nightly-backup"]["last_run"].is_null(), "{st}");
+    assert_eq!(st["jobs"]["nightly-backup"]["running"], false, "{st}");
+    assert_eq!(st["jobs"]["hello"]["last_run"]["result"], "ok", "{st}");
     // The device page shows that run.
     let dev = get(p, "/device/0/core-ams-1.cfg", Some(&alice)).body;
     assert!(dev.contains("id=\"recent-runs\""), "{dev}");

@@ -520,8 +520,14 @@ fn start_run(job: &Job, shared: &Arc<Shared>, origin: Origin) -> Result<String, 
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         );
+        let partial = meta.limit.is_some();
         shared.job(&job.name, |j| {
             j.running = false;
+            // One device backed up from the web interface is not the job's run: its last
+            // run, last success and device counts (what alerts watch) stay the job's own.
+            if partial {
+                return;
+            }
             if outcome.result == "ok" {
                 j.last_success = Some(outcome.started.clone());
                 j.last_success_unix = Some(outcome.started_unix);
