@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::lab::{free_port, Lab, LabOptions, ALICE_PASSWORD};
+use super::lab::{free_port, Lab, LabOptions, ALICE_PASSWORD, TOKEN};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -246,6 +246,20 @@ fn log_in_open_a_device_compare_versions_run_a_job() {
         ..Default::default()
     });
     let base = format!("http://127.0.0.1:{}", lab.port);
+    // The inventory (platforms, hosts without a backup) is read in the background: wait
+    // for it, so the page the browser gets is the whole one.
+    let bearer = format!("Bearer {TOKEN}");
+    lab.wait_until("the inventory to be read", 90, || {
+        super::lab::request(
+            lab.port,
+            "GET",
+            "/devices",
+            &[("Authorization", &bearer)],
+            None,
+        )
+        .body
+        .contains("4 of 4")
+    });
     let b = Driver::start();
 
     // Any page asks for a login first.
