@@ -68,6 +68,7 @@ pub mod value;
 pub mod vars;
 pub mod vault;
 pub mod version;
+pub mod web;
 pub mod xml;
 
 pub use error::{Error, ExitCode, Result};

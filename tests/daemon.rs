@@ -517,7 +517,7 @@ fn the_daemon_raises_its_open_file_limit() {
 
 /// Issue 12: a daemon whose jobs carry secrets (the device password, an extra var, a
 /// token in the push URL) shows none of them in its log, its status file, `/status`,
-/// `/metrics`, the backup store or its commit messages.
+/// `/metrics`, the run reports it keeps, the backup store or its commit messages.
 #[test]
 fn no_daemon_output_holds_a_secret() {
     const PW: &str = "Daemon-Pw-Secret-5151";
@@ -562,7 +562,19 @@ fn no_daemon_output_holds_a_secret() {
             stored.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
         }
     }
+    // The run reports the daemon keeps for its web interface.
+    let mut kept = String::new();
+    for job in std::fs::read_dir(dir.join("runs")).unwrap().flatten() {
+        for f in std::fs::read_dir(job.path()).unwrap().flatten() {
+            kept.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+        }
+    }
+    assert!(
+        kept.contains("\"report\": true"),
+        "reports were kept: {kept}"
+    );
     let everything = [
+        ("kept run reports", kept.as_str()),
         ("daemon log", log.as_str()),
         ("status file", status_file.as_str()),
         ("/status", status.as_str()),

@@ -1,10 +1,11 @@
 //! `netorch daemon --config schedule.yml [--listen 127.0.0.1:9469]`: run playbooks and
-//! backups on a schedule until SIGTERM (see [`crate::schedule`]).
+//! backups on a schedule until SIGTERM (see [`crate::schedule`]) and serve the web
+//! interface ([`crate::web`]); `netorch daemon hash-password` makes a web user's hash.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::error::{ExitCode, Result};
 use crate::schedule::{self, DaemonOptions};
@@ -15,12 +16,17 @@ use super::common::print_out;
 use super::{Cli, Command};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DaemonArgs {
+    #[command(subcommand)]
+    pub action: Option<DaemonAction>,
+
     /// The schedule file (jobs with `cron` or `every`).
     #[arg(short, long, value_name = "FILE", env = "NETORCH_SCHEDULE")]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
 
-    /// Serve `GET /status` (JSON) and `GET /metrics` (Prometheus) on this address.
+    /// Serve the web interface, `GET /status` (JSON) and `GET /metrics` (Prometheus) on
+    /// this address (overrides the schedule's `web: {listen: ...}`).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 
@@ -34,13 +40,28 @@ pub struct DaemonArgs {
     pub check: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Print an argon2 hash of a password for a web user (`password_hash:` under `web:
+    /// users:`). The password is read from the terminal without echo, or from standard input.
+    HashPassword,
+}
+
 pub fn run(args: DaemonArgs) -> Result<ExitCode> {
-    let mut sched = schedule::load(&args.config)?;
+    if let Some(DaemonAction::HashPassword) = args.action {
+        return hash_password();
+    }
+    let Some(config) = args.config else {
+        return Err(Error::Usage(
+            "daemon: give the schedule with --config FILE (or NETORCH_SCHEDULE)".into(),
+        ));
+    };
+    let mut sched = schedule::load(&config)?;
     if let Some(p) = args.status_file {
         sched.status_file = p;
     }
     if args.check {
-        return check(&args.config, &sched);
+        return check(&config, &sched);
     }
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the netorch executable: {e}")))?;
@@ -49,6 +70,54 @@ pub fn run(args: DaemonArgs) -> Result<ExitCode> {
         listen: args.listen,
         exe,
     })?;
+    Ok(ExitCode::Ok)
+}
+
+/// `daemon hash-password`: read a password (twice on a terminal, without echo; once from a
+/// pipe) and print its argon2id hash.
+fn hash_password() -> Result<ExitCode> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let read_line = |prompt: &str| -> Result<String> {
+        let tty = stdin.is_terminal();
+        let mut err = std::io::stderr();
+        let saved = if tty {
+            let _ = err.write_all(prompt.as_bytes());
+            let _ = err.flush();
+            let saved = rustix::termios::tcgetattr(&stdin).ok();
+            if let Some(t) = &saved {
+                let mut quiet = t.clone();
+                quiet.local_modes -= rustix::termios::LocalModes::ECHO;
+                let _ = rustix::termios::tcsetattr(
+                    &stdin,
+                    rustix::termios::OptionalActions::Now,
+                    &quiet,
+                );
+            }
+            saved
+        } else {
+            None
+        };
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if let Some(t) = &saved {
+            let _ = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, t);
+        }
+        if tty {
+            let _ = err.write_all(b"\n");
+        }
+        read.map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let password = read_line("Password: ")?;
+    if password.is_empty() {
+        return Err(Error::Usage("the password is empty".into()));
+    }
+    if stdin.is_terminal() && read_line("Again: ")? != password {
+        return Err(Error::Usage("the two passwords differ".into()));
+    }
+    let hash = crate::web::auth::hash_password(&password).map_err(Error::Usage)?;
+    print_out(&format!("{hash}\n"))?;
     Ok(ExitCode::Ok)
 }
 

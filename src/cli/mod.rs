@@ -75,7 +75,8 @@ pub enum Command {
     Exec(exec::ExecArgs),
     /// Back up running configs into a git store; `log`, `diff`, `show` read it back.
     Backup(backup::BackupArgs),
-    /// Run playbooks and backups on a schedule (cron or interval) until SIGTERM.
+    /// Run playbooks and backups on a schedule (cron or interval) until SIGTERM, with a web
+    /// interface.
     Daemon(daemon::DaemonArgs),
     /// Send a file to many hosts (verified, atomic, resumable), without a playbook.
     Push(push::PushArgs),

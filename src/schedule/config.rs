@@ -47,6 +47,9 @@ pub struct ScheduleSpec {
     #[serde(default)]
     pub notify: Option<crate::notify::config::NotifySpec>,
     pub jobs: Vec<JobSpec>,
+    /// The web interface (see [`crate::web::config`]).
+    #[serde(default)]
+    pub web: Option<crate::web::config::WebSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,6 +220,12 @@ pub struct Job {
     /// Where the daemon tells about the job's changed backups and failures, after each run
     /// (the daemon sends them, so a run that times out or crashes is told about too).
     pub notify: Option<std::sync::Arc<crate::notify::Config>>,
+    /// A backup job's store (the web interface lists its devices).
+    pub store: Option<PathBuf>,
+    /// The job's inventory and limit, as written (the web interface reads platforms and
+    /// groups from it, and backs one device up with the same command line).
+    pub inventory: PathBuf,
+    pub limit: Option<String>,
 }
 
 /// The environment variable the child reads its extra vars from (`-e`).
@@ -249,6 +258,7 @@ pub struct Schedule {
     pub status_file: PathBuf,
     pub grace: Duration,
     pub jobs: Vec<Job>,
+    pub web: crate::web::config::WebSettings,
 }
 
 /// Load and validate the schedule; relative paths are taken from the file's folder.
@@ -435,6 +445,13 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             None => when.default_timeout(),
         };
         jobs.push(Job {
+            store: j
+                .backup
+                .as_ref()
+                .and_then(|b| b.store.as_deref())
+                .map(|s| PathBuf::from(rel(s))),
+            inventory: PathBuf::from(rel(&j.inventory)),
+            limit: j.limit.clone(),
             name: j.name.clone(),
             timeout,
             when,
@@ -446,7 +463,12 @@ pub fn load(path: &Path) -> Result<Schedule, LoadError> {
             notify,
         });
     }
+    let web = match &spec.web {
+        Some(w) => crate::web::config::resolve(w, path, &at, &rel)?,
+        None => Default::default(),
+    };
     Ok(Schedule {
+        web,
         path: path.to_path_buf(),
         status_file: spec
             .status_file

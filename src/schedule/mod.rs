@@ -59,6 +59,9 @@ pub struct DaemonOptions {
 struct Shared {
     status: Arc<Mutex<DaemonStatus>>,
     status_file: PathBuf,
+    /// Each run's meta and report (see [`crate::web::runs`]), the newest `keep_runs` per job.
+    runs_dir: PathBuf,
+    keep_runs: usize,
     exe: PathBuf,
     /// job name -> pid of its running child
     children: Mutex<HashMap<String, u32>>,
@@ -163,24 +166,26 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
         exe,
         children: Mutex::new(HashMap::new()),
         running: running_tx,
+        runs_dir: crate::web::runs::runs_dir(&schedule.status_file),
+        keep_runs: schedule.web.keep_runs,
     });
     shared.update(|_| {});
+    crate::web::runs::close_stale(&shared.runs_dir);
 
-    let server = match listen {
+    let (server, actions) = match listen.or(schedule.web.listen) {
         Some(addr) => {
-            let l = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| crate::Error::Usage(format!("--listen {addr}: {e}")))?;
-            tracing::info!("serving /status and /metrics on http://{addr}");
-            if !http::is_loopback(&addr) {
-                tracing::warn!(
-                    "--listen {addr} is reachable from other machines: /status and /metrics \
-                     have no authentication; listen on 127.0.0.1 behind a proxy, or firewall it"
-                );
-            }
-            Some(tokio::spawn(http::serve(l, Arc::clone(&shared.status))))
+            let (tx, rx) = tokio::sync::mpsc::channel(16);
+            let server = start_web(addr, &schedule, &shared, tx).await?;
+            (
+                Some(server),
+                Some(tokio::spawn(serve_actions(
+                    rx,
+                    schedule.jobs.clone(),
+                    Arc::clone(&shared),
+                ))),
+            )
         }
-        None => None,
+        None => (None, None),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -252,6 +257,9 @@ async fn run_async(opts: DaemonOptions) -> Result<(), crate::Error> {
     }
     if let Some(s) = server {
         s.abort();
+    }
+    if let Some(a) = actions {
+        a.abort();
     }
     shared.update(|st| {
         for j in st.jobs.values_mut() {
@@ -375,7 +383,7 @@ async fn job_loop(
                 job.name,
                 rfc3339(missed)
             );
-            start_run(&job, &shared);
+            let _ = start_run(&job, &shared, Origin::scheduled("catch-up"));
         }
     }
     let mut tick = now;
@@ -403,12 +411,31 @@ async fn job_loop(
         if *stop.borrow() {
             return;
         }
-        start_run(&job, &shared);
+        let _ = start_run(&job, &shared, Origin::scheduled("schedule"));
     }
 }
 
-/// Start one run of `job` unless the previous one is still going (then log the skip).
-fn start_run(job: &Job, shared: &Arc<Shared>) {
+/// Why a run starts: its schedule, or someone in the web interface.
+struct Origin {
+    trigger: &'static str,
+    requested_by: Option<String>,
+    /// A `--limit` replacing the job's own (one device backed up).
+    limit: Option<String>,
+}
+
+impl Origin {
+    fn scheduled(trigger: &'static str) -> Origin {
+        Origin {
+            trigger,
+            requested_by: None,
+            limit: None,
+        }
+    }
+}
+
+/// Start one run of `job` unless the previous one is still going (then log the skip);
+/// the run's id, or why it did not start.
+fn start_run(job: &Job, shared: &Arc<Shared>, origin: Origin) -> Result<String, String> {
     let busy = {
         let mut st = lock(&shared.status);
         match st.jobs.get_mut(&job.name) {
@@ -427,16 +454,57 @@ fn start_run(job: &Job, shared: &Arc<Shared>) {
     if busy {
         tracing::warn!("job {}: skipped: the previous run is still going", job.name);
         shared.update(|_| {});
-        return;
+        return Err(format!("job {}: the previous run is still going", job.name));
     }
     shared.running.send_modify(|n| *n += 1);
-    let job = job.clone();
+    let mut job = job.clone();
+    if let Some(limit) = &origin.limit {
+        job.args = with_limit(&job.args, limit);
+    }
+    let started = Utc::now();
+    let mut id = crate::web::runs::new_id(started, 0);
+    for seq in 1..100 {
+        if crate::web::runs::load(&shared.runs_dir, &job.name, &id).is_none() {
+            break;
+        }
+        id = crate::web::runs::new_id(started, seq);
+    }
+    let mut meta = crate::web::runs::RunMeta {
+        id: id.clone(),
+        job: job.name.clone(),
+        kind: job.kind.to_string(),
+        trigger: origin.trigger.to_string(),
+        requested_by: origin.requested_by.clone(),
+        limit: origin.limit.clone(),
+        outcome: RunOutcome {
+            started: rfc3339(started),
+            started_unix: started.timestamp(),
+            result: "running".into(),
+            ..Default::default()
+        },
+        report: false,
+    };
+    if let Some(who) = &origin.requested_by {
+        tracing::info!(
+            "job {}: run {id} requested by `{who}` in the web interface{}",
+            job.name,
+            origin
+                .limit
+                .as_deref()
+                .map(|l| format!(" (--limit {l})"))
+                .unwrap_or_default()
+        );
+    }
+    save_run(shared, &meta, None);
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         let (mut outcome, report) = run_child(&job, &shared).await;
         if let Some(cfg) = &job.notify {
-            outcome.notifications = notify_run(&job, cfg, &outcome, report).await;
+            let doc = serde_json::from_slice::<serde_json::Value>(&report).ok();
+            outcome.notifications = notify_run(&job, cfg, &outcome, doc).await;
         }
+        meta.outcome = outcome.clone();
+        save_run(&shared, &meta, Some(&report));
         tracing::info!(
             "job {}: end: {} in {:.1}s: {} ok, {} changed, {} failed{}{}",
             job.name,
@@ -456,8 +524,14 @@ fn start_run(job: &Job, shared: &Arc<Shared>) {
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         );
+        let partial = meta.limit.is_some();
         shared.job(&job.name, |j| {
             j.running = false;
+            // One device backed up from the web interface is not the job's run: its last
+            // run, last success and device counts (what alerts watch) stay the job's own.
+            if partial {
+                return;
+            }
             if outcome.result == "ok" {
                 j.last_success = Some(outcome.started.clone());
                 j.last_success_unix = Some(outcome.started_unix);
@@ -468,6 +542,7 @@ fn start_run(job: &Job, shared: &Arc<Shared>) {
         });
         shared.running.send_modify(|n| *n = n.saturating_sub(1));
     });
+    Ok(id)
 }
 
 /// Tell the job's notify targets about a finished run: its report's changes and failures,
@@ -508,8 +583,96 @@ async fn notify_run(
     deliveries
 }
 
-/// Run the job's child: its outcome, and its JSON report when it printed one.
-async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json::Value>) {
+/// Keep a run's meta (and report) for the web interface; a failure is logged, never fatal.
+fn save_run(shared: &Shared, meta: &crate::web::runs::RunMeta, report: Option<&[u8]>) {
+    if let Err(e) = crate::web::runs::save(&shared.runs_dir, meta, report, shared.keep_runs) {
+        tracing::warn!(
+            "job {}: cannot keep the run in {}: {e}",
+            meta.job,
+            shared.runs_dir.display()
+        );
+    }
+}
+
+/// A job's command line with its `--limit` replaced.
+fn with_limit(args: &[String], limit: &str) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len() + 2);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--limit" {
+            it.next();
+            continue;
+        }
+        if a == "--json" {
+            out.extend(["--limit".to_string(), limit.to_string()]);
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+/// Serve the web interface (and `/status`, `/metrics`) on `addr`.
+async fn start_web(
+    addr: SocketAddr,
+    schedule: &Schedule,
+    shared: &Arc<Shared>,
+    actions: tokio::sync::mpsc::Sender<crate::web::ActionRequest>,
+) -> Result<tokio::task::JoinHandle<()>, crate::Error> {
+    let web = &schedule.web;
+    let setup = |e: crate::web::WebError| crate::Error::Usage(e.to_string());
+    let tls = match &web.tls {
+        Some((cert, key)) => Some(crate::web::tls_acceptor(cert, key).map_err(setup)?),
+        None => None,
+    };
+    let listener = crate::web::bind(addr, web).await.map_err(setup)?;
+    let router = crate::web::router(crate::web::WebContext {
+        status: Arc::clone(&shared.status),
+        jobs: schedule.jobs.clone(),
+        runs_dir: shared.runs_dir.clone(),
+        settings: web.clone(),
+        actions: Some(actions),
+    })
+    .map_err(setup)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        "web interface, /status and /metrics on {scheme}://{addr}/ ({})",
+        if web.auth_enabled() {
+            format!("{} user(s) or token(s)", web.principals.len())
+        } else {
+            "no login configured: read-only, loopback only".to_string()
+        }
+    );
+    Ok(tokio::spawn(crate::web::serve(listener, router, tls)))
+}
+
+/// Start the runs the web interface asks for.
+async fn serve_actions(
+    mut rx: tokio::sync::mpsc::Receiver<crate::web::ActionRequest>,
+    jobs: Vec<Job>,
+    shared: Arc<Shared>,
+) {
+    while let Some(req) = rx.recv().await {
+        let answer = match jobs.iter().find(|j| j.name == req.job) {
+            _ if lock(&shared.status).shutting_down => {
+                Err("the daemon is shutting down: no new runs".to_string())
+            }
+            Some(job) => start_run(
+                job,
+                &shared,
+                Origin {
+                    trigger: "web",
+                    requested_by: Some(req.requested_by.clone()),
+                    limit: req.limit.clone(),
+                },
+            ),
+            None => Err(format!("no job named `{}`", req.job)),
+        };
+        let _ = req.reply.send(answer);
+    }
+}
+
+/// Run the job's child; how it ended, and its report (stdout) as printed.
+async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
     let started = Utc::now();
     let t = Instant::now();
     let mut out = RunOutcome {
@@ -535,7 +698,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json
         Ok(c) => c,
         Err(e) => {
             out.error = Some(format!("cannot start {}: {e}", shared.exe.display()));
-            return (out, None);
+            return (out, Vec::new());
         }
     };
     let pid = child.id();
@@ -568,7 +731,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json
                 "did not finish within {}s (the job's timeout) and was killed",
                 job.timeout.as_secs_f64()
             ));
-            return (out, None);
+            return (out, Vec::new());
         }
     };
     lock(&shared.children).remove(&job.name);
@@ -577,7 +740,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("waiting for the run: {e}"));
-            return (out, None);
+            return (out, Vec::new());
         }
     };
     // The run is over; its pipes close unless something it left behind holds them, and
@@ -629,7 +792,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<serde_json
                 .unwrap_or_else(|| format!("exit status {:?}", output.status.code())),
         );
     }
-    (out, report)
+    (out, output.stdout)
 }
 
 /// The error a failed run printed, for its log line and status: its `error:` line and what
