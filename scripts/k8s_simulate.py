@@ -29,7 +29,10 @@ def load(name):
 
 
 def container(job):
-    return job["spec"]["template"]["spec"]["containers"][0]
+    spec = job["spec"]
+    if "jobTemplate" in spec:  # a CronJob
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]["containers"][0]
 
 
 def expand(value, env):
@@ -88,6 +91,98 @@ def results(doc):
             for h in task["hosts"]:
                 out[(play["name"], task["location"], h["host"])] = strip(h)
     return out
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def simulate_backups(netorch, tmp, mounts, base_env, sim, hosts):
+    """Two nights of cronjob-backup.yaml: each night its pods run at once, each into a fresh
+    store (an emptyDir), pushing to one bare repository. Returns the problems found."""
+    cron, = load("cronjob-backup.yaml")
+    git_secret = next(s for s in load("secret.example.yaml")
+                      if s["metadata"]["name"] == "netorch-git")
+    gitdir = tmp / "etc-netorch-git"
+    gitdir.mkdir()
+    for name, text in git_secret["stringData"].items():
+        (gitdir / name).write_text(text)
+    remote = tmp / "configs.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    git(remote, "config", "receive.denyNonFastForwards", "true")
+    jspec = cron["spec"]["jobTemplate"]["spec"]
+    shards = jspec["completions"]
+    c = container(cron)
+    problems = []
+    for night in (1, 2):
+        def pod(index):
+            env = dict(base_env)
+            env["JOB_COMPLETION_INDEX"] = str(index)
+            for e in c.get("env", []):
+                if "value" in e:
+                    env[e["name"]] = expand(e["value"], env)
+            # The Secret's remote is a git server; here a bare repository on disk.
+            env["NETORCH_BACKUP_PUSH"] = str(remote)
+            work = tmp / f"backup-{night}-{index}"
+            work.mkdir()
+            pod_mounts = dict(mounts, **{"/etc/netorch-git": gitdir, "/var/lib/netorch": work})
+            argv = [netorch] + pod_args(cron, env, pod_mounts, sim.overlay)
+            return subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jspec.get("parallelism", shards)) as ex:
+            pods = list(ex.map(pod, range(shards)))
+        for i, p in enumerate(pods):
+            if p.returncode != 0:
+                problems.append(f"night {night}, shard {i + 1}/{shards}: exit {p.returncode}: "
+                                f"{p.stderr.strip()[-600:]}")
+        if problems:
+            return problems
+        log = git(remote, "log", "--format=%H %P%n%B%x00", "main")
+        commits = [c for c in log.split("\0") if c.strip()]
+        merges = [c for c in commits if len(c.strip().split("\n")[0].split()) > 2]
+        shard_lines = sorted(l.strip() for l in log.splitlines() if l.startswith("Shard: "))
+        files = sorted(git(remote, "ls-tree", "--name-only", "-r", "main").split())
+        want_files = sorted(f"{h}.cfg" for h in hosts)
+        nonempty = sum(1 for i in range(shards) if any(owner_of(h, shards) == i + 1 for h in hosts))
+        if merges:
+            problems.append(f"night {night}: merge commits in the shared history")
+        if files != want_files:
+            problems.append(f"night {night}: the store has {files}, expected {want_files}")
+        if night == 1 and shard_lines != sorted(
+                f"Shard: {k}/{shards}" for k in range(1, shards + 1)
+                if any(owner_of(h, shards) == k for h in hosts)):
+            problems.append(f"night 1: commits {shard_lines}, expected one per shard with hosts")
+        if night == 2 and len(commits) != nonempty:
+            problems.append(f"night 2: {len(commits)} commits; an unchanged fleet adds none")
+    if not problems:
+        print(f"   backup CronJob: {shards} pods twice into fresh stores, one bare remote: "
+              f"{len(hosts)} files, one commit per shard, linear, nothing new the second night")
+    return problems
+
+
+def owner_of(host, count):
+    """netorch's partition (src/inventory/shard.rs), to know which shards have hosts."""
+    def fnv1a(b):
+        h = 0xcbf29ce484222325
+        for x in b:
+            h ^= x
+            h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+        return h
+
+    def mix(z):
+        m = 0xFFFFFFFFFFFFFFFF
+        z = (z + 0x9e3779b97f4a7c15) & m
+        z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & m
+        z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & m
+        return z ^ (z >> 31)
+
+    h = fnv1a(host.encode())
+    best = None
+    for j in range(1, count + 1):
+        w = mix(h ^ mix(j))
+        if best is None or w > best[0]:
+            best = (w, j)
+    return best[1]
 
 
 def main():
@@ -176,6 +271,9 @@ def main():
                 problems.append("per-host results differ")
             if strip(merged_doc["stats"]) != strip(whole_doc["stats"]):
                 problems.append("recaps differ")
+            moved = [h for h, i in owners.items() if owner_of(h, shards) != i + 1]
+            if moved:
+                problems.append(f"hosts not in the shard the partition gives: {moved}")
             if sorted(owners) != sorted(whole_doc["stats"]):
                 problems.append(f"shards ran {sorted(owners)}, the inventory has {sorted(whole_doc['stats'])}")
 
@@ -191,6 +289,10 @@ def main():
             if problems:
                 sys.exit("k8s-check: the sharded run does not equal the unsharded one:\n  "
                          + "\n  ".join(problems))
+            backup_problems = simulate_backups(netorch, tmp, mounts, base_env, sharded_sim,
+                                               sorted(owners))
+            if backup_problems:
+                sys.exit("k8s-check: the sharded backup CronJob:\n  " + "\n  ".join(backup_problems))
             print(f"   {len(owners)} hosts in {shards} shards: merged report equals the unsharded "
                   f"run (exit {whole.returncode}); a retried shard ran the same hosts")
         finally:

@@ -237,3 +237,52 @@ fn shards_from_the_job_index_and_bad_shards() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// A linear play over more hosts than the sessions kept open at once runs in batches (each
+/// session opened once, never all of a 10,000-device fleet at the same time), with a
+/// warning, and every host gets every task.
+#[test]
+fn a_linear_play_over_more_hosts_than_sessions_runs_in_batches() {
+    let sim = Sim::with("cisco_ios", 5).start();
+    let pb = write(
+        sim.dir.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: show version\n    - command: show clock\n",
+    );
+    let out = sim
+        .netorch("run")
+        .arg(&pb)
+        .args(["--json", "-f", "1"])
+        .env("NETORCH_MAX_SESSIONS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "5 hosts, more than the 2 sessions kept open at once: it runs in batches of 2"
+        ),
+        "{warnings}"
+    );
+    // Each batch runs the tasks in turn (a task is listed once per batch, as with
+    // `serial`): 3 batches x 2 tasks, and every host has both tasks, once.
+    let tasks = doc["plays"][0]["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 6);
+    let mut seen = std::collections::BTreeMap::new();
+    for t in tasks {
+        for h in t["hosts"].as_array().unwrap() {
+            assert_eq!(h["status"], "ok");
+            *seen
+                .entry((t["location"].to_string(), h["host"].to_string()))
+                .or_insert(0) += 1;
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    assert!(seen.values().all(|n| *n == 1));
+}

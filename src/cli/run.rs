@@ -290,6 +290,13 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         )))
     });
     let opts = RunOptions {
+        // NETORCH_MAX_SESSIONS: for machines with more (or less) memory per session to
+        // spare, and for the tests, which cannot start thousands of devices.
+        max_sessions: std::env::var("NETORCH_MAX_SESSIONS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n: &usize| *n > 0)
+            .unwrap_or(crate::executor::MAX_OPEN_SESSIONS),
         rollback: rollback.clone(),
         backups: backups.clone(),
         forks,

@@ -56,6 +56,10 @@ pub const DEFAULT_FORKS: u32 = 50;
 /// a number past this is a typo, not a plan.
 pub const MAX_FORKS: u32 = 10_000;
 
+/// Sessions a linear play keeps open between its tasks (or `forks`, if more): a play over
+/// more hosts runs in batches of this many (see `run_play`).
+pub const MAX_OPEN_SESSIONS: usize = 1_000;
+
 /// The most retries an `until` loop may ask for: beyond it a task can run for ever.
 pub const MAX_RETRIES: u32 = 10_000;
 
@@ -63,6 +67,8 @@ pub const MAX_RETRIES: u32 = 10_000;
 #[derive(Clone)]
 pub struct RunOptions {
     pub forks: usize,
+    /// Sessions a linear play keeps open between tasks ([`MAX_OPEN_SESSIONS`] by default).
+    pub max_sessions: usize,
     pub check: bool,
     pub diff: bool,
     /// Show the secrets of config text (diffs, lines sent) instead of masking them.
@@ -259,8 +265,28 @@ impl Executor {
             .collect();
         let handlers: Vec<Arc<Task>> = play.handlers.iter().map(|t| Arc::new(t.clone())).collect();
         let forks = play.forks.unwrap_or(self.opts.forks).max(1);
+        let sessions = self.opts.max_sessions.max(forks).max(1);
         let batches = match &play.serial {
             Some(s) => s.batch_sizes(hosts.len()),
+            // Linear keeps each host's session open from one task to the next: ~80 KB and
+            // two file descriptors per host (10,000 hosts: 1.4 GB, and `Too many open
+            // files`). Such a play runs in batches, as
+            // `serial` would, which opens each session once; `serial:` chooses otherwise.
+            None if play.strategy == Strategy::Linear
+                && hosts.len() > sessions
+                && tasks.len() + handlers.len() > 1 =>
+            {
+                self.emit(Event::Warning(format!(
+                    "play `{}`: {} hosts, more than the {sessions} sessions kept open at once: it runs in batches of {sessions} (as `serial: {sessions}` would; set `serial:` to choose)",
+                    play.display_name(),
+                    hosts.len()
+                )));
+                let mut sizes = vec![sessions; hosts.len() / sessions];
+                if hosts.len() % sessions > 0 {
+                    sizes.push(hosts.len() % sessions);
+                }
+                sizes
+            }
             None => vec![hosts.len()],
         };
         let mut rest = hosts.as_slice();

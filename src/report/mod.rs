@@ -541,7 +541,8 @@ impl Reporter {
         if self.opts.layout == Layout::Quiet {
         } else if self.opts.json {
             let doc = serde_json::to_string_pretty(&self.report).unwrap_or_else(|_| "{}".into());
-            let doc = self.redactor.redact(&doc).into_owned();
+            // No copy unless a secret is found: at 10,000 hosts the document is ~200 MB.
+            let doc = self.redactor.redact(&doc);
             let _ = writeln!(self.out, "{doc}");
         } else {
             let recap = match self.opts.layout {
