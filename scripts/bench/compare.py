@@ -371,8 +371,12 @@ def count_ansible_failures(log, n):
 
 
 def count_netorch_failures(log, n):
+    # stdout (the JSON document) and stderr (warnings) share the log: read the document
+    # from the first line that opens it.
     try:
-        doc = json.load(open(log))
+        text = open(log, errors="replace").read()
+        start = 0 if text.startswith("{") else text.index("\n{") + 1
+        doc, _ = json.JSONDecoder().raw_decode(text[start:])
     except (OSError, ValueError):
         return n
     stats = doc.get("stats", {})
