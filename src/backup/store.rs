@@ -507,7 +507,9 @@ impl Store {
             }
             _ => {}
         }
-        crate::fs::write_atomic(&target, content).map_err(|e| io(&target, e))
+        // The working tree is for browsing; git's objects are the backup, and a crash
+        // mid-sync is repaired from them at the next run (`repair_worktree`).
+        crate::fs::write_replacing_unsynced(&target, content).map_err(|e| io(&target, e))
     }
 
     /// Resolve a revision: a git revision (`HEAD~2`, a hash, a tag), or `-N` / `N` (N < 1000)
