@@ -534,12 +534,7 @@ pub(crate) async fn overview(State(app): AppState, Extension(who): Extension<Who
     })
     .await;
     let Some((devices, changed_24h, failing, failures)) = data else {
-        return error_page(
-            &app,
-            Some(&who),
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Busy; try again.",
-        );
+        return busy(&app, &who);
     };
     let jobs: Vec<&crate::schedule::status::JobStatus> = status.jobs.values().collect();
     render(
@@ -671,12 +666,7 @@ pub(crate) async fn devices(
     let (t2, s2) = (text.clone(), sort.clone());
     let Some((rows, total)) = blocking(&app, move |app| device_rows(&app, &t2, &s2, desc)).await
     else {
-        return error_page(
-            &app,
-            Some(&who),
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Busy; try again.",
-        );
+        return busy(&app, &who);
     };
     let multi = app.stores.len() > 1;
     render(
@@ -755,18 +745,9 @@ pub(crate) async fn device(
         Ok(Some((text, page, recent, head.to_string())))
     })
     .await;
-    let (text, page, recent, head) = match result {
-        Some(Ok(Some(x))) => x,
-        Some(Ok(None)) => return not_found_page(&app, &who),
-        Some(Err(e)) => return history_error(&app, &who, e),
-        None => {
-            return error_page(
-                &app,
-                Some(&who),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy; try again.",
-            )
-        }
+    let (text, page, recent, head) = match found(&app, &who, result) {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let name = device_name(&path);
     let info = app.host_info(&name);
@@ -789,6 +770,31 @@ pub(crate) async fn device(
         backup_job => backup_job, actions => app.ctx.actions.is_some(),
         bytes => text.len() },
     )
+}
+
+/// The pool had no room for the request's blocking work.
+fn busy(app: &App, who: &Who) -> Response {
+    error_page(
+        app,
+        Some(who),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy; try again.",
+    )
+}
+
+/// A git read done on the blocking pool: its value, or the page that says why there is
+/// none (busy, no such device or revision, the store's error).
+fn found<T>(
+    app: &App,
+    who: &Who,
+    result: Option<Result<Option<T>, HistoryError>>,
+) -> Result<T, Response> {
+    match result {
+        Some(Ok(Some(x))) => Ok(x),
+        Some(Ok(None)) => Err(not_found_page(app, who)),
+        Some(Err(e)) => Err(history_error(app, who, e)),
+        None => Err(busy(app, who)),
+    }
 }
 
 fn not_found_page(app: &App, who: &Who) -> Response {
@@ -832,18 +838,9 @@ pub(crate) async fn history(
         reader.history(&p2, from, PER_PAGE, SCAN_BUDGET).map(Some)
     })
     .await;
-    let page = match result {
-        Some(Ok(Some(p))) => p,
-        Some(Ok(None)) => return not_found_page(&app, &who),
-        Some(Err(e)) => return history_error(&app, &who, e),
-        None => {
-            return error_page(
-                &app,
-                Some(&who),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy; try again.",
-            )
-        }
+    let page = match found(&app, &who, result) {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let name = device_name(&path);
     render(
@@ -911,18 +908,9 @@ pub(crate) async fn diff(
         )))
     })
     .await;
-    let (a, b, ta, tb, rows, split_rows, added, removed) = match result {
-        Some(Ok(Some(x))) => x,
-        Some(Ok(None)) => return not_found_page(&app, &who),
-        Some(Err(e)) => return history_error(&app, &who, e),
-        None => {
-            return error_page(
-                &app,
-                Some(&who),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy; try again.",
-            )
-        }
+    let (a, b, ta, tb, rows, split_rows, added, removed) = match found(&app, &who, result) {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let name = device_name(&path);
     render(
@@ -957,18 +945,9 @@ pub(crate) async fn raw(
         reader.read_at(rev, &p2)
     })
     .await;
-    let text = match result {
-        Some(Ok(Some(t))) => t,
-        Some(Ok(None)) => return not_found_page(&app, &who),
-        Some(Err(e)) => return history_error(&app, &who, e),
-        None => {
-            return error_page(
-                &app,
-                Some(&who),
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy; try again.",
-            )
-        }
+    let text = match found(&app, &who, result) {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let file: String = path
         .rsplit('/')
