@@ -181,6 +181,112 @@ impl Redactor {
     }
 }
 
+/// A writer that masks the [`Redactor`]'s secrets in what passes through it, for documents
+/// too large to hold whole (the `--json` report of 10,000 hosts). A secret split between two
+/// writes is still masked: the last bytes, as many as the longest secret less one, wait for
+/// the next write. A secret is also found in its JSON-escaped form (`"` as `\"`).
+/// [`MaskingWriter::finish`] writes what is left; dropping the writer without it loses that.
+pub struct MaskingWriter<W: std::io::Write> {
+    inner: W,
+    finder: Option<aho_corasick::AhoCorasick>,
+    /// Bytes kept back at each write: a match may start in them and end in the next write.
+    keep: usize,
+    /// Bytes gathered before they are searched and passed on.
+    chunk: usize,
+    buf: Vec<u8>,
+}
+
+const MASKING_CHUNK: usize = 64 * 1024;
+
+impl<W: std::io::Write> MaskingWriter<W> {
+    pub fn new(inner: W, redactor: &Redactor) -> Self {
+        let mut forms: Vec<String> = Vec::new();
+        for v in &redactor.values {
+            let escaped = serde_json::to_string(v).unwrap_or_default();
+            let escaped = escaped
+                .strip_prefix('"')
+                .and_then(|e| e.strip_suffix('"'))
+                .unwrap_or(v);
+            for form in [v.as_str(), escaped] {
+                if !forms.iter().any(|f| f == form) {
+                    forms.push(form.to_string());
+                }
+            }
+        }
+        let keep = forms.iter().map(String::len).max().unwrap_or(1) - 1;
+        let finder = if forms.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&forms)
+                .ok()
+        };
+        MaskingWriter {
+            inner,
+            finder,
+            keep,
+            chunk: MASKING_CHUNK,
+            buf: Vec::with_capacity(MASKING_CHUNK + 1024),
+        }
+    }
+
+    #[cfg(test)]
+    fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk;
+        self
+    }
+
+    /// Pass on what can no longer be the start of a secret (everything, at the end).
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let safe = if all {
+            self.buf.len()
+        } else {
+            self.buf.len().saturating_sub(self.keep)
+        };
+        let mut pos = 0;
+        if let Some(finder) = &self.finder {
+            // A match that starts before `safe` lies whole in the buffer (no secret is
+            // longer than `keep` + 1), and none started in what was passed on before.
+            for m in finder.find_iter(&self.buf) {
+                if m.start() >= safe {
+                    break;
+                }
+                self.inner.write_all(&self.buf[pos..m.start()])?;
+                self.inner.write_all(MASK.as_bytes())?;
+                pos = m.end();
+            }
+        }
+        let upto = pos.max(safe);
+        self.inner.write_all(&self.buf[pos..upto])?;
+        self.buf.drain(..upto);
+        Ok(())
+    }
+
+    /// Write what is left and give back the inner writer, flushed.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.drain(true)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for MaskingWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= self.chunk {
+            self.drain(false)?;
+        }
+        Ok(data.len())
+    }
+
+    /// Passes on only what is safe to: a flush must not cut a secret in two.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.drain(false)?;
+        self.inner.flush()
+    }
+}
+
 /// Percent-encoding as minijinja's `urlencode` does it (unreserved characters kept).
 fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -198,6 +304,58 @@ fn urlencode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::io::Write as _;
+
+    fn masked_in_pieces(r: &Redactor, text: &[u8], piece: usize, chunk: usize) -> Vec<u8> {
+        let mut w = MaskingWriter::new(Vec::new(), r).with_chunk(chunk);
+        for part in text.chunks(piece.max(1)) {
+            w.write_all(part).unwrap();
+            w.flush().unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn masking_writer_masks_a_secret_cut_between_writes_and_json_escaped() {
+        let mut r = Redactor::new();
+        r.add("s3cr\"et");
+        let doc = serde_json::to_string(&serde_json::json!({"out": "pw s3cr\"et end"})).unwrap();
+        assert!(doc.contains("s3cr\\\"et"), "{doc}");
+        for piece in 1..6 {
+            let out = String::from_utf8(masked_in_pieces(&r, doc.as_bytes(), piece, 3)).unwrap();
+            assert_eq!(
+                out,
+                format!("{{\"out\":\"pw {MASK} end\"}}"),
+                "piece {piece}"
+            );
+        }
+        // Nothing to mask: the bytes pass unchanged.
+        let plain = masked_in_pieces(&Redactor::new(), doc.as_bytes(), 2, 3);
+        assert_eq!(plain, doc.as_bytes());
+    }
+
+    proptest! {
+        #[test]
+        fn masking_writer_gives_the_same_bytes_however_the_text_is_cut(
+            secrets in proptest::collection::vec("[abc]{3,6}", 1..4),
+            text in "[abcd ]{0,300}",
+            piece in 1usize..40,
+            chunk in 1usize..64,
+        ) {
+            let mut r = Redactor::new();
+            for s in &secrets {
+                r.add(s);
+            }
+            let whole = masked_in_pieces(&r, text.as_bytes(), text.len().max(1), usize::MAX);
+            let cut = masked_in_pieces(&r, text.as_bytes(), piece, chunk);
+            prop_assert_eq!(&whole, &cut);
+            let out = String::from_utf8(cut).unwrap();
+            for s in &secrets {
+                prop_assert!(!out.contains(s.as_str()), "{} left in {}", s, out);
+            }
+        }
+    }
 
     #[test]
     fn secret_never_prints() {

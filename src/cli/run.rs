@@ -473,11 +473,10 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
         std::fs::write(path, junit::to_junit(&report)).map_err(|e| Error::io(path, e))?;
     }
     if let Some(path) = &json_file {
-        let doc = serde_json::to_string_pretty(&report)
-            .map_err(|e| Error::Usage(format!("cannot write the JSON report: {e}")))?;
-        let doc = redactor.redact(&doc);
-        crate::fs::write_atomic(path, format!("{doc}\n").as_bytes())
-            .map_err(|e| Error::io(path, e))?;
+        crate::fs::write_atomic_with(path, |w| {
+            crate::report::write_json(&report, &redactor, w).map(|_| ())
+        })
+        .map_err(|e| Error::io(path, e))?;
     }
     remember_failed(&report.failed_hosts());
     Ok(report)
