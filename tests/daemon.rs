@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::util::fsck_clean;
 use crate::util::{netorch, sim::Sim};
@@ -144,10 +144,39 @@ fn every_two_seconds_commits_and_overlapping_runs_are_skipped() {
         slow_inv = slow.inventory.display(),
     );
     let mut d = Daemon::start(dir, &schedule, &["--listen", &addr]);
-    d.wait_for(20, "the first fast backup", |s| {
+    let st = d.wait_for(20, "the first fast backup", |s| {
         s["jobs"]["fast"]["last_run"]["result"] == "ok"
     });
     assert_eq!(commits(&store), 1);
+    // The counts and the commit come from the run's report, read from the file it was
+    // written to (never held in the daemon); that report is kept for the web interface.
+    // A first backup changes both devices (their files are new).
+    let last = &st["jobs"]["fast"]["last_run"];
+    assert_eq!(
+        (&last["ok"], &last["changed"], &last["failed"]),
+        (&json!(0), &json!(2), &json!(0)),
+        "{st}"
+    );
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&store)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        last["commit"],
+        json!(String::from_utf8_lossy(&head.stdout).trim()),
+        "{st}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(dir.join("runs").join("fast"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(kept.iter().any(|n| n.ends_with(".report.json")), "{kept:?}");
+    // The log at its default level says what ran, not the daemon's internals.
+    let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap();
+    assert!(log.contains("job fast: start"), "{log}");
+    assert!(!log.contains("DEBUG"), "{log}");
 
     // Change a device between runs: the next run commits it, naming it.
     let pb = dir.join("ntp.yml");

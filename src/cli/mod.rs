@@ -136,12 +136,7 @@ pub fn main_entry() -> i32 {
     let command = cli.command;
     // The daemon's job start/end lines are its main output: info by default.
     let daemon = matches!(command, Command::Daemon(_));
-    let log_level = if daemon {
-        cli.verbose.max(2)
-    } else {
-        cli.verbose
-    };
-    init_logging(log_level);
+    init_logging(cli.verbose, daemon);
     let result = match command {
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Check(args) => check::run(args),
@@ -175,10 +170,11 @@ pub fn main_entry() -> i32 {
     }
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 | 1 => "warn",
-        2 => "info,netorch=debug",
+fn init_logging(verbose: u8, daemon: bool) {
+    let default = match (daemon, verbose) {
+        (false, 0 | 1) => "warn",
+        (true, 0) => "info",
+        (false, 2) | (true, 1) => "info,netorch=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NETORCH_LOG")

@@ -31,14 +31,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 pub use config::{load, Job, Schedule, When};
-use status::{counts_from_report, DaemonStatus, JobStatus, RunOutcome};
+use status::{DaemonStatus, JobStatus, ReportBrief, RunOutcome};
 
 /// After the grace period and SIGINT, how long a run gets to commit what it gathered
 /// before SIGKILL.
 const CANCEL_WAIT: Duration = Duration::from_secs(20);
 
-/// The most of a run's JSON report kept (beyond it the report is not read, the run's
-/// exit code still counts).
+/// The most of a run's JSON report read for its notifications (beyond it they tell of the
+/// run's exit code only).
 const MAX_REPORT_BYTES: u64 = 64 << 20;
 /// The most of a run's stderr kept (its head and its end).
 const MAX_STDERR_BYTES: u64 = 256 << 10;
@@ -500,11 +500,14 @@ fn start_run(job: &Job, shared: &Arc<Shared>, origin: Origin) -> Result<String, 
     tokio::spawn(async move {
         let (mut outcome, report) = run_child(&job, &shared).await;
         if let Some(cfg) = &job.notify {
-            let doc = serde_json::from_slice::<serde_json::Value>(&report).ok();
+            let doc = report.as_ref().and_then(|p| {
+                let bytes = crate::source::read_bounded(p, MAX_REPORT_BYTES).ok()?;
+                serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+            });
             outcome.notifications = notify_run(&job, cfg, &outcome, doc).await;
         }
         meta.outcome = outcome.clone();
-        save_run(&shared, &meta, Some(&report));
+        save_run(&shared, &meta, report);
         tracing::info!(
             "job {}: end: {} in {:.1}s: {} ok, {} changed, {} failed{}{}",
             job.name,
@@ -584,7 +587,7 @@ async fn notify_run(
 }
 
 /// Keep a run's meta (and report) for the web interface; a failure is logged, never fatal.
-fn save_run(shared: &Shared, meta: &crate::web::runs::RunMeta, report: Option<&[u8]>) {
+fn save_run(shared: &Shared, meta: &crate::web::runs::RunMeta, report: Option<tempfile::TempPath>) {
     if let Err(e) = crate::web::runs::save(&shared.runs_dir, meta, report, shared.keep_runs) {
         tracing::warn!(
             "job {}: cannot keep the run in {}: {e}",
@@ -672,7 +675,7 @@ async fn serve_actions(
 }
 
 /// Run the job's child; how it ended, and its report (stdout) as printed.
-async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
+async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Option<tempfile::TempPath>) {
     let started = Utc::now();
     let t = Instant::now();
     let mut out = RunOutcome {
@@ -682,6 +685,24 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
         ..Default::default()
     };
     tracing::info!("job {}: start ({})", job.name, job.kind);
+    // The report goes straight to a file beside the kept runs, never through the daemon's
+    // memory: parsing a 10,000-host report each run grew the daemon by tens of MB a cycle.
+    let report = match crate::web::runs::report_file(&shared.runs_dir, &job.name) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::warn!(
+                "job {}: cannot write the run's report in {}: {e} (its counts are not known)",
+                job.name,
+                shared.runs_dir.display()
+            );
+            None
+        }
+    };
+    let stdout = match report.as_ref().map(|f| f.reopen()) {
+        Some(Ok(f)) => Stdio::from(f),
+        _ => Stdio::null(),
+    };
+    let report = report.map(tempfile::NamedTempFile::into_temp_path);
     let mut cmd = tokio::process::Command::new(&shared.exe);
     // Only the job's own secrets: none inherited from the daemon's environment.
     cmd.args(&job.args)
@@ -690,7 +711,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
         .env_remove(crate::backup::remote::TOKEN_ENV)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
@@ -698,20 +719,15 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
         Ok(c) => c,
         Err(e) => {
             out.error = Some(format!("cannot start {}: {e}", shared.exe.display()));
-            return (out, Vec::new());
+            return (out, None);
         }
     };
     let pid = child.id();
     if let Some(pid) = pid {
         lock(&shared.children).insert(job.name.clone(), pid);
     }
-    // Both pipes are drained as the run goes (a child blocked on a full pipe would look
-    // hung) and kept within a cap: a run's report is large but bounded, its stderr only
-    // matters for its last lines.
-    let stdout = child
-        .stdout
-        .take()
-        .map(|p| tokio::spawn(capture(p, MAX_REPORT_BYTES)));
+    // stderr is drained as the run goes (a child blocked on a full pipe would look hung)
+    // and kept within a cap: only its last lines matter.
     let stderr = child
         .stderr
         .take()
@@ -731,7 +747,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
                 "did not finish within {}s (the job's timeout) and was killed",
                 job.timeout.as_secs_f64()
             ));
-            return (out, Vec::new());
+            return (out, None);
         }
     };
     lock(&shared.children).remove(&job.name);
@@ -740,7 +756,7 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
         Ok(s) => s,
         Err(e) => {
             out.error = Some(format!("waiting for the run: {e}"));
-            return (out, Vec::new());
+            return (out, None);
         }
     };
     // The run is over; its pipes close unless something it left behind holds them, and
@@ -755,30 +771,26 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
             None => Vec::new(),
         }
     };
-    let output = std::process::Output {
-        status,
-        stdout: collect(stdout).await,
-        stderr: collect(stderr).await,
+    let stderr = collect(stderr).await;
+    out.exit_code = status.code();
+    let brief = match &report {
+        Some(path) => {
+            let path = path.to_path_buf();
+            tokio::task::spawn_blocking(move || ReportBrief::read(&path))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
     };
-    out.exit_code = output.status.code();
-    let report = serde_json::from_slice::<serde_json::Value>(&output.stdout).ok();
-    if let Some(doc) = &report {
-        let (ok, changed, failed) = counts_from_report(doc);
-        out.ok = ok;
-        out.changed = changed;
-        out.failed = failed;
-        out.commit = doc["backups"]
-            .as_array()
-            .and_then(|b| b.iter().find_map(|s| s["commit"].as_str()))
-            .map(str::to_string);
-        if let Some(e) = doc["backups"]
-            .as_array()
-            .and_then(|b| b.iter().find_map(|s| s["error"].as_str()))
-        {
+    if let Some(brief) = &brief {
+        (out.ok, out.changed, out.failed) = brief.counts();
+        out.commit = brief.commit().map(str::to_string);
+        if let Some(e) = brief.backup_error() {
             out.error = Some(e.to_string());
         }
     }
-    out.result = match output.status.code() {
+    out.result = match status.code() {
         Some(0) => "ok".into(),
         Some(130) | None => "cancelled".into(),
         Some(_) => "failed".into(),
@@ -788,11 +800,11 @@ async fn run_child(job: &Job, shared: &Shared) -> (RunOutcome, Vec<u8>) {
     }
     if out.result != "ok" && out.error.is_none() {
         out.error = Some(
-            error_of(&String::from_utf8_lossy(&output.stderr))
-                .unwrap_or_else(|| format!("exit status {:?}", output.status.code())),
+            error_of(&String::from_utf8_lossy(&stderr))
+                .unwrap_or_else(|| format!("exit status {:?}", status.code())),
         );
     }
-    (out, output.stdout)
+    (out, report)
 }
 
 /// The error a failed run printed, for its log line and status: its `error:` line and what

@@ -166,24 +166,85 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Counts from a run's JSON report (`netorch run|backup --json`).
-pub fn counts_from_report(doc: &serde_json::Value) -> (u64, u64, u64) {
-    let mut ok = 0;
-    let mut changed = 0;
-    let mut failed = 0;
-    if let Some(stats) = doc["stats"].as_object() {
-        for s in stats.values() {
-            let n = |k: &str| s[k].as_u64().unwrap_or(0);
-            if n("failed") > 0 || n("unreachable") > 0 {
-                failed += 1;
-            } else if n("changed") > 0 {
-                changed += 1;
-            } else {
-                ok += 1;
+/// What the daemon reads of a run's JSON report (`netorch run|backup --json`): per-host
+/// counts and the backup commit. Read straight from the file, the rest skipped, so a
+/// 10,000-host report never sits in the daemon's memory (which would grow with each run).
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportBrief {
+    #[serde(default, rename = "stats", deserialize_with = "host_counts")]
+    counts: (u64, u64, u64),
+    #[serde(default)]
+    backups: Vec<BackupBrief>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BackupBrief {
+    #[serde(default)]
+    commit: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HostCounts {
+    #[serde(default)]
+    changed: u64,
+    #[serde(default)]
+    failed: u64,
+    #[serde(default)]
+    unreachable: u64,
+}
+
+/// `stats` (host → counts) as devices ok / changed / failed, host by host, no map kept.
+fn host_counts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(u64, u64, u64), D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = (u64, u64, u64);
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of host to counts")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let (mut ok, mut changed, mut failed) = (0, 0, 0);
+            while let Some((_, h)) = m.next_entry::<serde::de::IgnoredAny, HostCounts>()? {
+                if h.failed > 0 || h.unreachable > 0 {
+                    failed += 1;
+                } else if h.changed > 0 {
+                    changed += 1;
+                } else {
+                    ok += 1;
+                }
             }
+            Ok((ok, changed, failed))
         }
     }
-    (ok, changed, failed)
+    d.deserialize_map(Visit)
+}
+
+impl ReportBrief {
+    /// The brief of the report in `path`, or `None` when it is not one (the run printed
+    /// nothing, or was cut short).
+    pub fn read(path: &std::path::Path) -> Option<ReportBrief> {
+        let file = std::fs::File::open(path).ok()?;
+        serde_json::from_reader(std::io::BufReader::new(file)).ok()
+    }
+
+    /// Devices whose every task was ok / that had a change / that failed or were unreachable.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        self.counts
+    }
+
+    /// The backup commit, when the run made one.
+    pub fn commit(&self) -> Option<&str> {
+        self.backups.iter().find_map(|b| b.commit.as_deref())
+    }
+
+    /// The backup store's error, when writing it failed.
+    pub fn backup_error(&self) -> Option<&str> {
+        self.backups.iter().find_map(|b| b.error.as_deref())
+    }
 }
 
 #[cfg(test)]
@@ -230,11 +291,22 @@ mod tests {
 
     #[test]
     fn counts() {
-        let doc = serde_json::json!({"stats": {
+        let doc = serde_json::json!({"plays": [{"tasks": [{"hosts": [{"output": "x"}]}]}],
+            "stats": {
             "a": {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0},
             "b": {"ok": 0, "changed": 1, "failed": 0, "unreachable": 0},
             "c": {"ok": 0, "changed": 0, "failed": 0, "unreachable": 1},
-        }});
-        assert_eq!(counts_from_report(&doc), (1, 1, 1));
+            "d": {"ok": 3, "changed": 2, "failed": 1, "unreachable": 0},
+        }, "backups": [{"store": "s"}, {"store": "t", "commit": "abc", "error": "full"}]});
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        let brief = ReportBrief::read(&path).unwrap();
+        assert_eq!(brief.counts(), (1, 1, 2));
+        assert_eq!(brief.commit(), Some("abc"));
+        assert_eq!(brief.backup_error(), Some("full"));
+        // A report cut short is no report.
+        std::fs::write(&path, &serde_json::to_vec(&doc).unwrap()[..40]).unwrap();
+        assert!(ReportBrief::read(&path).is_none());
     }
 }

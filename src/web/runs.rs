@@ -87,20 +87,34 @@ fn report_path(dir: &Path, job: &str, id: &str) -> PathBuf {
         .join(format!("{id}.report.json"))
 }
 
-/// Write a run's meta (and its report, when given), then drop the job's oldest runs
-/// beyond `keep`.
+/// A file in the job's folder for a run's report to be written into as the run goes (the
+/// child's stdout): [`save`] moves it into place. It vanishes if dropped unsaved.
+pub fn report_file(dir: &Path, job: &str) -> Result<tempfile::NamedTempFile, std::io::Error> {
+    let job_dir = dir.join(job_dir_name(job));
+    create_private_dir(&job_dir)?;
+    tempfile::Builder::new()
+        .prefix(".report-")
+        .suffix(".partial")
+        .tempfile_in(&job_dir)
+}
+
+/// Write a run's meta (and keep its report, when given: a file from [`report_file`]), then
+/// drop the job's oldest runs beyond `keep`.
 pub fn save(
     dir: &Path,
     meta: &RunMeta,
-    report: Option<&[u8]>,
+    report: Option<tempfile::TempPath>,
     keep: usize,
 ) -> Result<(), std::io::Error> {
     let job_dir = dir.join(job_dir_name(&meta.job));
     create_private_dir(&job_dir)?;
     let mut meta = meta.clone();
-    if let Some(r) = report.filter(|r| !r.is_empty()) {
-        crate::fs::write_atomic(&report_path(dir, &meta.job, &meta.id), r)?;
-        meta.report = true;
+    if let Some(r) = report {
+        if std::fs::metadata(&r)?.len() > 0 {
+            r.persist(report_path(dir, &meta.job, &meta.id))
+                .map_err(|e| e.error)?;
+            meta.report = true;
+        }
     }
     let json = serde_json::to_vec_pretty(&meta).map_err(std::io::Error::other)?;
     crate::fs::write_atomic(&meta_path(dir, &meta.job, &meta.id), &json)?;
@@ -154,6 +168,16 @@ pub fn close_stale(dir: &Path) {
         return;
     };
     for job_dir in jobs.filter_map(|e| e.ok()).map(|e| e.path()) {
+        // Reports a killed daemon's runs were writing: never moved into place.
+        if let Ok(rd) = std::fs::read_dir(&job_dir) {
+            for e in rd.filter_map(|e| e.ok()) {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with(".report-") && name.ends_with(".partial") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         for id in ids_in(&job_dir) {
             let path = job_dir.join(format!("{id}.meta.json"));
             let Some(mut meta) = read_meta(&path) else {
@@ -227,7 +251,9 @@ mod tests {
                 },
                 report: false,
             };
-            save(dir.path(), &meta, Some(b"{\"stats\": {}}"), 3).unwrap();
+            let mut f = report_file(dir.path(), &meta.job).unwrap();
+            std::io::Write::write_all(&mut f, b"{\"stats\": {}}").unwrap();
+            save(dir.path(), &meta, Some(f.into_temp_path()), 3).unwrap();
         }
         let runs = list(dir.path(), &["../evil job"], 10);
         assert_eq!(runs.len(), 3);
@@ -236,6 +262,13 @@ mod tests {
         assert!(report(dir.path(), "../evil job", &runs[0].id, 1 << 20).is_some());
         // The job's folder stays inside runs/.
         assert!(dir.path().join("%2E%2E%2Fevil%20job").is_dir());
+        // Only the kept files are left: no partial report behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("%2E%2E%2Fevil%20job"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 6, "{names:?}");
+        assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
         assert!(load(dir.path(), "../evil job", "../../etc/passwd").is_none());
     }
 
