@@ -286,3 +286,54 @@ fn a_linear_play_over_more_hosts_than_sessions_runs_in_batches() {
     assert_eq!(seen.len(), 10);
     assert!(seen.values().all(|n| *n == 1));
 }
+
+/// Connection storms: `--connect-rate R` keeps a run from opening more than R sessions in
+/// any second, as the devices see it (the simulator logs the time of each accept), and a
+/// run without it opens them as fast as forks allow.
+#[test]
+fn connect_rate_bounds_new_sessions_in_every_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("connections.log");
+    let sim = Sim::with("cisco_ios", 30)
+        .arg("--connection-log")
+        .arg(log.to_str().unwrap())
+        .start();
+    let times = |args: &[&str]| -> Vec<f64> {
+        std::fs::write(&log, "").unwrap();
+        let out = sim
+            .netorch("exec")
+            .args(["-f", "30", "--json"])
+            .args(args)
+            .arg("show clock")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut t: Vec<f64> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+            .collect();
+        t.sort_by(f64::total_cmp);
+        assert_eq!(t.len(), 30, "{t:?}");
+        t
+    };
+    // The most connections in any window [t, t + 1 s).
+    let busiest = |t: &[f64]| {
+        (0..t.len())
+            .map(|i| t[i..].iter().take_while(|&&x| x < t[i] + 1.0).count())
+            .max()
+            .unwrap_or(0)
+    };
+    let limited = times(&["--connect-rate", "20"]);
+    // 20 per second: 30 sessions span at least 1.45 s (slots 50 ms apart); a late accept
+    // under load may pull one or two closer together, never ten.
+    assert!(busiest(&limited) <= 22, "{limited:?}");
+    assert!(limited[29] - limited[0] >= 1.3, "{limited:?}");
+    let unlimited = times(&[]);
+    assert!(busiest(&unlimited) > 22, "{unlimited:?}");
+}

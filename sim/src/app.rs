@@ -88,8 +88,9 @@ pub struct Opts {
     /// Write OpenSSH known_hosts lines for the devices here.
     #[arg(long)]
     pub known_hosts_out: Option<PathBuf>,
-    /// Append a line `NAME` here for every connection a device accepts (tests use it to
-    /// prove that a run touched no device).
+    /// Append a line `SECONDS NAME` here for every connection a device accepts (SECONDS:
+    /// Unix time with microseconds). Tests use it to prove that a run touched no device, the
+    /// connection-storm benchmark to count new sessions per second.
     #[arg(long)]
     pub connection_log: Option<PathBuf>,
     /// Milliseconds one minute of a device revert timer lasts (Junos and IOS-XR `commit

@@ -104,7 +104,10 @@ pub(crate) fn log_connection(device: &str) {
             Ok(f) => f,
             Err(p) => p.into_inner(),
         };
-        let _ = writeln!(f, "{device}");
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let _ = writeln!(f, "{}.{:06} {device}", t.as_secs(), t.subsec_micros());
     }
 }
 
