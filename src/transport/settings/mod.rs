@@ -299,26 +299,29 @@ impl ConnectionSettings {
             ),
         };
 
-        let kind = match r.first(&["connection", "ansible_connection"]) {
-            None => ConnectionKind::Ssh,
-            Some((n, v)) => {
+        // The kind validation judged the host's tasks by (`of_vars`): one reading of it.
+        let kind = match (
+            ConnectionKind::of_vars(vars),
+            r.first(&["connection", "ansible_connection"]),
+        ) {
+            (Some(kind), _) => kind,
+            (None, None) => ConnectionKind::Ssh,
+            (None, Some((n, v))) => {
                 let text = scalar_string(v).unwrap_or_default();
-                ConnectionKind::parse(&text, &platform).ok_or_else(|| {
-                    let hint = crate::source::suggest(
-                        text.rsplit('.').next().unwrap_or(&text),
-                        ConnectionKind::NAMES.iter().copied(),
-                    )
-                    .map(|h| format!(" (did you mean `{h}`?)"))
-                    .unwrap_or_default();
-                    r.err(
-                        n,
-                        format!(
-                            "expected a connection ({}), got {}{hint}",
-                            ConnectionKind::NAMES.join(", "),
-                            show(v)
-                        ),
-                    )
-                })?
+                let hint = crate::source::suggest(
+                    text.rsplit('.').next().unwrap_or(&text),
+                    ConnectionKind::NAMES.iter().copied(),
+                )
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+                return Err(r.err(
+                    n,
+                    format!(
+                        "expected a connection ({}), got {}{hint}",
+                        ConnectionKind::NAMES.join(", "),
+                        show(v)
+                    ),
+                ));
             }
         };
         let port = match r.first(&["port", "ansible_port"]) {
