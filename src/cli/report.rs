@@ -76,12 +76,14 @@ fn merge_cmd(args: MergeArgs) -> Result<ExitCode> {
     }
     let shards = reports.len();
     let merged = merge::merge(reports, args.partial)?;
-    let doc = serde_json::to_string_pretty(&merged)
-        .map_err(|e| Error::Usage(format!("cannot write the merged report: {e}")))?;
+    // The shards masked their secrets; the merged report is written as it is serialised.
+    let none = crate::secret::Redactor::new();
     match &args.output {
         Some(path) => {
-            crate::fs::write_atomic(path, format!("{doc}\n").as_bytes())
-                .map_err(|e| Error::io(path, e))?;
+            crate::fs::write_atomic_with(path, |w| {
+                crate::report::write_json(&merged, &none, w).map(|_| ())
+            })
+            .map_err(|e| Error::io(path, e))?;
             super::common::print_out(&format!(
                 "merged {shards} shard reports into {}: {} hosts, {} with failures\n",
                 path.display(),
@@ -89,7 +91,12 @@ fn merge_cmd(args: MergeArgs) -> Result<ExitCode> {
                 merged.failed_hosts().len()
             ))?;
         }
-        None => super::common::print_out(&format!("{doc}\n"))?,
+        None => {
+            let out = std::io::stdout().lock();
+            crate::report::write_json(&merged, &none, out)
+                .map(drop)
+                .map_err(|e| Error::io(super::common::STDOUT_PATH, e))?;
+        }
     }
     for w in &merged.warnings {
         if w.starts_with("partial merge") {

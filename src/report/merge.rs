@@ -58,11 +58,12 @@ fn list(v: &[u32]) -> String {
 
 /// Read one report written by `--json`.
 pub fn read(path: &Path) -> Result<RunReport, MergeError> {
-    let text = std::fs::read_to_string(path).map_err(|e| MergeError::Read {
+    let file = std::fs::File::open(path).map_err(|e| MergeError::Read {
         path: path.to_path_buf(),
         source: e,
     })?;
-    serde_json::from_str(&text).map_err(|e| MergeError::Parse {
+    // Parsed as read: a shard of thousands of hosts is tens of MB of text, never held.
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| MergeError::Parse {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
