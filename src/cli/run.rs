@@ -423,8 +423,9 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 let redactor = reporter.redactor().clone();
                 // The JSON document carries the deliveries, so it waits for them; a person
                 // at a terminal sees the recap first.
-                let send = |cfg: crate::notify::Config, doc: serde_json::Value| {
-                    let summary = crate::notify::RunSummary::from_report(&doc, &notify_redactor);
+                let send = |cfg: crate::notify::Config, report: &RunReport| {
+                    let summary =
+                        crate::notify::RunSummary::from_run_report(report, &notify_redactor);
                     // Bounded by the targets' timeouts; the run's result is already made.
                     tokio::task::spawn_blocking(move || crate::notify::notify(&cfg, &summary))
                 };
@@ -433,9 +434,8 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                 if json {
                     if let Some(cfg) = notify.take() {
                         reporter.report_mut().interrupted = interrupted;
-                        let doc = serde_json::to_value(reporter.report_mut()).unwrap_or_default();
-                        reporter.report_mut().notifications =
-                            send(cfg, doc).await.unwrap_or_default();
+                        let sending = send(cfg, reporter.report_mut());
+                        reporter.report_mut().notifications = sending.await.unwrap_or_default();
                     }
                 }
                 let mut report = reporter.finish(interrupted);
@@ -449,8 +449,7 @@ pub fn execute(req: RunRequest) -> Result<RunReport> {
                     let _ = super::common::print_out(&crate::backup::summary_text(&report.backups));
                 }
                 if let Some(cfg) = notify {
-                    let doc = serde_json::to_value(&report).unwrap_or_default();
-                    report.notifications = send(cfg, doc).await.unwrap_or_default();
+                    report.notifications = send(cfg, &report).await.unwrap_or_default();
                     let sent: String = report
                         .notifications
                         .iter()

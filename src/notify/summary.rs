@@ -192,6 +192,47 @@ impl RunSummary {
         s
     }
 
+    /// As [`RunSummary::from_report`], from the run's report in memory. Each host's result
+    /// becomes JSON one at a time and only what a message uses is kept: the whole report
+    /// as one `serde_json::Value` was several times its ~200 MB text at 10,000 hosts.
+    pub fn from_run_report(report: &crate::report::RunReport, redactor: &Redactor) -> RunSummary {
+        let host = |h: &crate::report::HostTaskResult| -> Value {
+            let full = serde_json::to_value(h).unwrap_or_default();
+            let mut kept = serde_json::Map::new();
+            for k in ["host", "status", "diff", "ignored", "rescued", "msg"] {
+                if let Some(v) = full.get(k) {
+                    kept.insert(k.into(), v.clone());
+                }
+            }
+            if let Some(path) = full.get("data").and_then(|d| d.get("path")) {
+                kept.insert("data".into(), serde_json::json!({ "path": path }));
+            }
+            Value::Object(kept)
+        };
+        let plays: Vec<Value> = report
+            .plays
+            .iter()
+            .map(|p| {
+                let tasks: Vec<Value> = p
+                    .tasks
+                    .iter()
+                    .map(|t| serde_json::json!({ "hosts": t.hosts.iter().map(host).collect::<Vec<_>>() }))
+                    .collect();
+                serde_json::json!({ "tasks": tasks })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "started": report.started,
+            "duration_ms": report.duration_ms,
+            "check_mode": report.check_mode,
+            "interrupted": report.interrupted,
+            "stats": report.stats,
+            "backups": report.backups,
+            "plays": plays,
+        });
+        RunSummary::from_report(&doc, redactor)
+    }
+
     /// A run that produced no report (it could not start, timed out, crashed).
     pub fn run_failed(result: &str, error: &str) -> RunSummary {
         RunSummary {
@@ -663,6 +704,107 @@ mod tests {
             "stats": stats,
             "backups": [{"store": "/s", "commit": "0123456789abcdef", "changed": changed}],
         })
+    }
+
+    #[test]
+    fn summary_from_the_report_in_memory_equals_the_one_from_its_json() {
+        use crate::report::{
+            HostStats, HostTaskResult, PlayReport, RunReport, Status, TaskReport, TaskResult,
+        };
+        let mut r = RunReport::new(vec!["pb.yml".into()], false);
+        let changed = TaskResult {
+            status: Status::Changed,
+            diff: Some("--- a/r1.cfg\n+++ b/r1.cfg\n-x\n+y hunter2\n".into()),
+            data: serde_json::json!({"path": "r1.cfg", "config": "long text"}),
+            ..Default::default()
+        };
+        let failed = TaskResult {
+            status: Status::Failed,
+            msg: Some("boom".into()),
+            ..Default::default()
+        };
+        let ignored = TaskResult {
+            status: Status::Failed,
+            msg: Some("not news".into()),
+            ignored: true,
+            ..Default::default()
+        };
+        r.plays.push(PlayReport {
+            name: "p".into(),
+            hosts: vec!["r1".into(), "r2".into()],
+            tasks: vec![TaskReport {
+                name: "t".into(),
+                location: "pb.yml:3".into(),
+                hosts: vec![
+                    HostTaskResult {
+                        host: "r1".into(),
+                        result: changed,
+                    },
+                    HostTaskResult {
+                        host: "r2".into(),
+                        result: failed,
+                    },
+                    HostTaskResult {
+                        host: "r3".into(),
+                        result: ignored,
+                    },
+                ],
+            }],
+        });
+        r.stats.insert(
+            "r1".into(),
+            HostStats {
+                changed: 1,
+                ..Default::default()
+            },
+        );
+        r.stats.insert(
+            "r2".into(),
+            HostStats {
+                failed: 1,
+                ..Default::default()
+            },
+        );
+        r.stats.insert(
+            "r3".into(),
+            HostStats {
+                ignored: 1,
+                ..Default::default()
+            },
+        );
+        r.backups.push(crate::backup::StoreSummary {
+            store: "/s".into(),
+            commit: Some("0123456789".into()),
+            changed: vec![crate::backup::DeviceChange {
+                host: "r1".into(),
+                path: "r1.cfg".into(),
+                new: false,
+                added: 1,
+                removed: 1,
+            }],
+            would_change: Vec::new(),
+            unchanged: 0,
+            write_ms: 3,
+            pushed: None,
+            push: None,
+            error: None,
+        });
+        let mut red = Redactor::new();
+        red.add("hunter2");
+        let slim = RunSummary::from_run_report(&r, &red);
+        let whole = RunSummary::from_report(&serde_json::to_value(&r).unwrap(), &red);
+        assert_eq!(slim, whole);
+        assert_eq!(slim.changed.len(), 1);
+        assert!(
+            slim.changed[0]
+                .diff
+                .as_deref()
+                .is_some_and(|d| d.contains("+y ********")),
+            "{slim:?}"
+        );
+        assert_eq!(slim.failed.len(), 1);
+        assert_eq!(slim.failed[0].msg, "boom");
+        assert_eq!(slim.result, "failed");
     }
 
     #[test]
