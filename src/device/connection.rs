@@ -480,11 +480,22 @@ impl Connection {
 
 /// At most `rate` new sessions per second across all workers, with up to 20% jitter so the
 /// authentication servers behind the devices see a smooth stream rather than bursts.
+/// "At most" holds in every window of one second, not only on average: evenly spaced slots
+/// plus jitter alone let `rate + 1` starts into some second.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
-    next: Mutex<Instant>,
-    seed: Mutex<u64>,
+    /// Starts allowed in any one second: `rate` rounded down (at least 1).
+    per_second: usize,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Debug)]
+struct LimiterState {
+    next: Instant,
+    /// The last `per_second` starts handed out, oldest first (they never go back in time).
+    recent: std::collections::VecDeque<Instant>,
+    seed: u64,
 }
 
 impl RateLimiter {
@@ -492,40 +503,52 @@ impl RateLimiter {
         if !(per_second.is_finite() && per_second > 0.0) {
             return None;
         }
+        let cap = (per_second.floor() as usize).clamp(1, 1_000_000);
         Some(RateLimiter {
             interval: Duration::from_secs_f64(1.0 / per_second),
-            next: Mutex::new(Instant::now()),
-            seed: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            per_second: cap,
+            state: Mutex::new(LimiterState {
+                next: Instant::now(),
+                recent: std::collections::VecDeque::with_capacity(cap),
+                seed: 0x9E37_79B9_7F4A_7C15,
+            }),
         })
     }
 
     /// Block until this caller's slot comes. Called on a blocking worker thread.
     pub fn wait(&self) {
-        let jitter = {
-            let mut s = match self.seed.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            // xorshift: cheap, good enough to spread connection starts.
-            *s ^= *s << 13;
-            *s ^= *s >> 7;
-            *s ^= *s << 17;
-            self.interval.mul_f64((*s % 1000) as f64 / 1000.0 * 0.2)
-        };
-        let slot = {
-            let mut next = match self.next.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            let now = Instant::now();
-            let slot = (*next).max(now);
-            *next = slot + self.interval;
-            slot + jitter
-        };
+        let start = self.reserve(Instant::now());
         let now = Instant::now();
-        if slot > now {
-            std::thread::sleep(slot - now);
+        if start > now {
+            std::thread::sleep(start - now);
         }
+    }
+
+    /// The time the next session may start, for a caller that arrives at `now`.
+    fn reserve(&self, now: Instant) -> Instant {
+        let mut st = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        // xorshift: cheap, good enough to spread connection starts.
+        st.seed ^= st.seed << 13;
+        st.seed ^= st.seed >> 7;
+        st.seed ^= st.seed << 17;
+        let jitter = self.interval.mul_f64((st.seed % 1000) as f64 / 1000.0 * 0.2);
+        let slot = st.next.max(now);
+        st.next = slot + self.interval;
+        let mut start = slot + jitter;
+        if let Some(last) = st.recent.back() {
+            start = start.max(*last);
+        }
+        if st.recent.len() == self.per_second {
+            // A second (and a hair: windows are closed) after the start `per_second` ago.
+            if let Some(oldest) = st.recent.pop_front() {
+                start = start.max(oldest + Duration::from_secs(1) + Duration::from_micros(1));
+            }
+        }
+        st.recent.push_back(start);
+        start
     }
 }
 
@@ -547,5 +570,35 @@ mod tests {
             t.elapsed()
         );
         assert!(RateLimiter::new(0.0).is_none());
+    }
+
+    /// 10,000 workers asking at once: no closed one-second window holds more than the
+    /// rate, and the mean stays at the rate (the window rule costs little).
+    #[test]
+    fn rate_limiter_never_exceeds_the_rate_in_any_second() {
+        for rate in [0.5, 1.0, 2.5, 20.0, 500.0, 2000.0] {
+            let l = RateLimiter::new(rate).unwrap();
+            let t0 = Instant::now();
+            let starts: Vec<Instant> = (0..10_000).map(|_| l.reserve(t0)).collect();
+            let cap = (rate.floor() as usize).max(1);
+            for w in starts.windows(cap + 1) {
+                assert!(w[0] <= w[cap], "starts go back in time at rate {rate}");
+                assert!(
+                    w[cap] - w[0] > Duration::from_secs(1),
+                    "{} starts within {:?} at rate {rate}",
+                    cap + 1,
+                    w[cap] - w[0]
+                );
+            }
+            let span = (starts[starts.len() - 1] - starts[0]).as_secs_f64();
+            let mean = (starts.len() - 1) as f64 / span;
+            // A fraction of a session per second cannot start within a second: 2.5 gives 2.
+            // (The first and last starts' jitter may shorten the span by a hair.)
+            let expected = rate.floor().max(1.0).min(rate);
+            assert!(
+                mean <= rate * 1.0001 && mean > 0.98 * expected,
+                "mean {mean} at rate {rate}"
+            );
+        }
     }
 }
