@@ -495,6 +495,8 @@ struct LimiterState {
     next: Instant,
     /// The last `per_second` starts handed out, oldest first (they never go back in time).
     recent: std::collections::VecDeque<Instant>,
+    /// The last `per_second` starts as they happened (a thread may wake after its slot).
+    started: std::collections::VecDeque<Instant>,
     seed: u64,
 }
 
@@ -510,17 +512,50 @@ impl RateLimiter {
             state: Mutex::new(LimiterState {
                 next: Instant::now(),
                 recent: std::collections::VecDeque::with_capacity(cap),
+                started: std::collections::VecDeque::with_capacity(cap),
                 seed: 0x9E37_79B9_7F4A_7C15,
             }),
         })
     }
 
-    /// Block until this caller's slot comes. Called on a blocking worker thread.
+    /// Block until this caller's slot comes. Called on a blocking worker thread, right
+    /// before it connects.
     pub fn wait(&self) {
         let start = self.reserve(Instant::now());
         let now = Instant::now();
         if start > now {
             std::thread::sleep(start - now);
+        }
+        // A thread woken late (a busy machine) must not start within the same second as
+        // the `per_second` starts before it: the rule is checked again on the real clock.
+        loop {
+            let hold = {
+                let mut st = match self.state.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let now = Instant::now();
+                match st.started.front() {
+                    Some(oldest) if st.started.len() == self.per_second => {
+                        let earliest = *oldest + Duration::from_secs(1) + Duration::from_micros(1);
+                        if now < earliest {
+                            Some(earliest - now)
+                        } else {
+                            st.started.pop_front();
+                            st.started.push_back(now);
+                            None
+                        }
+                    }
+                    _ => {
+                        st.started.push_back(now);
+                        None
+                    }
+                }
+            };
+            match hold {
+                Some(d) => std::thread::sleep(d),
+                None => return,
+            }
         }
     }
 
@@ -534,7 +569,9 @@ impl RateLimiter {
         st.seed ^= st.seed << 13;
         st.seed ^= st.seed >> 7;
         st.seed ^= st.seed << 17;
-        let jitter = self.interval.mul_f64((st.seed % 1000) as f64 / 1000.0 * 0.2);
+        let jitter = self
+            .interval
+            .mul_f64((st.seed % 1000) as f64 / 1000.0 * 0.2);
         let slot = st.next.max(now);
         st.next = slot + self.interval;
         let mut start = slot + jitter;
