@@ -26,8 +26,13 @@ const SCAN_BUDGET: usize = 20_000;
 const LAST_CHANGE_BUDGET: usize = 2_000;
 /// Finished runs per store whose host results fill the Devices page.
 const RUNS_FOR_STATUS: usize = 5;
-/// The largest report read for a page.
-const MAX_REPORT_BYTES: u64 = 64 << 20;
+/// Past this size a run page shows less of each output (a 10,000-host playbook run's
+/// report is over 100 MB, nearly all command output).
+const LARGE_REPORT_BYTES: u64 = 64 << 20;
+/// Output shown per command on a run page whose report is large.
+const MAX_OUTPUT_CHARS_LARGE: usize = 2_000;
+/// What the per-host summaries need of each string (status, the first failure's message).
+const MAX_SUMMARY_CHARS: usize = 2_000;
 /// Command output shown per command on a run page (the rest is cut, and says so).
 const MAX_OUTPUT_CHARS: usize = 20_000;
 /// Hosts shown on a run page.
@@ -409,7 +414,7 @@ impl App {
         if let Some(r) = lock(&self.run_hosts).get(&key) {
             return Arc::clone(r);
         }
-        let parsed = runs::report(&self.ctx.runs_dir, job, id, MAX_REPORT_BYTES)
+        let parsed = runs::report(&self.ctx.runs_dir, job, id, MAX_SUMMARY_CHARS)
             .map(|d| host_results(&d))
             .unwrap_or_default();
         let parsed = Arc::new(parsed);
@@ -1043,7 +1048,14 @@ fn cut(s: &str, max: usize) -> (String, bool) {
 }
 
 /// The report's results grouped by host, in report order.
-fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
+/// Each host's tasks, outputs cut to `max_chars` (the report was read cut to one more);
+/// only the hosts in `only`, when given (a page of a 10,000-host run shows 2,000).
+fn hosts_of(
+    doc: &serde_json::Value,
+    max_chars: usize,
+    only: Option<&std::collections::HashSet<String>>,
+) -> Vec<HostView> {
+    let wanted = |h: &str| only.is_none_or(|o| o.contains(h));
     let summary = host_results(doc);
     let mut order: Vec<String> = Vec::new();
     let mut by_host: HashMap<String, Vec<TaskView>> = HashMap::new();
@@ -1052,7 +1064,7 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
         for task in play["tasks"].as_array().into_iter().flatten() {
             let tname = task["name"].as_str().unwrap_or("").to_string();
             for h in task["hosts"].as_array().into_iter().flatten() {
-                let Some(host) = h["host"].as_str() else {
+                let Some(host) = h["host"].as_str().filter(|h| wanted(h)) else {
                     continue;
                 };
                 let mut any_cut = false;
@@ -1068,7 +1080,7 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
                             }
                             other => other.to_string(),
                         };
-                        let (out, was_cut) = cut(&out, MAX_OUTPUT_CHARS);
+                        let (out, was_cut) = cut(&out, max_chars);
                         any_cut |= was_cut;
                         (c["command"].as_str().unwrap_or("").to_string(), out)
                     })
@@ -1078,14 +1090,14 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
                     serde_json::Value::Null => String::new(),
                     other => other.to_string(),
                 };
-                let (diff, was_cut) = cut(&diff, MAX_OUTPUT_CHARS);
+                let (diff, was_cut) = cut(&diff, max_chars);
                 any_cut |= was_cut;
                 let data = match &h["data"] {
                     serde_json::Value::Null => String::new(),
                     serde_json::Value::Object(m) if m.is_empty() => String::new(),
                     v => serde_json::to_string_pretty(v).unwrap_or_default(),
                 };
-                let (data, was_cut) = cut(&data, MAX_OUTPUT_CHARS);
+                let (data, was_cut) = cut(&data, max_chars);
                 any_cut |= was_cut;
                 // `debug` and `fail` say what they have to say in `data.msg`.
                 let msg = match (h["msg"].as_str(), h["data"]["msg"].as_str()) {
@@ -1111,7 +1123,7 @@ fn hosts_of(doc: &serde_json::Value) -> Vec<HostView> {
         }
     }
     for h in summary.keys() {
-        if !by_host.contains_key(h) {
+        if !by_host.contains_key(h) && wanted(h) {
             order.push(h.clone());
         }
     }
@@ -1151,16 +1163,21 @@ pub(crate) async fn run(
     let (j2, i2) = (job.clone(), id.clone());
     let loaded = blocking(&app, move |app| {
         let meta = runs::load(&app.ctx.runs_dir, &j2, &i2)?;
+        let chars = if runs::report_size(&app.ctx.runs_dir, &j2, &i2) > LARGE_REPORT_BYTES {
+            MAX_OUTPUT_CHARS_LARGE
+        } else {
+            MAX_OUTPUT_CHARS
+        };
         let doc = if meta.report {
-            runs::report(&app.ctx.runs_dir, &j2, &i2, MAX_REPORT_BYTES)
+            runs::report(&app.ctx.runs_dir, &j2, &i2, chars)
         } else {
             None
         };
-        Some((meta, doc))
+        Some((meta, doc, chars))
     })
     .await
     .flatten();
-    let Some((meta, doc)) = loaded else {
+    let Some((meta, doc, chars)) = loaded else {
         return error_page(
             &app,
             Some(&who),
@@ -1169,16 +1186,34 @@ pub(crate) async fn run(
         );
     };
     let filter = q.status.clone().filter(|s| !s.is_empty());
-    let mut hosts = doc.as_ref().map(hosts_of).unwrap_or_default();
+    // Every host's statuses first (no output kept), then the full view of those shown.
+    let all = doc
+        .as_ref()
+        .map(|d| hosts_of(d, 0, None))
+        .unwrap_or_default();
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for h in &hosts {
+    for h in &all {
         *counts.entry(h.status.clone()).or_default() += 1;
     }
-    if let Some(f) = &filter {
-        hosts.retain(|h| &h.status == f || h.tasks.iter().any(|t| &t.status == f));
-    }
-    let shown_all = hosts.len() <= MAX_RUN_HOSTS;
-    hosts.truncate(MAX_RUN_HOSTS);
+    let matching: Vec<&HostView> = all
+        .iter()
+        .filter(|h| {
+            filter
+                .as_ref()
+                .is_none_or(|f| &h.status == f || h.tasks.iter().any(|t| &t.status == f))
+        })
+        .collect();
+    let shown_all = matching.len() <= MAX_RUN_HOSTS;
+    let shown: std::collections::HashSet<String> = matching
+        .iter()
+        .take(MAX_RUN_HOSTS)
+        .map(|h| h.host.clone())
+        .collect();
+    drop(all);
+    let hosts = doc
+        .as_ref()
+        .map(|d| hosts_of(d, chars, Some(&shown)))
+        .unwrap_or_default();
     let backups = doc
         .as_ref()
         .and_then(|d| d["backups"].as_array().cloned())
@@ -1351,6 +1386,30 @@ pub(crate) async fn backup_device(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_page_builds_only_the_hosts_it_shows_with_outputs_cut() {
+        let host = |name: &str, status: &str| {
+            serde_json::json!({"host": name, "status": status, "duration_ms": 3,
+                "commands": [{"command": "show run", "output": "x".repeat(40)}]})
+        };
+        let doc = serde_json::json!({
+            "plays": [{"name": "p", "tasks": [{"name": "t", "hosts": [
+                host("c", "ok"), host("a", "failed"), host("b", "ok")]}]}],
+            "stats": {"a": {"failed": 1}, "b": {"ok": 1}, "c": {"ok": 1}, "d": {"unreachable": 1}}
+        });
+        let all = hosts_of(&doc, 0, None);
+        let names: Vec<&str> = all.iter().map(|h| h.host.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert_eq!(all[0].status, "failed");
+        assert_eq!(all[3].status, "unreachable");
+        assert!(all[3].tasks.is_empty());
+        let only: std::collections::HashSet<String> = ["b".to_string()].into();
+        let shown = hosts_of(&doc, 10, Some(&only));
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].tasks[0].commands[0].1, "x".repeat(10));
+        assert!(shown[0].tasks[0].cut);
+    }
 
     #[test]
     fn names_and_encoding() {

@@ -221,13 +221,93 @@ pub fn list(dir: &Path, jobs: &[&str], max: usize) -> Vec<RunMeta> {
         .collect()
 }
 
-/// A run's report, parsed (at most `max_bytes` read).
-pub fn report(dir: &Path, job: &str, id: &str, max_bytes: u64) -> Option<serde_json::Value> {
+/// A run's report, parsed as it is read, every string longer than `max_chars` kept to its
+/// first `max_chars + 1` (a page still sees that it was cut). A 10,000-host playbook run
+/// leaves a report of over 100 MB, mostly command output a page shows only the start of.
+pub fn report(dir: &Path, job: &str, id: &str, max_chars: usize) -> Option<serde_json::Value> {
+    use serde::de::DeserializeSeed;
     if !valid_id(id) {
         return None;
     }
-    let bytes = crate::source::read_bounded(&report_path(dir, job, id), max_bytes).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let file = std::fs::File::open(report_path(dir, job, id)).ok()?;
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
+    let doc = CutStrings(max_chars).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(doc)
+}
+
+/// The size of a run's kept report in bytes (0 when there is none).
+pub fn report_size(dir: &Path, job: &str, id: &str) -> u64 {
+    if !valid_id(id) {
+        return 0;
+    }
+    std::fs::metadata(report_path(dir, job, id)).map_or(0, |m| m.len())
+}
+
+/// A JSON value whose strings are cut to `self.0 + 1` characters as they are parsed.
+#[derive(Clone, Copy)]
+struct CutStrings(usize);
+
+impl CutStrings {
+    fn cut(self, s: &str) -> serde_json::Value {
+        match s.char_indices().nth(self.0 + 1) {
+            Some((at, _)) => serde_json::Value::String(s[..at].to_string()),
+            None => serde_json::Value::String(s.to_string()),
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CutStrings {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CutStrings {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.cut(v))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = a.next_element_seed(self)? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = a.next_key::<String>()? {
+            let v = a.next_value_seed(self)?;
+            out.insert(k, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
 }
 
 #[cfg(test)]
@@ -259,7 +339,7 @@ mod tests {
         assert_eq!(runs.len(), 3);
         assert_eq!(runs[0].id, "20260101T000004.000Z");
         assert!(runs[0].report);
-        assert!(report(dir.path(), "../evil job", &runs[0].id, 1 << 20).is_some());
+        assert!(report(dir.path(), "../evil job", &runs[0].id, 100).is_some());
         // The job's folder stays inside runs/.
         assert!(dir.path().join("%2E%2E%2Fevil%20job").is_dir());
         // Only the kept files are left: no partial report behind.
@@ -270,6 +350,48 @@ mod tests {
         assert_eq!(names.len(), 6, "{names:?}");
         assert!(names.iter().all(|n| !n.ends_with(".partial")), "{names:?}");
         assert!(load(dir.path(), "../evil job", "../../etc/passwd").is_none());
+    }
+
+    #[test]
+    fn reports_are_read_with_long_strings_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = RunMeta {
+            id: "20260101T000000.000Z".into(),
+            job: "j".into(),
+            kind: "playbook".into(),
+            trigger: "schedule".into(),
+            requested_by: None,
+            limit: None,
+            outcome: RunOutcome::default(),
+            report: false,
+        };
+        let doc = serde_json::json!({"plays": [{"tasks": [{"hosts": [
+            {"host": "r1", "status": "ok", "duration_ms": 12, "ignored": false, "data": null,
+             "commands": [{"command": "show run", "output": "é".repeat(50)}]}]}]}],
+            "stats": {"r1": {"ok": 1}}, "ratio": 0.5, "list": [1, -2, "abcdefgh"]});
+        let mut f = report_file(dir.path(), "j").unwrap();
+        serde_json::to_writer_pretty(&mut f, &doc).unwrap();
+        save(dir.path(), &meta, Some(f.into_temp_path()), 5).unwrap();
+        let read = report(dir.path(), "j", &meta.id, 5).unwrap();
+        let out = read["plays"][0]["tasks"][0]["hosts"][0]["commands"][0]["output"]
+            .as_str()
+            .unwrap();
+        assert_eq!(out, "é".repeat(6));
+        assert_eq!(read["list"], serde_json::json!([1, -2, "abcdef"]));
+        // Everything else as written.
+        assert_eq!(read["stats"], doc["stats"]);
+        assert_eq!(read["ratio"], doc["ratio"]);
+        assert_eq!(
+            read["plays"][0]["tasks"][0]["hosts"][0]["data"],
+            serde_json::Value::Null
+        );
+        assert_eq!(report(dir.path(), "j", &meta.id, 1000).unwrap(), doc);
+        assert!(report_size(dir.path(), "j", &meta.id) > 100);
+        // A report cut short is none.
+        let path = report_path(dir.path(), "j", &meta.id);
+        let text = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+        assert!(report(dir.path(), "j", &meta.id, 1000).is_none());
     }
 
     #[test]
