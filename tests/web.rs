@@ -683,3 +683,74 @@ fn tls_serves_https_with_secure_cookies() {
     let plain = std::panic::catch_unwind(move || get(port, "/login", None).status);
     assert!(!matches!(plain, Ok(200)), "{plain:?}");
 }
+
+/// A run of more hosts than a page holds (a 10,000-device job) is paged: every host can be
+/// reached, a page number past the end shows the last page, and a filter keeps its hosts.
+#[test]
+fn a_run_of_many_hosts_is_paged() {
+    let lab = Lab::start(LabOptions {
+        auth: false,
+        ..Default::default()
+    });
+    let p = lab.port;
+    let id = "20260101T000000.000Z";
+    let runs = lab.dir.path().join("runs").join("mixed");
+    std::fs::create_dir_all(&runs).unwrap();
+    let hosts: Vec<serde_json::Value> = (0..2500)
+        .map(|i| {
+            let status = if i == 7 { "failed" } else { "ok" };
+            serde_json::json!({"host": format!("h{i:04}"), "status": status, "duration_ms": 1,
+                "commands": [{"command": "show clock", "output": format!("clock of h{i:04}")}]})
+        })
+        .collect();
+    let stats: serde_json::Map<String, serde_json::Value> = (0..2500)
+        .map(|i| {
+            let s = if i == 7 {
+                serde_json::json!({"failed": 1})
+            } else {
+                serde_json::json!({"ok": 1})
+            };
+            (format!("h{i:04}"), s)
+        })
+        .collect();
+    let report = serde_json::json!({"plays": [{"name": "p", "tasks": [{"name": "t", "hosts": hosts}]}],
+        "stats": stats});
+    std::fs::write(
+        runs.join(format!("{id}.report.json")),
+        serde_json::to_vec(&report).unwrap(),
+    )
+    .unwrap();
+    let meta = serde_json::json!({"id": id, "job": "mixed", "kind": "playbook", "trigger": "schedule",
+        "requested_by": null, "limit": null, "report": true,
+        "outcome": {"started": "2026-01-01T00:00:00Z", "started_unix": 1767225600, "duration_ms": 1000,
+            "result": "failed", "exit_code": 2, "ok": 2499, "changed": 0, "failed": 1}});
+    std::fs::write(
+        runs.join(format!("{id}.meta.json")),
+        serde_json::to_vec(&meta).unwrap(),
+    )
+    .unwrap();
+    let page = |q: &str| {
+        let r = get(p, &format!("/runs/mixed/{id}{q}"), None);
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        r.body
+    };
+    let first = page("");
+    assert!(first.contains("Hosts 1–2000 of 2500"), "{first}");
+    assert!(first.contains("<strong>h0000</strong>") && first.contains("<strong>h1999</strong>"));
+    assert!(first.contains("clock of h1999"));
+    assert!(!first.contains("<strong>h2000</strong>"));
+    assert!(first.contains("href=\"?page=2\" rel=\"next\""), "{first}");
+    let second = page("?page=2");
+    assert!(second.contains("Hosts 2001–2500 of 2500"), "{second}");
+    assert!(second.contains("<strong>h2499</strong>") && second.contains("clock of h2000"));
+    assert!(!second.contains("<strong>h0000</strong>"));
+    assert!(second.contains("href=\"?page=1\" rel=\"prev\""), "{second}");
+    // Past the end: the last page; not a number: the first.
+    assert!(page("?page=99").contains("Hosts 2001–2500 of 2500"));
+    assert!(page("?page=abc").contains("Hosts 1–2000 of 2500"));
+    // The counts are the whole run's; a filter narrows to one page, no pager.
+    let failed = page("?status=failed");
+    assert!(failed.contains("<strong>h0007</strong>"), "{failed}");
+    assert!(!failed.contains("<strong>h0008</strong>") && !failed.contains("id=\"pager\""));
+    assert!(failed.contains("</span> 2499</a>"), "{failed}");
+}

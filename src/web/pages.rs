@@ -1144,6 +1144,8 @@ fn hosts_of(
 #[derive(Deserialize)]
 pub(crate) struct RunQuery {
     status: Option<String>,
+    /// 1-based page of hosts (`MAX_RUN_HOSTS` a page); anything else is the first.
+    page: Option<String>,
 }
 
 pub(crate) async fn run(
@@ -1203,12 +1205,22 @@ pub(crate) async fn run(
                 .is_none_or(|f| &h.status == f || h.tasks.iter().any(|t| &t.status == f))
         })
         .collect();
-    let shown_all = matching.len() <= MAX_RUN_HOSTS;
+    let total = matching.len();
+    let pages = total.div_ceil(MAX_RUN_HOSTS).max(1);
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
     let shown: std::collections::HashSet<String> = matching
         .iter()
+        .skip((page - 1) * MAX_RUN_HOSTS)
         .take(MAX_RUN_HOSTS)
         .map(|h| h.host.clone())
         .collect();
+    let first = ((page - 1) * MAX_RUN_HOSTS + 1).min(total);
+    let last = (page * MAX_RUN_HOSTS).min(total);
     drop(all);
     let hosts = doc
         .as_ref()
@@ -1228,7 +1240,8 @@ pub(crate) async fn run(
         "run.html",
         context! { who => who, title => format!("{job}: run {id}"), nav => "runs",
         meta => meta, hosts => hosts, counts => counts, filter => filter,
-        shown_all => shown_all, backups => backups, running => running,
+        page => page, pages => pages, first => first, last => last, total => total,
+        backups => backups, running => running,
         rollback => rollback, has_report => doc.is_some() },
     )
 }
