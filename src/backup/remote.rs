@@ -266,14 +266,19 @@ impl<'a> Remote<'a> {
             Kind::Local(path) => {
                 let other = self.open_local(path)?;
                 copy_objects(repo, &other, new).map_err(|e| self.redact(e.message()))?;
-                let res = match expected {
-                    Some(old) => other
-                        .reference_matching(branch, new, true, old, "netorch backup push")
-                        .map(drop),
-                    None => other
-                        .reference(branch, new, false, "netorch backup push")
-                        .map(drop),
-                };
+                // Compare-and-swap under the ref's lock. A branch not there yet is expected
+                // as the zero id: libgit2 checks that under the lock too, whereas a
+                // non-forced create checks before taking it (two first pushes could both
+                // pass, and the second overwrote the first).
+                let res = other
+                    .reference_matching(
+                        branch,
+                        new,
+                        true,
+                        expected.unwrap_or_else(Oid::zero),
+                        "netorch backup push",
+                    )
+                    .map(drop);
                 match res {
                     Ok(()) => Ok(Pushed::Done),
                     Err(e)
