@@ -318,6 +318,21 @@ impl Store {
         Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
     }
 
+    /// Every file of `tree` (its path from the root) and its blob.
+    fn blobs(&self, tree: &Tree<'_>) -> Result<Vec<(String, Oid)>, BackupError> {
+        let mut files = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                if let Some(n) = e.name() {
+                    files.push((format!("{dir}{n}"), e.id()));
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(|e| git(&self.root, "list files", e))?;
+        Ok(files)
+    }
+
     /// HEAD's files and their blobs (`None` in a store with no commit yet), made again only
     /// when HEAD's tree is another one.
     fn head_index(&self) -> Result<Option<Arc<PathIndex>>, BackupError> {
@@ -354,16 +369,7 @@ impl Store {
             .find_commit(commit_id)
             .and_then(|c| c.tree())
             .map_err(|e| git(&self.root, "read HEAD", e))?;
-        let mut index = HashMap::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(ObjectType::Blob) {
-                if let Some(name) = entry.name() {
-                    index.insert(format!("{dir}{name}"), entry.id());
-                }
-            }
-            git2::TreeWalkResult::Ok
-        })
-        .map_err(|e| git(&self.root, "read HEAD", e))?;
+        let index: PathIndex = self.blobs(&tree)?.into_iter().collect();
         let index = Arc::new(index);
         *cached = Some((commit_id, Arc::clone(&index)));
         Ok(Some(index))
@@ -390,17 +396,7 @@ impl Store {
         let Some(tree) = self.head_tree()? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-            if e.kind() == Some(ObjectType::Blob) {
-                if let Some(n) = e.name() {
-                    out.push(format!("{dir}{n}"));
-                }
-            }
-            git2::TreeWalkResult::Ok
-        })
-        .map_err(|e| git(&self.root, "list files", e))?;
-        Ok(out)
+        Ok(self.blobs(&tree)?.into_iter().map(|(p, _)| p).collect())
     }
 
     /// Write `files` (path, content) as one commit on top of HEAD; `None` when nothing
@@ -504,16 +500,7 @@ impl Store {
         let Some(tree) = self.head_tree()? else {
             return Ok(());
         };
-        let mut files: Vec<(String, Oid)> = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
-            if e.kind() == Some(ObjectType::Blob) {
-                if let Some(n) = e.name() {
-                    files.push((format!("{dir}{n}"), e.id()));
-                }
-            }
-            git2::TreeWalkResult::Ok
-        })
-        .map_err(|e| git(&self.root, "list files", e))?;
+        let files = self.blobs(&tree)?;
         let mut first_refusal = None;
         for (path, id) in files {
             let blob = self
