@@ -1048,6 +1048,37 @@ fn cut(s: &str, max: usize) -> (String, bool) {
 }
 
 /// The report's results grouped by host, in report order.
+/// Every host of a run, by name: its status and its tasks' statuses, for the filter counts
+/// and the choice of a page (no output copied).
+fn host_statuses(doc: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
+    let mut tasks: HashMap<String, Vec<String>> = HashMap::new();
+    for play in doc["plays"].as_array().into_iter().flatten() {
+        for task in play["tasks"].as_array().into_iter().flatten() {
+            for h in task["hosts"].as_array().into_iter().flatten() {
+                if let Some(host) = h["host"].as_str() {
+                    let st = h["status"].as_str().unwrap_or("").to_string();
+                    tasks.entry(host.to_string()).or_default().push(st);
+                }
+            }
+        }
+    }
+    let summary = host_results(doc);
+    let mut hosts: Vec<String> = summary.keys().cloned().collect();
+    hosts.extend(tasks.keys().filter(|h| !summary.contains_key(*h)).cloned());
+    hosts.sort();
+    hosts
+        .into_iter()
+        .map(|h| {
+            let status = summary
+                .get(&h)
+                .map(|r| r.status.clone())
+                .unwrap_or_default();
+            let t = tasks.remove(&h).unwrap_or_default();
+            (h, status, t)
+        })
+        .collect()
+}
+
 /// Each host's tasks, outputs cut to `max_chars` (the report was read cut to one more);
 /// only the hosts in `only`, when given (a page of a 10,000-host run shows 2,000).
 fn hosts_of(
@@ -1189,21 +1220,19 @@ pub(crate) async fn run(
     };
     let filter = q.status.clone().filter(|s| !s.is_empty());
     // Every host's statuses first (no output kept), then the full view of those shown.
-    let all = doc
-        .as_ref()
-        .map(|d| hosts_of(d, 0, None))
-        .unwrap_or_default();
+    let all = doc.as_ref().map(host_statuses).unwrap_or_default();
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
-    for h in &all {
-        *counts.entry(h.status.clone()).or_default() += 1;
+    for (_, status, _) in &all {
+        *counts.entry(status.clone()).or_default() += 1;
     }
-    let matching: Vec<&HostView> = all
+    let matching: Vec<&String> = all
         .iter()
-        .filter(|h| {
+        .filter(|(_, status, tasks)| {
             filter
                 .as_ref()
-                .is_none_or(|f| &h.status == f || h.tasks.iter().any(|t| &t.status == f))
+                .is_none_or(|f| status == f || tasks.iter().any(|t| t == f))
         })
+        .map(|(host, _, _)| host)
         .collect();
     let total = matching.len();
     let pages = total.div_ceil(MAX_RUN_HOSTS).max(1);
@@ -1217,7 +1246,7 @@ pub(crate) async fn run(
         .iter()
         .skip((page - 1) * MAX_RUN_HOSTS)
         .take(MAX_RUN_HOSTS)
-        .map(|h| h.host.clone())
+        .map(|h| (*h).clone())
         .collect();
     let first = ((page - 1) * MAX_RUN_HOSTS + 1).min(total);
     let last = (page * MAX_RUN_HOSTS).min(total);
@@ -1411,12 +1440,14 @@ mod tests {
                 host("c", "ok"), host("a", "failed"), host("b", "ok")]}]}],
             "stats": {"a": {"failed": 1}, "b": {"ok": 1}, "c": {"ok": 1}, "d": {"unreachable": 1}}
         });
-        let all = hosts_of(&doc, 0, None);
-        let names: Vec<&str> = all.iter().map(|h| h.host.as_str()).collect();
+        let all = host_statuses(&doc);
+        let names: Vec<&str> = all.iter().map(|h| h.0.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
-        assert_eq!(all[0].status, "failed");
-        assert_eq!(all[3].status, "unreachable");
-        assert!(all[3].tasks.is_empty());
+        assert_eq!(all[0].1, "failed");
+        assert_eq!(all[0].2, ["failed"]);
+        assert_eq!(all[3].1, "unreachable");
+        assert!(all[3].2.is_empty());
+        assert_eq!(hosts_of(&doc, 0, None).len(), 4);
         let only: std::collections::HashSet<String> = ["b".to_string()].into();
         let shown = hosts_of(&doc, 10, Some(&only));
         assert_eq!(shown.len(), 1);
