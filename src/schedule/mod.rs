@@ -37,9 +37,8 @@ use status::{DaemonStatus, JobStatus, ReportBrief, RunOutcome};
 /// before SIGKILL.
 const CANCEL_WAIT: Duration = Duration::from_secs(20);
 
-/// The most of a run's JSON report read for its notifications (beyond it they tell of the
-/// run's exit code only).
-const MAX_REPORT_BYTES: u64 = 64 << 20;
+/// The most of the previous daemon's status file read.
+const MAX_STATUS_BYTES: u64 = 64 << 20;
 /// The most of a run's stderr kept (its head and its end).
 const MAX_STDERR_BYTES: u64 = 256 << 10;
 /// How long a finished run's pipes may stay open (held by something it left behind).
@@ -285,7 +284,7 @@ fn signal(pid: u32, sig: &str) {
 /// silence: it is copied aside (`<file>.corrupt-<time>`) for whoever wants to know what
 /// happened, and the log says so; the daemon starts afresh.
 fn previous_status(path: &std::path::Path) -> Option<DaemonStatus> {
-    let bytes = match crate::source::read_bounded(path, MAX_REPORT_BYTES) {
+    let bytes = match crate::source::read_bounded(path, MAX_STATUS_BYTES) {
         Ok(b) => b,
         Err(_) if !path.exists() => return None,
         Err(e) => {
@@ -500,9 +499,10 @@ fn start_run(job: &Job, shared: &Arc<Shared>, origin: Origin) -> Result<String, 
     tokio::spawn(async move {
         let (mut outcome, report) = run_child(&job, &shared).await;
         if let Some(cfg) = &job.notify {
+            // Read as the web reads it (strings cut past what a message shows), so a run of
+            // any size is told with its changes and failures.
             let doc = report.as_ref().and_then(|p| {
-                let bytes = crate::source::read_bounded(p, MAX_REPORT_BYTES).ok()?;
-                serde_json::from_slice::<serde_json::Value>(&bytes).ok()
+                crate::web::runs::read_cut(p, crate::notify::summary::MAX_DIFF_BYTES)
             });
             outcome.notifications = notify_run(&job, cfg, &outcome, doc).await;
         }

@@ -225,11 +225,16 @@ pub fn list(dir: &Path, jobs: &[&str], max: usize) -> Vec<RunMeta> {
 /// first `max_chars + 1` (a page still sees that it was cut). A 10,000-host playbook run
 /// leaves a report of over 100 MB, mostly command output a page shows only the start of.
 pub fn report(dir: &Path, job: &str, id: &str, max_chars: usize) -> Option<serde_json::Value> {
-    use serde::de::DeserializeSeed;
     if !valid_id(id) {
         return None;
     }
-    let file = std::fs::File::open(report_path(dir, job, id)).ok()?;
+    read_cut(&report_path(dir, job, id), max_chars)
+}
+
+/// A JSON file parsed as it is read, every string cut to `max_chars + 1` characters.
+pub fn read_cut(path: &Path, max_chars: usize) -> Option<serde_json::Value> {
+    use serde::de::DeserializeSeed;
+    let file = std::fs::File::open(path).ok()?;
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(file));
     let doc = CutStrings(max_chars).deserialize(&mut de).ok()?;
     de.end().ok()?;
